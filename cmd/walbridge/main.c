@@ -1,3 +1,272 @@
-/* placeholder replaced by the CLI commit */
+/*
+ * walbridge - the command line.  Thin by design: a table of subcommands over
+ * libwalbridge, a log sink that writes PostgreSQL-style lines to stderr, and
+ * the mapping from library error codes to documented exit codes.
+ */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
-int main(void) { puts("walbridge " WB_VERSION); return 0; }
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "walbridge/config.h"
+#include "walbridge/error.h"
+#include "walbridge/log.h"
+#include "walbridge/lsn.h"
+#include "walbridge/run.h"
+
+/* Exit codes (documented in the README and in --help). */
+enum {
+    WB_EXIT_OK = 0,
+    WB_EXIT_FAILURE = 1, /* runtime failure: connection, SQL, I/O */
+    WB_EXIT_USAGE = 2,   /* bad command line */
+    WB_EXIT_CONFIG = 3,  /* bad configuration file */
+    WB_EXIT_DATA = 4,    /* a change could not be mapped or applied */
+    WB_EXIT_STATE = 5    /* slot / stored progress inconsistent */
+};
+
+static int exit_code_for(int rc)
+{
+    switch (rc) {
+    case 0: return WB_EXIT_OK;
+    case WB_ECONFIG: return WB_EXIT_CONFIG;
+    case WB_EDATA: return WB_EXIT_DATA;
+    case WB_EPROTO: return WB_EXIT_DATA;
+    case WB_ESTATE: return WB_EXIT_STATE;
+    default: return WB_EXIT_FAILURE;
+    }
+}
+
+static void prefix(char *buf, size_t len, wb_log_level level)
+{
+    struct timeval tv;
+    struct tm tm;
+    char ts[32];
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
+    snprintf(buf, len, "%s.%03d UTC [%d] %s:  ", ts, (int)(tv.tv_usec / 1000),
+             (int)getpid(), wb_log_level_name(level));
+}
+
+static void stderr_sink(void *ud, wb_log_level level, const char *msg,
+                        const wb_error *err)
+{
+    char p[96], dp[96];
+    (void)ud;
+    prefix(p, sizeof(p), level);
+    if (err && err->file[0] && err->line > 0)
+        fprintf(stderr, "%s%s:%d:%d: %s\n", p, err->file, err->line, err->col,
+                msg);
+    else
+        fprintf(stderr, "%s%s\n", p, msg);
+    if (!err)
+        return;
+    if (err->detail[0]) {
+        prefix(dp, sizeof(dp), level);
+        /* Same prefix as PostgreSQL: the level word replaced by DETAIL. */
+        char *lvl = strstr(dp, wb_log_level_name(level));
+        if (lvl)
+            *lvl = '\0';
+        fprintf(stderr, "%sDETAIL:  %s\n", dp, err->detail);
+    }
+    if (err->hint[0] || err->relation[0] || err->column[0] || err->lsn ||
+        err->sqlstate[0]) {
+        prefix(dp, sizeof(dp), level);
+        char *lvl = strstr(dp, wb_log_level_name(level));
+        if (lvl)
+            *lvl = '\0';
+        if (err->hint[0])
+            fprintf(stderr, "%sHINT:  %s\n", dp, err->hint);
+        if (err->relation[0] || err->column[0] || err->lsn ||
+            err->sqlstate[0]) {
+            char lsn[WB_LSN_BUFLEN];
+            fprintf(stderr, "%sCONTEXT: ", dp);
+            if (err->relation[0])
+                fprintf(stderr, " relation \"%s\"", err->relation);
+            if (err->column[0])
+                fprintf(stderr, " column \"%s\"", err->column);
+            if (err->lsn)
+                fprintf(stderr, " LSN %s", wb_lsn_format(err->lsn, lsn));
+            if (err->sqlstate[0])
+                fprintf(stderr, " SQLSTATE %s", err->sqlstate);
+            fputc('\n', stderr);
+        }
+    }
+}
+
+typedef struct cli_opts {
+    const char *config;
+    const char *until;
+    const char *log_level;
+} cli_opts;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "walbridge %s - keep PostgreSQL tables in sync from the WAL\n"
+            "\n"
+            "Usage:\n"
+            "  walbridge run -c FILE [--until now] [--log-level LEVEL]\n"
+            "  walbridge check -c FILE\n"
+            "  walbridge --version | --help\n"
+            "\n"
+            "Commands:\n"
+            "  run     stream changes from the slot and apply the mappings\n"
+            "          until SIGINT/SIGTERM; with --until now, stop once\n"
+            "          everything committed before the start is applied\n"
+            "  check   validate the configuration file (no connection)\n"
+            "\n"
+            "Options:\n"
+            "  -c, --config FILE      configuration file (YAML)\n"
+            "  --until now            stop when caught up with the start\n"
+            "  --log-level LEVEL      debug, info, warning or error\n"
+            "\n"
+            "Exit codes:\n"
+            "  0 success, 1 runtime failure (connection, SQL), 2 usage,\n"
+            "  3 invalid configuration, 4 change could not be applied,\n"
+            "  5 replication state inconsistent (slot or stored progress)\n",
+            WB_VERSION);
+}
+
+static int parse_opts(int argc, char **argv, cli_opts *o, bool allow_run)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = NULL;
+        const char **dst = NULL;
+        if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0)
+            dst = &o->config;
+        else if (strncmp(a, "--config=", 9) == 0)
+            o->config = a + 9;
+        else if (allow_run && strcmp(a, "--until") == 0)
+            dst = &o->until;
+        else if (allow_run && strncmp(a, "--until=", 8) == 0)
+            o->until = a + 8;
+        else if (strcmp(a, "--log-level") == 0)
+            dst = &o->log_level;
+        else if (strncmp(a, "--log-level=", 12) == 0)
+            o->log_level = a + 12;
+        else {
+            fprintf(stderr, "walbridge: unknown option \"%s\"\n", a);
+            return -1;
+        }
+        if (dst) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "walbridge: option \"%s\" needs a value\n", a);
+                return -1;
+            }
+            val = argv[++i];
+            *dst = val;
+        }
+    }
+    if (!o->config) {
+        fprintf(stderr, "walbridge: -c FILE is required\n");
+        return -1;
+    }
+    if (o->until && strcmp(o->until, "now") != 0) {
+        fprintf(stderr, "walbridge: --until only accepts \"now\"\n");
+        return -1;
+    }
+    if (o->log_level) {
+        wb_log_level l;
+        if (wb_log_level_parse(o->log_level, &l) != 0) {
+            fprintf(stderr, "walbridge: invalid log level \"%s\"\n",
+                    o->log_level);
+            return -1;
+        }
+        wb_log_set_level(l);
+    }
+    return 0;
+}
+
+static int load_config(const cli_opts *o, wb_config **cfg)
+{
+    wb_error err;
+    wb_error_clear(&err);
+    int rc = wb_config_load(o->config, cfg, &err);
+    if (rc != 0) {
+        wb_log_error(WB_LOG_FATAL, &err);
+        return rc;
+    }
+    /* The command line wins over the file for the log level. */
+    if (!o->log_level) {
+        wb_log_level l;
+        if (wb_log_level_parse((*cfg)->log.level, &l) == 0)
+            wb_log_set_level(l);
+    }
+    return 0;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    cli_opts o = {0};
+    wb_config *cfg;
+    if (parse_opts(argc, argv, &o, false) != 0)
+        return WB_EXIT_USAGE;
+    int rc = load_config(&o, &cfg);
+    if (rc)
+        return exit_code_for(rc);
+    wb_log(WB_LOG_INFO, "configuration file \"%s\" is valid: %zu mapping%s",
+           o.config, cfg->nmappings, cfg->nmappings == 1 ? "" : "s");
+    wb_config_free(cfg);
+    return WB_EXIT_OK;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    cli_opts o = {0};
+    wb_config *cfg;
+    wb_error err;
+    wb_run_opts ro = {0};
+
+    if (parse_opts(argc, argv, &o, true) != 0)
+        return WB_EXIT_USAGE;
+    int rc = load_config(&o, &cfg);
+    if (rc)
+        return exit_code_for(rc);
+    ro.until_now = o.until != NULL;
+    wb_error_clear(&err);
+    rc = wb_run(cfg, &ro, NULL, &err);
+    if (rc)
+        wb_log_error(WB_LOG_FATAL, &err);
+    wb_config_free(cfg);
+    return exit_code_for(rc);
+}
+
+typedef struct subcommand {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+} subcommand;
+
+static const subcommand commands[] = {
+    {"run", cmd_run},
+    {"check", cmd_check},
+};
+
+int main(int argc, char **argv)
+{
+    wb_log_set_sink(stderr_sink, NULL);
+    if (argc < 2) {
+        usage(stderr);
+        return WB_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("walbridge %s\n", WB_VERSION);
+        return WB_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return WB_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 2, argv + 2);
+    fprintf(stderr, "walbridge: unknown command \"%s\"\n", argv[1]);
+    usage(stderr);
+    return WB_EXIT_USAGE;
+}

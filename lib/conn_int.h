@@ -1,0 +1,38 @@
+/*
+ * conn_int.h - opening libpq connections the way walbridge needs them.
+ */
+#ifndef WALBRIDGE_CONN_INT_H
+#define WALBRIDGE_CONN_INT_H
+
+#include <stdbool.h>
+
+#include <libpq-fe.h>
+
+#include "walbridge/error.h"
+
+/*
+ * Open a blocking connection.  replication selects `replication=database`.
+ * Every session pins the settings that change how values are printed and
+ * parsed (client_encoding UTF8, DateStyle ISO, IntervalStyle postgres,
+ * extra_float_digits 3, TimeZone UTC), appended to any `options` the user
+ * gave.  role ("source", "target") only words the error.  Returns the
+ * connection or NULL with WB_ECONN in err; the message never contains a
+ * password.
+ */
+PGconn *wb_conn_open(const char *conninfo, bool replication,
+                     const char *appname, const char *role, wb_error *err);
+
+/*
+ * Fill err from a failed PGresult (or the connection when res is NULL):
+ * message, detail, hint and SQLSTATE.  what says what was being done
+ * ("could not create replication slot \"x\"").  Returns code.
+ */
+int wb_conn_result_error(wb_error *err, int code, PGconn *conn,
+                         const PGresult *res, const char *what);
+
+/* Quote an identifier (PQescapeIdentifier) into a malloc'd string. */
+char *wb_conn_quote_ident(PGconn *conn, const char *ident);
+/* Quote a literal (PQescapeLiteral) into a malloc'd string. */
+char *wb_conn_quote_literal(PGconn *conn, const char *lit);
+
+#endif

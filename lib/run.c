@@ -1,0 +1,648 @@
+/*
+ * run.c - the pipeline loop.
+ *
+ * One libuv loop owns the replication socket (uv_poll), a 100 ms timer for
+ * feedback and --until checks, and the signal handlers.  Every CopyData
+ * message is decoded into the per-message arena, routed and applied before
+ * the next one is read; the arena is reset after each message, so memory
+ * does not grow with transaction size.
+ *
+ * Position bookkeeping (all end-of-commit LSNs of the source):
+ *   persisted    durably stored in the target; the only value ever reported
+ *                to the server as flushed.
+ *   pending      end_lsn of the latest transaction that needed no target
+ *                write (echo of our own writes, nothing mapped); stored by a
+ *                small progress-only transaction at the next feedback tick.
+ *   keepalive    the walsender's sent position, taken from keepalives only
+ *                while no transaction is open: every commit before it has
+ *                been received and handled.  Stored lazily (>= 1 MiB ahead
+ *                or once a minute) so an idle source does not pin WAL and a
+ *                quiet one does not get a transaction per tick.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <uv.h>
+
+#include "apply_int.h"
+#include "source_int.h"
+#include "walbridge/copydata.h"
+#include "walbridge/log.h"
+#include "walbridge/mapping.h"
+#include "walbridge/pgoutput.h"
+#include "walbridge/run.h"
+
+#define TICK_MS 100
+#define UNTIL_PING_MS 200
+#define IDLE_PERSIST_BYTES (1024 * 1024)
+#define IDLE_PERSIST_MS 60000
+#define STOP_TIMEOUT_MS 5000
+#define MSG_ARENA_LIMIT ((size_t)1100 * 1024 * 1024)
+
+typedef struct run_state {
+    const wb_config *cfg;
+    wb_run_opts opts;
+    uv_loop_t loop;
+    uv_poll_t poll;
+    uv_timer_t timer;
+    uv_signal_t sigint, sigterm;
+    bool poll_started;
+    bool want_write;
+
+    wb_source *src;
+    wb_apply *apply;
+    wb_router *router;
+    wb_relcache *relcache;
+    wb_arena *msg_arena;
+
+    wb_lsn persisted;
+    wb_lsn pending;
+    int64_t pending_time;
+    wb_lsn keepalive;
+    wb_lsn recv;  /* everything before it has been handled */
+    wb_lsn until; /* --until now target */
+
+    bool in_txn;
+    bool skip_txn;
+    bool applied_before; /* the transaction ended before the stored position */
+    wb_lsn txn_final_lsn;
+    int64_t txn_commit_time;
+    uint32_t txn_xid;
+
+    int64_t last_status_ms;
+    int64_t last_persist_ms;
+    int64_t last_ping_ms;
+
+    bool finished;
+    int result;
+    wb_error *err;
+    wb_run_stats stats;
+} run_state;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool idle(const run_state *st)
+{
+    return !st->in_txn && !wb_apply_in_txn(st->apply);
+}
+
+static void shutdown_loop(run_state *st);
+
+/* Stop with an error; the position stays where it is. */
+static void fail(run_state *st, int rc)
+{
+    if (st->finished)
+        return;
+    st->result = rc;
+    wb_apply_rollback(st->apply);
+    shutdown_loop(st);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events);
+
+static int update_poll(run_state *st)
+{
+    int events = UV_READABLE | (st->want_write ? UV_WRITABLE : 0);
+    return uv_poll_start(&st->poll, events, on_poll) == 0 ? 0 : WB_EIO;
+}
+
+static int send_status(run_state *st, bool ping)
+{
+    int rc = wb_source_send_status(st->src, st->persisted, ping, st->err);
+    if (rc < 0)
+        return rc;
+    st->last_status_ms = mono_ms();
+    if (ping)
+        st->last_ping_ms = st->last_status_ms;
+    if (rc == 1 && !st->want_write) {
+        st->want_write = true;
+        uv_poll_start(&st->poll, UV_READABLE | UV_WRITABLE, on_poll);
+    }
+    return 0;
+}
+
+/* Store the best position that needs no target rows, if it moved. */
+static int persist_idle(run_state *st, bool force)
+{
+    wb_lsn cand = st->pending > st->keepalive ? st->pending : st->keepalive;
+    int64_t now = mono_ms();
+    int rc;
+
+    if (!idle(st) || cand <= st->persisted)
+        return 0;
+    if (!force) {
+        bool due = now - st->last_persist_ms >=
+                   (int64_t)st->cfg->source.status_interval_ms;
+        bool worth = st->pending > st->persisted ||
+                     cand - st->persisted >= IDLE_PERSIST_BYTES ||
+                     now - st->last_persist_ms >= IDLE_PERSIST_MS;
+        if (!due || !worth)
+            return 0;
+    }
+    rc = wb_apply_store_progress(st->apply, cand,
+                                 st->pending == cand ? st->pending_time
+                                                     : wb_pgtime_now(),
+                                 st->err);
+    if (rc)
+        return rc;
+    st->persisted = cand;
+    st->last_persist_ms = now;
+    return 0;
+}
+
+static void finish(run_state *st)
+{
+    char a[WB_LSN_BUFLEN];
+    int rc;
+
+    if (st->finished)
+        return;
+    /* A transaction still arriving is abandoned: it was never stored, so
+     * the server sends it again.  Positions before it may still be stored. */
+    wb_apply_rollback(st->apply);
+    st->in_txn = false;
+    if ((rc = persist_idle(st, true)) != 0) {
+        st->result = rc;
+    } else if ((rc = send_status(st, false)) < 0) {
+        st->result = rc;
+    } else {
+        /* Best effort: stopping cleanly only spares the server a timeout. */
+        wb_error serr;
+        wb_error_clear(&serr);
+        if (wb_source_stop(st->src, STOP_TIMEOUT_MS, &serr) != 0)
+            wb_log_error(WB_LOG_WARNING, &serr);
+    }
+    wb_log(WB_LOG_INFO,
+           "stopped at %s: %llu transactions applied, %llu skipped, %llu "
+           "changes routed, %llu target operations",
+           wb_lsn_format(st->persisted, a),
+           (unsigned long long)st->stats.txns_applied,
+           (unsigned long long)st->stats.txns_skipped,
+           (unsigned long long)st->stats.changes,
+           (unsigned long long)st->stats.ops);
+    shutdown_loop(st);
+}
+
+static void close_cb(uv_handle_t *h) { (void)h; }
+
+static void shutdown_loop(run_state *st)
+{
+    if (st->finished)
+        return;
+    st->finished = true;
+    if (st->poll_started)
+        uv_poll_stop(&st->poll);
+    uv_timer_stop(&st->timer);
+    uv_signal_stop(&st->sigint);
+    uv_signal_stop(&st->sigterm);
+    uv_stop(&st->loop);
+}
+
+static int proto_error(run_state *st, const char *fmt, const char *what)
+{
+    wb_error_set(st->err, WB_EPROTO, fmt, what);
+    wb_error_lsn(st->err, st->txn_final_lsn);
+    return WB_EPROTO;
+}
+
+static int apply_change(run_state *st, wb_change *c)
+{
+    wb_target_op *ops;
+    size_t nops;
+    int rc;
+
+    if (!wb_router_is_mapped(st->router, c->rel->nspname, c->rel->relname))
+        return 0;
+    st->stats.changes++;
+    rc = wb_router_route(st->router, c, st->msg_arena, &ops, &nops, st->err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < nops; i++) {
+        if ((rc = wb_apply_op(st->apply, &ops[i], c->lsn, st->err)) != 0)
+            return rc;
+        st->stats.ops++;
+    }
+    return 0;
+}
+
+static wb_relcache_entry *relation_for(run_state *st, uint32_t relid,
+                                       int *rc)
+{
+    wb_relcache_entry *e = wb_relcache_lookup(st->relcache, relid);
+    if (!e) {
+        wb_error_set(st->err, WB_EPROTO,
+                     "change for relation %u arrived before its Relation "
+                     "message",
+                     relid);
+        wb_error_lsn(st->err, st->txn_final_lsn);
+        *rc = WB_EPROTO;
+    }
+    return e;
+}
+
+static int handle_commit(run_state *st, const wb_pgoutput_commit *c)
+{
+    char a[WB_LSN_BUFLEN];
+    int rc;
+
+    if (!st->in_txn)
+        return proto_error(st, "%s message outside a transaction", "Commit");
+    st->in_txn = false;
+    if (wb_apply_in_txn(st->apply)) {
+        rc = wb_apply_commit(st->apply, c->end_lsn, c->commit_time, st->err);
+        if (rc) {
+            wb_error_lsn(st->err, c->end_lsn);
+            return rc;
+        }
+        st->persisted = c->end_lsn;
+        st->stats.txns_applied++;
+        wb_log(WB_LOG_DEBUG, "applied transaction %u ending at %s",
+               st->txn_xid, wb_lsn_format(c->end_lsn, a));
+    } else {
+        st->stats.txns_skipped++;
+        if (!st->applied_before && c->end_lsn > st->pending) {
+            st->pending = c->end_lsn;
+            st->pending_time = c->commit_time;
+        }
+    }
+    if (c->end_lsn > st->recv)
+        st->recv = c->end_lsn;
+    return 0;
+}
+
+static int handle_message(run_state *st, const wb_pgoutput_msg *m)
+{
+    wb_change c;
+    wb_relcache_entry *e;
+    int rc = 0;
+
+    memset(&c, 0, sizeof(c));
+    c.lsn = st->txn_final_lsn;
+    c.commit_time = st->txn_commit_time;
+
+    switch (m->type) {
+    case WB_PGO_BEGIN:
+        if (st->in_txn)
+            return proto_error(st, "%s message inside a transaction", "Begin");
+        st->in_txn = true;
+        st->txn_final_lsn = m->u.begin.final_lsn;
+        st->txn_commit_time = m->u.begin.commit_time;
+        st->txn_xid = m->u.begin.xid;
+        /* Commits that start before the stored position are applied. */
+        st->applied_before = m->u.begin.final_lsn < st->persisted;
+        st->skip_txn = st->applied_before;
+        return 0;
+    case WB_PGO_COMMIT:
+        return handle_commit(st, &m->u.commit);
+    case WB_PGO_ORIGIN:
+        /* Our own writes coming back through the slot. */
+        if (strcmp(m->u.origin.name, st->cfg->target.origin) == 0)
+            st->skip_txn = true;
+        return 0;
+    case WB_PGO_MESSAGE:
+        if (st->in_txn && (m->u.message.flags & WB_MESSAGE_TRANSACTIONAL) &&
+            strcmp(m->u.message.prefix, WB_APPLY_MARKER_PREFIX) == 0 &&
+            strcmp(m->u.message.content, st->cfg->target.origin) == 0)
+            st->skip_txn = true;
+        return 0;
+    case WB_PGO_RELATION:
+        if (!wb_relcache_update(st->relcache, &m->u.relation, st->err))
+            return st->err ? st->err->code : WB_ENOMEM;
+        return 0;
+    case WB_PGO_TYPE:
+        return 0;
+    case WB_PGO_INSERT:
+    case WB_PGO_UPDATE:
+    case WB_PGO_DELETE:
+    case WB_PGO_TRUNCATE:
+        if (!st->in_txn)
+            return proto_error(st, "%s message outside a transaction",
+                               wb_pgoutput_msgtype_name(m->type));
+        if (st->skip_txn)
+            return 0;
+        break;
+    default:
+        return proto_error(st, "unexpected %s message (streaming was not "
+                               "requested)",
+                           wb_pgoutput_msgtype_name(m->type));
+    }
+
+    if (m->type == WB_PGO_TRUNCATE) {
+        c.kind = WB_CHANGE_TRUNCATE;
+        c.truncate_flags = m->u.truncate.flags;
+        for (uint32_t i = 0; i < m->u.truncate.nrelids; i++) {
+            if (!(e = relation_for(st, m->u.truncate.relids[i], &rc)))
+                return rc;
+            c.rel = &e->rel;
+            if ((rc = apply_change(st, &c)) != 0)
+                return rc;
+        }
+        return 0;
+    }
+    if (m->type == WB_PGO_INSERT) {
+        if (!(e = relation_for(st, m->u.insert.relid, &rc)))
+            return rc;
+        c.kind = WB_CHANGE_INSERT;
+        c.newtup = &m->u.insert.newtup;
+    } else if (m->type == WB_PGO_UPDATE) {
+        if (!(e = relation_for(st, m->u.update.relid, &rc)))
+            return rc;
+        c.kind = WB_CHANGE_UPDATE;
+        c.oldkind = m->u.update.oldkind;
+        c.oldtup = m->u.update.oldkind ? &m->u.update.oldtup : NULL;
+        c.newtup = &m->u.update.newtup;
+    } else {
+        if (!(e = relation_for(st, m->u.del.relid, &rc)))
+            return rc;
+        c.kind = WB_CHANGE_DELETE;
+        c.oldkind = m->u.del.oldkind;
+        c.oldtup = &m->u.del.oldtup;
+    }
+    c.rel = &e->rel;
+    /* Tuples must match the latest Relation for the relid. */
+    if ((c.newtup && c.newtup->ncols != c.rel->natts) ||
+        (c.oldtup && c.oldtup->ncols != c.rel->natts)) {
+        wb_error_set(st->err, WB_EPROTO,
+                     "tuple has %u columns but relation has %u",
+                     (unsigned)(c.newtup ? c.newtup->ncols : c.oldtup->ncols),
+                     (unsigned)c.rel->natts);
+        wb_error_relation(st->err, c.rel->nspname, c.rel->relname);
+        wb_error_lsn(st->err, st->txn_final_lsn);
+        return WB_EPROTO;
+    }
+    return apply_change(st, &c);
+}
+
+static int handle_copydata(run_state *st, const char *buf, size_t len)
+{
+    wb_copydata cd;
+    wb_pgoutput_msg m;
+    int rc;
+
+    if ((rc = wb_copydata_parse(buf, len, &cd, st->err)) != 0)
+        return rc;
+    if (cd.type == 'k') {
+        if (!st->in_txn && cd.wal_end > st->keepalive) {
+            st->keepalive = cd.wal_end;
+            if (cd.wal_end > st->recv)
+                st->recv = cd.wal_end;
+        }
+        if (cd.reply_requested)
+            return send_status(st, false);
+        return 0;
+    }
+    rc = wb_pgoutput_decode(cd.payload, cd.payload_len, false, st->msg_arena,
+                            &m, st->err);
+    if (rc) {
+        wb_error_lsn(st->err, cd.wal_start ? cd.wal_start : st->txn_final_lsn);
+        return rc;
+    }
+    rc = handle_message(st, &m);
+    wb_arena_reset(st->msg_arena);
+    return rc;
+}
+
+static bool until_reached(const run_state *st)
+{
+    return st->opts.until_now && idle(st) && st->recv >= st->until;
+}
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+    run_state *st = h->data;
+    int rc;
+
+    if (st->finished)
+        return;
+    if (status < 0) {
+        wb_error_set(st->err, WB_EIO, "could not poll the source socket: %s",
+                     uv_strerror(status));
+        fail(st, WB_EIO);
+        return;
+    }
+    if (events & UV_WRITABLE) {
+        rc = wb_source_flush(st->src, st->err);
+        if (rc < 0) {
+            fail(st, rc);
+            return;
+        }
+        if (rc == 0 && st->want_write) {
+            st->want_write = false;
+            update_poll(st);
+        }
+    }
+    if ((rc = wb_source_consume(st->src, st->err)) != 0) {
+        fail(st, rc);
+        return;
+    }
+    /* Drain everything libpq has buffered: the socket may not become
+     * readable again for data that is already here. */
+    for (;;) {
+        char *buf;
+        int n = wb_source_read(st->src, &buf, st->err);
+        if (n == 0)
+            break;
+        if (n < 0) {
+            fail(st, n);
+            return;
+        }
+        rc = handle_copydata(st, buf, (size_t)n);
+        wb_source_freemem(buf);
+        if (rc) {
+            wb_arena_reset(st->msg_arena);
+            fail(st, rc);
+            return;
+        }
+    }
+    if (until_reached(st))
+        finish(st);
+}
+
+static void on_timer(uv_timer_t *h)
+{
+    run_state *st = h->data;
+    int64_t now = mono_ms();
+    int rc;
+
+    if (st->finished)
+        return;
+    if (until_reached(st)) {
+        finish(st);
+        return;
+    }
+    if ((rc = persist_idle(st, false)) != 0) {
+        fail(st, rc);
+        return;
+    }
+    if (now - st->last_status_ms >= (int64_t)st->cfg->source.status_interval_ms) {
+        if ((rc = send_status(st, false)) != 0) {
+            fail(st, rc);
+            return;
+        }
+    }
+    /* --until: ask for keepalives so an idle stream still reports its
+     * position. */
+    if (st->opts.until_now && idle(st) && now - st->last_ping_ms >= UNTIL_PING_MS) {
+        if ((rc = send_status(st, true)) != 0)
+            fail(st, rc);
+    }
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    run_state *st = h->data;
+    wb_log(WB_LOG_INFO, "received %s, stopping",
+           signum == SIGINT ? "SIGINT" : "SIGTERM");
+    finish(st);
+}
+
+/* Connect both sides, check state, work out where to start. */
+static int prepare(run_state *st, wb_lsn *startpos)
+{
+    wb_slot_info slot;
+    wb_lsn stored;
+    char a[WB_LSN_BUFLEN], b[WB_LSN_BUFLEN];
+    int rc;
+
+    if ((rc = wb_apply_open(st->cfg, &st->apply, st->err)) != 0)
+        return rc;
+    if ((rc = wb_apply_stored_lsn(st->apply, &stored, st->err)) != 0)
+        return rc;
+    if ((rc = wb_source_open(st->cfg, &st->src, st->err)) != 0)
+        return rc;
+    if ((rc = wb_source_ensure_publication(st->src, st->err)) != 0)
+        return rc;
+    if ((rc = wb_source_ensure_slot(st->src, stored, &slot, st->err)) != 0)
+        return rc;
+    if (slot.created) {
+        /* Store the starting point so that later checks have a base. */
+        rc = wb_apply_store_progress(st->apply, slot.consistent_point,
+                                     wb_pgtime_now(), st->err);
+        if (rc)
+            return rc;
+        stored = slot.consistent_point;
+    } else if (slot.active_pid) {
+        wb_error_set(st->err, WB_ESTATE,
+                     "replication slot \"%s\" is active for PID %d",
+                     st->cfg->source.slot, slot.active_pid);
+        wb_error_hint(st->err, "Is another walbridge using this slot?");
+        return WB_ESTATE;
+    } else if (stored == WB_INVALID_LSN) {
+        wb_log(WB_LOG_WARNING,
+               "no progress stored for existing slot \"%s\": starting at its "
+               "confirmed_flush_lsn %s",
+               st->cfg->source.slot, wb_lsn_format(slot.confirmed_flush, a));
+        stored = slot.confirmed_flush;
+        rc = wb_apply_store_progress(st->apply, stored, wb_pgtime_now(),
+                                     st->err);
+        if (rc)
+            return rc;
+    } else if (slot.confirmed_flush > stored) {
+        wb_error_set(st->err, WB_ESTATE,
+                     "replication slot \"%s\" has confirmed %s, past the stored "
+                     "position %s",
+                     st->cfg->source.slot,
+                     wb_lsn_format(slot.confirmed_flush, a),
+                     wb_lsn_format(stored, b));
+        wb_error_detail(st->err, "Changes between the two positions will "
+                                 "never be sent again.");
+        wb_error_hint(st->err, "Was the target restored from a backup, or the "
+                               "slot used by another consumer?  Resynchronise "
+                               "the tables before starting again.");
+        return WB_ESTATE;
+    }
+    st->persisted = stored;
+    st->stats.start_lsn = stored;
+    *startpos = stored;
+    if (st->opts.until_now &&
+        (rc = wb_source_until_marker(st->src, &st->until, st->err)) != 0)
+        return rc;
+    wb_log(WB_LOG_INFO, "resuming at %s (progress stored in %s)%s%s",
+           wb_lsn_format(stored, a),
+           wb_apply_mode(st->apply) == WB_PROGRESS_ORIGIN ? "replication origin"
+                                                          : "progress table",
+           st->opts.until_now ? ", until " : "",
+           st->opts.until_now ? wb_lsn_format(st->until, b) : "");
+    return 0;
+}
+
+static int setup_loop(run_state *st)
+{
+    if (uv_loop_init(&st->loop) != 0)
+        return wb_error_set(st->err, WB_EIO, "could not create the event loop");
+    uv_timer_init(&st->loop, &st->timer);
+    uv_signal_init(&st->loop, &st->sigint);
+    uv_signal_init(&st->loop, &st->sigterm);
+    st->timer.data = st->sigint.data = st->sigterm.data = st;
+    uv_signal_start(&st->sigint, on_signal, SIGINT);
+    uv_signal_start(&st->sigterm, on_signal, SIGTERM);
+    return 0;
+}
+
+int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
+           wb_error *err)
+{
+    run_state *st = calloc(1, sizeof(*st));
+    wb_error local;
+    wb_lsn startpos = 0;
+    int rc;
+
+    if (!st)
+        return wb_error_set(err, WB_ENOMEM, "out of memory");
+    if (!err) {
+        wb_error_clear(&local);
+        err = &local;
+    }
+    st->cfg = cfg;
+    st->opts = opts ? *opts : (wb_run_opts){0};
+    st->err = err;
+    st->relcache = wb_relcache_create();
+    st->msg_arena = wb_arena_create(64 * 1024, MSG_ARENA_LIMIT);
+    st->router = wb_router_create(cfg, err);
+    if (!st->relcache || !st->msg_arena || !st->router) {
+        rc = wb_error_set(err, WB_ENOMEM, "out of memory");
+        goto done_noloop;
+    }
+    /* Signals are caught from the start so a stop during set-up is clean. */
+    if ((rc = setup_loop(st)) != 0)
+        goto done_noloop;
+    if ((rc = prepare(st, &startpos)) != 0)
+        goto done;
+    if ((rc = wb_source_start(st->src, startpos, err)) != 0)
+        goto done;
+    uv_poll_init(&st->loop, &st->poll, wb_source_socket(st->src));
+    st->poll.data = st;
+    st->poll_started = true;
+    st->last_persist_ms = st->last_status_ms = mono_ms();
+    uv_poll_start(&st->poll, UV_READABLE, on_poll);
+    uv_timer_start(&st->timer, on_timer, TICK_MS, TICK_MS);
+    uv_run(&st->loop, UV_RUN_DEFAULT);
+    rc = st->result;
+done:
+    if (!st->finished)
+        shutdown_loop(st);
+    uv_close((uv_handle_t *)&st->timer, close_cb);
+    uv_close((uv_handle_t *)&st->sigint, close_cb);
+    uv_close((uv_handle_t *)&st->sigterm, close_cb);
+    if (st->poll_started)
+        uv_close((uv_handle_t *)&st->poll, close_cb);
+    uv_run(&st->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&st->loop);
+done_noloop:
+    st->stats.final_lsn = st->persisted;
+    if (stats)
+        *stats = st->stats;
+    wb_source_close(st->src);
+    wb_apply_close(st->apply);
+    wb_router_destroy(st->router);
+    wb_relcache_destroy(st->relcache);
+    wb_arena_destroy(st->msg_arena);
+    free(st);
+    return rc;
+}

@@ -1,0 +1,269 @@
+/*
+ * test_router.c - the built-in mapping rules, without a server.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "walbridge/log.h"
+#include "walbridge/mapping.h"
+#include "wbtest.h"
+
+static wb_config_colmap keys[] = {{"id", "external_id__c", {0, 0}}};
+static wb_config_colmap cols[] = {{"email", "personemail", {0, 0}},
+                                  {"first_name", "firstname", {0, 0}},
+                                  {"bio", "description", {0, 0}}};
+static wb_config_mapping maps[1];
+static wb_config cfg;
+
+static wb_pgoutput_column atts[] = {
+    {WB_PGO_COLUMN_KEY, "id", 23, -1},
+    {0, "email", 25, -1},
+    {0, "first_name", 25, -1},
+    {0, "bio", 25, -1},
+    {0, "unmapped", 25, -1},
+};
+static wb_pgoutput_relation rel = {16384, "portal", "users", 'd', 5, atts};
+
+static void setup(void)
+{
+    memset(&cfg, 0, sizeof(cfg));
+    memset(maps, 0, sizeof(maps));
+    maps[0].name = "users_to_accounts";
+    maps[0].enabled = true;
+    maps[0].from = (wb_config_table){"portal", "users", {0, 0}};
+    maps[0].to = (wb_config_table){"salesforce", "account", {0, 0}};
+    maps[0].nkeys = 1;
+    maps[0].keys = keys;
+    maps[0].ncolumns = 3;
+    maps[0].columns = cols;
+    cfg.nmappings = 1;
+    cfg.mappings = maps;
+}
+
+#define T(s) {WB_TUPLE_TEXT, (uint32_t)strlen(s), s}
+#define N {WB_TUPLE_NULL, 0, NULL}
+#define U {WB_TUPLE_UNCHANGED, 0, NULL}
+
+static const char *find(const wb_op_value *v, size_t n, const char *col,
+                        int *found)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].column, col) == 0) {
+            *found = 1;
+            return v[i].value;
+        }
+    *found = 0;
+    return NULL;
+}
+
+static void test_insert_is_upsert(void)
+{
+    setup();
+    wb_router *r = wb_router_create(&cfg, NULL);
+    wb_arena *a = wb_arena_create(0, 0);
+    wb_tuple_value v[] = {T("42"), T("o'hara@x"), N, T("bio"), T("x")};
+    wb_tuple nt = {5, v};
+    wb_change c = {WB_CHANGE_INSERT, &rel, 0, NULL, &nt, 0x100, 0, 0};
+    wb_target_op *ops;
+    size_t nops;
+    int found;
+
+    WB_CHECK_INT_EQ(wb_router_route(r, &c, a, &ops, &nops, NULL), 0);
+    WB_CHECK_INT_EQ(nops, 1);
+    WB_CHECK_INT_EQ(ops[0].kind, WB_OP_UPSERT);
+    WB_CHECK_STR_EQ(ops[0].schema, "salesforce");
+    WB_CHECK_STR_EQ(ops[0].table, "account");
+    WB_CHECK_INT_EQ(ops[0].nkeys, 1);
+    WB_CHECK_STR_EQ(ops[0].keys[0].column, "external_id__c");
+    WB_CHECK_STR_EQ(ops[0].keys[0].value, "42");
+    WB_CHECK_INT_EQ(ops[0].nset, 3);
+    WB_CHECK_STR_EQ(find(ops[0].set, ops[0].nset, "personemail", &found),
+                    "o'hara@x");
+    WB_CHECK(find(ops[0].set, ops[0].nset, "firstname", &found) == NULL);
+    WB_CHECK_INT_EQ(found, 1); /* NULL is written as NULL, not left out */
+    WB_CHECK(find(ops[0].set, ops[0].nset, "unmapped", &found) == NULL);
+    WB_CHECK_INT_EQ(found, 0);
+    wb_arena_destroy(a);
+    wb_router_destroy(r);
+}
+
+static void test_update_key_change_uses_old_key(void)
+{
+    setup();
+    wb_router *r = wb_router_create(&cfg, NULL);
+    wb_arena *a = wb_arena_create(0, 0);
+    /* 'K' tuple: identity column set, others sent as 'n'. */
+    wb_tuple_value ov[] = {T("42"), N, N, N, N};
+    wb_tuple_value nv[] = {T("43"), T("e"), T("f"), U, T("x")};
+    wb_tuple ot = {5, ov}, nt = {5, nv};
+    wb_change c = {WB_CHANGE_UPDATE, &rel, 'K', &ot, &nt, 0x100, 0, 0};
+    wb_target_op *ops;
+    size_t nops;
+    int found;
+
+    WB_CHECK_INT_EQ(wb_router_route(r, &c, a, &ops, &nops, NULL), 0);
+    WB_CHECK_INT_EQ(nops, 1);
+    WB_CHECK_INT_EQ(ops[0].kind, WB_OP_UPDATE);
+    WB_CHECK_STR_EQ(ops[0].keys[0].value, "42");
+    WB_CHECK_STR_EQ(ops[0].set[0].column, "external_id__c");
+    WB_CHECK_STR_EQ(ops[0].set[0].value, "43");
+    /* The 'n' of the K tuple for email must not be read as NULL. */
+    WB_CHECK_STR_EQ(find(ops[0].set, ops[0].nset, "personemail", &found), "e");
+    /* Unchanged TOAST: left out of SET, never NULL. */
+    find(ops[0].set, ops[0].nset, "description", &found);
+    WB_CHECK_INT_EQ(found, 0);
+    WB_CHECK(!ops[0].insert_if_missing);
+    wb_arena_destroy(a);
+    wb_router_destroy(r);
+}
+
+static void test_update_without_old_tuple(void)
+{
+    setup();
+    wb_router *r = wb_router_create(&cfg, NULL);
+    wb_arena *a = wb_arena_create(0, 0);
+    wb_tuple_value nv[] = {T("7"), T("e"), T("f"), T("b"), N};
+    wb_tuple nt = {5, nv};
+    wb_change c = {WB_CHANGE_UPDATE, &rel, 0, NULL, &nt, 0x100, 0, 0};
+    wb_target_op *ops;
+    size_t nops;
+
+    WB_CHECK_INT_EQ(wb_router_route(r, &c, a, &ops, &nops, NULL), 0);
+    WB_CHECK_INT_EQ(nops, 1);
+    WB_CHECK_STR_EQ(ops[0].keys[0].value, "7");
+    WB_CHECK_STR_EQ(ops[0].set[0].value, "7");
+    WB_CHECK_INT_EQ(ops[0].nset, 4);
+    WB_CHECK(ops[0].insert_if_missing);
+    wb_arena_destroy(a);
+    wb_router_destroy(r);
+}
+
+static void test_full_identity_fills_unchanged(void)
+{
+    setup();
+    wb_pgoutput_relation full = rel;
+    full.replident = 'f';
+    wb_router *r = wb_router_create(&cfg, NULL);
+    wb_arena *a = wb_arena_create(0, 0);
+    wb_tuple_value ov[] = {T("7"), T("e"), T("f"), T("long bio"), N};
+    wb_tuple_value nv[] = {T("7"), T("e2"), T("f"), U, N};
+    wb_tuple ot = {5, ov}, nt = {5, nv};
+    wb_change c = {WB_CHANGE_UPDATE, &full, 'O', &ot, &nt, 0x100, 0, 0};
+    wb_target_op *ops;
+    size_t nops;
+    int found;
+
+    WB_CHECK_INT_EQ(wb_router_route(r, &c, a, &ops, &nops, NULL), 0);
+    WB_CHECK_STR_EQ(find(ops[0].set, ops[0].nset, "description", &found),
+                    "long bio");
+    WB_CHECK_INT_EQ(found, 1);
+    WB_CHECK(ops[0].insert_if_missing);
+    wb_arena_destroy(a);
+    wb_router_destroy(r);
+}
+
+static void test_delete_and_policies(void)
+{
+    setup();
+    wb_router *r = wb_router_create(&cfg, NULL);
+    wb_arena *a = wb_arena_create(0, 0);
+    wb_tuple_value ov[] = {T("9"), N, N, N, N};
+    wb_tuple ot = {5, ov};
+    wb_change c = {WB_CHANGE_DELETE, &rel, 'K', &ot, NULL, 0x100, 0, 0};
+    wb_target_op *ops;
+    size_t nops;
+
+    WB_CHECK_INT_EQ(wb_router_route(r, &c, a, &ops, &nops, NULL), 0);
+    WB_CHECK_INT_EQ(nops, 1);
+    WB_CHECK_INT_EQ(ops[0].kind, WB_OP_DELETE);
+    WB_CHECK_STR_EQ(ops[0].keys[0].value, "9");
+
+    maps[0].on_delete = WB_ON_DELETE_IGNORE;
+    WB_CHECK_INT_EQ(wb_router_route(r, &c, a, &ops, &nops, NULL), 0);
+    WB_CHECK_INT_EQ(nops, 0);
+
+    wb_change t = {WB_CHANGE_TRUNCATE, &rel, 0, NULL, NULL, 0x100, 0, 0};
+    WB_CHECK_INT_EQ(wb_router_route(r, &t, a, &ops, &nops, NULL), 0);
+    WB_CHECK_INT_EQ(nops, 0); /* on_truncate: ignore is the default */
+    maps[0].on_truncate = WB_ON_TRUNCATE_TRUNCATE;
+    WB_CHECK_INT_EQ(wb_router_route(r, &t, a, &ops, &nops, NULL), 0);
+    WB_CHECK_INT_EQ(nops, 1);
+    WB_CHECK_INT_EQ(ops[0].kind, WB_OP_TRUNCATE);
+    wb_arena_destroy(a);
+    wb_router_destroy(r);
+}
+
+static void test_errors_name_relation_column_lsn(void)
+{
+    setup();
+    wb_router *r = wb_router_create(&cfg, NULL);
+    wb_arena *a = wb_arena_create(0, 0);
+    wb_target_op *ops;
+    size_t nops;
+    wb_error err;
+
+    /* NULL key on insert. */
+    wb_tuple_value v[] = {N, T("e"), T("f"), T("b"), N};
+    wb_tuple nt = {5, v};
+    wb_change c = {WB_CHANGE_INSERT, &rel, 0, NULL, &nt, 0xABCDEF, 0, 0};
+    wb_error_clear(&err);
+    WB_CHECK_INT_EQ(wb_router_route(r, &c, a, &ops, &nops, &err), WB_EDATA);
+    WB_CHECK_STR_CONTAINS(err.message, "null value in key column \"id\"");
+    WB_CHECK_STR_EQ(err.relation, "portal.users");
+    WB_CHECK_STR_EQ(err.column, "id");
+    WB_CHECK_U64_EQ(err.lsn, 0xABCDEF);
+
+    /* Delete whose key is not in the replica identity. */
+    wb_pgoutput_column atts2[5];
+    memcpy(atts2, atts, sizeof(atts2));
+    atts2[0].flags = 0;
+    atts2[1].flags = WB_PGO_COLUMN_KEY;
+    wb_pgoutput_relation rel2 = rel;
+    rel2.atts = atts2;
+    wb_tuple_value ov[] = {N, T("e"), N, N, N};
+    wb_tuple ot = {5, ov};
+    wb_change d = {WB_CHANGE_DELETE, &rel2, 'K', &ot, NULL, 0x10, 0, 0};
+    wb_error_clear(&err);
+    WB_CHECK_INT_EQ(wb_router_route(r, &d, a, &ops, &nops, &err), WB_EDATA);
+    WB_CHECK_STR_CONTAINS(err.message, "not in the old tuple");
+    WB_CHECK_STR_CONTAINS(err.hint, "REPLICA IDENTITY FULL");
+
+    /* A mapped column dropped from the source. */
+    wb_pgoutput_relation rel3 = rel;
+    rel3.natts = 3; /* no "bio" */
+    wb_change e = {WB_CHANGE_INSERT, &rel3, 0, NULL, &nt, 0x10, 0, 0};
+    wb_tuple_value v3[] = {T("1"), T("e"), T("f")};
+    wb_tuple nt3 = {3, v3};
+    e.newtup = &nt3;
+    wb_error_clear(&err);
+    WB_CHECK_INT_EQ(wb_router_route(r, &e, a, &ops, &nops, &err), WB_EDATA);
+    WB_CHECK_STR_EQ(err.column, "bio");
+    wb_arena_destroy(a);
+    wb_router_destroy(r);
+}
+
+static void test_unmapped_and_disabled(void)
+{
+    setup();
+    wb_router *r = wb_router_create(&cfg, NULL);
+    WB_CHECK(wb_router_is_mapped(r, "portal", "users"));
+    WB_CHECK(!wb_router_is_mapped(r, "public", "users"));
+    WB_CHECK(!wb_router_is_mapped(r, "portal", "orders"));
+    wb_router_destroy(r);
+    maps[0].enabled = false;
+    r = wb_router_create(&cfg, NULL);
+    WB_CHECK(!wb_router_is_mapped(r, "portal", "users"));
+    wb_router_destroy(r);
+}
+
+int main(void)
+{
+    WB_RUN(test_insert_is_upsert);
+    WB_RUN(test_update_key_change_uses_old_key);
+    WB_RUN(test_update_without_old_tuple);
+    WB_RUN(test_full_identity_fills_unchanged);
+    WB_RUN(test_delete_and_policies);
+    WB_RUN(test_errors_name_relation_column_lsn);
+    WB_RUN(test_unmapped_and_disabled);
+    return wbtest_summary();
+}
