@@ -143,9 +143,35 @@ typedef struct wb_pgoutput_message {
     const char *content; /* arena copy with a trailing NUL */
 } wb_pgoutput_message;
 
+/*
+ * Stream control messages.  Their top-level xid is in wb_pgoutput_msg.xid
+ * (has_xid is true for S, c and A); Stream Stop ('E') has no fields.
+ */
+typedef struct wb_pgoutput_stream_start {
+    uint8_t first_segment; /* 1 for the first block of this xid */
+} wb_pgoutput_stream_start;
+
+typedef struct wb_pgoutput_stream_commit {
+    uint8_t flags;
+    wb_lsn commit_lsn;
+    wb_lsn end_lsn; /* end of the commit record: the progress position */
+    int64_t commit_time;
+} wb_pgoutput_stream_commit;
+
+typedef struct wb_pgoutput_stream_abort {
+    uint32_t subxid;     /* == xid when the whole transaction aborted */
+    bool has_abort_info; /* v4 with streaming=parallel: the two below */
+    wb_lsn abort_lsn;
+    int64_t abort_time;
+} wb_pgoutput_stream_abort;
+
 typedef struct wb_pgoutput_msg {
     char type;     /* wb_pgoutput_msgtype */
-    bool has_xid;  /* inside a streamed block: the leading subxact xid */
+    /*
+     * R, Y, I, U, D, T and M inside a streamed block: the leading subxact
+     * xid.  S, c and A: the streamed top-level xid.  Otherwise unset.
+     */
+    bool has_xid;
     uint32_t xid;
     union {
         wb_pgoutput_begin begin;
@@ -158,6 +184,9 @@ typedef struct wb_pgoutput_msg {
         wb_pgoutput_delete del;
         wb_pgoutput_truncate truncate;
         wb_pgoutput_message message;
+        wb_pgoutput_stream_start stream_start;
+        wb_pgoutput_stream_commit stream_commit;
+        wb_pgoutput_stream_abort stream_abort;
     } u;
 } wb_pgoutput_msg;
 
