@@ -1,0 +1,1700 @@
+/*
+ * config.c - load and validate the YAML configuration.
+ *
+ * Why it is built this way:
+ *
+ * - libyaml's document API (yaml_parser_load) gives a tree in which every
+ *   node carries its start mark, so every error can name file:line:column of
+ *   the offending key or value.  Validation is a plain walk over that tree,
+ *   driven by a table of known keys per section: first the keys of a map are
+ *   checked (strings, known, not repeated), then the values are interpreted.
+ *   The first error stops the load; nothing is half-applied.
+ * - Everything of a wb_config, the struct itself included, lives in one
+ *   arena; wb_config_free destroys it.  An error path therefore only has to
+ *   destroy the arena and the libyaml document, which happens in exactly one
+ *   place (config_from_buffer), so no error path can leak.
+ * - Anchors and aliases are rejected: with the document API an alias is a
+ *   second reference to the same node (even a cycle), which the walk would
+ *   otherwise have to guard against, and a configuration file gains nothing
+ *   from them.  They are detected by counting references to each node.
+ * - ${VAR} / ${VAR:-default} substitution runs on scalar values (never on
+ *   keys) before they are interpreted, in two passes (measure, then write
+ *   into the arena) so that it needs no temporary buffer.  A lone "$" not
+ *   followed by "{" or "$" is kept as it is.  A default is taken literally up
+ *   to the first "}".
+ * - Names: table names ("schema.table") follow PostgreSQL's identifier rules:
+ *   unquoted parts are folded to lower case, double-quoted parts keep case,
+ *   dots and spaces ("" is a quote).  Column, schema, publication and
+ *   progress table names are taken literally as written (no case folding),
+ *   as they appear in the catalog; one that starts with a double quote is
+ *   read as a quoted identifier.
+ * - Messages follow PostgreSQL's style: short, lower case, names quoted, no
+ *   trailing period; hints and details are full sentences.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "walbridge/arena.h"
+#include "walbridge/config.h"
+
+#define MAX_FILE_SIZE ((size_t)4 * 1024 * 1024)
+/* All scalar values together, after substitution. */
+#define MAX_EXPANDED    ((size_t)16 * 1024 * 1024)
+#define MAX_IDENT       63  /* PostgreSQL: NAMEDATALEN - 1 */
+#define MAX_ORIGIN_NAME 512 /* PostgreSQL: MAX_RONAME_LEN */
+#define MAX_ENV_NAME    127
+#define MAX_KEYS        16 /* most known keys in one section */
+
+#define MIN_STATUS_INTERVAL_MS 100
+#define MAX_STATUS_INTERVAL_MS 60000
+
+/* The heap block behind a wb_config: the config first, so that a
+ * wb_config * is also a config_block *. */
+typedef struct config_block {
+    wb_config cfg;
+    wb_arena *arena;
+} config_block;
+
+typedef struct loader {
+    const char *file; /* name for error positions */
+    yaml_document_t *doc;
+    wb_arena *arena;
+    wb_error *err;
+    size_t expanded; /* bytes of scalar values produced so far */
+} loader;
+
+/* For duplicate detection: one name and where it was written. */
+typedef struct dupitem {
+    const char *s;
+    wb_config_pos pos;
+    size_t order;
+} dupitem;
+
+/* " in <ctx>" or " at the top level", for messages. */
+#define IN_CTX(ctx) (ctx) ? " in " : " at the top level", (ctx) ? (ctx) : ""
+
+/* ------------------------------------------------------------------ */
+/* errors                                                              */
+/* ------------------------------------------------------------------ */
+
+static int fail_pos(loader *ld, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(loader *ld, const yaml_node_t *node, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail_vpos(loader *ld, int line, int col, const char *fmt, va_list ap)
+{
+    wb_error_vset(ld->err, WB_ECONFIG, fmt, ap);
+    wb_error_position(ld->err, ld->file, line, col);
+    return WB_ECONFIG;
+}
+
+static int fail_pos(loader *ld, int line, int col, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fail_vpos(ld, line, col, fmt, ap);
+    va_end(ap);
+    return WB_ECONFIG;
+}
+
+static wb_config_pos node_pos(const yaml_node_t *node)
+{
+    wb_config_pos p = {1, 1};
+    if (node) {
+        p.line = (int)node->start_mark.line + 1;
+        p.col = (int)node->start_mark.column + 1;
+    }
+    return p;
+}
+
+/* Error at node (1:1 when node is NULL). */
+static int fail(loader *ld, const yaml_node_t *node, const char *fmt, ...)
+{
+    wb_config_pos p = node_pos(node);
+    va_list ap;
+    va_start(ap, fmt);
+    fail_vpos(ld, p.line, p.col, fmt, ap);
+    va_end(ap);
+    return WB_ECONFIG;
+}
+
+static int nomem(loader *ld)
+{
+    return wb_error_set(ld->err, WB_ENOMEM, "out of memory");
+}
+
+/* ------------------------------------------------------------------ */
+/* small helpers                                                       */
+/* ------------------------------------------------------------------ */
+
+static bool is_alpha(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static unsigned char to_lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+static unsigned char to_upper(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') ? (unsigned char)(c - 'a' + 'A') : c;
+}
+
+static bool ieq(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++)
+        if (to_lower((unsigned char)*a) != to_lower((unsigned char)*b))
+            return false;
+    return *a == *b;
+}
+
+static yaml_node_t *node_of(loader *ld, int id)
+{
+    return yaml_document_get_node(ld->doc, id);
+}
+
+static const char *sval(const yaml_node_t *n)
+{
+    return (const char *)n->data.scalar.value;
+}
+
+static size_t slen(const yaml_node_t *n)
+{
+    return n->data.scalar.length;
+}
+
+/* A plain scalar that YAML reads as null: empty, ~, null. */
+static bool is_null(const yaml_node_t *n)
+{
+    const char *s;
+    if (n->type != YAML_SCALAR_NODE ||
+        n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return false;
+    s = sval(n);
+    return slen(n) == 0 || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
+           strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0;
+}
+
+static size_t map_len(const yaml_node_t *n)
+{
+    return (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+}
+
+static size_t seq_len(const yaml_node_t *n)
+{
+    return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+}
+
+/* Edit distance (case-insensitive), for "did you mean"; large when long. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[65];
+    if (la > 64 || lb > 64)
+        return SIZE_MAX;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t cost = to_lower((unsigned char)a[i - 1]) ==
+                                  to_lower((unsigned char)b[j - 1])
+                              ? 0
+                              : 1;
+            size_t best = diag + cost;
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+static int cmp_dupitem(const void *pa, const void *pb)
+{
+    const dupitem *a = pa, *b = pb;
+    int c = strcmp(a->s, b->s);
+    if (c)
+        return c;
+    if (a->pos.line != b->pos.line)
+        return a->pos.line < b->pos.line ? -1 : 1;
+    if (a->pos.col != b->pos.col)
+        return a->pos.col < b->pos.col ? -1 : 1;
+    return a->order < b->order ? -1 : (a->order > b->order);
+}
+
+static bool pos_before(wb_config_pos a, wb_config_pos b)
+{
+    return a.line < b.line || (a.line == b.line && a.col < b.col);
+}
+
+/*
+ * Sort items and find the repetition that comes first in the file: *second
+ * is that repetition and *first the earlier item with the same name.
+ * Returns false when all names are distinct.  O(n log n), so that a large
+ * hostile file cannot make this quadratic.
+ */
+static bool find_dup(dupitem *items, size_t n, const dupitem **first,
+                     const dupitem **second)
+{
+    const dupitem *best = NULL, *best_first = NULL;
+    if (n < 2)
+        return false;
+    qsort(items, n, sizeof(*items), cmp_dupitem);
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && strcmp(items[j].s, items[i].s) == 0)
+            j++;
+        if (j - i > 1 && (!best || pos_before(items[i + 1].pos, best->pos))) {
+            best = &items[i + 1];
+            best_first = &items[i];
+        }
+        i = j;
+    }
+    if (!best)
+        return false;
+    *first = best_first;
+    *second = best;
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* scalar values                                                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Resolve the reference "${...}" starting at s[*pi]; on success *pi is past
+ * the closing brace and *val, *vlen the replacement.
+ */
+static int env_lookup(loader *ld, const yaml_node_t *v, const char *key,
+                      const char *s, size_t n, size_t *pi, const char **val,
+                      size_t *vlen)
+{
+    size_t start = *pi + 2, end, j;
+    const char *close = memchr(s + start, '}', n - start);
+    const char *ev, *def = NULL;
+    size_t deflen = 0;
+    char name[MAX_ENV_NAME + 1];
+
+    if (!close) {
+        fail(ld, v, "unterminated \"${\" in value of \"%s\"", key);
+        wb_error_hint(ld->err, "Write ${NAME} or ${NAME:-default}; write $$ "
+                               "for a literal $.");
+        return WB_ECONFIG;
+    }
+    end = (size_t)(close - s);
+    j = start;
+    if (j < end && (is_alpha((unsigned char)s[j]) || s[j] == '_')) {
+        j++;
+        while (j < end && (is_alpha((unsigned char)s[j]) ||
+                           is_digit((unsigned char)s[j]) || s[j] == '_'))
+            j++;
+    }
+    if (j == start || j - start > MAX_ENV_NAME ||
+        (j < end && !(end - j >= 2 && s[j] == ':' && s[j + 1] == '-'))) {
+        size_t shown = end + 1 - *pi;
+        fail(ld, v,
+             "invalid environment variable reference \"%.*s\" in value "
+             "of \"%s\"",
+             (int)(shown > 80 ? 80 : shown), s + *pi, key);
+        wb_error_hint(ld->err, "Write ${NAME} or ${NAME:-default}, where NAME "
+                               "is letters, digits and underscores; write $$ "
+                               "for a literal $.");
+        return WB_ECONFIG;
+    }
+    memcpy(name, s + start, j - start);
+    name[j - start] = '\0';
+    if (j < end) {
+        def = s + j + 2;
+        deflen = end - (j + 2);
+    }
+
+    ev = getenv(name);
+    if (def && (!ev || !*ev)) {
+        *val = def;
+        *vlen = deflen;
+    } else if (!ev) {
+        fail(ld, v, "environment variable \"%s\" is not set", name);
+        wb_error_hint(ld->err, "Set %s, or give a default with ${%s:-default}.",
+                      name, name);
+        return WB_ECONFIG;
+    } else {
+        *val = ev;
+        *vlen = strlen(ev);
+    }
+    *pi = end + 1;
+    return 0;
+}
+
+/* One substitution pass: measure (dst NULL) or write at most cap bytes. */
+static int expand_pass(loader *ld, const yaml_node_t *v, const char *key,
+                       char *dst, size_t cap, size_t *outlen)
+{
+    const char *s = sval(v);
+    size_t n = slen(v), i = 0, o = 0;
+
+    while (i < n) {
+        const char *piece;
+        size_t plen;
+        if (s[i] != '$') {
+            size_t j = i;
+            while (j < n && s[j] != '$')
+                j++;
+            piece = s + i;
+            plen = j - i;
+            i = j;
+        } else if (i + 1 < n && s[i + 1] == '$') {
+            piece = "$";
+            plen = 1;
+            i += 2;
+        } else if (i + 1 < n && s[i + 1] == '{') {
+            int rc = env_lookup(ld, v, key, s, n, &i, &piece, &plen);
+            if (rc)
+                return rc;
+        } else {
+            piece = "$";
+            plen = 1;
+            i++;
+        }
+        if (plen > MAX_EXPANDED || o > MAX_EXPANDED - plen)
+            return fail(ld, v,
+                        "value of \"%s\" is too long after environment "
+                        "variable substitution",
+                        key);
+        if (dst && o < cap)
+            memcpy(dst + o, piece, plen < cap - o ? plen : cap - o);
+        o += plen;
+    }
+    *outlen = o;
+    return 0;
+}
+
+/* Substitute ${...} in a scalar value into a new arena string. */
+static int expand(loader *ld, const yaml_node_t *v, const char *key, char **out)
+{
+    size_t len, len2;
+    char *buf;
+    int rc;
+
+    if (memchr(sval(v), '\0', slen(v)))
+        return fail(ld, v, "value of \"%s\" contains a NUL character", key);
+    rc = expand_pass(ld, v, key, NULL, 0, &len);
+    if (rc)
+        return rc;
+    if (len > MAX_EXPANDED - ld->expanded)
+        return fail(ld, v,
+                    "configuration is too large after environment variable "
+                    "substitution");
+    ld->expanded += len;
+    buf = wb_arena_alloc(ld->arena, len + 1);
+    if (!buf)
+        return nomem(ld);
+    rc = expand_pass(ld, v, key, buf, len, &len2);
+    if (rc)
+        return rc;
+    buf[len2 < len ? len2 : len] = '\0';
+    *out = buf;
+    return 0;
+}
+
+static int get_string(loader *ld, const yaml_node_t *v, const char *key,
+                      char **out)
+{
+    if (v->type != YAML_SCALAR_NODE || is_null(v)) {
+        fail(ld, v, "\"%s\" must be a string", key);
+        if (is_null(v))
+            wb_error_hint(ld->err, "Write \"\" for an empty string.");
+        return WB_ECONFIG;
+    }
+    return expand(ld, v, key, out);
+}
+
+static int get_bool(loader *ld, const yaml_node_t *v, const char *key,
+                    bool *out)
+{
+    static const char *const yes[] = {"true", "yes", "on"};
+    static const char *const no[] = {"false", "no", "off"};
+    char *s;
+    int rc;
+
+    if (v->type != YAML_SCALAR_NODE || is_null(v))
+        return fail(ld, v, "\"%s\" must be a boolean", key);
+    rc = expand(ld, v, key, &s);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < 3; i++) {
+        if (ieq(s, yes[i])) {
+            *out = true;
+            return 0;
+        }
+        if (ieq(s, no[i])) {
+            *out = false;
+            return 0;
+        }
+    }
+    fail(ld, v, "invalid boolean value \"%s\" for \"%s\"", s, key);
+    wb_error_hint(ld->err, "Use true or false.");
+    return WB_ECONFIG;
+}
+
+/* One of names (case-insensitive); *out is its index. */
+static int get_enum(loader *ld, const yaml_node_t *v, const char *key,
+                    const char *const *names, size_t nnames, size_t *out)
+{
+    char *s, list[128];
+    size_t used = 0;
+    int rc;
+
+    if (v->type != YAML_SCALAR_NODE || is_null(v))
+        rc = fail(ld, v, "\"%s\" must be a string", key);
+    else {
+        rc = expand(ld, v, key, &s);
+        if (rc)
+            return rc;
+        for (size_t i = 0; i < nnames; i++) {
+            if (ieq(s, names[i])) {
+                *out = i;
+                return 0;
+            }
+        }
+        rc = fail(ld, v, "invalid value \"%s\" for \"%s\"", s, key);
+    }
+    list[0] = '\0';
+    for (size_t i = 0; i < nnames && used < sizeof(list); i++)
+        used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
+                                 i ? ", " : "", names[i]);
+    wb_error_hint(ld->err, "Valid values are: %s.", list);
+    return rc;
+}
+
+int wb_config_parse_duration_ms(const char *s, uint32_t *out_ms)
+{
+    uint64_t n = 0, mult;
+    const char *p = s;
+
+    if (!s || !out_ms || !is_digit((unsigned char)*p))
+        return WB_EINVAL;
+    while (is_digit((unsigned char)*p)) {
+        n = n * 10 + (uint64_t)(*p - '0');
+        if (n > UINT32_MAX)
+            return WB_EINVAL;
+        p++;
+    }
+    if (*p == '\0' || strcmp(p, "ms") == 0)
+        mult = 1;
+    else if (strcmp(p, "s") == 0)
+        mult = 1000;
+    else if (strcmp(p, "m") == 0)
+        mult = 60 * 1000;
+    else if (strcmp(p, "h") == 0)
+        mult = 60 * 60 * 1000;
+    else
+        return WB_EINVAL;
+    if (n * mult > UINT32_MAX)
+        return WB_EINVAL;
+    *out_ms = (uint32_t)(n * mult);
+    return 0;
+}
+
+static int get_duration(loader *ld, const yaml_node_t *v, const char *key,
+                        uint32_t min_ms, uint32_t max_ms, const char *range,
+                        uint32_t *out)
+{
+    char *s;
+    uint32_t ms;
+    int rc;
+
+    if (v->type != YAML_SCALAR_NODE || is_null(v))
+        return fail(ld, v, "\"%s\" must be a duration", key);
+    rc = expand(ld, v, key, &s);
+    if (rc)
+        return rc;
+    if (wb_config_parse_duration_ms(s, &ms) != 0) {
+        fail(ld, v, "invalid duration \"%s\" for \"%s\"", s, key);
+        wb_error_hint(ld->err, "Use a whole number with a unit (ms, s, m or "
+                               "h), for example 250ms, 10s or 2m.");
+        return WB_ECONFIG;
+    }
+    if (ms < min_ms || ms > max_ms) {
+        fail(ld, v, "\"%s\" must be between %s", key, range);
+        wb_error_detail(ld->err, "The value is \"%s\".", s);
+        return WB_ECONFIG;
+    }
+    *out = ms;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* names                                                               */
+/* ------------------------------------------------------------------ */
+
+static bool ident_start(unsigned char c)
+{
+    return is_alpha(c) || c == '_' || c >= 0x80;
+}
+
+static bool ident_cont(unsigned char c)
+{
+    return ident_start(c) || is_digit(c) || c == '$';
+}
+
+/*
+ * Parse one identifier of a qualified name at s[*pi] into buf (at least
+ * n + 1 bytes): "quoted" (with "" for a quote, case kept) or unquoted
+ * (folded to lower case).  Returns NULL or a detail sentence.
+ */
+static const char *parse_ident(const char *s, size_t n, size_t *pi, char *buf)
+{
+    size_t i = *pi, o = 0;
+
+    if (i < n && s[i] == '"') {
+        i++;
+        for (;;) {
+            if (i >= n)
+                return "A quoted identifier is not terminated.";
+            if (s[i] == '"') {
+                if (i + 1 < n && s[i + 1] == '"') {
+                    buf[o++] = '"';
+                    i += 2;
+                    continue;
+                }
+                i++;
+                break;
+            }
+            buf[o++] = s[i++];
+        }
+        if (o == 0)
+            return "A quoted identifier is empty.";
+    } else {
+        if (i >= n || s[i] == '.')
+            return "A part of the name is empty.";
+        if (!ident_start((unsigned char)s[i]))
+            return "An unquoted name must start with a letter or an "
+                   "underscore; double-quote other names.";
+        while (i < n && ident_cont((unsigned char)s[i]))
+            buf[o++] = (char)to_lower((unsigned char)s[i++]);
+    }
+    buf[o] = '\0';
+    if (o > MAX_IDENT)
+        return "A name is longer than 63 bytes.";
+    *pi = i;
+    return NULL;
+}
+
+static int parse_table(loader *ld, const yaml_node_t *v, const char *key,
+                       const char *s, wb_config_table *out)
+{
+    size_t n = strlen(s), i = 0;
+    const char *detail;
+    char *schema = wb_arena_alloc(ld->arena, n + 1);
+    char *table = wb_arena_alloc(ld->arena, n + 1);
+
+    if (!schema || !table)
+        return nomem(ld);
+    detail = parse_ident(s, n, &i, schema);
+    if (!detail) {
+        if (i >= n)
+            detail = "The schema is missing; write the table as "
+                     "schema.table.";
+        else if (s[i] != '.')
+            detail = "Unexpected character after a name.";
+        else {
+            i++;
+            detail = parse_ident(s, n, &i, table);
+            if (!detail && i < n)
+                detail = s[i] == '.' ? "Too many dotted names; write the "
+                                       "table as schema.table."
+                                     : "Unexpected character after a name.";
+        }
+    }
+    if (detail) {
+        fail(ld, v, "invalid table name \"%s\" in \"%s\"", s, key);
+        wb_error_detail(ld->err, "%s", detail);
+        wb_error_hint(ld->err, "Unquoted names are folded to lower case; "
+                               "double-quote names with upper case letters, "
+                               "dots or spaces: \"My Schema\".\"Odd.Name\".");
+        return WB_ECONFIG;
+    }
+    out->schema = schema;
+    out->table = table;
+    out->pos = node_pos(v);
+    return 0;
+}
+
+/*
+ * A column-like name taken literally, or a quoted identifier when it starts
+ * with a double quote.  what is "column", "schema" ... for the message.
+ */
+static int parse_name(loader *ld, const yaml_node_t *node, const char *what,
+                      const char *s, size_t n, char **out)
+{
+    const char *detail = NULL;
+    char *buf;
+    size_t i = 0;
+
+    if (memchr(s, '\0', n))
+        return fail(ld, node, "%s name contains a NUL character", what);
+    buf = wb_arena_alloc(ld->arena, n + 1);
+    if (!buf)
+        return nomem(ld);
+    if (n > 0 && s[0] == '"') {
+        detail = parse_ident(s, n, &i, buf);
+        if (!detail && i < n)
+            detail = "Unexpected character after a quoted name.";
+    } else if (n == 0) {
+        detail = "The name is empty.";
+    } else if (n > MAX_IDENT) {
+        detail = "A name is longer than 63 bytes.";
+    } else {
+        memcpy(buf, s, n);
+        buf[n] = '\0';
+    }
+    if (detail) {
+        fail(ld, node, "invalid %s name \"%.*s\"", what,
+             (int)(n > 200 ? 200 : n), s);
+        wb_error_detail(ld->err, "%s", detail);
+        return WB_ECONFIG;
+    }
+    *out = buf;
+    return 0;
+}
+
+static int get_name(loader *ld, const yaml_node_t *v, const char *key,
+                    const char *what, char **out)
+{
+    char *s;
+    int rc = get_string(ld, v, key, &s);
+    if (rc)
+        return rc;
+    return parse_name(ld, v, what, s, strlen(s), out);
+}
+
+/* PostgreSQL's ReplicationSlotValidateName. */
+static int check_slot_name(loader *ld, const yaml_node_t *v, const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0)
+        return fail(ld, v, "replication slot name \"%s\" is too short", s);
+    if (n > MAX_IDENT)
+        return fail(ld, v, "replication slot name \"%s\" is too long", s);
+    for (const char *p = s; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (!((c >= 'a' && c <= 'z') || is_digit(c) || c == '_')) {
+            fail(ld, v, "invalid replication slot name \"%s\"", s);
+            wb_error_hint(ld->err, "Replication slot names may only contain "
+                                   "lower case letters, numbers, and the "
+                                   "underscore character.");
+            return WB_ECONFIG;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* maps and lists                                                      */
+/* ------------------------------------------------------------------ */
+
+static int unknown_key(loader *ld, const yaml_node_t *k, const char *ctx,
+                       const char *const *keys, size_t nkeys)
+{
+    char list[200], guess[96] = "";
+    size_t used = 0, best = 3;
+
+    fail(ld, k, "unknown key \"%s\"%s%s", sval(k), IN_CTX(ctx));
+    list[0] = '\0';
+    for (size_t i = 0; i < nkeys && used < sizeof(list); i++) {
+        size_t d = edit_distance(sval(k), keys[i]);
+        if (d < best && d < strlen(keys[i])) {
+            best = d;
+            snprintf(guess, sizeof(guess), "Did you mean \"%s\"? ", keys[i]);
+        }
+        used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
+                                 i ? ", " : "", keys[i]);
+    }
+    wb_error_hint(ld->err, "%sValid keys are: %s.", guess, list);
+    return WB_ECONFIG;
+}
+
+/*
+ * Check the keys of map against the known keys: each a string, known and
+ * given once.  vals[i] becomes the value of keys[i], or NULL when absent.
+ */
+static int walk_keys(loader *ld, const yaml_node_t *map, const char *ctx,
+                     const char *const *keys, size_t nkeys,
+                     const yaml_node_t **vals)
+{
+    const yaml_node_t *knodes[MAX_KEYS];
+
+    for (size_t i = 0; i < nkeys; i++) {
+        knodes[i] = NULL;
+        vals[i] = NULL;
+    }
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+         p < map->data.mapping.pairs.top; p++) {
+        const yaml_node_t *k = node_of(ld, p->key);
+        size_t i;
+
+        if (k->type != YAML_SCALAR_NODE)
+            return fail(ld, k, "keys%s%s must be strings", IN_CTX(ctx));
+        for (i = 0; i < nkeys; i++)
+            if (strlen(keys[i]) == slen(k) && strcmp(keys[i], sval(k)) == 0)
+                break;
+        if (i == nkeys)
+            return unknown_key(ld, k, ctx, keys, nkeys);
+        if (knodes[i]) {
+            fail(ld, k, "duplicate key \"%s\"%s%s", keys[i], IN_CTX(ctx));
+            wb_error_detail(ld->err, "It was first given at line %d.",
+                            node_pos(knodes[i]).line);
+            return WB_ECONFIG;
+        }
+        knodes[i] = k;
+        vals[i] = node_of(ld, p->value);
+    }
+    return 0;
+}
+
+static int missing_key(loader *ld, const yaml_node_t *map, const char *ctx,
+                       const char *key)
+{
+    if (ctx)
+        return fail(ld, map, "missing required key \"%s\" in %s", key, ctx);
+    return fail(ld, map, "missing required key \"%s\"", key);
+}
+
+/*
+ * A section that must be a map.  An optional section may also be null
+ * ("target:" with nothing under it), which *is_null reports.
+ */
+static int check_map(loader *ld, const yaml_node_t *v, const char *key,
+                     bool optional, bool *was_null)
+{
+    *was_null = false;
+    if (optional && is_null(v)) {
+        *was_null = true;
+        return 0;
+    }
+    if (v->type != YAML_MAPPING_NODE)
+        return fail(ld, v, "\"%s\" must be a map", key);
+    return 0;
+}
+
+static int get_schemas(loader *ld, const yaml_node_t *v, wb_config *cfg)
+{
+    size_t n, k = 0;
+    dupitem *items;
+    const dupitem *first, *second;
+
+    if (v->type != YAML_SEQUENCE_NODE)
+        return fail(ld, v, "\"schemas\" must be a list of strings");
+    n = seq_len(v);
+    if (n == 0) {
+        fail(ld, v, "\"schemas\" must not be empty");
+        wb_error_hint(ld->err, "List the schemas whose tables are "
+                               "published, for example [public].");
+        return WB_ECONFIG;
+    }
+    cfg->source.schemas = wb_arena_alloc(ld->arena, n * sizeof(char *));
+    items = wb_arena_alloc(ld->arena, n * sizeof(*items));
+    if (!cfg->source.schemas || !items)
+        return nomem(ld);
+    for (yaml_node_item_t *it = v->data.sequence.items.start;
+         it < v->data.sequence.items.top; it++, k++) {
+        const yaml_node_t *e = node_of(ld, *it);
+        int rc;
+        if (e->type != YAML_SCALAR_NODE || is_null(e))
+            return fail(ld, e, "\"schemas\" must be a list of strings");
+        rc = get_name(ld, e, "schemas", "schema", &cfg->source.schemas[k]);
+        if (rc)
+            return rc;
+        items[k].s = cfg->source.schemas[k];
+        items[k].pos = node_pos(e);
+        items[k].order = k;
+    }
+    cfg->source.nschemas = n;
+    if (find_dup(items, n, &first, &second)) {
+        fail_pos(ld, second->pos.line, second->pos.col,
+                 "duplicate schema \"%s\" in \"schemas\"", second->s);
+        wb_error_detail(ld->err, "It was first given at line %d.",
+                        first->pos.line);
+        return WB_ECONFIG;
+    }
+    return 0;
+}
+
+/*
+ * A map of source column -> target column (key: or columns:).  to_pos
+ * receives where each target column was written.
+ */
+static int get_colmap(loader *ld, const yaml_node_t *v, const char *key,
+                      const char *mctx, bool required, wb_config_colmap **out,
+                      size_t *nout, wb_config_pos **to_pos)
+{
+    char ctx[256];
+    size_t n, k = 0;
+    dupitem *items;
+    const dupitem *first, *second;
+    wb_config_colmap *cols;
+
+    snprintf(ctx, sizeof(ctx), "\"%s\" of %s", key, mctx);
+    *out = NULL;
+    *nout = 0;
+    *to_pos = NULL;
+    if (!required && is_null(v))
+        return 0;
+    if (v->type != YAML_MAPPING_NODE) {
+        fail(ld, v, "\"%s\" must be a map of source column to target column",
+             key);
+        wb_error_hint(ld->err, "Write %s: { source_column: target_column }.",
+                      key);
+        return WB_ECONFIG;
+    }
+    n = map_len(v);
+    if (n == 0) {
+        if (!required)
+            return 0;
+        fail(ld, v, "\"%s\" must map at least one column in %s", key, mctx);
+        wb_error_hint(ld->err, "Write %s: { source_column: target_column }.",
+                      key);
+        return WB_ECONFIG;
+    }
+    cols = wb_arena_alloc(ld->arena, n * sizeof(*cols));
+    items = wb_arena_alloc(ld->arena, n * sizeof(*items));
+    *to_pos = wb_arena_alloc(ld->arena, n * sizeof(**to_pos));
+    if (!cols || !items || !*to_pos)
+        return nomem(ld);
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start;
+         p < v->data.mapping.pairs.top; p++, k++) {
+        const yaml_node_t *kn = node_of(ld, p->key);
+        const yaml_node_t *vn = node_of(ld, p->value);
+        int rc;
+
+        if (kn->type != YAML_SCALAR_NODE)
+            return fail(ld, kn, "keys in %s must be column names", ctx);
+        rc = parse_name(ld, kn, "column", sval(kn), slen(kn), &cols[k].from);
+        if (rc)
+            return rc;
+        if (vn->type != YAML_SCALAR_NODE || is_null(vn))
+            return fail(ld, vn,
+                        "target column for \"%s\" in %s must be a "
+                        "string",
+                        cols[k].from, ctx);
+        rc = get_name(ld, vn, key, "column", &cols[k].to);
+        if (rc)
+            return rc;
+        cols[k].pos = node_pos(kn);
+        (*to_pos)[k] = node_pos(vn);
+        items[k].s = cols[k].from;
+        items[k].pos = cols[k].pos;
+        items[k].order = k;
+    }
+    if (find_dup(items, n, &first, &second)) {
+        fail_pos(ld, second->pos.line, second->pos.col,
+                 "duplicate key \"%s\" in %s", second->s, ctx);
+        wb_error_detail(ld->err, "It was first given at line %d.",
+                        first->pos.line);
+        return WB_ECONFIG;
+    }
+    *out = cols;
+    *nout = n;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* sections                                                            */
+/* ------------------------------------------------------------------ */
+
+enum {
+    SRC_CONNINFO,
+    SRC_SLOT,
+    SRC_PUBLICATION,
+    SRC_SCHEMAS,
+    SRC_CREATE_PUBLICATION,
+    SRC_CREATE_SLOT,
+    SRC_STATUS_INTERVAL,
+    SRC_NKEYS
+};
+static const char *const source_keys[SRC_NKEYS] = {
+    "conninfo",           "slot",        "publication",    "schemas",
+    "create_publication", "create_slot", "status_interval"};
+
+static int load_source(loader *ld, const yaml_node_t *map, wb_config *cfg)
+{
+    static const char *const default_schemas[] = {"portal", "public",
+                                                  "salesforce"};
+    const yaml_node_t *v[SRC_NKEYS];
+    int rc;
+
+    rc = walk_keys(ld, map, "\"source\"", source_keys, SRC_NKEYS, v);
+    if (rc)
+        return rc;
+    if (!v[SRC_CONNINFO])
+        return missing_key(ld, map, "\"source\"", "conninfo");
+
+    rc = get_string(ld, v[SRC_CONNINFO], "conninfo", &cfg->source.conninfo);
+    if (rc)
+        return rc;
+    if (cfg->source.conninfo[0] == '\0') {
+        fail(ld, v[SRC_CONNINFO], "source conninfo is empty");
+        wb_error_hint(ld->err, "Set it to a libpq connection string or URI, "
+                               "for example \"${WALBRIDGE_SOURCE}\".");
+        return WB_ECONFIG;
+    }
+
+    if (v[SRC_SLOT]) {
+        rc = get_string(ld, v[SRC_SLOT], "slot", &cfg->source.slot);
+        if (rc)
+            return rc;
+        rc = check_slot_name(ld, v[SRC_SLOT], cfg->source.slot);
+        if (rc)
+            return rc;
+    }
+
+    if (v[SRC_PUBLICATION]) {
+        rc = get_name(ld, v[SRC_PUBLICATION], "publication", "publication",
+                      &cfg->source.publication);
+        if (rc)
+            return rc;
+    }
+
+    if (v[SRC_SCHEMAS]) {
+        rc = get_schemas(ld, v[SRC_SCHEMAS], cfg);
+        if (rc)
+            return rc;
+    } else {
+        size_t n = sizeof(default_schemas) / sizeof(default_schemas[0]);
+        cfg->source.schemas = wb_arena_alloc(ld->arena, n * sizeof(char *));
+        if (!cfg->source.schemas)
+            return nomem(ld);
+        for (size_t i = 0; i < n; i++) {
+            cfg->source.schemas[i] =
+                wb_arena_strdup(ld->arena, default_schemas[i]);
+            if (!cfg->source.schemas[i])
+                return nomem(ld);
+        }
+        cfg->source.nschemas = n;
+    }
+
+    if (v[SRC_CREATE_PUBLICATION]) {
+        rc = get_bool(ld, v[SRC_CREATE_PUBLICATION], "create_publication",
+                      &cfg->source.create_publication);
+        if (rc)
+            return rc;
+    }
+    if (v[SRC_CREATE_SLOT]) {
+        rc = get_bool(ld, v[SRC_CREATE_SLOT], "create_slot",
+                      &cfg->source.create_slot);
+        if (rc)
+            return rc;
+    }
+    if (v[SRC_STATUS_INTERVAL]) {
+        rc = get_duration(ld, v[SRC_STATUS_INTERVAL], "status_interval",
+                          MIN_STATUS_INTERVAL_MS, MAX_STATUS_INTERVAL_MS,
+                          "100ms and 60s", &cfg->source.status_interval_ms);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+enum {
+    TGT_CONNINFO,
+    TGT_PROGRESS,
+    TGT_ORIGIN,
+    TGT_PROGRESS_SCHEMA,
+    TGT_PROGRESS_TABLE,
+    TGT_NKEYS
+};
+static const char *const target_keys[TGT_NKEYS] = {
+    "conninfo", "progress", "origin", "progress_schema", "progress_table"};
+
+static int load_target(loader *ld, const yaml_node_t *map, wb_config *cfg)
+{
+    static const char *const modes[] = {"auto", "origin", "table"};
+    static const wb_progress_mode mode_values[] = {
+        WB_PROGRESS_AUTO, WB_PROGRESS_ORIGIN, WB_PROGRESS_TABLE};
+    const yaml_node_t *v[TGT_NKEYS];
+    size_t idx;
+    int rc;
+
+    rc = walk_keys(ld, map, "\"target\"", target_keys, TGT_NKEYS, v);
+    if (rc)
+        return rc;
+    if (v[TGT_CONNINFO]) {
+        rc = get_string(ld, v[TGT_CONNINFO], "conninfo", &cfg->target.conninfo);
+        if (rc)
+            return rc;
+    }
+    if (v[TGT_PROGRESS]) {
+        rc = get_enum(ld, v[TGT_PROGRESS], "progress", modes, 3, &idx);
+        if (rc)
+            return rc;
+        cfg->target.progress = mode_values[idx];
+    }
+    if (v[TGT_ORIGIN]) {
+        rc = get_string(ld, v[TGT_ORIGIN], "origin", &cfg->target.origin);
+        if (rc)
+            return rc;
+        if (cfg->target.origin[0] == '\0')
+            return fail(ld, v[TGT_ORIGIN], "replication origin name is empty");
+        if (strlen(cfg->target.origin) > MAX_ORIGIN_NAME)
+            return fail(ld, v[TGT_ORIGIN],
+                        "replication origin name is too long");
+    }
+    if (v[TGT_PROGRESS_SCHEMA]) {
+        rc = get_name(ld, v[TGT_PROGRESS_SCHEMA], "progress_schema", "schema",
+                      &cfg->target.progress_schema);
+        if (rc)
+            return rc;
+    }
+    if (v[TGT_PROGRESS_TABLE]) {
+        rc = get_name(ld, v[TGT_PROGRESS_TABLE], "progress_table", "table",
+                      &cfg->target.progress_table);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+enum { LOG_LEVEL, LOG_NKEYS };
+static const char *const log_keys[LOG_NKEYS] = {"level"};
+
+static int load_log(loader *ld, const yaml_node_t *map, wb_config *cfg)
+{
+    static const char *const levels[] = {"debug", "info", "warning", "error"};
+    const yaml_node_t *v[LOG_NKEYS];
+    size_t idx;
+    int rc;
+
+    rc = walk_keys(ld, map, "\"log\"", log_keys, LOG_NKEYS, v);
+    if (rc)
+        return rc;
+    if (v[LOG_LEVEL]) {
+        rc = get_enum(ld, v[LOG_LEVEL], "level", levels, 4, &idx);
+        if (rc)
+            return rc;
+        cfg->log.level = wb_arena_strdup(ld->arena, levels[idx]);
+        if (!cfg->log.level)
+            return nomem(ld);
+    }
+    return 0;
+}
+
+enum {
+    MAP_NAME,
+    MAP_ENABLED,
+    MAP_FROM,
+    MAP_TO,
+    MAP_KEY,
+    MAP_COLUMNS,
+    MAP_ON_DELETE,
+    MAP_ON_TRUNCATE,
+    MAP_NKEYS
+};
+static const char *const mapping_keys[MAP_NKEYS] = {
+    "name", "enabled", "from",      "to",
+    "key",  "columns", "on_delete", "on_truncate"};
+
+/* Target columns must be distinct across key: and columns:. */
+static int check_targets(loader *ld, wb_config_mapping *m,
+                         const wb_config_pos *key_pos,
+                         const wb_config_pos *col_pos)
+{
+    size_t n = m->nkeys + m->ncolumns;
+    dupitem *items = wb_arena_alloc(ld->arena, n * sizeof(*items));
+    const dupitem *first, *second;
+
+    if (!items)
+        return nomem(ld);
+    for (size_t i = 0; i < m->nkeys; i++) {
+        items[i].s = m->keys[i].to;
+        items[i].pos = key_pos[i];
+        items[i].order = i;
+    }
+    for (size_t i = 0; i < m->ncolumns; i++) {
+        items[m->nkeys + i].s = m->columns[i].to;
+        items[m->nkeys + i].pos = col_pos[i];
+        items[m->nkeys + i].order = m->nkeys + i;
+    }
+    if (find_dup(items, n, &first, &second)) {
+        fail_pos(ld, second->pos.line, second->pos.col,
+                 "target column \"%s\" is mapped more than once in mapping "
+                 "\"%s\"",
+                 second->s, m->name);
+        wb_error_detail(ld->err, "It was first mapped at line %d.",
+                        first->pos.line);
+        return WB_ECONFIG;
+    }
+    return 0;
+}
+
+static int load_mapping(loader *ld, const yaml_node_t *map, size_t entry,
+                        wb_config_mapping *m)
+{
+    static const char *const deletes[] = {"delete", "ignore"};
+    static const char *const truncates[] = {"ignore", "truncate"};
+    const yaml_node_t *v[MAP_NKEYS];
+    wb_config_pos *key_pos = NULL, *col_pos = NULL;
+    char ctx[160];
+    size_t idx;
+    int rc;
+
+    /* Name the entry in messages by its name when it has a plain one. */
+    snprintf(ctx, sizeof(ctx), "\"mappings\" entry %zu", entry + 1);
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+         p < map->data.mapping.pairs.top; p++) {
+        const yaml_node_t *k = node_of(ld, p->key);
+        const yaml_node_t *val = node_of(ld, p->value);
+        if (k->type == YAML_SCALAR_NODE && strcmp(sval(k), "name") == 0 &&
+            val->type == YAML_SCALAR_NODE && !is_null(val) &&
+            !memchr(sval(val), '\0', slen(val))) {
+            snprintf(ctx, sizeof(ctx), "mapping \"%.100s\"", sval(val));
+            break;
+        }
+    }
+
+    rc = walk_keys(ld, map, ctx, mapping_keys, MAP_NKEYS, v);
+    if (rc)
+        return rc;
+    if (!v[MAP_NAME])
+        return missing_key(ld, map, ctx, "name");
+
+    m->pos = node_pos(map);
+    m->enabled = true;
+    rc = get_string(ld, v[MAP_NAME], "name", &m->name);
+    if (rc)
+        return rc;
+    if (m->name[0] == '\0')
+        return fail(ld, v[MAP_NAME], "mapping name is empty");
+    snprintf(ctx, sizeof(ctx), "mapping \"%.100s\"", m->name);
+
+    if (!v[MAP_FROM])
+        return missing_key(ld, map, ctx, "from");
+    if (!v[MAP_TO])
+        return missing_key(ld, map, ctx, "to");
+    if (!v[MAP_KEY])
+        return missing_key(ld, map, ctx, "key");
+
+    if (v[MAP_ENABLED]) {
+        rc = get_bool(ld, v[MAP_ENABLED], "enabled", &m->enabled);
+        if (rc)
+            return rc;
+    }
+    for (int t = 0; t < 2; t++) {
+        const yaml_node_t *tv = v[t == 0 ? MAP_FROM : MAP_TO];
+        const char *key = t == 0 ? "from" : "to";
+        char *s;
+        rc = get_string(ld, tv, key, &s);
+        if (rc)
+            return rc;
+        rc = parse_table(ld, tv, key, s, t == 0 ? &m->from : &m->to);
+        if (rc)
+            return rc;
+    }
+    rc = get_colmap(ld, v[MAP_KEY], "key", ctx, true, &m->keys, &m->nkeys,
+                    &key_pos);
+    if (rc)
+        return rc;
+    if (v[MAP_COLUMNS]) {
+        rc = get_colmap(ld, v[MAP_COLUMNS], "columns", ctx, false, &m->columns,
+                        &m->ncolumns, &col_pos);
+        if (rc)
+            return rc;
+    }
+    rc = check_targets(ld, m, key_pos, col_pos);
+    if (rc)
+        return rc;
+    if (v[MAP_ON_DELETE]) {
+        rc = get_enum(ld, v[MAP_ON_DELETE], "on_delete", deletes, 2, &idx);
+        if (rc)
+            return rc;
+        m->on_delete = idx == 0 ? WB_ON_DELETE_DELETE : WB_ON_DELETE_IGNORE;
+    }
+    if (v[MAP_ON_TRUNCATE]) {
+        rc =
+            get_enum(ld, v[MAP_ON_TRUNCATE], "on_truncate", truncates, 2, &idx);
+        if (rc)
+            return rc;
+        m->on_truncate =
+            idx == 0 ? WB_ON_TRUNCATE_IGNORE : WB_ON_TRUNCATE_TRUNCATE;
+    }
+    return 0;
+}
+
+static int load_mappings(loader *ld, const yaml_node_t *seq, wb_config *cfg)
+{
+    size_t n, k = 0;
+    dupitem *items;
+    const dupitem *first, *second;
+
+    if (seq->type != YAML_SEQUENCE_NODE)
+        return fail(ld, seq, "\"mappings\" must be a list");
+    n = seq_len(seq);
+    if (n == 0) {
+        fail(ld, seq, "\"mappings\" must not be empty");
+        wb_error_hint(ld->err, "Add at least one mapping with name, from, "
+                               "to and key.");
+        return WB_ECONFIG;
+    }
+    cfg->mappings = wb_arena_alloc(ld->arena, n * sizeof(*cfg->mappings));
+    items = wb_arena_alloc(ld->arena, n * sizeof(*items));
+    if (!cfg->mappings || !items)
+        return nomem(ld);
+    memset(cfg->mappings, 0, n * sizeof(*cfg->mappings));
+    for (yaml_node_item_t *it = seq->data.sequence.items.start;
+         it < seq->data.sequence.items.top; it++, k++) {
+        const yaml_node_t *e = node_of(ld, *it);
+        int rc;
+        if (e->type != YAML_MAPPING_NODE)
+            return fail(ld, e, "each entry of \"mappings\" must be a map");
+        rc = load_mapping(ld, e, k, &cfg->mappings[k]);
+        if (rc)
+            return rc;
+        /* Where the name was written, for a duplicate report. */
+        items[k].s = cfg->mappings[k].name;
+        items[k].pos = cfg->mappings[k].pos;
+        items[k].order = k;
+        for (yaml_node_pair_t *p = e->data.mapping.pairs.start;
+             p < e->data.mapping.pairs.top; p++)
+            if (strcmp(sval(node_of(ld, p->key)), "name") == 0)
+                items[k].pos = node_pos(node_of(ld, p->value));
+        cfg->nmappings = k + 1;
+    }
+    if (find_dup(items, n, &first, &second)) {
+        fail_pos(ld, second->pos.line, second->pos.col,
+                 "duplicate mapping name \"%s\"", second->s);
+        wb_error_detail(ld->err, "A mapping with this name is at line %d.",
+                        first->pos.line);
+        return WB_ECONFIG;
+    }
+    return 0;
+}
+
+enum { TOP_SOURCE, TOP_TARGET, TOP_MAPPINGS, TOP_LOG, TOP_NKEYS };
+static const char *const top_keys[TOP_NKEYS] = {"source", "target", "mappings",
+                                                "log"};
+
+static int set_default(loader *ld, char **field, const char *value)
+{
+    if (*field)
+        return 0;
+    *field = wb_arena_strdup(ld->arena, value);
+    return *field ? 0 : nomem(ld);
+}
+
+static int load_root(loader *ld, const yaml_node_t *root, wb_config *cfg)
+{
+    const yaml_node_t *v[TOP_NKEYS];
+    bool was_null;
+    int rc;
+
+    rc = walk_keys(ld, root, NULL, top_keys, TOP_NKEYS, v);
+    if (rc)
+        return rc;
+    if (!v[TOP_SOURCE])
+        return missing_key(ld, root, NULL, "source");
+    if (!v[TOP_MAPPINGS])
+        return missing_key(ld, root, NULL, "mappings");
+
+    cfg->source.create_publication = true;
+    cfg->source.create_slot = true;
+    cfg->source.status_interval_ms = 10000;
+    cfg->target.progress = WB_PROGRESS_AUTO;
+
+    rc = check_map(ld, v[TOP_SOURCE], "source", false, &was_null);
+    if (rc)
+        return rc;
+    rc = load_source(ld, v[TOP_SOURCE], cfg);
+    if (rc)
+        return rc;
+    if (v[TOP_TARGET]) {
+        rc = check_map(ld, v[TOP_TARGET], "target", true, &was_null);
+        if (rc)
+            return rc;
+        if (!was_null) {
+            rc = load_target(ld, v[TOP_TARGET], cfg);
+            if (rc)
+                return rc;
+        }
+    }
+    if (v[TOP_LOG]) {
+        rc = check_map(ld, v[TOP_LOG], "log", true, &was_null);
+        if (rc)
+            return rc;
+        if (!was_null) {
+            rc = load_log(ld, v[TOP_LOG], cfg);
+            if (rc)
+                return rc;
+        }
+    }
+    rc = load_mappings(ld, v[TOP_MAPPINGS], cfg);
+    if (rc)
+        return rc;
+
+    if ((rc = set_default(ld, &cfg->source.slot, "walbridge")) ||
+        (rc = set_default(ld, &cfg->source.publication, "walbridge")) ||
+        (rc = set_default(ld, &cfg->target.conninfo, "")) ||
+        (rc = set_default(ld, &cfg->target.progress_schema, "walbridge")) ||
+        (rc = set_default(ld, &cfg->target.progress_table, "progress")) ||
+        (rc = set_default(ld, &cfg->log.level, "info")))
+        return rc;
+    if (!cfg->target.origin) {
+        size_t n = strlen("walbridge_") + strlen(cfg->source.slot) + 1;
+        cfg->target.origin = wb_arena_alloc(ld->arena, n);
+        if (!cfg->target.origin)
+            return nomem(ld);
+        snprintf(cfg->target.origin, n, "walbridge_%s", cfg->source.slot);
+    }
+
+    /* Same database and same table: every applied change would be decoded
+     * and applied again, forever. */
+    if (cfg->target.conninfo[0] == '\0' ||
+        strcmp(cfg->target.conninfo, cfg->source.conninfo) == 0) {
+        for (size_t i = 0; i < cfg->nmappings; i++) {
+            const wb_config_mapping *m = &cfg->mappings[i];
+            if (strcmp(m->from.schema, m->to.schema) == 0 &&
+                strcmp(m->from.table, m->to.table) == 0) {
+                fail_pos(ld, m->to.pos.line, m->to.pos.col,
+                         "mapping \"%s\" writes to its own source table "
+                         "\"%s.%s\"",
+                         m->name, m->to.schema, m->to.table);
+                wb_error_detail(ld->err, "The target database is the source "
+                                         "database.");
+                return WB_ECONFIG;
+            }
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* parsing                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Line and column (1-based) of a byte offset, for reader errors. */
+static void offset_position(const char *buf, size_t len, size_t offset,
+                            int *line, int *col)
+{
+    int l = 1, c = 1;
+    if (offset > len)
+        offset = len;
+    for (size_t i = 0; i < offset; i++) {
+        unsigned char ch = (unsigned char)buf[i];
+        if (ch == '\n' ||
+            (ch == '\r' && (i + 1 >= len || buf[i + 1] != '\n'))) {
+            l++;
+            c = 1;
+        } else if ((ch & 0xC0) != 0x80 && ch != '\r') {
+            c++;
+        }
+    }
+    *line = l;
+    *col = c;
+}
+
+static int yaml_fail(loader *ld, const yaml_parser_t *p, const char *buf,
+                     size_t len)
+{
+    int line, col;
+
+    if (p->error == YAML_MEMORY_ERROR)
+        return nomem(ld);
+    if (p->error == YAML_READER_ERROR) {
+        offset_position(buf, len, p->problem_offset, &line, &col);
+    } else {
+        line = (int)p->problem_mark.line + 1;
+        col = (int)p->problem_mark.column + 1;
+    }
+    fail_pos(ld, line, col, "invalid YAML: %s",
+             p->problem ? p->problem : "syntax error");
+    if (p->error == YAML_READER_ERROR && p->problem_value != -1)
+        wb_error_detail(ld->err, "The byte is 0x%02X at offset %zu.",
+                        (unsigned)p->problem_value & 0xFF, p->problem_offset);
+    else if (p->error != YAML_READER_ERROR && p->context && *p->context)
+        wb_error_detail(ld->err, "%c%s at line %d, column %d.",
+                        (char)to_upper((unsigned char)p->context[0]),
+                        p->context + 1, (int)p->context_mark.line + 1,
+                        (int)p->context_mark.column + 1);
+    if (strstr(p->problem ? p->problem : "", "cannot start any token"))
+        wb_error_hint(ld->err, "Indent with spaces; YAML does not allow "
+                               "tabs for indentation.");
+    return WB_ECONFIG;
+}
+
+/*
+ * An alias makes two references to one node.  Count references (the root
+ * has one implicit) and reject any node referenced twice, at the anchor.
+ */
+static int check_aliases(loader *ld)
+{
+    yaml_node_t *start = ld->doc->nodes.start, *top = ld->doc->nodes.top;
+    size_t n = (size_t)(top - start);
+    unsigned char *refs = wb_arena_alloc(ld->arena, n ? n : 1);
+
+    if (!refs)
+        return nomem(ld);
+    memset(refs, 0, n ? n : 1);
+    if (n)
+        refs[0] = 1;
+#define REF(id)                                                                \
+    do {                                                                       \
+        size_t i_ = (size_t)(id)-1;                                            \
+        if (i_ < n && refs[i_] < 2)                                            \
+            refs[i_]++;                                                        \
+    } while (0)
+    for (yaml_node_t *nd = start; nd < top; nd++) {
+        if (nd->type == YAML_SEQUENCE_NODE) {
+            for (yaml_node_item_t *it = nd->data.sequence.items.start;
+                 it < nd->data.sequence.items.top; it++)
+                REF(*it);
+        } else if (nd->type == YAML_MAPPING_NODE) {
+            for (yaml_node_pair_t *pr = nd->data.mapping.pairs.start;
+                 pr < nd->data.mapping.pairs.top; pr++) {
+                REF(pr->key);
+                REF(pr->value);
+            }
+        }
+    }
+#undef REF
+    for (size_t i = 0; i < n; i++) {
+        if (refs[i] > 1) {
+            fail(ld, &start[i], "anchors and aliases are not supported");
+            wb_error_hint(ld->err, "Write the value out in each place.");
+            return WB_ECONFIG;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Parse buf into *doc (exactly one document).  On success the caller owns
+ * *doc; on failure nothing is left to free.
+ */
+static int parse_document(loader *ld, const char *buf, size_t len,
+                          yaml_document_t *doc)
+{
+    yaml_parser_t parser;
+    yaml_document_t extra;
+    int rc = 0;
+
+    if (!yaml_parser_initialize(&parser))
+        return nomem(ld);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+    if (!yaml_parser_load(&parser, doc)) {
+        rc = yaml_fail(ld, &parser, buf, len);
+        yaml_parser_delete(&parser);
+        return rc;
+    }
+    /* A second document would be ignored silently: reject it. */
+    if (!yaml_parser_load(&parser, &extra)) {
+        rc = yaml_fail(ld, &parser, buf, len);
+    } else {
+        if (yaml_document_get_root_node(&extra))
+            rc = fail_pos(ld, (int)extra.start_mark.line + 1,
+                          (int)extra.start_mark.column + 1,
+                          "configuration file must contain a single YAML "
+                          "document");
+        yaml_document_delete(&extra);
+    }
+    yaml_parser_delete(&parser);
+    if (rc)
+        yaml_document_delete(doc);
+    return rc;
+}
+
+static int config_from_buffer(const char *buf, size_t len, const char *name,
+                              wb_config **out, wb_error *err)
+{
+    loader ld = {0};
+    yaml_document_t doc;
+    bool have_doc = false;
+    config_block *blk = NULL;
+    const yaml_node_t *root;
+    int rc;
+
+    ld.file = name;
+    ld.err = err;
+    if (len > MAX_FILE_SIZE) {
+        rc =
+            fail_pos(&ld, 0, 0, "configuration file \"%s\" is too large", name);
+        wb_error_detail(err, "It is %zu bytes; the limit is %zu bytes.", len,
+                        MAX_FILE_SIZE);
+        return rc;
+    }
+    ld.arena = wb_arena_create(0, 0);
+    if (!ld.arena)
+        return nomem(&ld);
+
+    rc = parse_document(&ld, buf, len, &doc);
+    if (rc)
+        goto done;
+    have_doc = true;
+    ld.doc = &doc;
+
+    root = yaml_document_get_root_node(&doc);
+    if (!root || is_null(root)) {
+        rc = fail_pos(&ld, 1, 1, "configuration file is empty");
+        wb_error_hint(err, "A configuration needs at least \"source\" and "
+                           "\"mappings\"; see walbridge.example.yaml.");
+        goto done;
+    }
+    rc = check_aliases(&ld);
+    if (rc)
+        goto done;
+    if (root->type != YAML_MAPPING_NODE) {
+        rc = fail_pos(&ld, 1, 1, "configuration must be a map");
+        wb_error_hint(err, "The top level holds the keys \"source\", "
+                           "\"target\", \"mappings\" and \"log\".");
+        goto done;
+    }
+
+    blk = wb_arena_alloc(ld.arena, sizeof(*blk));
+    if (!blk) {
+        rc = nomem(&ld);
+        goto done;
+    }
+    memset(blk, 0, sizeof(*blk));
+    blk->arena = ld.arena;
+    blk->cfg.path = wb_arena_strdup(ld.arena, name);
+    if (!blk->cfg.path) {
+        rc = nomem(&ld);
+        goto done;
+    }
+    rc = load_root(&ld, root, &blk->cfg);
+
+done:
+    if (have_doc)
+        yaml_document_delete(&doc);
+    if (rc) {
+        wb_arena_destroy(ld.arena);
+        return rc;
+    }
+    *out = &blk->cfg;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* public entry points                                                 */
+/* ------------------------------------------------------------------ */
+
+int wb_config_load_buffer(const char *buf, size_t len, const char *name,
+                          wb_config **out, wb_error *err)
+{
+    wb_error_clear(err);
+    if (!name)
+        name = "<buffer>";
+    if (!out || (!buf && len))
+        return wb_error_set(err, WB_EINVAL, "invalid argument");
+    return config_from_buffer(buf ? buf : "", len, name, out, err);
+}
+
+static int io_fail(wb_error *err, const char *what, const char *path, int e)
+{
+    wb_error_set(err, WB_EIO, "could not %s configuration file \"%s\": %s",
+                 what, path, strerror(e));
+    wb_error_position(err, path, 0, 0);
+    return WB_EIO;
+}
+
+int wb_config_load(const char *path, wb_config **out, wb_error *err)
+{
+    struct stat st;
+    char *buf = NULL;
+    size_t len = 0, cap;
+    int fd, rc;
+
+    wb_error_clear(err);
+    if (!path || !out)
+        return wb_error_set(err, WB_EINVAL, "invalid argument");
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return io_fail(err, "open", path, errno);
+    if (fstat(fd, &st) != 0) {
+        rc = io_fail(err, "stat", path, errno);
+        close(fd);
+        return rc;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return io_fail(err, "read", path, EISDIR);
+    }
+    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > MAX_FILE_SIZE) {
+        close(fd);
+        wb_error_set(err, WB_ECONFIG, "configuration file \"%s\" is too large",
+                     path);
+        wb_error_detail(err, "It is %llu bytes; the limit is %zu bytes.",
+                        (unsigned long long)st.st_size, MAX_FILE_SIZE);
+        wb_error_position(err, path, 0, 0);
+        return WB_ECONFIG;
+    }
+    /* Read at most one byte past the limit, whatever fstat says (pipes,
+     * files that grow). */
+    cap = S_ISREG(st.st_mode) && st.st_size > 0 &&
+                  (uint64_t)st.st_size <= MAX_FILE_SIZE
+              ? (size_t)st.st_size + 1
+              : 4096;
+    buf = malloc(cap);
+    if (!buf) {
+        close(fd);
+        return wb_error_set(err, WB_ENOMEM, "out of memory");
+    }
+    for (;;) {
+        ssize_t r;
+        if (len == cap) {
+            char *nb;
+            if (cap > MAX_FILE_SIZE)
+                break;
+            cap = cap * 2 > MAX_FILE_SIZE + 1 ? MAX_FILE_SIZE + 1 : cap * 2;
+            nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                close(fd);
+                return wb_error_set(err, WB_ENOMEM, "out of memory");
+            }
+            buf = nb;
+        }
+        r = read(fd, buf + len, cap - len);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = io_fail(err, "read", path, errno);
+            free(buf);
+            close(fd);
+            return rc;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+    }
+    close(fd);
+    rc = config_from_buffer(buf, len, path, out, err);
+    free(buf);
+    return rc;
+}
+
+void wb_config_free(wb_config *cfg)
+{
+    if (cfg)
+        wb_arena_destroy(((config_block *)cfg)->arena);
+}
