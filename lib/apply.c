@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -20,6 +21,7 @@
 #include "walbridge/log.h"
 
 #define MAX_STATEMENTS 512
+#define ORIGIN_WAIT_TRIES 60 /* x 250 ms */
 #define SQL_MAX (64 * 1024)
 
 typedef struct stmt {
@@ -86,9 +88,17 @@ static int setup_origin(wb_apply *a, wb_error *err)
             return rc;
         wb_log(WB_LOG_INFO, "created replication origin \"%s\"", a->origin);
     }
-    rc = exec_ok(a, "SELECT pg_replication_origin_session_setup($1)", 1, p,
-                 PGRES_TUPLES_OK, NULL, "could not use replication origin",
-                 err);
+    /* A backend of ours that just lost its client may still hold the
+     * origin for a moment: retry "already active" for a bounded time. */
+    for (int i = 0;; i++) {
+        rc = exec_ok(a, "SELECT pg_replication_origin_session_setup($1)", 1,
+                     p, PGRES_TUPLES_OK, NULL,
+                     "could not use replication origin", err);
+        if (!rc || !is_sqlstate(err, "55006") || i >= ORIGIN_WAIT_TRIES)
+            break;
+        struct timespec ts = {0, 250 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     if (rc && is_sqlstate(err, "55006")) {
         err->code = rc = WB_ESTATE;
         wb_error_hint(err, "Is another walbridge running with the same "

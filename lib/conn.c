@@ -144,11 +144,29 @@ int wb_conn_result_error(wb_error *err, int code, PGconn *conn,
         if (s)
             snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", s);
     } else {
+        /* libpq's own messages may span lines ("server closed the
+         * connection unexpectedly\n\tThis probably means..."): the first
+         * line is the message, the rest is detail. */
         char msg[WB_ERR_MSGLEN];
         snprintf(msg, sizeof(msg), "%s",
                  conn ? PQerrorMessage(conn) : "no connection");
         trim_newline(msg);
-        wb_error_set(err, code, "%s: %s", what, msg);
+        char *nl = strchr(msg, '\n');
+        if (nl)
+            *nl++ = '\0';
+        char *first = msg;
+        if (strncmp(first, "FATAL:  ", 8) == 0 ||
+            strncmp(first, "ERROR:  ", 8) == 0)
+            first += 8;
+        wb_error_set(err, code, "%s: %s", what, first);
+        if (nl) {
+            for (char *p = nl; *p; p++)
+                if (*p == '\n' || *p == '\t')
+                    *p = ' ';
+            while (*nl == ' ')
+                nl++;
+            wb_error_detail(err, "%s", nl);
+        }
     }
     return code;
 }

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -38,6 +39,7 @@
 #define IDLE_PERSIST_BYTES (1024 * 1024)
 #define IDLE_PERSIST_MS 60000
 #define STOP_TIMEOUT_MS 5000
+#define SLOT_WAIT_MS 15000
 #define MSG_ARENA_LIMIT ((size_t)1100 * 1024 * 1024)
 
 typedef struct run_state {
@@ -74,7 +76,10 @@ typedef struct run_state {
     int64_t last_persist_ms;
     int64_t last_ping_ms;
 
-    bool finished;
+    bool active;         /* a session (connections + stream) is up */
+    bool finished;       /* the current session is over */
+    bool stop_requested; /* SIGINT/SIGTERM, or --until reached */
+    uv_timer_t backoff;
     int result;
     wb_error *err;
     wb_run_stats stats;
@@ -163,6 +168,7 @@ static void finish(run_state *st)
 
     if (st->finished)
         return;
+    st->stop_requested = true;
     /* A transaction still arriving is abandoned: it was never stored, so
      * the server sends it again.  Positions before it may still be stored. */
     wb_apply_rollback(st->apply);
@@ -191,6 +197,7 @@ static void finish(run_state *st)
 
 static void close_cb(uv_handle_t *h) { (void)h; }
 
+/* End the current session's loop run; the caller tears the session down. */
 static void shutdown_loop(run_state *st)
 {
     if (st->finished)
@@ -199,8 +206,6 @@ static void shutdown_loop(run_state *st)
     if (st->poll_started)
         uv_poll_stop(&st->poll);
     uv_timer_stop(&st->timer);
-    uv_signal_stop(&st->sigint);
-    uv_signal_stop(&st->sigterm);
     uv_stop(&st->loop);
 }
 
@@ -499,7 +504,27 @@ static void on_signal(uv_signal_t *h, int signum)
     run_state *st = h->data;
     wb_log(WB_LOG_INFO, "received %s, stopping",
            signum == SIGINT ? "SIGINT" : "SIGTERM");
-    finish(st);
+    st->stop_requested = true;
+    if (st->active)
+        finish(st);
+    else
+        uv_stop(&st->loop); /* waiting to reconnect: nothing is open */
+}
+
+/*
+ * A walsender that served a previous connection of ours can take a moment
+ * to notice it is gone; wait for it (bounded) before calling the slot busy.
+ */
+static int wait_slot_inactive(run_state *st, wb_lsn stored, wb_slot_info *slot)
+{
+    for (int i = 0; i < SLOT_WAIT_MS / 250 && slot->active_pid; i++) {
+        struct timespec ts = {0, 250 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        int rc = wb_source_ensure_slot(st->src, stored, slot, st->err);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 /* Connect both sides, check state, work out where to start. */
@@ -527,6 +552,9 @@ static int prepare(run_state *st, wb_lsn *startpos)
         if (rc)
             return rc;
         stored = slot.consistent_point;
+    } else if (slot.active_pid &&
+               (rc = wait_slot_inactive(st, stored, &slot)) != 0) {
+        return rc;
     } else if (slot.active_pid) {
         wb_error_set(st->err, WB_ESTATE,
                      "replication slot \"%s\" is active for PID %d",
@@ -577,12 +605,93 @@ static int setup_loop(run_state *st)
     if (uv_loop_init(&st->loop) != 0)
         return wb_error_set(st->err, WB_EIO, "could not create the event loop");
     uv_timer_init(&st->loop, &st->timer);
+    uv_timer_init(&st->loop, &st->backoff);
     uv_signal_init(&st->loop, &st->sigint);
     uv_signal_init(&st->loop, &st->sigterm);
-    st->timer.data = st->sigint.data = st->sigterm.data = st;
+    st->timer.data = st->backoff.data = st;
+    st->sigint.data = st->sigterm.data = st;
     uv_signal_start(&st->sigint, on_signal, SIGINT);
     uv_signal_start(&st->sigterm, on_signal, SIGTERM);
     return 0;
+}
+
+static void teardown_loop(run_state *st)
+{
+    uv_close((uv_handle_t *)&st->timer, close_cb);
+    uv_close((uv_handle_t *)&st->backoff, close_cb);
+    uv_close((uv_handle_t *)&st->sigint, close_cb);
+    uv_close((uv_handle_t *)&st->sigterm, close_cb);
+    uv_run(&st->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&st->loop);
+}
+
+/* Close both connections and forget everything tied to them. */
+static void end_session(run_state *st)
+{
+    if (st->poll_started) {
+        uv_poll_stop(&st->poll);
+        uv_close((uv_handle_t *)&st->poll, close_cb);
+        uv_run(&st->loop, UV_RUN_NOWAIT);
+        st->poll_started = false;
+    }
+    uv_timer_stop(&st->timer);
+    if (st->apply)
+        wb_apply_rollback(st->apply);
+    wb_source_close(st->src);
+    wb_apply_close(st->apply);
+    st->src = NULL;
+    st->apply = NULL;
+    st->active = false;
+    st->in_txn = false;
+    st->skip_txn = false;
+    st->want_write = false;
+    /* A new walsender sends every Relation again before using it. */
+    wb_relcache_destroy(st->relcache);
+    st->relcache = wb_relcache_create();
+}
+
+/* One connection lifetime: prepare, stream until stopped or failed. */
+static int run_session(run_state *st)
+{
+    wb_lsn startpos = 0;
+    int rc;
+
+    st->finished = false;
+    st->result = 0;
+    st->want_write = false;
+    /* Positions that needed no write are re-learnt from the new stream. */
+    st->pending = st->keepalive = WB_INVALID_LSN;
+    if (!st->relcache)
+        return wb_error_set(st->err, WB_ENOMEM, "out of memory");
+    if ((rc = prepare(st, &startpos)) != 0)
+        return rc;
+    if ((rc = wb_source_start(st->src, startpos, st->err)) != 0)
+        return rc;
+    st->active = true;
+    uv_poll_init(&st->loop, &st->poll, wb_source_socket(st->src));
+    st->poll.data = st;
+    st->poll_started = true;
+    st->last_persist_ms = st->last_status_ms = mono_ms();
+    uv_poll_start(&st->poll, UV_READABLE, on_poll);
+    uv_timer_start(&st->timer, on_timer, TICK_MS, TICK_MS);
+    /* A signal that arrived during set-up is delivered here. */
+    uv_run(&st->loop, UV_RUN_DEFAULT);
+    return st->result;
+}
+
+/* Errors worth another attempt: the connection, not the data or state. */
+static bool retryable(int rc) { return rc == WB_ECONN; }
+
+static void on_backoff(uv_timer_t *h) { uv_stop(h->loop); }
+
+/* Capped, jittered exponential backoff: 0.5..1 x min(30 s, 250 ms x 2^n). */
+static uint64_t backoff_ms(int attempt)
+{
+    uint64_t cap = 30000, base = 250;
+    uint64_t d = attempt >= 7 ? cap : base << attempt;
+    if (d > cap)
+        d = cap;
+    return d / 2 + (uint64_t)rand() % (d / 2 + 1);
 }
 
 int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
@@ -590,8 +699,8 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
 {
     run_state *st = calloc(1, sizeof(*st));
     wb_error local;
-    wb_lsn startpos = 0;
-    int rc;
+    int rc, attempt = 0;
+    bool loop_ready = false;
 
     if (!st)
         return wb_error_set(err, WB_ENOMEM, "out of memory");
@@ -607,39 +716,42 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
     st->router = wb_router_create(cfg, err);
     if (!st->relcache || !st->msg_arena || !st->router) {
         rc = wb_error_set(err, WB_ENOMEM, "out of memory");
-        goto done_noloop;
+        goto done;
     }
+    srand((unsigned)(mono_ms() ^ (int64_t)getpid()));
     /* Signals are caught from the start so a stop during set-up is clean. */
     if ((rc = setup_loop(st)) != 0)
-        goto done_noloop;
-    if ((rc = prepare(st, &startpos)) != 0)
         goto done;
-    if ((rc = wb_source_start(st->src, startpos, err)) != 0)
-        goto done;
-    uv_poll_init(&st->loop, &st->poll, wb_source_socket(st->src));
-    st->poll.data = st;
-    st->poll_started = true;
-    st->last_persist_ms = st->last_status_ms = mono_ms();
-    uv_poll_start(&st->poll, UV_READABLE, on_poll);
-    uv_timer_start(&st->timer, on_timer, TICK_MS, TICK_MS);
-    uv_run(&st->loop, UV_RUN_DEFAULT);
-    rc = st->result;
+    loop_ready = true;
+    for (;;) {
+        uint64_t before = st->stats.txns_applied + st->stats.txns_skipped;
+        wb_error_clear(err);
+        rc = run_session(st);
+        end_session(st);
+        if (rc == 0 || st->stop_requested || !retryable(rc))
+            break;
+        /* Progress made means the last failure was not a persistent one. */
+        if (st->stats.txns_applied + st->stats.txns_skipped > before)
+            attempt = 0;
+        uint64_t delay = backoff_ms(attempt++);
+        wb_log_error(WB_LOG_WARNING, err);
+        wb_log(WB_LOG_INFO, "reconnecting in %llu ms (attempt %d)",
+               (unsigned long long)delay, attempt);
+        uv_timer_start(&st->backoff, on_backoff, delay, 0);
+        uv_run(&st->loop, UV_RUN_DEFAULT);
+        uv_timer_stop(&st->backoff);
+        if (st->stop_requested) {
+            rc = 0; /* stopped while disconnected: nothing was open */
+            wb_error_clear(err);
+            break;
+        }
+    }
 done:
-    if (!st->finished)
-        shutdown_loop(st);
-    uv_close((uv_handle_t *)&st->timer, close_cb);
-    uv_close((uv_handle_t *)&st->sigint, close_cb);
-    uv_close((uv_handle_t *)&st->sigterm, close_cb);
-    if (st->poll_started)
-        uv_close((uv_handle_t *)&st->poll, close_cb);
-    uv_run(&st->loop, UV_RUN_DEFAULT);
-    uv_loop_close(&st->loop);
-done_noloop:
+    if (loop_ready)
+        teardown_loop(st);
     st->stats.final_lsn = st->persisted;
     if (stats)
         *stats = st->stats;
-    wb_source_close(st->src);
-    wb_apply_close(st->apply);
     wb_router_destroy(st->router);
     wb_relcache_destroy(st->relcache);
     wb_arena_destroy(st->msg_arena);
