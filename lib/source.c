@@ -169,7 +169,7 @@ int wb_source_ensure_slot(wb_source *s, wb_lsn stored, wb_slot_info *info,
     const char *slot = s->cfg->source.slot;
     char *lit = wb_conn_quote_literal(s->conn, slot);
     char sql[1024];
-    char a[WB_LSN_BUFLEN];
+    char a[WB_LSN_BUFLEN], a2[WB_LSN_BUFLEN];
     PGresult *res;
     int rc;
 
@@ -178,7 +178,8 @@ int wb_source_ensure_slot(wb_source *s, wb_lsn stored, wb_slot_info *info,
         return wb_error_set(err, WB_ENOMEM, "out of memory");
     snprintf(sql, sizeof(sql),
              "SELECT plugin, database, confirmed_flush_lsn, "
-             "coalesce(active_pid, 0), current_database() "
+             "coalesce(active_pid, 0), current_database(), "
+             "coalesce(wal_status, '') "
              "FROM pg_catalog.pg_replication_slots WHERE slot_name = %s",
              lit);
     free(lit);
@@ -201,6 +202,21 @@ int wb_source_ensure_slot(wb_source *s, wb_lsn stored, wb_slot_info *info,
         }
         if (!PQgetisnull(res, 0, 2))
             wb_lsn_parse(PQgetvalue(res, 0, 2), &info->confirmed_flush);
+        if (strcmp(PQgetvalue(res, 0, 5), "lost") == 0) {
+            wb_error_set(err, WB_ESTATE,
+                         "replication slot \"%s\" has been invalidated",
+                         slot);
+            wb_error_detail(err,
+                            "Its wal_status is \"lost\": the WAL it needs was "
+                            "removed (max_slot_wal_keep_size), at "
+                            "confirmed_flush_lsn %s and stored position %s.",
+                            wb_lsn_format(info->confirmed_flush, a),
+                            wb_lsn_format(stored, a2));
+            wb_error_hint(err, "Resynchronise the tables, drop the slot and "
+                               "the stored progress, and start again.");
+            PQclear(res);
+            return WB_ESTATE;
+        }
         info->active_pid = atoi(PQgetvalue(res, 0, 3));
         PQclear(res);
         return 0;
@@ -307,6 +323,10 @@ int wb_source_start(wb_source *s, wb_lsn startpos, wb_error *err)
         if (strcmp(err ? err->sqlstate : "", "55006") == 0) {
             err->code = code = WB_ESTATE;
             wb_error_hint(err, "Is another walbridge using this slot?");
+        } else if (code == WB_ESQL) {
+            /* Invalidated slot, missing publication and the like: a
+             * retry cannot fix them. */
+            err->code = code = WB_ESTATE;
         }
         return code;
     }

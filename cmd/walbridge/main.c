@@ -17,6 +17,7 @@
 #include "walbridge/log.h"
 #include "walbridge/lsn.h"
 #include "walbridge/run.h"
+#include "walbridge/status.h"
 
 /* Exit codes (documented in the README and in --help). */
 enum {
@@ -102,6 +103,7 @@ typedef struct cli_opts {
     const char *config;
     const char *until;
     const char *log_level;
+    bool json;
 } cli_opts;
 
 static void usage(FILE *out)
@@ -112,6 +114,7 @@ static void usage(FILE *out)
             "Usage:\n"
             "  walbridge run -c FILE [--until now] [--log-level LEVEL]\n"
             "  walbridge check -c FILE\n"
+            "  walbridge status -c FILE [--json]\n"
             "  walbridge --version | --help\n"
             "\n"
             "Commands:\n"
@@ -119,6 +122,7 @@ static void usage(FILE *out)
             "          until SIGINT/SIGTERM; with --until now, stop once\n"
             "          everything committed before the start is applied\n"
             "  check   validate the configuration file (no connection)\n"
+            "  status  slot, stored position and lag (--json: one object)\n"
             "\n"
             "Options:\n"
             "  -c, --config FILE      configuration file (YAML)\n"
@@ -132,8 +136,11 @@ static void usage(FILE *out)
             WB_VERSION);
 }
 
-static int parse_opts(int argc, char **argv, cli_opts *o, bool allow_run)
+enum { OPT_RUN = 1, OPT_JSON = 2 };
+
+static int parse_opts(int argc, char **argv, cli_opts *o, int allowed)
 {
+    bool allow_run = allowed & OPT_RUN;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *val = NULL;
@@ -146,6 +153,8 @@ static int parse_opts(int argc, char **argv, cli_opts *o, bool allow_run)
             dst = &o->until;
         else if (allow_run && strncmp(a, "--until=", 8) == 0)
             o->until = a + 8;
+        else if ((allowed & OPT_JSON) && strcmp(a, "--json") == 0)
+            o->json = true;
         else if (strcmp(a, "--log-level") == 0)
             dst = &o->log_level;
         else if (strncmp(a, "--log-level=", 12) == 0)
@@ -205,7 +214,7 @@ static int cmd_check(int argc, char **argv)
 {
     cli_opts o = {0};
     wb_config *cfg;
-    if (parse_opts(argc, argv, &o, false) != 0)
+    if (parse_opts(argc, argv, &o, 0) != 0)
         return WB_EXIT_USAGE;
     int rc = load_config(&o, &cfg);
     if (rc)
@@ -223,7 +232,7 @@ static int cmd_run(int argc, char **argv)
     wb_error err;
     wb_run_opts ro = {0};
 
-    if (parse_opts(argc, argv, &o, true) != 0)
+    if (parse_opts(argc, argv, &o, OPT_RUN) != 0)
         return WB_EXIT_USAGE;
     int rc = load_config(&o, &cfg);
     if (rc)
@@ -237,6 +246,141 @@ static int cmd_run(int argc, char **argv)
     return exit_code_for(rc);
 }
 
+/* JSON string: quotes, backslashes and control characters escaped. */
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static void json_lsn(FILE *f, wb_lsn v)
+{
+    char b[WB_LSN_BUFLEN];
+    if (v)
+        json_str(f, wb_lsn_format(v, b));
+    else
+        fputs("null", f);
+}
+
+static void print_status_json(const wb_status *st)
+{
+    FILE *f = stdout;
+    fputs("{\"slot\":", f);
+    json_str(f, st->slot);
+    fprintf(f, ",\"slot_exists\":%s", st->slot_exists ? "true" : "false");
+    if (st->active_pid)
+        fprintf(f, ",\"active_pid\":%d", st->active_pid);
+    else
+        fputs(",\"active_pid\":null", f);
+    fputs(",\"confirmed_flush_lsn\":", f);
+    json_lsn(f, st->confirmed_flush);
+    fputs(",\"restart_lsn\":", f);
+    json_lsn(f, st->restart_lsn);
+    fputs(",\"wal_status\":", f);
+    if (st->wal_status[0])
+        json_str(f, st->wal_status);
+    else
+        fputs("null", f);
+    if (st->has_safe_wal_size)
+        fprintf(f, ",\"safe_wal_size\":%lld", (long long)st->safe_wal_size);
+    else
+        fputs(",\"safe_wal_size\":null", f);
+    fputs(",\"current_lsn\":", f);
+    json_lsn(f, st->current_lsn);
+    fputs(",\"stored_lsn\":", f);
+    json_lsn(f, st->stored);
+    fputs(",\"stored_in\":", f);
+    if (st->stored_in[0])
+        json_str(f, st->stored_in);
+    else
+        fputs("null", f);
+    if (st->lag_bytes >= 0)
+        fprintf(f, ",\"lag_bytes\":%lld", (long long)st->lag_bytes);
+    else
+        fputs(",\"lag_bytes\":null", f);
+    if (st->lag_seconds >= 0)
+        fprintf(f, ",\"lag_seconds\":%.3f", st->lag_seconds);
+    else
+        fputs(",\"lag_seconds\":null", f);
+    fputs(",\"publication\":", f);
+    json_str(f, st->publication);
+    fprintf(f, ",\"publication_exists\":%s,\"publication_tables\":[",
+            st->publication_exists ? "true" : "false");
+    for (int i = 0; i < st->ntables; i++) {
+        if (i)
+            fputc(',', f);
+        json_str(f, st->tables[i]);
+    }
+    fputs("]}\n", f);
+}
+
+static void print_status_text(const wb_status *st)
+{
+    char a[WB_LSN_BUFLEN];
+    printf("slot:                 %s%s\n", st->slot,
+           st->slot_exists ? "" : " (missing)");
+    if (st->active_pid)
+        printf("active pid:           %d\n", st->active_pid);
+    else
+        printf("active pid:           (none)\n");
+    printf("confirmed_flush_lsn:  %s\n",
+           st->confirmed_flush ? wb_lsn_format(st->confirmed_flush, a) : "-");
+    printf("restart_lsn:          %s\n",
+           st->restart_lsn ? wb_lsn_format(st->restart_lsn, a) : "-");
+    printf("wal_status:           %s\n", st->wal_status[0] ? st->wal_status : "-");
+    if (st->has_safe_wal_size)
+        printf("safe_wal_size:        %lld bytes\n", (long long)st->safe_wal_size);
+    else
+        printf("safe_wal_size:        (unlimited)\n");
+    printf("current source lsn:   %s\n", wb_lsn_format(st->current_lsn, a));
+    printf("stored position:      %s%s%s%s\n",
+           st->stored ? wb_lsn_format(st->stored, a) : "(none)",
+           st->stored_in[0] ? " (" : "", st->stored_in,
+           st->stored_in[0] ? ")" : "");
+    if (st->lag_bytes >= 0)
+        printf("lag:                  %lld bytes\n", (long long)st->lag_bytes);
+    if (st->lag_seconds >= 0)
+        printf("lag (flush):          %.3f s\n", st->lag_seconds);
+    printf("publication:          %s%s\n", st->publication,
+           st->publication_exists ? "" : " (missing)");
+    for (int i = 0; i < st->ntables; i++)
+        printf("  %s\n", st->tables[i]);
+}
+
+static int cmd_status(int argc, char **argv)
+{
+    cli_opts o = {0};
+    wb_config *cfg;
+    wb_error err;
+    wb_status st;
+
+    if (parse_opts(argc, argv, &o, OPT_JSON) != 0)
+        return WB_EXIT_USAGE;
+    int rc = load_config(&o, &cfg);
+    if (rc)
+        return exit_code_for(rc);
+    wb_error_clear(&err);
+    rc = wb_status_collect(cfg, &st, &err);
+    wb_config_free(cfg);
+    if (rc) {
+        wb_log_error(WB_LOG_FATAL, &err);
+        return exit_code_for(rc);
+    }
+    if (o.json)
+        print_status_json(&st);
+    else
+        print_status_text(&st);
+    return WB_EXIT_OK;
+}
+
 typedef struct subcommand {
     const char *name;
     int (*fn)(int argc, char **argv);
@@ -245,6 +389,7 @@ typedef struct subcommand {
 static const subcommand commands[] = {
     {"run", cmd_run},
     {"check", cmd_check},
+    {"status", cmd_status},
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,150 @@
+/*
+ * status.c - `walbridge status`: slot, stored position and lag.
+ *
+ * Everything is read with plain SQL on short-lived ordinary connections,
+ * never through the replication protocol or the origin session, so asking
+ * for the status never disturbs a running walbridge (a replication origin
+ * can be attached to only one session at a time).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "conn_int.h"
+#include "walbridge/status.h"
+
+static PGresult *q(PGconn *c, const char *sql, int n, const char *const *p)
+{
+    PGresult *r = PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+static void lsn_field(PGresult *r, int col, wb_lsn *out)
+{
+    if (r && PQntuples(r) > 0 && !PQgetisnull(r, 0, col))
+        wb_lsn_parse(PQgetvalue(r, 0, col), out);
+}
+
+static void stored_position(const wb_config *cfg, PGconn *t, wb_status *st)
+{
+    const char *p[2] = {cfg->target.origin, cfg->source.slot};
+    PGresult *r;
+    wb_lsn v = 0;
+
+    r = q(t, "SELECT pg_replication_origin_progress($1, true)", 1, p);
+    lsn_field(r, 0, &v);
+    PQclear(r);
+    if (v) {
+        st->stored = v;
+        snprintf(st->stored_in, sizeof(st->stored_in), "origin");
+    }
+    char *s = wb_conn_quote_ident(t, cfg->target.progress_schema);
+    char *tb = wb_conn_quote_ident(t, cfg->target.progress_table);
+    char rel[600], sql[1024];
+    if (s && tb) {
+        snprintf(rel, sizeof(rel), "%s.%s", s, tb);
+        const char *rp[1] = {rel};
+        /* A missing table is not an error for status. */
+        PGresult *pr = q(t, "SELECT to_regclass($1)", 1, rp);
+        bool exists = pr && PQntuples(pr) && !PQgetisnull(pr, 0, 0);
+        PQclear(pr);
+        if (exists) {
+            snprintf(sql, sizeof(sql),
+                     "SELECT end_lsn FROM %s WHERE slot = $1", rel);
+            v = 0;
+            r = q(t, sql, 1, p + 1);
+            lsn_field(r, 0, &v);
+            PQclear(r);
+            if (v > st->stored) {
+                st->stored = v;
+                snprintf(st->stored_in, sizeof(st->stored_in), "table");
+            }
+        }
+    }
+    free(s);
+    free(tb);
+}
+
+int wb_status_collect(const wb_config *cfg, wb_status *st, wb_error *err)
+{
+    PGconn *src, *tgt;
+    PGresult *r;
+    const char *p[1];
+
+    memset(st, 0, sizeof(*st));
+    st->lag_bytes = -1;
+    st->lag_seconds = -1;
+    snprintf(st->slot, sizeof(st->slot), "%s", cfg->source.slot);
+    snprintf(st->publication, sizeof(st->publication), "%s",
+             cfg->source.publication);
+
+    src = wb_conn_open(cfg->source.conninfo, false, "walbridge status",
+                       "source", err);
+    if (!src)
+        return err ? err->code : WB_ECONN;
+    p[0] = cfg->source.slot;
+    r = q(src,
+          "SELECT s.active_pid, s.confirmed_flush_lsn, s.restart_lsn, "
+          "s.wal_status, s.safe_wal_size, "
+          "extract(epoch FROM r.flush_lag), pg_current_wal_lsn() "
+          "FROM pg_replication_slots s "
+          "LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid "
+          "WHERE s.slot_name = $1",
+          1, p);
+    if (!r) {
+        int rc = wb_conn_result_error(err, WB_ESQL, src, NULL,
+                                      "could not read the replication slot");
+        PQfinish(src);
+        return rc;
+    }
+    if (PQntuples(r) > 0) {
+        st->slot_exists = true;
+        st->active_pid = PQgetisnull(r, 0, 0) ? 0 : atoi(PQgetvalue(r, 0, 0));
+        lsn_field(r, 1, &st->confirmed_flush);
+        lsn_field(r, 2, &st->restart_lsn);
+        snprintf(st->wal_status, sizeof(st->wal_status), "%s",
+                 PQgetvalue(r, 0, 3));
+        if (!PQgetisnull(r, 0, 4)) {
+            st->has_safe_wal_size = true;
+            st->safe_wal_size = atoll(PQgetvalue(r, 0, 4));
+        }
+        if (!PQgetisnull(r, 0, 5))
+            st->lag_seconds = atof(PQgetvalue(r, 0, 5));
+    }
+    PQclear(r);
+    r = q(src, "SELECT pg_current_wal_lsn()", 0, NULL);
+    lsn_field(r, 0, &st->current_lsn);
+    PQclear(r);
+
+    p[0] = cfg->source.publication;
+    r = q(src, "SELECT 1 FROM pg_publication WHERE pubname = $1", 1, p);
+    st->publication_exists = r && PQntuples(r) > 0;
+    PQclear(r);
+    r = q(src,
+          "SELECT format('%I.%I', schemaname, tablename) "
+          "FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1",
+          1, p);
+    for (int i = 0; r && i < PQntuples(r) && i < WB_STATUS_MAX_TABLES; i++)
+        snprintf(st->tables[st->ntables++], sizeof(st->tables[0]), "%s",
+                 PQgetvalue(r, i, 0));
+    PQclear(r);
+    PQfinish(src);
+
+    const char *tci = cfg->target.conninfo && *cfg->target.conninfo
+                          ? cfg->target.conninfo
+                          : cfg->source.conninfo;
+    tgt = wb_conn_open(tci, false, "walbridge status", "target", err);
+    if (!tgt)
+        return err ? err->code : WB_ECONN;
+    stored_position(cfg, tgt, st);
+    PQfinish(tgt);
+    if (st->stored && st->current_lsn >= st->stored)
+        st->lag_bytes = (int64_t)(st->current_lsn - st->stored);
+    return 0;
+}
