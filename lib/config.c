@@ -933,11 +933,14 @@ enum {
     SRC_CREATE_PUBLICATION,
     SRC_CREATE_SLOT,
     SRC_STATUS_INTERVAL,
+    SRC_STREAMING,
+    SRC_SPOOL_DIR,
     SRC_NKEYS
 };
 static const char *const source_keys[SRC_NKEYS] = {
     "conninfo",           "slot",        "publication",    "schemas",
-    "create_publication", "create_slot", "status_interval"};
+    "create_publication", "create_slot", "status_interval", "streaming",
+    "spool_dir"};
 
 static int load_source(loader *ld, const yaml_node_t *map, wb_config *cfg)
 {
@@ -1012,6 +1015,18 @@ static int load_source(loader *ld, const yaml_node_t *map, wb_config *cfg)
         rc = get_duration(ld, v[SRC_STATUS_INTERVAL], "status_interval",
                           MIN_STATUS_INTERVAL_MS, MAX_STATUS_INTERVAL_MS,
                           "100ms and 60s", &cfg->source.status_interval_ms);
+        if (rc)
+            return rc;
+    }
+    if (v[SRC_STREAMING]) {
+        rc = get_bool(ld, v[SRC_STREAMING], "streaming",
+                      &cfg->source.streaming);
+        if (rc)
+            return rc;
+    }
+    if (v[SRC_SPOOL_DIR]) {
+        rc = get_string(ld, v[SRC_SPOOL_DIR], "spool_dir",
+                        &cfg->source.spool_dir);
         if (rc)
             return rc;
     }

@@ -28,6 +28,7 @@
 
 #include "apply_int.h"
 #include "source_int.h"
+#include "spool_int.h"
 #include "walbridge/copydata.h"
 #include "walbridge/log.h"
 #include "walbridge/mapping.h"
@@ -40,6 +41,7 @@
 #define IDLE_PERSIST_MS 60000
 #define STOP_TIMEOUT_MS 5000
 #define SLOT_WAIT_MS 15000
+#define MAX_STREAMS 1024
 #define MSG_ARENA_LIMIT ((size_t)1100 * 1024 * 1024)
 
 typedef struct run_state {
@@ -57,6 +59,9 @@ typedef struct run_state {
     wb_router *router;
     wb_relcache *relcache;
     wb_arena *msg_arena;
+    wb_spool *spool;     /* streamed transactions until their commit */
+    bool in_stream;      /* between Stream Start and Stream Stop */
+    uint32_t stream_xid;
 
     wb_lsn persisted;
     wb_lsn pending;
@@ -94,7 +99,8 @@ static int64_t mono_ms(void)
 
 static bool idle(const run_state *st)
 {
-    return !st->in_txn && !wb_apply_in_txn(st->apply);
+    return !st->in_txn && !st->in_stream && !wb_apply_in_txn(st->apply) &&
+           wb_spool_open_count(st->spool) == 0;
 }
 
 static void shutdown_loop(run_state *st);
@@ -173,6 +179,8 @@ static void finish(run_state *st)
      * the server sends it again.  Positions before it may still be stored. */
     wb_apply_rollback(st->apply);
     st->in_txn = false;
+    st->in_stream = false;
+    wb_spool_clear(st->spool);
     if ((rc = persist_idle(st, true)) != 0) {
         st->result = rc;
     } else if ((rc = send_status(st, false)) < 0) {
@@ -384,6 +392,86 @@ static int handle_message(run_state *st, const wb_pgoutput_msg *m)
     return apply_change(st, &c);
 }
 
+/* Replay one spooled message of a committed streamed transaction. */
+static int replay_one(void *ud, const char *msg, size_t len)
+{
+    run_state *st = ud;
+    wb_pgoutput_msg m;
+    int rc;
+
+    wb_arena_reset(st->msg_arena);
+    rc = wb_pgoutput_decode(msg, len, true, st->msg_arena, &m, st->err);
+    if (rc == 0)
+        rc = handle_message(st, &m);
+    if (rc)
+        wb_error_lsn(st->err, st->txn_final_lsn);
+    return rc;
+}
+
+static int handle_stream(run_state *st, const wb_pgoutput_msg *m,
+                         const char *raw, size_t len)
+{
+    int rc;
+    bool own = false;
+
+    switch (m->type) {
+    case WB_PGO_STREAM_START:
+        if (st->in_stream || st->in_txn)
+            return proto_error(st, "%s message inside a transaction",
+                               "Stream Start");
+        st->in_stream = true;
+        st->stream_xid = m->xid;
+        return 0;
+    case WB_PGO_STREAM_STOP:
+        st->in_stream = false;
+        return 0;
+    case WB_PGO_STREAM_ABORT:
+        return wb_spool_abort(st->spool, m->xid, m->u.stream_abort.subxid,
+                              st->err);
+    case WB_PGO_STREAM_COMMIT: {
+        /* The commit decides: replay the spooled changes as one
+         * transaction, exactly like a non-streamed one. */
+        wb_pgoutput_commit c = {m->u.stream_commit.flags,
+                                m->u.stream_commit.commit_lsn,
+                                m->u.stream_commit.end_lsn,
+                                m->u.stream_commit.commit_time};
+        uint32_t xid = m->xid;
+        if (st->in_txn || st->in_stream)
+            return proto_error(st, "%s message inside a transaction",
+                               "Stream Commit");
+        st->in_txn = true;
+        st->txn_final_lsn = c.commit_lsn;
+        st->txn_commit_time = c.commit_time;
+        st->txn_xid = xid;
+        st->applied_before = c.commit_lsn < st->persisted;
+        st->skip_txn = st->applied_before;
+        if (st->skip_txn) {
+            wb_spool_abort(st->spool, xid, xid, NULL);
+        } else {
+            /* The Origin message came before the changes: the flag is
+             * known before the replay starts. */
+            own = wb_spool_is_flagged(st->spool, xid);
+            st->skip_txn = own;
+            rc = wb_spool_replay(st->spool, xid, replay_one, st, &own,
+                                 st->err);
+            if (rc)
+                return rc;
+        }
+        return handle_commit(st, &c);
+    }
+    case WB_PGO_ORIGIN:
+        if (strcmp(m->u.origin.name, st->cfg->target.origin) == 0)
+            return wb_spool_set_flag(st->spool, st->stream_xid, true,
+                                     st->err);
+        return 0;
+    default:
+        /* R, Y, I, U, D, T, M of an open stream: kept until its commit. */
+        return wb_spool_append(st->spool, st->stream_xid,
+                               m->has_xid ? m->xid : st->stream_xid, raw, len,
+                               st->err);
+    }
+}
+
 static int handle_copydata(run_state *st, const char *buf, size_t len)
 {
     wb_copydata cd;
@@ -402,13 +490,17 @@ static int handle_copydata(run_state *st, const char *buf, size_t len)
             return send_status(st, false);
         return 0;
     }
-    rc = wb_pgoutput_decode(cd.payload, cd.payload_len, false, st->msg_arena,
-                            &m, st->err);
+    rc = wb_pgoutput_decode(cd.payload, cd.payload_len, st->in_stream,
+                            st->msg_arena, &m, st->err);
     if (rc) {
         wb_error_lsn(st->err, cd.wal_start ? cd.wal_start : st->txn_final_lsn);
         return rc;
     }
-    rc = handle_message(st, &m);
+    if (st->in_stream || m.type == WB_PGO_STREAM_START ||
+        m.type == WB_PGO_STREAM_COMMIT || m.type == WB_PGO_STREAM_ABORT)
+        rc = handle_stream(st, &m, cd.payload, cd.payload_len);
+    else
+        rc = handle_message(st, &m);
     wb_arena_reset(st->msg_arena);
     return rc;
 }
@@ -644,7 +736,10 @@ static void end_session(run_state *st)
     st->active = false;
     st->in_txn = false;
     st->skip_txn = false;
+    st->in_stream = false;
     st->want_write = false;
+    /* Uncommitted streamed transactions are sent again from the start. */
+    wb_spool_clear(st->spool);
     /* A new walsender sends every Relation again before using it. */
     wb_relcache_destroy(st->relcache);
     st->relcache = wb_relcache_create();
@@ -714,7 +809,8 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
     st->relcache = wb_relcache_create();
     st->msg_arena = wb_arena_create(64 * 1024, MSG_ARENA_LIMIT);
     st->router = wb_router_create(cfg, err);
-    if (!st->relcache || !st->msg_arena || !st->router) {
+    st->spool = wb_spool_create(cfg->source.spool_dir, MAX_STREAMS, err);
+    if (!st->relcache || !st->msg_arena || !st->router || !st->spool) {
         rc = wb_error_set(err, WB_ENOMEM, "out of memory");
         goto done;
     }
@@ -755,6 +851,7 @@ done:
     wb_router_destroy(st->router);
     wb_relcache_destroy(st->relcache);
     wb_arena_destroy(st->msg_arena);
+    wb_spool_destroy(st->spool);
     free(st);
     return rc;
 }

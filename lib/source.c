@@ -308,9 +308,10 @@ int wb_source_start(wb_source *s, wb_lsn startpos, wb_error *err)
     free(pub);
     snprintf(sql, sizeof(sql),
              "START_REPLICATION SLOT \"%s\" LOGICAL %s (proto_version '%d', "
-             "publication_names '%s', messages 'true')",
+             "publication_names '%s', messages 'true'%s)",
              s->cfg->source.slot, wb_lsn_format(startpos, lsn),
-             s->proto_version, pubq);
+             s->proto_version, pubq,
+             s->cfg->source.streaming ? ", streaming 'on'" : "");
     PGresult *res = PQexec(s->conn, sql);
     if (PQresultStatus(res) != PGRES_COPY_BOTH) {
         char what[256];
@@ -338,9 +339,11 @@ int wb_source_start(wb_source *s, wb_lsn startpos, wb_error *err)
     s->streaming = true;
     wb_log(WB_LOG_INFO,
            "streaming from slot \"%s\" at %s (publication \"%s\", "
-           "pgoutput protocol %d, server %d)",
+           "pgoutput protocol %d, server %d%s)",
            s->cfg->source.slot, lsn, s->cfg->source.publication,
-           s->proto_version, s->server_version);
+           s->proto_version, s->server_version,
+           s->cfg->source.streaming ? ", streaming in-progress transactions"
+                                    : "");
     return 0;
 }
 

@@ -85,6 +85,8 @@ typedef struct wb_config {
         bool create_publication; /* default true */
         bool create_slot;        /* default true */
         uint32_t status_interval_ms; /* default 10000, 100..60000 */
+        bool streaming;        /* default false: see README "Streaming" */
+        char *spool_dir;       /* NULL: $TMPDIR or /tmp */
     } source;
 
     struct {
