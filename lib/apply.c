@@ -676,3 +676,94 @@ int wb_apply_store_progress(wb_apply *a, wb_lsn end_lsn, int64_t commit_time,
     }
     return commit(a, err);
 }
+
+int wb_apply_check_source(wb_apply *a, const char *system_id,
+                          uint32_t timeline, wb_error *err)
+{
+    char sql[1024], tl[16];
+    char *schema = wb_conn_quote_ident(a->conn, a->cfg->target.progress_schema);
+    PGresult *res;
+    wb_error e;
+    int rc;
+
+    if (!schema)
+        return wb_error_set(err, WB_ENOMEM, "out of memory");
+    snprintf(tl, sizeof(tl), "%u", timeline);
+    wb_error_clear(&e);
+    snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS %s", schema);
+    rc = exec_ok(a, sql, 0, NULL, PGRES_COMMAND_OK, NULL,
+                 "could not create the progress schema", &e);
+    if (rc == 0) {
+        snprintf(sql, sizeof(sql),
+                 "CREATE TABLE IF NOT EXISTS %s.source_identity ("
+                 "slot text PRIMARY KEY, system_identifier text NOT NULL, "
+                 "timeline integer NOT NULL, "
+                 "recorded_at timestamptz NOT NULL DEFAULT now())",
+                 schema);
+        rc = exec_ok(a, sql, 0, NULL, PGRES_COMMAND_OK, NULL,
+                     "could not create the source identity table", &e);
+    }
+    if (rc) {
+        free(schema);
+        if (rc == WB_ECONN) {
+            if (err)
+                *err = e;
+            return rc;
+        }
+        wb_log(WB_LOG_WARNING,
+               "cannot record the source's identity, so a failover or a "
+               "different source server will not be detected: %s",
+               e.message);
+        return 0;
+    }
+    const char *p[3] = {a->cfg->source.slot, system_id, tl};
+    snprintf(sql, sizeof(sql),
+             "SELECT system_identifier, timeline FROM %s.source_identity "
+             "WHERE slot = $1",
+             schema);
+    rc = exec_ok(a, sql, 1, p, PGRES_TUPLES_OK, &res,
+                 "could not read the source identity", err);
+    if (rc) {
+        free(schema);
+        return rc;
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO %s.source_identity (slot, system_identifier, "
+                 "timeline) VALUES ($1, $2, $3) ON CONFLICT (slot) DO NOTHING",
+                 schema);
+        free(schema);
+        return exec_ok(a, sql, 3, p, PGRES_COMMAND_OK, NULL,
+                       "could not record the source identity", err);
+    }
+    free(schema);
+    if (strcmp(PQgetvalue(res, 0, 0), system_id) != 0) {
+        wb_error_set(err, WB_ESTATE,
+                     "source system identifier changed for slot \"%s\"",
+                     a->cfg->source.slot);
+        wb_error_detail(err, "The progress was stored for system %s; the "
+                             "source is now system %s.",
+                        PQgetvalue(res, 0, 0), system_id);
+        wb_error_hint(err, "The connection string points at another cluster. "
+                           "If that is intended, resynchronise and delete the "
+                           "slot's row in source_identity and its progress.");
+        PQclear(res);
+        return WB_ESTATE;
+    }
+    if (strcmp(PQgetvalue(res, 0, 1), tl) != 0) {
+        wb_error_set(err, WB_ESTATE,
+                     "source timeline changed for slot \"%s\" from %s to %s",
+                     a->cfg->source.slot, PQgetvalue(res, 0, 1), tl);
+        wb_error_detail(err, "The source was promoted or restored: changes "
+                             "decoded on the old timeline may be missing from "
+                             "the new one.");
+        wb_error_hint(err, "Check that the slot was carried over (failover "
+                           "slots), then update the slot's row in "
+                           "source_identity to the new timeline.");
+        PQclear(res);
+        return WB_ESTATE;
+    }
+    PQclear(res);
+    return 0;
+}

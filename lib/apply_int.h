@@ -82,6 +82,17 @@ void wb_apply_rollback(wb_apply *a);
 int wb_apply_store_progress(wb_apply *a, wb_lsn end_lsn, int64_t commit_time,
                             wb_error *err);
 
+/*
+ * Compare the source's system identifier and timeline with the ones stored
+ * for this slot (recording them the first time).  A different system means
+ * the slot name now points at another cluster; a different timeline means
+ * a failover happened: both are WB_ESTATE, never silently continued.
+ * When the role may not create the identity table, the check is skipped
+ * with a warning (returns 0).
+ */
+int wb_apply_check_source(wb_apply *a, const char *system_id,
+                          uint32_t timeline, wb_error *err);
+
 /* Counters for logs and tests. */
 typedef struct wb_apply_stats {
     uint64_t txns;

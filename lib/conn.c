@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "conn_int.h"
+#include "walbridge/log.h"
 #include "walbridge/conninfo.h"
 
 #define PINNED_OPTIONS                                                        \
@@ -58,6 +59,18 @@ static void trim_newline(char *s)
     size_t n = strlen(s);
     while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
         s[--n] = '\0';
+}
+
+/*
+ * Server notices go to the log sink, never to stderr behind the embedding
+ * program's back: WARNING stays a warning, NOTICE and below are debug.
+ */
+static void notice_receiver(void *arg, const PGresult *res)
+{
+    const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    wb_log(sev && strcmp(sev, "WARNING") == 0 ? WB_LOG_WARNING : WB_LOG_DEBUG,
+           "%s server: %s", (const char *)arg, msg ? msg : "");
 }
 
 PGconn *wb_conn_open(const char *conninfo, bool replication,
@@ -122,6 +135,7 @@ PGconn *wb_conn_open(const char *conninfo, bool replication,
         PQfinish(conn);
         return NULL;
     }
+    PQsetNoticeReceiver(conn, notice_receiver, (void *)role);
     return conn;
 }
 

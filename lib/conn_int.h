@@ -15,7 +15,8 @@
  * Every session pins the settings that change how values are printed and
  * parsed (client_encoding UTF8, DateStyle ISO, IntervalStyle postgres,
  * extra_float_digits 3, TimeZone UTC), appended to any `options` the user
- * gave.  role ("source", "target") only words the error.  Returns the
+ * gave.  role ("source", "target"; a string literal: notices keep it) words
+ * errors and notices.  Returns the
  * connection or NULL with WB_ECONN in err; the message never contains a
  * password.
  */

@@ -633,6 +633,10 @@ static int prepare(run_state *st, wb_lsn *startpos)
         return rc;
     if ((rc = wb_source_open(st->cfg, &st->src, st->err)) != 0)
         return rc;
+    rc = wb_apply_check_source(st->apply, wb_source_system_id(st->src),
+                               wb_source_timeline(st->src), st->err);
+    if (rc)
+        return rc;
     if ((rc = wb_source_ensure_publication(st->src, st->err)) != 0)
         return rc;
     if ((rc = wb_source_ensure_slot(st->src, stored, &slot, st->err)) != 0)

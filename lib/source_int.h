@@ -33,6 +33,7 @@ void wb_source_close(wb_source *s);
 int wb_source_server_version(const wb_source *s); /* e.g. 150018 */
 const char *wb_source_system_id(const wb_source *s);
 int wb_source_proto_version(const wb_source *s);
+uint32_t wb_source_timeline(const wb_source *s);
 
 /* Create the publication FOR TABLES IN SCHEMA ... when it is missing. */
 int wb_source_ensure_publication(wb_source *s, wb_error *err);
