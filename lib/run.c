@@ -82,6 +82,7 @@ typedef struct run_state {
     int64_t last_ping_ms;
 
     bool active;         /* a session (connections + stream) is up */
+    bool ever_streamed;  /* some session reached START_REPLICATION */
     bool finished;       /* the current session is over */
     bool stop_requested; /* SIGINT/SIGTERM, or --until reached */
     uv_timer_t backoff;
@@ -767,6 +768,7 @@ static int run_session(run_state *st)
     if ((rc = wb_source_start(st->src, startpos, st->err)) != 0)
         return rc;
     st->active = true;
+    st->ever_streamed = true;
     uv_poll_init(&st->loop, &st->poll, wb_source_socket(st->src));
     st->poll.data = st;
     st->poll_started = true;
@@ -829,6 +831,11 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
         rc = run_session(st);
         end_session(st);
         if (rc == 0 || st->stop_requested || !retryable(rc))
+            break;
+        /* --until is for scripts: a source that cannot be reached at all
+         * is an answer, not something to wait for.  Once streaming, a
+         * lost connection is retried in both modes. */
+        if (st->opts.until_now && !st->ever_streamed)
             break;
         /* Progress made means the last failure was not a persistent one. */
         if (st->stats.txns_applied + st->stats.txns_skipped > before)

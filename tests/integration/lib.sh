@@ -1,0 +1,467 @@
+# shellcheck shell=bash
+# tests/integration/lib.sh - sourced by every tests/integration/test_*.sh.
+#
+# Environment (set by tests/CMakeLists.txt):
+#   WB_PG_STATE    state dir of the cluster started by the `pg` fixture
+#                  (tests/harness/pg_cluster.sh start); its env.sh is required
+#   WB_BIN         the walbridge binary (default: build/walbridge)
+#   WB_SOURCE_DIR  the source tree (default: derived from this file)
+# Optional:
+#   WB_LOG_LEVEL   passed to every walbridge run as --log-level
+#   WB_KEEP=1      keep the test database and work dir (debugging)
+#
+# Each test gets a fresh database wbt_<name> (from test_<name>.sh) with
+# schemas/ loaded, a slot and publication of the same name, and a work dir.
+# On exit a trap stops background walbridge processes, drops the slot(s),
+# replication origins and the database, and on failure prints the walbridge
+# log.  Integration tests never skip: a missing server is a failure.
+set -euo pipefail
+
+WB_TEST_SCRIPT=$(basename "$0" .sh)
+WB_TEST_NAME=${WB_TEST_SCRIPT#test_}
+# Slot names allow lower-case letters, digits and underscore only.
+WB_TEST_NAME=$(printf '%s' "$WB_TEST_NAME" | tr '[:upper:]' '[:lower:]' | tr -c 'a-z0-9_' '_')
+WB_DB=wbt_${WB_TEST_NAME}
+WB_SLOT=$WB_DB
+WB_PUB=$WB_DB
+WB_SLOTS=("$WB_SLOT")
+WB_BG_PIDS=()
+WB_OTHER_PIDS=()
+WB_BG_PID=""
+WB_BG_RC=0
+WB_RUN_N=0
+WB_WORK=""
+WB_LOG=""
+WB_CHECKS=0
+
+fail() {
+    printf 'FAIL: %s\n' "$*" >&2
+    exit 1
+}
+ok() {
+    WB_CHECKS=$((WB_CHECKS + 1))
+    printf 'ok %d - %s\n' "$WB_CHECKS" "$*"
+}
+
+# assert_eq ACTUAL EXPECTED MSG
+assert_eq() {
+    local actual=$1 expected=$2 msg=${3:-values}
+    if [[ "$actual" == "$expected" ]]; then
+        ok "$msg (= '$actual')"
+    else
+        printf 'FAIL: %s\n  expected: %s\n  actual:   %s\n' "$msg" "$expected" "$actual" >&2
+        exit 1
+    fi
+}
+
+# assert_ge ACTUAL MIN MSG (integers)
+assert_ge() {
+    local actual=$1 min=$2 msg=${3:-value}
+    [[ "$actual" =~ ^-?[0-9]+$ ]] || fail "$msg: '$actual' is not an integer"
+    if ((actual >= min)); then
+        ok "$msg ($actual >= $min)"
+    else
+        printf 'FAIL: %s\n  expected: >= %s\n  actual:   %s\n' "$msg" "$min" "$actual" >&2
+        exit 1
+    fi
+}
+
+# assert_contains HAYSTACK_FILE NEEDLE MSG  /  assert_not_contains ...
+assert_contains() {
+    local file=$1 needle=$2 msg=${3:-output contains "$2"}
+    if grep -qF -- "$needle" "$file"; then
+        ok "$msg"
+    else
+        echo "----- $file -----" >&2
+        cat "$file" >&2 || true
+        echo "-----" >&2
+        fail "$msg: '$needle' not found in $file"
+    fi
+}
+assert_not_contains() {
+    local file=$1 needle=$2 msg=${3:-output does not contain "$2"}
+    if grep -qF -- "$needle" "$file"; then
+        echo "----- $file -----" >&2
+        cat "$file" >&2 || true
+        echo "-----" >&2
+        fail "$msg: '$needle' found in $file"
+    else
+        ok "$msg"
+    fi
+}
+
+# ---------------------------------------------------------------- environment
+
+if [[ -z "${WB_PG_STATE:-}" ]]; then
+    fail "WB_PG_STATE is not set: run the integration tests through ctest (the 'pg' fixture starts the server), or set WB_PG_STATE to a dir given to tests/harness/pg_cluster.sh start"
+fi
+if [[ ! -f "$WB_PG_STATE/env.sh" ]]; then
+    fail "$WB_PG_STATE/env.sh is missing: the test server is not running (did integration.setup fail? see tests/harness/pg_cluster.sh)"
+fi
+# shellcheck source=/dev/null
+source "$WB_PG_STATE/env.sh"
+: "${PGHOST:?env.sh did not set PGHOST}" "${WB_PG_LOG:?env.sh did not set WB_PG_LOG}"
+
+WB_SOURCE_DIR=${WB_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+WB_BIN=${WB_BIN:-$WB_SOURCE_DIR/build/walbridge}
+[[ -x "$WB_BIN" ]] || fail "walbridge binary not found or not executable: $WB_BIN (set WB_BIN)"
+command -v psql >/dev/null || fail "psql not on PATH (env.sh should have added $WB_PG_BINDIR)"
+
+# ---------------------------------------------------------------- SQL helpers
+
+# psql against the test database, quiet, unaligned, tuples only.
+wb_psql() {
+    PGOPTIONS="-c client_min_messages=warning" PGCLIENTENCODING=UTF8 PGAPPNAME=wbt_psql psql -X -v ON_ERROR_STOP=1 -qAt -d "$WB_DB" "$@"
+}
+# The same against the maintenance database.
+wb_psql_admin() {
+    PGOPTIONS="-c client_min_messages=warning" PGAPPNAME=wbt_psql psql -X -v ON_ERROR_STOP=1 -qAt -d postgres "$@"
+}
+# Human-readable table output (for failure reports and demos).
+wb_psql_table() {
+    PGOPTIONS="-c client_min_messages=warning" PGCLIENTENCODING=UTF8 PGAPPNAME=wbt_psql psql -X -v ON_ERROR_STOP=1 -q -P pager=off -P null="<null>" -d "$WB_DB" "$@"
+}
+
+# Slot names are validated ([a-z0-9_]), so they can be inlined in SQL.
+wb_check_ident() {
+    [[ "$1" =~ ^[a-z_][a-z0-9_]*$ ]] || fail "bad identifier '$1'"
+}
+
+# Terminate whatever uses the test database's slots, then drop the slots,
+# the database and walbridge's replication origins (cluster-wide objects
+# that outlive the database).  Errors are reported and ignored.
+wb_drop_db() {
+    local s origins="" deadline
+    for s in "${WB_SLOTS[@]}"; do
+        wb_check_ident "$s"
+        origins+="${origins:+,}'walbridge_$s'"
+    done
+    wb_psql_admin -c "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots
+                      WHERE database = '$WB_DB' AND active_pid IS NOT NULL" >/dev/null || true
+    deadline=$((SECONDS + 15))
+    while ((SECONDS < deadline)); do
+        [[ "$(wb_psql_admin -c "SELECT count(*) FROM pg_replication_slots
+              WHERE database = '$WB_DB' AND active" 2>/dev/null || echo 0)" == 0 ]] && break
+        sleep 0.2
+    done
+    wb_psql_admin -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+                      WHERE database = '$WB_DB'" >/dev/null || true
+    wb_psql_admin -c "DROP DATABASE IF EXISTS $WB_DB WITH (FORCE)" || true
+    wb_psql_admin -c "DO \$\$
+        DECLARE r record;
+        BEGIN
+          FOR r IN SELECT roname FROM pg_replication_origin WHERE roname IN ($origins) LOOP
+            BEGIN
+              PERFORM pg_replication_origin_drop(r.roname);
+            EXCEPTION WHEN others THEN
+              RAISE WARNING 'could not drop replication origin %: %', r.roname, SQLERRM;
+            END;
+          END LOOP;
+        END \$\$" || true
+}
+
+wb_create_db() {
+    wb_check_ident "$WB_DB"
+    wb_drop_db
+    wb_psql_admin -c "CREATE DATABASE $WB_DB" || fail "cannot create database $WB_DB"
+    wb_psql -f "$WB_SOURCE_DIR/schemas/all.sql" || fail "cannot load schemas/all.sql into $WB_DB"
+}
+
+# wb_wait_sql SECONDS SQL EXPECTED DESCRIPTION
+# Poll until SQL (one value) returns EXPECTED; fail at the deadline.
+wb_wait_sql() {
+    local secs=$1 sql=$2 expected=$3 desc=$4 got="" deadline
+    deadline=$((SECONDS + secs))
+    while :; do
+        got=$(wb_psql -c "$sql" 2>&1) || true
+        if [[ "$got" == "$expected" ]]; then
+            ok "$desc (= '$got')"
+            return 0
+        fi
+        if ((SECONDS >= deadline)); then
+            printf 'FAIL: %s: still %s after %ss (expected %s)\n' "$desc" "'$got'" "$secs" "'$expected'" >&2
+            exit 1
+        fi
+        wb_bg_check_alive
+        sleep 0.2
+    done
+}
+
+# The mapped view of the source next to the target: rows that differ.
+WB_DIFF_SQL="
+SELECT coalesce(s.k, t.external_id__c) AS key,
+       CASE WHEN s.k IS NULL THEN 'only in target'
+            WHEN t.external_id__c IS NULL THEN 'only in source'
+            ELSE 'differs' END AS problem,
+       s.email, t.personemail, s.first_name, t.firstname,
+       s.last_name, t.lastname, s.phone AS src_phone, t.phone AS tgt_phone
+FROM (SELECT id::text AS k, email, first_name, last_name, phone FROM portal.users) s
+FULL JOIN salesforce.account t ON t.external_id__c = s.k
+WHERE s.k IS NULL OR t.external_id__c IS NULL
+   OR (s.email, s.first_name, s.last_name, s.phone)
+      IS DISTINCT FROM (t.personemail, t.firstname, t.lastname, t.phone)"
+
+# wb_assert_synced MSG: salesforce.account equals the mapped portal.users,
+# row for row (full outer join on the key, all mapped columns compared
+# with IS NOT DISTINCT FROM).
+wb_assert_synced() {
+    local msg=${1:-target equals mapped source} n src tgt
+    n=$(wb_psql -c "SELECT count(*) FROM ($WB_DIFF_SQL) d")
+    src=$(wb_psql -c "SELECT count(*) FROM portal.users")
+    tgt=$(wb_psql -c "SELECT count(*) FROM salesforce.account")
+    if [[ "$n" != 0 ]]; then
+        echo "rows: portal.users=$src salesforce.account=$tgt, differing keys: $n (first 20):" >&2
+        wb_psql_table -c "$WB_DIFF_SQL ORDER BY 1 LIMIT 20" >&2 || true
+        fail "$msg"
+    fi
+    ok "$msg ($src source rows, $tgt target rows, 0 differences)"
+}
+
+# ------------------------------------------------------------ progress / slot
+
+# wb_stored_lsn SLOT: walbridge's stored position for SLOT: the replication
+# origin walbridge_<slot> if it exists, else walbridge.progress.
+wb_stored_lsn() {
+    local slot=${1:-$WB_SLOT} lsn
+    wb_check_ident "$slot"
+    lsn=$(wb_psql -c "SELECT s.remote_lsn FROM pg_replication_origin_status s
+                      JOIN pg_replication_origin o ON o.roident = s.local_id
+                      WHERE o.roname = 'walbridge_$slot'")
+    if [[ -z "$lsn" && "$(wb_psql -c "SELECT to_regclass('walbridge.progress') IS NOT NULL")" == t ]]; then
+        lsn=$(wb_psql -c "SELECT end_lsn FROM walbridge.progress WHERE slot = '$slot'")
+    fi
+    printf '%s\n' "$lsn"
+}
+
+wb_slot_confirmed_lsn() {
+    local slot=${1:-$WB_SLOT}
+    wb_check_ident "$slot"
+    wb_psql -c "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '$slot'"
+}
+
+# Wait until no walbridge connection to the test database is left on the
+# server (slot inactive, no client/walsender backend other than ours).
+# After a kill -9 the server notices the closed sockets on its own.
+wb_wait_server_released() {
+    local secs=${1:-30} deadline n
+    deadline=$((SECONDS + secs))
+    while :; do
+        n=$(wb_psql_admin -c "SELECT (SELECT count(*) FROM pg_replication_slots
+                                      WHERE database = '$WB_DB' AND active)
+                                   + (SELECT count(*) FROM pg_stat_activity
+                                      WHERE datname = '$WB_DB' AND pid <> pg_backend_pid()
+                                        AND backend_type IN ('client backend', 'walsender')
+                                        AND coalesce(application_name, '') NOT LIKE 'wbt\\_%')")
+        [[ "$n" == 0 ]] && return 0
+        if ((SECONDS >= deadline)); then
+            wb_psql_admin -P pager=off -c "SELECT pid, backend_type, application_name, state, query
+                FROM pg_stat_activity WHERE datname = '$WB_DB'" >&2 || true
+            fail "walbridge's server connections to $WB_DB still exist ${secs}s after it stopped"
+        fi
+        sleep 0.1
+    done
+}
+
+# ------------------------------------------------------------ walbridge runs
+
+# wb_write_config FILE [SLOT]
+wb_write_config() {
+    local file=$1 slot=${2:-$WB_SLOT} s known=0
+    wb_check_ident "$slot"
+    for s in "${WB_SLOTS[@]}"; do [[ "$s" == "$slot" ]] && known=1; done
+    ((known)) || WB_SLOTS+=("$slot")
+    cat >"$file" <<EOF
+# written by tests/integration/lib.sh for $WB_TEST_SCRIPT
+source:
+  conninfo: "host=$PGHOST port=$PGPORT user=postgres dbname=$WB_DB"
+  slot: $slot
+  publication: $WB_PUB
+  schemas: [portal, public, salesforce]
+target:
+  conninfo: ""
+mappings:
+  - name: users_to_accounts
+    from: portal.users
+    to: salesforce.account
+    key: { id: external_id__c }
+    columns: { email: personemail, first_name: firstname, last_name: lastname, phone: phone }
+EOF
+}
+
+wb_log_level_args() {
+    if [[ -n "${WB_LOG_LEVEL:-}" ]]; then
+        printf '%s\n' --log-level "$WB_LOG_LEVEL"
+    fi
+}
+
+# wb_exec OUT SECONDS ARGS...: run walbridge ARGS with a timeout (stdin
+# /dev/null); stderr goes to OUT, stdout to OUT.stdout, both are appended to
+# the test's walbridge log.  Prints nothing; returns walbridge's exit code
+# (124: timed out).
+wb_exec() {
+    local out=$1 secs=$2 rc=0
+    shift 2
+    {
+        printf '\n===== %s: walbridge' "$(date -u '+%H:%M:%S')"
+        printf ' %q' "$@"
+        printf '\n'
+    } >>"$WB_LOG"
+    timeout -k 10 "$secs" "$WB_BIN" "$@" >"$out.stdout" 2>"$out" </dev/null || rc=$?
+    {
+        cat "$out"
+        if [[ -s "$out.stdout" ]]; then
+            echo "----- stdout:"
+            cat "$out.stdout"
+        fi
+        echo "===== exit code $rc"
+    } >>"$WB_LOG"
+    return "$rc"
+}
+
+# wb_run_until FILE [ARGS...]: walbridge run -c FILE --until now; the test
+# fails on a non-zero exit or after 120 s.
+wb_run_until() {
+    local file=$1 rc=0 out
+    shift
+    WB_RUN_N=$((WB_RUN_N + 1))
+    out=$WB_WORK/run.$WB_RUN_N.log
+    local -a extra
+    mapfile -t extra < <(wb_log_level_args)
+    wb_exec "$out" 120 run -c "$file" --until now "${extra[@]}" "$@" || rc=$?
+    if ((rc != 0)); then
+        echo "----- walbridge run --until now (run $WB_RUN_N) output -----" >&2
+        cat "$out" "$out.stdout" >&2
+        echo "-----" >&2
+        if ((rc == 124)); then
+            fail "walbridge run -c $file --until now did not finish within 120 s"
+        fi
+        fail "walbridge run -c $file --until now exited $rc"
+    fi
+    echo "walbridge run --until now: exit 0 (run $WB_RUN_N)"
+}
+
+# wb_start_bg FILE [ARGS...]: walbridge run -c FILE in the background;
+# sets WB_BG_PID.
+wb_start_bg() {
+    local file=$1
+    shift
+    local -a extra
+    mapfile -t extra < <(wb_log_level_args)
+    printf '\n===== %s: walbridge run -c %s (background)\n' "$(date -u '+%H:%M:%S')" "$file" >>"$WB_LOG"
+    "$WB_BIN" run -c "$file" "${extra[@]}" "$@" >>"$WB_LOG" 2>&1 </dev/null &
+    WB_BG_PID=$!
+    WB_BG_PIDS+=("$WB_BG_PID")
+}
+
+wb_forget_bg() {
+    local pid=$1 p
+    local -a keep=()
+    for p in "${WB_BG_PIDS[@]}"; do [[ "$p" == "$pid" ]] || keep+=("$p"); done
+    WB_BG_PIDS=("${keep[@]}")
+}
+
+wb_bg_alive() { kill -0 "${1:-$WB_BG_PID}" 2>/dev/null; }
+
+# Fail if a background walbridge exited on its own.
+wb_bg_check_alive() {
+    local p rc
+    for p in "${WB_BG_PIDS[@]}"; do
+        if ! kill -0 "$p" 2>/dev/null; then
+            rc=0
+            wait "$p" || rc=$?
+            wb_forget_bg "$p"
+            fail "background walbridge (pid $p) exited on its own with code $rc"
+        fi
+    done
+}
+
+# wb_stop_bg [PID]: SIGTERM, wait (60 s, then SIGKILL); sets WB_BG_RC and
+# returns walbridge's exit code: use `rc=0; wb_stop_bg || rc=$?`.
+wb_stop_bg() {
+    local pid=${1:-$WB_BG_PID} rc=0 deadline
+    [[ -n "$pid" ]] || fail "wb_stop_bg: no background walbridge"
+    kill -TERM "$pid" 2>/dev/null || true
+    deadline=$((SECONDS + 60))
+    while kill -0 "$pid" 2>/dev/null; do
+        if ((SECONDS >= deadline)); then
+            echo "walbridge (pid $pid) did not exit within 60 s of SIGTERM; sending SIGKILL" >&2
+            kill -KILL "$pid" 2>/dev/null || true
+            break
+        fi
+        sleep 0.1
+    done
+    wait "$pid" 2>/dev/null || rc=$?
+    wb_forget_bg "$pid"
+    echo "===== background walbridge pid $pid stopped with SIGTERM: exit code $rc" >>"$WB_LOG"
+    # shellcheck disable=SC2034 # for callers
+    WB_BG_RC=$rc
+    return "$rc"
+}
+
+# wb_kill9_bg [PID]: SIGKILL and reap.
+wb_kill9_bg() {
+    local pid=${1:-$WB_BG_PID}
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    wb_forget_bg "$pid"
+    echo "===== $(date -u '+%H:%M:%S.%N'): background walbridge pid $pid killed with SIGKILL" >>"$WB_LOG"
+}
+
+# wb_track_pid PID: another background process (a writer...) to kill on exit.
+wb_track_pid() { WB_OTHER_PIDS+=("$1"); }
+
+# --------------------------------------------------------------------- exit
+
+wb_on_exit() {
+    local rc=$?
+    set +e
+    trap - EXIT INT TERM
+    local p
+    for p in "${WB_OTHER_PIDS[@]}"; do
+        kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
+    done
+    for p in "${WB_BG_PIDS[@]}"; do
+        kill -TERM "$p" 2>/dev/null
+    done
+    local deadline=$((SECONDS + 30))
+    for p in "${WB_BG_PIDS[@]}"; do
+        while kill -0 "$p" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+    WB_BG_PIDS=()
+    if [[ "${WB_KEEP:-0}" != 1 ]]; then
+        wb_drop_db >/dev/null 2>&1
+    else
+        echo "WB_KEEP=1: keeping database $WB_DB"
+    fi
+    if ((rc != 0)); then
+        if [[ -n "$WB_LOG" && -s "$WB_LOG" ]]; then
+            local lines
+            lines=$(wc -l <"$WB_LOG")
+            echo "----- walbridge log ($WB_LOG, $lines lines; last 300) -----" >&2
+            tail -n 300 "$WB_LOG" >&2
+            echo "----- end of walbridge log -----" >&2
+        fi
+        [[ -n "$WB_WORK" ]] && echo "work dir kept: $WB_WORK" >&2
+        echo "FAIL: $WB_TEST_SCRIPT (exit code $rc)" >&2
+    else
+        if [[ -n "$WB_WORK" && -d "$WB_WORK" && "${WB_KEEP:-0}" != 1 ]]; then
+            rm -rf -- "$WB_WORK"
+        fi
+        echo "PASS: $WB_TEST_SCRIPT ($WB_CHECKS checks)"
+    fi
+    exit "$rc"
+}
+trap wb_on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ------------------------------------------------------------------- set-up
+
+WB_WORK=$(mktemp -d "${TMPDIR:-/tmp}/wbt_${WB_TEST_NAME}.XXXXXX")
+WB_LOG=$WB_WORK/walbridge.log
+: >"$WB_LOG"
+echo "== $WB_TEST_SCRIPT: database $WB_DB, slot $WB_SLOT, server $PGHOST, walbridge $WB_BIN"
+echo "== work dir $WB_WORK"
+wb_create_db

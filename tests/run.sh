@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# tests/run.sh - THE test command (CI runs it through .ci/run).
+#
+# 1. installs missing build/test dependencies (apt-get as root, else sudo)
+# 2. builds build/ with -DWB_WERROR=ON and runs every ctest test (unit and
+#    integration: the integration fixture starts a private PostgreSQL)
+# 3. builds build-asan/ with -DWB_SANITIZE=ON -DWB_WERROR=ON and runs every
+#    test again under AddressSanitizer (with leak detection) and UBSan
+# Exits non-zero if anything failed; the last line is a one-line summary.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+T0=$SECONDS
+
+# shellcheck source=tests/harness/deps.sh
+source "$ROOT/tests/harness/deps.sh"
+
+echo "== dependencies"
+if ! wb_ensure_deps; then
+    echo "tests/run.sh: FAIL: missing dependencies (see above)"
+    exit 1
+fi
+if ! WB_PG_BINDIR=$(wb_pg_bindir); then
+    echo "tests/run.sh: FAIL: PostgreSQL server programs not found"
+    exit 1
+fi
+export WB_PG_BINDIR
+echo "PostgreSQL: $WB_PG_BINDIR ($("$WB_PG_BINDIR/postgres" --version))"
+echo "cmake: $(cmake --version | head -n 1); gcc: $(gcc -dumpfullversion 2>/dev/null || gcc -dumpversion)"
+
+JOBS=$(nproc 2>/dev/null || echo 2)
+SUMMARY=()
+FAILED=0
+
+# If ctest is interrupted, its cleanup fixture may not run: stop any test
+# server left behind (a no-op when it is already stopped).
+stop_leftover_servers() {
+    local d
+    for d in build build-asan; do
+        if [[ -f "$ROOT/$d/pgtest/env.sh" ]]; then
+            bash "$ROOT/tests/harness/pg_cluster.sh" stop "$ROOT/$d/pgtest" >/dev/null 2>&1 || true
+        fi
+    done
+}
+trap stop_leftover_servers EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# build_and_test NAME DIR CMAKE_ARGS... : configure, build, run all tests.
+build_and_test() {
+    local name=$1 dir=$2
+    shift 2
+    echo
+    echo "== $name: configure and build $dir"
+    if ! cmake -S "$ROOT" -B "$ROOT/$dir" "$@" || ! cmake --build "$ROOT/$dir" -j "$JOBS"; then
+        SUMMARY+=("$name: build FAILED")
+        FAILED=1
+        return 0
+    fi
+    echo
+    echo "== $name: ctest ($dir)"
+    if ctest --test-dir "$ROOT/$dir" --output-on-failure --no-tests=error -j "$JOBS"; then
+        SUMMARY+=("$name: build ok, tests ok")
+    else
+        SUMMARY+=("$name: build ok, tests FAILED")
+        FAILED=1
+    fi
+}
+
+build_and_test "build" build -DWB_TESTS=ON -DWB_WERROR=ON -DWB_SANITIZE=OFF
+
+export ASAN_OPTIONS=detect_leaks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+build_and_test "asan" build-asan -DWB_TESTS=ON -DWB_SANITIZE=ON -DWB_WERROR=ON
+unset ASAN_OPTIONS UBSAN_OPTIONS
+
+echo
+line=$(
+    IFS=';'
+    echo "${SUMMARY[*]}"
+)
+line=${line//;/; }
+if ((FAILED)); then
+    echo "tests/run.sh: FAIL ($line) in $((SECONDS - T0))s"
+    exit 1
+fi
+echo "tests/run.sh: PASS ($line) in $((SECONDS - T0))s"
