@@ -31,6 +31,19 @@
  *                     Int64 end_lsn, Int64 commit_time
  *   A  Stream Abort   Int32 xid, Int32 subxid, and only with v4 and
  *                     streaming=parallel: Int64 abort_lsn, Int64 abort_time
+ *   b  Begin Prepare  Int64 prepare_lsn, Int64 end_lsn, Int64 prepare_time,
+ *                     Int32 xid, String gid
+ *   P  Prepare        Int8 flags (0), Int64 prepare_lsn, Int64 end_lsn,
+ *                     Int64 prepare_time, Int32 xid, String gid
+ *   K  Commit Prepared
+ *                     Int8 flags (0), Int64 commit_lsn, Int64 end_lsn,
+ *                     Int64 commit_time, Int32 xid, String gid
+ *   r  Rollback Prepared
+ *                     Int8 flags (0), Int64 prepare_end_lsn,
+ *                     Int64 rollback_end_lsn, Int64 prepare_time,
+ *                     Int64 rollback_time, Int32 xid, String gid
+ *   p  Stream Prepare Int8 flags (0), Int64 prepare_lsn, Int64 end_lsn,
+ *                     Int64 prepare_time, Int32 xid, String gid
  *
  *   TupleData         Int16 ncols, ncols x one of
  *                       'n'                        NULL
@@ -38,8 +51,12 @@
  *                       't' Int32 len, len bytes   text output
  *                       'b' Int32 len, len bytes   binary (typsend) output
  *
- * The two-phase messages of protocol v3 (b, P, K, r, p) are recognised only
- * to name them in the error: walbridge never enables two_phase.
+ * The two-phase messages (b, P, K, r, p) exist from protocol v3 and are sent
+ * only with two_phase on.  Their xid is the top-level one and sits after the
+ * LSNs, never in the [xid] position, so in_stream does not change them;
+ * Stream Prepare is sent after the last Stream Stop of its transaction.
+ * Decoding them is all this file does: walbridge never enables two_phase,
+ * and its runner still refuses them.
  *
  * Every read goes through a small bounds-checked reader, so a truncated or
  * hostile message can only produce WB_EPROTO.  Counts and lengths are
@@ -289,18 +306,30 @@ static int read_begin(reader *r, wb_pgoutput_begin *b)
     return 0;
 }
 
-/* Commit and Stream Commit share the tail after the xid. */
-static int read_commit_fields(reader *r, uint8_t *flags, wb_lsn *commit_lsn,
-                              wb_lsn *end_lsn, int64_t *commit_time)
+/*
+ * The Int8 flags of Commit, Stream Commit and the two-phase messages.  No
+ * flags are defined; a set bit is a layout we do not know.
+ */
+static int read_unused_flags(reader *r, uint8_t *flags)
 {
     size_t flags_off = r->off;
     int rc;
 
     if ((rc = read_u8(r, "flags", flags)))
         return rc;
-    /* No flags are defined; a set bit is a layout we do not know. */
     if (*flags != 0)
         return fail(r, flags_off, "unrecognized flags %u", (unsigned)*flags);
+    return 0;
+}
+
+/* Commit and Stream Commit share the tail after the xid. */
+static int read_commit_fields(reader *r, uint8_t *flags, wb_lsn *commit_lsn,
+                              wb_lsn *end_lsn, int64_t *commit_time)
+{
+    int rc;
+
+    if ((rc = read_unused_flags(r, flags)))
+        return rc;
     if ((rc = read_u64(r, "commit_lsn", commit_lsn)) ||
         (rc = read_u64(r, "end_lsn", end_lsn)) ||
         (rc = read_i64(r, "commit_time", commit_time)))
@@ -536,6 +565,73 @@ static int read_stream_abort(reader *r, wb_pgoutput_msg *msg)
     return 0;
 }
 
+static int read_begin_prepare(reader *r, wb_pgoutput_begin_prepare *b)
+{
+    int rc;
+    if ((rc = read_u64(r, "prepare_lsn", &b->prepare_lsn)) ||
+        (rc = read_u64(r, "end_lsn", &b->end_lsn)) ||
+        (rc = read_i64(r, "prepare_time", &b->prepare_time)) ||
+        (rc = read_u32(r, "xid", &b->xid)) ||
+        (rc = read_string(r, "gid", &b->gid)))
+        return rc;
+    return 0;
+}
+
+/* Prepare and Stream Prepare have the same layout. */
+static int read_prepare_fields(reader *r, uint8_t *flags, wb_lsn *prepare_lsn,
+                               wb_lsn *end_lsn, int64_t *prepare_time,
+                               uint32_t *xid, const char **gid)
+{
+    int rc;
+    if ((rc = read_unused_flags(r, flags)) ||
+        (rc = read_u64(r, "prepare_lsn", prepare_lsn)) ||
+        (rc = read_u64(r, "end_lsn", end_lsn)) ||
+        (rc = read_i64(r, "prepare_time", prepare_time)) ||
+        (rc = read_u32(r, "xid", xid)) ||
+        (rc = read_string(r, "gid", gid)))
+        return rc;
+    return 0;
+}
+
+static int read_prepare(reader *r, wb_pgoutput_prepare *p)
+{
+    return read_prepare_fields(r, &p->flags, &p->prepare_lsn, &p->end_lsn,
+                               &p->prepare_time, &p->xid, &p->gid);
+}
+
+static int read_commit_prepared(reader *r, wb_pgoutput_commit_prepared *c)
+{
+    int rc;
+    if ((rc = read_unused_flags(r, &c->flags)) ||
+        (rc = read_u64(r, "commit_lsn", &c->commit_lsn)) ||
+        (rc = read_u64(r, "end_lsn", &c->end_lsn)) ||
+        (rc = read_i64(r, "commit_time", &c->commit_time)) ||
+        (rc = read_u32(r, "xid", &c->xid)) ||
+        (rc = read_string(r, "gid", &c->gid)))
+        return rc;
+    return 0;
+}
+
+static int read_rollback_prepared(reader *r, wb_pgoutput_rollback_prepared *rb)
+{
+    int rc;
+    if ((rc = read_unused_flags(r, &rb->flags)) ||
+        (rc = read_u64(r, "prepare_end_lsn", &rb->prepare_end_lsn)) ||
+        (rc = read_u64(r, "rollback_end_lsn", &rb->rollback_end_lsn)) ||
+        (rc = read_i64(r, "prepare_time", &rb->prepare_time)) ||
+        (rc = read_i64(r, "rollback_time", &rb->rollback_time)) ||
+        (rc = read_u32(r, "xid", &rb->xid)) ||
+        (rc = read_string(r, "gid", &rb->gid)))
+        return rc;
+    return 0;
+}
+
+static int read_stream_prepare(reader *r, wb_pgoutput_stream_prepare *p)
+{
+    return read_prepare_fields(r, &p->flags, &p->prepare_lsn, &p->end_lsn,
+                               &p->prepare_time, &p->xid, &p->gid);
+}
+
 /* Messages that carry the subtransaction xid inside a streamed block. */
 static bool has_stream_xid(char type)
 {
@@ -613,12 +709,23 @@ int wb_pgoutput_decode(const char *buf, size_t len, bool in_stream,
     case WB_PGO_STREAM_ABORT:
         rc = read_stream_abort(&r, out);
         break;
+    case WB_PGO_BEGIN_PREPARE:
+        rc = read_begin_prepare(&r, &out->u.begin_prepare);
+        break;
+    case WB_PGO_PREPARE:
+        rc = read_prepare(&r, &out->u.prepare);
+        break;
+    case WB_PGO_COMMIT_PREPARED:
+        rc = read_commit_prepared(&r, &out->u.commit_prepared);
+        break;
+    case WB_PGO_ROLLBACK_PREPARED:
+        rc = read_rollback_prepared(&r, &out->u.rollback_prepared);
+        break;
+    case WB_PGO_STREAM_PREPARE:
+        rc = read_stream_prepare(&r, &out->u.stream_prepare);
+        break;
     default:
         type_repr(repr, sizeof(repr), (unsigned char)r.type);
-        if (strcmp(wb_pgoutput_msgtype_name(r.type), "unknown") != 0)
-            return wb_error_set(err, WB_EPROTO,
-                                "unsupported pgoutput message type %s (%s)",
-                                repr, wb_pgoutput_msgtype_name(r.type));
         return wb_error_set(err, WB_EPROTO, "unknown pgoutput message type %s",
                             repr);
     }
@@ -660,16 +767,15 @@ const char *wb_pgoutput_msgtype_name(char type)
         return "Stream Commit";
     case WB_PGO_STREAM_ABORT:
         return "Stream Abort";
-    /* Two-phase messages (v3): named for errors, never decoded. */
-    case 'b':
+    case WB_PGO_BEGIN_PREPARE:
         return "Begin Prepare";
-    case 'P':
+    case WB_PGO_PREPARE:
         return "Prepare";
-    case 'K':
+    case WB_PGO_COMMIT_PREPARED:
         return "Commit Prepared";
-    case 'r':
+    case WB_PGO_ROLLBACK_PREPARED:
         return "Rollback Prepared";
-    case 'p':
+    case WB_PGO_STREAM_PREPARE:
         return "Stream Prepare";
     default:
         return "unknown";

@@ -44,7 +44,13 @@ typedef enum wb_pgoutput_msgtype {
     WB_PGO_STREAM_START = 'S',
     WB_PGO_STREAM_STOP = 'E',
     WB_PGO_STREAM_COMMIT = 'c',
-    WB_PGO_STREAM_ABORT = 'A'
+    WB_PGO_STREAM_ABORT = 'A',
+    /* Two-phase commit (protocol v3 with two_phase on). */
+    WB_PGO_BEGIN_PREPARE = 'b',
+    WB_PGO_PREPARE = 'P',
+    WB_PGO_COMMIT_PREPARED = 'K',
+    WB_PGO_ROLLBACK_PREPARED = 'r',
+    WB_PGO_STREAM_PREPARE = 'p'
 } wb_pgoutput_msgtype;
 
 /* Tuple value kinds (TupleData). */
@@ -165,11 +171,64 @@ typedef struct wb_pgoutput_stream_abort {
     int64_t abort_time;
 } wb_pgoutput_stream_abort;
 
+/*
+ * Two-phase commit messages (protocol v3, two_phase on).  Each carries the
+ * top-level xid and the GID in its own struct; wb_pgoutput_msg.has_xid stays
+ * false for them, in or out of a streamed block.  gid is an arena copy.
+ */
+typedef struct wb_pgoutput_begin_prepare {
+    wb_lsn prepare_lsn;   /* LSN of the PREPARE record */
+    wb_lsn end_lsn;       /* end of the PREPARE record */
+    int64_t prepare_time; /* PG epoch microseconds */
+    uint32_t xid;
+    const char *gid;
+} wb_pgoutput_begin_prepare;
+
+typedef struct wb_pgoutput_prepare {
+    uint8_t flags;
+    wb_lsn prepare_lsn; /* LSN of the PREPARE record */
+    wb_lsn end_lsn;     /* end of the PREPARE record: the progress position */
+    int64_t prepare_time;
+    uint32_t xid;
+    const char *gid;
+} wb_pgoutput_prepare;
+
+typedef struct wb_pgoutput_commit_prepared {
+    uint8_t flags;
+    wb_lsn commit_lsn; /* LSN of the COMMIT PREPARED record */
+    wb_lsn end_lsn;    /* end of that record: the progress position */
+    int64_t commit_time;
+    uint32_t xid;
+    const char *gid;
+} wb_pgoutput_commit_prepared;
+
+typedef struct wb_pgoutput_rollback_prepared {
+    uint8_t flags;
+    wb_lsn prepare_end_lsn;  /* end of the PREPARE record */
+    wb_lsn rollback_end_lsn; /* end of the ROLLBACK PREPARED record: the
+                              * progress position */
+    int64_t prepare_time;
+    int64_t rollback_time;
+    uint32_t xid;
+    const char *gid;
+} wb_pgoutput_rollback_prepared;
+
+/* Sent after the last Stream Stop of a streamed prepared transaction. */
+typedef struct wb_pgoutput_stream_prepare {
+    uint8_t flags;
+    wb_lsn prepare_lsn; /* LSN of the PREPARE record */
+    wb_lsn end_lsn;     /* end of the PREPARE record: the progress position */
+    int64_t prepare_time;
+    uint32_t xid;
+    const char *gid;
+} wb_pgoutput_stream_prepare;
+
 typedef struct wb_pgoutput_msg {
     char type;     /* wb_pgoutput_msgtype */
     /*
      * R, Y, I, U, D, T and M inside a streamed block: the leading subxact
-     * xid.  S, c and A: the streamed top-level xid.  Otherwise unset.
+     * xid.  S, c and A: the streamed top-level xid.  Otherwise unset (the
+     * two-phase messages keep their xid in their own struct).
      */
     bool has_xid;
     uint32_t xid;
@@ -187,6 +246,11 @@ typedef struct wb_pgoutput_msg {
         wb_pgoutput_stream_start stream_start;
         wb_pgoutput_stream_commit stream_commit;
         wb_pgoutput_stream_abort stream_abort;
+        wb_pgoutput_begin_prepare begin_prepare;
+        wb_pgoutput_prepare prepare;
+        wb_pgoutput_commit_prepared commit_prepared;
+        wb_pgoutput_rollback_prepared rollback_prepared;
+        wb_pgoutput_stream_prepare stream_prepare;
     } u;
 } wb_pgoutput_msg;
 
