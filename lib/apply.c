@@ -11,6 +11,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <time.h>
 
@@ -21,26 +22,100 @@
 #include "walbridge/log.h"
 
 #define MAX_STATEMENTS 512
+#define STMT_BUCKETS 1031 /* prime, > 2 x MAX_STATEMENTS */
 #define ORIGIN_WAIT_TRIES 60 /* x 250 ms */
 #define SQL_MAX (64 * 1024)
+#define MAX_ITEMS 16384 /* queued statements awaiting their result */
+#define MAX_INFLIGHT_BYTES ((size_t)32 * 1024 * 1024)
+#define MAX_BATCH_BYTES ((size_t)16 * 1024 * 1024)
 
 typedef struct stmt {
     char *key;
+    uint64_t hash;
     char name[24];
 } stmt;
+
+typedef enum item_kind {
+    IT_BEGIN = 1,
+    IT_PREPARE,
+    IT_OP,
+    IT_COMMIT,
+    IT_ROLLBACK,
+    IT_SYNC,
+    IT_OTHER
+} item_kind;
+
+/* What a queued statement was, to read its result in context. */
+typedef struct item {
+    item_kind kind;
+    wb_op_kind op;
+    bool warn_missing;   /* update without insert fallback: warn on 0 rows */
+    const char *mapping; /* config strings: live as long as the config */
+    const char *schema;
+    const char *table;
+    wb_lsn lsn;          /* op: source commit LSN; commit: batch end_lsn */
+    uint64_t txns;       /* commit: source transactions in the batch */
+    size_t bytes;        /* op: parameter bytes */
+} item;
 
 struct wb_apply {
     PGconn *conn;
     const wb_config *cfg;
     wb_progress_mode mode;
-    bool in_txn;
     char *origin;        /* origin name */
     char *progress_rel;  /* quoted schema.table */
-    stmt stmts[MAX_STATEMENTS];
+    char *progress_sql;  /* upsert of the progress row (table mode) */
+    stmt *buckets[STMT_BUCKETS];
     size_t nstmts;
     uint64_t stmt_seq;
+
+    bool pipeline;       /* in pipeline mode (after set-up) */
+    bool want_write;     /* libpq has unsent output */
+    bool expect_null;    /* a NULL result ends the previous statement */
+    item items[MAX_ITEMS];
+    size_t head, nitems;
+    size_t inflight_bytes;
+
+    bool in_txn;         /* a batch (target transaction) is open */
+    wb_lsn batch_end;    /* end_lsn of the last complete source txn in it */
+    int64_t batch_time;
+    uint64_t batch_txns;
+    size_t batch_bytes;
+    int64_t batch_opened_ms;
+    uint64_t max_batch_txns;
+    int64_t batch_latency_ms;
+
+    wb_lsn durable;      /* end of the last batch whose COMMIT succeeded */
     wb_apply_stats stats;
 };
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* FNV-1a: statement shapes are short strings. */
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static void free_stmts(wb_apply *a)
+{
+    for (size_t i = 0; i < STMT_BUCKETS; i++) {
+        if (a->buckets[i]) {
+            free(a->buckets[i]->key);
+            free(a->buckets[i]);
+            a->buckets[i] = NULL;
+        }
+    }
+    a->nstmts = 0;
+}
 
 static int exec_ok(wb_apply *a, const char *sql, int nparams,
                    const char *const *params, ExecStatusType want,
@@ -190,6 +265,22 @@ int wb_apply_open(const wb_config *cfg, wb_apply **out, wb_error *err)
     }
     if (a->mode == WB_PROGRESS_TABLE && (rc = setup_table(a, err)) != 0)
         goto fail;
+    {
+        size_t n = strlen(a->progress_rel) + 512;
+        if (!(a->progress_sql = malloc(n))) {
+            rc = wb_error_set(err, WB_ENOMEM, "out of memory");
+            goto fail;
+        }
+        snprintf(a->progress_sql, n,
+                 "INSERT INTO %s (slot, end_lsn, commit_time, updated_at) "
+                 "VALUES ($1, $2::pg_lsn, '2000-01-01 00:00:00+00'::"
+                 "timestamptz + $3::bigint * interval '1 microsecond', now()) "
+                 "ON CONFLICT (slot) DO UPDATE SET end_lsn = EXCLUDED.end_lsn, "
+                 "commit_time = EXCLUDED.commit_time, updated_at = now()",
+                 a->progress_rel);
+    }
+    a->max_batch_txns = cfg->target.batch_max_txns;
+    a->batch_latency_ms = cfg->target.batch_latency_ms;
     *out = a;
     return 0;
 fail:
@@ -203,16 +294,15 @@ void wb_apply_close(wb_apply *a)
         return;
     if (a->conn)
         PQfinish(a->conn);
-    for (size_t i = 0; i < a->nstmts; i++)
-        free(a->stmts[i].key);
+    free_stmts(a);
     free(a->origin);
     free(a->progress_rel);
+    free(a->progress_sql);
     free(a);
 }
 
 wb_progress_mode wb_apply_mode(const wb_apply *a) { return a->mode; }
 
-bool wb_apply_in_txn(const wb_apply *a) { return a->in_txn; }
 
 void wb_apply_get_stats(const wb_apply *a, wb_apply_stats *out)
 {
@@ -272,38 +362,6 @@ int wb_apply_stored_lsn(wb_apply *a, wb_lsn *lsn, wb_error *err)
     return rc;
 }
 
-int wb_apply_begin(wb_apply *a, wb_error *err)
-{
-    int rc;
-    if (a->in_txn)
-        return 0;
-    rc = exec_ok(a, "BEGIN", 0, NULL, PGRES_COMMAND_OK, NULL,
-                 "could not begin a target transaction", err);
-    if (rc)
-        return rc;
-    a->in_txn = true;
-    if (a->mode == WB_PROGRESS_TABLE) {
-        /* Without an origin, this message is how walbridge recognises its
-         * own transactions when they come back through the slot. */
-        const char *p[1] = {a->origin};
-        rc = exec_ok(a,
-                     "SELECT pg_logical_emit_message(true, '"
-                     WB_APPLY_MARKER_PREFIX "', $1)",
-                     1, p, PGRES_TUPLES_OK, NULL,
-                     "could not write the walbridge marker message", err);
-    }
-    return rc;
-}
-
-void wb_apply_rollback(wb_apply *a)
-{
-    if (!a->in_txn)
-        return;
-    PGresult *res = PQexec(a->conn, "ROLLBACK");
-    PQclear(res);
-    a->in_txn = false;
-}
-
 /* Append to a bounded SQL buffer; false when it would overflow. */
 static bool sql_add(char *buf, size_t *len, const char *s)
 {
@@ -328,6 +386,56 @@ static bool sql_param(char *buf, size_t *len, int n)
     char p[16];
     snprintf(p, sizeof(p), "$%d", n);
     return sql_add(buf, len, p);
+}
+
+/*
+ * An update whose row may be missing on the target, as one statement so
+ * that it can be pipelined (a second statement chosen after seeing the
+ * row count would run after later changes):
+ *   WITH u AS (UPDATE rel SET c = $1.. WHERE k = $n+1.. RETURNING 1)
+ *   INSERT INTO rel (c..) SELECT $1.. WHERE NOT EXISTS (SELECT 1 FROM u)
+ *   ON CONFLICT (keys) DO UPDATE SET nonkey = EXCLUDED.nonkey
+ * The first nkeys set entries are the key columns (router contract).
+ */
+static bool build_update_or_insert(PGconn *conn, const wb_target_op *op,
+                                   const char *rel, char *sql)
+{
+    size_t len = 0;
+    int param = 1;
+    bool ok = sql_add(sql, &len, "WITH u AS (UPDATE ") &&
+              sql_add(sql, &len, rel) && sql_add(sql, &len, " SET ");
+    for (size_t i = 0; ok && i < op->nset; i++)
+        ok = (i == 0 || sql_add(sql, &len, ", ")) &&
+             sql_ident(conn, sql, &len, op->set[i].column) &&
+             sql_add(sql, &len, " = ") && sql_param(sql, &len, param++);
+    ok = ok && sql_add(sql, &len, " WHERE ");
+    for (size_t i = 0; ok && i < op->nkeys; i++)
+        ok = (i == 0 || sql_add(sql, &len, " AND ")) &&
+             sql_ident(conn, sql, &len, op->keys[i].column) &&
+             sql_add(sql, &len, " = ") && sql_param(sql, &len, param++);
+    ok = ok && sql_add(sql, &len, " RETURNING 1) INSERT INTO ") &&
+         sql_add(sql, &len, rel) && sql_add(sql, &len, " (");
+    for (size_t i = 0; ok && i < op->nset; i++)
+        ok = (i == 0 || sql_add(sql, &len, ", ")) &&
+             sql_ident(conn, sql, &len, op->set[i].column);
+    ok = ok && sql_add(sql, &len, ") SELECT ");
+    for (size_t i = 0; ok && i < op->nset; i++)
+        ok = (i == 0 || sql_add(sql, &len, ", ")) &&
+             sql_param(sql, &len, (int)i + 1);
+    ok = ok && sql_add(sql, &len,
+                       " WHERE NOT EXISTS (SELECT 1 FROM u) ON CONFLICT (");
+    for (size_t i = 0; ok && i < op->nkeys; i++)
+        ok = (i == 0 || sql_add(sql, &len, ", ")) &&
+             sql_ident(conn, sql, &len, op->set[i].column);
+    if (op->nset == op->nkeys)
+        return ok && sql_add(sql, &len, ") DO NOTHING");
+    ok = ok && sql_add(sql, &len, ") DO UPDATE SET ");
+    for (size_t i = op->nkeys; ok && i < op->nset; i++)
+        ok = (i == op->nkeys || sql_add(sql, &len, ", ")) &&
+             sql_ident(conn, sql, &len, op->set[i].column) &&
+             sql_add(sql, &len, " = EXCLUDED.") &&
+             sql_ident(conn, sql, &len, op->set[i].column);
+    return ok;
 }
 
 /* Build the statement text for op's shape; false on overflow. */
@@ -373,6 +481,8 @@ static bool build_sql(PGconn *conn, const wb_target_op *op, char *sql)
                  sql_ident(conn, sql, &len, op->set[i].column);
         return ok;
     case WB_OP_UPDATE:
+        if (op->insert_if_missing && op->nset >= op->nkeys)
+            return build_update_or_insert(conn, op, rel, sql);
         ok = sql_add(sql, &len, "UPDATE ") && sql_add(sql, &len, rel) &&
              sql_add(sql, &len, " SET ");
         for (size_t i = 0; ok && i < op->nset; i++)
@@ -394,18 +504,23 @@ static bool build_sql(PGconn *conn, const wb_target_op *op, char *sql)
     return ok;
 }
 
-/* The cache key: every part of the op that changes the statement text. */
-static char *shape_key(const wb_target_op *op)
+/*
+ * The cache key: every part of the op that changes the statement text.
+ * Built in buf when it fits (the common case: no allocation per change),
+ * else malloc'd; NULL when out of memory.
+ */
+static char *shape_key(const wb_target_op *op, char *buf, size_t buflen)
 {
     size_t n = 64 + strlen(op->schema) + strlen(op->table);
     for (size_t i = 0; i < op->nkeys; i++)
         n += strlen(op->keys[i].column) + 1;
     for (size_t i = 0; i < op->nset; i++)
         n += strlen(op->set[i].column) + 1;
-    char *k = malloc(n);
+    char *k = n <= buflen ? buf : malloc(n);
     if (!k)
         return NULL;
-    size_t len = (size_t)snprintf(k, n, "%d\x1f%s\x1f%s\x1f", (int)op->kind,
+    size_t len = (size_t)snprintf(k, n, "%d%c\x1f%s\x1f%s\x1f", (int)op->kind,
+                                  op->insert_if_missing ? 'i' : '-',
                                   op->schema, op->table);
     for (size_t i = 0; i < op->nkeys; i++)
         len += (size_t)snprintf(k + len, n - len, "%s\x1e",
@@ -417,102 +532,176 @@ static char *shape_key(const wb_target_op *op)
     return k;
 }
 
-static int data_error_for(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
-                          PGresult *res, const char *what, wb_error *err)
+/* ------------------------------------------------------------------ */
+/* pipelined execution                                                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Everything below runs in libpq pipeline mode on a non-blocking
+ * connection: statements are queued without waiting for their results, and
+ * every queued statement has an item in a bounded FIFO so that its result,
+ * which comes back in the same order, can be matched to what it was (for
+ * errors: mapping, target relation, source LSN; for commits: the position
+ * that becomes durable).
+ */
+
+static void ensure_pipeline(wb_apply *a)
 {
-    int code = PQstatus(a->conn) == CONNECTION_OK ? WB_EDATA : WB_ECONN;
-    wb_conn_result_error(err, code, a->conn, res, what);
-    wb_error_relation(err, op->schema, op->table);
-    const char *col = res ? PQresultErrorField(res, PG_DIAG_COLUMN_NAME) : NULL;
-    if (col)
-        wb_error_column(err, col);
-    wb_error_lsn(err, lsn);
-    return code;
+    if (a->pipeline)
+        return;
+    PQsetnonblocking(a->conn, 1);
+    PQenterPipelineMode(a->conn);
+    a->pipeline = true;
 }
 
-/* Find or prepare the statement for op's shape. */
+static item *push(wb_apply *a, item_kind kind)
+{
+    item *it = &a->items[(a->head + a->nitems) % MAX_ITEMS];
+    memset(it, 0, sizeof(*it));
+    it->kind = kind;
+    a->nitems++;
+    return it;
+}
+
+static int send_failed(wb_apply *a, const char *what, wb_error *err)
+{
+    return wb_conn_result_error(err, WB_ECONN, a->conn, NULL, what);
+}
+
+static int send_simple(wb_apply *a, item_kind kind, const char *sql,
+                       int nparams, const char *const *params, wb_error *err)
+{
+    if (!PQsendQueryParams(a->conn, sql, nparams, NULL, params, NULL, NULL, 0))
+        return send_failed(a, "could not send to the target", err);
+    push(a, kind);
+    return 0;
+}
+
+/* Open the target transaction of a batch: BEGIN (+ marker message). */
+static int open_batch(wb_apply *a, wb_error *err)
+{
+    int rc;
+    if (a->in_txn)
+        return 0;
+    ensure_pipeline(a);
+    if ((rc = send_simple(a, IT_BEGIN, "BEGIN", 0, NULL, err)) != 0)
+        return rc;
+    a->in_txn = true;
+    a->batch_txns = 0;
+    a->batch_bytes = 0;
+    a->batch_end = WB_INVALID_LSN;
+    a->batch_opened_ms = now_ms();
+    if (a->mode == WB_PROGRESS_TABLE) {
+        /* Without an origin, this message is how walbridge recognises its
+         * own transactions when they come back through the slot. */
+        const char *p[1] = {a->origin};
+        rc = send_simple(a, IT_OTHER,
+                         "SELECT pg_logical_emit_message(true, '"
+                         WB_APPLY_MARKER_PREFIX "', $1)",
+                         1, p, err);
+    }
+    return rc;
+}
+
+/* Find or queue the prepared statement for op's shape. */
 static int get_stmt(wb_apply *a, const wb_target_op *op, const char **name,
                     wb_lsn lsn, wb_error *err)
 {
+    char keybuf[1024];
+    char *key = shape_key(op, keybuf, sizeof(keybuf));
+    uint64_t h;
+    size_t slot;
+
     *name = NULL;
-    char *key = shape_key(op);
     if (!key)
         return wb_error_set(err, WB_ENOMEM, "out of memory");
-    for (size_t i = 0; i < a->nstmts; i++) {
-        if (strcmp(a->stmts[i].key, key) == 0) {
-            free(key);
-            *name = a->stmts[i].name;
+    h = hash_str(key);
+    for (slot = h % STMT_BUCKETS;; slot = (slot + 1) % STMT_BUCKETS) {
+        stmt *s = a->buckets[slot];
+        if (!s)
+            break;
+        if (s->hash == h && strcmp(s->key, key) == 0) {
+            if (key != keybuf)
+                free(key);
+            *name = s->name;
             return 0;
         }
     }
     if (a->nstmts == MAX_STATEMENTS) {
-        /* Bounded cache: start over rather than grow. */
-        PGresult *r = PQexec(a->conn, "DEALLOCATE ALL");
-        PQclear(r);
-        for (size_t i = 0; i < a->nstmts; i++)
-            free(a->stmts[i].key);
-        a->nstmts = 0;
+        /* Bounded cache: start over rather than grow.  DEALLOCATE ALL is
+         * queued like any statement, so ordering is kept. */
+        int rc = send_simple(a, IT_OTHER, "DEALLOCATE ALL", 0, NULL, err);
+        if (rc) {
+            if (key != keybuf)
+                free(key);
+            return rc;
+        }
+        free_stmts(a);
+        slot = h % STMT_BUCKETS;
     }
     char *sql = malloc(SQL_MAX);
-    if (!sql) {
-        free(key);
+    stmt *s = calloc(1, sizeof(*s));
+    if (!sql || !s) {
+        free(sql);
+        free(s);
+        if (key != keybuf)
+            free(key);
         return wb_error_set(err, WB_ENOMEM, "out of memory");
     }
     if (!build_sql(a->conn, op, sql)) {
         free(sql);
-        free(key);
+        free(s);
+        if (key != keybuf)
+            free(key);
         wb_error_set(err, WB_EDATA, "statement for mapping \"%s\" too long",
                      op->mapping);
         wb_error_relation(err, op->schema, op->table);
         wb_error_lsn(err, lsn);
         return WB_EDATA;
     }
-    stmt *s = &a->stmts[a->nstmts];
+    s->key = key == keybuf ? strdup(key) : key;
+    s->hash = h;
     snprintf(s->name, sizeof(s->name), "wb_%llu",
              (unsigned long long)++a->stmt_seq);
-    PGresult *res = PQprepare(a->conn, s->name, sql, 0, NULL);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        char what[256];
-        snprintf(what, sizeof(what),
-                 "could not prepare statement for mapping \"%s\"",
-                 op->mapping);
-        int rc = data_error_for(a, op, lsn, res, what, err);
-        wb_error_detail(err, "%s", sql);
-        PQclear(res);
+    if (!s->key) {
         free(sql);
-        free(key);
-        return rc;
+        free(s);
+        return wb_error_set(err, WB_ENOMEM, "out of memory");
     }
+    if (!PQsendPrepare(a->conn, s->name, sql, 0, NULL)) {
+        free(sql);
+        free(s->key);
+        free(s);
+        return send_failed(a, "could not send a statement to the target",
+                           err);
+    }
+    item *it = push(a, IT_PREPARE);
+    it->mapping = op->mapping;
+    it->schema = op->schema;
+    it->table = op->table;
+    it->lsn = lsn;
     wb_log(WB_LOG_DEBUG, "prepared %s: %s", s->name, sql);
-    PQclear(res);
     free(sql);
-    s->key = key;
+    a->buckets[slot] = s;
     a->nstmts++;
     a->stats.statements_prepared++;
     *name = s->name;
     return 0;
 }
 
-static const char *op_verb(wb_op_kind k)
+int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
+                wb_error *err)
 {
-    switch (k) {
-    case WB_OP_UPSERT: return "upsert into";
-    case WB_OP_UPDATE: return "update";
-    case WB_OP_DELETE: return "delete from";
-    case WB_OP_TRUNCATE: return "truncate";
-    }
-    return "write";
-}
-
-static int exec_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
-                   long *rows, wb_error *err)
-{
-    const char *name = NULL;
+    const char *name;
     size_t n = op->nkeys + op->nset;
     const char *params[n ? n : 1];
-    size_t p = 0;
+    size_t p = 0, bytes = 0;
     int rc;
 
+    if (a->nitems + 4 > MAX_ITEMS)
+        return wb_error_set(err, WB_ELIMIT, "apply queue full");
+    if ((rc = open_batch(a, err)) != 0)
+        return rc;
     if ((rc = get_stmt(a, op, &name, lsn, err)) != 0)
         return rc;
     if (op->kind == WB_OP_UPSERT) {
@@ -526,155 +715,327 @@ static int exec_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
         for (size_t i = 0; i < op->nkeys; i++)
             params[p++] = op->keys[i].value;
     }
-    PGresult *res =
-        PQexecPrepared(a->conn, name, (int)p, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        char what[256];
-        snprintf(what, sizeof(what), "could not %s \"%s.%s\" for mapping \"%s\"",
-                 op_verb(op->kind), op->schema, op->table, op->mapping);
-        rc = data_error_for(a, op, lsn, res, what, err);
-        PQclear(res);
-        return rc;
-    }
-    *rows = atol(PQcmdTuples(res));
-    PQclear(res);
+    for (size_t i = 0; i < p; i++)
+        bytes += params[i] ? strlen(params[i]) : 0;
+    if (!PQsendQueryPrepared(a->conn, name, (int)p, params, NULL, NULL, 0))
+        return send_failed(a, "could not send a change to the target", err);
+    item *it = push(a, IT_OP);
+    it->op = op->kind;
+    it->mapping = op->mapping;
+    it->schema = op->schema;
+    it->table = op->table;
+    it->lsn = lsn;
+    it->warn_missing = op->kind == WB_OP_UPDATE && !op->insert_if_missing;
+    it->bytes = bytes;
+    a->inflight_bytes += bytes;
+    a->batch_bytes += bytes;
     a->stats.ops++;
     return 0;
 }
 
-int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
-                wb_error *err)
+/* Queue the stored position, COMMIT and a sync for the open batch. */
+static int close_batch(wb_apply *a, wb_error *err)
 {
-    long rows = 0;
+    char lsnbuf[WB_LSN_BUFLEN], tsbuf[32];
+    const char *p[3];
     int rc;
 
-    if (!a->in_txn && (rc = wb_apply_begin(a, err)) != 0)
-        return rc;
-    if ((rc = exec_op(a, op, lsn, &rows, err)) != 0)
-        return rc;
-    if (rows > 0 || op->kind == WB_OP_UPSERT || op->kind == WB_OP_TRUNCATE)
+    if (!a->in_txn)
         return 0;
-
-    char lsnbuf[WB_LSN_BUFLEN];
-    if (op->kind == WB_OP_UPDATE && op->insert_if_missing &&
-        op->nset >= op->nkeys) {
-        /* The row is not there (it was never mapped, or was deleted on the
-         * target): converge by inserting it with the new values. */
-        wb_target_op up = *op;
-        up.kind = WB_OP_UPSERT;
-        up.keys = op->set;
-        up.nkeys = op->nkeys;
-        up.set = op->set + op->nkeys;
-        up.nset = op->nset - op->nkeys;
-        wb_log(WB_LOG_DEBUG,
-               "row to update not found in \"%s.%s\" for mapping \"%s\" at "
-               "%s, inserting it",
-               op->schema, op->table, op->mapping, wb_lsn_format(lsn, lsnbuf));
-        return exec_op(a, &up, lsn, &rows, err);
+    if (a->batch_end == WB_INVALID_LSN) {
+        /* Nothing complete in it (a stop in the middle): roll it back. */
+        return wb_apply_rollback_batch(a, err);
     }
-    wb_log(op->kind == WB_OP_UPDATE ? WB_LOG_WARNING : WB_LOG_DEBUG,
-           "row to %s not found in \"%s.%s\" for mapping \"%s\" at %s",
-           op->kind == WB_OP_UPDATE ? "update" : "delete", op->schema,
-           op->table, op->mapping, wb_lsn_format(lsn, lsnbuf));
-    return 0;
-}
-
-/* Record end_lsn inside the open transaction. */
-static int record_progress(wb_apply *a, wb_lsn end_lsn, int64_t commit_time,
-                           wb_error *err)
-{
-    char lsnbuf[WB_LSN_BUFLEN];
-    char tsbuf[32];
-    const char *p[3];
-
-    wb_lsn_format(end_lsn, lsnbuf);
-    snprintf(tsbuf, sizeof(tsbuf), "%lld", (long long)commit_time);
+    wb_lsn_format(a->batch_end, lsnbuf);
+    snprintf(tsbuf, sizeof(tsbuf), "%lld", (long long)a->batch_time);
     if (a->mode == WB_PROGRESS_ORIGIN) {
         p[0] = lsnbuf;
         p[1] = tsbuf;
-        return exec_ok(a,
-                       "SELECT pg_replication_origin_xact_setup($1::pg_lsn, "
-                       "'2000-01-01 00:00:00+00'::timestamptz + "
-                       "$2::bigint * interval '1 microsecond')",
-                       2, p, PGRES_TUPLES_OK, NULL,
-                       "could not record progress in the replication origin",
-                       err);
+        if (a->batch_txns == 0) {
+            /* Origin progress is written with the commit record, and a
+             * transaction without an xid writes none: assign one. */
+            rc = send_simple(a, IT_OTHER, "SELECT pg_current_xact_id()", 0,
+                             NULL, err);
+            if (rc)
+                return rc;
+        }
+        rc = send_simple(a, IT_OTHER,
+                         "SELECT pg_replication_origin_xact_setup($1::pg_lsn, "
+                         "'2000-01-01 00:00:00+00'::timestamptz + "
+                         "$2::bigint * interval '1 microsecond')",
+                         2, p, err);
+    } else {
+        p[0] = a->cfg->source.slot;
+        p[1] = lsnbuf;
+        p[2] = tsbuf;
+        rc = send_simple(a, IT_OTHER, a->progress_sql, 3, p, err);
     }
-    char sql[1024];
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO %s (slot, end_lsn, commit_time, updated_at) "
-             "VALUES ($1, $2::pg_lsn, '2000-01-01 00:00:00+00'::timestamptz "
-             "+ $3::bigint * interval '1 microsecond', now()) "
-             "ON CONFLICT (slot) DO UPDATE SET end_lsn = EXCLUDED.end_lsn, "
-             "commit_time = EXCLUDED.commit_time, updated_at = now()",
-             a->progress_rel);
-    p[0] = a->cfg->source.slot;
-    p[1] = lsnbuf;
-    p[2] = tsbuf;
-    return exec_ok(a, sql, 3, p, PGRES_COMMAND_OK, NULL,
-                   "could not record progress in the progress table", err);
-}
-
-static int commit(wb_apply *a, wb_error *err)
-{
-    PGresult *res = PQexec(a->conn, "COMMIT");
-    int rc = 0;
+    if (rc)
+        return rc;
+    if (!PQsendQueryParams(a->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
+        return send_failed(a, "could not send COMMIT", err);
+    item *it = push(a, IT_COMMIT);
+    it->lsn = a->batch_end;
+    it->txns = a->batch_txns;
+    if (!PQpipelineSync(a->conn))
+        return send_failed(a, "could not send a pipeline sync", err);
+    push(a, IT_SYNC);
     a->in_txn = false;
-    /* An aborted transaction "commits" as ROLLBACK with status OK. */
-    if (PQresultStatus(res) != PGRES_COMMAND_OK ||
-        strcmp(PQcmdStatus(res), "COMMIT") != 0) {
-        rc = PQstatus(a->conn) == CONNECTION_OK ? WB_ESQL : WB_ECONN;
-        wb_conn_result_error(err, rc, a->conn, res,
-                             "could not commit the target transaction");
-    }
-    PQclear(res);
-    return rc;
+    a->batch_end = WB_INVALID_LSN;
+    return wb_apply_flush(a, err) < 0 ? WB_ECONN : 0;
 }
 
-int wb_apply_commit(wb_apply *a, wb_lsn end_lsn, int64_t commit_time,
-                    wb_error *err)
+int wb_apply_rollback_batch(wb_apply *a, wb_error *err)
 {
-    int rc;
-    if (!a->in_txn && (rc = wb_apply_begin(a, err)) != 0)
-        return rc;
-    if ((rc = record_progress(a, end_lsn, commit_time, err)) != 0) {
-        wb_apply_rollback(a);
-        return rc;
+    if (!a->in_txn)
+        return 0;
+    a->in_txn = false;
+    a->batch_end = WB_INVALID_LSN;
+    if (!PQsendQueryParams(a->conn, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0))
+        return send_failed(a, "could not send ROLLBACK", err);
+    push(a, IT_ROLLBACK);
+    if (!PQpipelineSync(a->conn))
+        return send_failed(a, "could not send a pipeline sync", err);
+    push(a, IT_SYNC);
+    return wb_apply_flush(a, err) < 0 ? WB_ECONN : 0;
+}
+
+bool wb_apply_batch_due(const wb_apply *a)
+{
+    return a->in_txn && a->batch_end != WB_INVALID_LSN &&
+           (a->batch_txns >= a->max_batch_txns ||
+            a->batch_bytes >= MAX_BATCH_BYTES ||
+            now_ms() - a->batch_opened_ms >= a->batch_latency_ms);
+}
+
+int wb_apply_txn_done(wb_apply *a, wb_lsn end_lsn, int64_t commit_time,
+                      bool wrote, wb_error *err)
+{
+    if (!a->in_txn) {
+        if (!wrote)
+            return 0;
+        return wb_error_set(err, WB_EINVAL, "transaction end without begin");
     }
-    if ((rc = commit(a, err)) != 0)
-        return rc;
-    a->stats.txns++;
+    if (end_lsn > a->batch_end) {
+        a->batch_end = end_lsn;
+        a->batch_time = commit_time;
+    }
+    if (wrote)
+        a->batch_txns++;
+    if (wb_apply_batch_due(a))
+        return close_batch(a, err);
+    /* Let the server start on what is queued while more arrives. */
+    return wb_apply_flush(a, err) < 0 ? WB_ECONN : 0;
+}
+
+int wb_apply_tick(wb_apply *a, wb_error *err)
+{
+    if (wb_apply_batch_due(a))
+        return close_batch(a, err);
     return 0;
+}
+
+int wb_apply_close_batch(wb_apply *a, wb_error *err)
+{
+    return close_batch(a, err);
 }
 
 int wb_apply_store_progress(wb_apply *a, wb_lsn end_lsn, int64_t commit_time,
                             wb_error *err)
 {
     int rc;
-    if (a->in_txn)
-        return wb_error_set(err, WB_EINVAL,
-                            "cannot store progress alone inside a transaction");
-    rc = exec_ok(a, "BEGIN", 0, NULL, PGRES_COMMAND_OK, NULL,
-                 "could not begin a target transaction", err);
-    if (rc)
-        return rc;
-    a->in_txn = true;
-    if (a->mode == WB_PROGRESS_ORIGIN) {
-        /* Origin progress is written with the commit record, and a
-         * transaction without an xid writes none: assign one. */
-        rc = exec_ok(a, "SELECT pg_current_xact_id()", 0, NULL,
-                     PGRES_TUPLES_OK, NULL, "could not assign a transaction id",
-                     err);
-        if (rc) {
-            wb_apply_rollback(a);
-            return rc;
+    if (a->in_txn) {
+        /* Rides along with the open batch. */
+        if (end_lsn > a->batch_end) {
+            a->batch_end = end_lsn;
+            a->batch_time = commit_time;
         }
+        return 0;
     }
-    if ((rc = record_progress(a, end_lsn, commit_time, err)) != 0) {
-        wb_apply_rollback(a);
+    if ((rc = open_batch(a, err)) != 0)
         return rc;
+    a->batch_end = end_lsn;
+    a->batch_time = commit_time;
+    return close_batch(a, err);
+}
+
+int wb_apply_flush(wb_apply *a, wb_error *err)
+{
+    if (!a->pipeline)
+        return 0;
+    int r = PQflush(a->conn);
+    if (r < 0)
+        return send_failed(a, "could not send to the target", err);
+    a->want_write = r == 1;
+    return r;
+}
+
+static const char *op_verb(wb_op_kind k)
+{
+    switch (k) {
+    case WB_OP_UPSERT: return "upsert into";
+    case WB_OP_UPDATE: return "update";
+    case WB_OP_DELETE: return "delete from";
+    case WB_OP_TRUNCATE: return "truncate";
     }
-    return commit(a, err);
+    return "write";
+}
+
+/* Turn the failed result of it into err. */
+static int item_error(wb_apply *a, const item *it, PGresult *res,
+                      wb_error *err)
+{
+    char what[320];
+    int code = PQstatus(a->conn) == CONNECTION_OK ? WB_EDATA : WB_ECONN;
+
+    switch (it->kind) {
+    case IT_OP:
+        snprintf(what, sizeof(what),
+                 "could not %s \"%s.%s\" for mapping \"%s\"", op_verb(it->op),
+                 it->schema, it->table, it->mapping);
+        break;
+    case IT_PREPARE:
+        snprintf(what, sizeof(what),
+                 "could not prepare a statement on \"%s.%s\" for mapping "
+                 "\"%s\"",
+                 it->schema, it->table, it->mapping);
+        break;
+    case IT_COMMIT:
+        snprintf(what, sizeof(what), "could not commit the target transaction");
+        if (code == WB_EDATA)
+            code = WB_ESQL;
+        break;
+    default:
+        snprintf(what, sizeof(what), "target statement failed");
+        if (code == WB_EDATA)
+            code = WB_ESQL;
+        break;
+    }
+    wb_conn_result_error(err, code, a->conn, res, what);
+    if (it->schema)
+        wb_error_relation(err, it->schema, it->table);
+    const char *col = res ? PQresultErrorField(res, PG_DIAG_COLUMN_NAME) : NULL;
+    if (col)
+        wb_error_column(err, col);
+    if (it->lsn)
+        wb_error_lsn(err, it->lsn);
+    return code;
+}
+
+static int handle_result(wb_apply *a, item *it, PGresult *res, wb_error *err)
+{
+    ExecStatusType st = PQresultStatus(res);
+    char lsnbuf[WB_LSN_BUFLEN];
+
+    if (st == PGRES_FATAL_ERROR)
+        return item_error(a, it, res, err);
+    if (st == PGRES_PIPELINE_ABORTED)
+        return wb_error_set(err, WB_ESQL,
+                            "target pipeline aborted before the failing "
+                            "statement was reported");
+    switch (it->kind) {
+    case IT_SYNC:
+        if (st != PGRES_PIPELINE_SYNC)
+            return wb_error_set(err, WB_EPROTO,
+                                "unexpected result for a pipeline sync");
+        return 0;
+    case IT_COMMIT:
+        /* An aborted transaction "commits" as ROLLBACK with status OK. */
+        if (strcmp(PQcmdStatus(res), "COMMIT") != 0)
+            return wb_error_set(err, WB_ESQL,
+                                "target transaction was rolled back");
+        a->durable = it->lsn;
+        a->stats.txns += it->txns;
+        return 0;
+    case IT_OP:
+        a->inflight_bytes -= it->bytes;
+        if (it->warn_missing && strcmp(PQcmdTuples(res), "0") == 0)
+            wb_log(WB_LOG_WARNING,
+                   "row to update not found in \"%s.%s\" for mapping \"%s\" "
+                   "at %s",
+                   it->schema, it->table, it->mapping,
+                   wb_lsn_format(it->lsn, lsnbuf));
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+int wb_apply_consume(wb_apply *a, wb_error *err)
+{
+    if (!a->pipeline)
+        return 0;
+    if (!PQconsumeInput(a->conn))
+        return wb_conn_result_error(err, WB_ECONN, a->conn, NULL,
+                                    "lost the target connection");
+    while (a->nitems > 0 && !PQisBusy(a->conn)) {
+        PGresult *res = PQgetResult(a->conn);
+        if (!res) {
+            /* The end of one statement's results. */
+            if (a->expect_null) {
+                a->expect_null = false;
+                continue;
+            }
+            break;
+        }
+        item *it = &a->items[a->head];
+        a->head = (a->head + 1) % MAX_ITEMS;
+        a->nitems--;
+        a->expect_null = PQresultStatus(res) != PGRES_PIPELINE_SYNC;
+        int rc = handle_result(a, it, res, err);
+        PQclear(res);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int wb_apply_drain(wb_apply *a, int timeout_ms, wb_error *err)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+    int rc;
+
+    while (a->nitems > 0) {
+        int64_t left = deadline - now_ms();
+        if (left <= 0)
+            return wb_error_set(err, WB_ECONN,
+                                "timed out waiting for the target");
+        if ((rc = wb_apply_flush(a, err)) < 0)
+            return rc;
+        struct pollfd pfd = {.fd = PQsocket(a->conn),
+                             .events = (short)(POLLIN | (rc ? POLLOUT : 0))};
+        poll(&pfd, 1, (int)(left < 100 ? left : 100));
+        if ((rc = wb_apply_consume(a, err)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int wb_apply_socket(const wb_apply *a) { return PQsocket(a->conn); }
+bool wb_apply_wants_write(const wb_apply *a) { return a->want_write; }
+wb_lsn wb_apply_durable_lsn(const wb_apply *a) { return a->durable; }
+bool wb_apply_busy(const wb_apply *a) { return a->in_txn || a->nitems > 0; }
+
+bool wb_apply_backlogged(const wb_apply *a)
+{
+    return a->nitems >= MAX_ITEMS / 2 || a->inflight_bytes >= MAX_INFLIGHT_BYTES;
+}
+
+bool wb_apply_drained_enough(const wb_apply *a)
+{
+    return a->nitems < MAX_ITEMS / 4 &&
+           a->inflight_bytes < MAX_INFLIGHT_BYTES / 2;
+}
+
+void wb_apply_abandon(wb_apply *a)
+{
+    /* Closing the connection rolls back whatever is open on the server. */
+    if (a->conn) {
+        PQfinish(a->conn);
+        a->conn = NULL;
+    }
+    a->in_txn = false;
+    a->nitems = 0;
 }
 
 int wb_apply_check_source(wb_apply *a, const char *system_id,

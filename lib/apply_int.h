@@ -47,40 +47,68 @@ wb_progress_mode wb_apply_mode(const wb_apply *a);
  */
 int wb_apply_stored_lsn(wb_apply *a, wb_lsn *lsn, wb_error *err);
 
-/* Is a target transaction open? */
-bool wb_apply_in_txn(const wb_apply *a);
-
 /*
- * Open the target transaction for one source transaction (and, in table
- * mode, write the marker message first).  Idempotent while open.
+ * Applying runs in libpq pipeline mode: the calls below queue statements
+ * and return at once; results are read by wb_apply_consume when the
+ * target socket is readable (the run loop polls wb_apply_socket).  Source
+ * transactions are grouped into batches, one target transaction each,
+ * closed by count (target.batch_max_txns), size or age
+ * (target.batch_latency); the batch stores the end_lsn of its last source
+ * transaction.  Errors of queued statements surface from wb_apply_consume
+ * or wb_apply_drain with the statement's mapping, relation and LSN.
  */
-int wb_apply_begin(wb_apply *a, wb_error *err);
 
 /*
- * Execute one operation inside the open transaction.  lsn is only used for
- * errors.  A failing statement returns WB_EDATA with the server's message,
- * the target relation and lsn in err; the transaction must then be rolled
- * back.
+ * Queue one operation (opening a batch when none is open).  lsn is the
+ * source commit LSN, for errors.  WB_ELIMIT when the queue is full (the
+ * caller stops reading the source before that: wb_apply_backlogged).
  */
 int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
                 wb_error *err);
 
 /*
- * Store end_lsn (and the source commit time) and commit.  Returns 0 only when
- * the server confirmed COMMIT (synchronous_commit on: durable).
+ * A source transaction ended at end_lsn.  wrote: it queued operations (a
+ * batch is open).  Transactions that wrote nothing may also be passed when
+ * a batch is open: their position rides along.  Closes the batch when due.
  */
-int wb_apply_commit(wb_apply *a, wb_lsn end_lsn, int64_t commit_time,
-                    wb_error *err);
+int wb_apply_txn_done(wb_apply *a, wb_lsn end_lsn, int64_t commit_time,
+                      bool wrote, wb_error *err);
 
-/* Roll back the open transaction, if any.  Never fails the caller. */
-void wb_apply_rollback(wb_apply *a);
+/* Close the open batch if its latency bound has passed (timer).  Only
+ * between source transactions: the batch must hold whole ones. */
+int wb_apply_tick(wb_apply *a, wb_error *err);
+/* Close the open batch now (commit what is complete, or roll back). */
+int wb_apply_close_batch(wb_apply *a, wb_error *err);
+/* Roll back the open batch (a source transaction was cut off). */
+int wb_apply_rollback_batch(wb_apply *a, wb_error *err);
+bool wb_apply_batch_due(const wb_apply *a);
 
 /*
- * Store a position with no rows in its own transaction: for source
- * transactions that mapped to nothing and idle keepalive positions.
+ * Store a position with no rows: joins the open batch, or is committed in
+ * a batch of its own.  Durable once wb_apply_durable_lsn reaches it.
  */
 int wb_apply_store_progress(wb_apply *a, wb_lsn end_lsn, int64_t commit_time,
                             wb_error *err);
+
+/* Read available results; 0 or the first failure (err filled). */
+int wb_apply_consume(wb_apply *a, wb_error *err);
+/* Send queued output: 0 all sent, 1 more to send (wait for writable). */
+int wb_apply_flush(wb_apply *a, wb_error *err);
+/* Block (bounded) until every queued statement has its result. */
+int wb_apply_drain(wb_apply *a, int timeout_ms, wb_error *err);
+
+int wb_apply_socket(const wb_apply *a);
+bool wb_apply_wants_write(const wb_apply *a);
+/* Highest end_lsn whose batch the target confirmed committed (durable). */
+wb_lsn wb_apply_durable_lsn(const wb_apply *a);
+/* A batch is open or statements await results. */
+bool wb_apply_busy(const wb_apply *a);
+/* Back-pressure: stop reading the source at backlogged, resume at
+ * drained_enough. */
+bool wb_apply_backlogged(const wb_apply *a);
+bool wb_apply_drained_enough(const wb_apply *a);
+/* Drop everything (closing the connection rolls back on the server). */
+void wb_apply_abandon(wb_apply *a);
 
 /*
  * Compare the source's system identifier and timeline with the ones stored

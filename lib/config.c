@@ -1039,10 +1039,13 @@ enum {
     TGT_ORIGIN,
     TGT_PROGRESS_SCHEMA,
     TGT_PROGRESS_TABLE,
+    TGT_BATCH_MAX_TXNS,
+    TGT_BATCH_LATENCY,
     TGT_NKEYS
 };
 static const char *const target_keys[TGT_NKEYS] = {
-    "conninfo", "progress", "origin", "progress_schema", "progress_table"};
+    "conninfo",       "progress",       "origin",       "progress_schema",
+    "progress_table", "batch_max_txns", "batch_latency"};
 
 static int load_target(loader *ld, const yaml_node_t *map, wb_config *cfg)
 {
@@ -1086,6 +1089,30 @@ static int load_target(loader *ld, const yaml_node_t *map, wb_config *cfg)
     if (v[TGT_PROGRESS_TABLE]) {
         rc = get_name(ld, v[TGT_PROGRESS_TABLE], "progress_table", "table",
                       &cfg->target.progress_table);
+        if (rc)
+            return rc;
+    }
+    if (v[TGT_BATCH_MAX_TXNS]) {
+        uint32_t n;
+        /* A count, read with the duration parser's digit rules. */
+        const yaml_node_t *nv = v[TGT_BATCH_MAX_TXNS];
+        char *text;
+        if (nv->type != YAML_SCALAR_NODE || is_null(nv))
+            return fail(ld, nv, "\"batch_max_txns\" must be a number");
+        rc = expand(ld, nv, "batch_max_txns", &text);
+        if (rc)
+            return rc;
+        if (!*text || strspn(text, "0123456789") != strlen(text) ||
+            wb_config_parse_duration_ms(text, &n) != 0 || n < 1 ||
+            n > 100000)
+            return fail(ld, nv,
+                        "\"batch_max_txns\" must be a whole number between 1 "
+                        "and 100000");
+        cfg->target.batch_max_txns = n;
+    }
+    if (v[TGT_BATCH_LATENCY]) {
+        rc = get_duration(ld, v[TGT_BATCH_LATENCY], "batch_latency", 0, 10000,
+                          "0ms and 10s", &cfg->target.batch_latency_ms);
         if (rc)
             return rc;
     }
@@ -1335,6 +1362,8 @@ static int load_root(loader *ld, const yaml_node_t *root, wb_config *cfg)
     cfg->source.create_publication = true;
     cfg->source.create_slot = true;
     cfg->source.status_interval_ms = 10000;
+    cfg->target.batch_max_txns = 1000;
+    cfg->target.batch_latency_ms = 10;
     cfg->target.progress = WB_PROGRESS_AUTO;
 
     rc = check_map(ld, v[TOP_SOURCE], "source", false, &was_null);

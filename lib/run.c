@@ -53,6 +53,10 @@ typedef struct run_state {
     uv_signal_t sigint, sigterm;
     bool poll_started;
     bool want_write;
+    uv_poll_t apoll;     /* the apply connection's socket */
+    bool apoll_started;
+    bool src_paused;     /* back-pressure: not reading the source */
+    bool txn_wrote;      /* the open source transaction queued writes */
 
     wb_source *src;
     wb_apply *apply;
@@ -64,6 +68,7 @@ typedef struct run_state {
     uint32_t stream_xid;
 
     wb_lsn persisted;
+    wb_lsn resume;       /* stored position at session start */
     wb_lsn pending;
     int64_t pending_time;
     wb_lsn keepalive;
@@ -100,7 +105,7 @@ static int64_t mono_ms(void)
 
 static bool idle(const run_state *st)
 {
-    return !st->in_txn && !st->in_stream && !wb_apply_in_txn(st->apply) &&
+    return !st->in_txn && !st->in_stream && !wb_apply_busy(st->apply) &&
            wb_spool_open_count(st->spool) == 0;
 }
 
@@ -112,7 +117,7 @@ static void fail(run_state *st, int rc)
     if (st->finished)
         return;
     st->result = rc;
-    wb_apply_rollback(st->apply);
+    /* Closing the target connection (end_session) rolls back. */
     shutdown_loop(st);
 }
 
@@ -139,6 +144,15 @@ static int send_status(run_state *st, bool ping)
     return 0;
 }
 
+static void on_apply_poll(uv_poll_t *h, int status, int events);
+
+static int update_apply_poll(run_state *st)
+{
+    int events = UV_READABLE |
+                 (wb_apply_wants_write(st->apply) ? UV_WRITABLE : 0);
+    return uv_poll_start(&st->apoll, events, on_apply_poll) == 0 ? 0 : WB_EIO;
+}
+
 /* Store the best position that needs no target rows, if it moved. */
 static int persist_idle(run_state *st, bool force)
 {
@@ -157,15 +171,23 @@ static int persist_idle(run_state *st, bool force)
         if (!due || !worth)
             return 0;
     }
+    /* Durable, and so reported, once the target confirms the commit. */
     rc = wb_apply_store_progress(st->apply, cand,
                                  st->pending == cand ? st->pending_time
                                                      : wb_pgtime_now(),
                                  st->err);
     if (rc)
         return rc;
-    st->persisted = cand;
     st->last_persist_ms = now;
-    return 0;
+    return update_apply_poll(st);
+}
+
+/* Take the target's durable position. */
+static void note_durable(run_state *st)
+{
+    wb_lsn d = wb_apply_durable_lsn(st->apply);
+    if (d > st->persisted)
+        st->persisted = d;
 }
 
 static void finish(run_state *st)
@@ -176,13 +198,23 @@ static void finish(run_state *st)
     if (st->finished)
         return;
     st->stop_requested = true;
-    /* A transaction still arriving is abandoned: it was never stored, so
-     * the server sends it again.  Positions before it may still be stored. */
-    wb_apply_rollback(st->apply);
+    /* A source transaction still arriving is abandoned (the server sends
+     * it again): if it queued writes, the whole open batch is rolled back;
+     * otherwise the complete transactions in the batch are committed. */
+    if (st->in_txn && st->txn_wrote)
+        rc = wb_apply_rollback_batch(st->apply, st->err);
+    else
+        rc = wb_apply_close_batch(st->apply, st->err);
+    if (rc == 0)
+        rc = wb_apply_drain(st->apply, STOP_TIMEOUT_MS, st->err);
+    note_durable(st);
     st->in_txn = false;
     st->in_stream = false;
     wb_spool_clear(st->spool);
-    if ((rc = persist_idle(st, true)) != 0) {
+    if (rc == 0 && (rc = persist_idle(st, true)) == 0 &&
+        (rc = wb_apply_drain(st->apply, STOP_TIMEOUT_MS, st->err)) == 0)
+        note_durable(st);
+    if (rc != 0) {
         st->result = rc;
     } else if ((rc = send_status(st, false)) < 0) {
         st->result = rc;
@@ -214,6 +246,8 @@ static void shutdown_loop(run_state *st)
     st->finished = true;
     if (st->poll_started)
         uv_poll_stop(&st->poll);
+    if (st->apoll_started)
+        uv_poll_stop(&st->apoll);
     uv_timer_stop(&st->timer);
     uv_stop(&st->loop);
 }
@@ -240,6 +274,7 @@ static int apply_change(run_state *st, wb_change *c)
     for (size_t i = 0; i < nops; i++) {
         if ((rc = wb_apply_op(st->apply, &ops[i], c->lsn, st->err)) != 0)
             return rc;
+        st->txn_wrote = true;
         st->stats.ops++;
     }
     return 0;
@@ -268,13 +303,14 @@ static int handle_commit(run_state *st, const wb_pgoutput_commit *c)
     if (!st->in_txn)
         return proto_error(st, "%s message outside a transaction", "Commit");
     st->in_txn = false;
-    if (wb_apply_in_txn(st->apply)) {
-        rc = wb_apply_commit(st->apply, c->end_lsn, c->commit_time, st->err);
+    if (st->txn_wrote) {
+        st->txn_wrote = false;
+        rc = wb_apply_txn_done(st->apply, c->end_lsn, c->commit_time, true,
+                               st->err);
         if (rc) {
             wb_error_lsn(st->err, c->end_lsn);
             return rc;
         }
-        st->persisted = c->end_lsn;
         st->stats.txns_applied++;
         wb_log(WB_LOG_DEBUG, "applied transaction %u ending at %s",
                st->txn_xid, wb_lsn_format(c->end_lsn, a));
@@ -283,6 +319,11 @@ static int handle_commit(run_state *st, const wb_pgoutput_commit *c)
         if (!st->applied_before && c->end_lsn > st->pending) {
             st->pending = c->end_lsn;
             st->pending_time = c->commit_time;
+            /* Rides along with an open batch, if any. */
+            rc = wb_apply_txn_done(st->apply, c->end_lsn, c->commit_time,
+                                   false, st->err);
+            if (rc)
+                return rc;
         }
     }
     if (c->end_lsn > st->recv)
@@ -309,7 +350,8 @@ static int handle_message(run_state *st, const wb_pgoutput_msg *m)
         st->txn_commit_time = m->u.begin.commit_time;
         st->txn_xid = m->u.begin.xid;
         /* Commits that start before the stored position are applied. */
-        st->applied_before = m->u.begin.final_lsn < st->persisted;
+        st->applied_before = m->u.begin.final_lsn < st->resume;
+        st->txn_wrote = false;
         st->skip_txn = st->applied_before;
         return 0;
     case WB_PGO_COMMIT:
@@ -444,7 +486,8 @@ static int handle_stream(run_state *st, const wb_pgoutput_msg *m,
         st->txn_final_lsn = c.commit_lsn;
         st->txn_commit_time = c.commit_time;
         st->txn_xid = xid;
-        st->applied_before = c.commit_lsn < st->persisted;
+        st->applied_before = c.commit_lsn < st->resume;
+        st->txn_wrote = false;
         st->skip_txn = st->applied_before;
         if (st->skip_txn) {
             wb_spool_abort(st->spool, xid, xid, NULL);
@@ -511,6 +554,47 @@ static bool until_reached(const run_state *st)
     return st->opts.until_now && idle(st) && st->recv >= st->until;
 }
 
+/*
+ * Decode and apply everything libpq has buffered from the source: the
+ * socket may not become readable again for data that is already here.
+ * Stops early, and pauses the source, when the applier is backlogged; the
+ * apply side resumes it (back-pressure by not reading the socket).
+ */
+static void drain_source(run_state *st)
+{
+    int rc;
+    for (;;) {
+        char *buf;
+        if (wb_apply_backlogged(st->apply)) {
+            if (!st->src_paused) {
+                uv_poll_stop(&st->poll);
+                st->src_paused = true;
+            }
+            break;
+        }
+        int n = wb_source_read(st->src, &buf, st->err);
+        if (n == 0)
+            break;
+        if (n < 0) {
+            fail(st, n);
+            return;
+        }
+        rc = handle_copydata(st, buf, (size_t)n);
+        wb_source_freemem(buf);
+        if (rc) {
+            wb_arena_reset(st->msg_arena);
+            fail(st, rc);
+            return;
+        }
+    }
+    if ((rc = update_apply_poll(st)) != 0) {
+        fail(st, rc);
+        return;
+    }
+    if (until_reached(st))
+        finish(st);
+}
+
 static void on_poll(uv_poll_t *h, int status, int events)
 {
     run_state *st = h->data;
@@ -539,24 +623,42 @@ static void on_poll(uv_poll_t *h, int status, int events)
         fail(st, rc);
         return;
     }
-    /* Drain everything libpq has buffered: the socket may not become
-     * readable again for data that is already here. */
-    for (;;) {
-        char *buf;
-        int n = wb_source_read(st->src, &buf, st->err);
-        if (n == 0)
-            break;
-        if (n < 0) {
-            fail(st, n);
-            return;
-        }
-        rc = handle_copydata(st, buf, (size_t)n);
-        wb_source_freemem(buf);
-        if (rc) {
-            wb_arena_reset(st->msg_arena);
-            fail(st, rc);
-            return;
-        }
+    drain_source(st);
+}
+
+static void on_apply_poll(uv_poll_t *h, int status, int events)
+{
+    run_state *st = h->data;
+    int rc;
+
+    if (st->finished)
+        return;
+    if (status < 0) {
+        wb_error_set(st->err, WB_EIO, "could not poll the target socket: %s",
+                     uv_strerror(status));
+        fail(st, WB_EIO);
+        return;
+    }
+    if ((events & UV_WRITABLE) &&
+        (rc = wb_apply_flush(st->apply, st->err)) < 0) {
+        fail(st, rc);
+        return;
+    }
+    if ((rc = wb_apply_consume(st->apply, st->err)) != 0) {
+        fail(st, rc);
+        return;
+    }
+    note_durable(st);
+    if ((rc = update_apply_poll(st)) != 0) {
+        fail(st, rc);
+        return;
+    }
+    if (st->src_paused && wb_apply_drained_enough(st->apply)) {
+        st->src_paused = false;
+        uv_poll_start(&st->poll, UV_READABLE | (st->want_write ? UV_WRITABLE : 0),
+                      on_poll);
+        drain_source(st);
+        return;
     }
     if (until_reached(st))
         finish(st);
@@ -574,7 +676,11 @@ static void on_timer(uv_timer_t *h)
         finish(st);
         return;
     }
-    if ((rc = persist_idle(st, false)) != 0) {
+    /* A batch may only end between source transactions: closing it in
+     * the middle of one would commit half of it. */
+    if ((!st->in_txn && (rc = wb_apply_tick(st->apply, st->err)) != 0) ||
+        (rc = persist_idle(st, false)) != 0 ||
+        (rc = update_apply_poll(st)) != 0) {
         fail(st, rc);
         return;
     }
@@ -646,6 +752,8 @@ static int prepare(run_state *st, wb_lsn *startpos)
         /* Store the starting point so that later checks have a base. */
         rc = wb_apply_store_progress(st->apply, slot.consistent_point,
                                      wb_pgtime_now(), st->err);
+        if (rc == 0)
+            rc = wb_apply_drain(st->apply, STOP_TIMEOUT_MS, st->err);
         if (rc)
             return rc;
         stored = slot.consistent_point;
@@ -666,6 +774,8 @@ static int prepare(run_state *st, wb_lsn *startpos)
         stored = slot.confirmed_flush;
         rc = wb_apply_store_progress(st->apply, stored, wb_pgtime_now(),
                                      st->err);
+        if (rc == 0)
+            rc = wb_apply_drain(st->apply, STOP_TIMEOUT_MS, st->err);
         if (rc)
             return rc;
     } else if (slot.confirmed_flush > stored) {
@@ -682,7 +792,7 @@ static int prepare(run_state *st, wb_lsn *startpos)
                                "the tables before starting again.");
         return WB_ESTATE;
     }
-    st->persisted = stored;
+    st->persisted = st->resume = stored;
     st->stats.start_lsn = stored;
     *startpos = stored;
     if (st->opts.until_now &&
@@ -728,12 +838,15 @@ static void end_session(run_state *st)
     if (st->poll_started) {
         uv_poll_stop(&st->poll);
         uv_close((uv_handle_t *)&st->poll, close_cb);
-        uv_run(&st->loop, UV_RUN_NOWAIT);
         st->poll_started = false;
     }
+    if (st->apoll_started) {
+        uv_poll_stop(&st->apoll);
+        uv_close((uv_handle_t *)&st->apoll, close_cb);
+        st->apoll_started = false;
+    }
+    uv_run(&st->loop, UV_RUN_NOWAIT);
     uv_timer_stop(&st->timer);
-    if (st->apply)
-        wb_apply_rollback(st->apply);
     wb_source_close(st->src);
     wb_apply_close(st->apply);
     st->src = NULL;
@@ -741,6 +854,7 @@ static void end_session(run_state *st)
     st->active = false;
     st->in_txn = false;
     st->skip_txn = false;
+    st->txn_wrote = false;
     st->in_stream = false;
     st->want_write = false;
     /* Uncommitted streamed transactions are sent again from the start. */
@@ -774,6 +888,11 @@ static int run_session(run_state *st)
     st->poll_started = true;
     st->last_persist_ms = st->last_status_ms = mono_ms();
     uv_poll_start(&st->poll, UV_READABLE, on_poll);
+    uv_poll_init(&st->loop, &st->apoll, wb_apply_socket(st->apply));
+    st->apoll.data = st;
+    st->apoll_started = true;
+    uv_poll_start(&st->apoll, UV_READABLE, on_apply_poll);
+    st->src_paused = false;
     uv_timer_start(&st->timer, on_timer, TICK_MS, TICK_MS);
     /* A signal that arrived during set-up is delivered here. */
     uv_run(&st->loop, UV_RUN_DEFAULT);

@@ -95,6 +95,8 @@ typedef struct wb_config {
         char *origin;          /* default "walbridge_<slot>" */
         char *progress_schema; /* default "walbridge" */
         char *progress_table;  /* default "progress" */
+        uint32_t batch_max_txns;   /* default 1000, 1..100000 */
+        uint32_t batch_latency_ms; /* default 10ms, 0..10s */
     } target;
 
     size_t nmappings;
