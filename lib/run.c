@@ -384,8 +384,9 @@ static int handle_message(run_state *st, const wb_pgoutput_msg *m)
             return 0;
         break;
     default:
-        return proto_error(st, "unexpected %s message (streaming was not "
-                               "requested)",
+        /* Two-phase messages (never requested) and stream messages
+         * outside a stream. */
+        return proto_error(st, "unexpected %s message",
                            wb_pgoutput_msgtype_name(m->type));
     }
 

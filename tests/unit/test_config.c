@@ -100,6 +100,9 @@ static void check_example_values(const wb_config *c)
     WB_CHECK_STR_EQ(c->target.progress_schema, "walbridge");
     WB_CHECK_STR_EQ(c->target.progress_table, "progress");
     WB_CHECK_STR_EQ(c->log.level, "info");
+    WB_CHECK(!c->source.streaming);
+    WB_CHECK_INT_EQ(c->target.batch_max_txns, 1000);
+    WB_CHECK_INT_EQ(c->target.batch_latency_ms, 10);
 
     WB_CHECK_INT_EQ(c->nmappings, 1);
     if (c->nmappings != 1)
@@ -1145,8 +1148,66 @@ static void test_api_edges(void)
     wb_config_free(c);
 }
 
+/* Streaming and batching keys: values, bounds and positions. */
+static void test_streaming_and_batch_keys(void)
+{
+    static const char ok[] =
+        "source:\n"
+        "  conninfo: x\n"
+        "  streaming: yes\n"
+        "  spool_dir: /var/tmp\n"
+        "target:\n"
+        "  batch_max_txns: 5\n"
+        "  batch_latency: 0ms\n"
+        "mappings:\n"
+        "  - {name: m, from: a.b, to: c.d, key: {id: id}}\n";
+    wb_config *c = NULL;
+    wb_error err;
+    WB_CHECK_INT_EQ(load(ok, &c, &err), 0);
+    if (c) {
+        WB_CHECK(c->source.streaming);
+        WB_CHECK_STR_EQ(c->source.spool_dir, "/var/tmp");
+        WB_CHECK_INT_EQ(c->target.batch_max_txns, 5);
+        WB_CHECK_INT_EQ(c->target.batch_latency_ms, 0);
+        wb_config_free(c);
+    }
+    static const char bad_count[] =
+        "source:\n"
+        "  conninfo: x\n"
+        "target:\n"
+        "  batch_max_txns: 0\n"
+        "mappings:\n"
+        "  - {name: m, from: a.b, to: c.d, key: {id: id}}\n";
+    c = NULL;
+    WB_CHECK_INT_EQ(load(bad_count, &c, &err), WB_ECONFIG);
+    WB_CHECK_STR_CONTAINS(err.message, "batch_max_txns");
+    WB_CHECK_INT_EQ(err.line, 4);
+    WB_CHECK_INT_EQ(err.col, 19);
+    static const char bad_latency[] =
+        "source:\n"
+        "  conninfo: x\n"
+        "target:\n"
+        "  batch_latency: 11s\n"
+        "mappings:\n"
+        "  - {name: m, from: a.b, to: c.d, key: {id: id}}\n";
+    WB_CHECK_INT_EQ(load(bad_latency, &c, &err), WB_ECONFIG);
+    WB_CHECK_STR_CONTAINS(err.message, "batch_latency");
+    WB_CHECK_INT_EQ(err.line, 4);
+    static const char bad_stream[] =
+        "source:\n"
+        "  conninfo: x\n"
+        "  streaming: maybe\n"
+        "mappings:\n"
+        "  - {name: m, from: a.b, to: c.d, key: {id: id}}\n";
+    WB_CHECK_INT_EQ(load(bad_stream, &c, &err), WB_ECONFIG);
+    WB_CHECK_STR_CONTAINS(err.message, "streaming");
+    WB_CHECK_INT_EQ(err.line, 3);
+    WB_CHECK_INT_EQ(err.col, 14);
+}
+
 int main(void)
 {
+    WB_RUN(test_streaming_and_batch_keys);
     WB_RUN(test_example);
     WB_RUN(test_example_file);
     WB_RUN(test_minimal_defaults);
