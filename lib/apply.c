@@ -28,6 +28,7 @@
 #define MAX_ITEMS 16384 /* queued statements awaiting their result */
 #define MAX_INFLIGHT_BYTES ((size_t)32 * 1024 * 1024)
 #define MAX_BATCH_BYTES ((size_t)16 * 1024 * 1024)
+#define FLUSH_REQUEST_EVERY 256
 
 typedef struct stmt {
     char *key;
@@ -730,6 +731,11 @@ int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
     a->inflight_bytes += bytes;
     a->batch_bytes += bytes;
     a->stats.ops++;
+    /* Keep results flowing back during a long transaction: without a
+     * Flush or Sync the server keeps them in its output buffer. */
+    if (a->stats.ops % FLUSH_REQUEST_EVERY == 0 &&
+        !PQsendFlushRequest(a->conn))
+        return send_failed(a, "could not send a flush request", err);
     return 0;
 }
 
@@ -1009,6 +1015,17 @@ int wb_apply_drain(wb_apply *a, int timeout_ms, wb_error *err)
             return rc;
     }
     return 0;
+}
+
+int wb_apply_kick(wb_apply *a, wb_error *err)
+{
+    if (!a->pipeline || a->nitems == 0)
+        return 0;
+    /* The server holds results in its output buffer until a Sync or a
+     * Flush; ask for them, and send whatever libpq still buffers. */
+    if (!PQsendFlushRequest(a->conn))
+        return send_failed(a, "could not send a flush request", err);
+    return wb_apply_flush(a, err) < 0 ? WB_ECONN : 0;
 }
 
 int wb_apply_socket(const wb_apply *a) { return PQsocket(a->conn); }

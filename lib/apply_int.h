@@ -94,6 +94,8 @@ int wb_apply_store_progress(wb_apply *a, wb_lsn end_lsn, int64_t commit_time,
 int wb_apply_consume(wb_apply *a, wb_error *err);
 /* Send queued output: 0 all sent, 1 more to send (wait for writable). */
 int wb_apply_flush(wb_apply *a, wb_error *err);
+/* Ask the server to send the results it holds (before waiting on them). */
+int wb_apply_kick(wb_apply *a, wb_error *err);
 /* Block (bounded) until every queued statement has its result. */
 int wb_apply_drain(wb_apply *a, int timeout_ms, wb_error *err);
 

@@ -1053,7 +1053,7 @@ static int load_target(loader *ld, const yaml_node_t *map, wb_config *cfg)
     static const wb_progress_mode mode_values[] = {
         WB_PROGRESS_AUTO, WB_PROGRESS_ORIGIN, WB_PROGRESS_TABLE};
     const yaml_node_t *v[TGT_NKEYS];
-    size_t idx;
+    size_t idx = 0;
     int rc;
 
     rc = walk_keys(ld, map, "\"target\"", target_keys, TGT_NKEYS, v);
@@ -1126,7 +1126,7 @@ static int load_log(loader *ld, const yaml_node_t *map, wb_config *cfg)
 {
     static const char *const levels[] = {"debug", "info", "warning", "error"};
     const yaml_node_t *v[LOG_NKEYS];
-    size_t idx;
+    size_t idx = 0;
     int rc;
 
     rc = walk_keys(ld, map, "\"log\"", log_keys, LOG_NKEYS, v);
@@ -1199,7 +1199,7 @@ static int load_mapping(loader *ld, const yaml_node_t *map, size_t entry,
     const yaml_node_t *v[MAP_NKEYS];
     wb_config_pos *key_pos = NULL, *col_pos = NULL;
     char ctx[160];
-    size_t idx;
+    size_t idx = 0;
     int rc;
 
     /* Name the entry in messages by its name when it has a plain one. */

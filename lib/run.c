@@ -570,6 +570,10 @@ static void drain_source(run_state *st)
             if (!st->src_paused) {
                 uv_poll_stop(&st->poll);
                 st->src_paused = true;
+                if ((rc = wb_apply_kick(st->apply, st->err)) != 0) {
+                    fail(st, rc);
+                    return;
+                }
             }
             break;
         }
@@ -588,8 +592,10 @@ static void drain_source(run_state *st)
             return;
         }
     }
-    if ((rc = update_apply_poll(st)) != 0) {
-        fail(st, rc);
+    /* Send what this round queued, then wait for writability if needed. */
+    if (wb_apply_flush(st->apply, st->err) < 0 ||
+        (rc = update_apply_poll(st)) != 0) {
+        fail(st, st->err && st->err->code ? st->err->code : WB_ECONN);
         return;
     }
     if (until_reached(st))
