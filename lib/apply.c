@@ -29,6 +29,7 @@
 #define MAX_INFLIGHT_BYTES ((size_t)32 * 1024 * 1024)
 #define MAX_BATCH_BYTES ((size_t)16 * 1024 * 1024)
 #define FLUSH_REQUEST_EVERY 256
+#define FLUSH_QUERY_MS 50
 
 typedef struct stmt {
     char *key;
@@ -43,8 +44,17 @@ typedef enum item_kind {
     IT_COMMIT,
     IT_ROLLBACK,
     IT_SYNC,
+    IT_LOCAL_LSN, /* WAL insert position right after a COMMIT */
+    IT_FLUSH_LSN, /* the target's WAL flush position */
     IT_OTHER
 } item_kind;
+
+/* synchronous_commit off: a committed batch waiting for its WAL flush. */
+typedef struct unflushed {
+    wb_lsn local; /* target WAL position at or past the commit record */
+    wb_lsn end;   /* the batch's source end_lsn */
+} unflushed;
+#define MAX_UNFLUSHED 4096
 
 /* What a queued statement was, to read its result in context. */
 typedef struct item {
@@ -86,7 +96,12 @@ struct wb_apply {
     uint64_t max_batch_txns;
     int64_t batch_latency_ms;
 
-    wb_lsn durable;      /* end of the last batch whose COMMIT succeeded */
+    wb_lsn durable;      /* end of the last batch known durable */
+    bool sync_commit;
+    unflushed unfl[MAX_UNFLUSHED]; /* ring, oldest first */
+    size_t unfl_head, unfl_n;
+    bool flush_query_out;  /* an IT_FLUSH_LSN is in flight */
+    int64_t last_flush_query_ms;
     wb_apply_stats stats;
 };
 
@@ -238,9 +253,15 @@ int wb_apply_open(const wb_config *cfg, wb_apply **out, wb_error *err)
             return wb_error_set(err, WB_ENOMEM, "out of memory");
         }
     }
-    /* COMMIT must mean durable: only then may feedback confirm it. */
-    rc = exec_ok(a, "SET synchronous_commit = on", 0, NULL, PGRES_COMMAND_OK,
-                 NULL, "could not configure the target session", err);
+    /* With synchronous_commit on, COMMIT means durable.  With off (faster
+     * commits), a batch only counts as durable once the target's WAL flush
+     * position passes its commit: see IT_LOCAL_LSN / IT_FLUSH_LSN. */
+    a->sync_commit = cfg->target.synchronous_commit;
+    rc = exec_ok(a,
+                 a->sync_commit ? "SET synchronous_commit = on"
+                                : "SET synchronous_commit = off",
+                 0, NULL, PGRES_COMMAND_OK, NULL,
+                 "could not configure the target session", err);
     if (rc)
         goto fail;
 
@@ -592,16 +613,22 @@ static int open_batch(wb_apply *a, wb_error *err)
     a->batch_bytes = 0;
     a->batch_end = WB_INVALID_LSN;
     a->batch_opened_ms = now_ms();
-    if (a->mode == WB_PROGRESS_TABLE) {
-        /* Without an origin, this message is how walbridge recognises its
-         * own transactions when they come back through the slot. */
-        const char *p[1] = {a->origin};
-        rc = send_simple(a, IT_OTHER,
-                         "SELECT pg_logical_emit_message(true, '"
-                         WB_APPLY_MARKER_PREFIX "', $1)",
-                         1, p, err);
-    }
-    return rc;
+    /*
+     * Every batch starts with walbridge's marker message.  Without an
+     * origin it is how walbridge recognises its own transactions when they
+     * come back through the slot.  In both modes it guarantees that the
+     * transaction has an xid and writes WAL before COMMIT: a transaction
+     * without an xid writes no commit record (so the origin progress set
+     * up in it would be lost), and one whose only WAL is its commit record
+     * is never waited for, whatever synchronous_commit says.  Batches whose
+     * changes all turned out to be no-ops (a delete of a row already gone)
+     * or that only store a position would otherwise not be durable.
+     */
+    const char *p[1] = {a->origin};
+    return send_simple(a, IT_OTHER,
+                       "SELECT pg_logical_emit_message(true, '"
+                       WB_APPLY_MARKER_PREFIX "', $1)",
+                       1, p, err);
 }
 
 /* Find or queue the prepared statement for op's shape. */
@@ -757,14 +784,6 @@ static int close_batch(wb_apply *a, wb_error *err)
     if (a->mode == WB_PROGRESS_ORIGIN) {
         p[0] = lsnbuf;
         p[1] = tsbuf;
-        if (a->batch_txns == 0) {
-            /* Origin progress is written with the commit record, and a
-             * transaction without an xid writes none: assign one. */
-            rc = send_simple(a, IT_OTHER, "SELECT pg_current_xact_id()", 0,
-                             NULL, err);
-            if (rc)
-                return rc;
-        }
         rc = send_simple(a, IT_OTHER,
                          "SELECT pg_replication_origin_xact_setup($1::pg_lsn, "
                          "'2000-01-01 00:00:00+00'::timestamptz + "
@@ -783,6 +802,13 @@ static int close_batch(wb_apply *a, wb_error *err)
     item *it = push(a, IT_COMMIT);
     it->lsn = a->batch_end;
     it->txns = a->batch_txns;
+    if (!a->sync_commit) {
+        rc = send_simple(a, IT_LOCAL_LSN, "SELECT pg_current_wal_insert_lsn()",
+                         0, NULL, err);
+        if (rc)
+            return rc;
+        a->items[(a->head + a->nitems - 1) % MAX_ITEMS].lsn = a->batch_end;
+    }
     if (!PQpipelineSync(a->conn))
         return send_failed(a, "could not send a pipeline sync", err);
     push(a, IT_SYNC);
@@ -834,11 +860,64 @@ int wb_apply_txn_done(wb_apply *a, wb_lsn end_lsn, int64_t commit_time,
     return wb_apply_flush(a, err) < 0 ? WB_ECONN : 0;
 }
 
+/* synchronous_commit off: ask how far the target's WAL is flushed. */
+static int query_flush(wb_apply *a, bool force, wb_error *err)
+{
+    int rc;
+    if (a->sync_commit || a->flush_query_out || (a->unfl_n == 0 && !force) ||
+        (!force && now_ms() - a->last_flush_query_ms < FLUSH_QUERY_MS))
+        return 0;
+    rc = send_simple(a, IT_FLUSH_LSN, "SELECT pg_current_wal_flush_lsn()", 0,
+                     NULL, err);
+    if (rc)
+        return rc;
+    a->flush_query_out = true;
+    a->last_flush_query_ms = now_ms();
+    if (!a->in_txn) {
+        if (!PQpipelineSync(a->conn))
+            return send_failed(a, "could not send a pipeline sync", err);
+        push(a, IT_SYNC);
+    } else if (!PQsendFlushRequest(a->conn)) {
+        return send_failed(a, "could not send a flush request", err);
+    }
+    return wb_apply_flush(a, err) < 0 ? WB_ECONN : 0;
+}
+
 int wb_apply_tick(wb_apply *a, wb_error *err)
 {
-    if (wb_apply_batch_due(a))
-        return close_batch(a, err);
-    return 0;
+    int rc;
+    if (wb_apply_batch_due(a) && (rc = close_batch(a, err)) != 0)
+        return rc;
+    return a->pipeline ? query_flush(a, false, err) : 0;
+}
+
+int wb_apply_make_durable(wb_apply *a, int timeout_ms, wb_error *err)
+{
+    int rc;
+    if (a->sync_commit || a->unfl_n == 0)
+        return 0;
+    /* A commit with synchronous_commit on flushes the WAL up to its own
+     * record, so everything committed before it is then durable too.  It
+     * must write WAL before COMMIT to be waited for: the marker does. */
+    const char *p[1] = {a->origin};
+    ensure_pipeline(a);
+    if ((rc = send_simple(a, IT_OTHER, "BEGIN", 0, NULL, err)) != 0 ||
+        (rc = send_simple(a, IT_OTHER, "SET LOCAL synchronous_commit = on", 0,
+                          NULL, err)) != 0 ||
+        (rc = send_simple(a, IT_OTHER,
+                          "SELECT pg_logical_emit_message(true, '"
+                          WB_APPLY_MARKER_PREFIX "', $1)",
+                          1, p, err)) != 0 ||
+        (rc = send_simple(a, IT_OTHER, "COMMIT", 0, NULL, err)) != 0)
+        return rc;
+    if (!PQpipelineSync(a->conn))
+        return send_failed(a, "could not send a pipeline sync", err);
+    push(a, IT_SYNC);
+    if ((rc = wb_apply_drain(a, timeout_ms, err)) != 0)
+        return rc;
+    if ((rc = query_flush(a, true, err)) != 0)
+        return rc;
+    return wb_apply_drain(a, timeout_ms, err);
 }
 
 int wb_apply_close_batch(wb_apply *a, wb_error *err)
@@ -950,9 +1029,36 @@ static int handle_result(wb_apply *a, item *it, PGresult *res, wb_error *err)
         if (strcmp(PQcmdStatus(res), "COMMIT") != 0)
             return wb_error_set(err, WB_ESQL,
                                 "target transaction was rolled back");
-        a->durable = it->lsn;
+        if (a->sync_commit)
+            a->durable = it->lsn;
         a->stats.txns += it->txns;
         return 0;
+    case IT_LOCAL_LSN: {
+        wb_lsn local;
+        if (PQntuples(res) != 1 ||
+            wb_lsn_parse(PQgetvalue(res, 0, 0), &local) != 0)
+            return wb_error_set(err, WB_EPROTO,
+                                "invalid WAL position from the target");
+        a->unfl[(a->unfl_head + a->unfl_n) % MAX_UNFLUSHED] =
+            (unflushed){local, it->lsn};
+        a->unfl_n++;
+        return 0;
+    }
+    case IT_FLUSH_LSN: {
+        wb_lsn flushed;
+        a->flush_query_out = false;
+        if (PQntuples(res) != 1 ||
+            wb_lsn_parse(PQgetvalue(res, 0, 0), &flushed) != 0)
+            return wb_error_set(err, WB_EPROTO,
+                                "invalid WAL position from the target");
+        while (a->unfl_n > 0 && a->unfl[a->unfl_head].local <= flushed) {
+            if (a->unfl[a->unfl_head].end > a->durable)
+                a->durable = a->unfl[a->unfl_head].end;
+            a->unfl_head = (a->unfl_head + 1) % MAX_UNFLUSHED;
+            a->unfl_n--;
+        }
+        return 0;
+    }
     case IT_OP:
         a->inflight_bytes -= it->bytes;
         if (it->warn_missing && strcmp(PQcmdTuples(res), "0") == 0)
@@ -1001,6 +1107,9 @@ int wb_apply_drain(wb_apply *a, int timeout_ms, wb_error *err)
     int64_t deadline = now_ms() + timeout_ms;
     int rc;
 
+    /* Whatever is queued without a Sync must be asked for. */
+    if ((rc = wb_apply_kick(a, err)) != 0)
+        return rc;
     while (a->nitems > 0) {
         int64_t left = deadline - now_ms();
         if (left <= 0)
@@ -1031,11 +1140,18 @@ int wb_apply_kick(wb_apply *a, wb_error *err)
 int wb_apply_socket(const wb_apply *a) { return PQsocket(a->conn); }
 bool wb_apply_wants_write(const wb_apply *a) { return a->want_write; }
 wb_lsn wb_apply_durable_lsn(const wb_apply *a) { return a->durable; }
-bool wb_apply_busy(const wb_apply *a) { return a->in_txn || a->nitems > 0; }
+bool wb_apply_busy(const wb_apply *a)
+{
+    /* Not idle while committed batches still wait for their WAL flush:
+     * an idle position stored after them must not be reported first. */
+    return a->in_txn || a->nitems > 0 || a->unfl_n > 0;
+}
 
 bool wb_apply_backlogged(const wb_apply *a)
 {
-    return a->nitems >= MAX_ITEMS / 2 || a->inflight_bytes >= MAX_INFLIGHT_BYTES;
+    return a->nitems >= MAX_ITEMS / 2 ||
+           a->inflight_bytes >= MAX_INFLIGHT_BYTES ||
+           a->unfl_n >= MAX_UNFLUSHED - 64;
 }
 
 bool wb_apply_drained_enough(const wb_apply *a)

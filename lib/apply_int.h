@@ -94,6 +94,13 @@ int wb_apply_store_progress(wb_apply *a, wb_lsn end_lsn, int64_t commit_time,
 int wb_apply_consume(wb_apply *a, wb_error *err);
 /* Send queued output: 0 all sent, 1 more to send (wait for writable). */
 int wb_apply_flush(wb_apply *a, wb_error *err);
+/*
+ * synchronous_commit off: make every committed batch durable now (a small
+ * transaction committed with synchronous_commit on flushes the WAL before
+ * it) and wait for the target to confirm; no-op when on.
+ */
+int wb_apply_make_durable(wb_apply *a, int timeout_ms, wb_error *err);
+
 /* Ask the server to send the results it holds (before waiting on them). */
 int wb_apply_kick(wb_apply *a, wb_error *err);
 /* Block (bounded) until every queued statement has its result. */

@@ -1041,11 +1041,12 @@ enum {
     TGT_PROGRESS_TABLE,
     TGT_BATCH_MAX_TXNS,
     TGT_BATCH_LATENCY,
+    TGT_SYNCHRONOUS_COMMIT,
     TGT_NKEYS
 };
 static const char *const target_keys[TGT_NKEYS] = {
     "conninfo",       "progress",       "origin",       "progress_schema",
-    "progress_table", "batch_max_txns", "batch_latency"};
+    "progress_table", "batch_max_txns", "batch_latency", "synchronous_commit"};
 
 static int load_target(loader *ld, const yaml_node_t *map, wb_config *cfg)
 {
@@ -1113,6 +1114,12 @@ static int load_target(loader *ld, const yaml_node_t *map, wb_config *cfg)
     if (v[TGT_BATCH_LATENCY]) {
         rc = get_duration(ld, v[TGT_BATCH_LATENCY], "batch_latency", 0, 10000,
                           "0ms and 10s", &cfg->target.batch_latency_ms);
+        if (rc)
+            return rc;
+    }
+    if (v[TGT_SYNCHRONOUS_COMMIT]) {
+        rc = get_bool(ld, v[TGT_SYNCHRONOUS_COMMIT], "synchronous_commit",
+                      &cfg->target.synchronous_commit);
         if (rc)
             return rc;
     }
@@ -1364,6 +1371,7 @@ static int load_root(loader *ld, const yaml_node_t *root, wb_config *cfg)
     cfg->source.status_interval_ms = 10000;
     cfg->target.batch_max_txns = 1000;
     cfg->target.batch_latency_ms = 10;
+    cfg->target.synchronous_commit = true;
     cfg->target.progress = WB_PROGRESS_AUTO;
 
     rc = check_map(ld, v[TOP_SOURCE], "source", false, &was_null);

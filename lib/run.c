@@ -77,6 +77,7 @@ typedef struct run_state {
 
     bool in_txn;
     bool skip_txn;
+    bool own_txn;        /* an echo of walbridge's own writes */
     bool applied_before; /* the transaction ended before the stored position */
     wb_lsn txn_final_lsn;
     int64_t txn_commit_time;
@@ -207,12 +208,15 @@ static void finish(run_state *st)
         rc = wb_apply_close_batch(st->apply, st->err);
     if (rc == 0)
         rc = wb_apply_drain(st->apply, STOP_TIMEOUT_MS, st->err);
+    if (rc == 0)
+        rc = wb_apply_make_durable(st->apply, STOP_TIMEOUT_MS, st->err);
     note_durable(st);
     st->in_txn = false;
     st->in_stream = false;
     wb_spool_clear(st->spool);
     if (rc == 0 && (rc = persist_idle(st, true)) == 0 &&
-        (rc = wb_apply_drain(st->apply, STOP_TIMEOUT_MS, st->err)) == 0)
+        (rc = wb_apply_drain(st->apply, STOP_TIMEOUT_MS, st->err)) == 0 &&
+        (rc = wb_apply_make_durable(st->apply, STOP_TIMEOUT_MS, st->err)) == 0)
         note_durable(st);
     if (rc != 0) {
         st->result = rc;
@@ -316,7 +320,12 @@ static int handle_commit(run_state *st, const wb_pgoutput_commit *c)
                st->txn_xid, wb_lsn_format(c->end_lsn, a));
     } else {
         st->stats.txns_skipped++;
-        if (!st->applied_before && c->end_lsn > st->pending) {
+        if (st->own_txn) {
+            /* Our own echo: worth storing no more than a keepalive (else
+             * each stored position would echo and be stored again). */
+            if (c->end_lsn > st->keepalive)
+                st->keepalive = c->end_lsn;
+        } else if (!st->applied_before && c->end_lsn > st->pending) {
             st->pending = c->end_lsn;
             st->pending_time = c->commit_time;
             /* Rides along with an open batch, if any. */
@@ -352,6 +361,7 @@ static int handle_message(run_state *st, const wb_pgoutput_msg *m)
         /* Commits that start before the stored position are applied. */
         st->applied_before = m->u.begin.final_lsn < st->resume;
         st->txn_wrote = false;
+        st->own_txn = false;
         st->skip_txn = st->applied_before;
         return 0;
     case WB_PGO_COMMIT:
@@ -359,13 +369,13 @@ static int handle_message(run_state *st, const wb_pgoutput_msg *m)
     case WB_PGO_ORIGIN:
         /* Our own writes coming back through the slot. */
         if (strcmp(m->u.origin.name, st->cfg->target.origin) == 0)
-            st->skip_txn = true;
+            st->skip_txn = st->own_txn = true;
         return 0;
     case WB_PGO_MESSAGE:
         if (st->in_txn && (m->u.message.flags & WB_MESSAGE_TRANSACTIONAL) &&
             strcmp(m->u.message.prefix, WB_APPLY_MARKER_PREFIX) == 0 &&
             strcmp(m->u.message.content, st->cfg->target.origin) == 0)
-            st->skip_txn = true;
+            st->skip_txn = st->own_txn = true;
         return 0;
     case WB_PGO_RELATION:
         if (!wb_relcache_update(st->relcache, &m->u.relation, st->err))
@@ -489,6 +499,7 @@ static int handle_stream(run_state *st, const wb_pgoutput_msg *m,
         st->txn_xid = xid;
         st->applied_before = c.commit_lsn < st->resume;
         st->txn_wrote = false;
+        st->own_txn = false;
         st->skip_txn = st->applied_before;
         if (st->skip_txn) {
             wb_spool_abort(st->spool, xid, xid, NULL);
@@ -496,7 +507,7 @@ static int handle_stream(run_state *st, const wb_pgoutput_msg *m,
             /* The Origin message came before the changes: the flag is
              * known before the replay starts. */
             own = wb_spool_is_flagged(st->spool, xid);
-            st->skip_txn = own;
+            st->skip_txn = st->own_txn = own;
             rc = wb_spool_replay(st->spool, xid, replay_one, st, &own,
                                  st->err);
             if (rc)

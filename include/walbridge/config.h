@@ -97,6 +97,7 @@ typedef struct wb_config {
         char *progress_table;  /* default "progress" */
         uint32_t batch_max_txns;   /* default 1000, 1..100000 */
         uint32_t batch_latency_ms; /* default 10ms, 0..10s */
+        bool synchronous_commit;   /* default true; see README */
     } target;
 
     size_t nmappings;
