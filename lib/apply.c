@@ -19,6 +19,7 @@
 
 #include "apply_int.h"
 #include "conn_int.h"
+#include "pgarray_int.h"
 #include "walbridge/log.h"
 
 #define MAX_STATEMENTS 512
@@ -30,6 +31,10 @@
 #define MAX_BATCH_BYTES ((size_t)16 * 1024 * 1024)
 #define FLUSH_REQUEST_EVERY 256
 #define FLUSH_QUERY_MS 50
+#define RUN_MAX_ROWS 1000
+#define RUN_MAX_BYTES ((size_t)4 * 1024 * 1024)
+#define RUN_MAX_COLS 256
+#define RUN_KEYSET 4096 /* > 2 x keys per run (old and new) */
 
 typedef struct stmt {
     char *key;
@@ -49,6 +54,28 @@ typedef enum item_kind {
     IT_OTHER
 } item_kind;
 
+/* A target column's type, for the casts of set-based statements. */
+typedef struct coltype {
+    char *schema, *table, *column, *type;
+} coltype;
+
+/*
+ * A run: consecutive operations of one shape on distinct keys, collected
+ * as one text[] per parameter and sent as a single statement over
+ * unnest(); see flush_run.
+ */
+typedef struct run {
+    bool active;
+    char key[1024];          /* the row statement's shape key */
+    wb_target_op shape;      /* kind, target, column names (config strings) */
+    const char *cols[RUN_MAX_COLS];
+    size_t ncols, nkeys, nset;
+    wb_strbuf arr[RUN_MAX_COLS];
+    size_t nrows, bytes;
+    wb_lsn last_lsn;
+    uint64_t keyset[RUN_KEYSET]; /* hashes of key values in the run */
+} run;
+
 /* synchronous_commit off: a committed batch waiting for its WAL flush. */
 typedef struct unflushed {
     wb_lsn local; /* target WAL position at or past the commit record */
@@ -65,6 +92,9 @@ typedef struct item {
     const char *schema;
     const char *table;
     wb_lsn lsn;          /* op: source commit LSN; commit: batch end_lsn */
+    bool set_based;      /* op: a run of rows in one statement */
+    size_t rows;
+    char row[96];        /* row op: its key, for errors ("k=v, ...") */
     uint64_t txns;       /* commit: source transactions in the batch */
     size_t bytes;        /* op: parameter bytes */
 } item;
@@ -95,6 +125,13 @@ struct wb_apply {
     int64_t batch_opened_ms;
     uint64_t max_batch_txns;
     int64_t batch_latency_ms;
+
+    coltype *coltypes;   /* of every mapping target, read at open */
+    size_t ncoltypes;
+    bool set_based;      /* target.set_based */
+    wb_lsn rowmode_until; /* apply row by row up to this LSN (pinpointing) */
+    bool set_failed;     /* a set-based statement failed */
+    run *run;
 
     wb_lsn durable;      /* end of the last batch known durable */
     bool sync_commit;
@@ -222,6 +259,73 @@ static int setup_table(wb_apply *a, wb_error *err)
                    "could not create the progress table", err);
 }
 
+/*
+ * Read the column types of every mapping target, so that set-based
+ * statements can cast text[] elements to them.  Without the typmod: an
+ * explicit cast to varchar(40) would silently truncate, where the
+ * assignment to the column raises "value too long" as a row statement
+ * does.  A target that does not
+ * exist is skipped: its first row statement will report it properly.
+ */
+static int load_coltypes(wb_apply *a, wb_error *err)
+{
+    for (size_t m = 0; m < a->cfg->nmappings; m++) {
+        const wb_config_table *t = &a->cfg->mappings[m].to;
+        bool seen = false;
+        for (size_t i = 0; i < a->ncoltypes && !seen; i++)
+            seen = strcmp(a->coltypes[i].schema, t->schema) == 0 &&
+                   strcmp(a->coltypes[i].table, t->table) == 0;
+        if (seen)
+            continue;
+        const char *p[2] = {t->schema, t->table};
+        PGresult *res;
+        int rc = exec_ok(a,
+                         "SELECT a.attname, format_type(a.atttypid, NULL) "
+                         "FROM pg_attribute a "
+                         "JOIN pg_class c ON c.oid = a.attrelid "
+                         "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                         "WHERE n.nspname = $1 AND c.relname = $2 "
+                         "AND a.attnum > 0 AND NOT a.attisdropped",
+                         2, p, PGRES_TUPLES_OK, &res,
+                         "could not read the target's column types", err);
+        if (rc)
+            return rc;
+        int n = PQntuples(res);
+        coltype *ct = realloc(a->coltypes,
+                              (a->ncoltypes + (size_t)n + 1) * sizeof(*ct));
+        if (!ct) {
+            PQclear(res);
+            return wb_error_set(err, WB_ENOMEM, "out of memory");
+        }
+        a->coltypes = ct;
+        for (int i = 0; i < n; i++) {
+            coltype *c = &a->coltypes[a->ncoltypes];
+            c->schema = strdup(t->schema);
+            c->table = strdup(t->table);
+            c->column = strdup(PQgetvalue(res, i, 0));
+            c->type = strdup(PQgetvalue(res, i, 1));
+            a->ncoltypes++;
+            if (!c->schema || !c->table || !c->column || !c->type) {
+                PQclear(res);
+                return wb_error_set(err, WB_ENOMEM, "out of memory");
+            }
+        }
+        PQclear(res);
+    }
+    return 0;
+}
+
+static const char *coltype_of(const wb_apply *a, const char *schema,
+                              const char *table, const char *column)
+{
+    for (size_t i = 0; i < a->ncoltypes; i++)
+        if (strcmp(a->coltypes[i].column, column) == 0 &&
+            strcmp(a->coltypes[i].table, table) == 0 &&
+            strcmp(a->coltypes[i].schema, schema) == 0)
+            return a->coltypes[i].type;
+    return NULL;
+}
+
 int wb_apply_open(const wb_config *cfg, wb_apply **out, wb_error *err)
 {
     const char *conninfo = cfg->target.conninfo && *cfg->target.conninfo
@@ -301,6 +405,9 @@ int wb_apply_open(const wb_config *cfg, wb_apply **out, wb_error *err)
                  "commit_time = EXCLUDED.commit_time, updated_at = now()",
                  a->progress_rel);
     }
+    a->set_based = cfg->target.set_based;
+    if (a->set_based && (rc = load_coltypes(a, err)) != 0)
+        goto fail;
     a->max_batch_txns = cfg->target.batch_max_txns;
     a->batch_latency_ms = cfg->target.batch_latency_ms;
     *out = a;
@@ -317,6 +424,17 @@ void wb_apply_close(wb_apply *a)
     if (a->conn)
         PQfinish(a->conn);
     free_stmts(a);
+    for (size_t i = 0; i < a->ncoltypes; i++) {
+        free(a->coltypes[i].schema);
+        free(a->coltypes[i].table);
+        free(a->coltypes[i].column);
+        free(a->coltypes[i].type);
+    }
+    free(a->coltypes);
+    if (a->run)
+        for (size_t i = 0; i < RUN_MAX_COLS; i++)
+            wb_strbuf_free(&a->run->arr[i]);
+    free(a->run);
     free(a->origin);
     free(a->progress_rel);
     free(a->progress_sql);
@@ -717,6 +835,433 @@ static int get_stmt(wb_apply *a, const wb_target_op *op, const char **name,
     return 0;
 }
 
+
+/* ------------------------------------------------------------------ */
+/* set-based runs                                                      */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Consecutive operations of one shape (same kind, target and columns) on
+ * distinct keys are independent of their order, so they can be sent as
+ * one statement over unnest() of one text[] per column: far fewer
+ * statements for bulk loads and backlogs.  Row triggers still fire once
+ * per row, in source order for inserts.  A run is cut at a repeated key
+ * (the same row twice in one statement would be an error for ON CONFLICT
+ * and ambiguous for UPDATE ... FROM), a change of shape, 1000 rows, 4 MiB,
+ * and before anything else is queued.  When a set statement fails, the
+ * batch is applied again row by row so the error names the exact row
+ * (wb_apply_set_failed / wb_apply_set_rowmode_until).
+ */
+
+static bool run_eligible(const wb_apply *a, const wb_target_op *op,
+                         wb_lsn lsn)
+{
+    if (!a->set_based || lsn <= a->rowmode_until)
+        return false;
+    if (op->nkeys + op->nset > RUN_MAX_COLS || op->nkeys == 0)
+        return false;
+    switch (op->kind) {
+    case WB_OP_UPSERT:
+    case WB_OP_DELETE:
+        break;
+    case WB_OP_UPDATE:
+        if (!op->insert_if_missing || op->nset < op->nkeys)
+            return false;
+        break;
+    default:
+        return false;
+    }
+    for (size_t i = 0; i < op->nkeys; i++)
+        if (!coltype_of(a, op->schema, op->table, op->keys[i].column))
+            return false;
+    for (size_t i = 0; i < op->nset; i++)
+        if (!coltype_of(a, op->schema, op->table, op->set[i].column))
+            return false;
+    return true;
+}
+
+static uint64_t hash_key(const wb_op_value *v, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        for (const char *p = v[i].value ? v[i].value : ""; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        h = (h ^ (v[i].value ? 0x1f : 0x1e)) * 1099511628211ULL;
+    }
+    return h ? h : 1;
+}
+
+/* Add h to the run's key set; false when it is there already (a hash
+ * collision only ends the run early, which is always safe). */
+static bool keyset_add(run *r, uint64_t h)
+{
+    for (size_t i = h % RUN_KEYSET;; i = (i + 1) % RUN_KEYSET) {
+        if (r->keyset[i] == h)
+            return false;
+        if (r->keyset[i] == 0) {
+            r->keyset[i] = h;
+            return true;
+        }
+    }
+}
+
+static bool sql_cast(char *sql, size_t *len, const char *alias, size_t n,
+                     const char *type)
+{
+    char a[32];
+    snprintf(a, sizeof(a), "v.%s%zu::", alias, n);
+    return sql_add(sql, len, a) && sql_add(sql, len, type);
+}
+
+/* The statement for a run of r's shape. */
+static bool build_set_sql(wb_apply *a, const run *r, char *sql)
+{
+    const wb_target_op *op = &r->shape;
+    char rel[1024];
+    size_t rlen = 0, len = 0;
+    int param = 1;
+    bool ok;
+
+    rel[0] = sql[0] = '\0';
+    if (!sql_ident(a->conn, rel, &rlen, op->schema) ||
+        !sql_add(rel, &rlen, ".") ||
+        !sql_ident(a->conn, rel, &rlen, op->table))
+        return false;
+    /* v(a1..an): the run's columns in parameter order */
+    ok = op->kind != WB_OP_UPDATE || sql_add(sql, &len, "WITH v AS (SELECT * ");
+    char from[SQL_MAX]; /* sql_add bounds every buffer by SQL_MAX */
+    size_t flen = 0;
+    from[0] = '\0';
+    ok = ok && sql_add(from, &flen, "unnest(");
+    for (size_t i = 0; ok && i < r->ncols; i++) {
+        char p[32];
+        snprintf(p, sizeof(p), "%s$%d::text[]", i ? ", " : "", param++);
+        ok = sql_add(from, &flen, p);
+    }
+    ok = ok && sql_add(from, &flen, ") AS v(");
+    for (size_t i = 0; ok && i < r->ncols; i++) {
+        char p[32];
+        snprintf(p, sizeof(p), "%sa%zu", i ? ", " : "", i + 1);
+        ok = sql_add(from, &flen, p);
+    }
+    ok = ok && sql_add(from, &flen, ")");
+    if (!ok)
+        return false;
+
+    switch (op->kind) {
+    case WB_OP_UPSERT:
+        /* params: keys, then set */
+        ok = sql_add(sql, &len, "INSERT INTO ") && sql_add(sql, &len, rel) &&
+             sql_add(sql, &len, " (");
+        for (size_t i = 0; ok && i < r->ncols; i++)
+            ok = (i == 0 || sql_add(sql, &len, ", ")) &&
+                 sql_ident(a->conn, sql, &len, r->cols[i]);
+        ok = ok && sql_add(sql, &len, ") SELECT ");
+        for (size_t i = 0; ok && i < r->ncols; i++)
+            ok = (i == 0 || sql_add(sql, &len, ", ")) &&
+                 sql_cast(sql, &len, "a", i + 1,
+                          coltype_of(a, op->schema, op->table, r->cols[i]));
+        ok = ok && sql_add(sql, &len, " FROM ") && sql_add(sql, &len, from) &&
+             sql_add(sql, &len, " ON CONFLICT (");
+        for (size_t i = 0; ok && i < r->nkeys; i++)
+            ok = (i == 0 || sql_add(sql, &len, ", ")) &&
+                 sql_ident(a->conn, sql, &len, r->cols[i]);
+        if (r->nset == 0)
+            return ok && sql_add(sql, &len, ") DO NOTHING");
+        ok = ok && sql_add(sql, &len, ") DO UPDATE SET ");
+        for (size_t i = r->nkeys; ok && i < r->ncols; i++)
+            ok = (i == r->nkeys || sql_add(sql, &len, ", ")) &&
+                 sql_ident(a->conn, sql, &len, r->cols[i]) &&
+                 sql_add(sql, &len, " = EXCLUDED.") &&
+                 sql_ident(a->conn, sql, &len, r->cols[i]);
+        return ok;
+    case WB_OP_DELETE:
+        ok = sql_add(sql, &len, "DELETE FROM ") && sql_add(sql, &len, rel) &&
+             sql_add(sql, &len, " t USING ") && sql_add(sql, &len, from) &&
+             sql_add(sql, &len, " WHERE ");
+        for (size_t i = 0; ok && i < r->nkeys; i++)
+            ok = (i == 0 || sql_add(sql, &len, " AND ")) &&
+                 sql_add(sql, &len, "t.") &&
+                 sql_ident(a->conn, sql, &len, r->cols[i]) &&
+                 sql_add(sql, &len, " = ") &&
+                 sql_cast(sql, &len, "a", i + 1,
+                          coltype_of(a, op->schema, op->table, r->cols[i]));
+        return ok;
+    case WB_OP_UPDATE:
+        /* params: set (first nkeys are the new key values), then old keys;
+         * as in build_update_or_insert, one statement updates the rows that
+         * are there and inserts the others. */
+        ok = sql_add(sql, &len, "FROM ") && sql_add(sql, &len, from) &&
+             sql_add(sql, &len, "), u AS (UPDATE ") &&
+             sql_add(sql, &len, rel) && sql_add(sql, &len, " t SET ");
+        for (size_t i = 0; ok && i < r->nset; i++)
+            ok = (i == 0 || sql_add(sql, &len, ", ")) &&
+                 sql_ident(a->conn, sql, &len, r->cols[i]) &&
+                 sql_add(sql, &len, " = ") &&
+                 sql_cast(sql, &len, "a", i + 1,
+                          coltype_of(a, op->schema, op->table, r->cols[i]));
+        ok = ok && sql_add(sql, &len, " FROM v WHERE ");
+        for (size_t i = 0; ok && i < r->nkeys; i++)
+            ok = (i == 0 || sql_add(sql, &len, " AND ")) &&
+                 sql_add(sql, &len, "t.") &&
+                 sql_ident(a->conn, sql, &len, r->cols[r->nset + i]) &&
+                 sql_add(sql, &len, " = ") &&
+                 sql_cast(sql, &len, "a", r->nset + i + 1,
+                          coltype_of(a, op->schema, op->table,
+                                     r->cols[r->nset + i]));
+        ok = ok && sql_add(sql, &len, " RETURNING ");
+        for (size_t i = 0; ok && i < r->nkeys; i++) {
+            char p[48];
+            snprintf(p, sizeof(p), "%sv.a%zu", i ? ", " : "", r->nset + i + 1);
+            ok = sql_add(sql, &len, p);
+        }
+        ok = ok && sql_add(sql, &len, ") INSERT INTO ") &&
+             sql_add(sql, &len, rel) && sql_add(sql, &len, " (");
+        for (size_t i = 0; ok && i < r->nset; i++)
+            ok = (i == 0 || sql_add(sql, &len, ", ")) &&
+                 sql_ident(a->conn, sql, &len, r->cols[i]);
+        ok = ok && sql_add(sql, &len, ") SELECT ");
+        for (size_t i = 0; ok && i < r->nset; i++)
+            ok = (i == 0 || sql_add(sql, &len, ", ")) &&
+                 sql_cast(sql, &len, "a", i + 1,
+                          coltype_of(a, op->schema, op->table, r->cols[i]));
+        ok = ok && sql_add(sql, &len, " FROM v WHERE NOT EXISTS (SELECT 1 "
+                                      "FROM u WHERE ");
+        for (size_t i = 0; ok && i < r->nkeys; i++) {
+            char p[80];
+            snprintf(p, sizeof(p), "%su.a%zu = v.a%zu", i ? " AND " : "",
+                     r->nset + i + 1, r->nset + i + 1);
+            ok = sql_add(sql, &len, p);
+        }
+        ok = ok && sql_add(sql, &len, ") ON CONFLICT (");
+        for (size_t i = 0; ok && i < r->nkeys; i++)
+            ok = (i == 0 || sql_add(sql, &len, ", ")) &&
+                 sql_ident(a->conn, sql, &len, r->cols[i]);
+        if (r->nset == r->nkeys)
+            return ok && sql_add(sql, &len, ") DO NOTHING");
+        ok = ok && sql_add(sql, &len, ") DO UPDATE SET ");
+        for (size_t i = r->nkeys; ok && i < r->nset; i++)
+            ok = (i == r->nkeys || sql_add(sql, &len, ", ")) &&
+                 sql_ident(a->conn, sql, &len, r->cols[i]) &&
+                 sql_add(sql, &len, " = EXCLUDED.") &&
+                 sql_ident(a->conn, sql, &len, r->cols[i]);
+        return ok;
+    default:
+        return false;
+    }
+}
+
+/* Send the run as one statement (or nothing when empty). */
+static int flush_run(wb_apply *a, wb_error *err)
+{
+    run *r = a->run;
+    const char *params[RUN_MAX_COLS];
+    stmt *s = NULL;
+    char key[1100];
+    int rc;
+
+    if (!r || !r->active || r->nrows == 0)
+        return 0;
+    snprintf(key, sizeof(key), "S\x1f%s", r->key);
+    uint64_t h = hash_str(key);
+    size_t slot;
+    for (slot = h % STMT_BUCKETS; a->buckets[slot];
+         slot = (slot + 1) % STMT_BUCKETS) {
+        if (a->buckets[slot]->hash == h &&
+            strcmp(a->buckets[slot]->key, key) == 0) {
+            s = a->buckets[slot];
+            break;
+        }
+    }
+    if (!s) {
+        if (a->nstmts == MAX_STATEMENTS) {
+            if ((rc = send_simple(a, IT_OTHER, "DEALLOCATE ALL", 0, NULL,
+                                  err)) != 0)
+                return rc;
+            free_stmts(a);
+            for (slot = h % STMT_BUCKETS; a->buckets[slot];
+                 slot = (slot + 1) % STMT_BUCKETS)
+                ;
+        }
+        char *sql = malloc(SQL_MAX);
+        s = calloc(1, sizeof(*s));
+        if (!sql || !s || !(s->key = strdup(key))) {
+            free(sql);
+            free(s);
+            return wb_error_set(err, WB_ENOMEM, "out of memory");
+        }
+        if (!build_set_sql(a, r, sql)) {
+            free(sql);
+            free(s->key);
+            free(s);
+            return wb_error_set(err, WB_EDATA,
+                                "set statement for mapping \"%s\" too long",
+                                r->shape.mapping);
+        }
+        s->hash = h;
+        snprintf(s->name, sizeof(s->name), "wb_%llu",
+                 (unsigned long long)++a->stmt_seq);
+        if (!PQsendPrepare(a->conn, s->name, sql, 0, NULL)) {
+            free(sql);
+            free(s->key);
+            free(s);
+            return send_failed(a, "could not send a statement to the target",
+                               err);
+        }
+        item *pi = push(a, IT_PREPARE);
+        pi->mapping = r->shape.mapping;
+        pi->schema = r->shape.schema;
+        pi->table = r->shape.table;
+        pi->lsn = r->last_lsn;
+        pi->set_based = true;
+        wb_log(WB_LOG_DEBUG, "prepared %s: %s", s->name, sql);
+        free(sql);
+        a->buckets[slot] = s;
+        a->nstmts++;
+        a->stats.statements_prepared++;
+    }
+    for (size_t i = 0; i < r->ncols; i++) {
+        if ((rc = wb_pgarray_finish(&r->arr[i])) != 0)
+            return wb_error_set(err, rc, "set-based run too large");
+        params[i] = r->arr[i].data;
+    }
+    if (!PQsendQueryPrepared(a->conn, s->name, (int)r->ncols, params, NULL,
+                             NULL, 0))
+        return send_failed(a, "could not send changes to the target", err);
+    item *it = push(a, IT_OP);
+    it->op = r->shape.kind;
+    it->mapping = r->shape.mapping;
+    it->schema = r->shape.schema;
+    it->table = r->shape.table;
+    it->lsn = r->last_lsn;
+    it->set_based = true;
+    it->rows = r->nrows;
+    it->bytes = r->bytes;
+    a->inflight_bytes += r->bytes;
+    a->stats.ops += r->nrows;
+    a->stats.set_statements++;
+    for (size_t i = 0; i < r->ncols; i++)
+        wb_strbuf_reset(&r->arr[i]);
+    memset(r->keyset, 0, sizeof(r->keyset));
+    r->nrows = r->bytes = 0;
+    r->active = false;
+    if (!PQsendFlushRequest(a->conn))
+        return send_failed(a, "could not send a flush request", err);
+    return 0;
+}
+
+/* Drop the run without sending it (its batch is being rolled back). */
+static void discard_run(wb_apply *a)
+{
+    run *r = a->run;
+    if (!r || !r->active)
+        return;
+    for (size_t i = 0; i < r->ncols; i++)
+        wb_strbuf_reset(&r->arr[i]);
+    memset(r->keyset, 0, sizeof(r->keyset));
+    r->nrows = r->bytes = 0;
+    r->active = false;
+}
+
+/*
+ * Add op to the run (flushing the current run first when op cannot join
+ * it).  *added false: op is not eligible and must go row by row.
+ */
+static int run_add(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
+                   bool *added, wb_error *err)
+{
+    char keybuf[1024];
+    int rc;
+
+    *added = false;
+    if (!run_eligible(a, op, lsn))
+        return flush_run(a, err);
+    char *key = shape_key(op, keybuf, sizeof(keybuf));
+    if (!key)
+        return wb_error_set(err, WB_ENOMEM, "out of memory");
+    if (key != keybuf) { /* too long to keep: row by row */
+        free(key);
+        return flush_run(a, err);
+    }
+    if (!a->run && !(a->run = calloc(1, sizeof(run))))
+        return wb_error_set(err, WB_ENOMEM, "out of memory");
+    run *r = a->run;
+
+    /* The key values this op touches: old (match) and new (written). */
+    const wb_op_value *newkeys = op->kind == WB_OP_UPDATE ? op->set : op->keys;
+    uint64_t hk = hash_key(op->keys, op->nkeys);
+    uint64_t hn = hash_key(newkeys, op->nkeys);
+    size_t bytes = 0;
+    for (size_t i = 0; i < op->nkeys; i++)
+        bytes += (op->keys[i].value ? strlen(op->keys[i].value) : 0) + 8;
+    for (size_t i = 0; i < op->nset; i++)
+        bytes += (op->set[i].value ? strlen(op->set[i].value) : 0) + 8;
+
+    if (r->active) {
+        bool same = strcmp(r->key, key) == 0;
+        bool fits = r->nrows < RUN_MAX_ROWS &&
+                    r->bytes + bytes <= RUN_MAX_BYTES;
+        /* A repeated key ends the run before this op. */
+        bool fresh = same && fits && keyset_add(r, hk) &&
+                     (hn == hk || keyset_add(r, hn));
+        if (!fresh) {
+            if ((rc = flush_run(a, err)) != 0)
+                return rc;
+        }
+    }
+    if (!r->active) {
+        snprintf(r->key, sizeof(r->key), "%s", key);
+        r->shape = *op;
+        r->nkeys = op->nkeys;
+        r->nset = op->nset;
+        r->ncols = 0;
+        if (op->kind == WB_OP_UPDATE) {
+            for (size_t i = 0; i < op->nset; i++)
+                r->cols[r->ncols++] = op->set[i].column;
+            for (size_t i = 0; i < op->nkeys; i++)
+                r->cols[r->ncols++] = op->keys[i].column;
+        } else {
+            for (size_t i = 0; i < op->nkeys; i++)
+                r->cols[r->ncols++] = op->keys[i].column;
+            for (size_t i = 0; i < op->nset; i++)
+                r->cols[r->ncols++] = op->set[i].column;
+        }
+        r->active = true;
+        keyset_add(r, hk);
+        if (hn != hk)
+            keyset_add(r, hn);
+    }
+    /* Values in the run's column order. */
+    size_t c = 0;
+    if (op->kind == WB_OP_UPDATE) {
+        for (size_t i = 0; i < op->nset; i++)
+            rc = wb_pgarray_add(&r->arr[c++], op->set[i].value);
+        for (size_t i = 0; i < op->nkeys; i++)
+            rc = rc ? rc : wb_pgarray_add(&r->arr[c++], op->keys[i].value);
+    } else {
+        rc = 0;
+        for (size_t i = 0; i < op->nkeys; i++)
+            rc = rc ? rc : wb_pgarray_add(&r->arr[c++], op->keys[i].value);
+        for (size_t i = 0; i < op->nset; i++)
+            rc = rc ? rc : wb_pgarray_add(&r->arr[c++], op->set[i].value);
+    }
+    if (rc)
+        return wb_error_set(err, rc, "out of memory building a set-based run");
+    r->nrows++;
+    r->bytes += bytes;
+    r->last_lsn = lsn;
+    a->batch_bytes += bytes;
+    *added = true;
+    return 0;
+}
+
+bool wb_apply_set_failed(const wb_apply *a) { return a->set_failed; }
+
+void wb_apply_set_rowmode_until(wb_apply *a, wb_lsn lsn)
+{
+    a->rowmode_until = lsn;
+}
+
 int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
                 wb_error *err)
 {
@@ -726,9 +1271,12 @@ int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
     size_t p = 0, bytes = 0;
     int rc;
 
-    if (a->nitems + 4 > MAX_ITEMS)
+    if (a->nitems + 8 > MAX_ITEMS)
         return wb_error_set(err, WB_ELIMIT, "apply queue full");
     if ((rc = open_batch(a, err)) != 0)
+        return rc;
+    bool added;
+    if ((rc = run_add(a, op, lsn, &added, err)) != 0 || added)
         return rc;
     if ((rc = get_stmt(a, op, &name, lsn, err)) != 0)
         return rc;
@@ -754,6 +1302,14 @@ int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
     it->table = op->table;
     it->lsn = lsn;
     it->warn_missing = op->kind == WB_OP_UPDATE && !op->insert_if_missing;
+    for (size_t i = 0, w0 = 0; i < op->nkeys && w0 < sizeof(it->row); i++) {
+        int w = snprintf(it->row + w0, sizeof(it->row) - w0, "%s%s=%s",
+                         i ? ", " : "", op->keys[i].column,
+                         op->keys[i].value ? op->keys[i].value : "NULL");
+        if (w < 0)
+            break;
+        w0 += (size_t)w;
+    }
     it->bytes = bytes;
     a->inflight_bytes += bytes;
     a->batch_bytes += bytes;
@@ -779,6 +1335,8 @@ static int close_batch(wb_apply *a, wb_error *err)
         /* Nothing complete in it (a stop in the middle): roll it back. */
         return wb_apply_rollback_batch(a, err);
     }
+    if ((rc = flush_run(a, err)) != 0)
+        return rc;
     wb_lsn_format(a->batch_end, lsnbuf);
     snprintf(tsbuf, sizeof(tsbuf), "%lld", (long long)a->batch_time);
     if (a->mode == WB_PROGRESS_ORIGIN) {
@@ -821,6 +1379,7 @@ int wb_apply_rollback_batch(wb_apply *a, wb_error *err)
 {
     if (!a->in_txn)
         return 0;
+    discard_run(a);
     a->in_txn = false;
     a->batch_end = WB_INVALID_LSN;
     if (!PQsendQueryParams(a->conn, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0))
@@ -997,6 +1556,15 @@ static int item_error(wb_apply *a, const item *it, PGresult *res,
         break;
     }
     wb_conn_result_error(err, code, a->conn, res, what);
+    if (it->row[0] && !(err && err->detail[0]))
+        wb_error_detail(err, "The target row is %s.", it->row);
+    if (it->set_based && code == WB_EDATA) {
+        /* Which row?  The run is applied again row by row to tell. */
+        a->set_failed = true;
+        wb_error_detail(err, "A set-based statement of %zu rows failed; "
+                             "the batch is applied again row by row.",
+                        it->rows);
+    }
     if (it->schema)
         wb_error_relation(err, it->schema, it->table);
     const char *col = res ? PQresultErrorField(res, PG_DIAG_COLUMN_NAME) : NULL;
@@ -1128,6 +1696,9 @@ int wb_apply_drain(wb_apply *a, int timeout_ms, wb_error *err)
 
 int wb_apply_kick(wb_apply *a, wb_error *err)
 {
+    int rc;
+    if (a->pipeline && (rc = flush_run(a, err)) != 0)
+        return rc;
     if (!a->pipeline || a->nitems == 0)
         return 0;
     /* The server holds results in its output buffer until a Sync or a

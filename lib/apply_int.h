@@ -101,6 +101,15 @@ int wb_apply_flush(wb_apply *a, wb_error *err);
  */
 int wb_apply_make_durable(wb_apply *a, int timeout_ms, wb_error *err);
 
+/*
+ * A set-based statement failed (the error came from wb_apply_consume):
+ * the caller should apply the batch again row by row, on a new session,
+ * with wb_apply_set_rowmode_until(err->lsn), so that the error names the
+ * row.  Row mode ends after that LSN.
+ */
+bool wb_apply_set_failed(const wb_apply *a);
+void wb_apply_set_rowmode_until(wb_apply *a, wb_lsn lsn);
+
 /* Ask the server to send the results it holds (before waiting on them). */
 int wb_apply_kick(wb_apply *a, wb_error *err);
 /* Block (bounded) until every queued statement has its result. */
@@ -135,6 +144,7 @@ typedef struct wb_apply_stats {
     uint64_t txns;
     uint64_t ops;
     uint64_t statements_prepared;
+    uint64_t set_statements; /* set-based statements sent */
 } wb_apply_stats;
 void wb_apply_get_stats(const wb_apply *a, wb_apply_stats *out);
 

@@ -1042,11 +1042,13 @@ enum {
     TGT_BATCH_MAX_TXNS,
     TGT_BATCH_LATENCY,
     TGT_SYNCHRONOUS_COMMIT,
+    TGT_SET_BASED,
     TGT_NKEYS
 };
 static const char *const target_keys[TGT_NKEYS] = {
     "conninfo",       "progress",       "origin",       "progress_schema",
-    "progress_table", "batch_max_txns", "batch_latency", "synchronous_commit"};
+    "progress_table", "batch_max_txns", "batch_latency", "synchronous_commit",
+    "set_based"};
 
 static int load_target(loader *ld, const yaml_node_t *map, wb_config *cfg)
 {
@@ -1120,6 +1122,12 @@ static int load_target(loader *ld, const yaml_node_t *map, wb_config *cfg)
     if (v[TGT_SYNCHRONOUS_COMMIT]) {
         rc = get_bool(ld, v[TGT_SYNCHRONOUS_COMMIT], "synchronous_commit",
                       &cfg->target.synchronous_commit);
+        if (rc)
+            return rc;
+    }
+    if (v[TGT_SET_BASED]) {
+        rc = get_bool(ld, v[TGT_SET_BASED], "set_based",
+                      &cfg->target.set_based);
         if (rc)
             return rc;
     }
@@ -1372,6 +1380,7 @@ static int load_root(loader *ld, const yaml_node_t *root, wb_config *cfg)
     cfg->target.batch_max_txns = 1000;
     cfg->target.batch_latency_ms = 10;
     cfg->target.synchronous_commit = true;
+    cfg->target.set_based = true;
     cfg->target.progress = WB_PROGRESS_AUTO;
 
     rc = check_map(ld, v[TOP_SOURCE], "source", false, &was_null);

@@ -89,6 +89,8 @@ typedef struct run_state {
 
     bool active;         /* a session (connections + stream) is up */
     bool ever_streamed;  /* some session reached START_REPLICATION */
+    wb_lsn rowmode_until; /* apply row by row up to here (after a failed
+                             set-based statement) */
     bool finished;       /* the current session is over */
     bool stop_requested; /* SIGINT/SIGTERM, or --until reached */
     uv_timer_t backoff;
@@ -754,6 +756,7 @@ static int prepare(run_state *st, wb_lsn *startpos)
 
     if ((rc = wb_apply_open(st->cfg, &st->apply, st->err)) != 0)
         return rc;
+    wb_apply_set_rowmode_until(st->apply, st->rowmode_until);
     if ((rc = wb_apply_stored_lsn(st->apply, &stored, st->err)) != 0)
         return rc;
     if ((rc = wb_source_open(st->cfg, &st->src, st->err)) != 0)
@@ -966,7 +969,17 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
         uint64_t before = st->stats.txns_applied + st->stats.txns_skipped;
         wb_error_clear(err);
         rc = run_session(st);
+        /* A set-based statement failed: apply that stretch again row by
+         * row, at once, so that the error names the row (or the failure
+         * turns out to be one of set-based apply only). */
+        bool rowmode = rc == WB_EDATA && st->apply &&
+                       wb_apply_set_failed(st->apply) && !st->stop_requested;
         end_session(st);
+        if (rowmode) {
+            st->rowmode_until = err->lsn;
+            wb_log_error(WB_LOG_WARNING, err);
+            continue;
+        }
         if (rc == 0 || st->stop_requested || !retryable(rc))
             break;
         /* --until is for scripts: a source that cannot be reached at all

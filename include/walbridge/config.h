@@ -98,6 +98,7 @@ typedef struct wb_config {
         uint32_t batch_max_txns;   /* default 1000, 1..100000 */
         uint32_t batch_latency_ms; /* default 10ms, 0..10s */
         bool synchronous_commit;   /* default true; see README */
+        bool set_based;            /* default true: runs via unnest() */
     } target;
 
     size_t nmappings;
