@@ -174,19 +174,10 @@ static int exec_ok(wb_apply *a, const char *sql, int nparams,
                    const char *const *params, ExecStatusType want,
                    PGresult **out, const char *what, wb_error *err)
 {
-    PGresult *res = PQexecParams(a->conn, sql, nparams, NULL, params, NULL,
-                                 NULL, 0);
-    if (PQresultStatus(res) != want) {
-        int code = PQstatus(a->conn) == CONNECTION_OK ? WB_ESQL : WB_ECONN;
-        wb_conn_result_error(err, code, a->conn, res, what);
-        PQclear(res);
-        return code;
-    }
-    if (out)
-        *out = res;
-    else
-        PQclear(res);
-    return 0;
+    return wb_conn_expect(a->conn,
+                          PQexecParams(a->conn, sql, nparams, NULL, params,
+                                       NULL, NULL, 0),
+                          want, out, what, err);
 }
 
 static bool is_sqlstate(const wb_error *err, const char *state)
@@ -749,71 +740,64 @@ static int open_batch(wb_apply *a, wb_error *err)
                        1, p, err);
 }
 
-/* Find or queue the prepared statement for op's shape. */
-static int get_stmt(wb_apply *a, const wb_target_op *op, const char **name,
-                    wb_lsn lsn, wb_error *err)
+/* What a statement is for: names errors of its preparation. */
+typedef struct stmt_ctx {
+    const char *mapping, *schema, *table;
+    wb_lsn lsn;
+    bool set_based;
+} stmt_ctx;
+
+typedef bool (*sql_builder)(wb_apply *a, const void *arg, char *sql);
+
+/*
+ * Find the prepared statement cached under key, or build its SQL with
+ * build(arg) and queue its preparation.  The cache is bounded: when full
+ * it starts over (DEALLOCATE ALL is queued like any statement, so
+ * ordering is kept).  *name lives as long as the cache entry.
+ */
+static int cached_stmt(wb_apply *a, const char *key, sql_builder build,
+                       const void *arg, const stmt_ctx *ctx,
+                       const char **name, wb_error *err)
 {
-    char keybuf[1024];
-    char *key = shape_key(op, keybuf, sizeof(keybuf));
-    uint64_t h;
+    uint64_t h = hash_str(key);
     size_t slot;
+    int rc;
 
     *name = NULL;
-    if (!key)
-        return wb_error_set(err, WB_ENOMEM, "out of memory");
-    h = hash_str(key);
-    for (slot = h % STMT_BUCKETS;; slot = (slot + 1) % STMT_BUCKETS) {
-        stmt *s = a->buckets[slot];
-        if (!s)
-            break;
-        if (s->hash == h && strcmp(s->key, key) == 0) {
-            if (key != keybuf)
-                free(key);
-            *name = s->name;
+    for (slot = h % STMT_BUCKETS; a->buckets[slot];
+         slot = (slot + 1) % STMT_BUCKETS) {
+        if (a->buckets[slot]->hash == h &&
+            strcmp(a->buckets[slot]->key, key) == 0) {
+            *name = a->buckets[slot]->name;
             return 0;
         }
     }
     if (a->nstmts == MAX_STATEMENTS) {
-        /* Bounded cache: start over rather than grow.  DEALLOCATE ALL is
-         * queued like any statement, so ordering is kept. */
-        int rc = send_simple(a, IT_OTHER, "DEALLOCATE ALL", 0, NULL, err);
-        if (rc) {
-            if (key != keybuf)
-                free(key);
+        if ((rc = send_simple(a, IT_OTHER, "DEALLOCATE ALL", 0, NULL, err)))
             return rc;
-        }
         free_stmts(a);
         slot = h % STMT_BUCKETS;
     }
     char *sql = malloc(SQL_MAX);
     stmt *s = calloc(1, sizeof(*s));
-    if (!sql || !s) {
+    if (!sql || !s || !(s->key = strdup(key))) {
         free(sql);
         free(s);
-        if (key != keybuf)
-            free(key);
         return wb_error_set(err, WB_ENOMEM, "out of memory");
     }
-    if (!build_sql(a->conn, op, sql)) {
+    if (!build(a, arg, sql)) {
         free(sql);
+        free(s->key);
         free(s);
-        if (key != keybuf)
-            free(key);
         wb_error_set(err, WB_EDATA, "statement for mapping \"%s\" too long",
-                     op->mapping);
-        wb_error_relation(err, op->schema, op->table);
-        wb_error_lsn(err, lsn);
+                     ctx->mapping);
+        wb_error_relation(err, ctx->schema, ctx->table);
+        wb_error_lsn(err, ctx->lsn);
         return WB_EDATA;
     }
-    s->key = key == keybuf ? strdup(key) : key;
     s->hash = h;
     snprintf(s->name, sizeof(s->name), "wb_%llu",
              (unsigned long long)++a->stmt_seq);
-    if (!s->key) {
-        free(sql);
-        free(s);
-        return wb_error_set(err, WB_ENOMEM, "out of memory");
-    }
     if (!PQsendPrepare(a->conn, s->name, sql, 0, NULL)) {
         free(sql);
         free(s->key);
@@ -822,10 +806,11 @@ static int get_stmt(wb_apply *a, const wb_target_op *op, const char **name,
                            err);
     }
     item *it = push(a, IT_PREPARE);
-    it->mapping = op->mapping;
-    it->schema = op->schema;
-    it->table = op->table;
-    it->lsn = lsn;
+    it->mapping = ctx->mapping;
+    it->schema = ctx->schema;
+    it->table = ctx->table;
+    it->lsn = ctx->lsn;
+    it->set_based = ctx->set_based;
     wb_log(WB_LOG_DEBUG, "prepared %s: %s", s->name, sql);
     free(sql);
     a->buckets[slot] = s;
@@ -833,6 +818,26 @@ static int get_stmt(wb_apply *a, const wb_target_op *op, const char **name,
     a->stats.statements_prepared++;
     *name = s->name;
     return 0;
+}
+
+static bool build_row_sql(wb_apply *a, const void *op, char *sql)
+{
+    return build_sql(a->conn, op, sql);
+}
+
+/* Find or queue the prepared statement for op's shape. */
+static int get_stmt(wb_apply *a, const wb_target_op *op, const char **name,
+                    wb_lsn lsn, wb_error *err)
+{
+    char keybuf[1024];
+    char *key = shape_key(op, keybuf, sizeof(keybuf));
+    stmt_ctx ctx = {op->mapping, op->schema, op->table, lsn, false};
+    if (!key)
+        return wb_error_set(err, WB_ENOMEM, "out of memory");
+    int rc = cached_stmt(a, key, build_row_sql, op, &ctx, name, err);
+    if (key != keybuf)
+        free(key);
+    return rc;
 }
 
 
@@ -1051,81 +1056,33 @@ static bool build_set_sql(wb_apply *a, const run *r, char *sql)
     }
 }
 
+static bool build_set_sql_cb(wb_apply *a, const void *r, char *sql)
+{
+    return build_set_sql(a, r, sql);
+}
+
 /* Send the run as one statement (or nothing when empty). */
 static int flush_run(wb_apply *a, wb_error *err)
 {
     run *r = a->run;
     const char *params[RUN_MAX_COLS];
-    stmt *s = NULL;
     char key[1100];
     int rc;
 
     if (!r || !r->active || r->nrows == 0)
         return 0;
     snprintf(key, sizeof(key), "S\x1f%s", r->key);
-    uint64_t h = hash_str(key);
-    size_t slot;
-    for (slot = h % STMT_BUCKETS; a->buckets[slot];
-         slot = (slot + 1) % STMT_BUCKETS) {
-        if (a->buckets[slot]->hash == h &&
-            strcmp(a->buckets[slot]->key, key) == 0) {
-            s = a->buckets[slot];
-            break;
-        }
-    }
-    if (!s) {
-        if (a->nstmts == MAX_STATEMENTS) {
-            if ((rc = send_simple(a, IT_OTHER, "DEALLOCATE ALL", 0, NULL,
-                                  err)) != 0)
-                return rc;
-            free_stmts(a);
-            for (slot = h % STMT_BUCKETS; a->buckets[slot];
-                 slot = (slot + 1) % STMT_BUCKETS)
-                ;
-        }
-        char *sql = malloc(SQL_MAX);
-        s = calloc(1, sizeof(*s));
-        if (!sql || !s || !(s->key = strdup(key))) {
-            free(sql);
-            free(s);
-            return wb_error_set(err, WB_ENOMEM, "out of memory");
-        }
-        if (!build_set_sql(a, r, sql)) {
-            free(sql);
-            free(s->key);
-            free(s);
-            return wb_error_set(err, WB_EDATA,
-                                "set statement for mapping \"%s\" too long",
-                                r->shape.mapping);
-        }
-        s->hash = h;
-        snprintf(s->name, sizeof(s->name), "wb_%llu",
-                 (unsigned long long)++a->stmt_seq);
-        if (!PQsendPrepare(a->conn, s->name, sql, 0, NULL)) {
-            free(sql);
-            free(s->key);
-            free(s);
-            return send_failed(a, "could not send a statement to the target",
-                               err);
-        }
-        item *pi = push(a, IT_PREPARE);
-        pi->mapping = r->shape.mapping;
-        pi->schema = r->shape.schema;
-        pi->table = r->shape.table;
-        pi->lsn = r->last_lsn;
-        pi->set_based = true;
-        wb_log(WB_LOG_DEBUG, "prepared %s: %s", s->name, sql);
-        free(sql);
-        a->buckets[slot] = s;
-        a->nstmts++;
-        a->stats.statements_prepared++;
-    }
+    stmt_ctx ctx = {r->shape.mapping, r->shape.schema, r->shape.table,
+                    r->last_lsn, true};
+    const char *name;
+    if ((rc = cached_stmt(a, key, build_set_sql_cb, r, &ctx, &name, err)))
+        return rc;
     for (size_t i = 0; i < r->ncols; i++) {
         if ((rc = wb_pgarray_finish(&r->arr[i])) != 0)
             return wb_error_set(err, rc, "set-based run too large");
         params[i] = r->arr[i].data;
     }
-    if (!PQsendQueryPrepared(a->conn, s->name, (int)r->ncols, params, NULL,
+    if (!PQsendQueryPrepared(a->conn, name, (int)r->ncols, params, NULL,
                              NULL, 0))
         return send_failed(a, "could not send changes to the target", err);
     item *it = push(a, IT_OP);

@@ -185,6 +185,22 @@ int wb_conn_result_error(wb_error *err, int code, PGconn *conn,
     return code;
 }
 
+int wb_conn_expect(PGconn *conn, PGresult *res, ExecStatusType want,
+                   PGresult **out, const char *what, wb_error *err)
+{
+    if (PQresultStatus(res) != want) {
+        int code = PQstatus(conn) == CONNECTION_OK ? WB_ESQL : WB_ECONN;
+        wb_conn_result_error(err, code, conn, res, what);
+        PQclear(res);
+        return code;
+    }
+    if (out)
+        *out = res;
+    else
+        PQclear(res);
+    return 0;
+}
+
 static char *quote_with(PGconn *conn, const char *s,
                         char *(*fn)(PGconn *, const char *, size_t))
 {

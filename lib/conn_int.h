@@ -31,6 +31,15 @@ PGconn *wb_conn_open(const char *conninfo, bool replication,
 int wb_conn_result_error(wb_error *err, int code, PGconn *conn,
                          const PGresult *res, const char *what);
 
+/*
+ * Check res (which this takes over) against the wanted status.  On
+ * success, *out gets res (or it is cleared when out is NULL) and 0 is
+ * returned; otherwise err is filled (WB_ESQL, or WB_ECONN when the
+ * connection is gone) and res cleared.
+ */
+int wb_conn_expect(PGconn *conn, PGresult *res, ExecStatusType want,
+                   PGresult **out, const char *what, wb_error *err);
+
 /* Quote an identifier (PQescapeIdentifier) into a malloc'd string. */
 char *wb_conn_quote_ident(PGconn *conn, const char *ident);
 /* Quote a literal (PQescapeLiteral) into a malloc'd string. */

@@ -37,18 +37,9 @@ struct wb_source {
 static int query(wb_source *s, const char *sql, ExecStatusType want,
                  PGresult **out, const char *what, wb_error *err)
 {
-    PGresult *res = PQexec(s->conn, sql);
-    if (PQresultStatus(res) != want) {
-        int code = PQstatus(s->conn) == CONNECTION_OK ? WB_ESQL : WB_ECONN;
-        wb_conn_result_error(err, code, s->conn, res, what);
-        PQclear(res);
-        return code;
-    }
-    if (out)
-        *out = res;
-    else
-        PQclear(res);
-    return 0;
+    /* Simple query protocol only: this is a walsender connection. */
+    return wb_conn_expect(s->conn, PQexec(s->conn, sql), want, out, what,
+                          err);
 }
 
 int wb_source_open(const wb_config *cfg, wb_source **out, wb_error *err)
