@@ -1487,7 +1487,7 @@ static int item_error(wb_apply *a, const item *it, PGresult *res,
                       wb_error *err)
 {
     char what[320];
-    int code = PQstatus(a->conn) == CONNECTION_OK ? WB_EDATA : WB_ECONN;
+    int code = wb_conn_lost(a->conn, res) ? WB_ECONN : WB_EDATA;
 
     switch (it->kind) {
     case IT_OP:

@@ -185,11 +185,27 @@ int wb_conn_result_error(wb_error *err, int code, PGconn *conn,
     return code;
 }
 
+bool wb_conn_lost(PGconn *conn, const PGresult *res)
+{
+    if (!conn || PQstatus(conn) != CONNECTION_OK)
+        return true;
+    if (!res)
+        return false;
+    const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    if (sev && (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0))
+        return true;
+    return state && (strncmp(state, "08", 2) == 0 ||
+                     strcmp(state, "57P01") == 0 ||
+                     strcmp(state, "57P02") == 0 ||
+                     strcmp(state, "57P03") == 0);
+}
+
 int wb_conn_expect(PGconn *conn, PGresult *res, ExecStatusType want,
                    PGresult **out, const char *what, wb_error *err)
 {
     if (PQresultStatus(res) != want) {
-        int code = PQstatus(conn) == CONNECTION_OK ? WB_ESQL : WB_ECONN;
+        int code = wb_conn_lost(conn, res) ? WB_ECONN : WB_ESQL;
         wb_conn_result_error(err, code, conn, res, what);
         PQclear(res);
         return code;

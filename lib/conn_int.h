@@ -32,6 +32,16 @@ int wb_conn_result_error(wb_error *err, int code, PGconn *conn,
                          const PGresult *res, const char *what);
 
 /*
+ * Did this failure lose the connection?  True when libpq says so, but also
+ * for the server's own goodbyes, which arrive while libpq still reports
+ * the connection as open: severity FATAL or PANIC, SQLSTATE class 08
+ * (connection exception) and 57P01-57P03 (terminated by an administrator,
+ * crash shutdown, cannot connect now).  Those are worth a reconnect; the
+ * statement was not at fault.
+ */
+bool wb_conn_lost(PGconn *conn, const PGresult *res);
+
+/*
  * Check res (which this takes over) against the wanted status.  On
  * success, *out gets res (or it is cleared when out is NULL) and 0 is
  * returned; otherwise err is filled (WB_ESQL, or WB_ECONN when the

@@ -623,9 +623,10 @@ static void on_poll(uv_poll_t *h, int status, int events)
     if (st->finished)
         return;
     if (status < 0) {
-        wb_error_set(st->err, WB_EIO, "could not poll the source socket: %s",
+        /* libpq may have closed the socket after a server goodbye. */
+        wb_error_set(st->err, WB_ECONN, "could not poll the source socket: %s",
                      uv_strerror(status));
-        fail(st, WB_EIO);
+        fail(st, WB_ECONN);
         return;
     }
     if (events & UV_WRITABLE) {
@@ -654,9 +655,9 @@ static void on_apply_poll(uv_poll_t *h, int status, int events)
     if (st->finished)
         return;
     if (status < 0) {
-        wb_error_set(st->err, WB_EIO, "could not poll the target socket: %s",
+        wb_error_set(st->err, WB_ECONN, "could not poll the target socket: %s",
                      uv_strerror(status));
-        fail(st, WB_EIO);
+        fail(st, WB_ECONN);
         return;
     }
     if ((events & UV_WRITABLE) &&

@@ -307,7 +307,7 @@ int wb_source_start(wb_source *s, wb_lsn startpos, wb_error *err)
     PGresult *res = PQexec(s->conn, sql);
     if (PQresultStatus(res) != PGRES_COPY_BOTH) {
         char what[256];
-        int code = PQstatus(s->conn) == CONNECTION_OK ? WB_ESQL : WB_ECONN;
+        int code = wb_conn_lost(s->conn, res) ? WB_ECONN : WB_ESQL;
         snprintf(what, sizeof(what),
                  "could not start replication from slot \"%s\"",
                  s->cfg->source.slot);

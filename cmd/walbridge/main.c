@@ -53,11 +53,33 @@ static void prefix(char *buf, size_t len, wb_log_level level)
              (int)getpid(), wb_log_level_name(level));
 }
 
-static void stderr_sink(void *ud, wb_log_level level, const char *msg,
+/* Copy s into buf with newlines and tabs folded to spaces: one log line
+ * per message, whatever libpq or the server put into the text. */
+static const char *one_line(const char *s, char *buf, size_t len)
+{
+    size_t n = 0;
+    for (; *s && n + 1 < len; s++) {
+        char c = (*s == '\n' || *s == '\t' || *s == '\r') ? ' ' : *s;
+        if (c == ' ' && n > 0 && buf[n - 1] == ' ')
+            continue;
+        buf[n++] = c;
+    }
+    while (n > 0 && buf[n - 1] == ' ')
+        n--;
+    buf[n] = '\0';
+    return buf;
+}
+
+static void stderr_sink(void *ud, wb_log_level level, const char *msg_in,
                         const wb_error *err)
 {
-    char p[96], dp[96];
+    char p[96], dp[96], msg[2048], detail[WB_ERR_MSGLEN], hint[256];
     (void)ud;
+    one_line(msg_in, msg, sizeof(msg));
+    if (err) {
+        one_line(err->detail, detail, sizeof(detail));
+        one_line(err->hint, hint, sizeof(hint));
+    }
     prefix(p, sizeof(p), level);
     if (err && err->file[0] && err->line > 0)
         fprintf(stderr, "%s%s:%d:%d: %s\n", p, err->file, err->line, err->col,
@@ -72,7 +94,7 @@ static void stderr_sink(void *ud, wb_log_level level, const char *msg,
         char *lvl = strstr(dp, wb_log_level_name(level));
         if (lvl)
             *lvl = '\0';
-        fprintf(stderr, "%sDETAIL:  %s\n", dp, err->detail);
+        fprintf(stderr, "%sDETAIL:  %s\n", dp, detail);
     }
     if (err->hint[0] || err->relation[0] || err->column[0] || err->lsn ||
         err->sqlstate[0]) {
@@ -81,7 +103,7 @@ static void stderr_sink(void *ud, wb_log_level level, const char *msg,
         if (lvl)
             *lvl = '\0';
         if (err->hint[0])
-            fprintf(stderr, "%sHINT:  %s\n", dp, err->hint);
+            fprintf(stderr, "%sHINT:  %s\n", dp, hint);
         if (err->relation[0] || err->column[0] || err->lsn ||
             err->sqlstate[0]) {
             char lsn[WB_LSN_BUFLEN];
