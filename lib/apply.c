@@ -1372,8 +1372,17 @@ int wb_apply_txn_done(wb_apply *a, wb_lsn end_lsn, int64_t commit_time,
         a->batch_txns++;
     if (wb_apply_batch_due(a))
         return close_batch(a, err);
-    /* Let the server start on what is queued while more arrives. */
-    return wb_apply_flush(a, err) < 0 ? WB_ECONN : 0;
+    /* Sent by the run loop once the messages at hand are handled: one
+     * write per round, not one per transaction. */
+    return 0;
+}
+
+int64_t wb_apply_batch_due_in_ms(const wb_apply *a)
+{
+    if (!a->in_txn || a->batch_end == WB_INVALID_LSN)
+        return -1;
+    int64_t left = a->batch_opened_ms + a->batch_latency_ms - now_ms();
+    return left > 0 ? left : 0;
 }
 
 /* synchronous_commit off: ask how far the target's WAL is flushed. */

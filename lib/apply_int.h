@@ -82,6 +82,9 @@ int wb_apply_close_batch(wb_apply *a, wb_error *err);
 /* Roll back the open batch (a source transaction was cut off). */
 int wb_apply_rollback_batch(wb_apply *a, wb_error *err);
 bool wb_apply_batch_due(const wb_apply *a);
+/* Milliseconds until the open batch is due by age (0: now), or -1 when
+ * there is no batch holding a complete transaction. */
+int64_t wb_apply_batch_due_in_ms(const wb_apply *a);
 
 /*
  * Store a position with no rows: joins the open batch, or is committed in

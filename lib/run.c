@@ -94,6 +94,8 @@ typedef struct run_state {
     bool finished;       /* the current session is over */
     bool stop_requested; /* SIGINT/SIGTERM, or --until reached */
     uv_timer_t backoff;
+    uv_timer_t batch_timer; /* closes a batch when its latency bound is up */
+    bool batch_timer_armed;
     int result;
     wb_error *err;
     wb_run_stats stats;
@@ -255,6 +257,8 @@ static void shutdown_loop(run_state *st)
     if (st->apoll_started)
         uv_poll_stop(&st->apoll);
     uv_timer_stop(&st->timer);
+    uv_timer_stop(&st->batch_timer);
+    st->batch_timer_armed = false;
     uv_stop(&st->loop);
 }
 
@@ -568,6 +572,41 @@ static bool until_reached(const run_state *st)
     return st->opts.until_now && idle(st) && st->recv >= st->until;
 }
 
+static void on_batch_timer(uv_timer_t *h);
+
+/* A batch holding complete transactions is committed within
+ * target.batch_latency even when nothing else arrives. */
+static void arm_batch_timer(run_state *st)
+{
+    int64_t due = wb_apply_batch_due_in_ms(st->apply);
+    if (due < 0 || st->batch_timer_armed)
+        return;
+    st->batch_timer_armed = true;
+    uv_timer_start(&st->batch_timer, on_batch_timer, (uint64_t)due, 0);
+}
+
+static void on_batch_timer(uv_timer_t *h)
+{
+    run_state *st = h->data;
+    int rc;
+
+    st->batch_timer_armed = false;
+    if (st->finished)
+        return;
+    if (st->in_txn) {
+        /* Mid-transaction: the batch may only end after its commit. */
+        st->batch_timer_armed = true;
+        uv_timer_start(&st->batch_timer, on_batch_timer, 1, 0);
+        return;
+    }
+    if ((rc = wb_apply_tick(st->apply, st->err)) != 0 ||
+        (rc = update_apply_poll(st)) != 0) {
+        fail(st, rc);
+        return;
+    }
+    arm_batch_timer(st);
+}
+
 /*
  * Decode and apply everything libpq has buffered from the source: the
  * socket may not become readable again for data that is already here.
@@ -605,6 +644,7 @@ static void drain_source(run_state *st)
             return;
         }
     }
+    arm_batch_timer(st);
     /* Send what this round queued, then wait for writability if needed. */
     if (wb_apply_flush(st->apply, st->err) < 0 ||
         (rc = update_apply_poll(st)) != 0) {
@@ -835,9 +875,10 @@ static int setup_loop(run_state *st)
         return wb_error_set(st->err, WB_EIO, "could not create the event loop");
     uv_timer_init(&st->loop, &st->timer);
     uv_timer_init(&st->loop, &st->backoff);
+    uv_timer_init(&st->loop, &st->batch_timer);
     uv_signal_init(&st->loop, &st->sigint);
     uv_signal_init(&st->loop, &st->sigterm);
-    st->timer.data = st->backoff.data = st;
+    st->timer.data = st->backoff.data = st->batch_timer.data = st;
     st->sigint.data = st->sigterm.data = st;
     uv_signal_start(&st->sigint, on_signal, SIGINT);
     uv_signal_start(&st->sigterm, on_signal, SIGTERM);
@@ -848,6 +889,7 @@ static void teardown_loop(run_state *st)
 {
     uv_close((uv_handle_t *)&st->timer, close_cb);
     uv_close((uv_handle_t *)&st->backoff, close_cb);
+    uv_close((uv_handle_t *)&st->batch_timer, close_cb);
     uv_close((uv_handle_t *)&st->sigint, close_cb);
     uv_close((uv_handle_t *)&st->sigterm, close_cb);
     uv_run(&st->loop, UV_RUN_DEFAULT);
