@@ -1426,6 +1426,46 @@ static void test_recorded_pg15(void)
     WB_CHECK_U64_EQ(m.u.stream_commit.end_lsn, UINT64_C(0x1620058));
 }
 
+/*
+ * An Origin message, recorded from the same PostgreSQL 15.18 server after
+ *   SELECT pg_replication_origin_session_setup('wb_probe_origin');
+ *   BEGIN;
+ *   SELECT pg_replication_origin_xact_setup('0/1234ABCD', ...);
+ *   INSERT INTO public.origin_probe VALUES (1, 'x');
+ *   COMMIT;
+ * It arrives as its own message right after Begin; this is how walbridge
+ * recognises its own writes coming back.
+ */
+static void test_recorded_origin(void)
+{
+    static const char *hex =
+        "4f000000001234abcd77625f70726f62655f6f726967696e00";
+    unsigned char buf[64];
+    size_t n = strlen(hex) / 2;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        sscanf(hex + 2 * i, "%2x", &v);
+        buf[i] = (unsigned char)v;
+    }
+    wb_arena *a = wb_arena_create(0, 64 * 1024);
+    wb_pgoutput_msg m;
+    wb_error err;
+    wb_error_clear(&err);
+    WB_CHECK_INT_EQ(wb_pgoutput_decode((const char *)buf, n, false, a, &m,
+                                       &err),
+                    0);
+    WB_CHECK_INT_EQ(m.type, WB_PGO_ORIGIN);
+    WB_CHECK_U64_EQ(m.u.origin.origin_lsn, 0x1234ABCDULL);
+    WB_CHECK_STR_EQ(m.u.origin.name, "wb_probe_origin");
+    for (size_t len = 0; len < n; len++) {
+        wb_arena_reset(a);
+        WB_CHECK_INT_EQ(wb_pgoutput_decode((const char *)buf, len, false, a,
+                                           &m, NULL),
+                        WB_EPROTO);
+    }
+    wb_arena_destroy(a);
+}
+
 static void test_recorded_prefixes_and_trailing(void)
 {
     for (size_t v = 0; v < NPG15; v++) {
@@ -2044,6 +2084,7 @@ int main(void)
     WB_RUN(test_stream_control);
     WB_RUN(test_two_phase);
     WB_RUN(test_recorded_pg15);
+    WB_RUN(test_recorded_origin);
     WB_RUN(test_recorded_prefixes_and_trailing);
     WB_RUN(test_recorded_pg15_2pc);
     WB_RUN(test_recorded_2pc_prefixes_and_trailing);
