@@ -1449,10 +1449,8 @@ static void test_recorded_origin(void)
     }
     wb_arena *a = wb_arena_create(0, 64 * 1024);
     wb_pgoutput_msg m;
-    wb_error err;
-    wb_error_clear(&err);
     WB_CHECK_INT_EQ(wb_pgoutput_decode((const char *)buf, n, false, a, &m,
-                                       &err),
+                                       NULL),
                     0);
     WB_CHECK_INT_EQ(m.type, WB_PGO_ORIGIN);
     WB_CHECK_U64_EQ(m.u.origin.origin_lsn, 0x1234ABCDULL);
