@@ -251,11 +251,14 @@ static int setup_table(wb_apply *a, wb_error *err)
 }
 
 /*
- * Read the column types of every mapping target, so that set-based
- * statements can cast text[] elements to them.  Without the typmod: an
- * explicit cast to varchar(40) would silently truncate, where the
- * assignment to the column raises "value too long" as a row statement
- * does.  A target that does not
+ * Read, for every column of every mapping target, the OID of the array
+ * type of its type: set-based statements declare their parameters with
+ * it, so each array element is read by the column type's own input
+ * function, without a typmod, and the assignment to the column applies
+ * the typmod exactly as for a row statement ("value too long" rather
+ * than the silent truncation of an explicit cast to varchar(n) or
+ * character).  Columns that are arrays themselves have no array type
+ * ("0") and are applied row by row: unnest would flatten them.  A target that does not
  * exist is skipped: its first row statement will report it properly.
  */
 static int load_coltypes(wb_apply *a, wb_error *err)
@@ -271,8 +274,8 @@ static int load_coltypes(wb_apply *a, wb_error *err)
         const char *p[2] = {t->schema, t->table};
         PGresult *res;
         int rc = exec_ok(a,
-                         "SELECT a.attname, format_type(a.atttypid, NULL) "
-                         "FROM pg_attribute a "
+                         "SELECT a.attname, t.typarray FROM pg_attribute a "
+                         "JOIN pg_type t ON t.oid = a.atttypid "
                          "JOIN pg_class c ON c.oid = a.attrelid "
                          "JOIN pg_namespace n ON n.oid = c.relnamespace "
                          "WHERE n.nspname = $1 AND c.relname = $2 "
@@ -306,6 +309,7 @@ static int load_coltypes(wb_apply *a, wb_error *err)
     return 0;
 }
 
+/* The column's array type OID as text, or NULL when unknown or none. */
 static const char *coltype_of(const wb_apply *a, const char *schema,
                               const char *table, const char *column)
 {
@@ -313,7 +317,8 @@ static const char *coltype_of(const wb_apply *a, const char *schema,
         if (strcmp(a->coltypes[i].column, column) == 0 &&
             strcmp(a->coltypes[i].table, table) == 0 &&
             strcmp(a->coltypes[i].schema, schema) == 0)
-            return a->coltypes[i].type;
+            return strcmp(a->coltypes[i].type, "0") == 0 ? NULL
+                                                         : a->coltypes[i].type;
     return NULL;
 }
 
@@ -745,6 +750,8 @@ typedef struct stmt_ctx {
     const char *mapping, *schema, *table;
     wb_lsn lsn;
     bool set_based;
+    int ntypes;        /* parameter types, or 0: inferred by the server */
+    const Oid *types;
 } stmt_ctx;
 
 typedef bool (*sql_builder)(wb_apply *a, const void *arg, char *sql);
@@ -798,7 +805,7 @@ static int cached_stmt(wb_apply *a, const char *key, sql_builder build,
     s->hash = h;
     snprintf(s->name, sizeof(s->name), "wb_%llu",
              (unsigned long long)++a->stmt_seq);
-    if (!PQsendPrepare(a->conn, s->name, sql, 0, NULL)) {
+    if (!PQsendPrepare(a->conn, s->name, sql, ctx->ntypes, ctx->types)) {
         free(sql);
         free(s->key);
         free(s);
@@ -831,7 +838,7 @@ static int get_stmt(wb_apply *a, const wb_target_op *op, const char **name,
 {
     char keybuf[1024];
     char *key = shape_key(op, keybuf, sizeof(keybuf));
-    stmt_ctx ctx = {op->mapping, op->schema, op->table, lsn, false};
+    stmt_ctx ctx = {op->mapping, op->schema, op->table, lsn, false, 0, NULL};
     if (!key)
         return wb_error_set(err, WB_ENOMEM, "out of memory");
     int rc = cached_stmt(a, key, build_row_sql, op, &ctx, name, err);
@@ -910,12 +917,15 @@ static bool keyset_add(run *r, uint64_t h)
     }
 }
 
+/* v.aN: already of the column's type (typed parameters, see
+ * load_coltypes); type is unused and only documents the call sites. */
 static bool sql_cast(char *sql, size_t *len, const char *alias, size_t n,
                      const char *type)
 {
     char a[32];
-    snprintf(a, sizeof(a), "v.%s%zu::", alias, n);
-    return sql_add(sql, len, a) && sql_add(sql, len, type);
+    (void)type;
+    snprintf(a, sizeof(a), "v.%s%zu", alias, n);
+    return sql_add(sql, len, a);
 }
 
 /* The statement for a run of r's shape. */
@@ -940,7 +950,7 @@ static bool build_set_sql(wb_apply *a, const run *r, char *sql)
     ok = ok && sql_add(from, &flen, "unnest(");
     for (size_t i = 0; ok && i < r->ncols; i++) {
         char p[32];
-        snprintf(p, sizeof(p), "%s$%d::text[]", i ? ", " : "", param++);
+        snprintf(p, sizeof(p), "%s$%d", i ? ", " : "", param++);
         ok = sql_add(from, &flen, p);
     }
     ok = ok && sql_add(from, &flen, ") AS v(");
@@ -1072,8 +1082,13 @@ static int flush_run(wb_apply *a, wb_error *err)
     if (!r || !r->active || r->nrows == 0)
         return 0;
     snprintf(key, sizeof(key), "S\x1f%s", r->key);
+    Oid types[RUN_MAX_COLS];
+    for (size_t i = 0; i < r->ncols; i++)
+        types[i] = (Oid)strtoul(coltype_of(a, r->shape.schema, r->shape.table,
+                                           r->cols[i]),
+                                NULL, 10);
     stmt_ctx ctx = {r->shape.mapping, r->shape.schema, r->shape.table,
-                    r->last_lsn, true};
+                    r->last_lsn, true, (int)r->ncols, types};
     const char *name;
     if ((rc = cached_stmt(a, key, build_set_sql_cb, r, &ctx, &name, err)))
         return rc;
