@@ -27,7 +27,7 @@
 #define ORIGIN_WAIT_TRIES 60 /* x 250 ms */
 #define SQL_MAX (64 * 1024)
 #define MAX_ITEMS 16384 /* queued statements awaiting their result */
-#define MAX_INFLIGHT_BYTES ((size_t)32 * 1024 * 1024)
+#define MAX_INFLIGHT_BYTES ((size_t)8 * 1024 * 1024) /* keeps RSS < 32 MiB */
 #define MAX_BATCH_BYTES ((size_t)16 * 1024 * 1024)
 #define FLUSH_REQUEST_EVERY 256
 #define FLUSH_QUERY_MS 50

@@ -42,6 +42,7 @@
 #define STOP_TIMEOUT_MS 5000
 #define SLOT_WAIT_MS 15000
 #define MAX_STREAMS 1024
+#define REPLAY_DRAIN_MS (10 * 60 * 1000)
 #define MSG_ARENA_LIMIT ((size_t)1100 * 1024 * 1024)
 
 typedef struct run_state {
@@ -459,6 +460,13 @@ static int replay_one(void *ud, const char *msg, size_t len)
     wb_pgoutput_msg m;
     int rc;
 
+    /* A replay is one long callback: the source cannot be paused, so wait
+     * for the target here when its queue is full (back-pressure). */
+    if (wb_apply_backlogged(st->apply)) {
+        if ((rc = wb_apply_drain(st->apply, REPLAY_DRAIN_MS, st->err)) != 0)
+            return rc;
+        note_durable(st);
+    }
     wb_arena_reset(st->msg_arena);
     rc = wb_pgoutput_decode(msg, len, true, st->msg_arena, &m, st->err);
     if (rc == 0)
