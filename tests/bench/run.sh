@@ -1,0 +1,889 @@
+#!/usr/bin/env bash
+# tests/bench/run.sh - the walbridge benchmark (not part of the test suite).
+#
+#   ./tests/bench/run.sh            full run (about 10-15 minutes on 2 cores)
+#   ./tests/bench/run.sh --quick    smaller sizes (about 2-3 minutes)
+#   options: --keep (keep the work dir with every log), -h/--help
+#
+# It starts two private PostgreSQL clusters (tests/harness/pg_cluster.sh):
+# "source" (database bench) and "target" (databases wbtarget, for walbridge,
+# and native, for PostgreSQL's own subscription), runs each consumer ALONE on
+# the same workload, and prints one table with absolute figures, ratios and
+# the targets of the issue (reported, never asserted), plus the machine.
+# Written to tests/bench/results/latest.{md,json,png}.
+#
+# Consumers: walbridge (`run --until now`, or in the background for the
+# steady state), the native subscription (CREATE SUBSCRIPTION ... copy_data
+# off, streaming off), and pg_recvlogical with pgoutput to /dev/null (the
+# decode ceiling).  Each one gets its own slot, created before the workload,
+# so all of them decode exactly the same WAL.  Cases:
+#   bulk      one transaction inserting BULK_ROWS rows
+#   backlog   BACKLOG_TXNS single-row UPDATE transactions (pgbench, 4
+#             clients) written while the consumers are stopped; catch-up time
+#   steady    pgbench 4 clients for STEADY_SECS: source tps with nothing /
+#             walbridge / the native subscription / trigger + NOTIFY attached;
+#             lag from the source UPDATE to the target row (p50, p99),
+#             also at a fixed rate (pgbench -R) after each consumer's run
+#   big       one transaction of BIG_ROWS rows: walbridge's peak RSS and CPU
+# bulk and backlog run twice: identity mapping bench.items -> the target
+# cluster (comparable with the native subscription), and the example mapping
+# portal.users -> salesforce.account within the source database.
+#
+# Environment:
+#   WB_BIN             use this walbridge binary (default: build it, Release,
+#                      in build-bench/)
+#   WB_BENCH_FSYNC     fsync setting of both clusters (default off: this
+#                      measures CPU and round trips, not the disk; "on" for
+#                      a machine with a fast disk)
+#   WB_BENCH_BULK_ROWS, WB_BENCH_BACKLOG_TXNS, WB_BENCH_STEADY_SECS,
+#   WB_BENCH_BIG_ROWS  override the sizes
+#   WB_BENCH_RATE      tps of the fixed-rate lag run (default 500)
+#   WB_BENCH_OUT       output directory (default tests/bench/results)
+#   WB_BENCH_TARGET_YAML  extra keys for walbridge's target section, one
+#                      per line, e.g. "batch_latency: 0ms" (default: none,
+#                      walbridge's defaults)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BENCH=$ROOT/tests/bench
+# shellcheck source=tests/harness/deps.sh
+source "$ROOT/tests/harness/deps.sh"
+
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//'; }
+
+MODE=full
+KEEP=0
+for arg in "$@"; do
+    case "$arg" in
+    --quick) MODE=quick ;;
+    --keep) KEEP=1 ;;
+    -h | --help)
+        usage
+        exit 0
+        ;;
+    *)
+        echo "bench: unknown argument '$arg' (try --help)" >&2
+        exit 2
+        ;;
+    esac
+done
+
+if [[ $MODE == quick ]]; then
+    BULK_ROWS=${WB_BENCH_BULK_ROWS:-200000}
+    BACKLOG_TXNS=${WB_BENCH_BACKLOG_TXNS:-20000}
+    STEADY_SECS=${WB_BENCH_STEADY_SECS:-10}
+    BIG_ROWS=${WB_BENCH_BIG_ROWS:-1000000}
+else
+    BULK_ROWS=${WB_BENCH_BULK_ROWS:-1000000}
+    BACKLOG_TXNS=${WB_BENCH_BACKLOG_TXNS:-100000}
+    STEADY_SECS=${WB_BENCH_STEADY_SECS:-30}
+    BIG_ROWS=${WB_BENCH_BIG_ROWS:-5000000}
+fi
+CLIENTS=4
+# The fixed-rate run after each steady consumer run, for latency.
+RATE=${WB_BENCH_RATE:-500}
+RATE_SECS=$(((STEADY_SECS + 1) / 2))
+FSYNC=${WB_BENCH_FSYNC:-off}
+OUT=${WB_BENCH_OUT:-$BENCH/results}
+# Indented for the target section of the generated configurations.
+TARGET_YAML=$(printf '%s\n' "${WB_BENCH_TARGET_YAML:-}" | sed -e '/^[[:space:]]*$/d' -e 's/^/  /')
+# Deadlines (seconds): every wait is bounded.
+T_CONSUMER=${WB_BENCH_TIMEOUT:-1500} # one consumer catching up on one case
+T_SHORT=60
+
+T_START=$SECONDS
+say() { printf '[bench %4ds] %s\n' "$((SECONDS - T_START))" "$*" >&2; }
+die() {
+    printf '[bench] ERROR: %s\n' "$*" >&2
+    exit 1
+}
+
+# ---------------------------------------------------------------- set-up --
+
+ensure_bench_deps() {
+    local -a pkgs=() sudo=()
+    wb_ensure_deps || die "missing build dependencies (see above)"
+    [[ -x /usr/bin/time ]] || pkgs+=(time)
+    command -v gnuplot >/dev/null 2>&1 || pkgs+=(gnuplot-nox)
+    command -v python3 >/dev/null 2>&1 || pkgs+=(python3)
+    command -v cc >/dev/null 2>&1 || pkgs+=(gcc)
+    ((${#pkgs[@]})) || return 0
+    if [[ "$(id -u)" -ne 0 ]]; then
+        command -v sudo >/dev/null 2>&1 || die "missing: ${pkgs[*]} (install them as root)"
+        sudo=(sudo)
+    fi
+    say "installing ${pkgs[*]}"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null || true
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -q --no-install-recommends "${pkgs[@]}" >/dev/null ||
+        say "WARNING: could not install ${pkgs[*]}"
+    [[ -x /usr/bin/time ]] || die "/usr/bin/time (package time) is required"
+    command -v python3 >/dev/null 2>&1 || die "python3 is required for the report"
+}
+
+ensure_bench_deps
+BINDIR=$(wb_pg_bindir) || die "PostgreSQL server programs not found"
+[[ -x $BINDIR/pg_recvlogical ]] || die "pg_recvlogical not found in $BINDIR"
+PY=python3
+[[ -x /usr/bin/python3 ]] && PY=/usr/bin/python3
+
+if [[ -z "${WB_BIN:-}" ]]; then
+    say "building walbridge (Release) in $ROOT/build-bench"
+    cmake -S "$ROOT" -B "$ROOT/build-bench" -DCMAKE_BUILD_TYPE=Release -DWB_TESTS=OFF >/dev/null
+    cmake --build "$ROOT/build-bench" -j "$(nproc)" --target walbridge >/dev/null
+    WB_BIN=$ROOT/build-bench/walbridge
+fi
+[[ -x "$WB_BIN" ]] || die "walbridge binary not found: $WB_BIN"
+
+WORK=$(mktemp -d /tmp/wbbench.XXXXXX)
+chmod 755 "$WORK"
+RESULTS=$WORK/results.tsv
+: >"$RESULTS"
+BG_PIDS=()
+CLUSTERS=()
+OK=0
+
+# The script's own stderr, for the cleanup: a signal can run it inside a
+# command whose output is redirected to a log.
+exec 9>&2
+
+cleanup() {
+    local rc=$?
+    set +e
+    trap - EXIT INT TERM
+    exec 2>&9
+    local pid
+    for pid in "${BG_PIDS[@]}"; do
+        [[ -n "$pid" ]] || continue
+        # Children first (walbridge under /usr/bin/time), then the process.
+        pkill -TERM -P "$pid" 2>/dev/null
+        kill -TERM "$pid" 2>/dev/null
+    done
+    for pid in "${BG_PIDS[@]}"; do
+        [[ -n "$pid" ]] || continue
+        local i
+        for ((i = 0; i < 50; i++)); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        pkill -KILL -P "$pid" 2>/dev/null
+        kill -KILL "$pid" 2>/dev/null
+    done
+    local c
+    for c in "${CLUSTERS[@]}"; do
+        "$ROOT/tests/harness/pg_cluster.sh" stop "$WORK/$c" >/dev/null 2>&1
+    done
+    if ((rc != 0 || !OK)); then
+        echo "bench: FAILED (exit $rc); logs kept in $WORK" >&2
+        ((rc)) || rc=1
+    elif ((KEEP)); then
+        echo "bench: work dir kept in $WORK" >&2
+    else
+        rm -rf -- "$WORK"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# shellcheck disable=SC2046 # pkg-config prints several words
+cc -O2 -Wall -Wextra -o "$WORK/notify_listener" "$BENCH/notify_listener.c" \
+    $(pkg-config --cflags libpq) $(pkg-config --libs libpq) ||
+    die "could not build notify_listener"
+
+# bg_done PID: PID was waited for; never signal it again (it may be reused).
+bg_done() {
+    local i
+    for i in "${!BG_PIDS[@]}"; do
+        [[ "${BG_PIDS[$i]}" == "$1" ]] && unset 'BG_PIDS[i]'
+    done
+    return 0
+}
+
+# fg CMD...: run CMD and wait for it, interruptibly: a TERM/INT to this
+# script runs the cleanup at once (which stops CMD) instead of after CMD.
+fg() {
+    local pid rc=0
+    "$@" &
+    pid=$!
+    BG_PIDS+=("$pid")
+    wait "$pid" || rc=$?
+    bg_done "$pid"
+    return "$rc"
+}
+
+# record KEY VALUE: one raw figure for the report.
+record() {
+    printf '%s\t%s\n' "$1" "$2" >>"$RESULTS"
+}
+
+fsub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
+
+# ------------------------------------------------------------- clusters --
+
+as_pg() {
+    if [[ "$(id -u)" -eq 0 ]]; then
+        (cd / && runuser -u "${WB_PG_OSUSER:-postgres}" -- "$@")
+    else
+        "$@"
+    fi
+}
+
+# state_get CLUSTER VAR: a variable of the cluster's env.sh (pg_cluster.sh).
+state_get() {
+    # shellcheck source=/dev/null
+    (source "$WORK/$1/env.sh" && printf '%s\n' "${!2}")
+}
+
+start_cluster() {
+    local name=$1
+    CLUSTERS+=("$name")
+    "$ROOT/tests/harness/pg_cluster.sh" start "$WORK/$name" 2>"$WORK/$name.start.log" ||
+        {
+            cat "$WORK/$name.start.log" >&2
+            die "could not start the $name cluster"
+        }
+    local data log
+    data=$(state_get "$name" WB_PG_DATA)
+    log=$(state_get "$name" WB_PG_LOG)
+    # Benchmark settings: room for a 5M-row transaction without checkpoints
+    # in the middle of a measurement.
+    cat >>"$data/postgresql.conf" <<EOF
+
+# ---- tests/bench/run.sh ----
+shared_buffers = 1GB
+max_wal_size = 16GB
+min_wal_size = 1GB
+checkpoint_timeout = 30min
+fsync = $FSYNC
+log_connections = off
+log_min_duration_statement = -1
+# The subscription launcher starts at most one apply worker per this
+# interval (default 5s): without this, enabling a subscription shortly
+# after the previous case's one was started waits up to 5 s.
+wal_retrieve_retry_interval = 100ms
+EOF
+    as_pg "$BINDIR/pg_ctl" -D "$data" -l "$log" -w -t 120 -m fast restart >/dev/null ||
+        die "could not restart the $name cluster with the benchmark settings"
+}
+
+say "mode $MODE: bulk $BULK_ROWS rows, backlog $BACKLOG_TXNS txns, steady ${STEADY_SECS}s x $CLIENTS clients, big $BIG_ROWS rows; fsync=$FSYNC"
+say "work dir $WORK"
+start_cluster src
+start_cluster tgt
+SRC_HOST=$(state_get src PGHOST)
+TGT_HOST=$(state_get tgt PGHOST)
+export PGUSER=postgres PGPORT=5432
+unset PGHOST PGDATABASE
+
+PM_PIDS=("$(head -n 1 "$(state_get src WB_PG_DATA)/postmaster.pid")"
+    "$(head -n 1 "$(state_get tgt WB_PG_DATA)/postmaster.pid")")
+SRC_CONN="host=$SRC_HOST port=5432 user=postgres dbname=bench"
+WBT_CONN="host=$TGT_HOST port=5432 user=postgres dbname=wbtarget"
+
+# psql_at HOST DB [psql args...]: quiet, unaligned, stop on error.
+psql_at() {
+    local host=$1 db=$2
+    shift 2
+    PGAPPNAME=bench PGOPTIONS='-c client_min_messages=warning' \
+        "$BINDIR/psql" -X -qAt -v ON_ERROR_STOP=1 -h "$host" -d "$db" "$@"
+}
+src() { psql_at "$SRC_HOST" bench "$@"; }
+wbt() { psql_at "$TGT_HOST" wbtarget "$@"; }
+nat() { psql_at "$TGT_HOST" native "$@"; }
+
+psql_at "$SRC_HOST" postgres -c 'CREATE DATABASE bench'
+psql_at "$TGT_HOST" postgres -c 'CREATE DATABASE wbtarget' -c 'CREATE DATABASE native'
+
+BENCH_DDL="
+CREATE SCHEMA bench;
+CREATE TABLE bench.items (
+    id          bigint PRIMARY KEY,
+    payload     text,
+    n           integer NOT NULL DEFAULT 0,
+    updated_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE TABLE bench.marker (id integer PRIMARY KEY, v bigint NOT NULL);
+INSERT INTO bench.marker VALUES (1, 0);
+"
+# Target-side helpers: the lag recorder (a trigger, attached only during the
+# steady state) and a bounded wait for a replication origin's progress.
+TARGET_DDL="
+CREATE SCHEMA benchlag;
+CREATE TABLE benchlag.lag (ms float8 NOT NULL);
+CREATE FUNCTION benchlag.record() RETURNS trigger LANGUAGE plpgsql AS \$\$
+BEGIN
+    INSERT INTO benchlag.lag
+        VALUES (extract(epoch FROM clock_timestamp() - NEW.updated_at) * 1000);
+    RETURN NULL;
+END \$\$;
+CREATE FUNCTION benchlag.wait_origin(o text, want pg_lsn, timeout_s float8)
+RETURNS float8 LANGUAGE plpgsql AS \$\$
+DECLARE
+    t0 timestamptz := clock_timestamp();
+    r pg_lsn;
+BEGIN
+    LOOP
+        SELECT remote_lsn INTO r FROM pg_replication_origin_status
+         WHERE external_id = o;
+        IF r IS NOT NULL AND r >= want THEN
+            RETURN extract(epoch FROM clock_timestamp() - t0);
+        END IF;
+        IF clock_timestamp() - t0 > make_interval(secs => timeout_s) THEN
+            RAISE EXCEPTION 'origin % did not reach % within % s (at %)',
+                o, want, timeout_s, r;
+        END IF;
+        PERFORM pg_sleep(0.01);
+    END LOOP;
+END \$\$;
+"
+src -c "$BENCH_DDL" -f "$ROOT/schemas/all.sql" \
+    -c 'CREATE TABLE portal.bench_marker (id integer PRIMARY KEY, v bigint NOT NULL);
+        INSERT INTO portal.bench_marker VALUES (1, 0);' \
+    -c 'CREATE PUBLICATION bench_pub FOR TABLES IN SCHEMA bench' \
+    -c 'CREATE PUBLICATION portal_pub FOR TABLES IN SCHEMA portal'
+wbt -c "$BENCH_DDL" -c "$TARGET_DDL"
+nat -c "$BENCH_DDL" -c "$TARGET_DDL"
+
+# ------------------------------------------------------------- consumers --
+
+# wb_config FILE SLOT KIND: KIND identity (bench.items -> target cluster)
+# or portal (portal.users -> salesforce.account, same database).
+wb_config() {
+    local file=$1 slot=$2 kind=$3
+    if [[ $kind == identity ]]; then
+        cat >"$file" <<EOF
+source:
+  conninfo: "$SRC_CONN"
+  slot: $slot
+  publication: bench_pub
+  schemas: [bench]
+  create_publication: false
+target:
+  conninfo: "$WBT_CONN"
+$TARGET_YAML
+mappings:
+  - name: items
+    from: bench.items
+    to: bench.items
+    key: { id: id }
+    columns: { payload: payload, n: n, updated_at: updated_at }
+EOF
+    else
+        cat >"$file" <<EOF
+source:
+  conninfo: "$SRC_CONN"
+  slot: $slot
+  publication: portal_pub
+  schemas: [portal]
+  create_publication: false
+target:
+  conninfo: ""
+$TARGET_YAML
+mappings:
+  - name: users_to_accounts
+    from: portal.users
+    to: salesforce.account
+    key: { id: external_id__c }
+    columns: { email: personemail, first_name: firstname, last_name: lastname, phone: phone }
+EOF
+    fi
+    "$WB_BIN" check -c "$file" >/dev/null 2>&1 || {
+        "$WB_BIN" check -c "$file" >&2 || true
+        die "invalid walbridge configuration $file"
+    }
+}
+
+# Create walbridge's slot (and stored position) before the workload: a first
+# `run --until now` creates them and stops at once.
+wb_prepare() {
+    local cfg=$1 log=$2
+    fg timeout -k 5 "$T_SHORT" "$WB_BIN" run -c "$cfg" --until now >>"$log" 2>&1 ||
+        die "walbridge could not create its slot (see $log)"
+}
+
+# wb_timed CASE CFG LOG: time `walbridge run --until now` under
+# /usr/bin/time -v; records CASE.wb.{secs,rss_kb,cpu_s,changes}.
+wb_timed() {
+    local case=$1 cfg=$2 log=$3 tv=$WORK/$1.wb.time t0 t1 rc=0
+    sampler_start "$case.wb"
+    t0=$EPOCHREALTIME
+    fg /usr/bin/time -v -o "$tv" timeout -k 10 "$T_CONSUMER" \
+        "$WB_BIN" run -c "$cfg" --until now >>"$log" 2>&1 || rc=$?
+    t1=$EPOCHREALTIME
+    sampler_stop "$case.wb"
+    ((rc == 0)) || {
+        tail -n 20 "$log" >&2
+        die "walbridge failed on $case (exit $rc; see $log)"
+    }
+    record "$case.wb.secs" "$(fsub "$t1" "$t0")"
+    time_v_record "$case.wb" "$tv"
+    local changes
+    changes=$(grep -o '[0-9]* changes routed' "$log" | tail -n 1 | awk '{print $1}')
+    record "$case.wb.changes" "${changes:-0}"
+}
+
+# sampler_start NAME / sampler_stop PREFIX: CPU seconds and run-queue wait
+# (runnable, but no CPU free) of the consumer and of the server processes
+# (walsender, target backend, apply worker, other) during one consumer run,
+# recorded as PREFIX.pgcpu.<category> and PREFIX.rqwait.<category>.
+SAMPLER_PID=""
+sampler_start() {
+    SAMPLER_OUT=$WORK/$1.cpu.json
+    "$PY" "$BENCH/cpu_sampler.py" run "$SAMPLER_OUT" "$$" "${PM_PIDS[@]}" &
+    SAMPLER_PID=$!
+    BG_PIDS+=("$SAMPLER_PID")
+    sleep 0.3 # the first sample sets the baseline of the running processes
+}
+sampler_stop() {
+    local prefix=$1 cat cpu wait
+    kill -TERM "$SAMPLER_PID" 2>/dev/null || true
+    wait "$SAMPLER_PID" || true
+    bg_done "$SAMPLER_PID"
+    SAMPLER_PID=""
+    [[ -f $SAMPLER_OUT ]] || return 0
+    while read -r cat cpu wait; do
+        record "$prefix.pgcpu.$cat" "$cpu"
+        record "$prefix.rqwait.$cat" "$wait"
+    done < <("$PY" "$BENCH/cpu_sampler.py" summary "$SAMPLER_OUT")
+}
+
+# time_v_record PREFIX FILE: peak RSS and CPU from GNU time -v output.
+time_v_record() {
+    local prefix=$1 f=$2
+    record "$prefix.rss_kb" "$(awk -F': ' '/Maximum resident set size/ {print $2}' "$f")"
+    record "$prefix.cpu_s" "$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {printf "%.2f", u+s}' "$f")"
+}
+
+recv_prepare() {
+    local slot=$1
+    "$BINDIR/pg_recvlogical" -h "$SRC_HOST" -d bench -S "$slot" -P pgoutput \
+        --create-slot >/dev/null 2>&1 || die "could not create slot $slot"
+}
+
+# recv_timed CASE SLOT PUB ENDLSN: pgoutput to /dev/null until ENDLSN.
+recv_timed() {
+    local case=$1 slot=$2 pub=$3 endlsn=$4 t0 t1 rc=0
+    sampler_start "$case.recv"
+    t0=$EPOCHREALTIME
+    fg timeout -k 5 "$T_CONSUMER" "$BINDIR/pg_recvlogical" -h "$SRC_HOST" -d bench \
+        -S "$slot" --start --endpos="$endlsn" -F 0 -s 1 \
+        -o proto_version=3 -o "publication_names=$pub" \
+        -f /dev/null >"$WORK/$case.recv.log" 2>&1 || rc=$?
+    t1=$EPOCHREALTIME
+    sampler_stop "$case.recv"
+    ((rc == 0)) || {
+        cat "$WORK/$case.recv.log" >&2
+        die "pg_recvlogical failed on $case (exit $rc)"
+    }
+    record "$case.recv.secs" "$(fsub "$t1" "$t0")"
+    src -c "SELECT pg_drop_replication_slot('$slot')" >/dev/null
+}
+
+# native_prepare NAME [enabled]: a subscription in database native, with its
+# slot created now (so it decodes the same WAL as the others).
+native_prepare() {
+    local name=$1 enabled=${2:-false}
+    nat -c "CREATE SUBSCRIPTION $name CONNECTION '$SRC_CONN'
+            PUBLICATION bench_pub
+            WITH (copy_data = false, create_slot = true, slot_name = '$name',
+                  streaming = off, enabled = $enabled)" >/dev/null ||
+        die "CREATE SUBSCRIPTION $name failed"
+}
+
+native_origin() { nat -c "SELECT 'pg_' || oid FROM pg_subscription WHERE subname = '$1'"; }
+
+native_drop() {
+    local name=$1
+    nat -c "ALTER SUBSCRIPTION $name DISABLE" >/dev/null
+    nat -c "DROP SUBSCRIPTION $name" >/dev/null
+}
+
+# native_timed CASE NAME ENDLSN: enable, wait until the origin passed ENDLSN.
+native_timed() {
+    local case=$1 name=$2 endlsn=$3 origin t0 t1
+    origin=$(native_origin "$name")
+    sampler_start "$case.native"
+    t0=$EPOCHREALTIME
+    nat -c "ALTER SUBSCRIPTION $name ENABLE" >/dev/null
+    fg nat -c "SELECT benchlag.wait_origin('$origin', '$endlsn', $T_CONSUMER)" >/dev/null ||
+        die "the native subscription did not catch up on $case"
+    t1=$EPOCHREALTIME
+    sampler_stop "$case.native"
+    record "$case.native.secs" "$(fsub "$t1" "$t0")"
+    native_drop "$name"
+}
+
+# end_marker SCHEMA: write one last published change after the workload and
+# print a position that every workload commit ends before and the marker
+# ends after (the consumers' finish line).
+end_marker() {
+    local tbl=$1 lsn
+    lsn=$(src -c 'SELECT pg_current_wal_insert_lsn()')
+    src -c "UPDATE $tbl SET v = v + 1 WHERE id = 1" >/dev/null
+    echo "$lsn"
+}
+
+checkpoint_both() {
+    src -c CHECKPOINT
+    psql_at "$TGT_HOST" postgres -c CHECKPOINT
+}
+
+# items_digest DB-FUNC [WHERE]: count and sums of bench.items.
+items_digest() {
+    "$1" -c "SELECT count(*) || '/' || coalesce(sum(n), 0) || '/' || coalesce(sum(hashtext(payload)), 0)
+             || '/' || coalesce(max(updated_at)::text, '-') FROM bench.items WHERE ${2:-true}"
+}
+
+# verify_identity CASE WHO DB-FUNC [WHERE]: the target table (or the rows
+# matching WHERE) equals the source one.
+verify_identity() {
+    local case=$1 who=$2 fn=$3 where=${4:-true} s t
+    s=$(items_digest src "$where")
+    t=$(items_digest "$fn" "$where")
+    if [[ "$s" == "$t" ]]; then
+        record "$case.$who.verified" ok
+    else
+        say "WARNING: $case: $who's target differs from the source ($t vs $s)"
+        record "$case.$who.verified" "MISMATCH"
+    fi
+}
+
+verify_portal() {
+    local case=$1 bad
+    bad=$(src -c "SELECT (SELECT count(*) FROM portal.users u
+                          LEFT JOIN salesforce.account a ON a.external_id__c = u.id::text
+                          WHERE a.id IS NULL OR a.phone IS DISTINCT FROM u.phone
+                             OR a.personemail IS DISTINCT FROM u.email)")
+    if [[ "$bad" == 0 ]]; then
+        record "$case.wb.verified" ok
+    else
+        say "WARNING: $case: $bad rows of portal.users differ in salesforce.account"
+        record "$case.wb.verified" "MISMATCH"
+    fi
+}
+
+# pgbench_run LOGFILE ARGS...: run pgbench against the source, print tps.
+pgbench_run() {
+    local log=$1
+    shift
+    fg timeout -k 10 "$T_CONSUMER" "$BINDIR/pgbench" -h "$SRC_HOST" -n -r "$@" bench \
+        >"$log" 2>&1 || {
+        tail -n 20 "$log" >&2
+        die "pgbench failed (see $log)"
+    }
+}
+pgbench_tps() { awk '/^tps = / {print $3; exit}' "$1"; }
+pgbench_txns() { awk -F': ' '/number of transactions actually processed/ {split($2, a, "/"); print a[1]}' "$1"; }
+
+cat >"$WORK/update_items.sql" <<'EOF'
+\set id random(1, :nrows)
+UPDATE bench.items SET n = n + 1, updated_at = clock_timestamp() WHERE id = :id;
+EOF
+cat >"$WORK/update_users.sql" <<'EOF'
+\set id random(1, :nrows)
+\set p random(1000000, 9999999)
+UPDATE portal.users SET phone = '+1-555-' || :p, updated_at = now() WHERE id = :id;
+EOF
+
+# ------------------------------------------------------------------ cases --
+
+# bulk_identity: one transaction of BULK_ROWS inserts into bench.items.
+case_bulk_identity() {
+    local c=bulk_id cfg=$WORK/bulk_id.yaml log=$WORK/bulk_id.wb.log endlsn
+    say "bulk, identity: one transaction inserting $BULK_ROWS rows"
+    wb_config "$cfg" wb_bulk_id identity
+    wb_prepare "$cfg" "$log"
+    native_prepare nat_bulk_id
+    recv_prepare recv_bulk_id
+    fg src -c "INSERT INTO bench.items (id, payload, n, updated_at)
+            SELECT g, md5(g::text) || md5((g + 1)::text), 0, clock_timestamp()
+              FROM generate_series(1, $BULK_ROWS) g"
+    endlsn=$(end_marker bench.marker)
+    record $c.rows "$BULK_ROWS"
+    checkpoint_both
+    say "  pg_recvlogical"
+    recv_timed $c recv_bulk_id bench_pub "$endlsn"
+    checkpoint_both
+    say "  native subscription"
+    native_timed $c nat_bulk_id "$endlsn"
+    verify_identity $c native nat
+    checkpoint_both
+    say "  walbridge"
+    wb_timed $c "$cfg" "$log"
+    verify_identity $c wb wbt
+    src -c "SELECT pg_drop_replication_slot('wb_bulk_id')" >/dev/null
+}
+
+# backlog_identity: BACKLOG_TXNS single-row updates while nobody consumes.
+case_backlog_identity() {
+    local c=backlog_id cfg=$WORK/backlog_id.yaml log=$WORK/backlog_id.wb.log endlsn
+    say "backlog, identity: $BACKLOG_TXNS single-row UPDATE transactions (pgbench, $CLIENTS clients)"
+    wb_config "$cfg" wb_backlog_id identity
+    wb_prepare "$cfg" "$log"
+    native_prepare nat_backlog_id
+    recv_prepare recv_backlog_id
+    pgbench_run "$WORK/$c.pgbench.log" -c "$CLIENTS" -j 2 -t $((BACKLOG_TXNS / CLIENTS)) \
+        -D nrows="$BULK_ROWS" -f "$WORK/update_items.sql"
+    endlsn=$(end_marker bench.marker)
+    record $c.txns "$(pgbench_txns "$WORK/$c.pgbench.log")"
+    record $c.source_tps "$(pgbench_tps "$WORK/$c.pgbench.log")"
+    checkpoint_both
+    say "  pg_recvlogical"
+    recv_timed $c recv_backlog_id bench_pub "$endlsn"
+    checkpoint_both
+    say "  native subscription"
+    native_timed $c nat_backlog_id "$endlsn"
+    verify_identity $c native nat
+    checkpoint_both
+    say "  walbridge"
+    wb_timed $c "$cfg" "$log"
+    verify_identity $c wb wbt
+    src -c "SELECT pg_drop_replication_slot('wb_backlog_id')" >/dev/null
+}
+
+case_bulk_portal() {
+    local c=bulk_portal cfg=$WORK/bulk_portal.yaml log=$WORK/bulk_portal.wb.log endlsn
+    say "bulk, portal.users -> salesforce.account: one transaction inserting $BULK_ROWS rows"
+    wb_config "$cfg" wb_bulk_portal portal
+    wb_prepare "$cfg" "$log"
+    recv_prepare recv_bulk_portal
+    fg src -c "INSERT INTO portal.users (email, first_name, last_name, phone)
+            SELECT 'user' || g || '@example.com', 'First' || g % 1000,
+                   'Last' || g % 7919, '+1-555-' || (1000000 + g)
+              FROM generate_series(1, $BULK_ROWS) g"
+    endlsn=$(end_marker portal.bench_marker)
+    record $c.rows "$BULK_ROWS"
+    checkpoint_both
+    say "  pg_recvlogical"
+    recv_timed $c recv_bulk_portal portal_pub "$endlsn"
+    checkpoint_both
+    say "  walbridge"
+    wb_timed $c "$cfg" "$log"
+    verify_portal $c
+    src -c "SELECT pg_drop_replication_slot('wb_bulk_portal')" >/dev/null
+}
+
+case_backlog_portal() {
+    local c=backlog_portal cfg=$WORK/backlog_portal.yaml log=$WORK/backlog_portal.wb.log endlsn
+    say "backlog, portal.users -> salesforce.account: $BACKLOG_TXNS single-row UPDATE transactions"
+    wb_config "$cfg" wb_backlog_portal portal
+    wb_prepare "$cfg" "$log"
+    recv_prepare recv_backlog_portal
+    pgbench_run "$WORK/$c.pgbench.log" -c "$CLIENTS" -j 2 -t $((BACKLOG_TXNS / CLIENTS)) \
+        -D nrows="$BULK_ROWS" -f "$WORK/update_users.sql"
+    endlsn=$(end_marker portal.bench_marker)
+    record $c.txns "$(pgbench_txns "$WORK/$c.pgbench.log")"
+    record $c.source_tps "$(pgbench_tps "$WORK/$c.pgbench.log")"
+    checkpoint_both
+    say "  pg_recvlogical"
+    recv_timed $c recv_backlog_portal portal_pub "$endlsn"
+    checkpoint_both
+    say "  walbridge"
+    wb_timed $c "$cfg" "$log"
+    verify_portal $c
+    src -c "SELECT pg_drop_replication_slot('wb_backlog_portal')" >/dev/null
+}
+
+# lag_stats FUNC PREFIX: p50/p99/max of the recorded lag, then clear it.
+lag_stats() {
+    local fn=$1 prefix=$2 row
+    row=$("$fn" -F ' ' -c "SELECT count(*),
+            round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 2),
+            round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 2),
+            round(max(ms)::numeric, 2) FROM benchlag.lag")
+    read -r n p50 p99 mx <<<"$row"
+    record "$prefix.lag_n" "$n"
+    record "$prefix.lag_p50_ms" "${p50:-}"
+    record "$prefix.lag_p99_ms" "${p99:-}"
+    record "$prefix.lag_max_ms" "${mx:-}"
+    "$fn" -c 'TRUNCATE benchlag.lag'
+}
+
+steady_pgbench() {
+    local variant=$1
+    pgbench_run "$WORK/steady.$variant.pgbench.log" -c "$CLIENTS" -j 2 -T "$STEADY_SECS" \
+        -D nrows="$BULK_ROWS" -f "$WORK/update_items.sql"
+    record "steady.$variant.tps" "$(pgbench_tps "$WORK/steady.$variant.pgbench.log")"
+    record "steady.$variant.txns" "$(pgbench_txns "$WORK/steady.$variant.pgbench.log")"
+}
+
+steady_reset() {
+    src -c 'VACUUM (ANALYZE) bench.items'
+    checkpoint_both
+}
+
+# wait_slot_active SLOT: a consumer is streaming from SLOT.
+wait_slot_active() {
+    local slot=$1 deadline=$((SECONDS + T_SHORT))
+    while [[ "$(src -c "SELECT active FROM pg_replication_slots WHERE slot_name = '$slot'")" != t ]]; do
+        ((SECONDS < deadline)) || die "no consumer became active on slot $slot"
+        sleep 0.1
+    done
+}
+
+# steady_rate_lag VARIANT DB-FUNC ORIGIN: the consumer's lag at a fixed,
+# modest rate (pgbench -R), where a consumer that keeps up shows its latency
+# rather than its backlog.
+steady_rate_lag() {
+    local variant=$1 fn=$2 origin=$3 endlsn
+    pgbench_run "$WORK/steady.$variant.rate.pgbench.log" -c "$CLIENTS" -j 2 -T "$RATE_SECS" \
+        -R "$RATE" -D nrows="$BULK_ROWS" -f "$WORK/update_items.sql"
+    record "steady.$variant.rate_tps" "$(pgbench_tps "$WORK/steady.$variant.rate.pgbench.log")"
+    endlsn=$(end_marker bench.marker)
+    record "steady.$variant.rate_drain_secs" \
+        "$("$fn" -c "SELECT round(benchlag.wait_origin('$origin', '$endlsn', $T_CONSUMER)::numeric, 3)")"
+    lag_stats "$fn" "steady.$variant.rate"
+}
+
+case_steady() {
+    local endlsn origin since
+    say "steady state: pgbench $CLIENTS clients x ${STEADY_SECS}s, UPDATE of one random row of $BULK_ROWS;"
+    say "  lag also at a fixed $RATE tps for ${RATE_SECS}s"
+    record steady.secs "$STEADY_SECS"
+    record steady.clients "$CLIENTS"
+    record steady.rate "$RATE"
+    record steady.rate_secs "$RATE_SECS"
+
+    say "  nothing attached (1 of 2)"
+    steady_reset
+    steady_pgbench none1
+
+    say "  trigger + NOTIFY (row trigger calling pg_notify(row_to_json(NEW)), one listener)"
+    steady_reset
+    src -c "CREATE FUNCTION bench.notify_row() RETURNS trigger LANGUAGE plpgsql AS \$\$
+            BEGIN PERFORM pg_notify('bench', row_to_json(NEW)::text); RETURN NULL; END \$\$;
+            CREATE TRIGGER notify_row AFTER INSERT OR UPDATE ON bench.items
+                FOR EACH ROW EXECUTE FUNCTION bench.notify_row();"
+    local ready=$WORK/listener.ready lpid rc=0
+    rm -f "$ready"
+    "$WORK/notify_listener" "$SRC_CONN" bench "$ready" "$T_CONSUMER" \
+        >"$WORK/listener.out" 2>"$WORK/listener.err" &
+    lpid=$!
+    BG_PIDS+=("$lpid")
+    local deadline=$((SECONDS + T_SHORT))
+    while [[ ! -f $ready ]]; do
+        kill -0 "$lpid" 2>/dev/null || die "notify_listener exited: $(cat "$WORK/listener.err")"
+        ((SECONDS < deadline)) || die "notify_listener did not start"
+        sleep 0.05
+    done
+    steady_pgbench notify
+    local t0 t1
+    t0=$EPOCHREALTIME
+    src -c "SELECT pg_notify('bench', '__end__')" >/dev/null
+    wait "$lpid" || rc=$?
+    bg_done "$lpid"
+    t1=$EPOCHREALTIME
+    ((rc == 0)) || die "notify_listener did not finish (exit $rc): $(cat "$WORK/listener.err")"
+    record steady.notify.drain_secs "$(fsub "$t1" "$t0")"
+    record steady.notify.received "$(sed -n 's/^received=\([0-9]*\).*/\1/p' "$WORK/listener.out")"
+    src -c 'DROP TRIGGER notify_row ON bench.items; DROP FUNCTION bench.notify_row()'
+
+    say "  native subscription"
+    steady_reset
+    nat -c 'CREATE TRIGGER lag AFTER INSERT OR UPDATE ON bench.items
+                FOR EACH ROW EXECUTE FUNCTION benchlag.record();
+            ALTER TABLE bench.items ENABLE ALWAYS TRIGGER lag;'
+    native_prepare nat_steady true
+    wait_slot_active nat_steady
+    since=$(src -c 'SELECT clock_timestamp()')
+    steady_pgbench native
+    endlsn=$(end_marker bench.marker)
+    origin=$(native_origin nat_steady)
+    record steady.native.drain_secs \
+        "$(nat -c "SELECT round(benchlag.wait_origin('$origin', '$endlsn', $T_CONSUMER)::numeric, 3)")"
+    lag_stats nat steady.native
+    steady_rate_lag native nat "$origin"
+    native_drop nat_steady
+    nat -c 'DROP TRIGGER lag ON bench.items'
+    # Only the rows written while this consumer was attached are comparable.
+    verify_identity steady native nat "updated_at >= '$since'"
+
+    say "  walbridge"
+    steady_reset
+    local cfg=$WORK/steady.yaml log=$WORK/steady.wb.log tpid wpid changes
+    wb_config "$cfg" wb_steady identity
+    wbt -c 'CREATE TRIGGER lag AFTER INSERT OR UPDATE ON bench.items
+                FOR EACH ROW EXECUTE FUNCTION benchlag.record()'
+    /usr/bin/time -v -o "$WORK/steady.wb.time" "$WB_BIN" run -c "$cfg" >"$log" 2>&1 &
+    tpid=$!
+    BG_PIDS+=("$tpid")
+    wait_slot_active wb_steady
+    since=$(src -c 'SELECT clock_timestamp()')
+    steady_pgbench wb
+    endlsn=$(end_marker bench.marker)
+    record steady.wb.drain_secs \
+        "$(wbt -c "SELECT round(benchlag.wait_origin('walbridge_wb_steady', '$endlsn', $T_CONSUMER)::numeric, 3)")"
+    lag_stats wbt steady.wb
+    steady_rate_lag wb wbt walbridge_wb_steady
+    wpid=$(pgrep -P "$tpid" | head -n 1 || true)
+    [[ -n "$wpid" ]] && kill -TERM "$wpid"
+    rc=0
+    timeout "$T_SHORT" tail --pid="$tpid" -f /dev/null || die "walbridge did not stop"
+    wait "$tpid" || rc=$?
+    bg_done "$tpid"
+    ((rc == 0)) || die "walbridge (steady) exited $rc (see $log)"
+    time_v_record steady.wb "$WORK/steady.wb.time"
+    changes=$(grep -o '[0-9]* changes routed' "$log" | tail -n 1 | awk '{print $1}')
+    record steady.wb.changes "${changes:-0}"
+    wbt -c 'DROP TRIGGER lag ON bench.items'
+    verify_identity steady wb wbt "updated_at >= '$since'"
+    src -c "SELECT pg_drop_replication_slot('wb_steady')" >/dev/null
+
+    say "  nothing attached (2 of 2)"
+    steady_reset
+    steady_pgbench none2
+    record steady.none.tps "$(awk -v a="$(pgbench_tps "$WORK/steady.none1.pgbench.log")" \
+        -v b="$(pgbench_tps "$WORK/steady.none2.pgbench.log")" 'BEGIN { printf "%.1f", (a + b) / 2 }')"
+}
+
+case_big() {
+    local c=big cfg=$WORK/big.yaml log=$WORK/big.wb.log
+    say "big transaction: walbridge alone on one transaction of $BIG_ROWS rows"
+    wb_config "$cfg" wb_big identity
+    wb_prepare "$cfg" "$log"
+    fg src -c "INSERT INTO bench.items (id, payload, n, updated_at)
+            SELECT g, md5(g::text) || md5((g + 1)::text), 0, clock_timestamp()
+              FROM generate_series($BULK_ROWS + 1, $BULK_ROWS + $BIG_ROWS) g"
+    end_marker bench.marker >/dev/null
+    record $c.rows "$BIG_ROWS"
+    checkpoint_both
+    wb_timed $c "$cfg" "$log"
+    verify_identity $c wb wbt "id > $BULK_ROWS"
+    src -c "SELECT pg_drop_replication_slot('wb_big')" >/dev/null
+}
+
+# ------------------------------------------------------------------- main --
+
+record meta.mode "$MODE"
+record meta.date "$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+record meta.nproc "$(nproc)"
+record meta.cpu "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+record meta.ram_kb "$(awk '/^MemTotal/ {print $2}' /proc/meminfo)"
+record meta.kernel "$(uname -sr)"
+record meta.pg_version "$("$BINDIR/postgres" --version)"
+record meta.wb_version "$("$WB_BIN" --version 2>&1 | head -n 1)"
+record meta.wb_commit "$(cd "$ROOT" && { git rev-parse --short HEAD 2>/dev/null || echo unknown; } )$(cd "$ROOT" && git diff --quiet HEAD -- lib include cmd CMakeLists.txt 2>/dev/null || echo '+local changes')"
+record meta.fsync "$FSYNC"
+record meta.clients "$CLIENTS"
+record meta.wb_target_yaml "$(printf '%s' "${WB_BENCH_TARGET_YAML:-}" | tr '\n' ';')"
+# Other work on the machine skews every figure: keep the load with them.
+record meta.loadavg_start "$(cut -d ' ' -f 1-3 /proc/loadavg)"
+
+case_bulk_identity
+case_backlog_identity
+case_steady
+case_bulk_portal
+case_backlog_portal
+case_big
+
+record meta.runtime_s "$((SECONDS - T_START))"
+record meta.loadavg_end "$(cut -d ' ' -f 1-3 /proc/loadavg)"
+say "writing the report"
+mkdir -p "$OUT"
+"$PY" "$BENCH/report.py" "$RESULTS" "$OUT" || die "report failed"
+cp -f "$RESULTS" "$WORK/results.tsv.keep" 2>/dev/null || true
+cat "$OUT/latest.md"
+OK=1
+say "done: $OUT/latest.md, latest.json, latest.png"
