@@ -73,6 +73,9 @@ wb_missing_packages() {
     command -v gcc >/dev/null 2>&1 || echo gcc
     command -v make >/dev/null 2>&1 || echo make
     wb_pg_bindir >/dev/null 2>&1 || echo postgresql
+    # Used by the integration tests (test_status validates JSON with both).
+    command -v jq >/dev/null 2>&1 || echo jq
+    command -v python3 >/dev/null 2>&1 || echo python3
     return 0
 }
 
