@@ -457,6 +457,44 @@ trap wb_on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# wb_setup_change_audit: the exactly-once instrument.  A trigger on
+# portal.users logs every source row change (op, id, phone) in
+# testlog.source_log, one on salesforce.account every write walbridge makes
+# (op, external_id__c, phone) in testlog.target_audit; schema testlog is
+# not published.  Compared as multisets, the two show a change lost or
+# applied twice even where the final rows converge.  testlog.seq gives
+# writers a fresh phone per change, so every application is distinct.
+wb_setup_change_audit() {
+    wb_psql <<'SQL'
+CREATE SCHEMA testlog;
+CREATE SEQUENCE testlog.seq;
+CREATE TABLE testlog.source_log (n bigserial PRIMARY KEY, op text NOT NULL, id text, phone text);
+CREATE TABLE testlog.target_audit (n bigserial PRIMARY KEY, op text NOT NULL, id text, phone text);
+CREATE FUNCTION testlog.log_source() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    INSERT INTO testlog.source_log (op, id, phone) VALUES ('D', OLD.id::text, OLD.phone);
+  ELSE
+    INSERT INTO testlog.source_log (op, id, phone) VALUES (left(TG_OP, 1), NEW.id::text, NEW.phone);
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER zz_log_source AFTER INSERT OR UPDATE OR DELETE ON portal.users
+  FOR EACH ROW EXECUTE FUNCTION testlog.log_source();
+CREATE FUNCTION testlog.audit_target() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    INSERT INTO testlog.target_audit (op, id, phone) VALUES ('D', OLD.external_id__c, OLD.phone);
+  ELSE
+    INSERT INTO testlog.target_audit (op, id, phone) VALUES (left(TG_OP, 1), NEW.external_id__c, NEW.phone);
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER zz_audit_target AFTER INSERT OR UPDATE OR DELETE ON salesforce.account
+  FOR EACH ROW EXECUTE FUNCTION testlog.audit_target();
+SQL
+}
+
 # ------------------------------------------------------------------- set-up
 
 WB_WORK=$(mktemp -d "${TMPDIR:-/tmp}/wbt_${WB_TEST_NAME}.XXXXXX")

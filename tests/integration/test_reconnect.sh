@@ -48,34 +48,7 @@ wb_track_pid "$BAD_PID"
 BAD_T0=$SECONDS
 
 echo "-- set-up: logging triggers on source and target (schema testlog is not published)"
-wb_psql <<'SQL'
-CREATE SCHEMA testlog;
-CREATE SEQUENCE testlog.seq;
-CREATE TABLE testlog.source_log (n bigserial PRIMARY KEY, op text NOT NULL, id text, phone text);
-CREATE TABLE testlog.target_audit (n bigserial PRIMARY KEY, op text NOT NULL, id text, phone text);
-CREATE FUNCTION testlog.log_source() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF TG_OP = 'DELETE' THEN
-    INSERT INTO testlog.source_log (op, id, phone) VALUES ('D', OLD.id::text, OLD.phone);
-  ELSE
-    INSERT INTO testlog.source_log (op, id, phone) VALUES (left(TG_OP, 1), NEW.id::text, NEW.phone);
-  END IF;
-  RETURN NULL;
-END $$;
-CREATE TRIGGER zz_log_source AFTER INSERT OR UPDATE OR DELETE ON portal.users
-  FOR EACH ROW EXECUTE FUNCTION testlog.log_source();
-CREATE FUNCTION testlog.audit_target() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF TG_OP = 'DELETE' THEN
-    INSERT INTO testlog.target_audit (op, id, phone) VALUES ('D', OLD.external_id__c, OLD.phone);
-  ELSE
-    INSERT INTO testlog.target_audit (op, id, phone) VALUES (left(TG_OP, 1), NEW.external_id__c, NEW.phone);
-  END IF;
-  RETURN NULL;
-END $$;
-CREATE TRIGGER zz_audit_target AFTER INSERT OR UPDATE OR DELETE ON salesforce.account
-  FOR EACH ROW EXECUTE FUNCTION testlog.audit_target();
-SQL
+wb_setup_change_audit
 
 echo "-- first run creates the slot; preload 300 users"
 wb_run_until "$CFG"

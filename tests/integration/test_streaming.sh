@@ -47,33 +47,8 @@ mappings:
 EOF
 
 echo "-- set-up: logging triggers on source and target, helper functions (schema testlog)"
+wb_setup_change_audit
 wb_psql <<'SQL'
-CREATE SCHEMA testlog;
-CREATE SEQUENCE testlog.seq;
-CREATE TABLE testlog.source_log (n bigserial PRIMARY KEY, op text NOT NULL, id text, phone text);
-CREATE TABLE testlog.target_audit (n bigserial PRIMARY KEY, op text NOT NULL, id text, phone text);
-CREATE FUNCTION testlog.log_source() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF TG_OP = 'DELETE' THEN
-    INSERT INTO testlog.source_log (op, id, phone) VALUES ('D', OLD.id::text, OLD.phone);
-  ELSE
-    INSERT INTO testlog.source_log (op, id, phone) VALUES (left(TG_OP, 1), NEW.id::text, NEW.phone);
-  END IF;
-  RETURN NULL;
-END $$;
-CREATE TRIGGER zz_log_source AFTER INSERT OR UPDATE OR DELETE ON portal.users
-  FOR EACH ROW EXECUTE FUNCTION testlog.log_source();
-CREATE FUNCTION testlog.audit_target() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF TG_OP = 'DELETE' THEN
-    INSERT INTO testlog.target_audit (op, id, phone) VALUES ('D', OLD.external_id__c, OLD.phone);
-  ELSE
-    INSERT INTO testlog.target_audit (op, id, phone) VALUES (left(TG_OP, 1), NEW.external_id__c, NEW.phone);
-  END IF;
-  RETURN NULL;
-END $$;
-CREATE TRIGGER zz_audit_target AFTER INSERT OR UPDATE OR DELETE ON salesforce.account
-  FOR EACH ROW EXECUTE FUNCTION testlog.audit_target();
 
 -- Insert users lo..hi; every change gets a fresh phone.
 CREATE FUNCTION testlog.ins(lo int, hi int, tag text) RETURNS void LANGUAGE sql AS $$
