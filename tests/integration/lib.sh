@@ -495,6 +495,19 @@ CREATE TRIGGER zz_audit_target AFTER INSERT OR UPDATE OR DELETE ON salesforce.ac
 SQL
 }
 
+# The two logs of wb_setup_change_audit compared as multisets, both ways
+# (EXCEPT ALL keeps duplicates): a 'missing' row is a source change never
+# applied, a 'surplus' row one applied twice (or never made).  Empty means
+# exactly once.
+MULTISET_DIFF="
+(SELECT 'missing' AS problem, op, id, phone FROM
+   (SELECT op, id, phone FROM testlog.source_log
+    EXCEPT ALL SELECT op, id, phone FROM testlog.target_audit) m)
+UNION ALL
+(SELECT 'surplus' AS problem, op, id, phone FROM
+   (SELECT op, id, phone FROM testlog.target_audit
+    EXCEPT ALL SELECT op, id, phone FROM testlog.source_log) x)"
+
 # ------------------------------------------------------------------- set-up
 
 WB_WORK=$(mktemp -d "${TMPDIR:-/tmp}/wbt_${WB_TEST_NAME}.XXXXXX")
