@@ -786,10 +786,11 @@ int wb_expr_eval(const wb_expr *e, const wb_eval_row *row,
                 return 0;
             }
         }
+        /* NULL maps to NULL unless listed: else: is for unknown codes. */
+        if (vals[0].kind == WB_PLUGIN_VALUE_NULL)
+            break;
         if (e->nargs > 1)
             return wb_expr_eval(e->args[1], row, arena, out, err);
-        if (vals[0].kind == WB_PLUGIN_VALUE_NULL)
-            break; /* NULL maps to NULL unless listed */
         return data_fail(err, e,
                          "value \"%s\" has no entry in the value "
                          "map%s",
