@@ -40,9 +40,9 @@ typedef struct graph {
     wb_graph_report_fn report;
     void *arg;
     int errors;
-    int listed;           /* cycles listed so far */
-    bool truncated;       /* the listing stopped early */
-    bool *named_bad;      /* per mapping: named on a listed forbidden cycle */
+    int listed;      /* cycles listed so far */
+    bool truncated;  /* the listing stopped early */
+    bool *named_bad; /* per mapping: named on a listed forbidden cycle */
 } graph;
 
 /* The tables of a mapping's "to": the list, or the single table of a
@@ -218,9 +218,8 @@ static void report_cycle(graph *g, const size_t *path, size_t n)
         size_t mi = g->edges[path[i]].mapping;
         const wb_config_mapping *m = &cfg->mappings[mi];
         append(detail, sizeof(detail), &used, "%s \"%s\" (%s:%d:%d%s)",
-               i ? "," : "", m->name, cfg->path ? cfg->path : "",
-               m->pos.line, m->pos.col,
-               m->skip_unchanged ? "" : ", no skip_unchanged");
+               i ? "," : "", m->name, cfg->path ? cfg->path : "", m->pos.line,
+               m->pos.col, m->skip_unchanged ? "" : ", no skip_unchanged");
         if (first_bad)
             g->named_bad[mi] = g->named_bad[mi] || !m->skip_unchanged;
     }
@@ -243,9 +242,9 @@ static void report_cycle(graph *g, const size_t *path, size_t n)
 /* List the cycles whose lowest-numbered table is s. */
 static int cycles_from(graph *g, int s, long *steps)
 {
-    size_t *path = calloc(g->nnodes + 1, sizeof(*path));   /* edges */
-    size_t *next = calloc(g->nnodes + 1, sizeof(*next));   /* per depth */
-    int *at = calloc(g->nnodes + 1, sizeof(*at));          /* per depth */
+    size_t *path = calloc(g->nnodes + 1, sizeof(*path)); /* edges */
+    size_t *next = calloc(g->nnodes + 1, sizeof(*next)); /* per depth */
+    int *at = calloc(g->nnodes + 1, sizeof(*at));        /* per depth */
     bool *on_path = calloc(g->nnodes + 1, sizeof(*on_path));
     size_t depth = 0;
 
@@ -311,8 +310,9 @@ static void report_unlisted(graph *g)
                      "mapping \"%s\" is on a cycle in the mapping graph and "
                      "does not set skip_unchanged",
                      m->name);
-        wb_error_detail(&p, "The graph has more cycles than are listed "
-                            "(at most %d).",
+        wb_error_detail(&p,
+                        "The graph has more cycles than are listed "
+                        "(at most %d).",
                         WB_GRAPH_MAX_CYCLES);
         wb_error_hint(&p, "Set \"skip_unchanged: true\" on every mapping of "
                           "the cycle, so that echoes end (see \"Mapping "

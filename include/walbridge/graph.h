@@ -45,8 +45,7 @@ typedef void (*wb_graph_report_fn)(void *arg, wb_log_level level,
  * same edge make two cycles.  Returns the number of problems reported at
  * WB_LOG_ERROR (0: no cycle, or only allowed ones), or WB_ENOMEM.
  */
-int wb_graph_check(const wb_config *cfg, wb_graph_report_fn report,
-                   void *arg);
+int wb_graph_check(const wb_config *cfg, wb_graph_report_fn report, void *arg);
 
 #ifdef __cplusplus
 }

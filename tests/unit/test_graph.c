@@ -90,8 +90,7 @@ static void test_two_cycle_without_skip(void)
     WB_CHECK_STR_EQ(found[0].err.file, "walbridge.yaml");
     WB_CHECK_INT_EQ(found[0].err.line, 16);
     WB_CHECK_INT_EQ(found[0].err.col, 5);
-    WB_CHECK_STR_CONTAINS(found[0].err.detail,
-                          "\"m0\" (walbridge.yaml:10:5)");
+    WB_CHECK_STR_CONTAINS(found[0].err.detail, "\"m0\" (walbridge.yaml:10:5)");
     WB_CHECK_STR_CONTAINS(found[0].err.detail,
                           "\"m1\" (walbridge.yaml:16:5, no skip_unchanged)");
     WB_CHECK_STR_CONTAINS(found[0].err.hint, "skip_unchanged: true");
@@ -179,7 +178,8 @@ static void test_plugin_with_several_targets(void)
     static wb_config_table tos[2] = {{"salesforce", "contact", {0, 0}},
                                      {"salesforce", "account", {0, 0}}};
     reset();
-    wb_config_mapping *p = add("portal", "users", "salesforce", "contact", false);
+    wb_config_mapping *p =
+        add("portal", "users", "salesforce", "contact", false);
     p->nto = 2;
     p->tos = tos;
     p->plugin.path = "plugins/split.so";
