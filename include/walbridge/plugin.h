@@ -99,7 +99,7 @@ typedef struct wb_plugin_change {
      * was added, dropped, renamed or retyped), so a plugin may cache column
      * positions keyed on (relid, rel_version). */
     uint32_t relid;
-    uint32_t rel_version;
+    uint64_t rel_version;
     int ncols;
     const char *const *names;  /* column names, ncols */
     const uint32_t *type_oids; /* column type OIDs, ncols */
@@ -131,6 +131,7 @@ typedef enum wb_plugin_op_kind {
 
 typedef struct wb_plugin_lookup wb_plugin_lookup;
 
+/* Frozen in ABI 1 (arrays of it are exchanged, so it cannot grow). */
 typedef struct wb_plugin_col {
     const char *column; /* target column, unquoted */
     const char *value;  /* text, or NULL for SQL NULL */
@@ -182,6 +183,9 @@ typedef struct wb_plugin_host {
     const wb_plugin_value *(*value)(const wb_plugin_change *change,
                                     const wb_plugin_value *row,
                                     const char *name);
+    /* Add a hint (a full sentence) to the error just recorded. */
+    void (*hint)(void *ctx, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
 } wb_plugin_host;
 
 /* init()'s arguments.  The out-members are for errors. */
