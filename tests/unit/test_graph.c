@@ -226,6 +226,44 @@ static void test_listing_is_bounded(void)
     WB_CHECK(nfound <= WB_GRAPH_MAX_CYCLES + 30);
 }
 
+static void test_parsed_configuration(void)
+{
+    /* Through the real loader: positions are those of the file. */
+    static const char yaml[] = "source:\n"
+                               "  conninfo: \"dbname=x\"\n"
+                               "mappings:\n"
+                               "  - name: users_to_accounts\n"
+                               "    from: portal.users\n"
+                               "    to: salesforce.account\n"
+                               "    key: { id: external_id__c }\n"
+                               "    skip_unchanged: true\n"
+                               "  - name: accounts_to_users\n"
+                               "    from: salesforce.account\n"
+                               "    to: portal.users\n"
+                               "    key: { external_id__c: id }\n";
+    wb_config *c = NULL;
+    wb_error err;
+    wb_error_clear(&err);
+    nfound = 0;
+    int rc = wb_config_load_buffer(yaml, sizeof(yaml) - 1, "w.yaml", &c, &err);
+    WB_CHECK_INT_EQ(rc, 0);
+    if (rc) {
+        printf("  %s\n", err.message);
+        return;
+    }
+    WB_CHECK_INT_EQ(wb_graph_check(c, collect, NULL), 1);
+    WB_CHECK_STR_EQ(found[0].err.file, "w.yaml");
+    WB_CHECK_INT_EQ(found[0].err.line, 9);
+    WB_CHECK_INT_EQ(found[0].err.col, 5);
+    WB_CHECK_STR_CONTAINS(found[0].err.detail,
+                          "\"users_to_accounts\" (w.yaml:4:5)");
+    c->mappings[1].skip_unchanged = true;
+    nfound = 0;
+    WB_CHECK_INT_EQ(wb_graph_check(c, collect, NULL), 0);
+    WB_CHECK_INT_EQ(nfound, 1);
+    wb_config_free(c);
+}
+
 int main(void)
 {
     WB_RUN(test_no_cycle);
@@ -239,5 +277,6 @@ int main(void)
     WB_RUN(test_plugin_with_several_targets);
     WB_RUN(test_without_tos_list);
     WB_RUN(test_listing_is_bounded);
+    WB_RUN(test_parsed_configuration);
     return wbtest_summary();
 }
