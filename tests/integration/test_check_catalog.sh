@@ -87,29 +87,29 @@ PROBLEMS=(
     '40:11|mapping "not_published": source table "public.customers" is not in publication "'"$WB_PUB"'"|ALTER PUBLICATION '"$WB_PUB"' ADD TABLE public.customers;'
 )
 
-# expect_problems OUT: every problem of PROBLEMS in OUT as an ERROR line
-# with its position, followed (before the next ERROR) by its HINT; and no
-# other ERROR line.
+# expect_problems OUT [FILE]: every problem of PROBLEMS in OUT as an ERROR
+# line with its position in FILE (bad.yaml), followed (before the next
+# ERROR) by its HINT; and no other ERROR line.
 expect_problems() {
-    local out=$1 p pos msg hint line n
+    local out=$1 f=${2:-bad.yaml} p pos msg hint line n
     for p in "${PROBLEMS[@]}"; do
         IFS='|' read -r pos msg hint <<<"$p"
-        line=$(grep -nF -- "ERROR:  bad.yaml:$pos: $msg" "$out" | head -n 1 | cut -d: -f1)
+        line=$(grep -nF -- "ERROR:  $f:$pos: $msg" "$out" | head -n 1 | cut -d: -f1)
         if [[ -z "$line" ]]; then
             cat "$out" >&2
-            fail "no ERROR line 'bad.yaml:$pos: $msg'"
+            fail "no ERROR line '$f:$pos: $msg'"
         fi
         # The lines that belong to this ERROR: up to the next ERROR/FATAL.
         if ! awk -v from="$line" 'NR > from && / (ERROR|FATAL|LOG|INFO):  / { exit } NR > from { print }' "$out" |
             grep -F -- "HINT:  " | grep -qF -- "$hint"; then
             cat "$out" >&2
-            fail "the ERROR at bad.yaml:$pos has no HINT containing '$hint'"
+            fail "the ERROR at $f:$pos has no HINT containing '$hint'"
         fi
-        ok "bad.yaml:$pos reported, with hint '$hint'"
+        ok "$f:$pos reported, with hint '$hint'"
     done
     n=$(grep -c ' ERROR:  ' "$out" || true)
     assert_eq "$n" "${#PROBLEMS[@]}" "exactly the deliberate problems are reported"
-    assert_contains "$out" "FATAL:  configuration file \"bad.yaml\" does not match the database: ${#PROBLEMS[@]} problems" \
+    assert_contains "$out" "FATAL:  configuration file \"$f\" does not match the database: ${#PROBLEMS[@]} problems" \
         "the summary counts them"
 }
 
@@ -118,6 +118,16 @@ rc=0
 wb_exec "$WB_WORK/check.bad.err" 60 check -c bad.yaml || rc=$?
 assert_eq "$rc" 6 "walbridge check -c bad.yaml exits 6 (configuration does not match the database)"
 expect_problems "$WB_WORK/check.bad.err"
+
+echo "-- check with a target connection of its own: the same problems"
+# Another conninfo for the same database: walbridge opens two connections
+# and compares types across them by name, as for two databases.
+awk -v t="  conninfo: \"host=$PGHOST port=$PGPORT user=postgres dbname=$WB_DB application_name=wbt_target\"" \
+    'NR == 8 { print t; next } { print }' bad.yaml >bad2.yaml
+rc=0
+wb_exec "$WB_WORK/check.bad2.err" 60 check -c bad2.yaml || rc=$?
+assert_eq "$rc" 6 "walbridge check -c bad2.yaml (separate target connection) exits 6"
+expect_problems "$WB_WORK/check.bad2.err" bad2.yaml
 
 echo "-- run: the same problems, exit 6, nothing written"
 rc=0
@@ -152,8 +162,16 @@ cat >>good.yaml <<'EOF'
     values:
       account__c: { lookup: { table: salesforce.account, match: external_id__c, column: sfid }, from: user_id }
       amount__c: amount
+  - name: events_insert_only
+    from: portal.events
+    to: salesforce.account
+    operations: [insert]
+    key: { id: external_id__c }
+    values: { name: { cast: note, to: text } }
 EOF
 
+# events_insert_only: REPLICA IDENTITY NOTHING is fine for a mapping that
+# never needs an old key.
 echo "-- a matching configuration: exit 0, and run starts"
 rc=0
 wb_exec "$WB_WORK/check.good.err" 60 check -c good.yaml || rc=$?
