@@ -16,6 +16,7 @@
 #include "walbridge/error.h"
 #include "walbridge/log.h"
 #include "walbridge/lsn.h"
+#include "walbridge/mapping.h"
 #include "walbridge/run.h"
 #include "walbridge/status.h"
 
@@ -241,6 +242,20 @@ static int cmd_check(int argc, char **argv)
     int rc = load_config(&o, &cfg);
     if (rc)
         return exit_code_for(rc);
+    /* Load and initialise every plugin as `run` would: a plugin that cannot
+     * be loaded, speaks another ABI or rejects its config is a bad file. */
+    {
+        wb_error err;
+        wb_router *r;
+        wb_error_clear(&err);
+        r = wb_router_create(cfg, &err);
+        if (!r) {
+            wb_log_error(WB_LOG_FATAL, &err);
+            wb_config_free(cfg);
+            return exit_code_for(err.code ? err.code : WB_ECONFIG);
+        }
+        wb_router_destroy(r);
+    }
     wb_log(WB_LOG_INFO, "configuration file \"%s\" is valid: %zu mapping%s",
            o.config, cfg->nmappings, cfg->nmappings == 1 ? "" : "s");
     wb_config_free(cfg);
