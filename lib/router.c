@@ -38,6 +38,12 @@ typedef struct instance {
     const wb_plugin *p;
     void *state;
     wb_plugin_handle *h; /* NULL: built in */
+    /* External plugins: the target column names they emitted, copied.  The
+     * applier keeps the names of an operation past the message (a
+     * set-based run collects operations of one shape from many messages),
+     * but a plugin may allocate them in the per-message arena. */
+    char **names;
+    size_t nnames, capnames;
 } instance;
 
 struct wb_router {
@@ -48,7 +54,7 @@ struct wb_router {
 
 /* map()'s ctx: where emitted ops go and where an error is recorded. */
 typedef struct emit_ctx {
-    const instance *in;
+    instance *in;
     const wb_change *c;
     wb_arena *arena;
     wb_target_op *ops;
@@ -155,14 +161,51 @@ static const wb_plugin_value *host_value(const wb_plugin_change *c,
     return NULL;
 }
 
-static bool declared_target(const wb_config_mapping *m, const char *schema,
-                            const char *table)
+static const wb_config_table *declared_target(const wb_config_mapping *m,
+                                              const char *schema,
+                                              const char *table)
 {
     for (size_t i = 0; i < m->nto; i++)
         if (strcmp(m->tos[i].schema, schema) == 0 &&
             strcmp(m->tos[i].table, table) == 0)
-            return true;
-    return false;
+            return &m->tos[i];
+    return NULL;
+}
+
+/* The instance's copy of column name s (made on first use); NULL when out
+ * of memory.  A plugin writes a handful of columns: a linear search. */
+static const char *intern_name(instance *in, const char *s)
+{
+    char *copy;
+    for (size_t i = 0; i < in->nnames; i++)
+        if (strcmp(in->names[i], s) == 0)
+            return in->names[i];
+    if (in->nnames == in->capnames) {
+        size_t cap = in->capnames ? 2 * in->capnames : 16;
+        char **names = realloc(in->names, cap * sizeof(*names));
+        if (!names)
+            return NULL;
+        in->names = names;
+        in->capnames = cap;
+    }
+    if (!(copy = strdup(s)))
+        return NULL;
+    in->names[in->nnames++] = copy;
+    return copy;
+}
+
+/* cols copied into the arena with interned column names. */
+static wb_op_value *own_cols(emit_ctx *x, const wb_plugin_col *cols, size_t n)
+{
+    wb_op_value *v = wb_arena_alloc(x->arena, (n ? n : 1) * sizeof(*v));
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        v[i] = cols[i];
+        if (!(v[i].column = intern_name(x->in, cols[i].column)))
+            return NULL;
+    }
+    return v;
 }
 
 static int grow_ops(emit_ctx *x)
@@ -206,6 +249,7 @@ static int host_emit(void *ctx, const wb_plugin_op *op)
 {
     emit_ctx *x = ctx;
     const wb_config_mapping *m = x->in->m;
+    const wb_config_table *to;
     wb_target_op *t;
     bool lookup = false;
 
@@ -214,7 +258,7 @@ static int host_emit(void *ctx, const wb_plugin_op *op)
                             "size",
                          m->name);
     if (!op->schema || !op->table ||
-        !declared_target(m, op->schema, op->table))
+        !(to = declared_target(m, op->schema, op->table)))
         return emit_fail(x, "mapping \"%s\" wrote to \"%s.%s\", which is not "
                             "in its \"to\" list",
                          m->name, op->schema ? op->schema : "",
@@ -258,12 +302,27 @@ static int host_emit(void *ctx, const wb_plugin_op *op)
               : op->kind == WB_PLUGIN_UPDATE ? WB_OP_UPDATE
                                              : WB_OP_DELETE;
     t->mapping = m->name;
-    t->schema = op->schema;
-    t->table = op->table;
+    /* Names that live as long as the router (see instance.names): the
+     * configuration's for the table, copies for an external plugin's
+     * columns.  The built-in mapping's are the configuration's already. */
+    t->schema = to->schema;
+    t->table = to->table;
     t->nkeys = op->nkeys;
-    t->keys = (wb_op_value *)op->keys;
     t->nset = op->kind == WB_PLUGIN_DELETE ? 0 : op->nset;
-    t->set = (wb_op_value *)op->set;
+    if (x->in->h) {
+        t->keys = own_cols(x, op->keys, op->nkeys);
+        t->set = t->nset ? own_cols(x, op->set, t->nset) : NULL;
+        if (!t->keys || (t->nset && !t->set)) {
+            x->nops--;
+            emit_fail(x, "out of memory routing a change");
+            if (x->err)
+                x->err->code = WB_ENOMEM;
+            return -1;
+        }
+    } else {
+        t->keys = (wb_op_value *)op->keys;
+        t->set = (wb_op_value *)op->set;
+    }
     t->insert_if_missing = op->kind == WB_PLUGIN_UPDATE &&
                            (op->flags & WB_PLUGIN_OP_INSERT_IF_MISSING);
     t->skip_unchanged = op->kind != WB_PLUGIN_DELETE &&
@@ -295,6 +354,11 @@ static void fini_instance(instance *in)
     in->state = NULL;
     wb_plugin_unload(in->h);
     in->h = NULL;
+    for (size_t i = 0; i < in->nnames; i++)
+        free(in->names[i]);
+    free(in->names);
+    in->names = NULL;
+    in->nnames = in->capnames = 0;
 }
 
 static int init_instance(const wb_config *cfg, const wb_config_mapping *m,
@@ -543,7 +607,7 @@ int wb_router_route(wb_router *r, const wb_change *change, wb_arena *arena,
     *ops = NULL;
     *nops = 0;
     for (size_t i = 0; i < r->n; i++) {
-        const instance *in = &r->inst[i];
+        instance *in = &r->inst[i];
         if (!same_rel(&in->m->from, change->rel->nspname,
                       change->rel->relname))
             continue;

@@ -493,6 +493,58 @@ static void test_derive_status_fail_on(void)
     close_fixture(&f);
 }
 
+/* A plugin may allocate its target and column names in the per-message
+ * arena; the applier keeps an operation's names past the message (a
+ * set-based run spans messages), so what the router hands on must not
+ * point into the arena. */
+static void test_emitted_names_outlive_the_message(void)
+{
+    static const char yaml[] =
+        HEAD
+        "  - name: arena\n"
+        "    from: public.customers\n"
+        "    to: salesforce.contact\n"
+        "    plugin: { path: libwb_arena_names.so }\n";
+    fixture f;
+    wb_tuple_value v[] = {T("9"), T("e@x"), T("n"), T("t"), T("t")};
+    wb_tuple nt = {5, v};
+    wb_change c = {WB_CHANGE_INSERT, &customers, 0, NULL, &nt, 0x100, 0, 0, 1};
+    wb_target_op *ops;
+    size_t nops;
+    const char *schema, *table, *key, *col;
+
+    if (open_fixture(&f, yaml) != 0) {
+        WB_CHECK(!"fixture");
+        return;
+    }
+    WB_CHECK_INT_EQ(route(&f, &c, &ops, &nops), 0);
+    WB_CHECK_INT_EQ(nops, 1);
+    if (nops != 1) {
+        close_fixture(&f);
+        return;
+    }
+    schema = ops[0].schema;
+    table = ops[0].table;
+    key = ops[0].keys[0].column;
+    col = ops[0].set[0].column;
+    /* The next message overwrites the arena. */
+    wb_arena_reset(f.a);
+    for (int i = 0; i < 64; i++) {
+        char *p = wb_arena_alloc(f.a, 1024);
+        if (p)
+            memset(p, 0, 1024); /* a failure then shows "" */
+    }
+    WB_CHECK_STR_EQ(schema, "salesforce");
+    WB_CHECK_STR_EQ(table, "contact");
+    WB_CHECK_STR_EQ(key, "external_id__c");
+    WB_CHECK_STR_EQ(col, "email");
+    /* The same names the next time: one copy per mapping, not per op. */
+    WB_CHECK_INT_EQ(route(&f, &c, &ops, &nops), 0);
+    WB_CHECK(nops == 1 && ops[0].set[0].column == col &&
+             ops[0].keys[0].column == key);
+    close_fixture(&f);
+}
+
 /* ------------------------------------------------------ loader refusals */
 
 /* Load yaml; the router must fail with WB_ECONFIG at line:col of CFG_NAME,
@@ -609,6 +661,7 @@ int main(void)
     WB_RUN(test_derive_status_values);
     WB_RUN(test_derive_status_update_and_delete);
     WB_RUN(test_derive_status_fail_on);
+    WB_RUN(test_emitted_names_outlive_the_message);
     WB_RUN(test_abi_mismatch_names_both_versions);
     WB_RUN(test_no_entry_symbol);
     WB_RUN(test_missing_file);
