@@ -33,7 +33,9 @@
  * host->alloc()/host->strdup() from the per-message arena (or is static,
  * or lives in the plugin's own state until fini()).  It is valid until the
  * operations are queued on the target, then reset with the arena; a plugin
- * never frees it.  Values in a change are valid for the duration of map().
+ * never frees it.  host->alloc() does not zero what it returns (set every
+ * member, wb_plugin_col.lookup included).  Values in a change are valid
+ * for the duration of map().
  *
  * Threads: walbridge calls a plugin from one thread only.  map() must be
  * pure given its inputs and its state (no I/O on the databases): it runs
@@ -167,9 +169,12 @@ typedef struct wb_plugin_host {
      * which the plugin reports by returning -1. */
     void *(*alloc)(void *ctx, size_t size);
     char *(*strdup)(void *ctx, const char *s);
-    /* Queue op (copied; op's strings must stay valid as described above).
-     * Returns 0, or -1 after recording an error (a table not in the
-     * mapping's "to" list, no key, out of memory): map() then returns -1. */
+    /* Queue op.  op, its keys and set arrays and the schema, table and
+     * column names are copied (the plugin may reuse them once emit
+     * returns); the values are not and must stay valid as described under
+     * "Memory".  Returns 0, or -1 after recording an error (a table not in
+     * the mapping's "to" list, no key, out of memory): map() then returns
+     * -1. */
     int (*emit)(void *ctx, const wb_plugin_op *op);
     /* Record the error that map() is about to return; column may be NULL.
      * Returns -1, so that map() can `return host->error(...)`. */
