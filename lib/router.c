@@ -67,13 +67,22 @@ typedef struct emit_ctx {
 /* host callbacks                                                      */
 /* ------------------------------------------------------------------ */
 
+/* init() has no ctx to pass (ABI 1): it gets args->host, and calls it
+ * with ctx NULL.  log() then names the mapping whose init() runs; the
+ * callbacks that only make sense in map() fail instead of crashing. */
+static const char *init_mapping;
+
 static void *host_alloc(void *ctx, size_t size)
 {
+    if (!ctx)
+        return NULL;
     return wb_arena_alloc(((emit_ctx *)ctx)->arena, size ? size : 1);
 }
 
 static char *host_strdup(void *ctx, const char *s)
 {
+    if (!ctx || !s)
+        return NULL;
     return wb_arena_strdup(((emit_ctx *)ctx)->arena, s);
 }
 
@@ -103,6 +112,8 @@ static int host_error(void *ctx, const char *column, const char *fmt, ...)
 static int host_error(void *ctx, const char *column, const char *fmt, ...)
 {
     va_list ap;
+    if (!ctx)
+        return -1;
     va_start(ap, fmt);
     record(ctx, column, fmt, ap);
     va_end(ap);
@@ -133,7 +144,8 @@ static void host_log(void *ctx, int level, const char *fmt, ...)
     wb_log(level <= WB_PLUGIN_LOG_DEBUG  ? WB_LOG_DEBUG
            : level == WB_PLUGIN_LOG_INFO ? WB_LOG_INFO
                                          : WB_LOG_WARNING,
-           "mapping \"%s\": %s", x->in->m->name, msg);
+           "mapping \"%s\": %s",
+           x ? x->in->m->name : init_mapping ? init_mapping : "", msg);
 }
 
 static void host_hint(void *ctx, const char *fmt, ...)
@@ -143,6 +155,8 @@ static void host_hint(void *ctx, const char *fmt, ...)
     emit_ctx *x = ctx;
     char msg[256];
     va_list ap;
+    if (!x)
+        return;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
@@ -248,11 +262,14 @@ static int check_cols(emit_ctx *x, const wb_plugin_col *cols, size_t n,
 static int host_emit(void *ctx, const wb_plugin_op *op)
 {
     emit_ctx *x = ctx;
-    const wb_config_mapping *m = x->in->m;
+    const wb_config_mapping *m;
     const wb_config_table *to;
     wb_target_op *t;
     bool lookup = false;
 
+    if (!x)
+        return -1;
+    m = x->in->m;
     if (!op || op->size < offsetof(wb_plugin_op, flags) + sizeof(op->flags))
         return emit_fail(x, "mapping \"%s\" emitted an operation of unknown "
                             "size",
@@ -399,7 +416,10 @@ static int init_instance(const wb_config *cfg, const wb_config_mapping *m,
     args.builtin = m->plugin.path ? NULL : m;
     args.errbuf = msg;
     args.errbuf_size = sizeof(msg);
-    if (in->p->init(&args, &in->state) != 0) {
+    init_mapping = m->name;
+    rc = in->p->init(&args, &in->state);
+    init_mapping = NULL;
+    if (rc != 0) {
         const wb_plugin_node *at = args.errnode;
         wb_error_set(err, WB_ECONFIG, "%s", msg[0] ? msg : "plugin failed "
                                                            "to initialise");

@@ -201,6 +201,8 @@ typedef struct wb_plugin_init {
     size_t nto;
     const char *const *to_schemas, *const *to_tables;
     const wb_plugin_node *config; /* plugin.config, or NULL */
+    /* init() calls it with ctx NULL: log() and value() work; alloc() and
+     * strdup() return NULL, emit() and error() -1 (map() only). */
     const wb_plugin_host *host;
     const void *builtin;      /* built-in mappings only: the wb_config_mapping */
     /* out: on failure, a message (lower case, no period) and, when it is

@@ -222,6 +222,8 @@ assert_contains "$OUT" 'status "frozen" is refused by mapping "users_status" (fa
 assert_contains "$OUT" 'portal.users' "the error names the relation portal.users"
 assert_contains "$OUT" '"status"' "the error names the column \"status\""
 assert_contains "$OUT" 'plugin "derive_status" 1.0' "the error names the plugin and its version"
+assert_contains "$OUT" 'WARNING:  mapping "users_status": a status of "frozen" will stop walbridge (fail_on)' \
+    "init() logged through the host (ctx NULL), prefixed with the mapping"
 fail_lsn=$(grep -o 'LSN [0-9A-F]*/[0-9A-F]*' "$OUT" | tail -n 1 | cut -d' ' -f2)
 [[ -n "$fail_lsn" ]] || fail "the error names no LSN"
 if lsn_le "$lsn_lo" "$fail_lsn" && lsn_le "$fail_lsn" "$lsn_hi"; then

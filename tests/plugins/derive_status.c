@@ -136,6 +136,10 @@ static int derive_init(wb_plugin_init *args, void **out)
         free_state(st);
         return cfg_fail(args, NULL, "out of memory");
     }
+    if (st->fail_on)
+        args->host->log(NULL, WB_PLUGIN_LOG_WARNING,
+                        "a status of \"%s\" will stop walbridge (fail_on)",
+                        st->fail_on);
     *out = st;
     return 0;
 }
