@@ -545,6 +545,34 @@ static void test_emitted_names_outlive_the_message(void)
     close_fixture(&f);
 }
 
+static char logged[512];
+
+static void capture(void *ud, wb_log_level level, const char *msg,
+                    const wb_error *err)
+{
+    (void)ud;
+    (void)err;
+    if (level == WB_LOG_WARNING)
+        snprintf(logged, sizeof(logged), "%s", msg);
+}
+
+/* init() has no ctx: it logs through args->host with ctx NULL, and the
+ * line names the mapping (derive_status warns about fail_on). */
+static void test_init_logs_without_ctx(void)
+{
+    fixture f;
+    logged[0] = '\0';
+    wb_log_set_sink(capture, NULL);
+    if (open_fixture(&f, both) != 0) {
+        WB_CHECK(!"fixture");
+    } else {
+        WB_CHECK_STR_EQ(logged, "mapping \"users_status\": a status of "
+                                "\"frozen\" will stop walbridge (fail_on)");
+        close_fixture(&f);
+    }
+    wb_log_set_sink(NULL, NULL);
+}
+
 /* ------------------------------------------------------ loader refusals */
 
 /* Load yaml; the router must fail with WB_ECONFIG at line:col of CFG_NAME,
@@ -662,6 +690,7 @@ int main(void)
     WB_RUN(test_derive_status_update_and_delete);
     WB_RUN(test_derive_status_fail_on);
     WB_RUN(test_emitted_names_outlive_the_message);
+    WB_RUN(test_init_logs_without_ctx);
     WB_RUN(test_abi_mismatch_names_both_versions);
     WB_RUN(test_no_entry_symbol);
     WB_RUN(test_missing_file);
