@@ -38,6 +38,12 @@ typedef struct instance {
     const wb_plugin *p;
     void *state;
     wb_plugin_handle *h; /* NULL: built in */
+    /* External plugins: the target column names they emitted, copied.  The
+     * applier keeps the names of an operation past the message (a
+     * set-based run collects operations of one shape from many messages),
+     * but a plugin may allocate them in the per-message arena. */
+    char **names;
+    size_t nnames, capnames;
 } instance;
 
 struct wb_router {
@@ -48,7 +54,7 @@ struct wb_router {
 
 /* map()'s ctx: where emitted ops go and where an error is recorded. */
 typedef struct emit_ctx {
-    const instance *in;
+    instance *in;
     const wb_change *c;
     wb_arena *arena;
     wb_target_op *ops;
@@ -61,13 +67,22 @@ typedef struct emit_ctx {
 /* host callbacks                                                      */
 /* ------------------------------------------------------------------ */
 
+/* init() has no ctx to pass (ABI 1): it gets args->host, and calls it
+ * with ctx NULL.  log() then names the mapping whose init() runs; the
+ * callbacks that only make sense in map() fail instead of crashing. */
+static const char *init_mapping;
+
 static void *host_alloc(void *ctx, size_t size)
 {
+    if (!ctx)
+        return NULL;
     return wb_arena_alloc(((emit_ctx *)ctx)->arena, size ? size : 1);
 }
 
 static char *host_strdup(void *ctx, const char *s)
 {
+    if (!ctx || !s)
+        return NULL;
     return wb_arena_strdup(((emit_ctx *)ctx)->arena, s);
 }
 
@@ -97,6 +112,8 @@ static int host_error(void *ctx, const char *column, const char *fmt, ...)
 static int host_error(void *ctx, const char *column, const char *fmt, ...)
 {
     va_list ap;
+    if (!ctx)
+        return -1;
     va_start(ap, fmt);
     record(ctx, column, fmt, ap);
     va_end(ap);
@@ -127,7 +144,8 @@ static void host_log(void *ctx, int level, const char *fmt, ...)
     wb_log(level <= WB_PLUGIN_LOG_DEBUG  ? WB_LOG_DEBUG
            : level == WB_PLUGIN_LOG_INFO ? WB_LOG_INFO
                                          : WB_LOG_WARNING,
-           "mapping \"%s\": %s", x->in->m->name, msg);
+           "mapping \"%s\": %s",
+           x ? x->in->m->name : init_mapping ? init_mapping : "", msg);
 }
 
 static void host_hint(void *ctx, const char *fmt, ...)
@@ -137,6 +155,8 @@ static void host_hint(void *ctx, const char *fmt, ...)
     emit_ctx *x = ctx;
     char msg[256];
     va_list ap;
+    if (!x)
+        return;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
@@ -155,14 +175,51 @@ static const wb_plugin_value *host_value(const wb_plugin_change *c,
     return NULL;
 }
 
-static bool declared_target(const wb_config_mapping *m, const char *schema,
-                            const char *table)
+static const wb_config_table *declared_target(const wb_config_mapping *m,
+                                              const char *schema,
+                                              const char *table)
 {
     for (size_t i = 0; i < m->nto; i++)
         if (strcmp(m->tos[i].schema, schema) == 0 &&
             strcmp(m->tos[i].table, table) == 0)
-            return true;
-    return false;
+            return &m->tos[i];
+    return NULL;
+}
+
+/* The instance's copy of column name s (made on first use); NULL when out
+ * of memory.  A plugin writes a handful of columns: a linear search. */
+static const char *intern_name(instance *in, const char *s)
+{
+    char *copy;
+    for (size_t i = 0; i < in->nnames; i++)
+        if (strcmp(in->names[i], s) == 0)
+            return in->names[i];
+    if (in->nnames == in->capnames) {
+        size_t cap = in->capnames ? 2 * in->capnames : 16;
+        char **names = realloc(in->names, cap * sizeof(*names));
+        if (!names)
+            return NULL;
+        in->names = names;
+        in->capnames = cap;
+    }
+    if (!(copy = strdup(s)))
+        return NULL;
+    in->names[in->nnames++] = copy;
+    return copy;
+}
+
+/* cols copied into the arena with interned column names. */
+static wb_op_value *own_cols(emit_ctx *x, const wb_plugin_col *cols, size_t n)
+{
+    wb_op_value *v = wb_arena_alloc(x->arena, (n ? n : 1) * sizeof(*v));
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        v[i] = cols[i];
+        if (!(v[i].column = intern_name(x->in, cols[i].column)))
+            return NULL;
+    }
+    return v;
 }
 
 static int grow_ops(emit_ctx *x)
@@ -207,19 +264,23 @@ static int check_cols(emit_ctx *x, const wb_plugin_col *cols, size_t n,
 static int host_emit(void *ctx, const wb_plugin_op *op)
 {
     emit_ctx *x = ctx;
-    const wb_config_mapping *m = x->in->m;
+    const wb_config_mapping *m;
+    const wb_config_table *to;
     wb_target_op *t;
     bool lookup = false;
 
+    if (!x)
+        return -1;
+    m = x->in->m;
     if (!op || op->size < offsetof(wb_plugin_op, flags) + sizeof(op->flags))
         return emit_fail(x,
                          "mapping \"%s\" emitted an operation of unknown "
                          "size",
                          m->name);
-    if (!op->schema || !op->table || !declared_target(m, op->schema, op->table))
-        return emit_fail(x,
-                         "mapping \"%s\" wrote to \"%s.%s\", which is not "
-                         "in its \"to\" list",
+    if (!op->schema || !op->table ||
+        !(to = declared_target(m, op->schema, op->table)))
+        return emit_fail(x, "mapping \"%s\" wrote to \"%s.%s\", which is not "
+                            "in its \"to\" list",
                          m->name, op->schema ? op->schema : "",
                          op->table ? op->table : "");
     if (op->kind < WB_PLUGIN_UPSERT || op->kind > WB_PLUGIN_DELETE)
@@ -266,12 +327,27 @@ static int host_emit(void *ctx, const wb_plugin_op *op)
               : op->kind == WB_PLUGIN_UPDATE ? WB_OP_UPDATE
                                              : WB_OP_DELETE;
     t->mapping = m->name;
-    t->schema = op->schema;
-    t->table = op->table;
+    /* Names that live as long as the router (see instance.names): the
+     * configuration's for the table, copies for an external plugin's
+     * columns.  The built-in mapping's are the configuration's already. */
+    t->schema = to->schema;
+    t->table = to->table;
     t->nkeys = op->nkeys;
-    t->keys = (wb_op_value *)op->keys;
     t->nset = op->kind == WB_PLUGIN_DELETE ? 0 : op->nset;
-    t->set = (wb_op_value *)op->set;
+    if (x->in->h) {
+        t->keys = own_cols(x, op->keys, op->nkeys);
+        t->set = t->nset ? own_cols(x, op->set, t->nset) : NULL;
+        if (!t->keys || (t->nset && !t->set)) {
+            x->nops--;
+            emit_fail(x, "out of memory routing a change");
+            if (x->err)
+                x->err->code = WB_ENOMEM;
+            return -1;
+        }
+    } else {
+        t->keys = (wb_op_value *)op->keys;
+        t->set = (wb_op_value *)op->set;
+    }
     t->insert_if_missing = op->kind == WB_PLUGIN_UPDATE &&
                            (op->flags & WB_PLUGIN_OP_INSERT_IF_MISSING);
     t->skip_unchanged = op->kind != WB_PLUGIN_DELETE &&
@@ -303,6 +379,11 @@ static void fini_instance(instance *in)
     in->state = NULL;
     wb_plugin_unload(in->h);
     in->h = NULL;
+    for (size_t i = 0; i < in->nnames; i++)
+        free(in->names[i]);
+    free(in->names);
+    in->names = NULL;
+    in->nnames = in->capnames = 0;
 }
 
 static int init_instance(const wb_config *cfg, const wb_config_mapping *m,
@@ -343,7 +424,10 @@ static int init_instance(const wb_config *cfg, const wb_config_mapping *m,
     args.builtin = m->plugin.path ? NULL : m;
     args.errbuf = msg;
     args.errbuf_size = sizeof(msg);
-    if (in->p->init(&args, &in->state) != 0) {
+    init_mapping = m->name;
+    rc = in->p->init(&args, &in->state);
+    init_mapping = NULL;
+    if (rc != 0) {
         const wb_plugin_node *at = args.errnode;
         wb_error_set(err, WB_ECONFIG, "%s",
                      msg[0] ? msg
@@ -549,8 +633,9 @@ int wb_router_route(wb_router *r, const wb_change *change, wb_arena *arena,
     *ops = NULL;
     *nops = 0;
     for (size_t i = 0; i < r->n; i++) {
-        const instance *in = &r->inst[i];
-        if (!same_rel(&in->m->from, change->rel->nspname, change->rel->relname))
+        instance *in = &r->inst[i];
+        if (!same_rel(&in->m->from, change->rel->nspname,
+                      change->rel->relname))
             continue;
         x.in = in;
         if (change->kind == WB_CHANGE_TRUNCATE) {

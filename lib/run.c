@@ -1110,14 +1110,16 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
     st->err = err;
     st->relcache = wb_relcache_create();
     st->msg_arena = wb_arena_create(64 * 1024, MSG_ARENA_LIMIT);
-    /* A plugin that cannot be loaded is reported as such, not as memory. */
-    if (!(st->router = wb_router_create(cfg, err))) {
-        rc = err->code ? err->code : WB_ENOMEM;
+    if (!st->relcache || !st->msg_arena) {
+        rc = wb_error_set(err, WB_ENOMEM, "out of memory");
         goto done;
     }
-    st->spool = wb_spool_create(cfg->source.spool_dir, MAX_STREAMS, err);
-    if (!st->relcache || !st->msg_arena || !st->spool) {
-        rc = wb_error_set(err, WB_ENOMEM, "out of memory");
+    /* These report their own errors (a plugin that cannot be loaded or
+     * rejects its config is WB_ECONFIG, with the file position). */
+    if (!(st->router = wb_router_create(cfg, err)) ||
+        !(st->spool = wb_spool_create(cfg->source.spool_dir, MAX_STREAMS,
+                                      err))) {
+        rc = err->code ? err->code : WB_ENOMEM;
         goto done;
     }
     srand((unsigned)(mono_ms() ^ (int64_t)getpid()));

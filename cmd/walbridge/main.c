@@ -18,6 +18,7 @@
 #include "walbridge/log.h"
 #include "walbridge/mapping.h"
 #include "walbridge/lsn.h"
+#include "walbridge/mapping.h"
 #include "walbridge/run.h"
 #include "walbridge/status.h"
 

@@ -33,7 +33,9 @@
  * host->alloc()/host->strdup() from the per-message arena (or is static,
  * or lives in the plugin's own state until fini()).  It is valid until the
  * operations are queued on the target, then reset with the arena; a plugin
- * never frees it.  Values in a change are valid for the duration of map().
+ * never frees it.  host->alloc() does not zero what it returns (set every
+ * member, wb_plugin_col.lookup included).  Values in a change are valid
+ * for the duration of map().
  *
  * Threads: walbridge calls a plugin from one thread only.  map() must be
  * pure given its inputs and its state (no I/O on the databases): it runs
@@ -169,9 +171,12 @@ typedef struct wb_plugin_host {
      * which the plugin reports by returning -1. */
     void *(*alloc)(void *ctx, size_t size);
     char *(*strdup)(void *ctx, const char *s);
-    /* Queue op (copied; op's strings must stay valid as described above).
-     * Returns 0, or -1 after recording an error (a table not in the
-     * mapping's "to" list, no key, out of memory): map() then returns -1. */
+    /* Queue op.  op, its keys and set arrays and the schema, table and
+     * column names are copied (the plugin may reuse them once emit
+     * returns); the values are not and must stay valid as described under
+     * "Memory".  Returns 0, or -1 after recording an error (a table not in
+     * the mapping's "to" list, no key, out of memory): map() then returns
+     * -1. */
     int (*emit)(void *ctx, const wb_plugin_op *op);
     /* Record the error that map() is about to return; column may be NULL.
      * Returns -1, so that map() can `return host->error(...)`. */
@@ -198,6 +203,8 @@ typedef struct wb_plugin_init {
     size_t nto;
     const char *const *to_schemas, *const *to_tables;
     const wb_plugin_node *config; /* plugin.config, or NULL */
+    /* init() calls it with ctx NULL: log() and value() work; alloc() and
+     * strdup() return NULL, emit() and error() -1 (map() only). */
     const wb_plugin_host *host;
     const void *builtin; /* built-in mappings only: the wb_config_mapping */
     /* out: on failure, a message (lower case, no period) and, when it is
