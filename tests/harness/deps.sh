@@ -73,9 +73,13 @@ wb_missing_packages() {
     command -v gcc >/dev/null 2>&1 || echo gcc
     command -v make >/dev/null 2>&1 || echo make
     wb_pg_bindir >/dev/null 2>&1 || echo postgresql
-    # Used by the integration tests (test_status validates JSON with both).
+    # Used by the integration tests (test_status validates JSON with both;
+    # test_deploy_configs validates the example configurations against
+    # schemas/walbridge.schema.json with jsonschema, reading YAML with yaml).
     command -v jq >/dev/null 2>&1 || echo jq
     command -v python3 >/dev/null 2>&1 || echo python3
+    python3 -c 'import jsonschema' >/dev/null 2>&1 || echo python3-jsonschema
+    python3 -c 'import yaml' >/dev/null 2>&1 || echo python3-yaml
     return 0
 }
 
