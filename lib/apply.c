@@ -525,6 +525,54 @@ static bool sql_param(char *buf, size_t *len, int n)
 }
 
 /*
+ * The SQL for one value: $n, or for a lookup (a key translated through
+ * another table) the subquery that finds it on the target when the
+ * statement runs.  No row: NULL, as a LEFT JOIN would give.
+ */
+static bool sql_value(PGconn *conn, char *buf, size_t *len,
+                      const wb_op_value *v, int n)
+{
+    const wb_plugin_lookup *l = v->lookup;
+    if (!l)
+        return sql_param(buf, len, n);
+    return sql_add(buf, len, "(SELECT ") && sql_ident(conn, buf, len, l->column) &&
+           sql_add(buf, len, " FROM ") && sql_ident(conn, buf, len, l->schema) &&
+           sql_add(buf, len, ".") && sql_ident(conn, buf, len, l->table) &&
+           sql_add(buf, len, " WHERE ") && sql_ident(conn, buf, len, l->match) &&
+           sql_add(buf, len, " = ") && sql_param(buf, len, n) &&
+           sql_add(buf, len, ")");
+}
+
+/*
+ * skip_unchanged: " AND ROW(t.c..) IS DISTINCT FROM ROW(<values>..)" so an
+ * update that would change nothing matches no row, writes no row version
+ * and fires no trigger.  excluded: compare with EXCLUDED.c (ON CONFLICT);
+ * else with the op's values from parameter first on.  from, to: the set
+ * entries compared.
+ */
+static bool sql_distinct(PGconn *conn, char *sql, size_t *len,
+                         const wb_target_op *op, size_t from, size_t to,
+                         const char *alias, bool excluded, int first)
+{
+    bool ok = sql_add(sql, len, " ROW(");
+    for (size_t i = from; ok && i < to; i++)
+        ok = (i == from || sql_add(sql, len, ", ")) &&
+             sql_add(sql, len, alias) && sql_add(sql, len, ".") &&
+             sql_ident(conn, sql, len, op->set[i].column);
+    ok = ok && sql_add(sql, len, ") IS DISTINCT FROM ROW(");
+    for (size_t i = from; ok && i < to; i++) {
+        ok = i == from || sql_add(sql, len, ", ");
+        if (excluded)
+            ok = ok && sql_add(sql, len, "EXCLUDED.") &&
+                 sql_ident(conn, sql, len, op->set[i].column);
+        else
+            ok = ok && sql_value(conn, sql, len, &op->set[i],
+                                 first + (int)(i - from));
+    }
+    return ok && sql_add(sql, len, ")");
+}
+
+/*
  * An update whose row may be missing on the target, as one statement so
  * that it can be pipelined (a second statement chosen after seeing the
  * row count would run after later changes):
@@ -538,28 +586,44 @@ static bool build_update_or_insert(PGconn *conn, const wb_target_op *op,
 {
     size_t len = 0;
     int param = 1;
+    int keyparam = (int)op->nset + 1;
     bool ok = sql_add(sql, &len, "WITH u AS (UPDATE ") &&
-              sql_add(sql, &len, rel) && sql_add(sql, &len, " SET ");
+              sql_add(sql, &len, rel) && sql_add(sql, &len, " AS t SET ");
     for (size_t i = 0; ok && i < op->nset; i++)
         ok = (i == 0 || sql_add(sql, &len, ", ")) &&
              sql_ident(conn, sql, &len, op->set[i].column) &&
-             sql_add(sql, &len, " = ") && sql_param(sql, &len, param++);
+             sql_add(sql, &len, " = ") &&
+             sql_value(conn, sql, &len, &op->set[i], param++);
     ok = ok && sql_add(sql, &len, " WHERE ");
     for (size_t i = 0; ok && i < op->nkeys; i++)
         ok = (i == 0 || sql_add(sql, &len, " AND ")) &&
              sql_ident(conn, sql, &len, op->keys[i].column) &&
              sql_add(sql, &len, " = ") && sql_param(sql, &len, param++);
+    if (op->skip_unchanged)
+        ok = ok && sql_add(sql, &len, " AND") &&
+             sql_distinct(conn, sql, &len, op, 0, op->nset, "t", false, 1);
     ok = ok && sql_add(sql, &len, " RETURNING 1) INSERT INTO ") &&
-         sql_add(sql, &len, rel) && sql_add(sql, &len, " (");
+         sql_add(sql, &len, rel) && sql_add(sql, &len, " AS t (");
     for (size_t i = 0; ok && i < op->nset; i++)
         ok = (i == 0 || sql_add(sql, &len, ", ")) &&
              sql_ident(conn, sql, &len, op->set[i].column);
     ok = ok && sql_add(sql, &len, ") SELECT ");
     for (size_t i = 0; ok && i < op->nset; i++)
         ok = (i == 0 || sql_add(sql, &len, ", ")) &&
-             sql_param(sql, &len, (int)i + 1);
-    ok = ok && sql_add(sql, &len,
-                       " WHERE NOT EXISTS (SELECT 1 FROM u) ON CONFLICT (");
+             sql_value(conn, sql, &len, &op->set[i], (int)i + 1);
+    ok = ok && sql_add(sql, &len, " WHERE NOT EXISTS (SELECT 1 FROM u)");
+    if (op->skip_unchanged) {
+        /* The row is there and already right: do not try to insert it. */
+        ok = ok && sql_add(sql, &len, " AND NOT EXISTS (SELECT 1 FROM ") &&
+             sql_add(sql, &len, rel) && sql_add(sql, &len, " WHERE ");
+        for (size_t i = 0; ok && i < op->nkeys; i++)
+            ok = (i == 0 || sql_add(sql, &len, " AND ")) &&
+                 sql_ident(conn, sql, &len, op->keys[i].column) &&
+                 sql_add(sql, &len, " = ") &&
+                 sql_param(sql, &len, keyparam + (int)i);
+        ok = ok && sql_add(sql, &len, ")");
+    }
+    ok = ok && sql_add(sql, &len, " ON CONFLICT (");
     for (size_t i = 0; ok && i < op->nkeys; i++)
         ok = (i == 0 || sql_add(sql, &len, ", ")) &&
              sql_ident(conn, sql, &len, op->set[i].column);
@@ -571,6 +635,10 @@ static bool build_update_or_insert(PGconn *conn, const wb_target_op *op,
              sql_ident(conn, sql, &len, op->set[i].column) &&
              sql_add(sql, &len, " = EXCLUDED.") &&
              sql_ident(conn, sql, &len, op->set[i].column);
+    if (op->skip_unchanged)
+        ok = ok && sql_add(sql, &len, " WHERE") &&
+             sql_distinct(conn, sql, &len, op, op->nkeys, op->nset, "t", true,
+                          0);
     return ok;
 }
 
@@ -592,7 +660,7 @@ static bool build_sql(PGconn *conn, const wb_target_op *op, char *sql)
     switch (op->kind) {
     case WB_OP_UPSERT:
         ok = sql_add(sql, &len, "INSERT INTO ") && sql_add(sql, &len, rel) &&
-             sql_add(sql, &len, " (");
+             sql_add(sql, &len, " AS t (");
         for (size_t i = 0; ok && i < op->nkeys + op->nset; i++) {
             const wb_op_value *v =
                 i < op->nkeys ? &op->keys[i] : &op->set[i - op->nkeys];
@@ -600,9 +668,12 @@ static bool build_sql(PGconn *conn, const wb_target_op *op, char *sql)
                  sql_ident(conn, sql, &len, v->column);
         }
         ok = ok && sql_add(sql, &len, ") VALUES (");
-        for (size_t i = 0; ok && i < op->nkeys + op->nset; i++)
+        for (size_t i = 0; ok && i < op->nkeys + op->nset; i++) {
+            const wb_op_value *v =
+                i < op->nkeys ? &op->keys[i] : &op->set[i - op->nkeys];
             ok = (i == 0 || sql_add(sql, &len, ", ")) &&
-                 sql_param(sql, &len, param++);
+                 sql_value(conn, sql, &len, v, param++);
+        }
         ok = ok && sql_add(sql, &len, ") ON CONFLICT (");
         for (size_t i = 0; ok && i < op->nkeys; i++)
             ok = (i == 0 || sql_add(sql, &len, ", ")) &&
@@ -615,16 +686,20 @@ static bool build_sql(PGconn *conn, const wb_target_op *op, char *sql)
                  sql_ident(conn, sql, &len, op->set[i].column) &&
                  sql_add(sql, &len, " = EXCLUDED.") &&
                  sql_ident(conn, sql, &len, op->set[i].column);
+        if (op->skip_unchanged)
+            ok = ok && sql_add(sql, &len, " WHERE") &&
+                 sql_distinct(conn, sql, &len, op, 0, op->nset, "t", true, 0);
         return ok;
     case WB_OP_UPDATE:
         if (op->insert_if_missing && op->nset >= op->nkeys)
             return build_update_or_insert(conn, op, rel, sql);
         ok = sql_add(sql, &len, "UPDATE ") && sql_add(sql, &len, rel) &&
-             sql_add(sql, &len, " SET ");
+             sql_add(sql, &len, " AS t SET ");
         for (size_t i = 0; ok && i < op->nset; i++)
             ok = (i == 0 || sql_add(sql, &len, ", ")) &&
                  sql_ident(conn, sql, &len, op->set[i].column) &&
-                 sql_add(sql, &len, " = ") && sql_param(sql, &len, param++);
+                 sql_add(sql, &len, " = ") &&
+                 sql_value(conn, sql, &len, &op->set[i], param++);
         break;
     case WB_OP_DELETE:
         ok = sql_add(sql, &len, "DELETE FROM ") && sql_add(sql, &len, rel);
@@ -637,6 +712,9 @@ static bool build_sql(PGconn *conn, const wb_target_op *op, char *sql)
         ok = (i == 0 || sql_add(sql, &len, " AND ")) &&
              sql_ident(conn, sql, &len, op->keys[i].column) &&
              sql_add(sql, &len, " = ") && sql_param(sql, &len, param++);
+    if (op->kind == WB_OP_UPDATE && op->skip_unchanged)
+        ok = ok && sql_add(sql, &len, " AND") &&
+             sql_distinct(conn, sql, &len, op, 0, op->nset, "t", false, 1);
     return ok;
 }
 
@@ -645,25 +723,44 @@ static bool build_sql(PGconn *conn, const wb_target_op *op, char *sql)
  * Built in buf when it fits (the common case: no allocation per change),
  * else malloc'd; NULL when out of memory.
  */
+static size_t lookup_len(const wb_op_value *v)
+{
+    const wb_plugin_lookup *l = v->lookup;
+    return l ? strlen(l->schema) + strlen(l->table) + strlen(l->match) +
+                   strlen(l->column) + 5
+             : 0;
+}
+
+/* column, then @schema.table.match.column for a lookup, then \x1e */
+static size_t key_col(char *k, size_t n, const wb_op_value *v)
+{
+    const wb_plugin_lookup *l = v->lookup;
+    if (l)
+        return (size_t)snprintf(k, n, "%s@%s.%s.%s.%s\x1e", v->column,
+                                l->schema, l->table, l->match, l->column);
+    return (size_t)snprintf(k, n, "%s\x1e", v->column);
+}
+
 static char *shape_key(const wb_target_op *op, char *buf, size_t buflen)
 {
     size_t n = 64 + strlen(op->schema) + strlen(op->table);
     for (size_t i = 0; i < op->nkeys; i++)
-        n += strlen(op->keys[i].column) + 1;
+        n += strlen(op->keys[i].column) + 1 + lookup_len(&op->keys[i]);
     for (size_t i = 0; i < op->nset; i++)
-        n += strlen(op->set[i].column) + 1;
+        n += strlen(op->set[i].column) + 1 + lookup_len(&op->set[i]);
     char *k = n <= buflen ? buf : malloc(n);
     if (!k)
         return NULL;
-    size_t len = (size_t)snprintf(k, n, "%d%c\x1f%s\x1f%s\x1f", (int)op->kind,
+    size_t len = (size_t)snprintf(k, n, "%d%c%c\x1f%s\x1f%s\x1f",
+                                  (int)op->kind,
                                   op->insert_if_missing ? 'i' : '-',
-                                  op->schema, op->table);
+                                  op->skip_unchanged ? 's' : '-', op->schema,
+                                  op->table);
     for (size_t i = 0; i < op->nkeys; i++)
-        len += (size_t)snprintf(k + len, n - len, "%s\x1e",
-                                op->keys[i].column);
+        len += key_col(k + len, n - len, &op->keys[i]);
     k[len++] = '\x1f';
     for (size_t i = 0; i < op->nset; i++)
-        len += (size_t)snprintf(k + len, n - len, "%s\x1e", op->set[i].column);
+        len += key_col(k + len, n - len, &op->set[i]);
     k[len] = '\0';
     return k;
 }
@@ -869,6 +966,10 @@ static bool run_eligible(const wb_apply *a, const wb_target_op *op,
                          wb_lsn lsn)
 {
     if (!a->set_based || lsn <= a->rowmode_until)
+        return false;
+    /* Row statements only: the set statements compare nothing and look
+     * nothing up (yet). */
+    if (op->skip_unchanged || op->has_lookup)
         return false;
     if (op->nkeys + op->nset > RUN_MAX_COLS || op->nkeys == 0)
         return false;

@@ -46,6 +46,9 @@
 
 #include "walbridge/arena.h"
 #include "walbridge/config.h"
+#include "walbridge/plugin.h"
+
+#include "expr_int.h"
 
 #define MAX_FILE_SIZE ((size_t)4 * 1024 * 1024)
 /* All scalar values together, after substitution. */
@@ -1163,23 +1166,31 @@ enum {
     MAP_ENABLED,
     MAP_FROM,
     MAP_TO,
+    MAP_OPERATIONS,
     MAP_KEY,
     MAP_COLUMNS,
+    MAP_VALUES,
+    MAP_FILTER,
     MAP_ON_DELETE,
+    MAP_ON_FILTER_OUT,
     MAP_ON_TRUNCATE,
+    MAP_SKIP_UNCHANGED,
+    MAP_PLUGIN,
     MAP_NKEYS
 };
 static const char *const mapping_keys[MAP_NKEYS] = {
-    "name", "enabled", "from",      "to",
-    "key",  "columns", "on_delete", "on_truncate"};
+    "name",      "enabled",       "from",           "to",
+    "operations", "key",          "columns",        "values",
+    "filter",    "on_delete",     "on_filter_out",  "on_truncate",
+    "skip_unchanged", "plugin"};
 
-/* Target columns must be distinct across key: and columns:. */
+/* Target columns must be distinct across key:, columns: and values:. */
 static int check_targets(loader *ld, wb_config_mapping *m,
                          const wb_config_pos *key_pos,
                          const wb_config_pos *col_pos)
 {
-    size_t n = m->nkeys + m->ncolumns;
-    dupitem *items = wb_arena_alloc(ld->arena, n * sizeof(*items));
+    size_t n = m->nkeys + m->ncolumns + m->nvalues;
+    dupitem *items = wb_arena_alloc(ld->arena, (n ? n : 1) * sizeof(*items));
     const dupitem *first, *second;
 
     if (!items)
@@ -1194,6 +1205,12 @@ static int check_targets(loader *ld, wb_config_mapping *m,
         items[m->nkeys + i].pos = col_pos[i];
         items[m->nkeys + i].order = m->nkeys + i;
     }
+    for (size_t i = 0; i < m->nvalues; i++) {
+        size_t j = m->nkeys + m->ncolumns + i;
+        items[j].s = m->values[i].to;
+        items[j].pos = m->values[i].pos;
+        items[j].order = j;
+    }
     if (find_dup(items, n, &first, &second)) {
         fail_pos(ld, second->pos.line, second->pos.col,
                  "target column \"%s\" is mapped more than once in mapping "
@@ -1206,10 +1223,590 @@ static int check_targets(loader *ld, wb_config_mapping *m,
     return 0;
 }
 
+/* ---- value expressions ------------------------------------------- */
+
+#define MAX_EXPR_DEPTH 32
+
+static wb_expr *new_expr(loader *ld, wb_expr_kind kind, const yaml_node_t *n)
+{
+    wb_expr *e = wb_arena_alloc(ld->arena, sizeof(*e));
+    if (e) {
+        memset(e, 0, sizeof(*e));
+        e->kind = kind;
+        e->slot = -1;
+        e->pos = node_pos(n);
+    }
+    return e;
+}
+
+static int parse_expr(loader *ld, const yaml_node_t *n, bool top, int depth,
+                      wb_expr **out);
+
+/* A list of expressions (concat, coalesce). */
+static int expr_list(loader *ld, const yaml_node_t *v, const char *fn,
+                     int depth, wb_expr *e)
+{
+    size_t k = 0;
+    if (v->type != YAML_SEQUENCE_NODE || seq_len(v) == 0) {
+        fail(ld, v, "\"%s\" takes a non-empty list of expressions", fn);
+        wb_error_hint(ld->err, "Write %s: [first_name, last_name].", fn);
+        return WB_ECONFIG;
+    }
+    e->nargs = seq_len(v);
+    e->args = wb_arena_alloc(ld->arena, e->nargs * sizeof(*e->args));
+    if (!e->args)
+        return nomem(ld);
+    for (yaml_node_item_t *it = v->data.sequence.items.start;
+         it < v->data.sequence.items.top; it++, k++) {
+        int rc = parse_expr(ld, node_of(ld, *it), false, depth + 1,
+                            &e->args[k]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int expr_args(loader *ld, wb_expr *e, size_t n)
+{
+    e->nargs = n;
+    e->args = wb_arena_alloc(ld->arena, n * sizeof(*e->args));
+    if (!e->args)
+        return nomem(ld);
+    memset(e->args, 0, n * sizeof(*e->args));
+    return 0;
+}
+
+/* A nullable scalar text (const:, map values): NULL for YAML null. */
+static int get_text_or_null(loader *ld, const yaml_node_t *v, const char *key,
+                            char **out)
+{
+    if (v->type != YAML_SCALAR_NODE)
+        return fail(ld, v, "\"%s\" must be a scalar value", key);
+    if (is_null(v)) {
+        *out = NULL;
+        return 0;
+    }
+    return expand(ld, v, key, out);
+}
+
+static const char *const expr_fns[] = {"const", "lower",    "upper", "trim",
+                                       "concat", "split",   "cast",  "coalesce",
+                                       "map",   "lookup"};
+#define N_EXPR_FNS (sizeof(expr_fns) / sizeof(expr_fns[0]))
+
+/*
+ * An expression: a scalar names a source column; a map has exactly one
+ * function key (see config.h) plus that function's modifiers.
+ */
+static int parse_expr(loader *ld, const yaml_node_t *n, bool top, int depth,
+                      wb_expr **out)
+{
+    /* Modifiers each function accepts besides its own key. */
+    static const char *const mods[][3] = {
+        {NULL}, {NULL}, {NULL}, {NULL}, {"sep", NULL},
+        {"sep", "part", NULL}, {"to", NULL}, {NULL},
+        {"values", "else", NULL}, {"from", NULL}};
+    const yaml_node_t *fnkey = NULL, *arg = NULL, *mod[3] = {NULL, NULL, NULL};
+    size_t fn = N_EXPR_FNS;
+    wb_expr *e;
+    int rc;
+
+    if (depth > MAX_EXPR_DEPTH)
+        return fail(ld, n, "expression is nested too deeply");
+    if (n->type == YAML_SCALAR_NODE) {
+        if (is_null(n)) {
+            fail(ld, n, "an expression must not be empty");
+            wb_error_hint(ld->err, "Name a source column, or write "
+                                   "{ const: null } for NULL.");
+            return WB_ECONFIG;
+        }
+        e = new_expr(ld, WB_EXPR_COLUMN, n);
+        if (!e)
+            return nomem(ld);
+        rc = get_name(ld, n, "values", "column", &e->name);
+        *out = e;
+        return rc;
+    }
+    if (n->type != YAML_MAPPING_NODE) {
+        fail(ld, n, "an expression must be a column name or a map");
+        wb_error_hint(ld->err, "Write { concat: [first_name, last_name], "
+                               "sep: \" \" }, { const: text } ...");
+        return WB_ECONFIG;
+    }
+    /* Find the function key first, so modifiers can be checked against it. */
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+         p < n->data.mapping.pairs.top; p++) {
+        const yaml_node_t *k = node_of(ld, p->key);
+        if (k->type != YAML_SCALAR_NODE)
+            return fail(ld, k, "keys in an expression must be strings");
+        for (size_t i = 0; i < N_EXPR_FNS; i++)
+            if (strcmp(sval(k), expr_fns[i]) == 0) {
+                if (fnkey) {
+                    fail(ld, k, "expression has two functions, \"%s\" and "
+                                "\"%s\"",
+                         sval(fnkey), sval(k));
+                    wb_error_hint(ld->err, "Nest them: { lower: { trim: "
+                                           "email } }.");
+                    return WB_ECONFIG;
+                }
+                fnkey = k;
+                fn = i;
+                arg = node_of(ld, p->value);
+            }
+    }
+    if (!fnkey) {
+        char list[160];
+        size_t used = 0;
+        for (size_t i = 0; i < N_EXPR_FNS; i++)
+            used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
+                                     i ? ", " : "", expr_fns[i]);
+        fail(ld, n, "expression names no function");
+        wb_error_hint(ld->err, "Use one of: %s.", list);
+        return WB_ECONFIG;
+    }
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+         p < n->data.mapping.pairs.top; p++) {
+        const yaml_node_t *k = node_of(ld, p->key);
+        size_t i;
+        if (k == fnkey)
+            continue;
+        for (i = 0; mods[fn][i]; i++)
+            if (strcmp(sval(k), mods[fn][i]) == 0)
+                break;
+        if (!mods[fn][i]) {
+            fail(ld, k, "unknown key \"%s\" in \"%s\" expression", sval(k),
+                 expr_fns[fn]);
+            if (mods[fn][0])
+                wb_error_hint(ld->err, "\"%s\" takes: %s%s%s.", expr_fns[fn],
+                              mods[fn][0], mods[fn][1] ? ", " : "",
+                              mods[fn][1] ? mods[fn][1] : "");
+            return WB_ECONFIG;
+        }
+        if (mod[i])
+            return fail(ld, k, "duplicate key \"%s\" in expression", sval(k));
+        mod[i] = node_of(ld, p->value);
+    }
+
+    static const wb_expr_kind kinds[] = {
+        WB_EXPR_CONST,  WB_EXPR_LOWER, WB_EXPR_UPPER,    WB_EXPR_TRIM,
+        WB_EXPR_CONCAT, WB_EXPR_SPLIT, WB_EXPR_CAST,     WB_EXPR_COALESCE,
+        WB_EXPR_MAP,    WB_EXPR_LOOKUP};
+    e = new_expr(ld, kinds[fn], fnkey);
+    if (!e)
+        return nomem(ld);
+    *out = e;
+    switch (e->kind) {
+    case WB_EXPR_CONST:
+        return get_text_or_null(ld, arg, "const", &e->name);
+    case WB_EXPR_LOWER:
+    case WB_EXPR_UPPER:
+    case WB_EXPR_TRIM:
+    case WB_EXPR_CAST:
+        if ((rc = expr_args(ld, e, 1)) != 0 ||
+            (rc = parse_expr(ld, arg, false, depth + 1, &e->args[0])) != 0)
+            return rc;
+        if (e->kind == WB_EXPR_CAST) {
+            static const char *const types[] = {"text",    "integer",
+                                                "bigint",  "numeric",
+                                                "boolean", "date"};
+            size_t t;
+            if (!mod[0])
+                return missing_key(ld, n, "\"cast\" expression", "to");
+            if ((rc = get_enum(ld, mod[0], "to", types, 6, &t)) != 0)
+                return rc;
+            e->cast_to = (wb_cast_type)(t + 1);
+        }
+        return 0;
+    case WB_EXPR_CONCAT:
+        if ((rc = expr_list(ld, arg, "concat", depth, e)) != 0)
+            return rc;
+        if (mod[0])
+            return get_string(ld, mod[0], "sep", &e->sep);
+        return 0;
+    case WB_EXPR_COALESCE:
+        return expr_list(ld, arg, "coalesce", depth, e);
+    case WB_EXPR_SPLIT: {
+        char *s, *end;
+        long part;
+        if ((rc = expr_args(ld, e, 1)) != 0 ||
+            (rc = parse_expr(ld, arg, false, depth + 1, &e->args[0])) != 0)
+            return rc;
+        if (!mod[0])
+            return missing_key(ld, n, "\"split\" expression", "sep");
+        if (!mod[1])
+            return missing_key(ld, n, "\"split\" expression", "part");
+        if ((rc = get_string(ld, mod[0], "sep", &e->sep)) != 0)
+            return rc;
+        if (e->sep[0] == '\0')
+            return fail(ld, mod[0], "\"sep\" of \"split\" must not be empty");
+        if ((rc = get_string(ld, mod[1], "part", &s)) != 0)
+            return rc;
+        part = strtol(s, &end, 10);
+        if (end == s || *end || part == 0 || part < -1000 || part > 1000) {
+            fail(ld, mod[1], "invalid \"part\" \"%s\" for \"split\"", s);
+            wb_error_hint(ld->err, "Use 1 for the first part, -1 for the "
+                                   "last.");
+            return WB_ECONFIG;
+        }
+        e->part = (int)part;
+        return 0;
+    }
+    case WB_EXPR_MAP: {
+        const yaml_node_t *vals = mod[0];
+        size_t k = 0;
+        if ((rc = expr_args(ld, e, mod[1] ? 2 : 1)) != 0 ||
+            (rc = parse_expr(ld, arg, false, depth + 1, &e->args[0])) != 0)
+            return rc;
+        if (mod[1] &&
+            (rc = parse_expr(ld, mod[1], false, depth + 1, &e->args[1])) != 0)
+            return rc;
+        if (!vals)
+            return missing_key(ld, n, "\"map\" expression", "values");
+        if (vals->type != YAML_MAPPING_NODE || map_len(vals) == 0) {
+            fail(ld, vals, "\"values\" of \"map\" must be a non-empty map "
+                           "of source value to target value");
+            wb_error_hint(ld->err, "Write values: { A: Active, I: Inactive "
+                                   "}.");
+            return WB_ECONFIG;
+        }
+        e->nmap = map_len(vals);
+        e->map_from = wb_arena_alloc(ld->arena, e->nmap * sizeof(char *));
+        e->map_to = wb_arena_alloc(ld->arena, e->nmap * sizeof(char *));
+        if (!e->map_from || !e->map_to)
+            return nomem(ld);
+        for (yaml_node_pair_t *p = vals->data.mapping.pairs.start;
+             p < vals->data.mapping.pairs.top; p++, k++) {
+            const yaml_node_t *kn = node_of(ld, p->key);
+            if ((rc = get_text_or_null(ld, kn, "values", &e->map_from[k])) ||
+                (rc = get_text_or_null(ld, node_of(ld, p->value), "values",
+                                       &e->map_to[k])))
+                return rc;
+            for (size_t j = 0; j < k; j++)
+                if ((e->map_from[j] == NULL && e->map_from[k] == NULL) ||
+                    (e->map_from[j] && e->map_from[k] &&
+                     strcmp(e->map_from[j], e->map_from[k]) == 0))
+                    return fail(ld, kn, "duplicate value \"%s\" in value map",
+                                e->map_from[k] ? e->map_from[k] : "null");
+        }
+        return 0;
+    }
+    case WB_EXPR_LOOKUP: {
+        static const char *const lk_keys[] = {"table", "match", "column"};
+        const yaml_node_t *lv[3];
+        char *s;
+        if (!top) {
+            fail(ld, fnkey, "\"lookup\" must be the whole expression of a "
+                            "target column");
+            wb_error_detail(ld->err, "A lookup is resolved by the target "
+                                     "when the row is written, so no other "
+                                     "function can use its result.");
+            return WB_ECONFIG;
+        }
+        if (arg->type != YAML_MAPPING_NODE)
+            return fail(ld, arg, "\"lookup\" must be a map with table, match "
+                                 "and column");
+        if ((rc = walk_keys(ld, arg, "\"lookup\"", lk_keys, 3, lv)) != 0)
+            return rc;
+        for (int i = 0; i < 3; i++)
+            if (!lv[i])
+                return missing_key(ld, arg, "\"lookup\"", lk_keys[i]);
+        if (!mod[0])
+            return missing_key(ld, n, "\"lookup\" expression", "from");
+        wb_config_table t;
+        if ((rc = get_string(ld, lv[0], "table", &s)) != 0 ||
+            (rc = parse_table(ld, lv[0], "table", s, &t)) != 0)
+            return rc;
+        e->lookup.schema = t.schema;
+        e->lookup.table = t.table;
+        if ((rc = get_name(ld, lv[1], "match", "column", &e->lookup.match)) ||
+            (rc = get_name(ld, lv[2], "column", "column", &e->lookup.column)))
+            return rc;
+        if ((rc = expr_args(ld, e, 1)) != 0)
+            return rc;
+        return parse_expr(ld, mod[0], false, depth + 1, &e->args[0]);
+    }
+    default:
+        return fail(ld, n, "unknown expression");
+    }
+}
+
+/* values: { target_column: expression, ... }; soft-delete columns too
+ * (then only constants are allowed). */
+static int get_values(loader *ld, const yaml_node_t *v, const char *key,
+                      bool consts_only, wb_config_value **out, size_t *nout)
+{
+    size_t k = 0;
+    wb_config_value *vals;
+
+    *out = NULL;
+    *nout = 0;
+    if (is_null(v))
+        return 0;
+    if (v->type != YAML_MAPPING_NODE) {
+        fail(ld, v, "\"%s\" must be a map of target column to %s", key,
+             consts_only ? "value" : "expression");
+        return WB_ECONFIG;
+    }
+    vals = wb_arena_alloc(ld->arena, (map_len(v) + 1) * sizeof(*vals));
+    if (!vals)
+        return nomem(ld);
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start;
+         p < v->data.mapping.pairs.top; p++, k++) {
+        const yaml_node_t *kn = node_of(ld, p->key);
+        const yaml_node_t *vn = node_of(ld, p->value);
+        int rc;
+        if (kn->type != YAML_SCALAR_NODE)
+            return fail(ld, kn, "keys in \"%s\" must be column names", key);
+        rc = parse_name(ld, kn, "column", sval(kn), slen(kn), &vals[k].to);
+        if (rc)
+            return rc;
+        vals[k].pos = node_pos(kn);
+        for (size_t j = 0; j < k; j++)
+            if (strcmp(vals[j].to, vals[k].to) == 0) {
+                fail(ld, kn, "duplicate key \"%s\" in \"%s\"", vals[k].to,
+                     key);
+                wb_error_detail(ld->err, "It was first given at line %d.",
+                                vals[j].pos.line);
+                return WB_ECONFIG;
+            }
+        if (consts_only) {
+            vals[k].expr = new_expr(ld, WB_EXPR_CONST, vn);
+            if (!vals[k].expr)
+                return nomem(ld);
+            rc = get_text_or_null(ld, vn, key, &vals[k].expr->name);
+        } else {
+            rc = parse_expr(ld, vn, true, 0, &vals[k].expr);
+        }
+        if (rc)
+            return rc;
+    }
+    *out = vals;
+    *nout = k;
+    return 0;
+}
+
+/* on_delete / on_filter_out: delete | ignore | { soft: { col: value } } */
+static int get_delete(loader *ld, const yaml_node_t *v, const char *key,
+                      wb_config_delete *out)
+{
+    static const char *const actions[] = {"delete", "ignore"};
+    size_t idx;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    out->pos = node_pos(v);
+    if (v->type == YAML_MAPPING_NODE) {
+        static const char *const soft_keys[] = {"soft"};
+        const yaml_node_t *sv;
+        char ctx[64];
+        snprintf(ctx, sizeof(ctx), "\"%s\"", key);
+        if ((rc = walk_keys(ld, v, ctx, soft_keys, 1, &sv)) != 0)
+            return rc;
+        if (!sv)
+            return missing_key(ld, v, ctx, "soft");
+        out->action = WB_ON_DELETE_SOFT;
+        if ((rc = get_values(ld, sv, "soft", true, &out->soft, &out->nsoft)))
+            return rc;
+        if (out->nsoft == 0) {
+            fail(ld, sv, "\"soft\" must set at least one column");
+            wb_error_hint(ld->err, "Write %s: { soft: { isdeleted: true } }.",
+                          key);
+            return WB_ECONFIG;
+        }
+        return 0;
+    }
+    if ((rc = get_enum(ld, v, key, actions, 2, &idx)) != 0) {
+        wb_error_hint(ld->err, "Use delete, ignore, or { soft: { column: "
+                               "value } } to mark the row instead.");
+        return rc;
+    }
+    out->action = idx == 0 ? WB_ON_DELETE_DELETE : WB_ON_DELETE_IGNORE;
+    return 0;
+}
+
+/* operations: [insert, update, delete] */
+static int get_operations(loader *ld, const yaml_node_t *v, unsigned *out)
+{
+    static const char *const ops[] = {"insert", "update", "delete"};
+    *out = 0;
+    if (v->type != YAML_SEQUENCE_NODE || seq_len(v) == 0) {
+        fail(ld, v, "\"operations\" must be a non-empty list");
+        wb_error_hint(ld->err, "Write operations: [insert, update] for a "
+                               "mapping that never deletes.");
+        return WB_ECONFIG;
+    }
+    for (yaml_node_item_t *it = v->data.sequence.items.start;
+         it < v->data.sequence.items.top; it++) {
+        const yaml_node_t *e = node_of(ld, *it);
+        size_t idx;
+        int rc = get_enum(ld, e, "operations", ops, 3, &idx);
+        if (rc)
+            return rc;
+        if (*out & (1u << idx))
+            return fail(ld, e, "duplicate operation \"%s\"", ops[idx]);
+        *out |= 1u << idx;
+    }
+    return 0;
+}
+
+/* to: schema.table, or a list of them. */
+static int get_tos(loader *ld, const yaml_node_t *v, wb_config_mapping *m)
+{
+    size_t k = 0;
+    if (v->type == YAML_SCALAR_NODE) {
+        char *s;
+        int rc;
+        m->nto = 1;
+        m->tos = wb_arena_alloc(ld->arena, sizeof(*m->tos));
+        if (!m->tos)
+            return nomem(ld);
+        if ((rc = get_string(ld, v, "to", &s)) != 0)
+            return rc;
+        return parse_table(ld, v, "to", s, &m->tos[0]);
+    }
+    if (v->type != YAML_SEQUENCE_NODE || seq_len(v) == 0)
+        return fail(ld, v, "\"to\" must be a table name or a non-empty list "
+                           "of them");
+    m->nto = seq_len(v);
+    m->tos = wb_arena_alloc(ld->arena, m->nto * sizeof(*m->tos));
+    if (!m->tos)
+        return nomem(ld);
+    for (yaml_node_item_t *it = v->data.sequence.items.start;
+         it < v->data.sequence.items.top; it++, k++) {
+        const yaml_node_t *e = node_of(ld, *it);
+        char *s;
+        int rc;
+        if ((rc = get_string(ld, e, "to", &s)) != 0 ||
+            (rc = parse_table(ld, e, "to", s, &m->tos[k])) != 0)
+            return rc;
+        for (size_t j = 0; j < k; j++)
+            if (strcmp(m->tos[j].schema, m->tos[k].schema) == 0 &&
+                strcmp(m->tos[j].table, m->tos[k].table) == 0)
+                return fail(ld, e, "table \"%s.%s\" is listed twice in "
+                                   "\"to\"",
+                            m->tos[k].schema, m->tos[k].table);
+    }
+    return 0;
+}
+
+/* ---- plugins ------------------------------------------------------ */
+
+#define MAX_PLUGIN_DEPTH 32
+
+/* The plugin's YAML as a wb_plugin_node tree in the arena. */
+static int plugin_tree(loader *ld, const yaml_node_t *n, int depth,
+                       wb_plugin_node *out)
+{
+    size_t k = 0;
+    int rc;
+
+    if (depth > MAX_PLUGIN_DEPTH)
+        return fail(ld, n, "plugin configuration is nested too deeply");
+    memset(out, 0, sizeof(*out));
+    out->line = node_pos(n).line;
+    out->col = node_pos(n).col;
+    switch (n->type) {
+    case YAML_SCALAR_NODE: {
+        char *s = NULL;
+        out->kind = WB_PLUGIN_NODE_SCALAR;
+        if (!is_null(n) && (rc = expand(ld, n, "config", &s)) != 0)
+            return rc;
+        out->value = s;
+        return 0;
+    }
+    case YAML_SEQUENCE_NODE: {
+        wb_plugin_node *items;
+        out->kind = WB_PLUGIN_NODE_SEQUENCE;
+        out->n = seq_len(n);
+        items = wb_arena_alloc(ld->arena, (out->n + 1) * sizeof(*items));
+        if (!items)
+            return nomem(ld);
+        for (yaml_node_item_t *it = n->data.sequence.items.start;
+             it < n->data.sequence.items.top; it++, k++)
+            if ((rc = plugin_tree(ld, node_of(ld, *it), depth + 1,
+                                  &items[k])) != 0)
+                return rc;
+        out->items = items;
+        return 0;
+    }
+    case YAML_MAPPING_NODE: {
+        wb_plugin_node *items;
+        const char **keys;
+        out->kind = WB_PLUGIN_NODE_MAPPING;
+        out->n = map_len(n);
+        items = wb_arena_alloc(ld->arena, (out->n + 1) * sizeof(*items));
+        keys = wb_arena_alloc(ld->arena, (out->n + 1) * sizeof(*keys));
+        if (!items || !keys)
+            return nomem(ld);
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+             p < n->data.mapping.pairs.top; p++, k++) {
+            const yaml_node_t *kn = node_of(ld, p->key);
+            if (kn->type != YAML_SCALAR_NODE)
+                return fail(ld, kn, "keys in a plugin's configuration must "
+                                    "be strings");
+            keys[k] = wb_arena_strndup(ld->arena, sval(kn), slen(kn));
+            if (!keys[k])
+                return nomem(ld);
+            for (size_t j = 0; j < k; j++)
+                if (strcmp(keys[j], keys[k]) == 0)
+                    return fail(ld, kn, "duplicate key \"%s\" in plugin "
+                                        "configuration",
+                                keys[k]);
+            if ((rc = plugin_tree(ld, node_of(ld, p->value), depth + 1,
+                                  &items[k])) != 0)
+                return rc;
+        }
+        out->keys = keys;
+        out->items = items;
+        return 0;
+    }
+    default:
+        return fail(ld, n, "unsupported node in plugin configuration");
+    }
+}
+
+static int get_plugin(loader *ld, const yaml_node_t *v, wb_config_mapping *m)
+{
+    static const char *const plugin_keys[] = {"path", "config"};
+    const yaml_node_t *pv[2];
+    int rc;
+
+    if (v->type != YAML_MAPPING_NODE)
+        return fail(ld, v, "\"plugin\" must be a map with path and config");
+    if ((rc = walk_keys(ld, v, "\"plugin\"", plugin_keys, 2, pv)) != 0)
+        return rc;
+    if (!pv[0])
+        return missing_key(ld, v, "\"plugin\"", "path");
+    m->plugin.pos = node_pos(pv[0]);
+    if ((rc = get_string(ld, pv[0], "path", &m->plugin.path)) != 0)
+        return rc;
+    if (m->plugin.path[0] == '\0')
+        return fail(ld, pv[0], "plugin path is empty");
+    if (pv[1]) {
+        m->plugin.config = wb_arena_alloc(ld->arena, sizeof(wb_plugin_node));
+        if (!m->plugin.config)
+            return nomem(ld);
+        return plugin_tree(ld, pv[1], 0, m->plugin.config);
+    }
+    return 0;
+}
+
+/* ---- one mapping -------------------------------------------------- */
+
+/* A key that only the built-in mapping understands, given to a plugin. */
+static int not_for_plugin(loader *ld, const yaml_node_t *v, const char *key)
+{
+    fail(ld, v, "\"%s\" cannot be used with \"plugin\"", key);
+    wb_error_detail(ld->err, "The plugin decides which target columns it "
+                             "writes.");
+    wb_error_hint(ld->err, "Pass what the plugin needs under "
+                           "plugin.config.");
+    return WB_ECONFIG;
+}
+
 static int load_mapping(loader *ld, const yaml_node_t *map, size_t entry,
                         wb_config_mapping *m)
 {
-    static const char *const deletes[] = {"delete", "ignore"};
     static const char *const truncates[] = {"ignore", "truncate"};
     const yaml_node_t *v[MAP_NKEYS];
     wb_config_pos *key_pos = NULL, *col_pos = NULL;
@@ -1239,6 +1836,7 @@ static int load_mapping(loader *ld, const yaml_node_t *map, size_t entry,
 
     m->pos = node_pos(map);
     m->enabled = true;
+    m->operations = WB_MAP_OP_ALL;
     rc = get_string(ld, v[MAP_NAME], "name", &m->name);
     if (rc)
         return rc;
@@ -1250,25 +1848,56 @@ static int load_mapping(loader *ld, const yaml_node_t *map, size_t entry,
         return missing_key(ld, map, ctx, "from");
     if (!v[MAP_TO])
         return missing_key(ld, map, ctx, "to");
-    if (!v[MAP_KEY])
+    if (v[MAP_PLUGIN]) {
+        static const int builtin_only[] = {MAP_KEY, MAP_COLUMNS, MAP_VALUES,
+                                           MAP_FILTER, MAP_ON_DELETE,
+                                           MAP_ON_FILTER_OUT,
+                                           MAP_SKIP_UNCHANGED};
+        for (size_t i = 0; i < sizeof(builtin_only) / sizeof(int); i++)
+            if (v[builtin_only[i]])
+                return not_for_plugin(ld, v[builtin_only[i]],
+                                      mapping_keys[builtin_only[i]]);
+        if ((rc = get_plugin(ld, v[MAP_PLUGIN], m)) != 0)
+            return rc;
+    } else if (!v[MAP_KEY]) {
         return missing_key(ld, map, ctx, "key");
+    }
 
     if (v[MAP_ENABLED]) {
         rc = get_bool(ld, v[MAP_ENABLED], "enabled", &m->enabled);
         if (rc)
             return rc;
     }
-    for (int t = 0; t < 2; t++) {
-        const yaml_node_t *tv = v[t == 0 ? MAP_FROM : MAP_TO];
-        const char *key = t == 0 ? "from" : "to";
+    {
         char *s;
-        rc = get_string(ld, tv, key, &s);
-        if (rc)
-            return rc;
-        rc = parse_table(ld, tv, key, s, t == 0 ? &m->from : &m->to);
-        if (rc)
+        if ((rc = get_string(ld, v[MAP_FROM], "from", &s)) != 0 ||
+            (rc = parse_table(ld, v[MAP_FROM], "from", s, &m->from)) != 0)
             return rc;
     }
+    if ((rc = get_tos(ld, v[MAP_TO], m)) != 0)
+        return rc;
+    if (!m->plugin.path && m->nto != 1) {
+        fail(ld, v[MAP_TO], "a mapping without \"plugin\" writes exactly "
+                            "one table");
+        wb_error_hint(ld->err, "Write one mapping per target table; several "
+                               "mappings may read the same \"from\" table.");
+        return WB_ECONFIG;
+    }
+    m->to = m->tos[0];
+    if (v[MAP_OPERATIONS] &&
+        (rc = get_operations(ld, v[MAP_OPERATIONS], &m->operations)) != 0)
+        return rc;
+    if (v[MAP_ON_TRUNCATE]) {
+        rc =
+            get_enum(ld, v[MAP_ON_TRUNCATE], "on_truncate", truncates, 2, &idx);
+        if (rc)
+            return rc;
+        m->on_truncate =
+            idx == 0 ? WB_ON_TRUNCATE_IGNORE : WB_ON_TRUNCATE_TRUNCATE;
+    }
+    if (m->plugin.path)
+        return 0;
+
     rc = get_colmap(ld, v[MAP_KEY], "key", ctx, true, &m->keys, &m->nkeys,
                     &key_pos);
     if (rc)
@@ -1279,23 +1908,67 @@ static int load_mapping(loader *ld, const yaml_node_t *map, size_t entry,
         if (rc)
             return rc;
     }
+    if (v[MAP_VALUES]) {
+        rc = get_values(ld, v[MAP_VALUES], "values", false, &m->values,
+                        &m->nvalues);
+        if (rc)
+            return rc;
+    }
     rc = check_targets(ld, m, key_pos, col_pos);
     if (rc)
         return rc;
+    if (v[MAP_FILTER]) {
+        const yaml_node_t *fv = v[MAP_FILTER];
+        int offset = 0;
+        if ((rc = get_string(ld, fv, "filter", &m->filter_text)) != 0)
+            return rc;
+        m->filter_pos = node_pos(fv);
+        rc = wb_filter_parse(m->filter_text, ld->arena, &m->filter, &offset,
+                             ld->err);
+        if (rc) {
+            /* Point into the text: exact for a one-line scalar (plus the
+             * opening quote of a quoted one). */
+            int col = m->filter_pos.col + offset;
+            if (fv->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+                fv->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE)
+                col++;
+            if (rc == WB_ECONFIG) {
+                wb_error_position(ld->err, ld->file, m->filter_pos.line, col);
+                wb_error_detail(ld->err, "At offset %d of \"%.200s\".",
+                                offset + 1, m->filter_text);
+                wb_error_hint(ld->err,
+                              "Filters use =, <>, <, <=, >, >=, IN (...), IS "
+                              "[NOT] NULL, AND, OR, NOT and parentheses; "
+                              "text literals in single quotes.");
+            }
+            return rc;
+        }
+    }
     if (v[MAP_ON_DELETE]) {
-        rc = get_enum(ld, v[MAP_ON_DELETE], "on_delete", deletes, 2, &idx);
+        rc = get_delete(ld, v[MAP_ON_DELETE], "on_delete", &m->on_delete);
         if (rc)
             return rc;
-        m->on_delete = idx == 0 ? WB_ON_DELETE_DELETE : WB_ON_DELETE_IGNORE;
     }
-    if (v[MAP_ON_TRUNCATE]) {
-        rc =
-            get_enum(ld, v[MAP_ON_TRUNCATE], "on_truncate", truncates, 2, &idx);
+    m->on_filter_out = m->on_delete;
+    if (v[MAP_ON_FILTER_OUT]) {
+        if (!v[MAP_FILTER]) {
+            fail(ld, v[MAP_ON_FILTER_OUT], "\"on_filter_out\" needs a "
+                                           "\"filter\"");
+            return WB_ECONFIG;
+        }
+        rc = get_delete(ld, v[MAP_ON_FILTER_OUT], "on_filter_out",
+                        &m->on_filter_out);
         if (rc)
             return rc;
-        m->on_truncate =
-            idx == 0 ? WB_ON_TRUNCATE_IGNORE : WB_ON_TRUNCATE_TRUNCATE;
     }
+    if (v[MAP_SKIP_UNCHANGED]) {
+        rc = get_bool(ld, v[MAP_SKIP_UNCHANGED], "skip_unchanged",
+                      &m->skip_unchanged);
+        if (rc)
+            return rc;
+    }
+    if (wb_mapping_assign_slots(m, ld->arena) != 0)
+        return nomem(ld);
     return 0;
 }
 

@@ -18,6 +18,10 @@
 
 #include "walbridge/pgoutput.h"
 
+/* Generations are unique in the process, not per cache: a new cache after a
+ * reconnect must not hand out a generation a plugin has cached a plan for. */
+static uint64_t last_generation;
+
 #define MAX_ENTRIES      1000000
 #define INITIAL_CAPACITY 64 /* slots; always a power of two */
 
@@ -196,7 +200,7 @@ wb_relcache_entry *wb_relcache_update(wb_relcache *rc,
         void *old = e->block;
         e->pub.rel = copy;
         e->block = block;
-        e->pub.generation++;
+        e->pub.generation = ++last_generation;
         free(old);
         release_user(e);
         return &e->pub;
@@ -229,7 +233,7 @@ wb_relcache_entry *wb_relcache_update(wb_relcache *rc,
         return NULL;
     }
     e->pub.rel = copy;
-    e->pub.generation = 1;
+    e->pub.generation = ++last_generation;
     e->block = block;
     rc->slots[slot] = e;
     rc->count++;

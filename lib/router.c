@@ -1,39 +1,357 @@
 /*
- * router.c - the built-in declarative mapping: source change -> target ops.
+ * router.c - the plugin host: source change -> mapping plugins -> target ops.
  *
- * Pure code: it reads the change and the configuration and writes only into
- * the arena it is given, so every rule below is unit-tested without a
- * server (tests/unit/test_router.c).
+ * Every enabled mapping is an instance of a plugin: the built-in declarative
+ * mapping (lib/builtin.c) or a shared object (lib/plugin.c), both behind the
+ * same struct wb_plugin.  The router turns the decoder's change into the
+ * ABI's wb_plugin_change once per change, calls each instance whose "from"
+ * is the change's relation, and checks what comes back (a target the mapping
+ * did not declare, an op without a key) before it reaches the applier.
  *
- * Why the rules are what they are:
- * - insert becomes an upsert on the target key: after a crash between the
- *   target commit and the slot feedback nothing is re-sent (progress is in
- *   the target transaction), but a target row may already exist for other
- *   reasons (it was created by another writer, or the mapping was added
- *   later), and converging beats failing.
- * - update matches on the OLD key so that a key change moves the target
- *   row instead of creating a second one.  The old key is only trusted from
- *   columns the source actually sent in its old tuple: a 'K' tuple carries
- *   replica-identity columns and sends every other column as 'n', which must
- *   not be mistaken for a NULL key.
- * - unchanged TOAST values ('u') are left out of the SET list (or taken from
- *   a full old tuple), never written as NULL.
+ * Pure, as before: no I/O; everything returned lives in the per-message
+ * arena given, so the rules are unit-tested without a server
+ * (tests/unit/test_router.c, tests/unit/test_builtin.c).
+ *
+ * Host-level rules, the same for every plugin:
+ * - truncate is decided here from on_truncate, for each "to" table: plugins
+ *   see row changes only;
+ * - operations: (insert/update/delete) filters changes before the plugin;
+ * - an unchanged TOAST value is passed as WB_PLUGIN_VALUE_UNCHANGED and a
+ *   column a 'K' old tuple does not carry as WB_PLUGIN_VALUE_ABSENT, never
+ *   as a NULL.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "walbridge/log.h"
 #include "walbridge/mapping.h"
 
-typedef struct route_mapping {
+#include "plugin_int.h"
+
+/* PostgreSQL's epoch (2000-01-01) in Unix microseconds. */
+#define PG_EPOCH_UNIX_US INT64_C(946684800000000)
+
+typedef struct instance {
     const wb_config_mapping *m;
-} route_mapping;
+    const wb_plugin *p;
+    void *state;
+    wb_plugin_handle *h; /* NULL: built in */
+} instance;
 
 struct wb_router {
     const wb_config *cfg;
-    size_t nmaps;
-    route_mapping *maps; /* enabled mappings only */
+    size_t n;
+    instance *inst; /* enabled mappings only, in file order */
 };
+
+/* map()'s ctx: where emitted ops go and where an error is recorded. */
+typedef struct emit_ctx {
+    const instance *in;
+    const wb_change *c;
+    wb_arena *arena;
+    wb_target_op *ops;
+    size_t nops, cap;
+    wb_error *err;
+    bool failed;
+} emit_ctx;
+
+/* ------------------------------------------------------------------ */
+/* host callbacks                                                      */
+/* ------------------------------------------------------------------ */
+
+static void *host_alloc(void *ctx, size_t size)
+{
+    return wb_arena_alloc(((emit_ctx *)ctx)->arena, size ? size : 1);
+}
+
+static char *host_strdup(void *ctx, const char *s)
+{
+    return wb_arena_strdup(((emit_ctx *)ctx)->arena, s);
+}
+
+static int record(emit_ctx *x, const char *column, const char *fmt,
+                  va_list ap)
+{
+    const wb_change *c = x->c;
+    if (!x->failed) {
+        wb_error_vset(x->err, WB_EDATA, fmt, ap);
+        wb_error_relation(x->err, c->rel->nspname, c->rel->relname);
+        if (column)
+            wb_error_column(x->err, column);
+        wb_error_lsn(x->err, c->lsn);
+        if (x->in->h)
+            wb_error_detail(x->err, "Reported by plugin \"%s\" %s of mapping "
+                                    "\"%s\".",
+                            x->in->p->name,
+                            x->in->p->version ? x->in->p->version : "",
+                            x->in->m->name);
+        x->failed = true;
+    }
+    return -1;
+}
+
+static int host_error(void *ctx, const char *column, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int host_error(void *ctx, const char *column, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    record(ctx, column, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int emit_fail(emit_ctx *x, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int emit_fail(emit_ctx *x, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    record(x, NULL, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static void host_log(void *ctx, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void host_log(void *ctx, int level, const char *fmt, ...)
+{
+    emit_ctx *x = ctx;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    wb_log(level <= WB_PLUGIN_LOG_DEBUG  ? WB_LOG_DEBUG
+           : level == WB_PLUGIN_LOG_INFO ? WB_LOG_INFO
+                                         : WB_LOG_WARNING,
+           "mapping \"%s\": %s", x->in->m->name, msg);
+}
+
+static void host_hint(void *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void host_hint(void *ctx, const char *fmt, ...)
+{
+    emit_ctx *x = ctx;
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    wb_error_hint(x->err, "%s", msg);
+}
+
+static const wb_plugin_value *host_value(const wb_plugin_change *c,
+                                         const wb_plugin_value *row,
+                                         const char *name)
+{
+    if (!row)
+        return NULL;
+    for (int i = 0; i < c->ncols; i++)
+        if (strcmp(c->names[i], name) == 0)
+            return &row[i];
+    return NULL;
+}
+
+static bool declared_target(const wb_config_mapping *m, const char *schema,
+                            const char *table)
+{
+    for (size_t i = 0; i < m->nto; i++)
+        if (strcmp(m->tos[i].schema, schema) == 0 &&
+            strcmp(m->tos[i].table, table) == 0)
+            return true;
+    return false;
+}
+
+static int grow_ops(emit_ctx *x)
+{
+    size_t cap = x->cap ? 2 * x->cap : 4;
+    wb_target_op *ops = wb_arena_alloc(x->arena, cap * sizeof(*ops));
+    if (!ops) {
+        emit_fail(x, "out of memory routing a change");
+        if (x->err)
+            x->err->code = WB_ENOMEM;
+        return -1;
+    }
+    if (x->nops)
+        memcpy(ops, x->ops, x->nops * sizeof(*ops));
+    x->ops = ops;
+    x->cap = cap;
+    return 0;
+}
+
+static int check_cols(emit_ctx *x, const wb_plugin_col *cols, size_t n,
+                      bool *lookup)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!cols[i].column || !cols[i].column[0])
+            return emit_fail(x, "mapping \"%s\" emitted an operation with "
+                                "an unnamed column",
+                             x->in->m->name);
+        if (cols[i].lookup) {
+            if (x->in->h)
+                return emit_fail(x, "mapping \"%s\" emitted a lookup, which "
+                                    "plugin ABI %d reserves for the "
+                                    "built-in mapping",
+                                 x->in->m->name, WB_PLUGIN_ABI_VERSION);
+            *lookup = true;
+        }
+    }
+    return 0;
+}
+
+static int host_emit(void *ctx, const wb_plugin_op *op)
+{
+    emit_ctx *x = ctx;
+    const wb_config_mapping *m = x->in->m;
+    wb_target_op *t;
+    bool lookup = false;
+
+    if (!op || op->size < offsetof(wb_plugin_op, flags) + sizeof(op->flags))
+        return emit_fail(x, "mapping \"%s\" emitted an operation of unknown "
+                            "size",
+                         m->name);
+    if (!op->schema || !op->table ||
+        !declared_target(m, op->schema, op->table))
+        return emit_fail(x, "mapping \"%s\" wrote to \"%s.%s\", which is not "
+                            "in its \"to\" list",
+                         m->name, op->schema ? op->schema : "",
+                         op->table ? op->table : "");
+    if (op->kind < WB_PLUGIN_UPSERT || op->kind > WB_PLUGIN_DELETE)
+        return emit_fail(x, "mapping \"%s\" emitted an operation of unknown "
+                            "kind %d",
+                         m->name, (int)op->kind);
+    if (op->nkeys == 0 || !op->keys)
+        return emit_fail(x, "mapping \"%s\" emitted an operation on "
+                            "\"%s.%s\" without a key",
+                         m->name, op->schema, op->table);
+    if (op->kind != WB_PLUGIN_DELETE && op->nset && !op->set)
+        return emit_fail(x, "mapping \"%s\" emitted set columns without "
+                            "values",
+                         m->name);
+    if (op->kind == WB_PLUGIN_UPDATE && op->nset == 0)
+        return emit_fail(x, "mapping \"%s\" emitted an update that sets no "
+                            "column",
+                         m->name);
+    if (check_cols(x, op->keys, op->nkeys, &lookup) ||
+        check_cols(x, op->set, op->kind == WB_PLUGIN_DELETE ? 0 : op->nset,
+                   &lookup))
+        return -1;
+    if ((op->flags & WB_PLUGIN_OP_INSERT_IF_MISSING) &&
+        op->kind == WB_PLUGIN_UPDATE) {
+        bool ok = op->nset >= op->nkeys;
+        for (size_t i = 0; ok && i < op->nkeys; i++)
+            ok = strcmp(op->set[i].column, op->keys[i].column) == 0;
+        if (!ok)
+            return emit_fail(x, "mapping \"%s\" emitted an insert-if-missing "
+                                "update whose first set columns are not its "
+                                "key",
+                             m->name);
+    }
+    if (x->nops == x->cap && grow_ops(x) != 0)
+        return -1;
+    t = &x->ops[x->nops++];
+    memset(t, 0, sizeof(*t));
+    t->kind = op->kind == WB_PLUGIN_UPSERT   ? WB_OP_UPSERT
+              : op->kind == WB_PLUGIN_UPDATE ? WB_OP_UPDATE
+                                             : WB_OP_DELETE;
+    t->mapping = m->name;
+    t->schema = op->schema;
+    t->table = op->table;
+    t->nkeys = op->nkeys;
+    t->keys = (wb_op_value *)op->keys;
+    t->nset = op->kind == WB_PLUGIN_DELETE ? 0 : op->nset;
+    t->set = (wb_op_value *)op->set;
+    t->insert_if_missing = op->kind == WB_PLUGIN_UPDATE &&
+                           (op->flags & WB_PLUGIN_OP_INSERT_IF_MISSING);
+    t->skip_unchanged = op->kind != WB_PLUGIN_DELETE &&
+                        (op->flags & WB_PLUGIN_OP_SKIP_UNCHANGED);
+    t->has_lookup = lookup;
+    return 0;
+}
+
+static const wb_plugin_host host = {
+    .abi_version = WB_PLUGIN_ABI_VERSION,
+    .size = sizeof(wb_plugin_host),
+    .alloc = host_alloc,
+    .strdup = host_strdup,
+    .emit = host_emit,
+    .error = host_error,
+    .log = host_log,
+    .value = host_value,
+    .hint = host_hint,
+};
+
+/* ------------------------------------------------------------------ */
+/* instances                                                           */
+/* ------------------------------------------------------------------ */
+
+static void fini_instance(instance *in)
+{
+    if (in->p && in->p->fini && in->state)
+        in->p->fini(in->state);
+    in->state = NULL;
+    wb_plugin_unload(in->h);
+    in->h = NULL;
+}
+
+static int init_instance(const wb_config *cfg, const wb_config_mapping *m,
+                         instance *in, wb_error *err)
+{
+    const char *schemas[64], *tables[64];
+    char msg[400] = "";
+    wb_plugin_init args;
+    int rc;
+
+    in->m = m;
+    if (m->plugin.path) {
+        if ((rc = wb_plugin_load(m, cfg->path, &in->h, err)) != 0)
+            return rc;
+        in->p = wb_plugin_get(in->h);
+    } else {
+        in->p = wb_builtin_plugin();
+    }
+    if (m->nto > 64)
+        return wb_error_set(err, WB_ECONFIG,
+                            "mapping \"%s\" lists more than 64 tables in "
+                            "\"to\"",
+                            m->name);
+    for (size_t i = 0; i < m->nto; i++) {
+        schemas[i] = m->tos[i].schema;
+        tables[i] = m->tos[i].table;
+    }
+    memset(&args, 0, sizeof(args));
+    args.size = sizeof(args);
+    args.mapping = m->name;
+    args.from_schema = m->from.schema;
+    args.from_table = m->from.table;
+    args.nto = m->nto;
+    args.to_schemas = schemas;
+    args.to_tables = tables;
+    args.config = m->plugin.config;
+    args.host = &host;
+    args.builtin = m->plugin.path ? NULL : m;
+    args.errbuf = msg;
+    args.errbuf_size = sizeof(msg);
+    if (in->p->init(&args, &in->state) != 0) {
+        const wb_plugin_node *at = args.errnode;
+        wb_error_set(err, WB_ECONFIG, "%s", msg[0] ? msg : "plugin failed "
+                                                           "to initialise");
+        wb_error_detail(err, "Reported by plugin \"%s\" %s of mapping \"%s\".",
+                        in->p->name, in->p->version ? in->p->version : "",
+                        m->name);
+        wb_error_position(err, cfg->path, at ? at->line : m->pos.line,
+                          at ? at->col : m->pos.col);
+        in->state = NULL;
+        return WB_ECONFIG;
+    }
+    if (in->h)
+        wb_log(WB_LOG_INFO, "mapping \"%s\" uses plugin \"%s\" %s", m->name,
+               in->p->name, in->p->version ? in->p->version : "");
+    return 0;
+}
 
 wb_router *wb_router_create(const wb_config *cfg, wb_error *err)
 {
@@ -41,12 +359,19 @@ wb_router *wb_router_create(const wb_config *cfg, wb_error *err)
     if (!r)
         goto oom;
     r->cfg = cfg;
-    r->maps = calloc(cfg->nmappings ? cfg->nmappings : 1, sizeof(*r->maps));
-    if (!r->maps)
+    r->inst = calloc(cfg->nmappings ? cfg->nmappings : 1, sizeof(*r->inst));
+    if (!r->inst)
         goto oom;
-    for (size_t i = 0; i < cfg->nmappings; i++)
-        if (cfg->mappings[i].enabled)
-            r->maps[r->nmaps++].m = &cfg->mappings[i];
+    for (size_t i = 0; i < cfg->nmappings; i++) {
+        if (!cfg->mappings[i].enabled)
+            continue;
+        if (init_instance(cfg, &cfg->mappings[i], &r->inst[r->n], err) != 0) {
+            fini_instance(&r->inst[r->n]);
+            wb_router_destroy(r);
+            return NULL;
+        }
+        r->n++;
+    }
     return r;
 oom:
     free(r);
@@ -58,7 +383,9 @@ void wb_router_destroy(wb_router *r)
 {
     if (!r)
         return;
-    free(r->maps);
+    for (size_t i = 0; i < r->n; i++)
+        fini_instance(&r->inst[i]);
+    free(r->inst);
     free(r);
 }
 
@@ -71,24 +398,20 @@ static bool same_rel(const wb_config_table *t, const char *nsp,
 bool wb_router_is_mapped(wb_router *r, const char *nspname,
                          const char *relname)
 {
-    for (size_t i = 0; i < r->nmaps; i++)
-        if (same_rel(&r->maps[i].m->from, nspname, relname))
+    for (size_t i = 0; i < r->n; i++)
+        if (same_rel(&r->inst[i].m->from, nspname, relname))
             return true;
     return false;
 }
 
-static int find_col(const wb_pgoutput_relation *rel, const char *name)
-{
-    for (int i = 0; i < rel->natts; i++)
-        if (strcmp(rel->atts[i].name, name) == 0)
-            return i;
-    return -1;
-}
+/* ------------------------------------------------------------------ */
+/* routing                                                             */
+/* ------------------------------------------------------------------ */
 
 static int data_error(wb_error *err, const wb_change *c, const char *column,
-                      const char *fmt, const char *a, const char *b)
+                      const char *fmt, const char *a)
 {
-    wb_error_set(err, WB_EDATA, fmt, a, b);
+    wb_error_set(err, WB_EDATA, fmt, a);
     wb_error_relation(err, c->rel->nspname, c->rel->relname);
     if (column)
         wb_error_column(err, column);
@@ -96,240 +419,156 @@ static int data_error(wb_error *err, const wb_change *c, const char *column,
     return WB_EDATA;
 }
 
-/* Resolve every mapped source column against the relation as sent. */
-static int resolve(const wb_config_mapping *m, const wb_change *c, int *keyidx,
-                   int *colidx, wb_error *err)
+/* A decoder tuple as ABI values; key_only: a 'K' tuple, whose non-key
+ * columns are not sent. */
+static int convert_row(const wb_change *c, const wb_tuple *t, bool key_only,
+                       wb_arena *arena, wb_plugin_value **out,
+                       wb_error *err)
 {
-    for (size_t i = 0; i < m->nkeys; i++) {
-        keyidx[i] = find_col(c->rel, m->keys[i].from);
-        if (keyidx[i] < 0)
-            return data_error(err, c, m->keys[i].from,
-                              "key column \"%s\" of mapping \"%s\" is not "
-                              "published for the source relation",
-                              m->keys[i].from, m->name);
-    }
-    for (size_t i = 0; i < m->ncolumns; i++) {
-        colidx[i] = find_col(c->rel, m->columns[i].from);
-        if (colidx[i] < 0)
-            return data_error(err, c, m->columns[i].from,
-                              "column \"%s\" of mapping \"%s\" is not "
-                              "published for the source relation",
-                              m->columns[i].from, m->name);
-    }
-    return 0;
-}
-
-static const wb_tuple_value *tuple_col(const wb_tuple *t, int idx)
-{
-    if (!t || idx < 0 || idx >= t->ncols)
-        return NULL;
-    return &t->cols[idx];
-}
-
-/*
- * The value the old tuple really carries for idx, or NULL when the old
- * tuple does not tell (absent, or a 'K' tuple and a non-identity column).
- */
-static const wb_tuple_value *old_col(const wb_change *c, int idx)
-{
-    const wb_tuple_value *v = tuple_col(c->oldtup, idx);
-    if (!v || v->kind == WB_TUPLE_UNCHANGED)
-        return NULL;
-    if (c->oldkind == 'K' &&
-        !(c->rel->atts[idx].flags & WB_PGO_COLUMN_KEY))
-        return NULL;
-    return v;
-}
-
-/* Key value as text; NULL, unchanged or binary values are data errors. */
-static int key_text(const wb_change *c, const wb_config_mapping *m,
-                    size_t k, const wb_tuple_value *v, const char **out,
-                    wb_error *err)
-{
-    const char *col = m->keys[k].from;
+    const wb_pgoutput_relation *rel = c->rel;
+    wb_plugin_value *v = wb_arena_alloc(arena, (rel->natts + 1) * sizeof(*v));
     if (!v)
-        return data_error(err, c, col,
-                          "key column \"%s\" of mapping \"%s\" is not in the "
-                          "old tuple sent by the source",
-                          col, m->name);
-    if (v->kind == WB_TUPLE_NULL)
-        return data_error(err, c, col,
-                          "null value in key column \"%s\" of mapping \"%s\"",
-                          col, m->name);
-    if (v->kind != WB_TUPLE_TEXT)
-        return data_error(err, c, col,
-                          "key column \"%s\" of mapping \"%s\" has no value "
-                          "in the change",
-                          col, m->name);
-    *out = v->data;
-    return 0;
-}
-
-static int value_text(const wb_change *c, const wb_config_mapping *m,
-                      const char *col, const wb_tuple_value *v,
-                      const char **out, bool *present, wb_error *err)
-{
-    *present = true;
-    switch (v->kind) {
-    case WB_TUPLE_NULL:
-        *out = NULL;
-        return 0;
-    case WB_TUPLE_TEXT:
-        *out = v->data;
-        return 0;
-    case WB_TUPLE_UNCHANGED:
-        *present = false;
-        return 0;
-    default:
-        return data_error(err, c, col,
-                          "column \"%s\" of mapping \"%s\" arrived in binary "
-                          "format, which is not supported",
-                          col, m->name);
-    }
-}
-
-static int route_one(const wb_config_mapping *m, const wb_change *c,
-                     wb_arena *arena, wb_target_op *op, bool *emit,
-                     wb_error *err)
-{
-    int keyidx[m->nkeys ? m->nkeys : 1];
-    int colidx[m->ncolumns ? m->ncolumns : 1];
-    int rc;
-
-    *emit = false;
-    memset(op, 0, sizeof(*op));
-    op->mapping = m->name;
-    op->schema = m->to.schema;
-    op->table = m->to.table;
-
-    if (c->kind == WB_CHANGE_TRUNCATE) {
-        if (m->on_truncate == WB_ON_TRUNCATE_TRUNCATE) {
-            op->kind = WB_OP_TRUNCATE;
-            *emit = true;
-        } else {
-            wb_log(WB_LOG_WARNING,
-                   "ignoring truncate of \"%s.%s\" for mapping \"%s\" "
-                   "(on_truncate: ignore)",
-                   c->rel->nspname, c->rel->relname, m->name);
-        }
-        return 0;
-    }
-    if (c->kind == WB_CHANGE_DELETE && m->on_delete == WB_ON_DELETE_IGNORE)
-        return 0;
-
-    if ((rc = resolve(m, c, keyidx, colidx, err)) != 0)
-        return rc;
-
-    op->keys = wb_arena_alloc(arena, sizeof(wb_op_value) * (m->nkeys + 1));
-    op->set = wb_arena_alloc(arena, sizeof(wb_op_value) *
-                                        (m->nkeys + m->ncolumns + 1));
-    if (!op->keys || !op->set)
         return wb_error_set(err, WB_ENOMEM, "out of memory routing a change");
-
-    switch (c->kind) {
-    case WB_CHANGE_INSERT:
-        op->kind = WB_OP_UPSERT;
-        for (size_t k = 0; k < m->nkeys; k++) {
-            const char *v;
-            rc = key_text(c, m, k, tuple_col(c->newtup, keyidx[k]), &v, err);
-            if (rc)
-                return rc;
-            op->keys[op->nkeys++] = (wb_op_value){m->keys[k].to, v};
-        }
-        break;
-    case WB_CHANGE_UPDATE:
-        op->kind = WB_OP_UPDATE;
-        op->insert_if_missing = true;
-        for (size_t k = 0; k < m->nkeys; k++) {
-            const wb_tuple_value *nv = tuple_col(c->newtup, keyidx[k]);
-            const wb_tuple_value *ov = old_col(c, keyidx[k]);
-            const char *newv, *oldv;
-            /* An unchanged (TOASTed) key keeps its old value. */
-            if (nv && nv->kind == WB_TUPLE_UNCHANGED)
-                nv = ov;
-            if ((rc = key_text(c, m, k, nv, &newv, err)) != 0)
-                return rc;
-            oldv = newv;
-            if (ov && (rc = key_text(c, m, k, ov, &oldv, err)) != 0)
-                return rc;
-            op->keys[op->nkeys++] = (wb_op_value){m->keys[k].to, oldv};
-            op->set[op->nset++] = (wb_op_value){m->keys[k].to, newv};
-        }
-        break;
-    case WB_CHANGE_DELETE:
-        op->kind = WB_OP_DELETE;
-        for (size_t k = 0; k < m->nkeys; k++) {
-            const char *v;
-            rc = key_text(c, m, k, old_col(c, keyidx[k]), &v, err);
-            if (rc) {
-                wb_error_hint(err, "Use key columns covered by the source "
-                                   "table's replica identity, or set REPLICA "
-                                   "IDENTITY FULL on it.");
-                return rc;
-            }
-            op->keys[op->nkeys++] = (wb_op_value){m->keys[k].to, v};
-        }
-        *emit = true;
-        return 0;
-    default:
-        return wb_error_set(err, WB_EINVAL, "unknown change kind %d",
-                            (int)c->kind);
-    }
-
-    for (size_t i = 0; i < m->ncolumns; i++) {
-        const wb_tuple_value *v = tuple_col(c->newtup, colidx[i]);
-        const char *text;
-        bool present;
-        if (!v)
-            return data_error(err, c, m->columns[i].from,
-                              "column \"%s\" of mapping \"%s\" is missing "
-                              "from the new tuple",
-                              m->columns[i].from, m->name);
-        if (v->kind == WB_TUPLE_UNCHANGED && c->oldkind == 'O') {
-            const wb_tuple_value *ov = old_col(c, colidx[i]);
-            if (ov)
-                v = ov; /* REPLICA IDENTITY FULL: the old row has it */
-        }
-        rc = value_text(c, m, m->columns[i].from, v, &text, &present, err);
-        if (rc)
-            return rc;
-        if (!present) {
-            /* Left out of SET: the target keeps its value. */
-            op->insert_if_missing = false;
+    for (int i = 0; i < rel->natts; i++) {
+        const wb_tuple_value *tv = i < t->ncols ? &t->cols[i] : NULL;
+        v[i].text = NULL;
+        if (!tv || (key_only && !(rel->atts[i].flags & WB_PGO_COLUMN_KEY))) {
+            v[i].kind = WB_PLUGIN_VALUE_ABSENT;
             continue;
         }
-        op->set[op->nset++] = (wb_op_value){m->columns[i].to, text};
+        switch (tv->kind) {
+        case WB_TUPLE_NULL:
+            v[i].kind = WB_PLUGIN_VALUE_NULL;
+            break;
+        case WB_TUPLE_TEXT:
+            v[i].kind = WB_PLUGIN_VALUE_TEXT;
+            v[i].text = tv->data;
+            break;
+        case WB_TUPLE_UNCHANGED:
+            v[i].kind = WB_PLUGIN_VALUE_UNCHANGED;
+            break;
+        default:
+            return data_error(err, c, rel->atts[i].name,
+                              "column \"%s\" arrived in binary format, which "
+                              "is not supported",
+                              rel->atts[i].name);
+        }
     }
-    *emit = true;
+    *out = v;
     return 0;
+}
+
+static int make_change(const wb_change *c, wb_arena *arena,
+                       wb_plugin_change *pc, wb_error *err)
+{
+    const wb_pgoutput_relation *rel = c->rel;
+    const char **names = wb_arena_alloc(arena, (rel->natts + 1) * sizeof(*names));
+    uint32_t *types = wb_arena_alloc(arena, (rel->natts + 1) * sizeof(*types));
+    uint8_t *is_key = wb_arena_alloc(arena, rel->natts + 1);
+    wb_plugin_value *oldv = NULL, *newv = NULL;
+    int rc;
+
+    if (!names || !types || !is_key)
+        return wb_error_set(err, WB_ENOMEM, "out of memory routing a change");
+    for (int i = 0; i < rel->natts; i++) {
+        names[i] = rel->atts[i].name;
+        types[i] = rel->atts[i].typoid;
+        is_key[i] = (rel->atts[i].flags & WB_PGO_COLUMN_KEY) ? 1 : 0;
+    }
+    if (c->oldtup &&
+        (rc = convert_row(c, c->oldtup, c->oldkind == 'K', arena, &oldv,
+                          err)) != 0)
+        return rc;
+    if (c->newtup &&
+        (rc = convert_row(c, c->newtup, false, arena, &newv, err)) != 0)
+        return rc;
+    memset(pc, 0, sizeof(*pc));
+    pc->size = sizeof(*pc);
+    pc->op = (char)c->kind;
+    pc->schema = rel->nspname;
+    pc->table = rel->relname;
+    pc->relid = rel->relid;
+    pc->rel_version = c->rel_version;
+    pc->ncols = rel->natts;
+    pc->names = names;
+    pc->type_oids = types;
+    pc->is_key = is_key;
+    pc->oldv = oldv;
+    pc->newv = newv;
+    pc->lsn = c->lsn;
+    pc->commit_time = c->commit_time + PG_EPOCH_UNIX_US;
+    return 0;
+}
+
+static int route_truncate(const instance *in, const wb_change *c,
+                          emit_ctx *x)
+{
+    const wb_config_mapping *m = in->m;
+    if (m->on_truncate != WB_ON_TRUNCATE_TRUNCATE) {
+        wb_log(WB_LOG_WARNING,
+               "ignoring truncate of \"%s.%s\" for mapping \"%s\" "
+               "(on_truncate: ignore)",
+               c->rel->nspname, c->rel->relname, m->name);
+        return 0;
+    }
+    for (size_t i = 0; i < m->nto; i++) {
+        wb_target_op *t;
+        if (x->nops == x->cap && grow_ops(x) != 0)
+            return WB_ENOMEM;
+        t = &x->ops[x->nops++];
+        memset(t, 0, sizeof(*t));
+        t->kind = WB_OP_TRUNCATE;
+        t->mapping = m->name;
+        t->schema = m->tos[i].schema;
+        t->table = m->tos[i].table;
+    }
+    return 0;
+}
+
+static unsigned op_bit(wb_change_kind k)
+{
+    return k == WB_CHANGE_INSERT   ? WB_MAP_OP_INSERT
+           : k == WB_CHANGE_UPDATE ? WB_MAP_OP_UPDATE
+                                   : WB_MAP_OP_DELETE;
 }
 
 int wb_router_route(wb_router *r, const wb_change *change, wb_arena *arena,
                     wb_target_op **ops, size_t *nops, wb_error *err)
 {
-    size_t n = 0;
-    wb_target_op *out = NULL;
+    emit_ctx x = {NULL, change, arena, NULL, 0, 0, err, false};
+    wb_plugin_change pc;
+    bool made = false;
+    int rc;
 
     *ops = NULL;
     *nops = 0;
-    for (size_t i = 0; i < r->nmaps; i++) {
-        const wb_config_mapping *m = r->maps[i].m;
-        bool emit;
-        int rc;
-        if (!same_rel(&m->from, change->rel->nspname, change->rel->relname))
+    for (size_t i = 0; i < r->n; i++) {
+        const instance *in = &r->inst[i];
+        if (!same_rel(&in->m->from, change->rel->nspname,
+                      change->rel->relname))
             continue;
-        if (!out) {
-            out = wb_arena_alloc(arena, sizeof(*out) * (r->nmaps - i));
-            if (!out)
-                return wb_error_set(err, WB_ENOMEM,
-                                    "out of memory routing a change");
+        x.in = in;
+        if (change->kind == WB_CHANGE_TRUNCATE) {
+            if (route_truncate(in, change, &x) != 0)
+                return WB_ENOMEM;
+            continue;
         }
-        if ((rc = route_one(m, change, arena, &out[n], &emit, err)) != 0)
-            return rc;
-        if (emit)
-            n++;
+        if (!(in->m->operations & op_bit(change->kind)))
+            continue;
+        if (!made) {
+            if ((rc = make_change(change, arena, &pc, err)) != 0)
+                return rc;
+            made = true;
+        }
+        rc = in->p->map(in->state, &pc, &host, &x);
+        if (rc != 0 || x.failed) {
+            if (!x.failed)
+                emit_fail(&x, "mapping \"%s\" failed without a message",
+                          in->m->name);
+            return err ? (err->code ? err->code : WB_EDATA) : WB_EDATA;
+        }
     }
-    *ops = out;
-    *nops = n;
+    *ops = x.ops;
+    *nops = x.nops;
     return 0;
 }

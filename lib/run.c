@@ -414,6 +414,7 @@ static int handle_message(run_state *st, const wb_pgoutput_msg *m)
             if (!(e = relation_for(st, m->u.truncate.relids[i], &rc)))
                 return rc;
             c.rel = &e->rel;
+            c.rel_version = e->generation;
             if ((rc = apply_change(st, &c)) != 0)
                 return rc;
         }
@@ -439,6 +440,7 @@ static int handle_message(run_state *st, const wb_pgoutput_msg *m)
         c.oldtup = &m->u.del.oldtup;
     }
     c.rel = &e->rel;
+    c.rel_version = e->generation;
     /* Tuples must match the latest Relation for the relid. */
     if ((c.newtup && c.newtup->ncols != c.rel->natts) ||
         (c.oldtup && c.oldtup->ncols != c.rel->natts)) {

@@ -30,11 +30,12 @@ typedef struct wb_config_pos {
 } wb_config_pos;
 
 /* A qualified table name, split and unquoted ("portal.users"). */
-typedef struct wb_config_table {
+typedef struct wb_config_table wb_config_table;
+struct wb_config_table {
     char *schema;
     char *table;
     wb_config_pos pos;
-} wb_config_table;
+};
 
 /* source column -> target column */
 typedef struct wb_config_colmap {
@@ -43,27 +44,169 @@ typedef struct wb_config_colmap {
     wb_config_pos pos;
 } wb_config_colmap;
 
+/*
+ * Value expressions of the declarative mapping ("values:"), parsed at load
+ * time into a tree and evaluated per change by lib/expr.c.  A scalar in an
+ * expression is a source column name; a literal is { const: ... }.
+ */
+typedef enum wb_expr_kind {
+    WB_EXPR_COLUMN = 1, /* a source column (name) */
+    WB_EXPR_CONST,      /* a literal (text, or NULL) */
+    WB_EXPR_LOWER,      /* lower(arg) */
+    WB_EXPR_UPPER,      /* upper(arg) */
+    WB_EXPR_TRIM,       /* btrim(arg) of spaces, tabs and newlines */
+    WB_EXPR_CONCAT,     /* args joined by sep; NULL args skipped; all NULL: NULL */
+    WB_EXPR_SPLIT,      /* part number part (1-based; < 0 from the end) of
+                           arg split on sep; missing part: NULL */
+    WB_EXPR_CAST,       /* arg checked and normalised as cast_to */
+    WB_EXPR_COALESCE,   /* first non-NULL arg */
+    WB_EXPR_MAP,        /* value map: args[0] looked up in map_from/map_to;
+                           no match: args[1] (else:) or a data error */
+    WB_EXPR_LOOKUP      /* resolved on the target at apply time: the value of
+                           lookup.column in the row of lookup.table whose
+                           lookup.match column equals args[0]; top level of
+                           "values" only */
+} wb_expr_kind;
+
+typedef enum wb_cast_type {
+    WB_CAST_TEXT = 1,
+    WB_CAST_INTEGER, /* int4 range */
+    WB_CAST_BIGINT,
+    WB_CAST_NUMERIC,
+    WB_CAST_BOOLEAN, /* t/true/yes/on/1 and f/false/no/off/0 -> true/false */
+    WB_CAST_DATE     /* YYYY-MM-DD prefix of a date or timestamp */
+} wb_cast_type;
+
+typedef struct wb_expr {
+    wb_expr_kind kind;
+    char *name;          /* COLUMN: source column; CONST: the text (NULL:
+                            SQL NULL) */
+    int slot;            /* COLUMN: index into the mapping's refs[] */
+    size_t nargs;
+    struct wb_expr **args;
+    char *sep;           /* CONCAT (default ""), SPLIT (required) */
+    int part;            /* SPLIT */
+    wb_cast_type cast_to;
+    size_t nmap;         /* MAP */
+    char **map_from;
+    char **map_to;       /* NULL entries: SQL NULL */
+    struct {
+        char *schema, *table; /* unquoted */
+        char *match;          /* target column compared with args[0] */
+        char *column;         /* the column whose value is taken */
+    } lookup;
+    wb_config_pos pos;
+} wb_expr;
+
+/* target column <- expression ("values:") */
+typedef struct wb_config_value {
+    char *to;
+    wb_expr *expr;
+    wb_config_pos pos;
+} wb_config_value;
+
+/*
+ * Row filters ("filter:"), written in a small SQL subset and parsed at load
+ * time: comparisons (= <> != < <= > >=) of a column with a literal or
+ * another column, IN (...), IS [NOT] NULL, AND, OR, NOT and parentheses.
+ * Evaluation follows SQL's three-valued logic; only TRUE passes.
+ */
+typedef enum wb_filter_kind {
+    WB_FILTER_AND = 1,
+    WB_FILTER_OR,
+    WB_FILTER_NOT,
+    WB_FILTER_CMP,    /* lhs op rhs */
+    WB_FILTER_IN,     /* lhs IN (list) (negated: NOT IN) */
+    WB_FILTER_ISNULL, /* lhs IS NULL (negated: IS NOT NULL) */
+    WB_FILTER_BOOL    /* a boolean column alone, or TRUE/FALSE */
+} wb_filter_kind;
+
+typedef enum wb_filter_cmp {
+    WB_CMP_EQ = 1,
+    WB_CMP_NE,
+    WB_CMP_LT,
+    WB_CMP_LE,
+    WB_CMP_GT,
+    WB_CMP_GE
+} wb_filter_cmp;
+
+/* An operand: a column, or a literal (NULL text: the NULL literal). */
+typedef struct wb_filter_operand {
+    bool is_column;
+    char *text; /* column name or literal text */
+    int slot;   /* column: index into the mapping's refs[] */
+    bool numeric_literal; /* an unquoted number */
+} wb_filter_operand;
+
+typedef struct wb_filter {
+    wb_filter_kind kind;
+    bool negated;                /* IN, ISNULL */
+    wb_filter_cmp cmp;           /* CMP */
+    struct wb_filter *left, *right; /* AND, OR (both), NOT (left) */
+    wb_filter_operand lhs, rhs;  /* CMP, ISNULL, BOOL (lhs) */
+    size_t nlist;                /* IN */
+    wb_filter_operand *list;
+    int offset;                  /* byte offset in the source text */
+} wb_filter;
+
+/* What happens to the target row when the source row is deleted (or, for
+ * on_filter_out, leaves the filter on update). */
 typedef enum wb_on_delete {
     WB_ON_DELETE_DELETE = 0, /* delete the target row by key (default) */
-    WB_ON_DELETE_IGNORE      /* keep the target row */
+    WB_ON_DELETE_IGNORE,     /* keep the target row */
+    WB_ON_DELETE_SOFT        /* UPDATE the target row: set soft[] columns */
 } wb_on_delete;
+
+typedef struct wb_config_delete {
+    wb_on_delete action;
+    size_t nsoft;
+    wb_config_value *soft; /* SOFT: target column <- constant expression */
+    wb_config_pos pos;
+} wb_config_delete;
 
 typedef enum wb_on_truncate {
     WB_ON_TRUNCATE_IGNORE = 0, /* log a warning, change nothing (default) */
     WB_ON_TRUNCATE_TRUNCATE    /* TRUNCATE the target table */
 } wb_on_truncate;
 
+/* operations: which source changes a mapping acts on (bit set). */
+#define WB_MAP_OP_INSERT 0x1u
+#define WB_MAP_OP_UPDATE 0x2u
+#define WB_MAP_OP_DELETE 0x4u
+#define WB_MAP_OP_ALL 0x7u
+
+typedef struct wb_plugin_node wb_plugin_node; /* walbridge/plugin.h */
+
 typedef struct wb_config_mapping {
     char *name;
     bool enabled;            /* default true */
     wb_config_table from;
-    wb_config_table to;
-    size_t nkeys;            /* >= 1 */
+    size_t nto;              /* >= 1; the built-in mapping has exactly 1 */
+    wb_config_table *tos;    /* to: one table, or a list (plugins) */
+    wb_config_table to;      /* == tos[0] */
+    unsigned operations;     /* WB_MAP_OP_* (default all) */
+    size_t nkeys;            /* >= 1 for the built-in mapping */
     wb_config_colmap *keys;  /* key: { src: tgt, ... } in file order */
     size_t ncolumns;
     wb_config_colmap *columns; /* columns: { src: tgt, ... } in file order */
-    wb_on_delete on_delete;
+    size_t nvalues;
+    wb_config_value *values; /* values: { tgt: expr, ... } in file order */
+    size_t nrefs;            /* distinct source columns that values and
+                                filter read, in first-use order */
+    char **refs;
+    wb_filter *filter;       /* NULL: every row */
+    char *filter_text;       /* as written, for messages */
+    wb_config_pos filter_pos;
+    wb_config_delete on_delete;
+    wb_config_delete on_filter_out; /* default: same as on_delete */
     wb_on_truncate on_truncate;
+    bool skip_unchanged;     /* an update that changes no mapped value
+                                writes nothing (ends echoes in a cycle) */
+    struct {
+        char *path;          /* NULL: the built-in mapping */
+        wb_plugin_node *config; /* the plugin's own YAML (NULL: none) */
+        wb_config_pos pos;
+    } plugin;
     wb_config_pos pos;       /* the mapping's entry in the list */
 } wb_config_mapping;
 

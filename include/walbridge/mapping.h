@@ -36,6 +36,7 @@
 #include "walbridge/error.h"
 #include "walbridge/lsn.h"
 #include "walbridge/pgoutput.h"
+#include "walbridge/plugin.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -58,6 +59,8 @@ typedef struct wb_change {
     wb_lsn lsn;                      /* commit LSN of the transaction */
     int64_t commit_time;             /* PG epoch microseconds */
     uint8_t truncate_flags;          /* WB_TRUNCATE_* for truncate */
+    uint64_t rel_version;            /* rel's relcache generation: changes
+                                        whenever rel's shape may have */
 } wb_change;
 
 typedef enum wb_op_kind {
@@ -67,10 +70,17 @@ typedef enum wb_op_kind {
     WB_OP_TRUNCATE    /* TRUNCATE target */
 } wb_op_kind;
 
-typedef struct wb_op_value {
-    const char *column; /* target column name, unquoted */
-    const char *value;  /* text, or NULL for SQL NULL */
-} wb_op_value;
+/* A value looked up on the target when the statement runs:
+ * (SELECT column FROM schema.table WHERE match = <value>). */
+struct wb_plugin_lookup {
+    const char *schema, *table; /* unquoted */
+    const char *match;
+    const char *column;
+};
+
+/* A column and its value: the plugin ABI's struct itself, so that what a
+ * plugin emits is queued without a copy. */
+typedef wb_plugin_col wb_op_value;
 
 typedef struct wb_target_op {
     wb_op_kind kind;
@@ -85,13 +95,20 @@ typedef struct wb_target_op {
                          first nkeys entries are the key columns with their
                          new values, in key order */
     bool insert_if_missing; /* update: upsert set when no row matched */
+    bool skip_unchanged;    /* upsert/update: write nothing when every set
+                               column already holds its value */
+    bool has_lookup;        /* some key or set value is a lookup */
 } wb_target_op;
 
 typedef struct wb_router wb_router;
 
 /*
  * Create a router for cfg (which must outlive it).  Only enabled mappings are
- * used.  NULL with err on failure (out of memory).
+ * used.  Each mapping gets its plugin: the built-in declarative mapping, or
+ * the shared object named by plugin.path (resolved against the directory of
+ * cfg->path), loaded and initialised here.  NULL with err on failure: out of
+ * memory (WB_ENOMEM), a plugin that cannot be loaded, speaks another ABI or
+ * rejects its configuration (WB_ECONFIG, with the file position).
  */
 wb_router *wb_router_create(const wb_config *cfg, wb_error *err);
 void wb_router_destroy(wb_router *r);
@@ -107,8 +124,9 @@ bool wb_router_is_mapped(wb_router *r, const char *nspname,
  * Map one change.  *ops and *nops receive an array allocated in arena (nops may
  * be 0: the relation is unmapped or the mapping ignores the change).
  * Returns 0, WB_EDATA (a mapped column is missing from the relation, a key
- * value is NULL, unchanged or absent; err names relation, column and LSN)
- * or WB_ENOMEM.
+ * value is NULL, unchanged or absent, a value does not convert, a plugin
+ * reported an error; err names mapping, relation, column and LSN) or
+ * WB_ENOMEM.
  */
 int wb_router_route(wb_router *r, const wb_change *change, wb_arena *arena,
                     wb_target_op **ops, size_t *nops, wb_error *err);

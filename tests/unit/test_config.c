@@ -130,7 +130,7 @@ static void check_example_values(const wb_config *c)
         WB_CHECK_STR_EQ(m->columns[3].from, "phone");
         WB_CHECK_STR_EQ(m->columns[3].to, "phone");
     }
-    WB_CHECK_INT_EQ(m->on_delete, WB_ON_DELETE_DELETE);
+    WB_CHECK_INT_EQ(m->on_delete.action, WB_ON_DELETE_DELETE);
     WB_CHECK_INT_EQ(m->on_truncate, WB_ON_TRUNCATE_IGNORE);
 }
 
@@ -317,7 +317,7 @@ static void test_all_options(void)
     WB_CHECK_STR_EQ(m->keys[1].from, "line_no");
     WB_CHECK_STR_EQ(m->keys[1].to, "LineNo");
     WB_CHECK_INT_EQ(m->ncolumns, 0);
-    WB_CHECK_INT_EQ(m->on_delete, WB_ON_DELETE_IGNORE);
+    WB_CHECK_INT_EQ(m->on_delete.action, WB_ON_DELETE_IGNORE);
     WB_CHECK_INT_EQ(m->on_truncate, WB_ON_TRUNCATE_TRUNCATE);
 
     m = &c->mappings[1];
@@ -334,7 +334,7 @@ static void test_all_options(void)
     WB_CHECK_STR_EQ(m->columns[1].from, "Name");
     WB_CHECK_STR_EQ(m->columns[1].to, "FullName");
     WB_CHECK_INT_EQ(m->columns[1].pos.line, 34);
-    WB_CHECK_INT_EQ(m->on_delete, WB_ON_DELETE_DELETE);
+    WB_CHECK_INT_EQ(m->on_delete.action, WB_ON_DELETE_DELETE);
     wb_config_free(c);
 }
 

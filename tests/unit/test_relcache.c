@@ -78,7 +78,7 @@ static void test_deep_copy(void)
     WB_CHECK_STR_EQ(e->rel.atts[2].name, "balance");
     WB_CHECK_INT_EQ(e->rel.atts[2].flags, 0);
     WB_CHECK_INT_EQ(e->rel.atts[2].typmod, 655366);
-    WB_CHECK_U64_EQ(e->generation, 1);
+    WB_CHECK(e->generation > 0);
     WB_CHECK(e->user == NULL);
     WB_CHECK(e->user_free == NULL);
     WB_CHECK(wb_relcache_lookup(rc, 16385) == e);
@@ -144,6 +144,7 @@ static void test_replace(void)
     }
     e1->user = &plan;
     e1->user_free = count_free;
+    uint64_t g1 = e1->generation;
 
     e2 = wb_relcache_update(rc, &r2, NULL);
     /* Same entry, new contents, new generation, user data released. */
@@ -152,7 +153,8 @@ static void test_replace(void)
     WB_CHECK(freed_last == &plan);
     WB_CHECK(e2->user == NULL);
     WB_CHECK(e2->user_free == NULL);
-    WB_CHECK_U64_EQ(e2->generation, 2);
+    uint64_t g2 = e2->generation;
+    WB_CHECK(g2 > g1);
     WB_CHECK_INT_EQ(wb_relcache_count(rc), 1);
     WB_CHECK_STR_EQ(e2->rel.nspname, "s2");
     WB_CHECK_STR_EQ(e2->rel.relname, "t_renamed");
@@ -164,7 +166,7 @@ static void test_replace(void)
     /* Replacement without user data calls nothing. */
     WB_CHECK(wb_relcache_update(rc, &r1, NULL) == e1);
     WB_CHECK_INT_EQ(freed_count, 1);
-    WB_CHECK_U64_EQ(e1->generation, 3);
+    WB_CHECK(e1->generation > g2);
     WB_CHECK_INT_EQ(e1->rel.natts, 2);
     WB_CHECK_STR_EQ(e1->rel.relname, "t");
 
@@ -238,11 +240,12 @@ static void test_limit(void)
     /* A full cache still accepts replacements of known relids. */
     r.relid = 500000;
     r.relname = "t2";
+    uint64_t before = wb_relcache_lookup(rc, 500000)->generation;
     wb_relcache_entry *e = wb_relcache_update(rc, &r, NULL);
     WB_CHECK(e != NULL);
     if (e) {
         WB_CHECK_STR_EQ(e->rel.relname, "t2");
-        WB_CHECK_U64_EQ(e->generation, 2);
+        WB_CHECK(e->generation > before);
     }
     WB_CHECK_INT_EQ(wb_relcache_count(rc), 1000000);
     wb_relcache_destroy(rc);

@@ -32,6 +32,9 @@ static void setup(void)
     maps[0].enabled = true;
     maps[0].from = (wb_config_table){"portal", "users", {0, 0}};
     maps[0].to = (wb_config_table){"salesforce", "account", {0, 0}};
+    maps[0].nto = 1;
+    maps[0].tos = &maps[0].to;
+    maps[0].operations = WB_MAP_OP_ALL;
     maps[0].nkeys = 1;
     maps[0].keys = keys;
     maps[0].ncolumns = 3;
@@ -63,7 +66,7 @@ static void test_insert_is_upsert(void)
     wb_arena *a = wb_arena_create(0, 0);
     wb_tuple_value v[] = {T("42"), T("o'hara@x"), N, T("bio"), T("x")};
     wb_tuple nt = {5, v};
-    wb_change c = {WB_CHANGE_INSERT, &rel, 0, NULL, &nt, 0x100, 0, 0};
+    wb_change c = {WB_CHANGE_INSERT, &rel, 0, NULL, &nt, 0x100, 0, 0, 1};
     wb_target_op *ops;
     size_t nops;
     int found;
@@ -96,7 +99,7 @@ static void test_update_key_change_uses_old_key(void)
     wb_tuple_value ov[] = {T("42"), N, N, N, N};
     wb_tuple_value nv[] = {T("43"), T("e"), T("f"), U, T("x")};
     wb_tuple ot = {5, ov}, nt = {5, nv};
-    wb_change c = {WB_CHANGE_UPDATE, &rel, 'K', &ot, &nt, 0x100, 0, 0};
+    wb_change c = {WB_CHANGE_UPDATE, &rel, 'K', &ot, &nt, 0x100, 0, 0, 1};
     wb_target_op *ops;
     size_t nops;
     int found;
@@ -124,7 +127,7 @@ static void test_update_without_old_tuple(void)
     wb_arena *a = wb_arena_create(0, 0);
     wb_tuple_value nv[] = {T("7"), T("e"), T("f"), T("b"), N};
     wb_tuple nt = {5, nv};
-    wb_change c = {WB_CHANGE_UPDATE, &rel, 0, NULL, &nt, 0x100, 0, 0};
+    wb_change c = {WB_CHANGE_UPDATE, &rel, 0, NULL, &nt, 0x100, 0, 0, 1};
     wb_target_op *ops;
     size_t nops;
 
@@ -148,7 +151,7 @@ static void test_full_identity_fills_unchanged(void)
     wb_tuple_value ov[] = {T("7"), T("e"), T("f"), T("long bio"), N};
     wb_tuple_value nv[] = {T("7"), T("e2"), T("f"), U, N};
     wb_tuple ot = {5, ov}, nt = {5, nv};
-    wb_change c = {WB_CHANGE_UPDATE, &full, 'O', &ot, &nt, 0x100, 0, 0};
+    wb_change c = {WB_CHANGE_UPDATE, &full, 'O', &ot, &nt, 0x100, 0, 0, 1};
     wb_target_op *ops;
     size_t nops;
     int found;
@@ -169,7 +172,7 @@ static void test_delete_and_policies(void)
     wb_arena *a = wb_arena_create(0, 0);
     wb_tuple_value ov[] = {T("9"), N, N, N, N};
     wb_tuple ot = {5, ov};
-    wb_change c = {WB_CHANGE_DELETE, &rel, 'K', &ot, NULL, 0x100, 0, 0};
+    wb_change c = {WB_CHANGE_DELETE, &rel, 'K', &ot, NULL, 0x100, 0, 0, 1};
     wb_target_op *ops;
     size_t nops;
 
@@ -178,11 +181,11 @@ static void test_delete_and_policies(void)
     WB_CHECK_INT_EQ(ops[0].kind, WB_OP_DELETE);
     WB_CHECK_STR_EQ(ops[0].keys[0].value, "9");
 
-    maps[0].on_delete = WB_ON_DELETE_IGNORE;
+    maps[0].on_delete.action = WB_ON_DELETE_IGNORE;
     WB_CHECK_INT_EQ(wb_router_route(r, &c, a, &ops, &nops, NULL), 0);
     WB_CHECK_INT_EQ(nops, 0);
 
-    wb_change t = {WB_CHANGE_TRUNCATE, &rel, 0, NULL, NULL, 0x100, 0, 0};
+    wb_change t = {WB_CHANGE_TRUNCATE, &rel, 0, NULL, NULL, 0x100, 0, 0, 1};
     WB_CHECK_INT_EQ(wb_router_route(r, &t, a, &ops, &nops, NULL), 0);
     WB_CHECK_INT_EQ(nops, 0); /* on_truncate: ignore is the default */
     maps[0].on_truncate = WB_ON_TRUNCATE_TRUNCATE;
@@ -205,7 +208,7 @@ static void test_errors_name_relation_column_lsn(void)
     /* NULL key on insert. */
     wb_tuple_value v[] = {N, T("e"), T("f"), T("b"), N};
     wb_tuple nt = {5, v};
-    wb_change c = {WB_CHANGE_INSERT, &rel, 0, NULL, &nt, 0xABCDEF, 0, 0};
+    wb_change c = {WB_CHANGE_INSERT, &rel, 0, NULL, &nt, 0xABCDEF, 0, 0, 1};
     wb_error_clear(&err);
     WB_CHECK_INT_EQ(wb_router_route(r, &c, a, &ops, &nops, &err), WB_EDATA);
     WB_CHECK_STR_CONTAINS(err.message, "null value in key column \"id\"");
@@ -222,7 +225,7 @@ static void test_errors_name_relation_column_lsn(void)
     rel2.atts = atts2;
     wb_tuple_value ov[] = {N, T("e"), N, N, N};
     wb_tuple ot = {5, ov};
-    wb_change d = {WB_CHANGE_DELETE, &rel2, 'K', &ot, NULL, 0x10, 0, 0};
+    wb_change d = {WB_CHANGE_DELETE, &rel2, 'K', &ot, NULL, 0x10, 0, 0, 1};
     wb_error_clear(&err);
     WB_CHECK_INT_EQ(wb_router_route(r, &d, a, &ops, &nops, &err), WB_EDATA);
     WB_CHECK_STR_CONTAINS(err.message, "not in the old tuple");
@@ -231,7 +234,8 @@ static void test_errors_name_relation_column_lsn(void)
     /* A mapped column dropped from the source. */
     wb_pgoutput_relation rel3 = rel;
     rel3.natts = 3; /* no "bio" */
-    wb_change e = {WB_CHANGE_INSERT, &rel3, 0, NULL, &nt, 0x10, 0, 0};
+    /* A new Relation message comes with a new version. */
+    wb_change e = {WB_CHANGE_INSERT, &rel3, 0, NULL, &nt, 0x10, 0, 0, 2};
     wb_tuple_value v3[] = {T("1"), T("e"), T("f")};
     wb_tuple nt3 = {3, v3};
     e.newtup = &nt3;
