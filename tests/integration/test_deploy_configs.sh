@@ -44,9 +44,10 @@ validate() {
     return "$rc"
 }
 
-# check_config FILE EXPECTED_RC WHAT: walbridge check -c FILE exits EXPECTED_RC.
+# check_config FILE EXPECTED_RC WHAT [WORD]: walbridge check -c FILE exits
+# EXPECTED_RC (and its stderr contains WORD).
 check_config() {
-    local file=$1 expected=$2 what=$3 rc=0 out
+    local file=$1 expected=$2 what=$3 word=${4:-} rc=0 out
     out=$WB_WORK/check.$(basename "$file").err
     wb_exec "$out" 60 check -c "$file" || rc=$?
     if [[ "$rc" != "$expected" ]]; then
@@ -58,6 +59,9 @@ check_config() {
         fail "walbridge check -c $(basename "$file") ($what): exit code $rc, expected $expected"
     fi
     ok "walbridge check -c $(basename "$file") ($what): exit code $rc"
+    if [[ -n "$word" ]]; then
+        assert_contains "$out" "$word" "walbridge check -c $(basename "$file"): the error mentions $word"
+    fi
 }
 
 echo "-- the configurations in deploy/"
@@ -186,47 +190,48 @@ to: SALESFORCE.Account
 key: { id: external_id__c }'
 
 # Each wrong configuration: NAME, the JSON path the schema must reject it
-# at, and the mapping text (or, after a |, top-level sections).
+# at, a text walbridge's message must contain (so that check rejects it for
+# the same reason), the mapping text and the source sections.
 BAD=()
 bad() {
-    local name=$1 path=$2
-    write_case "$name" "$3" "${4:-}"
-    BAD+=("$name|$path")
+    local name=$1 path=$2 word=$3
+    write_case "$name" "$4" "${5:-}"
+    BAD+=("$name|$path|$word")
 }
-bad b_unknown_source_key "/source" "" '  slots: 2'
-bad b_unknown_mapping_key "/mappings/0" 'filters: "id > 1"'
-bad b_unknown_function "/mappings/0/values/personemail" 'values: { personemail: { lowercase: email } }'
-bad b_two_functions "/mappings/0/values/personemail" 'values: { personemail: { lower: email, trim: email } }'
-bad b_nested_lookup "/mappings/0/values/sfid" 'values: { sfid: { lower: { lookup: { table: salesforce.account, match: external_id__c, column: sfid }, from: id } } }'
-bad b_lookup_no_from "/mappings/0/values/sfid" 'values: { sfid: { lookup: { table: salesforce.account, match: external_id__c, column: sfid } } }'
-bad b_split_no_part "/mappings/0/values/lastname" 'values: { lastname: { split: last_name, sep: " " } }'
-bad b_split_part_zero "/mappings/0/values/lastname" 'values: { lastname: { split: last_name, sep: " ", part: 0 } }'
-bad b_cast_unknown_type "/mappings/0/values/name" 'values: { name: { cast: id, to: varchar } }'
-bad b_map_no_values "/mappings/0/values/status__c" 'values: { status__c: { map: status, else: status } }'
-bad b_const_not_scalar "/mappings/0/values/name" 'values: { name: { const: [a, b] } }'
-bad b_null_expression "/mappings/0/values/name" 'values: { name: }'
-bad b_empty_soft "/mappings/0/on_delete" 'on_delete: { soft: {} }'
-bad b_soft_expression "/mappings/0/on_delete" 'on_delete: { soft: { isdeleted: { const: true } } }'
-bad b_delete_word "/mappings/0/on_delete" 'on_delete: remove'
-bad b_operation "/mappings/0/operations/1" 'operations: [insert, upsert]'
-bad b_builtin_two_targets "/mappings/0/to" 'to: [salesforce.account, salesforce.contact]'
-bad b_plugin_with_key "/mappings/0" 'to: [salesforce.account]
+bad b_unknown_source_key "/source" '"slots"' "" '  slots: 2'
+bad b_unknown_mapping_key "/mappings/0" '"filters"' 'filters: "id > 1"'
+bad b_unknown_function "/mappings/0/values/personemail" 'no function' 'values: { personemail: { lowercase: email } }'
+bad b_two_functions "/mappings/0/values/personemail" 'two functions' 'values: { personemail: { lower: email, trim: email } }'
+bad b_nested_lookup "/mappings/0/values/sfid" '"lookup"' 'values: { sfid: { lower: { lookup: { table: salesforce.account, match: external_id__c, column: sfid }, from: id } } }'
+bad b_lookup_no_from "/mappings/0/values/sfid" '"from"' 'values: { sfid: { lookup: { table: salesforce.account, match: external_id__c, column: sfid } } }'
+bad b_split_no_part "/mappings/0/values/lastname" '"part"' 'values: { lastname: { split: last_name, sep: " " } }'
+bad b_split_part_zero "/mappings/0/values/lastname" '"part"' 'values: { lastname: { split: last_name, sep: " ", part: 0 } }'
+bad b_cast_unknown_type "/mappings/0/values/name" '"varchar"' 'values: { name: { cast: id, to: varchar } }'
+bad b_map_no_values "/mappings/0/values/status__c" '"values"' 'values: { status__c: { map: status, else: status } }'
+bad b_const_not_scalar "/mappings/0/values/name" '"const"' 'values: { name: { const: [a, b] } }'
+bad b_null_expression "/mappings/0/values/name" 'expression' 'values: { name: }'
+bad b_empty_soft "/mappings/0/on_delete" '"soft"' 'on_delete: { soft: {} }'
+bad b_soft_expression "/mappings/0/on_delete" '"soft"' 'on_delete: { soft: { isdeleted: { const: true } } }'
+bad b_delete_word "/mappings/0/on_delete" '"remove"' 'on_delete: remove'
+bad b_operation "/mappings/0/operations/1" '"upsert"' 'operations: [insert, upsert]'
+bad b_builtin_two_targets "/mappings/0/to" 'one table' 'to: [salesforce.account, salesforce.contact]'
+bad b_plugin_with_key "/mappings/0" '"key"' 'to: [salesforce.account]
 key: { id: external_id__c }
 plugin: { path: plugins/none.so }'
-bad b_filter_out_no_filter "/mappings/0" 'on_filter_out: delete'
-bad b_no_key "/mappings/0" '# no key
+bad b_filter_out_no_filter "/mappings/0" '"filter"' 'on_filter_out: delete'
+bad b_no_key "/mappings/0" '"key"' '# no key
 columns: { email: personemail }'
-bad b_boolean "/mappings/0/enabled" 'enabled: maybe'
-bad b_duration "/source/status_interval" "" '  status_interval: 10 seconds'
-bad b_duration_range "/target/batch_latency" "" 'target:
+bad b_boolean "/mappings/0/enabled" '"maybe"' 'enabled: maybe'
+bad b_duration "/source/status_interval" '"10 seconds"' "" '  status_interval: 10 seconds'
+bad b_duration_range "/target/batch_latency" '"batch_latency"' "" 'target:
   batch_latency: 20000'
-bad b_table_name "/mappings/0/from" 'from: users'
-bad b_filter_list "/mappings/0/filter" "filter: [id > 1]"
-bad b_slot_name "/source/slot" "" '  slot: Walbridge-1'
+bad b_table_name "/mappings/0/from" '"users"' 'from: users'
+bad b_filter_list "/mappings/0/filter" '"filter"' "filter: [id > 1]"
+bad b_slot_name "/source/slot" '"Walbridge-1"' "" '  slot: Walbridge-1'
 # A top-level key nobody reads (a typo of mappings) is not ignored.
 write_case b_top_level_key ""
 echo "mapping: []" >>"$CASES/b_top_level_key.yaml"
-BAD+=("b_top_level_key|/")
+BAD+=("b_top_level_key|/|\"mapping\"")
 echo "-- (a) edge cases the loader accepts validate"
 rc=0
 validate "$WB_WORK/good.out" "${GOOD[@]}" || rc=$?
@@ -236,7 +241,8 @@ assert_eq "$(grep -c '^valid ' "$WB_WORK/good.out")" "${#GOOD[@]}" "all ${#GOOD[
 
 echo "-- (a) wrong configurations are rejected by the schema"
 for c in "${BAD[@]}"; do
-    name=${c%%|*} path=${c#*|} rc=0
+    IFS='|' read -r name path _ <<<"$c"
+    rc=0
     validate "$WB_WORK/$name.out" "$CASES/$name.yaml" || rc=$?
     if ((rc != 1)); then
         echo "----- $CASES/$name.yaml -----" >&2
@@ -277,5 +283,6 @@ for f in "${GOOD[@]}"; do
     check_config "$f" 0 "accepted edge case"
 done
 for c in "${BAD[@]}"; do
-    check_config "$CASES/${c%%|*}.yaml" 3 "wrong configuration"
+    IFS='|' read -r name _ word <<<"$c"
+    check_config "$CASES/$name.yaml" 3 "wrong configuration" "$word"
 done
