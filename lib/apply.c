@@ -263,8 +263,9 @@ static int setup_table(wb_apply *a, wb_error *err)
  */
 static int load_coltypes(wb_apply *a, wb_error *err)
 {
-    for (size_t m = 0; m < a->cfg->nmappings; m++) {
-        const wb_config_table *t = &a->cfg->mappings[m].to;
+    for (size_t m = 0; m < a->cfg->nmappings; m++)
+    for (size_t k = 0; k < a->cfg->mappings[m].nto; k++) {
+        const wb_config_table *t = &a->cfg->mappings[m].tos[k];
         bool seen = false;
         for (size_t i = 0; i < a->ncoltypes && !seen; i++)
             seen = strcmp(a->coltypes[i].schema, t->schema) == 0 &&

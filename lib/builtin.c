@@ -159,8 +159,8 @@ static int make_plan(state *st, const wb_plugin_change *c,
 
 static bool is_value(const wb_plugin_value *v)
 {
-    return v && (v->kind == WB_PLUGIN_VALUE_NULL ||
-                 v->kind == WB_PLUGIN_VALUE_TEXT);
+    return v &&
+           (v->kind == WB_PLUGIN_VALUE_NULL || v->kind == WB_PLUGIN_VALUE_TEXT);
 }
 
 /* The value of column idx as the row now is: the new value, or the full old
@@ -182,8 +182,8 @@ static const wb_plugin_value *old_of(const wb_plugin_change *c, int idx)
 
 /* Key value as text; NULL, unchanged or absent values are data errors. */
 static int key_text(const state *st, size_t k, const wb_plugin_value *v,
-                    bool from_old, const char **out,
-                    const wb_plugin_host *host, void *ctx)
+                    bool from_old, const char **out, const wb_plugin_host *host,
+                    void *ctx)
 {
     const char *col = st->m->keys[k].from;
     if (!v || v->kind == WB_PLUGIN_VALUE_ABSENT) {
@@ -343,8 +343,8 @@ static int builtin_map(void *p, const wb_plugin_change *c,
         for (size_t k = 0; k < m->nkeys; k++) {
             keys[k].column = m->keys[k].to;
             keys[k].lookup = NULL;
-            if (key_text(st, k, &c->newv[pl->keyidx[k]], false,
-                         &keys[k].value, host, ctx) != 0)
+            if (key_text(st, k, &c->newv[pl->keyidx[k]], false, &keys[k].value,
+                         host, ctx) != 0)
                 return -1;
         }
     } else {
@@ -390,9 +390,9 @@ static int builtin_map(void *p, const wb_plugin_change *c,
             complete = false;
             continue;
         }
-        set[nset++] = (wb_plugin_col){
-            m->values[i].to, v.text,
-            e->kind == WB_EXPR_LOOKUP ? &st->lookups[i] : NULL};
+        set[nset++] =
+            (wb_plugin_col){m->values[i].to, v.text,
+                            e->kind == WB_EXPR_LOOKUP ? &st->lookups[i] : NULL};
     }
     op.nset = nset;
     op.set = set;
@@ -415,4 +415,7 @@ static const wb_plugin builtin = {
     .fini = builtin_fini,
 };
 
-const wb_plugin *wb_builtin_plugin(void) { return &builtin; }
+const wb_plugin *wb_builtin_plugin(void)
+{
+    return &builtin;
+}

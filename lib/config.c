@@ -2432,3 +2432,44 @@ void wb_config_free(wb_config *cfg)
     if (cfg)
         wb_arena_destroy(((config_block *)cfg)->arena);
 }
+
+static bool str_differs(const char *a, const char *b)
+{
+    if (!a || !b)
+        return a != b;
+    return strcmp(a, b) != 0;
+}
+
+const char *wb_config_restart_key(const wb_config *a, const wb_config *b)
+{
+#define STR(sec, k)                                                            \
+    if (str_differs(a->sec.k, b->sec.k))                                       \
+    return #sec "." #k
+#define VAL(sec, k)                                                            \
+    if (a->sec.k != b->sec.k)                                                  \
+    return #sec "." #k
+    STR(source, conninfo);
+    STR(source, slot);
+    STR(source, publication);
+    VAL(source, create_publication);
+    VAL(source, create_slot);
+    VAL(source, status_interval_ms);
+    VAL(source, streaming);
+    STR(source, spool_dir);
+    VAL(source, nschemas);
+    for (size_t i = 0; i < a->source.nschemas; i++)
+        if (strcmp(a->source.schemas[i], b->source.schemas[i]) != 0)
+            return "source.schemas";
+    STR(target, conninfo);
+    VAL(target, progress);
+    STR(target, origin);
+    STR(target, progress_schema);
+    STR(target, progress_table);
+    VAL(target, batch_max_txns);
+    VAL(target, batch_latency_ms);
+    VAL(target, synchronous_commit);
+    VAL(target, set_based);
+#undef STR
+#undef VAL
+    return NULL;
+}

@@ -53,8 +53,7 @@ typedef struct parser {
 static int syntax(parser *p, size_t at, const char *msg)
 {
     *p->offset = (int)at;
-    return wb_error_set(p->err, WB_ECONFIG, "syntax error in filter: %s",
-                        msg);
+    return wb_error_set(p->err, WB_ECONFIG, "syntax error in filter: %s", msg);
 }
 
 static void skip_ws(parser *p)
@@ -132,9 +131,10 @@ static int operand(parser *p, wb_filter_operand *o)
         for (;;) {
             char c = s[p->pos];
             if (c == '\0')
-                return syntax(p, start, q == '\'' ? "unterminated string"
-                                                  : "unterminated quoted "
-                                                    "identifier");
+                return syntax(p, start,
+                              q == '\'' ? "unterminated string"
+                                        : "unterminated quoted "
+                                          "identifier");
             p->pos++;
             if (c == q) {
                 if (s[p->pos] != q)
@@ -153,8 +153,7 @@ static int operand(parser *p, wb_filter_operand *o)
     if (isdigit((unsigned char)s[p->pos]) ||
         ((s[p->pos] == '-' || s[p->pos] == '+' || s[p->pos] == '.') &&
          (isdigit((unsigned char)s[p->pos + 1]) ||
-          (s[p->pos + 1] == '.' &&
-           isdigit((unsigned char)s[p->pos + 2]))))) {
+          (s[p->pos + 1] == '.' && isdigit((unsigned char)s[p->pos + 2]))))) {
         char *end;
         errno = 0;
         (void)strtod(s + p->pos, &end);
@@ -192,8 +191,9 @@ static int operand(parser *p, wb_filter_operand *o)
         p->pos += n;
         return 0;
     }
-    return syntax(p, start, s[p->pos] ? "expected a column or a value"
-                                      : "unexpected end of filter");
+    return syntax(p, start,
+                  s[p->pos] ? "expected a column or a value"
+                            : "unexpected end of filter");
 }
 
 static int parse_or(parser *p, wb_filter **out);
@@ -350,13 +350,12 @@ static int parse_binary(parser *p, wb_filter **out, bool is_or)
         at = p->pos;
         if (!take_kw(p, is_or ? "or" : "and"))
             return 0;
-        wb_filter *f =
-            new_node(p, is_or ? WB_FILTER_OR : WB_FILTER_AND, at);
+        wb_filter *f = new_node(p, is_or ? WB_FILTER_OR : WB_FILTER_AND, at);
         if (!f)
             return nomem(p);
         f->left = *out;
-        rc = is_or ? parse_binary(p, &f->right, false)
-                   : parse_not(p, &f->right);
+        rc =
+            is_or ? parse_binary(p, &f->right, false) : parse_not(p, &f->right);
         if (rc)
             return rc;
         *out = f;
@@ -570,9 +569,8 @@ static int parse_bool(const char *s)
 static int cast(const wb_expr *e, const char *s, const wb_eval_mem *arena,
                 wb_plugin_value *out, wb_error *err)
 {
-    static const char *const names[] = {"",        "text",    "integer",
-                                        "bigint",  "numeric", "boolean",
-                                        "date"};
+    static const char *const names[] = {
+        "", "text", "integer", "bigint", "numeric", "boolean", "date"};
     const char *tname = names[e->cast_to];
     char *end;
     char buf[64];
@@ -588,8 +586,7 @@ static int cast(const wb_expr *e, const char *s, const wb_eval_mem *arena,
         while (trim_char(*end))
             end++;
         if (end == s || *end || errno ||
-            (e->cast_to == WB_CAST_INTEGER &&
-             (v < INT32_MIN || v > INT32_MAX)))
+            (e->cast_to == WB_CAST_INTEGER && (v < INT32_MIN || v > INT32_MAX)))
             return data_fail(err, e, "invalid input for cast to %s: \"%s\"",
                              tname, s);
         snprintf(buf, sizeof(buf), "%lld", v);
@@ -609,8 +606,7 @@ static int cast(const wb_expr *e, const char *s, const wb_eval_mem *arena,
             return data_fail(err, e, "invalid input for cast to %s: \"%s\"",
                              tname, s);
         /* Keep the digits as written: no binary rounding. */
-        return text_out(arena, out,
-                        m_strndup(arena, p, (size_t)(end - p)));
+        return text_out(arena, out, m_strndup(arena, p, (size_t)(end - p)));
     }
     case WB_CAST_BOOLEAN: {
         int b = parse_bool(s);
@@ -655,8 +651,8 @@ static int eval_args(const wb_expr *e, const wb_eval_row *row,
     return 0;
 }
 
-int wb_expr_eval(const wb_expr *e, const wb_eval_row *row, const wb_eval_mem *arena,
-                 wb_plugin_value *out, wb_error *err)
+int wb_expr_eval(const wb_expr *e, const wb_eval_row *row,
+                 const wb_eval_mem *arena, wb_plugin_value *out, wb_error *err)
 {
     wb_plugin_value stack[8], *vals = stack;
     const wb_plugin_value *special;
@@ -769,10 +765,9 @@ int wb_expr_eval(const wb_expr *e, const wb_eval_row *row, const wb_eval_mem *ar
         for (int i = 1; i < want; i++)
             p = strstr(p, sep) + seplen;
         const char *end = strstr(p, sep);
-        return text_out(arena, out,
-                        m_strndup(arena, p,
-                                         end ? (size_t)(end - p)
-                                             : strlen(p)));
+        return text_out(
+            arena, out,
+            m_strndup(arena, p, end ? (size_t)(end - p) : strlen(p)));
     }
     case WB_EXPR_CAST:
         if (vals[0].kind == WB_PLUGIN_VALUE_NULL)
@@ -785,18 +780,20 @@ int wb_expr_eval(const wb_expr *e, const wb_eval_row *row, const wb_eval_mem *ar
                            : e->map_from[i] &&
                                  strcmp(e->map_from[i], vals[0].text) == 0;
             if (hit) {
-                out->kind = e->map_to[i] ? WB_PLUGIN_VALUE_TEXT
-                                         : WB_PLUGIN_VALUE_NULL;
+                out->kind =
+                    e->map_to[i] ? WB_PLUGIN_VALUE_TEXT : WB_PLUGIN_VALUE_NULL;
                 out->text = e->map_to[i];
                 return 0;
             }
         }
+        /* NULL maps to NULL unless listed: else: is for unknown codes. */
+        if (vals[0].kind == WB_PLUGIN_VALUE_NULL)
+            break;
         if (e->nargs > 1)
             return wb_expr_eval(e->args[1], row, arena, out, err);
-        if (vals[0].kind == WB_PLUGIN_VALUE_NULL)
-            break; /* NULL maps to NULL unless listed */
-        return data_fail(err, e, "value \"%s\" has no entry in the value "
-                                 "map%s",
+        return data_fail(err, e,
+                         "value \"%s\" has no entry in the value "
+                         "map%s",
                          vals[0].text, "");
     case WB_EXPR_LOOKUP:
         /* The match value; the applier turns it into a subquery. */
@@ -839,8 +836,7 @@ typedef struct fctx {
 } fctx;
 
 /* The text of operand o (NULL: SQL NULL); CANNOT when it is unknown. */
-static int operand_text(fctx *c, const wb_filter_operand *o,
-                        const char **text)
+static int operand_text(fctx *c, const wb_filter_operand *o, const char **text)
 {
     if (!o->is_column) {
         *text = o->text;
@@ -983,12 +979,24 @@ static int eval(fctx *c, const wb_filter *f, int *res)
                 return rc;
         }
         switch (f->cmp) {
-        case WB_CMP_EQ: l = cmp == 0; break;
-        case WB_CMP_NE: l = cmp != 0; break;
-        case WB_CMP_LT: l = cmp < 0; break;
-        case WB_CMP_LE: l = cmp <= 0; break;
-        case WB_CMP_GT: l = cmp > 0; break;
-        default: l = cmp >= 0; break;
+        case WB_CMP_EQ:
+            l = cmp == 0;
+            break;
+        case WB_CMP_NE:
+            l = cmp != 0;
+            break;
+        case WB_CMP_LT:
+            l = cmp < 0;
+            break;
+        case WB_CMP_LE:
+            l = cmp <= 0;
+            break;
+        case WB_CMP_GT:
+            l = cmp > 0;
+            break;
+        default:
+            l = cmp >= 0;
+            break;
         }
         *res = l ? WB_FILTER_TRUE : WB_FILTER_FALSE;
         return 0;

@@ -59,8 +59,8 @@ int wb_expr_eval(const wb_expr *e, const wb_eval_row *row,
                  const wb_eval_mem *mem, wb_plugin_value *out, wb_error *err);
 
 /* Filter results (SQL's three-valued logic). */
-#define WB_FILTER_FALSE 0
-#define WB_FILTER_TRUE 1
+#define WB_FILTER_FALSE   0
+#define WB_FILTER_TRUE    1
 #define WB_FILTER_UNKNOWN 2
 /* A column the filter needs is unchanged TOAST or absent: cannot tell. */
 #define WB_FILTER_CANNOT 3

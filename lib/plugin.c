@@ -24,12 +24,11 @@ struct wb_plugin_handle {
 #define MIN_PLUGIN_SIZE (offsetof(wb_plugin, fini) + sizeof(void (*)(void)))
 
 static int load_fail(wb_error *err, const wb_config_mapping *m,
-                     const char *config_path, const char *fmt,
-                     const char *a, const char *b)
+                     const char *config_path, const char *fmt, const char *a,
+                     const char *b)
 {
     wb_error_set(err, WB_ECONFIG, fmt, a, b);
-    wb_error_position(err, config_path, m->plugin.pos.line,
-                      m->plugin.pos.col);
+    wb_error_position(err, config_path, m->plugin.pos.line, m->plugin.pos.col);
     return WB_ECONFIG;
 }
 
@@ -49,31 +48,35 @@ int wb_plugin_load(const wb_config_mapping *m, const char *config_path,
         int n = snprintf(full, sizeof(full), "%.*s/%s",
                          (int)(slash - config_path), config_path, path);
         if (n < 0 || (size_t)n >= sizeof(full))
-            return load_fail(err, m, config_path, "plugin path \"%s\" is too "
-                                                  "long%s",
+            return load_fail(err, m, config_path,
+                             "plugin path \"%s\" is too "
+                             "long%s",
                              path, "");
         path = full;
     } else if (path[0] != '/') {
         /* dlopen would search LD_LIBRARY_PATH for a bare name. */
         int n = snprintf(full, sizeof(full), "./%s", path);
         if (n < 0 || (size_t)n >= sizeof(full))
-            return load_fail(err, m, config_path, "plugin path \"%s\" is too "
-                                                  "long%s",
+            return load_fail(err, m, config_path,
+                             "plugin path \"%s\" is too "
+                             "long%s",
                              path, "");
         path = full;
     }
     dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!dl) {
-        load_fail(err, m, config_path, "could not load plugin \"%s\" of "
-                                       "mapping \"%s\"",
+        load_fail(err, m, config_path,
+                  "could not load plugin \"%s\" of "
+                  "mapping \"%s\"",
                   path, m->name);
         wb_error_detail(err, "%s", dlerror());
         return WB_ECONFIG;
     }
     *(void **)&entry = dlsym(dl, WB_PLUGIN_ENTRY_SYMBOL);
     if (!entry) {
-        load_fail(err, m, config_path, "plugin \"%s\" does not export "
-                                       "\"%s\"",
+        load_fail(err, m, config_path,
+                  "plugin \"%s\" does not export "
+                  "\"%s\"",
                   path, WB_PLUGIN_ENTRY_SYMBOL);
         wb_error_hint(err, "A plugin exports const wb_plugin "
                            "*walbridge_plugin(void); see "
@@ -85,8 +88,9 @@ int wb_plugin_load(const wb_config_mapping *m, const char *config_path,
     if (!p || p->abi_version != WB_PLUGIN_ABI_VERSION) {
         char got[32];
         snprintf(got, sizeof(got), "%u", p ? (unsigned)p->abi_version : 0u);
-        load_fail(err, m, config_path, "plugin \"%s\" was built for plugin "
-                                       "ABI version %s",
+        load_fail(err, m, config_path,
+                  "plugin \"%s\" was built for plugin "
+                  "ABI version %s",
                   path, got);
         wb_error_detail(err, "This walbridge speaks plugin ABI version %d.",
                         WB_PLUGIN_ABI_VERSION);
@@ -96,11 +100,13 @@ int wb_plugin_load(const wb_config_mapping *m, const char *config_path,
         return WB_ECONFIG;
     }
     if (p->size < MIN_PLUGIN_SIZE || !p->init || !p->map || !p->name) {
-        load_fail(err, m, config_path, "plugin \"%s\" returned an "
-                                       "incomplete wb_plugin%s",
+        load_fail(err, m, config_path,
+                  "plugin \"%s\" returned an "
+                  "incomplete wb_plugin%s",
                   path, "");
-        wb_error_detail(err, "size %u (at least %zu expected); name, init "
-                             "and map are required.",
+        wb_error_detail(err,
+                        "size %u (at least %zu expected); name, init "
+                        "and map are required.",
                         (unsigned)p->size, (size_t)MIN_PLUGIN_SIZE);
         dlclose(dl);
         return WB_ECONFIG;
@@ -116,7 +122,10 @@ int wb_plugin_load(const wb_config_mapping *m, const char *config_path,
     return 0;
 }
 
-const wb_plugin *wb_plugin_get(const wb_plugin_handle *h) { return h->p; }
+const wb_plugin *wb_plugin_get(const wb_plugin_handle *h)
+{
+    return h->p;
+}
 
 void wb_plugin_unload(wb_plugin_handle *h)
 {

@@ -71,8 +71,7 @@ static char *host_strdup(void *ctx, const char *s)
     return wb_arena_strdup(((emit_ctx *)ctx)->arena, s);
 }
 
-static int record(emit_ctx *x, const char *column, const char *fmt,
-                  va_list ap)
+static int record(emit_ctx *x, const char *column, const char *fmt, va_list ap)
 {
     const wb_change *c = x->c;
     if (!x->failed) {
@@ -82,8 +81,9 @@ static int record(emit_ctx *x, const char *column, const char *fmt,
             wb_error_column(x->err, column);
         wb_error_lsn(x->err, c->lsn);
         if (x->in->h)
-            wb_error_detail(x->err, "Reported by plugin \"%s\" %s of mapping "
-                                    "\"%s\".",
+            wb_error_detail(x->err,
+                            "Reported by plugin \"%s\" %s of mapping "
+                            "\"%s\".",
                             x->in->p->name,
                             x->in->p->version ? x->in->p->version : "",
                             x->in->m->name);
@@ -187,14 +187,16 @@ static int check_cols(emit_ctx *x, const wb_plugin_col *cols, size_t n,
 {
     for (size_t i = 0; i < n; i++) {
         if (!cols[i].column || !cols[i].column[0])
-            return emit_fail(x, "mapping \"%s\" emitted an operation with "
-                                "an unnamed column",
+            return emit_fail(x,
+                             "mapping \"%s\" emitted an operation with "
+                             "an unnamed column",
                              x->in->m->name);
         if (cols[i].lookup) {
             if (x->in->h)
-                return emit_fail(x, "mapping \"%s\" emitted a lookup, which "
-                                    "plugin ABI %d reserves for the "
-                                    "built-in mapping",
+                return emit_fail(x,
+                                 "mapping \"%s\" emitted a lookup, which "
+                                 "plugin ABI %d reserves for the "
+                                 "built-in mapping",
                                  x->in->m->name, WB_PLUGIN_ABI_VERSION);
             *lookup = true;
         }
@@ -210,30 +212,35 @@ static int host_emit(void *ctx, const wb_plugin_op *op)
     bool lookup = false;
 
     if (!op || op->size < offsetof(wb_plugin_op, flags) + sizeof(op->flags))
-        return emit_fail(x, "mapping \"%s\" emitted an operation of unknown "
-                            "size",
+        return emit_fail(x,
+                         "mapping \"%s\" emitted an operation of unknown "
+                         "size",
                          m->name);
-    if (!op->schema || !op->table ||
-        !declared_target(m, op->schema, op->table))
-        return emit_fail(x, "mapping \"%s\" wrote to \"%s.%s\", which is not "
-                            "in its \"to\" list",
+    if (!op->schema || !op->table || !declared_target(m, op->schema, op->table))
+        return emit_fail(x,
+                         "mapping \"%s\" wrote to \"%s.%s\", which is not "
+                         "in its \"to\" list",
                          m->name, op->schema ? op->schema : "",
                          op->table ? op->table : "");
     if (op->kind < WB_PLUGIN_UPSERT || op->kind > WB_PLUGIN_DELETE)
-        return emit_fail(x, "mapping \"%s\" emitted an operation of unknown "
-                            "kind %d",
+        return emit_fail(x,
+                         "mapping \"%s\" emitted an operation of unknown "
+                         "kind %d",
                          m->name, (int)op->kind);
     if (op->nkeys == 0 || !op->keys)
-        return emit_fail(x, "mapping \"%s\" emitted an operation on "
-                            "\"%s.%s\" without a key",
+        return emit_fail(x,
+                         "mapping \"%s\" emitted an operation on "
+                         "\"%s.%s\" without a key",
                          m->name, op->schema, op->table);
     if (op->kind != WB_PLUGIN_DELETE && op->nset && !op->set)
-        return emit_fail(x, "mapping \"%s\" emitted set columns without "
-                            "values",
+        return emit_fail(x,
+                         "mapping \"%s\" emitted set columns without "
+                         "values",
                          m->name);
     if (op->kind == WB_PLUGIN_UPDATE && op->nset == 0)
-        return emit_fail(x, "mapping \"%s\" emitted an update that sets no "
-                            "column",
+        return emit_fail(x,
+                         "mapping \"%s\" emitted an update that sets no "
+                         "column",
                          m->name);
     if (check_cols(x, op->keys, op->nkeys, &lookup) ||
         check_cols(x, op->set, op->kind == WB_PLUGIN_DELETE ? 0 : op->nset,
@@ -245,9 +252,10 @@ static int host_emit(void *ctx, const wb_plugin_op *op)
         for (size_t i = 0; ok && i < op->nkeys; i++)
             ok = strcmp(op->set[i].column, op->keys[i].column) == 0;
         if (!ok)
-            return emit_fail(x, "mapping \"%s\" emitted an insert-if-missing "
-                                "update whose first set columns are not its "
-                                "key",
+            return emit_fail(x,
+                             "mapping \"%s\" emitted an insert-if-missing "
+                             "update whose first set columns are not its "
+                             "key",
                              m->name);
     }
     if (x->nops == x->cap && grow_ops(x) != 0)
@@ -337,8 +345,10 @@ static int init_instance(const wb_config *cfg, const wb_config_mapping *m,
     args.errbuf_size = sizeof(msg);
     if (in->p->init(&args, &in->state) != 0) {
         const wb_plugin_node *at = args.errnode;
-        wb_error_set(err, WB_ECONFIG, "%s", msg[0] ? msg : "plugin failed "
-                                                           "to initialise");
+        wb_error_set(err, WB_ECONFIG, "%s",
+                     msg[0] ? msg
+                            : "plugin failed "
+                              "to initialise");
         wb_error_detail(err, "Reported by plugin \"%s\" %s of mapping \"%s\".",
                         in->p->name, in->p->version ? in->p->version : "",
                         m->name);
@@ -389,14 +399,12 @@ void wb_router_destroy(wb_router *r)
     free(r);
 }
 
-static bool same_rel(const wb_config_table *t, const char *nsp,
-                     const char *rel)
+static bool same_rel(const wb_config_table *t, const char *nsp, const char *rel)
 {
     return strcmp(t->schema, nsp) == 0 && strcmp(t->table, rel) == 0;
 }
 
-bool wb_router_is_mapped(wb_router *r, const char *nspname,
-                         const char *relname)
+bool wb_router_is_mapped(wb_router *r, const char *nspname, const char *relname)
 {
     for (size_t i = 0; i < r->n; i++)
         if (same_rel(&r->inst[i].m->from, nspname, relname))
@@ -422,8 +430,7 @@ static int data_error(wb_error *err, const wb_change *c, const char *column,
 /* A decoder tuple as ABI values; key_only: a 'K' tuple, whose non-key
  * columns are not sent. */
 static int convert_row(const wb_change *c, const wb_tuple *t, bool key_only,
-                       wb_arena *arena, wb_plugin_value **out,
-                       wb_error *err)
+                       wb_arena *arena, wb_plugin_value **out, wb_error *err)
 {
     const wb_pgoutput_relation *rel = c->rel;
     wb_plugin_value *v = wb_arena_alloc(arena, (rel->natts + 1) * sizeof(*v));
@@ -462,7 +469,8 @@ static int make_change(const wb_change *c, wb_arena *arena,
                        wb_plugin_change *pc, wb_error *err)
 {
     const wb_pgoutput_relation *rel = c->rel;
-    const char **names = wb_arena_alloc(arena, (rel->natts + 1) * sizeof(*names));
+    const char **names =
+        wb_arena_alloc(arena, (rel->natts + 1) * sizeof(*names));
     uint32_t *types = wb_arena_alloc(arena, (rel->natts + 1) * sizeof(*types));
     uint8_t *is_key = wb_arena_alloc(arena, rel->natts + 1);
     wb_plugin_value *oldv = NULL, *newv = NULL;
@@ -475,9 +483,8 @@ static int make_change(const wb_change *c, wb_arena *arena,
         types[i] = rel->atts[i].typoid;
         is_key[i] = (rel->atts[i].flags & WB_PGO_COLUMN_KEY) ? 1 : 0;
     }
-    if (c->oldtup &&
-        (rc = convert_row(c, c->oldtup, c->oldkind == 'K', arena, &oldv,
-                          err)) != 0)
+    if (c->oldtup && (rc = convert_row(c, c->oldtup, c->oldkind == 'K', arena,
+                                       &oldv, err)) != 0)
         return rc;
     if (c->newtup &&
         (rc = convert_row(c, c->newtup, false, arena, &newv, err)) != 0)
@@ -500,8 +507,7 @@ static int make_change(const wb_change *c, wb_arena *arena,
     return 0;
 }
 
-static int route_truncate(const instance *in, const wb_change *c,
-                          emit_ctx *x)
+static int route_truncate(const instance *in, const wb_change *c, emit_ctx *x)
 {
     const wb_config_mapping *m = in->m;
     if (m->on_truncate != WB_ON_TRUNCATE_TRUNCATE) {
@@ -544,8 +550,7 @@ int wb_router_route(wb_router *r, const wb_change *change, wb_arena *arena,
     *nops = 0;
     for (size_t i = 0; i < r->n; i++) {
         const instance *in = &r->inst[i];
-        if (!same_rel(&in->m->from, change->rel->nspname,
-                      change->rel->relname))
+        if (!same_rel(&in->m->from, change->rel->nspname, change->rel->relname))
             continue;
         x.in = in;
         if (change->kind == WB_CHANGE_TRUNCATE) {

@@ -51,7 +51,13 @@ typedef struct run_state {
     uv_loop_t loop;
     uv_poll_t poll;
     uv_timer_t timer;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
+    bool reload_requested; /* SIGHUP: reload at the next transaction end */
+    wb_config *owned;      /* the latest reloaded configuration, or NULL */
+    /* Earlier reloaded configurations the open target session may still
+     * point into; freed when the session ends. */
+    size_t nretired;
+    wb_config *retired[16];
     bool poll_started;
     bool want_write;
     uv_poll_t apoll;     /* the apply connection's socket */
@@ -306,6 +312,75 @@ static wb_relcache_entry *relation_for(run_state *st, uint32_t relid,
     return e;
 }
 
+/*
+ * SIGHUP: load the file again and swap the mappings, only between source
+ * transactions (never inside one, so every transaction is mapped by one
+ * configuration), and only when nothing but mappings and log changed.
+ * Anything else is refused with a message and the old configuration stays
+ * in force: never a half-changed mapping.
+ */
+static void reload(run_state *st)
+{
+    wb_config *next = NULL;
+    wb_router *router;
+    wb_error e;
+    const char *key;
+
+    if (!st->reload_requested || st->in_txn)
+        return;
+    st->reload_requested = false;
+    wb_error_clear(&e);
+    if (wb_config_load(st->cfg->path, &next, &e) != 0) {
+        wb_error_hint(&e, "The previous configuration stays in force.");
+        wb_log_error(WB_LOG_ERROR, &e);
+        return;
+    }
+    if ((key = wb_config_restart_key(st->cfg, next)) != NULL) {
+        wb_error_set(&e, WB_ECONFIG,
+                     "configuration reload refused: \"%s\" changed", key);
+        wb_error_hint(&e, "Only mappings and log settings change on reload; "
+                          "restart walbridge to change \"%s\".",
+                      key);
+        wb_log_error(WB_LOG_ERROR, &e);
+        wb_config_free(next);
+        return;
+    }
+    if (st->nretired == sizeof(st->retired) / sizeof(st->retired[0])) {
+        wb_log(WB_LOG_ERROR, "configuration reload refused: too many reloads "
+                             "in one session (%zu)",
+               st->nretired);
+        wb_config_free(next);
+        return;
+    }
+    if (!(router = wb_router_create(next, &e))) {
+        wb_error_hint(&e, "The previous configuration stays in force.");
+        wb_log_error(WB_LOG_ERROR, &e);
+        wb_config_free(next);
+        return;
+    }
+    /* A changed log.level applies; an unchanged one leaves --log-level. */
+    if (strcmp(st->cfg->log.level, next->log.level) != 0) {
+        wb_log_level lvl;
+        if (wb_log_level_parse(next->log.level, &lvl) == 0)
+            wb_log_set_level(lvl);
+    }
+    wb_router_destroy(st->router);
+    st->router = router;
+    if (st->owned)
+        st->retired[st->nretired++] = st->owned;
+    st->owned = next;
+    st->cfg = next;
+    wb_log(WB_LOG_INFO, "reloaded configuration \"%s\": %zu mappings",
+           next->path, next->nmappings);
+}
+
+static void free_retired(run_state *st)
+{
+    for (size_t i = 0; i < st->nretired; i++)
+        wb_config_free(st->retired[i]);
+    st->nretired = 0;
+}
+
 static int handle_commit(run_state *st, const wb_pgoutput_commit *c)
 {
     char a[WB_LSN_BUFLEN];
@@ -344,6 +419,7 @@ static int handle_commit(run_state *st, const wb_pgoutput_commit *c)
     }
     if (c->end_lsn > st->recv)
         st->recv = c->end_lsn;
+    reload(st);
     return 0;
 }
 
@@ -769,6 +845,16 @@ static void on_timer(uv_timer_t *h)
     }
 }
 
+static void on_sighup(uv_signal_t *h, int signum)
+{
+    run_state *st = h->data;
+    (void)signum;
+    wb_log(WB_LOG_INFO, "received SIGHUP, reloading the configuration%s",
+           st->in_txn ? " when the current transaction ends" : "");
+    st->reload_requested = true;
+    reload(st);
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     run_state *st = h->data;
@@ -888,10 +974,12 @@ static int setup_loop(run_state *st)
     uv_timer_init(&st->loop, &st->batch_timer);
     uv_signal_init(&st->loop, &st->sigint);
     uv_signal_init(&st->loop, &st->sigterm);
+    uv_signal_init(&st->loop, &st->sighup);
     st->timer.data = st->backoff.data = st->batch_timer.data = st;
-    st->sigint.data = st->sigterm.data = st;
+    st->sigint.data = st->sigterm.data = st->sighup.data = st;
     uv_signal_start(&st->sigint, on_signal, SIGINT);
     uv_signal_start(&st->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&st->sighup, on_sighup, SIGHUP);
     return 0;
 }
 
@@ -902,6 +990,7 @@ static void teardown_loop(run_state *st)
     uv_close((uv_handle_t *)&st->batch_timer, close_cb);
     uv_close((uv_handle_t *)&st->sigint, close_cb);
     uv_close((uv_handle_t *)&st->sigterm, close_cb);
+    uv_close((uv_handle_t *)&st->sighup, close_cb);
     uv_run(&st->loop, UV_RUN_DEFAULT);
     uv_loop_close(&st->loop);
 }
@@ -925,6 +1014,7 @@ static void end_session(run_state *st)
     wb_apply_close(st->apply);
     st->src = NULL;
     st->apply = NULL;
+    free_retired(st); /* nothing points into them any more */
     st->active = false;
     st->in_txn = false;
     st->skip_txn = false;
@@ -1007,9 +1097,13 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
     st->err = err;
     st->relcache = wb_relcache_create();
     st->msg_arena = wb_arena_create(64 * 1024, MSG_ARENA_LIMIT);
-    st->router = wb_router_create(cfg, err);
+    /* A plugin that cannot be loaded is reported as such, not as memory. */
+    if (!(st->router = wb_router_create(cfg, err))) {
+        rc = err->code ? err->code : WB_ENOMEM;
+        goto done;
+    }
     st->spool = wb_spool_create(cfg->source.spool_dir, MAX_STREAMS, err);
-    if (!st->relcache || !st->msg_arena || !st->router || !st->spool) {
+    if (!st->relcache || !st->msg_arena || !st->spool) {
         rc = wb_error_set(err, WB_ENOMEM, "out of memory");
         goto done;
     }
@@ -1066,6 +1160,8 @@ done:
     wb_relcache_destroy(st->relcache);
     wb_arena_destroy(st->msg_arena);
     wb_spool_destroy(st->spool);
+    free_retired(st);
+    wb_config_free(st->owned);
     free(st);
     return rc;
 }

@@ -270,6 +270,14 @@ int wb_config_load_buffer(const char *buf, size_t len, const char *name,
 /* Free; NULL is allowed. */
 void wb_config_free(wb_config *cfg);
 
+/*
+ * For a reload: the first setting that differs between a and b and that a
+ * running walbridge cannot change (connections, slot, publication, progress,
+ * batching: everything outside "mappings" and "log"), as "section.key", or
+ * NULL when only mappings and log differ.
+ */
+const char *wb_config_restart_key(const wb_config *a, const wb_config *b);
+
 /* Parse a duration ("250ms", "10s", "2m", or a bare number of ms). */
 int wb_config_parse_duration_ms(const char *s, uint32_t *out_ms);
 

@@ -55,7 +55,7 @@
 extern "C" {
 #endif
 
-#define WB_PLUGIN_ABI_VERSION 1
+#define WB_PLUGIN_ABI_VERSION  1
 #define WB_PLUGIN_ENTRY_SYMBOL "walbridge_plugin"
 
 /* The plugin's configuration: a read-only tree of the YAML under
@@ -101,9 +101,9 @@ typedef struct wb_plugin_change {
     uint32_t relid;
     uint64_t rel_version;
     int ncols;
-    const char *const *names;  /* column names, ncols */
-    const uint32_t *type_oids; /* column type OIDs, ncols */
-    const uint8_t *is_key;     /* 1: part of the replica identity */
+    const char *const *names;    /* column names, ncols */
+    const uint32_t *type_oids;   /* column type OIDs, ncols */
+    const uint8_t *is_key;       /* 1: part of the replica identity */
     const wb_plugin_value *oldv; /* ncols, or NULL: no old row was sent
                                     (DEFAULT replica identity and no key
                                     change) */
@@ -120,14 +120,16 @@ typedef enum wb_plugin_op_kind {
 } wb_plugin_op_kind;
 
 /* Flags of a wb_plugin_op. */
-#define WB_PLUGIN_OP_INSERT_IF_MISSING 0x1u /* UPDATE: insert set when no
-                                               row matched; the first nkeys
-                                               set entries must then be the
-                                               key columns (new values) */
-#define WB_PLUGIN_OP_SKIP_UNCHANGED 0x2u /* UPSERT/UPDATE: write nothing when
-                                            every set column already holds
-                                            its value (no row version, no
-                                            trigger) */
+#define WB_PLUGIN_OP_INSERT_IF_MISSING                                         \
+    0x1u /* UPDATE: insert set when no                                         \
+            row matched; the first nkeys                                       \
+            set entries must then be the                                       \
+            key columns (new values) */
+#define WB_PLUGIN_OP_SKIP_UNCHANGED                                            \
+    0x2u /* UPSERT/UPDATE: write nothing when                                  \
+            every set column already holds                                     \
+            its value (no row version, no                                      \
+            trigger) */
 
 typedef struct wb_plugin_lookup wb_plugin_lookup;
 
@@ -155,8 +157,8 @@ typedef struct wb_plugin_op {
 } wb_plugin_op;
 
 /* Log levels for host->log (the same as walbridge/log.h). */
-#define WB_PLUGIN_LOG_DEBUG 0
-#define WB_PLUGIN_LOG_INFO 1
+#define WB_PLUGIN_LOG_DEBUG   0
+#define WB_PLUGIN_LOG_INFO    1
 #define WB_PLUGIN_LOG_WARNING 2
 
 /* What walbridge offers a plugin; ctx is the opaque argument map() got. */
@@ -190,14 +192,14 @@ typedef struct wb_plugin_host {
 
 /* init()'s arguments.  The out-members are for errors. */
 typedef struct wb_plugin_init {
-    uint32_t size;            /* sizeof(wb_plugin_init) */
-    const char *mapping;      /* the mapping's name */
+    uint32_t size;       /* sizeof(wb_plugin_init) */
+    const char *mapping; /* the mapping's name */
     const char *from_schema, *from_table;
     size_t nto;
     const char *const *to_schemas, *const *to_tables;
     const wb_plugin_node *config; /* plugin.config, or NULL */
     const wb_plugin_host *host;
-    const void *builtin;      /* built-in mappings only: the wb_config_mapping */
+    const void *builtin; /* built-in mappings only: the wb_config_mapping */
     /* out: on failure, a message (lower case, no period) and, when it is
      * about one node of config, that node (for file:line:column). */
     char *errbuf;

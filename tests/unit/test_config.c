@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "walbridge/config.h"
+#include "walbridge/plugin.h"
 #include "wbtest.h"
 
 #define NAME "config.yaml"
@@ -1205,6 +1206,130 @@ static void test_streaming_and_batch_keys(void)
     WB_CHECK_INT_EQ(err.col, 14);
 }
 
+/* The mapping language: every error names the line and column of the node
+ * (for a filter, the character in the string). */
+static void test_language_errors(void)
+{
+    wb_error err;
+    wb_config *c = NULL;
+
+    CHECK_FAILS(SRC MAPS "    values: {n: {concat: a}}\n", err, WB_ECONFIG, 8,
+                26, "\"concat\" takes a non-empty list");
+    CHECK_FAILS(SRC MAPS "    values: {n: {lower: a, upper: b}}\n", err,
+                WB_ECONFIG, 8, 28, "two functions");
+    CHECK_FAILS(SRC MAPS "    values: {n: {frobnicate: a}}\n", err,
+                WB_ECONFIG, 8, 17, "names no function");
+    WB_CHECK_STR_CONTAINS(err.hint, "lookup");
+    CHECK_FAILS(SRC MAPS "    values: {n: {trim: a, sep: x}}\n", err,
+                WB_ECONFIG, 8, 27, "unknown key \"sep\" in \"trim\"");
+    CHECK_FAILS(SRC MAPS "    values: {n: {split: a, sep: \" \"}}\n", err,
+                WB_ECONFIG, 8, 17, "missing required key \"part\"");
+    CHECK_FAILS(SRC MAPS "    values: {n: {split: a, sep: \" \", part: 0}}\n",
+                err, WB_ECONFIG, 8, 44, "invalid \"part\"");
+    CHECK_FAILS(SRC MAPS "    values: {n: {cast: a, to: money}}\n", err,
+                WB_ECONFIG, 8, 31, "money");
+    CHECK_FAILS(SRC MAPS "    values: {n: {map: a, values: {x: 1, x: 2}}}\n",
+                err, WB_ECONFIG, 8, 41, "duplicate");
+    CHECK_FAILS(SRC MAPS "    values: {n: {lower: {lookup: {table: s.t, "
+                         "match: m, column: c}, from: a}}}\n",
+                err, WB_ECONFIG, 8, 26, "\"lookup\" must be the whole");
+    CHECK_FAILS(SRC MAPS "    values: {id: {const: 1}}\n", err, WB_ECONFIG, 8,
+                14, "target column \"id\" is mapped more than once");
+    /* filters: the column points at the offending character */
+    CHECK_FAILS(SRC MAPS "    filter: status = \n", err, WB_ECONFIG, 8, 21,
+                "syntax error in filter");
+    CHECK_FAILS(SRC MAPS "    filter: \"a = 1 b\"\n", err, WB_ECONFIG, 8, 20,
+                "unexpected text");
+    WB_CHECK_STR_CONTAINS(err.detail, "offset 7");
+    CHECK_FAILS(SRC MAPS "    filter: a IN (b)\n", err, WB_ECONFIG, 8, 19,
+                "values, not columns");
+    CHECK_FAILS(SRC MAPS "    on_filter_out: ignore\n", err, WB_ECONFIG, 8,
+                20, "needs a \"filter\"");
+    CHECK_FAILS(SRC MAPS "    on_delete: {soft: {}}\n", err, WB_ECONFIG, 8,
+                23, "at least one column");
+    CHECK_FAILS(SRC MAPS "    on_delete: purge\n", err, WB_ECONFIG, 8, 16,
+                "purge");
+    WB_CHECK_STR_CONTAINS(err.hint, "soft");
+    CHECK_FAILS(SRC MAPS "    operations: [insert, insert]\n", err, WB_ECONFIG,
+                8, 26, "duplicate operation");
+    CHECK_FAILS(SRC MAPS "    operations: []\n", err, WB_ECONFIG, 8, 17,
+                "non-empty list");
+    CHECK_FAILS(SRC "mappings:\n  - name: m\n    from: a.b\n"
+                    "    to: [c.d, e.f]\n    key: {id: id}\n",
+                err, WB_ECONFIG, 6, 9, "exactly one table");
+    CHECK_FAILS(SRC "mappings:\n  - name: m\n    from: a.b\n    to: c.d\n"
+                    "    plugin: {path: x.so}\n    key: {id: id}\n",
+                err, WB_ECONFIG, 8, 10, "cannot be used with \"plugin\"");
+
+    /* A valid use of everything. */
+    static const char ok[] =
+        SRC "mappings:\n"
+            "  - name: m\n"
+            "    from: a.b\n"
+            "    to: c.d\n"
+            "    operations: [insert, update]\n"
+            "    key: {id: id, k2: k2}\n"
+            "    values:\n"
+            "      n: {concat: [{trim: f}, l], sep: \" \"}\n"
+            "      s: {map: st, values: {A: Active, ~: null}, else: st}\n"
+            "      x: {lookup: {table: s.t, match: m, column: sfid}, from: f}\n"
+            "    filter: \"st IN ('A', 'B') AND NOT f IS NULL\"\n"
+            "    on_delete: {soft: {isdeleted: true, reason: ~}}\n"
+            "    skip_unchanged: yes\n"
+            "  - name: p\n"
+            "    from: a.b\n"
+            "    to: [c.e, c.f]\n"
+            "    plugin:\n"
+            "      path: lib/x.so\n"
+            "      config: {a: [1, {b: ~}], c: \"${WB_TEST_UNSET:-dflt}\"}\n";
+    wb_error_clear(&err);
+    WB_CHECK_INT_EQ(load(ok, &c, &err), 0);
+    if (!c) {
+        fprintf(stderr, "  %d:%d %s\n", err.line, err.col, err.message);
+        return;
+    }
+    const wb_config_mapping *m = &c->mappings[0];
+    WB_CHECK_INT_EQ(m->operations, WB_MAP_OP_INSERT | WB_MAP_OP_UPDATE);
+    WB_CHECK_INT_EQ(m->nkeys, 2);
+    WB_CHECK_INT_EQ(m->nvalues, 3);
+    WB_CHECK_INT_EQ(m->values[0].expr->kind, WB_EXPR_CONCAT);
+    WB_CHECK_STR_EQ(m->values[0].expr->sep, " ");
+    WB_CHECK_INT_EQ(m->values[1].expr->nmap, 2);
+    WB_CHECK(m->values[1].expr->map_from[1] == NULL);
+    WB_CHECK(m->values[1].expr->map_to[1] == NULL);
+    WB_CHECK_STR_EQ(m->values[2].expr->lookup.column, "sfid");
+    WB_CHECK_INT_EQ(m->values[2].pos.line, 12);
+    WB_CHECK(m->filter != NULL);
+    WB_CHECK_INT_EQ(m->on_delete.action, WB_ON_DELETE_SOFT);
+    WB_CHECK_INT_EQ(m->on_delete.nsoft, 2);
+    WB_CHECK(m->on_delete.soft[1].expr->name == NULL);
+    WB_CHECK_INT_EQ(m->on_filter_out.action, WB_ON_DELETE_SOFT);
+    WB_CHECK(m->skip_unchanged);
+    /* slots: f, l, st (first use order) */
+    WB_CHECK_INT_EQ(m->nrefs, 3);
+    if (m->nrefs == 3) {
+        WB_CHECK_STR_EQ(m->refs[0], "f");
+        WB_CHECK_STR_EQ(m->refs[1], "l");
+        WB_CHECK_STR_EQ(m->refs[2], "st");
+    }
+    const wb_config_mapping *p = &c->mappings[1];
+    WB_CHECK_INT_EQ(p->nto, 2);
+    WB_CHECK_STR_EQ(p->tos[1].table, "f");
+    WB_CHECK_STR_EQ(p->plugin.path, "lib/x.so");
+    WB_CHECK(p->plugin.config != NULL);
+    if (p->plugin.config) {
+        const wb_plugin_node *n = p->plugin.config;
+        WB_CHECK_INT_EQ(n->kind, WB_PLUGIN_NODE_MAPPING);
+        WB_CHECK_INT_EQ(n->n, 2);
+        WB_CHECK_STR_EQ(n->keys[1], "c");
+        WB_CHECK_STR_EQ(n->items[1].value, "dflt");
+        WB_CHECK_INT_EQ(n->items[0].kind, WB_PLUGIN_NODE_SEQUENCE);
+        WB_CHECK(n->items[0].items[1].items[0].value == NULL);
+        WB_CHECK_INT_EQ(n->items[0].line, 21);
+    }
+    wb_config_free(c);
+}
+
 int main(void)
 {
     WB_RUN(test_streaming_and_batch_keys);
@@ -1238,5 +1363,6 @@ int main(void)
     WB_RUN(test_missing_file);
     WB_RUN(test_too_large);
     WB_RUN(test_api_edges);
+    WB_RUN(test_language_errors);
     return wbtest_summary();
 }

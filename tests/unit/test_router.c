@@ -1,6 +1,7 @@
 /*
  * test_router.c - the built-in mapping rules, without a server.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -260,6 +261,151 @@ static void test_unmapped_and_disabled(void)
     wb_router_destroy(r);
 }
 
+/* ---- the mapping language, from YAML --------------------------------- */
+
+static const char lang_yaml[] =
+    "source: {conninfo: x}\n"
+    "mappings:\n"
+    "  - name: users\n"
+    "    from: portal.users\n"
+    "    to: salesforce.account\n"
+    "    key: {id: external_id__c}\n"
+    "    columns: {email: personemail}\n"
+    "    values:\n"
+    "      name: {concat: [first_name, last_name], sep: \" \"}\n"
+    "      leadsource: {const: Portal}\n"
+    "      status__c: {map: status, values: {active: Active}, else: {const: "
+    "Other}}\n"
+    "    filter: \"status <> 'banned'\"\n"
+    "    on_delete: {soft: {isdeleted: true}}\n"
+    "    on_filter_out: delete\n"
+    "    skip_unchanged: true\n"
+    "  - name: orders\n"
+    "    from: portal.users\n"
+    "    to: salesforce.order__c\n"
+    "    operations: [insert]\n"
+    "    key: {id: external_id__c}\n"
+    "    values:\n"
+    "      account__c: {lookup: {table: salesforce.account, match: "
+    "external_id__c, column: sfid}, from: id}\n";
+
+static wb_pgoutput_column latts[] = {
+    {WB_PGO_COLUMN_KEY, "id", 23, -1}, {0, "email", 25, -1},
+    {0, "first_name", 25, -1},         {0, "last_name", 25, -1},
+    {0, "status", 25, -1},
+};
+static wb_pgoutput_relation lrel = {16390, "portal", "users", 'd', 5, latts};
+
+static void test_language(void)
+{
+    wb_config *c = NULL;
+    wb_error err;
+    wb_error_clear(&err);
+    WB_CHECK_INT_EQ(wb_config_load_buffer(lang_yaml, strlen(lang_yaml),
+                                          "lang.yaml", &c, &err),
+                    0);
+    if (!c) {
+        fprintf(stderr, "  %d:%d: %s\n", err.line, err.col, err.message);
+        return;
+    }
+    wb_router *r = wb_router_create(c, &err);
+    wb_arena *a = wb_arena_create(0, 0);
+    wb_target_op *ops;
+    size_t nops;
+    int found;
+
+    /* insert: the row passes the filter; values computed. */
+    wb_tuple_value v[] = {T("7"), T("m@x"), T("Mary"), T("Smith"),
+                          T("active")};
+    wb_tuple nt = {5, v};
+    wb_change ins = {WB_CHANGE_INSERT, &lrel, 0, NULL, &nt, 0x200, 0, 0, 1};
+    WB_CHECK_INT_EQ(wb_router_route(r, &ins, a, &ops, &nops, &err), 0);
+    WB_CHECK_INT_EQ(nops, 2);
+    WB_CHECK_INT_EQ(ops[0].kind, WB_OP_UPSERT);
+    WB_CHECK(ops[0].skip_unchanged);
+    WB_CHECK(!ops[0].has_lookup);
+    WB_CHECK_STR_EQ(find(ops[0].set, ops[0].nset, "name", &found),
+                    "Mary Smith");
+    WB_CHECK_STR_EQ(find(ops[0].set, ops[0].nset, "leadsource", &found),
+                    "Portal");
+    WB_CHECK_STR_EQ(find(ops[0].set, ops[0].nset, "status__c", &found),
+                    "Active");
+    WB_CHECK_STR_EQ(find(ops[0].set, ops[0].nset, "personemail", &found),
+                    "m@x");
+    /* the second mapping: a lookup, carrying the match value */
+    WB_CHECK_STR_EQ(ops[1].table, "order__c");
+    WB_CHECK(ops[1].has_lookup);
+    WB_CHECK_INT_EQ(ops[1].nset, 1);
+    WB_CHECK_STR_EQ(ops[1].set[0].column, "account__c");
+    WB_CHECK_STR_EQ(ops[1].set[0].value, "7");
+    WB_CHECK(ops[1].set[0].lookup != NULL);
+    if (ops[1].set[0].lookup) {
+        WB_CHECK_STR_EQ(ops[1].set[0].lookup->table, "account");
+        WB_CHECK_STR_EQ(ops[1].set[0].lookup->match, "external_id__c");
+        WB_CHECK_STR_EQ(ops[1].set[0].lookup->column, "sfid");
+    }
+
+    /* an unmapped status takes else:; an insert that fails the filter
+     * writes nothing. */
+    v[4] = (wb_tuple_value)T("trial");
+    WB_CHECK_INT_EQ(wb_router_route(r, &ins, a, &ops, &nops, &err), 0);
+    WB_CHECK_STR_EQ(find(ops[0].set, ops[0].nset, "status__c", &found),
+                    "Other");
+    v[4] = (wb_tuple_value)T("banned");
+    WB_CHECK_INT_EQ(wb_router_route(r, &ins, a, &ops, &nops, &err), 0);
+    WB_CHECK_INT_EQ(nops, 1); /* only orders, which has no filter */
+    WB_CHECK_STR_EQ(ops[0].mapping, "orders");
+
+    /* update out of the filter: on_filter_out (delete) by key; the insert-
+     * only mapping ignores updates. */
+    wb_change upd = {WB_CHANGE_UPDATE, &lrel, 0, NULL, &nt, 0x300, 0, 0, 1};
+    WB_CHECK_INT_EQ(wb_router_route(r, &upd, a, &ops, &nops, &err), 0);
+    WB_CHECK_INT_EQ(nops, 1);
+    WB_CHECK_INT_EQ(ops[0].kind, WB_OP_DELETE);
+    WB_CHECK_STR_EQ(ops[0].keys[0].value, "7");
+
+    /* an update with an unchanged TOAST last_name leaves "name" alone and
+     * so cannot insert a missing row */
+    v[4] = (wb_tuple_value)T("active");
+    v[3] = (wb_tuple_value)U;
+    WB_CHECK_INT_EQ(wb_router_route(r, &upd, a, &ops, &nops, &err), 0);
+    WB_CHECK_INT_EQ(nops, 1);
+    WB_CHECK_INT_EQ(ops[0].kind, WB_OP_UPDATE);
+    WB_CHECK(!ops[0].insert_if_missing);
+    (void)find(ops[0].set, ops[0].nset, "name", &found);
+    WB_CHECK_INT_EQ(found, 0);
+    (void)find(ops[0].set, ops[0].nset, "leadsource", &found);
+    WB_CHECK_INT_EQ(found, 1);
+
+    /* delete: soft, by setting isdeleted */
+    wb_tuple_value ov[] = {T("7"), N, N, N, N};
+    wb_tuple ot = {5, ov};
+    wb_change del = {WB_CHANGE_DELETE, &lrel, 'K', &ot, NULL, 0x400, 0, 0, 1};
+    WB_CHECK_INT_EQ(wb_router_route(r, &del, a, &ops, &nops, &err), 0);
+    WB_CHECK_INT_EQ(nops, 1);
+    WB_CHECK_INT_EQ(ops[0].kind, WB_OP_UPDATE);
+    WB_CHECK(!ops[0].insert_if_missing);
+    WB_CHECK_INT_EQ(ops[0].nset, 1);
+    WB_CHECK_STR_EQ(ops[0].set[0].column, "isdeleted");
+    WB_CHECK_STR_EQ(ops[0].set[0].value, "true");
+    WB_CHECK_STR_EQ(ops[0].keys[0].value, "7");
+
+    /* a filter that reads an unchanged TOAST value cannot be decided */
+    wb_tuple_value tv[] = {T("7"), T("m@x"), T("Mary"), T("Smith"), U};
+    wb_tuple tt = {5, tv};
+    wb_change upd2 = {WB_CHANGE_UPDATE, &lrel, 0, NULL, &tt, 0x500, 0, 0, 1};
+    wb_error_clear(&err);
+    WB_CHECK_INT_EQ(wb_router_route(r, &upd2, a, &ops, &nops, &err),
+                    WB_EDATA);
+    WB_CHECK_STR_CONTAINS(err.message, "reads column \"status\"");
+    WB_CHECK_STR_EQ(err.column, "status");
+    WB_CHECK_U64_EQ(err.lsn, 0x500);
+
+    wb_arena_destroy(a);
+    wb_router_destroy(r);
+    wb_config_free(c);
+}
+
 int main(void)
 {
     WB_RUN(test_insert_is_upsert);
@@ -269,5 +415,6 @@ int main(void)
     WB_RUN(test_delete_and_policies);
     WB_RUN(test_errors_name_relation_column_lsn);
     WB_RUN(test_unmapped_and_disabled);
+    WB_RUN(test_language);
     return wbtest_summary();
 }
