@@ -99,6 +99,7 @@ const char *wb_strerror(int code)
     case WB_EIO: return "i/o error";
     case WB_ELIMIT: return "limit exceeded";
     case WB_ECANCELED: return "canceled";
+    case WB_ECATALOG: return "configuration does not match the database";
     default: return "unknown error";
     }
 }
@@ -118,6 +119,7 @@ const char *wb_err_name(int code)
     case WB_EIO: return "WB_EIO";
     case WB_ELIMIT: return "WB_ELIMIT";
     case WB_ECANCELED: return "WB_ECANCELED";
+    case WB_ECATALOG: return "WB_ECATALOG";
     default: return "WB_EUNKNOWN";
     }
 }

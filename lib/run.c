@@ -29,6 +29,7 @@
 #include "apply_int.h"
 #include "source_int.h"
 #include "spool_int.h"
+#include "walbridge/catalog.h"
 #include "walbridge/copydata.h"
 #include "walbridge/log.h"
 #include "walbridge/mapping.h"
@@ -891,6 +892,10 @@ static int prepare(run_state *st, wb_lsn *startpos)
     char a[WB_LSN_BUFLEN], b[WB_LSN_BUFLEN];
     int rc;
 
+    /* Before anything is written (walbridge check does the same). */
+    if (!st->ever_streamed &&
+        (rc = wb_catalog_verify(st->cfg, false, st->err)) != 0)
+        return rc;
     if ((rc = wb_apply_open(st->cfg, &st->apply, st->err)) != 0)
         return rc;
     wb_apply_set_rowmode_until(st->apply, st->rowmode_until);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "walbridge/catalog.h"
 #include "walbridge/config.h"
 #include "walbridge/error.h"
 #include "walbridge/log.h"
@@ -26,7 +27,8 @@ enum {
     WB_EXIT_USAGE = 2,   /* bad command line */
     WB_EXIT_CONFIG = 3,  /* bad configuration file */
     WB_EXIT_DATA = 4,    /* a change could not be mapped or applied */
-    WB_EXIT_STATE = 5    /* slot / stored progress inconsistent */
+    WB_EXIT_STATE = 5,   /* slot / stored progress inconsistent */
+    WB_EXIT_CATALOG = 6  /* configuration does not match the database */
 };
 
 static int exit_code_for(int rc)
@@ -37,6 +39,7 @@ static int exit_code_for(int rc)
     case WB_EDATA: return WB_EXIT_DATA;
     case WB_EPROTO: return WB_EXIT_DATA;
     case WB_ESTATE: return WB_EXIT_STATE;
+    case WB_ECATALOG: return WB_EXIT_CATALOG;
     default: return WB_EXIT_FAILURE;
     }
 }
@@ -126,6 +129,7 @@ typedef struct cli_opts {
     const char *until;
     const char *log_level;
     bool json;
+    bool offline;
 } cli_opts;
 
 static void usage(FILE *out)
@@ -135,7 +139,7 @@ static void usage(FILE *out)
             "\n"
             "Usage:\n"
             "  walbridge run -c FILE [--until now] [--log-level LEVEL]\n"
-            "  walbridge check -c FILE\n"
+            "  walbridge check -c FILE [--offline]\n"
             "  walbridge status -c FILE [--json]\n"
             "  walbridge --version | --help\n"
             "\n"
@@ -143,22 +147,27 @@ static void usage(FILE *out)
             "  run     stream changes from the slot and apply the mappings\n"
             "          until SIGINT/SIGTERM; with --until now, stop once\n"
             "          everything committed before the start is applied\n"
-            "  check   validate the configuration file (no connection)\n"
+            "  check   validate the configuration file and its mapping\n"
+            "          graph, then check it against the databases' catalogs\n"
+            "          (tables, columns, types, unique keys, replica\n"
+            "          identity, publication); --offline: the file only\n"
             "  status  slot, stored position and lag (--json: one object)\n"
             "\n"
             "Options:\n"
             "  -c, --config FILE      configuration file (YAML)\n"
             "  --until now            stop when caught up with the start\n"
             "  --log-level LEVEL      debug, info, warning or error\n"
+            "  --offline              check: do not connect to the databases\n"
             "\n"
             "Exit codes:\n"
             "  0 success, 1 runtime failure (connection, SQL), 2 usage,\n"
             "  3 invalid configuration, 4 change could not be applied,\n"
-            "  5 replication state inconsistent (slot or stored progress)\n",
+            "  5 replication state inconsistent (slot or stored progress),\n"
+            "  6 configuration does not match the database (check, run)\n",
             WB_VERSION);
 }
 
-enum { OPT_RUN = 1, OPT_JSON = 2 };
+enum { OPT_RUN = 1, OPT_JSON = 2, OPT_OFFLINE = 4 };
 
 static int parse_opts(int argc, char **argv, cli_opts *o, int allowed)
 {
@@ -177,6 +186,8 @@ static int parse_opts(int argc, char **argv, cli_opts *o, int allowed)
             o->until = a + 8;
         else if ((allowed & OPT_JSON) && strcmp(a, "--json") == 0)
             o->json = true;
+        else if ((allowed & OPT_OFFLINE) && strcmp(a, "--offline") == 0)
+            o->offline = true;
         else if (strcmp(a, "--log-level") == 0)
             dst = &o->log_level;
         else if (strncmp(a, "--log-level=", 12) == 0)
@@ -236,15 +247,23 @@ static int cmd_check(int argc, char **argv)
 {
     cli_opts o = {0};
     wb_config *cfg;
-    if (parse_opts(argc, argv, &o, 0) != 0)
+    wb_error err;
+    if (parse_opts(argc, argv, &o, OPT_OFFLINE) != 0)
         return WB_EXIT_USAGE;
     int rc = load_config(&o, &cfg);
     if (rc)
         return exit_code_for(rc);
-    wb_log(WB_LOG_INFO, "configuration file \"%s\" is valid: %zu mapping%s",
-           o.config, cfg->nmappings, cfg->nmappings == 1 ? "" : "s");
+    /* Every problem is logged as it is found; err is the summary. */
+    wb_error_clear(&err);
+    rc = wb_catalog_verify(cfg, o.offline, &err);
+    if (rc)
+        wb_log_error(WB_LOG_FATAL, &err);
+    else
+        wb_log(WB_LOG_INFO, "configuration file \"%s\" is valid%s: %zu mapping%s",
+               o.config, o.offline ? "" : " and matches the database",
+               cfg->nmappings, cfg->nmappings == 1 ? "" : "s");
     wb_config_free(cfg);
-    return WB_EXIT_OK;
+    return exit_code_for(rc);
 }
 
 static int cmd_run(int argc, char **argv)

@@ -30,7 +30,8 @@ typedef enum wb_errcode {
     WB_ESTATE = -8,    /* slot, origin or stored progress inconsistent */
     WB_EIO = -9,       /* operating system I/O error */
     WB_ELIMIT = -10,   /* a configured bound was exceeded */
-    WB_ECANCELED = -11 /* stopped on request */
+    WB_ECANCELED = -11, /* stopped on request */
+    WB_ECATALOG = -12   /* the configuration does not match the database */
 } wb_errcode;
 
 #define WB_ERR_MSGLEN 512

@@ -23,6 +23,79 @@
 
 #include "walbridge/config.h"
 #include "walbridge/error.h"
+#include "walbridge/mapping.h"
+
+/*
+ * Route an insert, an update and a delete through every mapping the file
+ * declares (built-in ones only: a plugin path would dlopen arbitrary
+ * files), on a relation that has every column the mappings read, so the
+ * parsed expressions and filters are evaluated too.  Values cycle through
+ * a number, text, NULL and an unchanged TOAST value.
+ */
+static void route_all(const wb_config *cfg)
+{
+    static const char *const texts[] = {"42", "x y", "t", "-1.5e3"};
+    for (size_t i = 0; i < cfg->nmappings; i++)
+        if (cfg->mappings[i].plugin.path)
+            return;
+    wb_router *r = wb_router_create(cfg, NULL);
+    wb_arena *a = wb_arena_create(0, 1 << 20);
+    if (!r || !a)
+        goto out;
+    for (size_t i = 0; i < cfg->nmappings; i++) {
+        const wb_config_mapping *m = &cfg->mappings[i];
+        size_t n = m->nkeys + m->ncolumns + m->nrefs, k = 0;
+        wb_pgoutput_column atts[64];
+        wb_tuple_value vals[64], olds[64];
+        if (n > 64)
+            continue;
+        for (size_t j = 0; j < m->nkeys; j++, k++)
+            atts[k] = (wb_pgoutput_column){WB_PGO_COLUMN_KEY, m->keys[j].from,
+                                           23, -1};
+        for (size_t j = 0; j < m->ncolumns; j++, k++)
+            atts[k] = (wb_pgoutput_column){0, m->columns[j].from, 25, -1};
+        for (size_t j = 0; j < m->nrefs; j++, k++)
+            atts[k] = (wb_pgoutput_column){0, m->refs[j],
+                                           j % 2 ? 25 : 1700, -1};
+        for (size_t j = 0; j < n; j++) {
+            const char *t = texts[(j + i) % 4];
+            vals[j] = (wb_tuple_value){WB_TUPLE_TEXT, (uint32_t)strlen(t), t};
+            if ((j + i) % 5 == 3)
+                vals[j] = (wb_tuple_value){WB_TUPLE_NULL, 0, NULL};
+            if ((j + i) % 7 == 5 && !(atts[j].flags & WB_PGO_COLUMN_KEY))
+                vals[j] = (wb_tuple_value){WB_TUPLE_UNCHANGED, 0, NULL};
+            olds[j] = vals[j];
+        }
+        wb_pgoutput_relation rel = {1, m->from.schema, m->from.table, 'd',
+                                    (uint16_t)n, atts};
+        wb_tuple nt = {(uint16_t)n, vals}, ot = {(uint16_t)n, olds};
+        static const wb_change_kind kinds[] = {
+            WB_CHANGE_INSERT, WB_CHANGE_UPDATE, WB_CHANGE_DELETE,
+            WB_CHANGE_TRUNCATE};
+        for (int kk = 0; kk < 4; kk++) {
+            wb_change c = {kinds[kk], &rel, kk == 2 ? 'K' : 0,
+                           kk == 2 ? &ot : NULL, kk < 2 ? &nt : NULL,
+                           0x10, 0, 0, i + 1};
+            wb_target_op *ops;
+            size_t nops;
+            wb_error err;
+            wb_error_clear(&err);
+            int rc = wb_router_route(r, &c, a, &ops, &nops, &err);
+            CHECK(rc == 0 || rc == WB_EDATA || rc == WB_ENOMEM);
+            if (rc == 0)
+                for (size_t o = 0; o < nops; o++) {
+                    touch_str(ops[o].schema);
+                    for (size_t q = 0; q < ops[o].nset; q++)
+                        if (ops[o].set[q].value)
+                            touch_str(ops[o].set[q].value);
+                }
+            wb_arena_reset(a);
+        }
+    }
+out:
+    wb_router_destroy(r);
+    wb_arena_destroy(a);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -101,11 +174,15 @@ static void check_config(const wb_config *cfg)
         sink += m->enabled;
         touch_table(&m->from);
         touch_table(&m->to);
-        CHECK(m->nkeys >= 1);
+        CHECK(m->nto >= 1 && m->tos != NULL);
+        CHECK(m->plugin.path || m->nkeys >= 1);
         touch_colmap(m->keys, m->nkeys);
         touch_colmap(m->columns, m->ncolumns);
-        CHECK(m->on_delete == WB_ON_DELETE_DELETE ||
-              m->on_delete == WB_ON_DELETE_IGNORE);
+        CHECK(m->on_delete.action == WB_ON_DELETE_DELETE ||
+              m->on_delete.action == WB_ON_DELETE_IGNORE ||
+              m->on_delete.action == WB_ON_DELETE_SOFT);
+        for (size_t r = 0; r < m->nrefs; r++)
+            touch_str(m->refs[r]);
         CHECK(m->on_truncate == WB_ON_TRUNCATE_IGNORE ||
               m->on_truncate == WB_ON_TRUNCATE_TRUNCATE);
         CHECK(m->pos.line >= 1 && m->pos.col >= 1);
@@ -116,6 +193,78 @@ static void check_config(const wb_config *cfg)
           strcmp(cfg->log.level, "info") == 0 ||
           strcmp(cfg->log.level, "warning") == 0 ||
           strcmp(cfg->log.level, "error") == 0);
+}
+
+/*
+ * Route an insert, an update and a delete through every mapping the file
+ * declares (built-in ones only: a plugin path would dlopen arbitrary
+ * files), on a relation that has every column the mappings read, so the
+ * parsed expressions and filters are evaluated too.  Values cycle through
+ * a number, text, NULL and an unchanged TOAST value.
+ */
+static void route_all(const wb_config *cfg)
+{
+    static const char *const texts[] = {"42", "x y", "t", "-1.5e3"};
+    for (size_t i = 0; i < cfg->nmappings; i++)
+        if (cfg->mappings[i].plugin.path)
+            return;
+    wb_router *r = wb_router_create(cfg, NULL);
+    wb_arena *a = wb_arena_create(0, 1 << 20);
+    if (!r || !a)
+        goto out;
+    for (size_t i = 0; i < cfg->nmappings; i++) {
+        const wb_config_mapping *m = &cfg->mappings[i];
+        size_t n = m->nkeys + m->ncolumns + m->nrefs, k = 0;
+        wb_pgoutput_column atts[64];
+        wb_tuple_value vals[64], olds[64];
+        if (n > 64)
+            continue;
+        for (size_t j = 0; j < m->nkeys; j++, k++)
+            atts[k] = (wb_pgoutput_column){WB_PGO_COLUMN_KEY, m->keys[j].from,
+                                           23, -1};
+        for (size_t j = 0; j < m->ncolumns; j++, k++)
+            atts[k] = (wb_pgoutput_column){0, m->columns[j].from, 25, -1};
+        for (size_t j = 0; j < m->nrefs; j++, k++)
+            atts[k] = (wb_pgoutput_column){0, m->refs[j],
+                                           j % 2 ? 25 : 1700, -1};
+        for (size_t j = 0; j < n; j++) {
+            const char *t = texts[(j + i) % 4];
+            vals[j] = (wb_tuple_value){WB_TUPLE_TEXT, (uint32_t)strlen(t), t};
+            if ((j + i) % 5 == 3)
+                vals[j] = (wb_tuple_value){WB_TUPLE_NULL, 0, NULL};
+            if ((j + i) % 7 == 5 && !(atts[j].flags & WB_PGO_COLUMN_KEY))
+                vals[j] = (wb_tuple_value){WB_TUPLE_UNCHANGED, 0, NULL};
+            olds[j] = vals[j];
+        }
+        wb_pgoutput_relation rel = {1, m->from.schema, m->from.table, 'd',
+                                    (uint16_t)n, atts};
+        wb_tuple nt = {(uint16_t)n, vals}, ot = {(uint16_t)n, olds};
+        static const wb_change_kind kinds[] = {
+            WB_CHANGE_INSERT, WB_CHANGE_UPDATE, WB_CHANGE_DELETE,
+            WB_CHANGE_TRUNCATE};
+        for (int kk = 0; kk < 4; kk++) {
+            wb_change c = {kinds[kk], &rel, kk == 2 ? 'K' : 0,
+                           kk == 2 ? &ot : NULL, kk < 2 ? &nt : NULL,
+                           0x10, 0, 0, i + 1};
+            wb_target_op *ops;
+            size_t nops;
+            wb_error err;
+            wb_error_clear(&err);
+            int rc = wb_router_route(r, &c, a, &ops, &nops, &err);
+            CHECK(rc == 0 || rc == WB_EDATA || rc == WB_ENOMEM);
+            if (rc == 0)
+                for (size_t o = 0; o < nops; o++) {
+                    touch_str(ops[o].schema);
+                    for (size_t q = 0; q < ops[o].nset; q++)
+                        if (ops[o].set[q].value)
+                            touch_str(ops[o].set[q].value);
+                }
+            wb_arena_reset(a);
+        }
+    }
+out:
+    wb_router_destroy(r);
+    wb_arena_destroy(a);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -150,6 +299,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0) {
         CHECK(cfg != NULL);
         check_config(cfg);
+        route_all(cfg);
         wb_config_free(cfg);
     } else {
         CHECK(cfg == NULL);
