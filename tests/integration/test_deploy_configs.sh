@@ -10,9 +10,10 @@
 #       this test;
 #   (b) `walbridge check -c FILE` exits 0 for every deploy/walbridge*.yaml
 #       and README block (WALBRIDGE_SOURCE = the test database, where lib.sh
-#       loaded schemas/all.sql, so the examples also match the catalog), 0
-#       for the accepted edge cases and 3 (invalid configuration) for every
-#       wrong one.
+#       loaded schemas/all.sql, so the examples also match the catalog; a
+#       column the catalog lacks must give exit 6, which proves it looked),
+#       0 for the accepted edge cases and 3 (invalid configuration) for
+#       every wrong one.
 # Any other deploy/*.yaml must be listed in NOT_CONFIGS below: a new
 # configuration cannot escape validation by its name.
 source "$(dirname "$0")/lib.sh"
@@ -281,6 +282,13 @@ for f in "$WB_WORK"/readme/readme_*.yaml; do
     n=$((n + 1))
 done
 assert_ge "$n" "$((README_MIN_BLOCKS - 2))" "README blocks checked by walbridge"
+
+echo "-- (b) walbridge check compares with the catalog (so the examples' exit 0 means they match it)"
+write_case c_no_such_column 'columns: { nosuch: phone }'
+rc=0
+validate "$WB_WORK/catalog.out" "$CASES/c_no_such_column.yaml" || rc=$?
+((rc == 0)) || { cat "$WB_WORK/catalog.out" >&2; fail "the schema rejects c_no_such_column, which only the catalog can refuse"; }
+check_config "$CASES/c_no_such_column.yaml" 6 "a source column the catalog does not have" '"nosuch"'
 
 echo "-- (b) walbridge check agrees with the schema on the edge cases"
 for f in "${GOOD[@]}"; do
