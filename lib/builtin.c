@@ -51,6 +51,19 @@ typedef struct state {
     wb_plugin_lookup *lookups; /* nvalues; used where the value is a lookup */
 } state;
 
+static void builtin_fini(void *p)
+{
+    state *st = p;
+    if (!st)
+        return;
+    free(st->plan.keyidx);
+    free(st->plan.colidx);
+    free(st->plan.refidx);
+    free(st->plan.reftypes);
+    free(st->lookups);
+    free(st);
+}
+
 static int builtin_init(wb_plugin_init *args, void **out)
 {
     const wb_config_mapping *m = args->builtin;
@@ -89,29 +102,9 @@ static int builtin_init(wb_plugin_init *args, void **out)
     *out = st;
     return 0;
 oom:
-    if (st) {
-        free(st->plan.keyidx);
-        free(st->plan.colidx);
-        free(st->plan.refidx);
-        free(st->plan.reftypes);
-        free(st->lookups);
-        free(st);
-    }
+    builtin_fini(st);
     snprintf(args->errbuf, args->errbuf_size, "out of memory");
     return -1;
-}
-
-static void builtin_fini(void *p)
-{
-    state *st = p;
-    if (!st)
-        return;
-    free(st->plan.keyidx);
-    free(st->plan.colidx);
-    free(st->plan.refidx);
-    free(st->plan.reftypes);
-    free(st->lookups);
-    free(st);
 }
 
 static int find_col(const wb_plugin_change *c, const char *name)

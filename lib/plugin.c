@@ -43,24 +43,16 @@ int wb_plugin_load(const wb_config_mapping *m, const char *config_path,
     void *dl;
 
     *out = NULL;
-    if (path[0] != '/' && config_path && strchr(config_path, '/')) {
-        const char *slash = strrchr(config_path, '/');
-        int n = snprintf(full, sizeof(full), "%.*s/%s",
-                         (int)(slash - config_path), config_path, path);
+    if (path[0] != '/') {
+        /* Relative to the config file's directory; "./" when it has none,
+         * since dlopen would search LD_LIBRARY_PATH for a bare name. */
+        const char *slash = config_path ? strrchr(config_path, '/') : NULL;
+        int dirlen = slash ? (int)(slash - config_path) : 1;
+        int n = snprintf(full, sizeof(full), "%.*s/%s", dirlen,
+                         slash ? config_path : ".", path);
         if (n < 0 || (size_t)n >= sizeof(full))
             return load_fail(err, m, config_path,
-                             "plugin path \"%s\" is too "
-                             "long%s",
-                             path, "");
-        path = full;
-    } else if (path[0] != '/') {
-        /* dlopen would search LD_LIBRARY_PATH for a bare name. */
-        int n = snprintf(full, sizeof(full), "./%s", path);
-        if (n < 0 || (size_t)n >= sizeof(full))
-            return load_fail(err, m, config_path,
-                             "plugin path \"%s\" is too "
-                             "long%s",
-                             path, "");
+                             "plugin path \"%s\" is too long%s", path, "");
         path = full;
     }
     dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);

@@ -346,6 +346,14 @@ static void reload(run_state *st)
         wb_config_free(next);
         return;
     }
+    /* The same checks as at start: mappings that do not fit the catalog
+     * would stop walbridge at their first change instead. */
+    if (wb_catalog_verify(next, false, &e) != 0) {
+        wb_error_hint(&e, "The previous configuration stays in force.");
+        wb_log_error(WB_LOG_ERROR, &e);
+        wb_config_free(next);
+        return;
+    }
     if (st->nretired == sizeof(st->retired) / sizeof(st->retired[0])) {
         wb_log(WB_LOG_ERROR, "configuration reload refused: too many reloads "
                              "in one session (%zu)",

@@ -16,6 +16,7 @@
 #include "walbridge/config.h"
 #include "walbridge/error.h"
 #include "walbridge/log.h"
+#include "walbridge/mapping.h"
 #include "walbridge/lsn.h"
 #include "walbridge/run.h"
 #include "walbridge/status.h"
@@ -253,6 +254,16 @@ static int cmd_check(int argc, char **argv)
     int rc = load_config(&o, &cfg);
     if (rc)
         return exit_code_for(rc);
+    /* Plugins are loaded and given their configuration, as at start, so a
+     * wrong path, another ABI or a bad plugin.config fails here (exit 3). */
+    wb_error_clear(&err);
+    wb_router *router = wb_router_create(cfg, &err);
+    if (!router) {
+        wb_log_error(WB_LOG_FATAL, &err);
+        wb_config_free(cfg);
+        return exit_code_for(err.code ? err.code : WB_ENOMEM);
+    }
+    wb_router_destroy(router);
     /* Every problem is logged as it is found; err is the summary. */
     wb_error_clear(&err);
     rc = wb_catalog_verify(cfg, o.offline, &err);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_reload: SIGHUP reloads the mappings of a running walbridge between
-# source transactions; an invalid file, a changed connection/slot setting
-# or a plugin that cannot be loaded is refused with a message (file:line:
-# column where there is one) and the previous configuration stays in force.
+# source transactions.  An invalid file, a changed connection or slot
+# setting, a plugin that cannot be loaded and a mapping that does not match
+# the catalog are each refused with a message (file:line:column where there
+# is one), and the previous configuration stays in force.
 source "$(dirname "$0")/lib.sh"
 
 CFG=$WB_WORK/walbridge.yaml
@@ -65,6 +66,12 @@ EOF
 kill -HUP "$WB_BG_PID"
 wait_log 1 'could not load plugin "/nonexistent/plugin.so"'
 wait_log 2 'previous configuration stays in force'
+
+echo "-- a mapping that does not match the catalog is refused"
+sed -e 's/phone: phone/phone: no_such_column/' "$ORIG" >"$CFG"
+kill -HUP "$WB_BG_PID"
+wait_log 3 'previous configuration stays in force'
+assert_contains "$WB_LOG" 'no_such_column' "the refusal names the missing column"
 
 echo "-- back to the original file: reloaded again, every change applied once"
 cp "$ORIG" "$CFG"
