@@ -13,3 +13,21 @@ CREATE TABLE IF NOT EXISTS portal.users (
     created_at  timestamp DEFAULT now(),
     updated_at  timestamp DEFAULT now()
 );
+
+-- Where the account's Salesforce id (salesforce.account.sfid) can be kept
+-- once it is known.  Nothing writes it yet: writing it back from
+-- salesforce.account would close the cycle portal.users -> salesforce.account
+-- -> portal.users, which the convergence work handles.
+ALTER TABLE portal.users ADD COLUMN IF NOT EXISTS salesforce_id varchar(18);
+
+-- Orders of the PHP shop.  status is the app's one-letter code:
+-- N new, P paid, S shipped, C cancelled.
+CREATE TABLE IF NOT EXISTS portal.orders (
+    id          serial PRIMARY KEY,
+    user_id     integer NOT NULL REFERENCES portal.users (id),
+    total       numeric(12,2) NOT NULL DEFAULT 0,
+    status      char(1) NOT NULL DEFAULT 'N'
+                CHECK (status IN ('N', 'P', 'S', 'C')),
+    created_at  timestamp DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS orders_user_id_idx ON portal.orders (user_id);

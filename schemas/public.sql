@@ -1,6 +1,7 @@
 -- public: the tables of the Rails API (conventional Rails schema).
--- Not mapped by the example configuration: its changes are decoded and
--- ignored.
+-- Not mapped by deploy/walbridge.example.yaml (its changes are decoded and
+-- ignored there); deploy/walbridge.three-schemas.yaml maps customers to
+-- salesforce.contact and salesforce.lead.
 CREATE SCHEMA IF NOT EXISTS public;
 
 CREATE TABLE IF NOT EXISTS public.customers (
@@ -10,3 +11,7 @@ CREATE TABLE IF NOT EXISTS public.customers (
     created_at  timestamp(6) NOT NULL,
     updated_at  timestamp(6) NOT NULL
 );
+
+-- Rails soft delete (the discard/paranoia convention): a customer with
+-- deleted_at set is gone for the app but its row stays.
+ALTER TABLE public.customers ADD COLUMN IF NOT EXISTS deleted_at timestamp(6);

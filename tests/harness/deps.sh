@@ -4,6 +4,7 @@
 #
 #   wb_pg_bindir        print PostgreSQL's server bin directory (initdb,
 #                       pg_ctl, postgres, psql, pgbench) or fail
+#   wb_python_for_tests print a python3 that has jsonschema and yaml or fail
 #   wb_missing_packages print the Debian packages needed to build and test
 #                       walbridge that are not installed (one a line)
 #   wb_ensure_deps      install the missing packages (apt-get as root, else
@@ -57,6 +58,20 @@ wb_pg_bindir() {
     return 1
 }
 
+# Print a python3 that can import jsonschema and yaml (the one on PATH,
+# else Debian's /usr/bin/python3), or fail.
+wb_python_for_tests() {
+    local py
+    for py in python3 /usr/bin/python3; do
+        if command -v "$py" >/dev/null 2>&1 &&
+            "$py" -c 'import jsonschema, yaml' >/dev/null 2>&1; then
+            command -v "$py"
+            return 0
+        fi
+    done
+    return 1
+}
+
 wb_missing_packages() {
     local have_pkgconfig=1
     command -v pkg-config >/dev/null 2>&1 || { have_pkgconfig=0; echo pkg-config; }
@@ -73,9 +88,17 @@ wb_missing_packages() {
     command -v gcc >/dev/null 2>&1 || echo gcc
     command -v make >/dev/null 2>&1 || echo make
     wb_pg_bindir >/dev/null 2>&1 || echo postgresql
-    # Used by the integration tests (test_status validates JSON with both).
+    # Used by the integration tests (test_status validates JSON with both;
+    # test_deploy_configs validates the example configurations against
+    # schemas/walbridge.schema.json with jsonschema, reading YAML with yaml).
     command -v jq >/dev/null 2>&1 || echo jq
     command -v python3 >/dev/null 2>&1 || echo python3
+    # Debian's packages serve Debian's interpreter, which may not be the
+    # python3 first on PATH (pyenv ...): see wb_python_for_tests.
+    if ! wb_python_for_tests >/dev/null 2>&1; then
+        /usr/bin/python3 -c 'import jsonschema' >/dev/null 2>&1 || echo python3-jsonschema
+        /usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || echo python3-yaml
+    fi
     return 0
 }
 
