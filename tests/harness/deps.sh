@@ -76,6 +76,10 @@ wb_missing_packages() {
     # Used by the integration tests (test_status validates JSON with both).
     command -v jq >/dev/null 2>&1 || echo jq
     command -v python3 >/dev/null 2>&1 || echo python3
+    # The Heroku Connect simulator (tests/harness/hc_simulator.py).  Debian's
+    # package is for the system python3, which may not be the first on PATH.
+    { python3 -c 'import psycopg2' || /usr/bin/python3 -c 'import psycopg2'; } >/dev/null 2>&1 \
+        || echo python3-psycopg2
     return 0
 }
 
