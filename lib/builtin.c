@@ -317,7 +317,10 @@ static int builtin_map(void *p, const wb_plugin_change *c,
                                "whose value the source did not send",
                                m->name, column);
         if (result != WB_FILTER_TRUE) {
-            if (c->op == 'I')
+            /* Nothing to do needs no key: the row may be outside the filter
+             * just because its key is NULL (a record created by another
+             * writer, such as Salesforce through Heroku Connect). */
+            if (c->op == 'I' || m->on_filter_out.action == WB_ON_DELETE_IGNORE)
                 return 0;
             if (old_key(st, c, keys, false, host, ctx) != 0)
                 return -1;

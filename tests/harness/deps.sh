@@ -64,7 +64,7 @@ wb_python_for_tests() {
     local py
     for py in python3 /usr/bin/python3; do
         if command -v "$py" >/dev/null 2>&1 &&
-            "$py" -c 'import jsonschema, yaml' >/dev/null 2>&1; then
+            "$py" -c 'import jsonschema, yaml, psycopg2' >/dev/null 2>&1; then
             command -v "$py"
             return 0
         fi
@@ -94,10 +94,13 @@ wb_missing_packages() {
     command -v jq >/dev/null 2>&1 || echo jq
     command -v python3 >/dev/null 2>&1 || echo python3
     # Debian's packages serve Debian's interpreter, which may not be the
-    # python3 first on PATH (pyenv ...): see wb_python_for_tests.
+    # python3 first on PATH (pyenv ...): see wb_python_for_tests.  The
+    # schema test needs jsonschema and yaml, the Heroku Connect simulator
+    # (tests/harness/hc_simulator.py) psycopg2.
     if ! wb_python_for_tests >/dev/null 2>&1; then
         /usr/bin/python3 -c 'import jsonschema' >/dev/null 2>&1 || echo python3-jsonschema
         /usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || echo python3-yaml
+        /usr/bin/python3 -c 'import psycopg2' >/dev/null 2>&1 || echo python3-psycopg2
     fi
     return 0
 }

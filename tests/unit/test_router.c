@@ -406,6 +406,68 @@ static void test_language(void)
     wb_config_free(c);
 }
 
+/* The reverse mapping next to Heroku Connect: accounts created in
+ * Salesforce have no external id, so they are outside the filter; an update
+ * of one (Salesforce edited it) with on_filter_out: ignore writes nothing
+ * and needs no key, while one with on_filter_out: delete still needs it. */
+static const char *reverse_yaml =
+    "source: {conninfo: x}\n"
+    "mappings:\n"
+    "  - name: accounts_to_users\n"
+    "    from: salesforce.account\n"
+    "    to: portal.users\n"
+    "    key: {external_id__c: id}\n"
+    "    columns: {sfid: salesforce_id}\n"
+    "    filter: \"external_id__c IS NOT NULL\"\n"
+    "    on_delete: ignore\n"
+    "    on_filter_out: ignore\n"
+    "    skip_unchanged: true\n";
+
+static wb_pgoutput_column ratts[] = {
+    {WB_PGO_COLUMN_KEY, "id", 23, -1},
+    {WB_PGO_COLUMN_KEY, "external_id__c", 1043, -1},
+    {WB_PGO_COLUMN_KEY, "sfid", 1043, -1},
+};
+static wb_pgoutput_relation rrel = {16400, "salesforce", "account", 'f', 3,
+                                    ratts};
+
+static void test_filter_out_ignore_needs_no_key(void)
+{
+    wb_config *c = NULL;
+    wb_error err;
+    wb_error_clear(&err);
+    WB_CHECK_INT_EQ(wb_config_load_buffer(reverse_yaml, strlen(reverse_yaml),
+                                          "reverse.yaml", &c, &err),
+                    0);
+    if (!c) {
+        fprintf(stderr, "  %d:%d: %s\n", err.line, err.col, err.message);
+        return;
+    }
+    wb_router *r = wb_router_create(c, &err);
+    wb_arena *a = wb_arena_create(0, 0);
+    wb_target_op *ops;
+    size_t nops;
+
+    wb_tuple_value ov[] = {T("9"), N, T("001000000000009AAA")};
+    wb_tuple_value nv[] = {T("9"), N, T("001000000000009AAA")};
+    wb_tuple ot = {3, ov}, nt = {3, nv};
+    wb_change upd = {WB_CHANGE_UPDATE, &rrel, 'O', &ot, &nt, 0x600, 0, 0, 1};
+    WB_CHECK_INT_EQ(wb_router_route(r, &upd, a, &ops, &nops, &err), 0);
+    WB_CHECK_INT_EQ(nops, 0);
+
+    /* the same with on_filter_out: delete needs the (NULL) key */
+    c->mappings[0].on_filter_out.action = WB_ON_DELETE_DELETE;
+    wb_router_destroy(r);
+    r = wb_router_create(c, &err);
+    wb_error_clear(&err);
+    WB_CHECK_INT_EQ(wb_router_route(r, &upd, a, &ops, &nops, &err), WB_EDATA);
+    WB_CHECK_STR_CONTAINS(err.message, "null value in key column");
+
+    wb_arena_destroy(a);
+    wb_router_destroy(r);
+    wb_config_free(c);
+}
+
 int main(void)
 {
     WB_RUN(test_insert_is_upsert);
@@ -416,5 +478,6 @@ int main(void)
     WB_RUN(test_errors_name_relation_column_lsn);
     WB_RUN(test_unmapped_and_disabled);
     WB_RUN(test_language);
+    WB_RUN(test_filter_out_ignore_needs_no_key);
     return wbtest_summary();
 }
