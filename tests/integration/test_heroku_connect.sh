@@ -64,7 +64,7 @@ log_rows() { q "SELECT count(*) FROM salesforce._trigger_log"; }
 echo "-- set-up: the Heroku Connect stand-in, the audit trigger, portal.users.salesforce_id"
 wb_psql -f "$WB_SOURCE_DIR/tests/harness/heroku_connect.sql"
 wb_psql <<'SQL'
-ALTER TABLE portal.users ADD COLUMN salesforce_id varchar(18);
+ALTER TABLE portal.users ADD COLUMN IF NOT EXISTS salesforce_id varchar(18); -- schemas/portal.sql has it
 -- The reverse mapping's key (external_id__c) must reach walbridge in the old
 -- tuple of updates: it is not the primary key.
 ALTER TABLE salesforce.account REPLICA IDENTITY FULL;
