@@ -659,8 +659,11 @@ static bool convertible(const check *c, vtype v, const col *to, int side)
     if ((oids_comparable && v.oid == to->oid) ||
         strcmp(v.name, to->typname) == 0)
         return true;
-    /* Values travel as text: any string type takes any value's text. */
-    if (to->cat == 'S' || v.cat == to->cat)
+    /* Values travel as text: any string type takes any value's text, and
+     * a string is the input of any type (external ids kept as varchar on
+     * one side and integer on the other); a string that does not parse
+     * fails when applied, naming the row. */
+    if (to->cat == 'S' || v.cat == 'S' || v.cat == to->cat)
         return true;
     int slot = c->same_db ? 0 : side;
     for (size_t i = 0; i < c->ncasts[slot]; i++) {

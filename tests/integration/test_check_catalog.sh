@@ -68,7 +68,7 @@ cat >>bad.yaml <<'EOF'
     key: { id: external_id__c }
     values:
       account__c: { lookup: { table: salesforce.account, match: external_id__c, column: sfidd }, from: user_id }
-      amount__c: { lower: status }
+      amount__c: { cast: status, to: date }
   - name: not_published
     from: public.customers
     to: salesforce.account
@@ -86,7 +86,7 @@ PROBLEMS=(
     '27:12|mapping "key_not_in_identity": key column "email" is not in the replica identity of source table "portal.users" (index "users_pkey")|ALTER TABLE portal.users REPLICA IDENTITY FULL;'
     '29:11|mapping "identity_nothing": source table "portal.events" has REPLICA IDENTITY NOTHING|ALTER TABLE portal.events REPLICA IDENTITY FULL;'
     '37:21|mapping "orders": lookup column "sfidd" does not exist in table "salesforce.account"|Columns of "salesforce.account"'
-    '38:20|mapping "orders": the value (text) cannot be converted to column "amount__c" (numeric(18,2))|{cast: ...}'
+    '38:20|mapping "orders": the value (date) cannot be converted to column "amount__c" (numeric(18,2))|{cast: ...}'
     '40:11|mapping "not_published": source table "public.customers" is not in publication "'"$WB_PUB"'"|ALTER PUBLICATION '"$WB_PUB"' ADD TABLE public.customers;'
 )
 
