@@ -27,24 +27,8 @@ cp "$WB_PLUGIN_DIR"/libwb_split_name.so "$WB_PLUGIN_DIR"/libwb_derive_status.so 
 lsn_le() { [[ "$(wb_psql -c "SELECT '$1'::pg_lsn <= '$2'::pg_lsn")" == t ]]; }
 
 echo "-- set-up: the target columns the plugins write, and an audit of every target write"
-# salesforce.contact and account.status__c as the example schemas define
-# them (IF NOT EXISTS: a no-op once schemas/salesforce.sql has them).
+# salesforce.contact and account.status__c come with schemas/salesforce.sql.
 wb_psql <<'SQL'
-ALTER TABLE salesforce.account ADD COLUMN IF NOT EXISTS status__c varchar(255);
-CREATE TABLE IF NOT EXISTS salesforce.contact (
-    id              serial PRIMARY KEY,
-    sfid            varchar(18) UNIQUE,
-    external_id__c  varchar(255) UNIQUE,
-    firstname       varchar(40),
-    lastname        varchar(80),
-    email           varchar(80),
-    leadsource      varchar(255),
-    accountid       varchar(18),
-    systemmodstamp  timestamp,
-    isdeleted       boolean,
-    _hc_lastop      varchar(32),
-    _hc_err         text
-);
 CREATE SCHEMA testlog;  -- not published
 CREATE TABLE testlog.target_audit (n bigserial PRIMARY KEY, tbl text, op text, key text, val text);
 CREATE FUNCTION testlog.audit() RETURNS trigger LANGUAGE plpgsql AS $$
