@@ -125,6 +125,7 @@ struct wb_apply {
     int64_t batch_opened_ms;
     uint64_t max_batch_txns;
     int64_t batch_latency_ms;
+    size_t commits_out;  /* batch COMMITs sent, result not yet read */
 
     coltype *coltypes;   /* of every mapping target, read at open */
     size_t ncoltypes;
@@ -1330,6 +1331,7 @@ static int close_batch(wb_apply *a, wb_error *err)
     if (!PQsendQueryParams(a->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
         return send_failed(a, "could not send COMMIT", err);
     item *it = push(a, IT_COMMIT);
+    a->commits_out++;
     it->lsn = a->batch_end;
     it->txns = a->batch_txns;
     if (!a->sync_commit) {
@@ -1398,6 +1400,13 @@ int64_t wb_apply_batch_due_in_ms(const wb_apply *a)
         return -1;
     int64_t left = a->batch_opened_ms + a->batch_latency_ms - now_ms();
     return left > 0 ? left : 0;
+}
+
+int wb_apply_source_idle(wb_apply *a, wb_error *err)
+{
+    if (!a->in_txn || a->batch_end == WB_INVALID_LSN || a->commits_out > 0)
+        return 0;
+    return close_batch(a, err);
 }
 
 /* synchronous_commit off: ask how far the target's WAL is flushed. */
@@ -1642,6 +1651,8 @@ int wb_apply_consume(wb_apply *a, wb_error *err)
         item *it = &a->items[a->head];
         a->head = (a->head + 1) % MAX_ITEMS;
         a->nitems--;
+        if (it->kind == IT_COMMIT)
+            a->commits_out--;
         a->expect_null = PQresultStatus(res) != PGRES_PIPELINE_SYNC;
         int rc = handle_result(a, it, res, err);
         PQclear(res);
@@ -1721,6 +1732,7 @@ void wb_apply_abandon(wb_apply *a)
     }
     a->in_txn = false;
     a->nitems = 0;
+    a->commits_out = 0;
 }
 
 int wb_apply_check_source(wb_apply *a, const char *system_id,
