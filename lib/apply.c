@@ -646,6 +646,17 @@ static bool build_sql(PGconn *conn, const wb_target_op *op, char *sql)
  * Built in buf when it fits (the common case: no allocation per change),
  * else malloc'd; NULL when out of memory.
  */
+/* Append s and then sep; the caller sized the buffer. */
+static size_t key_put(char *k, size_t len, const char *s, char sep)
+{
+    size_t n = strlen(s);
+    memcpy(k + len, s, n);
+    k[len + n] = sep;
+    return len + n + 1;
+}
+
+/* Built for every change (perf: five snprintf calls a row were a fifth of
+ * walbridge's CPU in the bulk case), so by plain copies. */
 static char *shape_key(const wb_target_op *op, char *buf, size_t buflen)
 {
     size_t n = 64 + strlen(op->schema) + strlen(op->table);
@@ -656,15 +667,18 @@ static char *shape_key(const wb_target_op *op, char *buf, size_t buflen)
     char *k = n <= buflen ? buf : malloc(n);
     if (!k)
         return NULL;
-    size_t len = (size_t)snprintf(k, n, "%d%c\x1f%s\x1f%s\x1f", (int)op->kind,
-                                  op->insert_if_missing ? 'i' : '-',
-                                  op->schema, op->table);
+    /* "<kind><i|->\x1f<schema>\x1f<table>\x1f<key>\x1e...\x1f<set>\x1e..." */
+    size_t len = 0;
+    k[len++] = (char)('0' + (int)op->kind);
+    k[len++] = op->insert_if_missing ? 'i' : '-';
+    k[len++] = '\x1f';
+    len = key_put(k, len, op->schema, '\x1f');
+    len = key_put(k, len, op->table, '\x1f');
     for (size_t i = 0; i < op->nkeys; i++)
-        len += (size_t)snprintf(k + len, n - len, "%s\x1e",
-                                op->keys[i].column);
+        len = key_put(k, len, op->keys[i].column, '\x1e');
     k[len++] = '\x1f';
     for (size_t i = 0; i < op->nset; i++)
-        len += (size_t)snprintf(k + len, n - len, "%s\x1e", op->set[i].column);
+        len = key_put(k, len, op->set[i].column, '\x1e');
     k[len] = '\0';
     return k;
 }
