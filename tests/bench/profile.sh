@@ -1,35 +1,53 @@
 #!/usr/bin/env bash
-# tests/bench/profile.sh - where the time of the bulk identity case goes.
+# tests/bench/profile.sh - where the time of a benchmark case goes (perf).
 #
-#   ./tests/bench/profile.sh [ROWS]     default 1000000
+#   ./tests/bench/profile.sh [bulk|backlog|steady] [N]
+#     bulk     one transaction of N inserts (default 1000000), then
+#              `walbridge run --until now`
+#     backlog  N single-row UPDATE transactions (default 100000, pgbench, 4
+#              clients) on 100000 rows, then `walbridge run --until now`
+#     steady   walbridge streaming while pgbench (4 clients) runs N
+#              seconds (default 20)
 #
 # Starts the benchmark's two private clusters (same settings as run.sh),
-# loads one transaction of ROWS inserts into bench.items, then runs
-# `walbridge run --until now` (identity mapping into the target cluster)
-# under a system-wide `perf record -g`, and prints the top symbols (self
-# time) of walbridge, of the target backend it writes through and of the
-# walsender, plus each process's share of all samples.  Writes
-# build-profile/{perf.data,report-*.txt}.  Needs perf and root (or
+# identity mapping bench.items -> the target cluster, and records the
+# whole machine with `perf record -a -g` during the measured part.  Prints
+# each process's share of all samples (with its role: walbridge, target
+# backend, walsender, source backends) and the top symbols (self time) of
+# walbridge, its target backend and its walsender; for the target backend
+# also inclusive time from DWARF call graphs (PostgreSQL has no frame
+# pointers).  Writes build-profile/<case>/.  Needs perf and root (or
 # kernel.perf_event_paranoid <= 0).  WB_BIN: walbridge binary (default:
-# build it, Release with frame pointers, in build-profile/).
+# build it, Release with frame pointers, in build-profile/bin).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=tests/harness/deps.sh
 source "$ROOT/tests/harness/deps.sh"
-ROWS=${1:-1000000}
-OUT=$ROOT/build-profile
+CASE=${1:-bulk}
+case "$CASE" in
+bulk) N=${2:-1000000} ;;
+backlog) N=${2:-100000} ;;
+steady) N=${2:-20} ;;
+*)
+    echo "usage: $0 [bulk|backlog|steady] [N]" >&2
+    exit 2
+    ;;
+esac
+BINOUT=$ROOT/build-profile
+OUT=$BINOUT/$CASE
 WORK=$OUT/work
+rm -rf "$OUT"
 BINDIR=$(wb_pg_bindir)
 mkdir -p "$OUT"
 say() { printf '[profile] %s\n' "$*" >&2; }
 
 if [[ -z "${WB_BIN:-}" ]]; then
-    say "building walbridge (Release, frame pointers) in $OUT/bin"
-    cmake -S "$ROOT" -B "$OUT/bin" -DCMAKE_BUILD_TYPE=Release -DWB_TESTS=OFF \
+    say "building walbridge (Release, frame pointers) in $BINOUT/bin"
+    cmake -S "$ROOT" -B "$BINOUT/bin" -DCMAKE_BUILD_TYPE=Release -DWB_TESTS=OFF \
         -DCMAKE_C_FLAGS="-fno-omit-frame-pointer -g" >/dev/null
-    cmake --build "$OUT/bin" -j "$(nproc)" --target walbridge >/dev/null
-    WB_BIN=$OUT/bin/walbridge
+    cmake --build "$BINOUT/bin" -j "$(nproc)" --target walbridge >/dev/null
+    WB_BIN=$BINOUT/bin/walbridge
 fi
 
 as_pg() {
@@ -94,22 +112,56 @@ mappings:
     columns: { payload: payload, n: n, updated_at: updated_at }
 EOF
 "$WB_BIN" run -c "$WORK/wb.yaml" --until now 2>>"$WORK/wb.log" # slot + stored position
-say "loading one transaction of $ROWS rows"
-q "$SRC_HOST" bench -c "INSERT INTO bench.items (id, payload, n, updated_at)
-    SELECT g, md5(g::text) || md5((g + 1)::text), 0, clock_timestamp()
-      FROM generate_series(1, $ROWS) g"
+printf '%s\n' '\set id random(1, 100000)' \
+    'UPDATE bench.items SET n = n + 1, updated_at = clock_timestamp() WHERE id = :id;' \
+    >"$WORK/update.sql"
+chmod a+r "$WORK/update.sql"
+load_rows() {
+    q "$SRC_HOST" bench -c "INSERT INTO bench.items (id, payload, n, updated_at)
+        SELECT g, md5(g::text) || md5((g + 1)::text), 0, clock_timestamp()
+          FROM generate_series(1, $1) g"
+}
+run_pgbench() {
+    "$BINDIR/pgbench" -n -h "$SRC_HOST" -U postgres -c 4 -j 2 -f "$WORK/update.sql" "$@" bench
+}
+if [[ $CASE == bulk ]]; then
+    say "loading one transaction of $N rows"
+    load_rows "$N"
+else
+    load_rows 100000
+    "$WB_BIN" run -c "$WORK/wb.yaml" --until now 2>>"$WORK/wb.log"
+fi
+if [[ $CASE == backlog ]]; then
+    say "pgbench: $N single-row UPDATE transactions, nothing consuming"
+    run_pgbench -t $((N / 4)) >"$WORK/pgbench.log" 2>&1
+fi
 q "$SRC_HOST" bench -c CHECKPOINT
 q "$TGT_HOST" postgres -c CHECKPOINT
 
-say "walbridge run --until now under perf record -a -g (load: $(cut -d' ' -f1-3 /proc/loadavg))"
-perf record -a -g -F 499 -o "$OUT/perf.data" -- \
-    /usr/bin/time -v -o "$OUT/time.txt" "$WB_BIN" run -c "$WORK/wb.yaml" --until now \
-    2>>"$WORK/wb.log" &
-PERF=$!
-# The walsender and the apply backend, by application name, while they run.
-WS="" BE="" WB=""
+WB=""
+if [[ $CASE == steady ]]; then
+    "$WB_BIN" run -c "$WORK/wb.yaml" 2>>"$WORK/wb.log" &
+    WB=$!
+    sleep 1
+    XACT_SQL="SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+    SRC_X0=$(q "$SRC_HOST" bench -c "$XACT_SQL")
+    TGT_X0=$(q "$TGT_HOST" wbtarget -c "$XACT_SQL")
+    say "pgbench ${N}s with walbridge streaming, under perf record -a -g (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+    perf record -a -g -F 499 -o "$OUT/perf.data" -- \
+        "$BINDIR/pgbench" -n -h "$SRC_HOST" -U postgres -c 4 -j 2 -f "$WORK/update.sql" \
+        -T "$N" bench >"$WORK/pgbench.log" 2>&1 &
+    PERF=$!
+else
+    say "walbridge run --until now under perf record -a -g (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+    perf record -a -g -F 499 -o "$OUT/perf.data" -- \
+        /usr/bin/time -v -o "$OUT/time.txt" "$WB_BIN" run -c "$WORK/wb.yaml" --until now \
+        2>>"$WORK/wb.log" &
+    PERF=$!
+fi
+# The processes, while they run: walbridge (perf -> time -> walbridge),
+# its walsender and its target backend by application name.
+WS="" BE=""
 for _ in $(seq 1 100); do
-    # perf -> /usr/bin/time -> walbridge
     TIMEPID=$(pgrep -P "$PERF" | head -n 1 || true)
     [[ -n "$WB" || -z "$TIMEPID" ]] || WB=$(pgrep -P "$TIMEPID" walbridge || true)
     WS=$(q "$SRC_HOST" bench -c "SELECT pid FROM pg_stat_replication WHERE application_name = 'walbridge' LIMIT 1" || true)
@@ -125,17 +177,38 @@ if [[ -n "$BE" ]]; then
         >/dev/null 2>&1 &
     BEPERF=$!
 fi
-wait "$PERF"
+SB=""
+if [[ $CASE == steady ]]; then
+    sleep 2 # pgbench is connected
+    SB=$(q "$SRC_HOST" bench -c "SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE application_name = 'pgbench'" || true)
+fi
+wait "$PERF" || true
+if [[ $CASE == steady ]]; then
+    sleep 2 # the tail of the stream applied
+    kill -TERM "$WB"
+    wait "$WB" || true
+    # Target commits per source commit: how full the batches were.
+    SRC_X1=$(q "$SRC_HOST" bench -c "$XACT_SQL")
+    TGT_X1=$(q "$TGT_HOST" wbtarget -c "$XACT_SQL")
+    say "commits: source $((SRC_X1 - SRC_X0)), target $((TGT_X1 - TGT_X0)) (source txns per target commit: $(((SRC_X1 - SRC_X0) / (TGT_X1 - TGT_X0 > 0 ? TGT_X1 - TGT_X0 : 1))))"
+fi
 if [[ -n "$BEPERF" ]]; then
     kill -INT "$BEPERF" 2>/dev/null || true
     wait "$BEPERF" || true
     perf report -i "$OUT/perf-backend.data" --children --sort sym --stdio -g none 2>/dev/null |
-        grep -v '^#' | grep -v '^$' | sed -n 1,60p >"$OUT/report-BE-inclusive.txt"
+        grep -v "^#" | grep -v "^$" | sed -n 1,200p >"$OUT/report-BE-inclusive.txt"
 fi
-say "walsender $WS, target backend $BE, walbridge $WB; $(grep -E 'Elapsed|Maximum resident' "$OUT/time.txt" | tr -s ' ' | tr '\n' ';')"
-echo "walsender=$WS backend=$BE walbridge=$WB rows=$ROWS" >"$OUT/pids.txt"
+say "walsender $WS, target backend $BE, walbridge $WB${SB:+, source backends $SB}"
+[[ ! -f $OUT/time.txt ]] || say "$(grep -E 'Elapsed|Maximum resident|User time|System time' "$OUT/time.txt" | tr -s ' \t' ' ' | tr '\n' ';')"
+[[ ! -f $WORK/pgbench.log ]] || say "pgbench: $(grep -E '^tps' "$WORK/pgbench.log" | head -n 1)"
+echo "case=$CASE n=$N walsender=$WS backend=$BE walbridge=$WB source_backends=$SB" >"$OUT/pids.txt"
 perf report -i "$OUT/perf.data" --sort comm,pid -n --stdio --no-children -g none 2>/dev/null |
-    grep -v '^#' | grep -v '^$' | sed -n 1,15p >"$OUT/report-processes.txt"
+    grep -v '^#' | grep -v '^$' | sed -n 1,15p |
+    awk -v wb="$WB" -v be="$BE" -v ws="$WS" -v sb=",$SB," '{
+        split($4, p, ":"); r = ""
+        if (p[1] == wb) r = "walbridge"; else if (p[1] == be) r = "target backend"
+        else if (p[1] == ws) r = "walsender"; else if (index(sb, "," p[1] ",")) r = "source backend"
+        print $0 (r != "" ? "  <- " r : "") }' >"$OUT/report-processes.txt"
 perf script -i "$OUT/perf.data" -F pid,time,ip,sym,dso >"$OUT/script.txt" 2>/dev/null
 for who in WB BE WS; do
     pid=${!who}
