@@ -5,9 +5,10 @@
 #     bulk     one transaction of N inserts (default 1000000), then
 #              `walbridge run --until now`
 #     backlog  N single-row UPDATE transactions (default 100000, pgbench, 4
-#              clients) on 100000 rows, then `walbridge run --until now`
+#              clients), then `walbridge run --until now`
 #     steady   walbridge streaming while pgbench (4 clients) runs N
 #              seconds (default 20)
+#   backlog and steady update random rows of 1000000, as run.sh does.
 #
 # Starts the benchmark's two private clusters (same settings as run.sh),
 # identity mapping bench.items -> the target cluster, and records the
@@ -112,7 +113,7 @@ mappings:
     columns: { payload: payload, n: n, updated_at: updated_at }
 EOF
 "$WB_BIN" run -c "$WORK/wb.yaml" --until now 2>>"$WORK/wb.log" # slot + stored position
-printf '%s\n' '\set id random(1, 100000)' \
+printf '%s\n' '\set id random(1, 1000000)' \
     'UPDATE bench.items SET n = n + 1, updated_at = clock_timestamp() WHERE id = :id;' \
     >"$WORK/update.sql"
 chmod a+r "$WORK/update.sql"
@@ -128,7 +129,7 @@ if [[ $CASE == bulk ]]; then
     say "loading one transaction of $N rows"
     load_rows "$N"
 else
-    load_rows 100000
+    load_rows 1000000
     "$WB_BIN" run -c "$WORK/wb.yaml" --until now 2>>"$WORK/wb.log"
 fi
 if [[ $CASE == backlog ]]; then
