@@ -1420,6 +1420,14 @@ int wb_apply_source_idle(wb_apply *a, wb_error *err)
 {
     if (!a->in_txn || a->batch_end == WB_INVALID_LSN || a->commits_out > 0)
         return 0;
+    /* Only when caught up: while catching up on a backlog the source also
+     * runs dry between the walsender's sends, and committing each time
+     * made batches 4x smaller (profile.sh backlog: 515 instead of 139
+     * target commits for 100k transactions) for no gain in lag.  The
+     * clocks of the two hosts are compared: a skew only moves the choice
+     * between this and the latency timer, both correct. */
+    if (wb_pgtime_now() - a->batch_time > a->batch_latency_ms * 1000)
+        return 0;
     return close_batch(a, err);
 }
 

@@ -79,9 +79,11 @@ int wb_apply_txn_done(wb_apply *a, wb_lsn end_lsn, int64_t commit_time,
 int wb_apply_tick(wb_apply *a, wb_error *err);
 /*
  * The source has nothing more to read and no transaction is open: close
- * the open batch now if it holds complete transactions and no earlier
- * batch's COMMIT still awaits its result (else the caller asks again when
- * results arrive, and the batch keeps filling meanwhile).
+ * the open batch now if it holds complete transactions, the last of them
+ * committed at the source less than batch_latency ago (caught up, not
+ * catching up), and no earlier batch's COMMIT still awaits its result
+ * (else the caller asks again when results arrive, and the batch keeps
+ * filling meanwhile; the latency timer still bounds it).
  */
 int wb_apply_source_idle(wb_apply *a, wb_error *err);
 /* Close the open batch now (commit what is complete, or roll back). */

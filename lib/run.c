@@ -620,11 +620,12 @@ static void on_batch_timer(uv_timer_t *h)
  * Commit the open batch as soon as the source has nothing more to send
  * and the last message was a Commit: waiting for batch_latency then only
  * adds lag (at a low rate, every transaction would wait the whole 10 ms).
- * Under load batches still fill up: the source rarely runs dry, and while
- * an earlier batch's COMMIT awaits its result the batch keeps growing
- * (group commit) and is closed when that result arrives (on_apply_poll),
- * so the number of target commits follows the target's pace, not the
- * source's.  The batch is closed exactly as by the latency timer: its
+ * Under load batches still fill up: while an earlier batch's COMMIT
+ * awaits its result the batch keeps growing (group commit) and is closed
+ * when that result arrives (on_apply_poll), so the number of target
+ * commits follows the target's pace, not the source's; and a batch whose
+ * last transaction committed more than batch_latency ago (catching up on
+ * a backlog) is left to the count, size and latency bounds.  The batch is closed exactly as by the latency timer: its
  * stored position goes in the same transaction, and only confirmed
  * commits are reported.
  */

@@ -139,12 +139,13 @@ fi
 q "$SRC_HOST" bench -c CHECKPOINT
 q "$TGT_HOST" postgres -c CHECKPOINT
 
+XACT_SQL="SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+TGT_X0=$(q "$TGT_HOST" wbtarget -c "$XACT_SQL")
 WB=""
 if [[ $CASE == steady ]]; then
     "$WB_BIN" run -c "$WORK/wb.yaml" 2>>"$WORK/wb.log" &
     WB=$!
     sleep 1
-    XACT_SQL="SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
     SRC_X0=$(q "$SRC_HOST" bench -c "$XACT_SQL")
     TGT_X0=$(q "$TGT_HOST" wbtarget -c "$XACT_SQL")
     say "pgbench ${N}s with walbridge streaming, under perf record -a -g (load: $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -192,6 +193,10 @@ if [[ $CASE == steady ]]; then
     SRC_X1=$(q "$SRC_HOST" bench -c "$XACT_SQL")
     TGT_X1=$(q "$TGT_HOST" wbtarget -c "$XACT_SQL")
     say "commits: source $((SRC_X1 - SRC_X0)), target $((TGT_X1 - TGT_X0)) (source txns per target commit: $(((SRC_X1 - SRC_X0) / (TGT_X1 - TGT_X0 > 0 ? TGT_X1 - TGT_X0 : 1))))"
+fi
+if [[ $CASE == backlog ]]; then
+    TGT_X1=$(q "$TGT_HOST" wbtarget -c "$XACT_SQL")
+    say "target commits for the $N source transactions: $((TGT_X1 - TGT_X0))"
 fi
 if [[ -n "$BEPERF" ]]; then
     kill -INT "$BEPERF" 2>/dev/null || true
