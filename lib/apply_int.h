@@ -77,6 +77,15 @@ int wb_apply_txn_done(wb_apply *a, wb_lsn end_lsn, int64_t commit_time,
 /* Close the open batch if its latency bound has passed (timer).  Only
  * between source transactions: the batch must hold whole ones. */
 int wb_apply_tick(wb_apply *a, wb_error *err);
+/*
+ * The source has nothing more to read and no transaction is open: close
+ * the open batch now if it holds complete transactions, the last of them
+ * committed at the source less than batch_latency ago (caught up, not
+ * catching up), and no earlier batch's COMMIT still awaits its result
+ * (else the caller asks again when results arrive, and the batch keeps
+ * filling meanwhile; the latency timer still bounds it).
+ */
+int wb_apply_source_idle(wb_apply *a, wb_error *err);
 /* Close the open batch now (commit what is complete, or roll back). */
 int wb_apply_close_batch(wb_apply *a, wb_error *err);
 /* Roll back the open batch (a source transaction was cut off). */

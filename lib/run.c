@@ -104,6 +104,7 @@ typedef struct run_state {
     uv_timer_t backoff;
     uv_timer_t batch_timer; /* closes a batch when its latency bound is up */
     bool batch_timer_armed;
+    bool src_drained;    /* the last drain_source read all the source had */
     int result;
     wb_error *err;
     wb_run_stats stats;
@@ -703,6 +704,26 @@ static void on_batch_timer(uv_timer_t *h)
 }
 
 /*
+ * Commit the open batch as soon as the source has nothing more to send
+ * and the last message was a Commit: waiting for batch_latency then only
+ * adds lag (at a low rate, every transaction would wait the whole 10 ms).
+ * Under load batches still fill up: while an earlier batch's COMMIT
+ * awaits its result the batch keeps growing (group commit) and is closed
+ * when that result arrives (on_apply_poll), so the number of target
+ * commits follows the target's pace, not the source's; and a batch whose
+ * last transaction committed more than batch_latency ago (catching up on
+ * a backlog) is left to the count, size and latency bounds.  The batch is closed exactly as by the latency timer: its
+ * stored position goes in the same transaction, and only confirmed
+ * commits are reported.
+ */
+static int close_if_source_idle(run_state *st)
+{
+    if (!st->src_drained || st->in_txn || st->finished)
+        return 0;
+    return wb_apply_source_idle(st->apply, st->err);
+}
+
+/*
  * Decode and apply everything libpq has buffered from the source: the
  * socket may not become readable again for data that is already here.
  * Stops early, and pauses the source, when the applier is backlogged; the
@@ -711,6 +732,8 @@ static void on_batch_timer(uv_timer_t *h)
 static void drain_source(run_state *st)
 {
     int rc;
+    bool consumed = false;
+    st->src_drained = false;
     for (;;) {
         char *buf;
         if (wb_apply_backlogged(st->apply)) {
@@ -725,8 +748,20 @@ static void drain_source(run_state *st)
             break;
         }
         int n = wb_source_read(st->src, &buf, st->err);
-        if (n == 0)
+        if (n == 0 && !consumed) {
+            /* libpq's buffer is empty: read the socket once more (it does
+             * not block) to tell "nothing more yet" from "not read yet". */
+            consumed = true;
+            if ((rc = wb_source_consume(st->src, st->err)) != 0) {
+                fail(st, rc);
+                return;
+            }
+            n = wb_source_read(st->src, &buf, st->err);
+        }
+        if (n == 0) {
+            st->src_drained = true;
             break;
+        }
         if (n < 0) {
             fail(st, n);
             return;
@@ -738,6 +773,10 @@ static void drain_source(run_state *st)
             fail(st, rc);
             return;
         }
+    }
+    if ((rc = close_if_source_idle(st)) != 0) {
+        fail(st, rc);
+        return;
     }
     arm_batch_timer(st);
     /* Send what this round queued, then wait for writability if needed. */
@@ -805,7 +844,8 @@ static void on_apply_poll(uv_poll_t *h, int status, int events)
         return;
     }
     note_durable(st);
-    if ((rc = update_apply_poll(st)) != 0) {
+    if ((rc = close_if_source_idle(st)) != 0 ||
+        (rc = update_apply_poll(st)) != 0) {
         fail(st, rc);
         return;
     }
