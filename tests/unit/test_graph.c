@@ -264,6 +264,34 @@ static void test_parsed_configuration(void)
     wb_config_free(c);
 }
 
+/* Into another database, bench.items -> bench.items is a copy, not a loop
+ * (the identity mapping of the benchmark); into the same one it is. */
+static void test_other_target_database(void)
+{
+    static const char yaml[] = "source:\n"
+                               "  conninfo: \"dbname=src\"\n"
+                               "target:\n"
+                               "  conninfo: \"dbname=tgt\"\n"
+                               "mappings:\n"
+                               "  - name: items\n"
+                               "    from: bench.items\n"
+                               "    to: bench.items\n"
+                               "    key: { id: id }\n";
+    wb_config *c = NULL;
+    wb_error err;
+    wb_error_clear(&err);
+    nfound = 0;
+    WB_CHECK_INT_EQ(
+        wb_config_load_buffer(yaml, sizeof(yaml) - 1, "o.yaml", &c, &err), 0);
+    if (!c)
+        return;
+    WB_CHECK_INT_EQ(wb_graph_check(c, collect, NULL), 0);
+    WB_CHECK_INT_EQ(nfound, 0);
+    c->target.conninfo[0] = '\0'; /* the same database */
+    WB_CHECK_INT_EQ(wb_graph_check(c, collect, NULL), 1);
+    wb_config_free(c);
+}
+
 int main(void)
 {
     WB_RUN(test_no_cycle);
@@ -278,5 +306,6 @@ int main(void)
     WB_RUN(test_without_tos_list);
     WB_RUN(test_listing_is_bounded);
     WB_RUN(test_parsed_configuration);
+    WB_RUN(test_other_target_database);
     return wbtest_summary();
 }
