@@ -97,6 +97,9 @@ typedef struct item {
     char row[96];        /* row op: its key, for errors ("k=v, ...") */
     uint64_t txns;       /* commit: source transactions in the batch */
     size_t bytes;        /* op: parameter bytes */
+    const wb_config_conflict *conflict; /* op: a conflict statement */
+    const char *from_schema, *from_table;
+    int64_t commit_time;
 } item;
 
 struct wb_apply {
@@ -141,6 +144,10 @@ struct wb_apply {
     bool flush_query_out;  /* an IT_FLUSH_LSN is in flight */
     int64_t last_flush_query_ms;
     wb_apply_stats stats;
+    uint64_t pending_written;   /* rows written by results not yet committed */
+    uint64_t pending_conflicts;
+    bool track_cts;      /* target's track_commit_timestamp */
+    char roident[16];    /* our origin's id (origin mode), for conflict logs */
 };
 
 static int64_t now_ms(void)
@@ -324,6 +331,72 @@ static const char *coltype_of(const wb_apply *a, const char *schema,
     return NULL;
 }
 
+/*
+ * What conflict handling needs from the target: whether commit timestamps
+ * are tracked (the origin of the row a change meets, and last_writer_wins
+ * by commit time, which cannot work without them), and our origin's id.
+ * last_writer_wins by commit time also needs origin mode: only through
+ * pg_replication_origin_xact_setup do walbridge's own writes carry the
+ * source's commit time rather than the time walbridge applied them.
+ */
+static int check_conflict_setup(wb_apply *a, wb_error *err)
+{
+    PGresult *res;
+    const wb_config_mapping *lww = NULL;
+    int rc = exec_ok(a, "SELECT current_setting('track_commit_timestamp')::bool",
+                     0, NULL, PGRES_TUPLES_OK, &res,
+                     "could not read track_commit_timestamp", err);
+    if (rc)
+        return rc;
+    a->track_cts = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    for (size_t i = 0; i < a->cfg->nmappings && !lww; i++) {
+        const wb_config_mapping *m = &a->cfg->mappings[i];
+        if (m->enabled && m->conflict.resolve == WB_CONFLICT_LAST_WRITER_WINS &&
+            m->conflict.by_commit_time)
+            lww = m;
+    }
+    if (lww && !a->track_cts) {
+        rc = wb_error_set(err, WB_ECONFIG,
+                          "mapping \"%s\" resolves conflicts by commit time, "
+                          "but track_commit_timestamp is off on the target",
+                          lww->name);
+        wb_error_position(err, a->cfg->path, lww->conflict.by_pos.line,
+                          lww->conflict.by_pos.col);
+        wb_error_hint(err, "ALTER SYSTEM SET track_commit_timestamp = on, "
+                           "then restart the server.");
+        return rc;
+    }
+    if (lww && a->mode != WB_PROGRESS_ORIGIN) {
+        rc = wb_error_set(err, WB_ECONFIG,
+                          "mapping \"%s\" resolves conflicts by commit time, "
+                          "which needs progress in a replication origin",
+                          lww->name);
+        wb_error_position(err, a->cfg->path, lww->conflict.by_pos.line,
+                          lww->conflict.by_pos.col);
+        wb_error_detail(err, "Without an origin, walbridge's writes carry "
+                             "the time they were applied, not the source's "
+                             "commit time, and would win against newer "
+                             "changes.");
+        wb_error_hint(err, "Let the role use replication origins (progress: "
+                           "origin), or resolve by a column.");
+        return rc;
+    }
+    if (a->mode == WB_PROGRESS_ORIGIN) {
+        const char *p[1] = {a->origin};
+        rc = exec_ok(a, "SELECT pg_replication_origin_oid($1)", 1, p,
+                     PGRES_TUPLES_OK, &res,
+                     "could not look up replication origin", err);
+        if (rc)
+            return rc;
+        if (!PQgetisnull(res, 0, 0))
+            snprintf(a->roident, sizeof(a->roident), "%s",
+                     PQgetvalue(res, 0, 0));
+        PQclear(res);
+    }
+    return 0;
+}
+
 int wb_apply_open(const wb_config *cfg, wb_apply **out, wb_error *err)
 {
     const char *conninfo = cfg->target.conninfo && *cfg->target.conninfo
@@ -403,6 +476,8 @@ int wb_apply_open(const wb_config *cfg, wb_apply **out, wb_error *err)
                  "commit_time = EXCLUDED.commit_time, updated_at = now()",
                  a->progress_rel);
     }
+    if ((rc = check_conflict_setup(a, err)) != 0)
+        goto fail;
     a->set_based = cfg->target.set_based;
     if (a->set_based && (rc = load_coltypes(a, err)) != 0)
         goto fail;
@@ -444,7 +519,10 @@ wb_progress_mode wb_apply_mode(const wb_apply *a) { return a->mode; }
 
 void wb_apply_get_stats(const wb_apply *a, wb_apply_stats *out)
 {
-    *out = a->stats;
+    if (a)
+        *out = a->stats;
+    else
+        memset(out, 0, sizeof(*out));
 }
 
 static int lsn_from_result(PGresult *res, wb_lsn *lsn, wb_error *err)
@@ -644,6 +722,269 @@ static bool build_update_or_insert(PGconn *conn, const wb_target_op *op,
     return ok;
 }
 
+/* ------------------------------------------------------------------ */
+/* conflict handling                                                   */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A mapping with a conflict policy writes each row with one statement that
+ * reads the target row first (locked), decides per column, writes, and
+ * reports what it found.  The columns are, for an update, its set list
+ * (keys first), for an upsert the keys and then the set list.  Parameters:
+ *   $1..$M           the new values
+ *   $M+1..$M+K       update: the (old) key the row is found by; an upsert
+ *                    finds it by its new key values, $1..$K
+ *   next M           update: the old values (NULL when not known)
+ *   next             flags, one character per column: n the change did not
+ *                    touch it, c changed and its old value is known, u
+ *                    changed with the old value unknown, i insert
+ *   next             last_writer_wins: the incoming stamp (commit time as
+ *                    microseconds since 2000-01-01, or the by-column value)
+ * Per column j, with cur = the target's value:
+ *   same_j     cur IS NOT DISTINCT FROM new           nothing to write
+ *   clean_j    flag c and cur IS NOT DISTINCT FROM old  nobody else changed it
+ *   conflict_j flag in (c, i, u) and not same and not clean, where u counts
+ *              as a conflict only when the policy has to decide (it cannot
+ *              tell otherwise): reported for c and i only
+ *   write_j    touched and not same and (owner source, or no owner and
+ *              (clean or the policy lets the incoming change win)); an
+ *              owner target column is written only when the row is new.
+ *   WITH x AS (SELECT same.., clean.., wins, commit ts and origin of the
+ *                     row's last writer FROM rel t WHERE key FOR UPDATE OF t),
+ *        y AS (SELECT conflict.., write.. FROM x),
+ *        u AS (UPDATE rel t SET c = CASE WHEN y.d_j THEN new ELSE t.c END..
+ *              FROM y WHERE key AND (y.d_0 OR ..) RETURNING 1),
+ *        i AS (INSERT INTO rel (..) SELECT new.. WHERE NOT EXISTS
+ *              (SELECT 1 FROM x) ON CONFLICT (key) DO NOTHING RETURNING 1)
+ *   SELECT written, found, conflicting columns, of which the incoming won,
+ *          the row's last commit time and origin
+ * so an update that changes nothing writes no row version and fires no
+ * trigger, as with skip_unchanged.
+ */
+typedef struct cshape {
+    const wb_target_op *op;
+    bool track_cts;    /* track_commit_timestamp is on at the target */
+    size_t m;          /* columns */
+    int keyp;          /* first key parameter */
+    int oldp;          /* first old-value parameter, 0: none */
+    int flagp, stampp; /* stampp 0: none */
+} cshape;
+
+static const wb_op_value *ccol(const cshape *c, size_t j)
+{
+    const wb_target_op *op = c->op;
+    if (op->kind == WB_OP_UPSERT)
+        return j < op->nkeys ? &op->keys[j] : &op->set[j - op->nkeys];
+    return &op->set[j];
+}
+
+static bool owned_by(const char *const *cols, size_t n, const char *col)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(cols[i], col) == 0)
+            return true;
+    return false;
+}
+
+static bool sql_flag(char *sql, size_t *len, const cshape *c, size_t j,
+                     const char *test)
+{
+    char b[64];
+    snprintf(b, sizeof(b), "substr($%d, %zu, 1) %s", c->flagp, j + 1, test);
+    return sql_add(sql, len, b);
+}
+
+static bool sql_keymatch(PGconn *conn, char *sql, size_t *len, const cshape *c,
+                         const char *alias)
+{
+    bool ok = true;
+    for (size_t k = 0; ok && k < c->op->nkeys; k++)
+        ok = (k == 0 || sql_add(sql, len, " AND ")) &&
+             sql_add(sql, len, alias) && sql_add(sql, len, ".") &&
+             sql_ident(conn, sql, len, c->op->keys[k].column) &&
+             sql_add(sql, len, " = ") &&
+             sql_param(sql, len, c->keyp + (int)k);
+    return ok;
+}
+
+static bool sql_jname(char *sql, size_t *len, const char *p, size_t j)
+{
+    char b[32];
+    snprintf(b, sizeof(b), "%s%zu", p, j);
+    return sql_add(sql, len, b);
+}
+
+static bool build_conflict_sql(PGconn *conn, const cshape *c, const char *rel,
+                               char *sql)
+{
+    const wb_target_op *op = c->op;
+    const wb_config_conflict *cf = op->conflict;
+    size_t len = 0;
+    bool ok;
+
+    sql[0] = '\0';
+    ok = sql_add(sql, &len, "WITH x AS (SELECT ");
+    for (size_t j = 0; ok && j < c->m; j++) {
+        const wb_op_value *v = ccol(c, j);
+        ok = sql_add(sql, &len, "t.") && sql_ident(conn, sql, &len, v->column) &&
+             sql_add(sql, &len, " IS NOT DISTINCT FROM ") &&
+             sql_value(conn, sql, &len, v, (int)j + 1) &&
+             sql_add(sql, &len, " AS ") && sql_jname(sql, &len, "s", j) &&
+             sql_add(sql, &len, ", ");
+        if (c->oldp)
+            ok = ok && sql_add(sql, &len, "(") && sql_flag(sql, &len, c, j, "= 'c'") &&
+                 sql_add(sql, &len, " AND t.") &&
+                 sql_ident(conn, sql, &len, v->column) &&
+                 sql_add(sql, &len, " IS NOT DISTINCT FROM ") &&
+                 sql_value(conn, sql, &len, v, c->oldp + (int)j) &&
+                 sql_add(sql, &len, ")");
+        else
+            ok = ok && sql_add(sql, &len, "false");
+        ok = ok && sql_add(sql, &len, " AS ") && sql_jname(sql, &len, "o", j) &&
+             sql_add(sql, &len, ", ");
+    }
+    /* wins: does the incoming change win where the policy decides? */
+    switch (cf->resolve) {
+    case WB_CONFLICT_TARGET_WINS:
+        ok = ok && sql_add(sql, &len, "false");
+        break;
+    case WB_CONFLICT_LAST_WRITER_WINS:
+        if (cf->by_commit_time) {
+            char b[160];
+            /* The row's last commit (for walbridge's own writes: the source
+             * commit time given to pg_replication_origin_xact_setup).  NULL:
+             * written by this very transaction, frozen, or from before
+             * track_commit_timestamp: older than anything incoming. */
+            snprintf(b, sizeof(b),
+                     "coalesce(o.timestamp <= '2000-01-01 00:00:00+00'::"
+                     "timestamptz + $%d::bigint * interval '1 microsecond', "
+                     "true)",
+                     c->stampp);
+            ok = ok && sql_add(sql, &len, b);
+        } else {
+            ok = ok && sql_add(sql, &len, "coalesce(t.") &&
+                 sql_ident(conn, sql, &len, cf->by_target) &&
+                 sql_add(sql, &len, " <= ") &&
+                 sql_param(sql, &len, c->stampp) &&
+                 sql_add(sql, &len, ", t.") &&
+                 sql_ident(conn, sql, &len, cf->by_target) &&
+                 sql_add(sql, &len, " IS NULL)");
+        }
+        break;
+    default:
+        ok = ok && sql_add(sql, &len, "true");
+        break;
+    }
+    ok = ok && sql_add(sql, &len, " AS w, ");
+    if (c->track_cts)
+        ok = ok && sql_add(sql, &len, "o.timestamp AS ts, o.roident AS ro FROM ") &&
+             sql_add(sql, &len, rel) &&
+             sql_add(sql, &len, " AS t, LATERAL pg_xact_commit_timestamp_origin"
+                                "(t.xmin) AS o WHERE ");
+    else
+        ok = ok && sql_add(sql, &len, "NULL::timestamptz AS ts, NULL::oid AS ro "
+                                      "FROM ") &&
+             sql_add(sql, &len, rel) && sql_add(sql, &len, " AS t WHERE ");
+    ok = ok && sql_keymatch(conn, sql, &len, c, "t") &&
+         sql_add(sql, &len, " FOR UPDATE OF t), y AS (SELECT ");
+    for (size_t j = 0; ok && j < c->m; j++) {
+        const char *col = ccol(c, j)->column;
+        bool src = owned_by((const char *const *)cf->source_owns,
+                            cf->nsource_owns, col);
+        bool tgt = owned_by((const char *const *)cf->target_owns,
+                            cf->ntarget_owns, col);
+        /* conflict_j */
+        ok = ok && sql_add(sql, &len, "(") &&
+             sql_flag(sql, &len, c, j, "IN ('c', 'i')") &&
+             sql_add(sql, &len, " AND NOT x.") && sql_jname(sql, &len, "s", j) &&
+             sql_add(sql, &len, " AND NOT x.") && sql_jname(sql, &len, "o", j) &&
+             sql_add(sql, &len, ") AS ") && sql_jname(sql, &len, "k", j) &&
+             sql_add(sql, &len, ", (") &&
+             sql_flag(sql, &len, c, j, "<> 'n'") &&
+             sql_add(sql, &len, " AND NOT x.") && sql_jname(sql, &len, "s", j);
+        if (tgt)
+            ok = ok && sql_add(sql, &len, " AND false");
+        else if (!src)
+            ok = ok && sql_add(sql, &len, " AND (x.") &&
+                 sql_jname(sql, &len, "o", j) && sql_add(sql, &len, " OR x.w)");
+        ok = ok && sql_add(sql, &len, ") AS ") && sql_jname(sql, &len, "d", j) &&
+             sql_add(sql, &len, ", ");
+    }
+    ok = ok && sql_add(sql, &len, "x.ts, x.ro FROM x), u AS (UPDATE ") &&
+         sql_add(sql, &len, rel) && sql_add(sql, &len, " AS t SET ");
+    for (size_t j = 0; ok && j < c->m; j++) {
+        const wb_op_value *v = ccol(c, j);
+        ok = (j == 0 || sql_add(sql, &len, ", ")) &&
+             sql_ident(conn, sql, &len, v->column) &&
+             sql_add(sql, &len, " = CASE WHEN y.") &&
+             sql_jname(sql, &len, "d", j) && sql_add(sql, &len, " THEN ") &&
+             sql_value(conn, sql, &len, v, (int)j + 1) &&
+             sql_add(sql, &len, " ELSE t.") &&
+             sql_ident(conn, sql, &len, v->column) && sql_add(sql, &len, " END");
+    }
+    ok = ok && sql_add(sql, &len, " FROM y WHERE ") &&
+         sql_keymatch(conn, sql, &len, c, "t") && sql_add(sql, &len, " AND (");
+    for (size_t j = 0; ok && j < c->m; j++)
+        ok = (j == 0 || sql_add(sql, &len, " OR ")) &&
+             sql_add(sql, &len, "y.") && sql_jname(sql, &len, "d", j);
+    ok = ok && sql_add(sql, &len, ") RETURNING 1)");
+    if (op->kind == WB_OP_UPSERT || op->insert_if_missing) {
+        ok = ok && sql_add(sql, &len, ", i AS (INSERT INTO ") &&
+             sql_add(sql, &len, rel) && sql_add(sql, &len, " (");
+        for (size_t j = 0; ok && j < c->m; j++)
+            ok = (j == 0 || sql_add(sql, &len, ", ")) &&
+                 sql_ident(conn, sql, &len, ccol(c, j)->column);
+        ok = ok && sql_add(sql, &len, ") SELECT ");
+        for (size_t j = 0; ok && j < c->m; j++)
+            ok = (j == 0 || sql_add(sql, &len, ", ")) &&
+                 sql_value(conn, sql, &len, ccol(c, j), (int)j + 1);
+        ok = ok && sql_add(sql, &len, " WHERE NOT EXISTS (SELECT 1 FROM x) "
+                                      "ON CONFLICT (");
+        for (size_t k = 0; ok && k < op->nkeys; k++)
+            ok = (k == 0 || sql_add(sql, &len, ", ")) &&
+                 sql_ident(conn, sql, &len, op->keys[k].column);
+        ok = ok && sql_add(sql, &len, ") DO NOTHING RETURNING 1)");
+    }
+    ok = ok && sql_add(sql, &len, " SELECT (SELECT count(*) FROM u)");
+    if (op->kind == WB_OP_UPSERT || op->insert_if_missing)
+        ok = ok && sql_add(sql, &len, " + (SELECT count(*) FROM i)");
+    ok = ok && sql_add(sql, &len, ", (SELECT count(*) FROM x)");
+    for (int pass = 0; ok && pass < 2; pass++) {
+        /* the conflicting columns, then those of them the incoming won */
+        ok = sql_add(sql, &len, ", (SELECT concat_ws(', '");
+        for (size_t j = 0; ok && j < c->m; j++) {
+            const char *col = ccol(c, j)->column;
+            char *lit = PQescapeLiteral(conn, col, strlen(col));
+            ok = lit && sql_add(sql, &len, ", CASE WHEN y.") &&
+                 sql_jname(sql, &len, "k", j) &&
+                 (pass == 0 || (sql_add(sql, &len, " AND y.") &&
+                                sql_jname(sql, &len, "d", j))) &&
+                 sql_add(sql, &len, " THEN ") && sql_add(sql, &len, lit) &&
+                 sql_add(sql, &len, " END");
+            PQfreemem(lit);
+        }
+        ok = ok && sql_add(sql, &len, ") FROM y)");
+    }
+    return ok && sql_add(sql, &len, ", (SELECT ts FROM y), (SELECT ro FROM y)");
+}
+
+/* The parameter layout of op's conflict statement (see above). */
+static cshape conflict_shape(const wb_apply *a, const wb_target_op *op)
+{
+    cshape c;
+    bool upd = op->kind == WB_OP_UPDATE;
+    memset(&c, 0, sizeof(c));
+    c.op = op;
+    c.track_cts = a->track_cts;
+    c.m = upd ? op->nset : op->nkeys + op->nset;
+    c.keyp = upd ? (int)c.m + 1 : 1;
+    c.oldp = upd ? (int)(c.m + op->nkeys) + 1 : 0;
+    c.flagp = upd ? c.oldp + (int)c.m : (int)c.m + 1;
+    c.stampp =
+        op->conflict->resolve == WB_CONFLICT_LAST_WRITER_WINS ? c.flagp + 1 : 0;
+    return c;
+}
+
 /* Build the statement text for op's shape; false on overflow. */
 static bool build_sql(PGconn *conn, const wb_target_op *op, char *sql)
 {
@@ -759,7 +1100,8 @@ static size_t key_col(char *k, size_t len, const wb_op_value *v)
  * walbridge's CPU in the bulk case), so by plain copies. */
 static char *shape_key(const wb_target_op *op, char *buf, size_t buflen)
 {
-    size_t n = 64 + strlen(op->schema) + strlen(op->table);
+    size_t n = 64 + strlen(op->schema) + strlen(op->table) +
+               (op->conflict ? strlen(op->mapping) + 1 : 0);
     for (size_t i = 0; i < op->nkeys; i++)
         n += strlen(op->keys[i].column) + 1 + lookup_len(&op->keys[i]);
     for (size_t i = 0; i < op->nset; i++)
@@ -772,7 +1114,10 @@ static char *shape_key(const wb_target_op *op, char *buf, size_t buflen)
     k[len++] = (char)('0' + (int)op->kind);
     k[len++] = op->insert_if_missing ? 'i' : '-';
     k[len++] = op->skip_unchanged ? 's' : '-';
+    k[len++] = op->conflict ? 'C' : '-';
     k[len++] = '\x1f';
+    if (op->conflict) /* the policy and owners are the mapping's */
+        len = key_put(k, len, op->mapping, '\x1f');
     len = key_put(k, len, op->schema, '\x1f');
     len = key_put(k, len, op->table, '\x1f');
     for (size_t i = 0; i < op->nkeys; i++)
@@ -943,8 +1288,19 @@ static int cached_stmt(wb_apply *a, const char *key, sql_builder build,
     return 0;
 }
 
-static bool build_row_sql(wb_apply *a, const void *op, char *sql)
+static bool build_row_sql(wb_apply *a, const void *arg, char *sql)
 {
+    const wb_target_op *op = arg;
+    if (op->conflict) {
+        cshape c = conflict_shape(a, op);
+        char rel[1024];
+        size_t rlen = 0;
+        rel[0] = '\0';
+        return sql_ident(a->conn, rel, &rlen, op->schema) &&
+               sql_add(rel, &rlen, ".") &&
+               sql_ident(a->conn, rel, &rlen, op->table) &&
+               build_conflict_sql(a->conn, &c, rel, sql);
+    }
     return build_sql(a->conn, op, sql);
 }
 
@@ -988,7 +1344,7 @@ static bool run_eligible(const wb_apply *a, const wb_target_op *op,
         return false;
     /* Row statements only: the set statements compare nothing and look
      * nothing up (yet). */
-    if (op->skip_unchanged || op->has_lookup)
+    if (op->skip_unchanged || op->has_lookup || op->conflict)
         return false;
     if (op->nkeys + op->nset > RUN_MAX_COLS || op->nkeys == 0)
         return false;
@@ -1358,8 +1714,9 @@ int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
                 wb_error *err)
 {
     const char *name;
-    size_t n = op->nkeys + op->nset;
-    const char *params[n ? n : 1];
+    size_t n = op->nkeys + 2 * op->nset + 2;
+    const char *params[n];
+    char flags[op->nkeys + op->nset + 1], stamp[32];
     size_t p = 0, bytes = 0;
     int rc;
 
@@ -1383,6 +1740,36 @@ int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
         for (size_t i = 0; i < op->nkeys; i++)
             params[p++] = op->keys[i].value;
     }
+    if (op->conflict) {
+        size_t f = 0;
+        if (op->kind == WB_OP_UPDATE) {
+            for (size_t i = 0; i < op->nset; i++) {
+                const wb_op_value *o = op->old ? &op->old[i] : NULL;
+                bool known = o && o->column;
+                params[p++] = known ? o->value : NULL;
+                flags[f++] = !known ? 'u'
+                             : (o->value == NULL) != (op->set[i].value == NULL) ||
+                                     (o->value &&
+                                      strcmp(o->value, op->set[i].value) != 0)
+                                 ? 'c'
+                                 : 'n';
+            }
+        } else {
+            for (size_t i = 0; i < op->nkeys + op->nset; i++)
+                flags[f++] = 'i';
+        }
+        flags[f] = '\0';
+        params[p++] = flags;
+        if (op->conflict->resolve == WB_CONFLICT_LAST_WRITER_WINS) {
+            if (op->conflict->by_commit_time) {
+                snprintf(stamp, sizeof(stamp), "%lld",
+                         (long long)op->commit_time);
+                params[p++] = stamp;
+            } else {
+                params[p++] = op->stamp;
+            }
+        }
+    }
     for (size_t i = 0; i < p; i++)
         bytes += params[i] ? strlen(params[i]) : 0;
     if (!PQsendQueryPrepared(a->conn, name, (int)p, params, NULL, NULL, 0))
@@ -1394,6 +1781,10 @@ int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
     it->table = op->table;
     it->lsn = lsn;
     it->warn_missing = op->kind == WB_OP_UPDATE && !op->insert_if_missing;
+    it->conflict = op->conflict;
+    it->from_schema = op->from_schema;
+    it->from_table = op->from_table;
+    it->commit_time = op->commit_time;
     for (size_t i = 0, w0 = 0; i < op->nkeys && w0 < sizeof(it->row); i++) {
         int w = snprintf(it->row + w0, sizeof(it->row) - w0, "%s%s=%s",
                          i ? ", " : "", op->keys[i].column,
@@ -1692,6 +2083,102 @@ static int item_error(wb_apply *a, const item *it, PGresult *res,
     return code;
 }
 
+static const char *policy_name(const wb_config_conflict *c)
+{
+    switch (c->resolve) {
+    case WB_CONFLICT_TARGET_WINS: return "target_wins";
+    case WB_CONFLICT_LAST_WRITER_WINS:
+        return c->by_commit_time ? "last_writer_wins by commit time"
+                                 : "last_writer_wins by column";
+    default: return "source_wins";
+    }
+}
+
+/* "2026-12-02 19:00:01.123456+00" from PG epoch microseconds. */
+static void format_pg_time(int64_t us, char *buf, size_t n)
+{
+    time_t secs = (time_t)(us / 1000000 + 946684800);
+    long frac = (long)(us % 1000000);
+    struct tm tm;
+    if (frac < 0) {
+        frac += 1000000;
+        secs--;
+    }
+    gmtime_r(&secs, &tm);
+    size_t w = strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
+    snprintf(buf + w, n - w, ".%06ld+00", frac);
+}
+
+/*
+ * The one row of a conflict statement: written, found, the conflicting
+ * columns, those of them the incoming change won, the target row's last
+ * commit time and origin.  Conflicts are logged here, where both sides are
+ * known: the incoming change (source relation, commit, LSN) and the row it
+ * met (who wrote it last, when).  No values: they may be personal data.
+ */
+static int conflict_result(wb_apply *a, const item *it, PGresult *res,
+                           wb_error *err)
+{
+    char lsnbuf[WB_LSN_BUFLEN], inc[40], who[64];
+
+    if (PQntuples(res) != 1 || PQnfields(res) != 6)
+        return wb_error_set(err, WB_EPROTO,
+                            "unexpected result of a conflict statement on "
+                            "\"%s.%s\"",
+                            it->schema, it->table);
+    a->pending_written += strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    if (strcmp(PQgetvalue(res, 0, 1), "0") == 0) {
+        if (it->warn_missing)
+            wb_log(WB_LOG_WARNING,
+                   "row to update not found in \"%s.%s\" for mapping \"%s\" "
+                   "at %s",
+                   it->schema, it->table, it->mapping,
+                   wb_lsn_format(it->lsn, lsnbuf));
+        return 0;
+    }
+    const char *cols = PQgetvalue(res, 0, 2);
+    if (!cols[0])
+        return 0;
+    const char *won = PQgetvalue(res, 0, 3);
+    a->pending_conflicts++;
+    format_pg_time(it->commit_time, inc, sizeof(inc));
+    if (PQgetisnull(res, 0, 5))
+        snprintf(who, sizeof(who), "%s",
+                 a->track_cts ? "an unknown writer (no commit timestamp)"
+                              : "an unknown writer (track_commit_timestamp "
+                                "is off)");
+    else if (strcmp(PQgetvalue(res, 0, 5), "0") == 0)
+        snprintf(who, sizeof(who), "a local session");
+    else if (a->roident[0] && strcmp(PQgetvalue(res, 0, 5), a->roident) == 0)
+        snprintf(who, sizeof(who), "walbridge (origin \"%s\")", a->origin);
+    else
+        snprintf(who, sizeof(who), "replication origin %s",
+                 PQgetvalue(res, 0, 5));
+    wb_error e;
+    wb_error_clear(&e);
+    wb_error_set(&e, 0,
+                 "conflict on \"%s.%s\" for mapping \"%s\": column(s) %s "
+                 "changed on both sides",
+                 it->schema, it->table, it->mapping, cols);
+    wb_error_detail(&e,
+                    "The target row is %s.  The incoming change comes from "
+                    "\"%s.%s\", committed at %s (LSN %s); the target row was "
+                    "last written by %s at %s.  Resolved by %s: %s%s.",
+                    it->row, it->from_schema, it->from_table, inc,
+                    wb_lsn_format(it->lsn, lsnbuf), who,
+                    PQgetisnull(res, 0, 4) ? "an unknown time"
+                                           : PQgetvalue(res, 0, 4),
+                    policy_name(it->conflict),
+                    !won[0]                   ? "kept the target's values"
+                    : strcmp(won, cols) == 0 ? "wrote the incoming values"
+                                             : "wrote the incoming values of ",
+                    !won[0] || strcmp(won, cols) == 0 ? "" : won);
+    wb_error_relation(&e, it->schema, it->table);
+    wb_error_lsn(&e, it->lsn);
+    wb_log_error(WB_LOG_INFO, &e);
+    return 0;
+}
+
 static int handle_result(wb_apply *a, item *it, PGresult *res, wb_error *err)
 {
     ExecStatusType st = PQresultStatus(res);
@@ -1717,6 +2204,12 @@ static int handle_result(wb_apply *a, item *it, PGresult *res, wb_error *err)
         if (a->sync_commit)
             a->durable = it->lsn;
         a->stats.txns += it->txns;
+        a->stats.rows_written += a->pending_written;
+        a->stats.conflicts += a->pending_conflicts;
+        a->pending_written = a->pending_conflicts = 0;
+        return 0;
+    case IT_ROLLBACK:
+        a->pending_written = a->pending_conflicts = 0;
         return 0;
     case IT_LOCAL_LSN: {
         wb_lsn local;
@@ -1746,6 +2239,9 @@ static int handle_result(wb_apply *a, item *it, PGresult *res, wb_error *err)
     }
     case IT_OP:
         a->inflight_bytes -= it->bytes;
+        if (it->conflict)
+            return conflict_result(a, it, res, err);
+        a->pending_written += strtoull(PQcmdTuples(res), NULL, 10);
         if (it->warn_missing && strcmp(PQcmdTuples(res), "0") == 0)
             wb_log(WB_LOG_WARNING,
                    "row to update not found in \"%s.%s\" for mapping \"%s\" "
@@ -1860,6 +2356,7 @@ void wb_apply_abandon(wb_apply *a)
     a->in_txn = false;
     a->nitems = 0;
     a->commits_out = 0;
+    a->pending_written = a->pending_conflicts = 0;
 }
 
 int wb_apply_check_source(wb_apply *a, const char *system_id,

@@ -157,6 +157,9 @@ typedef struct wb_apply_stats {
     uint64_t ops;
     uint64_t statements_prepared;
     uint64_t set_statements; /* set-based statements sent */
+    uint64_t rows_written;   /* target rows inserted, updated or deleted,
+                                in committed batches */
+    uint64_t conflicts;      /* rows where a conflict policy decided */
 } wb_apply_stats;
 void wb_apply_get_stats(const wb_apply *a, wb_apply_stats *out);
 

@@ -275,6 +275,9 @@ static int builtin_map(void *p, const wb_plugin_change *c,
     wb_plugin_op op;
     size_t nset = 0;
     bool complete = true;
+    wb_plugin_col *oldc = NULL; /* conflict: set's old values */
+    const wb_plugin_value **oslots = NULL;
+    wb_eval_row orow;
 
     if (make_plan(st, c, host, ctx) != 0)
         return -1;
@@ -302,6 +305,33 @@ static int builtin_map(void *p, const wb_plugin_change *c,
     }
     row.slot = slots;
     row.types = pl->reftypes;
+    if (m->conflict.resolve != WB_CONFLICT_NONE && c->op == 'U' && c->oldv) {
+        /* Old values, to tell a target column someone else changed from
+         * one this change moves on (NULL column: not known). */
+        static const wb_plugin_value absent = {WB_PLUGIN_VALUE_ABSENT, NULL};
+        oldc = host->alloc(ctx, (m->nkeys + m->ncolumns + m->nvalues + 1) *
+                                    sizeof(*oldc));
+        oslots = host->alloc(ctx, (m->nrefs + 1) * sizeof(*oslots));
+        if (!oldc || !oslots)
+            return host->error(ctx, NULL, "out of memory routing a change");
+        for (size_t i = 0; i < m->nrefs; i++) {
+            const wb_plugin_value *ov = old_of(c, pl->refidx[i]);
+            oslots[i] = ov ? ov : &absent;
+        }
+        orow.slot = oslots;
+        orow.types = pl->reftypes;
+        if (m->filter) {
+            /* A row that was outside the filter has no mapped old state on
+             * the target to compare with. */
+            wb_error e;
+            const char *column = NULL;
+            int result = 0;
+            wb_error_clear(&e);
+            if (wb_filter_eval(m->filter, &orow, &result, &column, &e) != 0 ||
+                result != WB_FILTER_TRUE)
+                oldc = NULL;
+        }
+    }
 
     if (m->filter) {
         wb_error e;
@@ -356,6 +386,9 @@ static int builtin_map(void *p, const wb_plugin_change *c,
             if (ov && key_text(st, k, ov, true, &oldv, host, ctx) != 0)
                 return -1;
             keys[k] = (wb_plugin_col){m->keys[k].to, oldv, NULL};
+            if (oldc)
+                oldc[nset] = (wb_plugin_col){ov ? m->keys[k].to : NULL, oldv,
+                                             NULL};
             set[nset++] = (wb_plugin_col){m->keys[k].to, newv, NULL};
         }
     }
@@ -365,6 +398,11 @@ static int builtin_map(void *p, const wb_plugin_change *c,
         if (!is_value(v)) {
             complete = false; /* left out of SET: the target keeps it */
             continue;
+        }
+        if (oldc) {
+            const wb_plugin_value *ov = old_of(c, pl->colidx[i]);
+            oldc[nset] = (wb_plugin_col){ov ? m->columns[i].to : NULL,
+                                         ov ? ov->text : NULL, NULL};
         }
         set[nset++] = (wb_plugin_col){m->columns[i].to, v->text, NULL};
     }
@@ -386,12 +424,27 @@ static int builtin_map(void *p, const wb_plugin_change *c,
             complete = false;
             continue;
         }
+        if (oldc) {
+            /* The old row through the same expression; any failure (a
+             * value the source did not send, one that does not convert)
+             * only makes the old value unknown. */
+            wb_plugin_value ov;
+            wb_error oerr;
+            wb_error_clear(&oerr);
+            if (wb_expr_eval(e, &orow, &mem, &ov, &oerr) == 0 && is_value(&ov))
+                oldc[nset] = (wb_plugin_col){m->values[i].to, ov.text, NULL};
+            else
+                oldc[nset] = (wb_plugin_col){NULL, NULL, NULL};
+            oldc[nset].lookup =
+                e->kind == WB_EXPR_LOOKUP ? &st->lookups[i] : NULL;
+        }
         set[nset++] =
             (wb_plugin_col){m->values[i].to, v.text,
                             e->kind == WB_EXPR_LOOKUP ? &st->lookups[i] : NULL};
     }
     op.nset = nset;
     op.set = set;
+    op.old = op.kind == WB_PLUGIN_UPDATE ? oldc : NULL;
     if (m->skip_unchanged)
         op.flags |= WB_PLUGIN_OP_SKIP_UNCHANGED;
     if (op.kind == WB_PLUGIN_UPDATE && complete)

@@ -61,6 +61,7 @@ typedef struct emit_ctx {
     size_t nops, cap;
     wb_error *err;
     bool failed;
+    const wb_plugin_change *pc; /* the change as map() got it */
 } emit_ctx;
 
 /* ------------------------------------------------------------------ */
@@ -261,6 +262,44 @@ static int check_cols(emit_ctx *x, const wb_plugin_col *cols, size_t n,
     return 0;
 }
 
+/*
+ * What the applier needs to settle conflicts (mapping's conflict:): the
+ * old values (built-in mapping only: conflict is refused for plugins by
+ * the configuration), the source row's last_writer_wins column and where
+ * the change comes from.
+ */
+static int set_conflict(emit_ctx *x, const wb_plugin_op *op, wb_target_op *t)
+{
+    const wb_config_conflict *cf = &x->in->m->conflict;
+    t->conflict = cf;
+    t->commit_time = x->c->commit_time;
+    t->from_schema = x->in->m->from.schema;
+    t->from_table = x->in->m->from.table;
+    if (t->kind == WB_OP_UPDATE &&
+        op->size >= offsetof(wb_plugin_op, old) + sizeof(op->old))
+        t->old = op->old;
+    if (cf->by_source && x->pc) {
+        const wb_plugin_value *v =
+            host_value(x->pc, x->pc->newv, cf->by_source);
+        if (!v)
+            return emit_fail(x,
+                             "column \"%s\" of \"conflict\" in mapping "
+                             "\"%s\" is not published for the source "
+                             "relation",
+                             cf->by_source, x->in->m->name);
+        if (v->kind == WB_PLUGIN_VALUE_UNCHANGED && x->pc->oldv)
+            v = host_value(x->pc, x->pc->oldv, cf->by_source);
+        if (v->kind == WB_PLUGIN_VALUE_TEXT)
+            t->stamp = v->text;
+        else if (v->kind != WB_PLUGIN_VALUE_NULL)
+            return emit_fail(x,
+                             "column \"%s\" of \"conflict\" in mapping "
+                             "\"%s\" has no value in the change",
+                             cf->by_source, x->in->m->name);
+    }
+    return 0;
+}
+
 static int host_emit(void *ctx, const wb_plugin_op *op)
 {
     emit_ctx *x = ctx;
@@ -353,6 +392,8 @@ static int host_emit(void *ctx, const wb_plugin_op *op)
     t->skip_unchanged = op->kind != WB_PLUGIN_DELETE &&
                         (op->flags & WB_PLUGIN_OP_SKIP_UNCHANGED);
     t->has_lookup = lookup;
+    if (m->conflict.resolve != WB_CONFLICT_NONE && t->kind != WB_OP_DELETE)
+        return set_conflict(x, op, t);
     return 0;
 }
 
@@ -625,7 +666,7 @@ static unsigned op_bit(wb_change_kind k)
 int wb_router_route(wb_router *r, const wb_change *change, wb_arena *arena,
                     wb_target_op **ops, size_t *nops, wb_error *err)
 {
-    emit_ctx x = {NULL, change, arena, NULL, 0, 0, err, false};
+    emit_ctx x = {NULL, change, arena, NULL, 0, 0, err, false, NULL};
     wb_plugin_change pc;
     bool made = false;
     int rc;
@@ -650,6 +691,7 @@ int wb_router_route(wb_router *r, const wb_change *change, wb_arena *arena,
                 return rc;
             made = true;
         }
+        x.pc = &pc;
         rc = in->p->map(in->state, &pc, &host, &x);
         if (rc != 0 || x.failed) {
             if (!x.failed)

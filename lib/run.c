@@ -242,14 +242,21 @@ static void finish(run_state *st)
         if (wb_source_stop(st->src, STOP_TIMEOUT_MS, &serr) != 0)
             wb_log_error(WB_LOG_WARNING, &serr);
     }
-    wb_log(WB_LOG_INFO,
-           "stopped at %s: %llu transactions applied, %llu skipped, %llu "
-           "changes routed, %llu target operations",
-           wb_lsn_format(st->persisted, a),
-           (unsigned long long)st->stats.txns_applied,
-           (unsigned long long)st->stats.txns_skipped,
-           (unsigned long long)st->stats.changes,
-           (unsigned long long)st->stats.ops);
+    {
+        wb_apply_stats as;
+        wb_apply_get_stats(st->apply, &as);
+        wb_log(WB_LOG_INFO,
+               "stopped at %s: %llu transactions applied, %llu skipped, %llu "
+               "changes routed, %llu target operations, %llu rows written, "
+               "%llu conflicts",
+               wb_lsn_format(st->persisted, a),
+               (unsigned long long)st->stats.txns_applied,
+               (unsigned long long)st->stats.txns_skipped,
+               (unsigned long long)st->stats.changes,
+               (unsigned long long)st->stats.ops,
+               (unsigned long long)(st->stats.rows_written + as.rows_written),
+               (unsigned long long)(st->stats.conflicts + as.conflicts));
+    }
     shutdown_loop(st);
 }
 
@@ -1064,6 +1071,12 @@ static void end_session(run_state *st)
     uv_run(&st->loop, UV_RUN_NOWAIT);
     uv_timer_stop(&st->timer);
     wb_source_close(st->src);
+    if (st->apply) {
+        wb_apply_stats as;
+        wb_apply_get_stats(st->apply, &as);
+        st->stats.rows_written += as.rows_written;
+        st->stats.conflicts += as.conflicts;
+    }
     wb_apply_close(st->apply);
     st->src = NULL;
     st->apply = NULL;

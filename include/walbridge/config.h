@@ -175,6 +175,33 @@ typedef enum wb_on_truncate {
 #define WB_MAP_OP_DELETE 0x4u
 #define WB_MAP_OP_ALL 0x7u
 
+/*
+ * conflict: how a mapping settles a target row that someone else changed.
+ * Absent (WB_CONFLICT_NONE): rows are written as they come (the source
+ * wins, nothing is detected).  With a policy, an update writes only the
+ * columns the source changed; a column whose target value is no longer the
+ * mapped old value was changed on the target meanwhile: a conflict, settled
+ * by the policy (or by the column's owner) and counted and logged.
+ */
+typedef enum wb_conflict_resolve {
+    WB_CONFLICT_NONE = 0,
+    WB_CONFLICT_SOURCE_WINS,     /* the incoming value is written */
+    WB_CONFLICT_TARGET_WINS,     /* the target keeps its value */
+    WB_CONFLICT_LAST_WRITER_WINS /* the newer write (by) wins */
+} wb_conflict_resolve;
+
+typedef struct wb_config_conflict {
+    wb_conflict_resolve resolve;
+    bool by_commit_time;     /* last_writer_wins: commit timestamps */
+    char *by_source;         /* last_writer_wins by column: source column */
+    char *by_target;         /* ... compared with this target column */
+    size_t nsource_owns, ntarget_owns;
+    char **source_owns;      /* target columns only the source writes */
+    char **target_owns;      /* target columns written on insert only */
+    wb_config_pos pos, by_pos;
+    wb_config_pos *source_owns_pos, *target_owns_pos;
+} wb_config_conflict;
+
 typedef struct wb_plugin_node wb_plugin_node; /* walbridge/plugin.h */
 
 typedef struct wb_config_mapping {
@@ -202,6 +229,7 @@ typedef struct wb_config_mapping {
     wb_on_truncate on_truncate;
     bool skip_unchanged;     /* an update that changes no mapped value
                                 writes nothing (ends echoes in a cycle) */
+    wb_config_conflict conflict; /* resolve NONE: no conflict handling */
     struct {
         char *path;          /* NULL: the built-in mapping */
         wb_plugin_node *config; /* the plugin's own YAML (NULL: none) */

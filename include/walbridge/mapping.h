@@ -98,6 +98,13 @@ typedef struct wb_target_op {
     bool skip_unchanged;    /* upsert/update: write nothing when every set
                                column already holds its value */
     bool has_lookup;        /* some key or set value is a lookup */
+    /* Conflict handling (mapping's conflict: resolve not NONE), else NULL. */
+    const wb_config_conflict *conflict;
+    const wb_op_value *old; /* update: nset old values (see wb_plugin_op) */
+    const char *stamp;      /* last_writer_wins by column: the source
+                               column's value (text, NULL = SQL NULL) */
+    const char *from_schema, *from_table; /* the source, for conflict logs */
+    int64_t commit_time;    /* source commit, PG epoch microseconds */
 } wb_target_op;
 
 typedef struct wb_router wb_router;

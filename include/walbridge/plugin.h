@@ -156,6 +156,13 @@ typedef struct wb_plugin_op {
     size_t nset;
     const wb_plugin_col *set; /* UPSERT/UPDATE: columns to write */
     uint32_t flags;           /* WB_PLUGIN_OP_* */
+    /* Appended in ABI 1 (read only when size covers it).  UPDATE: nset
+     * entries or NULL; old[i] is set[i]'s value before the change, for
+     * conflict detection (a target value that is neither old nor new was
+     * changed by someone else).  old[i].column NULL: not known.  Entries
+     * equal to set[i] mark columns the change did not touch: with a
+     * conflict policy they are written only when the row is inserted. */
+    const wb_plugin_col *old;
 } wb_plugin_op;
 
 /* Log levels for host->log (the same as walbridge/log.h). */

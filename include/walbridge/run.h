@@ -34,6 +34,10 @@ typedef struct wb_run_stats {
     uint64_t txns_skipped;   /* own echoes, already applied, nothing mapped */
     uint64_t changes;        /* row changes routed */
     uint64_t ops;            /* target operations executed */
+    uint64_t rows_written;   /* target rows written, in committed batches
+                                of sessions that ended (the current
+                                session's are in the applier) */
+    uint64_t conflicts;      /* rows a conflict policy decided */
     wb_lsn start_lsn;        /* stored position at start */
     wb_lsn final_lsn;        /* stored position at exit */
 } wb_run_stats;

@@ -174,6 +174,7 @@ do_start() {
 
 # ---- walbridge test cluster (tests/harness/pg_cluster.sh) ----
 wal_level = logical
+track_commit_timestamp = on
 max_replication_slots = 64
 max_wal_senders = 64
 max_connections = 200

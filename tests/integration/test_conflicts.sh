@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# test_conflicts: the conflict policies of a mapping, one target table per
+# policy, all fed from one source table, against a real server
+# (track_commit_timestamp = on, see tests/harness/pg_cluster.sh).
+#
+# Scenarios, each on its own row:
+#   row 1  the target's column a is edited by another writer, then the
+#          source edits a: a conflict, the source is the newer write;
+#   row 2  the source edits a, then another writer edits the target's a:
+#          a conflict, the target is the newer write;
+#   row 3  the target's b is edited, the source edits a: no conflict (each
+#          side changed its own column), both edits survive everywhere;
+#   row 4  the source's update changes only a column no mapping reads:
+#          nothing is written (no row version, no trigger);
+#   row 5  owners: c is owned by the target in cf_src_wins (never written
+#          by an update) and b by the source in cf_tgt_wins (written even
+#          though the target wins everything else).
+# Expected per policy (a: the value of column a on rows 1 and 2):
+#   last_writer_wins by commit time   row 1 source, row 2 target
+#   last_writer_wins by column        the same, by the modstamp columns
+#   source_wins                       row 1 source, row 2 source
+#   target_wins                       row 1 target, row 2 target
+# and every conflict (two per policy) is counted and logged with both
+# origins.  Also: a bad owners column and last_writer_wins by commit time
+# without a replication origin are refused with a clear error.
+source "$(dirname "$0")/lib.sh"
+
+# An audit of every row version written into the targets, by session.
+wb_psql <<'SQL'
+CREATE TABLE public.cf_audit (n bigserial PRIMARY KEY, tbl text, op text, ext text, app text);
+CREATE OR REPLACE FUNCTION testlog_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO public.cf_audit (tbl, op, ext, app)
+  VALUES (TG_TABLE_NAME, TG_OP, CASE WHEN TG_OP = 'DELETE' THEN OLD.ext ELSE NEW.ext END,
+          current_setting('application_name'));
+  RETURN NULL;
+END $$;
+SQL
+
+wb_psql <<'SQL'
+CREATE TABLE portal.cf_src (id integer PRIMARY KEY, a text, b text, c text,
+                            other text, modstamp timestamptz DEFAULT clock_timestamp());
+ALTER TABLE portal.cf_src REPLICA IDENTITY FULL;
+CREATE FUNCTION portal.cf_touch() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.modstamp := clock_timestamp(); RETURN NEW; END $$;
+CREATE TRIGGER cf_touch BEFORE UPDATE ON portal.cf_src FOR EACH ROW EXECUTE FUNCTION portal.cf_touch();
+DO $$
+DECLARE t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['cf_lww', 'cf_col', 'cf_src_wins', 'cf_tgt_wins'] LOOP
+    EXECUTE format('CREATE TABLE salesforce.%I (id serial PRIMARY KEY, ext varchar UNIQUE,
+                    a text, b text, c text, modstamp timestamptz)', t);
+    EXECUTE format('CREATE TRIGGER zz_audit AFTER INSERT OR UPDATE OR DELETE ON salesforce.%I
+                    FOR EACH ROW EXECUTE FUNCTION testlog_audit()', t);
+  END LOOP;
+END $$;
+SQL
+CFG=$WB_WORK/walbridge.yaml
+wb_write_config "$CFG"
+sed -i '/^mappings:/,$d' "$CFG"
+cat >>"$CFG" <<'EOF'
+mappings:
+  - name: lww
+    from: portal.cf_src
+    to: salesforce.cf_lww
+    key: { id: ext }
+    columns: { a: a, b: b, c: c }
+    conflict: { resolve: last_writer_wins, by: commit_time }
+  - name: col
+    from: portal.cf_src
+    to: salesforce.cf_col
+    key: { id: ext }
+    columns: { a: a, b: b, c: c }
+    conflict: { resolve: last_writer_wins, by: { source: modstamp, target: modstamp } }
+  - name: src_wins
+    from: portal.cf_src
+    to: salesforce.cf_src_wins
+    key: { id: ext }
+    columns: { a: a, b: b, c: c }
+    conflict: { resolve: source_wins, owners: { target: [c] } }
+  - name: tgt_wins
+    from: portal.cf_src
+    to: salesforce.cf_tgt_wins
+    key: { id: ext }
+    columns: { a: a, b: b, c: c }
+    conflict: { resolve: target_wins, owners: { source: [b] } }
+EOF
+TARGETS=(cf_lww cf_col cf_src_wins cf_tgt_wins)
+q() { wb_psql -c "$1"; }
+tq() { q "SELECT $3 FROM salesforce.$1 WHERE ext = '$2'"; }
+# other TABLE ID SET: another writer (a plain session) edits a target row;
+# the by-column policy reads modstamp, so such a writer sets it.
+other() { q "UPDATE salesforce.$1 SET $3, modstamp = clock_timestamp() WHERE ext = '$2'" >/dev/null; }
+stopline() { grep 'stopped at' "$WB_WORK/run.$WB_RUN_N.log" | tail -n 1; }
+stopv() { stopline | sed -n "s/.* \([0-9]*\) $1.*/\1/p"; }
+
+wb_run_until "$CFG"   # creates the publication and the slot
+echo "-- inserts into empty targets: no conflict"
+q "INSERT INTO portal.cf_src (id, a, b, c, other)
+   SELECT g, 'a' || g, 'b' || g, 'c' || g, 'o' FROM generate_series(1, 5) g" >/dev/null
+wb_run_until "$CFG"
+assert_eq "$(stopv 'rows written')" 20 "5 rows into 4 targets written"
+assert_eq "$(stopv conflicts)" 0 "no conflict on insert into empty targets"
+for t in "${TARGETS[@]}"; do
+    assert_eq "$(q "SELECT string_agg(ext || a || b || c, ',' ORDER BY ext) FROM salesforce.$t")" \
+        "1a1b1c1,2a2b2c2,3a3b3c3,4a4b4c4,5a5b5c5" "$t: inserted as the source"
+done
+q "TRUNCATE public.cf_audit" >/dev/null
+
+echo "-- concurrent edits"
+for t in "${TARGETS[@]}"; do
+    other "$t" 1 "a = 'T1'"            # row 1: the target first ...
+    other "$t" 3 "b = 'T3'"            # row 3: the target's own column
+    other "$t" 5 "b = 'T5', c = 'T5'"  # row 5: owners
+done
+q "UPDATE portal.cf_src SET a = 'S1' WHERE id = 1" >/dev/null    # ... then the source
+q "UPDATE portal.cf_src SET a = 'S2' WHERE id = 2" >/dev/null    # row 2: the source first ...
+for t in "${TARGETS[@]}"; do other "$t" 2 "a = 'T2'"; done          # ... then the target
+q "UPDATE portal.cf_src SET a = 'S3' WHERE id = 3" >/dev/null
+q "UPDATE portal.cf_src SET other = 'x' WHERE id = 4" >/dev/null
+q "UPDATE portal.cf_src SET b = 'S5', c = 'S5' WHERE id = 5" >/dev/null
+q "TRUNCATE public.cf_audit" >/dev/null
+wb_run_until "$CFG"
+LOG=$WB_WORK/run.$WB_RUN_N.log
+echo "$(stopline)"
+
+row() { tq "$1" "$2" "a || '/' || b || '/' || c"; }
+for t in cf_lww cf_col; do
+    assert_eq "$(row $t 1)" "S1/b1/c1" "$t row 1: the source's later edit wins"
+    assert_eq "$(row $t 2)" "T2/b2/c2" "$t row 2: the target's later edit is kept"
+done
+assert_eq "$(row cf_src_wins 1)" "S1/b1/c1" "source_wins row 1: incoming"
+assert_eq "$(row cf_src_wins 2)" "S2/b2/c2" "source_wins row 2: incoming, although older"
+assert_eq "$(row cf_tgt_wins 1)" "T1/b1/c1" "target_wins row 1: the target's"
+assert_eq "$(row cf_tgt_wins 2)" "T2/b2/c2" "target_wins row 2: the target's"
+for t in "${TARGETS[@]}"; do
+    assert_eq "$(row "$t" 3)" "S3/T3/c3" "$t row 3: the source's a and the target's b both survive"
+done
+assert_eq "$(q "SELECT count(*) FROM public.cf_audit WHERE ext = '4'")" 0 \
+    "row 4: an update of an unmapped column wrote no row version in any target"
+# row 5: b and c conflict (both sides changed them).  Owners decide first.
+assert_eq "$(row cf_src_wins 5)" "a5/S5/T5" "source_wins row 5: c is the target's (owners.target), b the source's"
+assert_eq "$(row cf_tgt_wins 5)" "a5/S5/T5" "target_wins row 5: b is the source's (owners.source), c the target's"
+assert_eq "$(row cf_lww 5)" "a5/S5/S5" "last_writer_wins row 5: the source's later edit of b and c"
+
+# Conflicts: rows 1 and 2 in every target, row 5 in every target.
+assert_eq "$(stopv conflicts)" 12 "12 conflicts counted (rows 1, 2 and 5 in 4 targets)"
+assert_eq "$(grep -c 'conflict on "salesforce\.' "$LOG")" 12 "12 conflicts logged"
+assert_contains "$LOG" 'conflict on "salesforce.cf_lww" for mapping "lww": column(s) a changed on both sides'
+assert_contains "$LOG" 'DETAIL:  The target row is ext=2. The incoming change comes from "portal.cf_src", committed at'
+assert_contains "$LOG" 'the target row was last written by a local session at'
+assert_contains "$LOG" 'Resolved by last_writer_wins by commit time: kept the target'"'"'s values.'
+assert_contains "$LOG" 'conflict on "salesforce.cf_src_wins" for mapping "src_wins": column(s) a'
+assert_contains "$LOG" 'Resolved by source_wins: wrote the incoming values.'
+assert_contains "$LOG" 'Resolved by target_wins: wrote the incoming values of b.'
+assert_contains "$LOG" 'for mapping "tgt_wins": column(s) b, c changed on both sides'
+assert_not_contains "$LOG" "'S1'"
+# Rows written: row 1 in lww, col, src_wins (3); row 2 in src_wins (1);
+# row 3 everywhere (4); row 5 in all four (4) = 12.
+assert_eq "$(stopv 'rows written')" 12 "rows written: only where something changed"
+assert_eq "$(q "SELECT count(*) FROM public.cf_audit WHERE app = 'walbridge'")" 12 \
+    "one row version per row written (audited)"
+
+echo "-- rows walbridge wrote last are not in conflict"
+q "TRUNCATE public.cf_audit" >/dev/null
+q "UPDATE portal.cf_src SET a = 'again' || id WHERE id IN (1, 3)" >/dev/null
+wb_run_until "$CFG"
+# Only target_wins row 1 conflicts again: its target still holds its own
+# value of a (T1), which is neither the source's old (S1) nor new value.
+assert_eq "$(stopv conflicts)" 1 "no conflict where walbridge wrote the row last; target_wins row 1 again"
+assert_contains "$WB_WORK/run.$WB_RUN_N.log" 'conflict on "salesforce.cf_tgt_wins" for mapping "tgt_wins": column(s) a changed'
+assert_contains "$WB_WORK/run.$WB_RUN_N.log" 'the target row was last written by a local session'
+q "UPDATE portal.cf_src SET other = 'y' WHERE id IN (1, 3)" >/dev/null
+assert_eq "$(row cf_lww 3)" "again3/T3/c3" "lww row 3 follows the source"
+assert_eq "$(row cf_tgt_wins 1)" "T1/b1/c1" "target_wins row 1: still the target's (a was in conflict)"
+assert_eq "$(row cf_tgt_wins 3)" "again3/T3/c3" "target_wins row 3: a was never in conflict, follows"
+wb_run_until "$CFG"
+assert_eq "$(stopv 'rows written')" 0 "an update of an unmapped column writes nothing"
+
+echo "-- refused configurations"
+BAD=$WB_WORK/bad.yaml
+sed 's/owners: { target: \[c\] }/owners: { target: [nope] }/' "$CFG" >"$BAD"
+wb_exec "$WB_WORK/bad.out" 30 check --offline -c "$BAD" && fail "a bad owners column was accepted"
+assert_contains "$WB_WORK/bad.out" 'column "nope" in "owners" is not written by mapping "src_wins"'
+assert_contains "$WB_WORK/bad.out" "$BAD:$(grep -n 'nope' "$BAD" | cut -d: -f1):"
+BAD2=$WB_WORK/bad2.yaml
+sed 's/^  conninfo: ""$/  conninfo: ""\n  progress: table/' "$CFG" >"$BAD2"
+grep -q 'progress: table' "$BAD2" || fail "could not write $BAD2"
+rc=0
+wb_exec "$WB_WORK/bad2.out" 30 run -c "$BAD2" --until now || rc=$?
+assert_eq "$rc" 3 "last_writer_wins by commit time without an origin: exit 3 (configuration)"
+assert_contains "$WB_WORK/bad2.out" 'mapping "lww" resolves conflicts by commit time, which needs progress in a replication origin'
