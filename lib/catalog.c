@@ -939,6 +939,39 @@ static void check_replica_identity(check *c, const rel *src)
     }
 }
 
+/*
+ * conflict: the policy compares the target with the mapped OLD row, which
+ * the source sends in full only with REPLICA IDENTITY FULL; and the
+ * last_writer_wins columns must exist on their sides.
+ */
+static void check_conflict(check *c, const rel *src, const rel *tgt)
+{
+    const wb_config_mapping *m = c->m;
+    const wb_config_conflict *cf = &m->conflict;
+    char rb[400], hint[480];
+
+    if (cf->resolve == WB_CONFLICT_NONE)
+        return;
+    if (cf->by_source) {
+        need_col(c, src, cf->by_source, cf->by_pos, "source");
+        need_col(c, tgt, cf->by_target, cf->by_pos, "target");
+    }
+    if (!(m->operations & WB_MAP_OP_UPDATE) || src->replident == 'f')
+        return;
+    sql_rel(src->t, rb, sizeof(rb));
+    format_msg(hint, sizeof(hint), "ALTER TABLE %s REPLICA IDENTITY FULL;",
+               rb);
+    problem(c, cf->pos,
+            "A conflict policy compares the target row with the source's "
+            "old row, to tell a column another writer changed from one "
+            "this change moves on; the source sends the whole old row only "
+            "with REPLICA IDENTITY FULL.",
+            hint,
+            "mapping \"%s\": source table \"%s.%s\" needs REPLICA "
+            "IDENTITY FULL for \"conflict\"",
+            m->name, src->t->schema, src->t->table);
+}
+
 static void check_publication(check *c, const rel *src)
 {
     const wb_config *cfg = c->cfg;
@@ -1068,6 +1101,7 @@ static int check_mapping(check *c, const wb_config_mapping *m, wb_error *err)
         ((m->operations & WB_MAP_OP_DELETE) &&
          m->on_delete.action != WB_ON_DELETE_IGNORE))
         check_replica_identity(c, src);
+    check_conflict(c, src, tgt);
 out:
     free_rels(c);
     free(tmp);

@@ -47,6 +47,13 @@ typedef struct graph {
 
 /* The tables of a mapping's "to": the list, or the single table of a
  * configuration built without one. */
+/* An update that changes nothing writes nothing: skip_unchanged, or a
+ * conflict policy (it writes only the columns whose value differs). */
+static bool ends_echoes(const wb_config_mapping *m)
+{
+    return m->skip_unchanged || m->conflict.resolve != WB_CONFLICT_NONE;
+}
+
 static size_t tos_of(const wb_config_mapping *m, const wb_config_table **out)
 {
     if (m->nto > 0 && m->tos) {
@@ -195,7 +202,7 @@ static void report_cycle(graph *g, const size_t *path, size_t n)
 
     for (size_t i = 0; i < n && !first_bad; i++) {
         const wb_config_mapping *m = &cfg->mappings[g->edges[path[i]].mapping];
-        if (!m->skip_unchanged)
+        if (!ends_echoes(m))
             first_bad = m;
     }
     wb_error_clear(&p);
@@ -208,7 +215,7 @@ static void report_cycle(graph *g, const size_t *path, size_t n)
     }
     if (!first_bad)
         append(msg, sizeof(msg), &used,
-               " (allowed: every mapping on it sets skip_unchanged)");
+               " (allowed: every mapping on it sets skip_unchanged or conflict)");
     wb_error_set(&p, first_bad ? WB_ECONFIG : 0, "%s", msg);
 
     char detail[WB_ERR_MSGLEN];
@@ -219,9 +226,9 @@ static void report_cycle(graph *g, const size_t *path, size_t n)
         const wb_config_mapping *m = &cfg->mappings[mi];
         append(detail, sizeof(detail), &used, "%s \"%s\" (%s:%d:%d%s)",
                i ? "," : "", m->name, cfg->path ? cfg->path : "", m->pos.line,
-               m->pos.col, m->skip_unchanged ? "" : ", no skip_unchanged");
+               m->pos.col, ends_echoes(m) ? "" : ", no skip_unchanged");
         if (first_bad)
-            g->named_bad[mi] = g->named_bad[mi] || !m->skip_unchanged;
+            g->named_bad[mi] = g->named_bad[mi] || !ends_echoes(m);
     }
     append(detail, sizeof(detail), &used, ".");
     wb_error_detail(&p, "%s", detail);
@@ -301,7 +308,7 @@ static void report_unlisted(graph *g)
     for (size_t e = 0; e < g->nedges; e++) {
         size_t mi = g->edges[e].mapping;
         const wb_config_mapping *m = &cfg->mappings[mi];
-        if (!g->edges[e].on_cycle || m->skip_unchanged || g->named_bad[mi])
+        if (!g->edges[e].on_cycle || ends_echoes(m) || g->named_bad[mi])
             continue;
         g->named_bad[mi] = true;
         wb_error p;

@@ -7,8 +7,9 @@
  * come back to the table it started from.  walbridge never maps its own
  * writes again, but another writer's write-back (Heroku Connect's) does come
  * back; the echo ends only when the mapping that receives it writes nothing
- * for an update that changes nothing, which is what skip_unchanged does.  So
- * a cycle is allowed only when every mapping on it sets skip_unchanged.
+ * for an update that changes nothing, which is what skip_unchanged does (and
+ * a conflict policy, which writes only the columns whose value differs).  So
+ * a cycle is allowed only when every mapping on it sets one of them.
  *
  * Pure: reads the configuration only, never connects.
  */

@@ -190,3 +190,13 @@ rc=0
 wb_exec "$WB_WORK/bad2.out" 30 run -c "$BAD2" --until now || rc=$?
 assert_eq "$rc" 3 "last_writer_wins by commit time without an origin: exit 3 (configuration)"
 assert_contains "$WB_WORK/bad2.out" 'mapping "lww" resolves conflicts by commit time, which needs progress in a replication origin'
+BAD3=$WB_WORK/bad3.yaml
+q "CREATE TABLE portal.cf_plain (id integer PRIMARY KEY, a text)" >/dev/null
+sed 's/from: portal.cf_src$/from: portal.cf_plain/; /columns: { a: a, b: b, c: c }/s/.*/    columns: { a: a }/' "$CFG" |
+    sed '/owners/s/, owners: {[^}]*}//' >"$BAD3"
+rc=0
+wb_exec "$WB_WORK/bad3.out" 30 check -c "$BAD3" || rc=$?
+assert_eq "$rc" 6 "conflict on a source without REPLICA IDENTITY FULL: exit 6 (catalog)"
+assert_contains "$WB_WORK/bad3.out" 'mapping "lww": source table "portal.cf_plain" needs REPLICA IDENTITY FULL for "conflict"'
+assert_contains "$WB_WORK/bad3.out" 'ALTER TABLE portal.cf_plain REPLICA IDENTITY FULL;'
+assert_contains "$WB_WORK/bad3.out" "$BAD3:$(grep -n -m1 'conflict: { resolve: last_writer_wins, by: commit_time }' "$BAD3" | cut -d: -f1):"

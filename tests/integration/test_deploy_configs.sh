@@ -188,6 +188,12 @@ values:
 good g_soft_and_filter 'filter: "status IN ('"'active'"', '"'trial'"') AND NOT (email IS NULL OR phone = '"''"')"
 on_delete: { soft: { isdeleted: true, _hc_lastop: DELETED } }
 on_filter_out: ignore'
+good g_conflict 'columns: { email: personemail, phone: phone }
+operations: [insert]   # updates would need REPLICA IDENTITY FULL on portal.users
+conflict:
+  resolve: last_writer_wins
+  by: { source: updated_at, target: systemmodstamp }
+  owners: { source: [personemail], target: [phone] }'
 good g_quoted_names 'from: '"'"'"portal"."users"'"'"'
 to: SALESFORCE.Account
 key: { id: external_id__c }'
@@ -230,6 +236,10 @@ bad b_duration_range "/target/batch_latency" '"batch_latency"' "" 'target:
   batch_latency: 20000'
 bad b_table_name "/mappings/0/from" '"users"' 'from: users'
 bad b_filter_list "/mappings/0/filter" '"filter"' "filter: [id > 1]"
+bad b_conflict_policy "/mappings/0/conflict/resolve" '"newest_wins"' 'conflict: { resolve: newest_wins }'
+bad b_conflict_no_by "/mappings/0/conflict" '"by"' 'conflict: { resolve: last_writer_wins }'
+bad b_conflict_by_not_lww "/mappings/0/conflict/by" '"by"' 'conflict: { resolve: target_wins, by: commit_time }'
+bad b_conflict_owners_key "/mappings/0/conflict/owners" '"sources"' 'conflict: { owners: { sources: [phone] } }'
 bad b_slot_name "/source/slot" '"Walbridge-1"' "" '  slot: Walbridge-1'
 # A top-level key nobody reads (a typo of mappings) is not ignored.
 write_case b_top_level_key ""
