@@ -1330,6 +1330,86 @@ static void test_language_errors(void)
     wb_config_free(c);
 }
 
+/* conflict: the policies, by, owners, and their errors at line:col. */
+static void test_conflict(void)
+{
+    wb_config *c = NULL;
+    wb_error err;
+#define CMAP SRC "mappings:\n  - name: m\n    from: a.b\n    to: c.d\n" \
+                 "    key: {id: ext}\n    columns: {x: x, y: y}\n"
+    wb_error_clear(&err);
+    WB_CHECK_INT_EQ(load(CMAP, &c, &err), 0);
+    if (c)
+        WB_CHECK_INT_EQ(c->mappings[0].conflict.resolve, WB_CONFLICT_NONE);
+    wb_config_free(c);
+    c = NULL;
+
+    wb_error_clear(&err);
+    WB_CHECK_INT_EQ(load(CMAP "    conflict:\n"
+                              "      resolve: Last_Writer_Wins\n"
+                              "      by: {source: upd}\n"
+                              "      owners: {source: [x], target: [y]}\n",
+                         &c, &err),
+                    0);
+    if (c) {
+        const wb_config_conflict *cf = &c->mappings[0].conflict;
+        WB_CHECK_INT_EQ(cf->resolve, WB_CONFLICT_LAST_WRITER_WINS);
+        WB_CHECK(!cf->by_commit_time);
+        WB_CHECK_STR_EQ(cf->by_source, "upd");
+        WB_CHECK_STR_EQ(cf->by_target, "upd"); /* target defaults to source */
+        WB_CHECK_INT_EQ(cf->nsource_owns, 1);
+        WB_CHECK_INT_EQ(cf->ntarget_owns, 1);
+        if (cf->ntarget_owns == 1) {
+            WB_CHECK_STR_EQ(cf->target_owns[0], "y");
+            WB_CHECK_INT_EQ(cf->target_owns_pos[0].line, 12);
+        }
+        WB_CHECK_INT_EQ(cf->by_pos.line, 11);
+    }
+    wb_config_free(c);
+    c = NULL;
+
+    wb_error_clear(&err);
+    WB_CHECK_INT_EQ(load(CMAP "    conflict: {resolve: last_writer_wins, by: "
+                              "commit_time}\n",
+                         &c, &err),
+                    0);
+    if (c) {
+        WB_CHECK(c->mappings[0].conflict.by_commit_time);
+        WB_CHECK(c->mappings[0].conflict.by_source == NULL);
+    }
+    wb_config_free(c);
+    c = NULL;
+
+    wb_error_clear(&err);
+    WB_CHECK_INT_EQ(load(CMAP "    conflict: {}\n", &c, &err), 0);
+    if (c) /* the default policy */
+        WB_CHECK_INT_EQ(c->mappings[0].conflict.resolve,
+                        WB_CONFLICT_SOURCE_WINS);
+    wb_config_free(c);
+
+    CHECK_FAILS(CMAP "    conflict: {resolve: newest}\n", err, WB_ECONFIG, 9,
+                25, "invalid value \"newest\" for \"resolve\"");
+    CHECK_FAILS(CMAP "    conflict: {resolve: last_writer_wins}\n", err,
+                WB_ECONFIG, 9, 15, "\"by\"");
+    CHECK_FAILS(CMAP "    conflict: {resolve: target_wins, by: commit_time}\n",
+                err, WB_ECONFIG, 9, 42, "applies to last_writer_wins only");
+    CHECK_FAILS(CMAP "    conflict: {resolve: last_writer_wins, by: mtime}\n",
+                err, WB_ECONFIG, 9, 47, "invalid value \"mtime\" for \"by\"");
+    CHECK_FAILS(CMAP "    conflict: {owners: {target: [x, nope]}}\n", err,
+                WB_ECONFIG, 9, 37,
+                "column \"nope\" in \"owners\" is not written by mapping \"m\"");
+    CHECK_FAILS(CMAP "    conflict: {owners: {target: [ext]}}\n", err,
+                WB_ECONFIG, 9, 34, "key column \"ext\" cannot have an owner");
+    CHECK_FAILS(CMAP "    conflict: {owners: {source: [x], target: [x]}}\n",
+                err, WB_ECONFIG, 9, 47, "owned by both source and target");
+    CHECK_FAILS(CMAP "    conflict: {policy: source_wins}\n", err, WB_ECONFIG,
+                9, 16, "\"policy\"");
+    CHECK_FAILS(SRC "mappings:\n  - name: m\n    from: a.b\n    to: c.d\n"
+                    "    plugin: {path: x.so}\n    conflict: {}\n",
+                err, WB_ECONFIG, 8, 15, "cannot be used with \"plugin\"");
+#undef CMAP
+}
+
 int main(void)
 {
     WB_RUN(test_streaming_and_batch_keys);
@@ -1364,5 +1444,6 @@ int main(void)
     WB_RUN(test_too_large);
     WB_RUN(test_api_edges);
     WB_RUN(test_language_errors);
+    WB_RUN(test_conflict);
     return wbtest_summary();
 }

@@ -468,8 +468,107 @@ static void test_filter_out_ignore_needs_no_key(void)
     wb_config_free(c);
 }
 
+/* conflict: an update carries each set column's old value, through the
+ * same expressions; unknown without the old row or when the old row was
+ * outside the filter; inserts carry none. */
+static const char conflict_yaml[] =
+    "source: {conninfo: x}\n"
+    "mappings:\n"
+    "  - name: users\n"
+    "    from: portal.users\n"
+    "    to: salesforce.account\n"
+    "    key: {id: external_id__c}\n"
+    "    columns: {email: personemail}\n"
+    "    values:\n"
+    "      name: {concat: [first_name, last_name], sep: \" \"}\n"
+    "      src: {const: Portal}\n"
+    "    filter: \"status <> 'banned'\"\n"
+    "    conflict: {resolve: last_writer_wins, by: {source: status, target: "
+    "status__c}}\n";
+
+static const char *old_of_col(const wb_target_op *op, const char *col,
+                              int *known)
+{
+    *known = -1;
+    for (size_t i = 0; op->old && i < op->nset; i++)
+        if (strcmp(op->set[i].column, col) == 0) {
+            *known = op->old[i].column != NULL;
+            return op->old[i].value;
+        }
+    return NULL;
+}
+
+static void test_conflict_old_values(void)
+{
+    wb_config *c = NULL;
+    wb_error err;
+    wb_error_clear(&err);
+    WB_CHECK_INT_EQ(wb_config_load_buffer(conflict_yaml, strlen(conflict_yaml),
+                                          "conflict.yaml", &c, &err),
+                    0);
+    if (!c) {
+        fprintf(stderr, "  %d:%d: %s\n", err.line, err.col, err.message);
+        return;
+    }
+    wb_router *r = wb_router_create(c, &err);
+    wb_arena *a = wb_arena_create(0, 0);
+    wb_pgoutput_relation full = lrel;
+    full.replident = 'f';
+    wb_target_op *ops;
+    size_t nops;
+    int known;
+
+    wb_tuple_value ov[] = {T("7"), T("m@x"), T("Mary"), T("Smith"),
+                           T("active")};
+    wb_tuple_value nv[] = {T("7"), T("m@x"), T("Maria"), T("Smith"),
+                           T("trial")};
+    wb_tuple ot = {5, ov}, nt = {5, nv};
+    wb_change up = {WB_CHANGE_UPDATE, &full, 'O', &ot, &nt, 0x300, 42, 0, 1};
+    WB_CHECK_INT_EQ(wb_router_route(r, &up, a, &ops, &nops, &err), 0);
+    WB_CHECK_INT_EQ(nops, 1);
+    WB_CHECK(ops[0].conflict == &c->mappings[0].conflict);
+    WB_CHECK(ops[0].old != NULL);
+    WB_CHECK_STR_EQ(ops[0].stamp, "trial");
+    WB_CHECK_INT_EQ(ops[0].commit_time, 42);
+    WB_CHECK_STR_EQ(ops[0].from_table, "users");
+    WB_CHECK_STR_EQ(old_of_col(&ops[0], "name", &known), "Mary Smith");
+    WB_CHECK_INT_EQ(known, 1);
+    WB_CHECK_STR_EQ(old_of_col(&ops[0], "personemail", &known), "m@x");
+    WB_CHECK_INT_EQ(known, 1);
+    WB_CHECK_STR_EQ(old_of_col(&ops[0], "src", &known), "Portal");
+    WB_CHECK_STR_EQ(old_of_col(&ops[0], "external_id__c", &known), "7");
+    WB_CHECK_INT_EQ(known, 1);
+
+    /* The old row was outside the filter: nothing to compare with. */
+    wb_tuple_value bv[] = {T("7"), T("m@x"), T("Mary"), T("Smith"),
+                           T("banned")};
+    wb_tuple bt = {5, bv};
+    wb_change back = {WB_CHANGE_UPDATE, &full, 'O', &bt, &nt, 0x300, 42, 0, 1};
+    WB_CHECK_INT_EQ(wb_router_route(r, &back, a, &ops, &nops, &err), 0);
+    WB_CHECK_INT_EQ(nops, 1);
+    WB_CHECK(ops[0].old == NULL);
+
+    /* No old row (DEFAULT identity): unknown. */
+    wb_change noold = {WB_CHANGE_UPDATE, &lrel, 0, NULL, &nt, 0x300, 42, 0, 1};
+    WB_CHECK_INT_EQ(wb_router_route(r, &noold, a, &ops, &nops, &err), 0);
+    WB_CHECK(ops[0].old == NULL);
+    WB_CHECK(ops[0].conflict != NULL);
+
+    /* Insert: a conflict op without old values. */
+    wb_change ins = {WB_CHANGE_INSERT, &full, 0, NULL, &nt, 0x300, 42, 0, 1};
+    WB_CHECK_INT_EQ(wb_router_route(r, &ins, a, &ops, &nops, &err), 0);
+    WB_CHECK_INT_EQ(ops[0].kind, WB_OP_UPSERT);
+    WB_CHECK(ops[0].old == NULL);
+    WB_CHECK(ops[0].conflict != NULL);
+
+    wb_arena_destroy(a);
+    wb_router_destroy(r);
+    wb_config_free(c);
+}
+
 int main(void)
 {
+    WB_RUN(test_conflict_old_values);
     WB_RUN(test_insert_is_upsert);
     WB_RUN(test_update_key_change_uses_old_key);
     WB_RUN(test_update_without_old_tuple);
