@@ -19,6 +19,7 @@
 
 #include "apply_int.h"
 #include "conn_int.h"
+#include "link_int.h"
 #include "pgarray_int.h"
 #include "walbridge/log.h"
 
@@ -51,6 +52,8 @@ typedef enum item_kind {
     IT_SYNC,
     IT_LOCAL_LSN, /* WAL insert position right after a COMMIT */
     IT_FLUSH_LSN, /* the target's WAL flush position */
+    IT_LINK_NOTE,    /* a pending key link noted or forgotten */
+    IT_LINK_RESOLVE, /* pending key links resolved */
     IT_OTHER
 } item_kind;
 
@@ -147,6 +150,13 @@ struct wb_apply {
     uint64_t pending_written;   /* rows written by results not yet committed */
     uint64_t pending_conflicts;
     bool track_cts;      /* target's track_commit_timestamp */
+    wb_link *links;      /* lookups whose misses are retried (link_int.h) */
+    size_t nlinks;
+    char *pending_rel;   /* quoted progress_schema.pending_link */
+    uint64_t pending_linked, pending_noted;
+    unsigned cfg_gen;    /* bumped by a reload: statements built from
+                            mapping settings (conflict, links) are keyed
+                            on it, so none outlives its configuration */
     char roident[16];    /* our origin's id (origin mode), for conflict logs */
 };
 
@@ -339,17 +349,10 @@ static const char *coltype_of(const wb_apply *a, const char *schema,
  * pg_replication_origin_xact_setup do walbridge's own writes carry the
  * source's commit time rather than the time walbridge applied them.
  */
-static int check_conflict_setup(wb_apply *a, wb_error *err)
+static int check_conflict_config(wb_apply *a, wb_error *err)
 {
-    PGresult *res;
     const wb_config_mapping *lww = NULL;
-    int rc = exec_ok(a, "SELECT current_setting('track_commit_timestamp')::bool",
-                     0, NULL, PGRES_TUPLES_OK, &res,
-                     "could not read track_commit_timestamp", err);
-    if (rc)
-        return rc;
-    a->track_cts = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    PQclear(res);
+    int rc;
     for (size_t i = 0; i < a->cfg->nmappings && !lww; i++) {
         const wb_config_mapping *m = &a->cfg->mappings[i];
         if (m->enabled && m->conflict.resolve == WB_CONFLICT_LAST_WRITER_WINS &&
@@ -382,6 +385,21 @@ static int check_conflict_setup(wb_apply *a, wb_error *err)
                            "origin), or resolve by a column.");
         return rc;
     }
+    return 0;
+}
+
+static int check_conflict_setup(wb_apply *a, wb_error *err)
+{
+    PGresult *res;
+    int rc = exec_ok(a, "SELECT current_setting('track_commit_timestamp')::bool",
+                     0, NULL, PGRES_TUPLES_OK, &res,
+                     "could not read track_commit_timestamp", err);
+    if (rc)
+        return rc;
+    a->track_cts = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if ((rc = check_conflict_config(a, err)) != 0)
+        return rc;
     if (a->mode == WB_PROGRESS_ORIGIN) {
         const char *p[1] = {a->origin};
         rc = exec_ok(a, "SELECT pg_replication_origin_oid($1)", 1, p,
@@ -394,6 +412,55 @@ static int check_conflict_setup(wb_apply *a, wb_error *err)
                      PQgetvalue(res, 0, 0));
         PQclear(res);
     }
+    return 0;
+}
+
+/*
+ * Lookups are retried when they miss (link_int.h): collect them and make
+ * sure the pending table exists.  Every link is due at start, so that the
+ * first batch resolves what became resolvable while walbridge was down.
+ */
+static int setup_links(wb_apply *a, wb_error *err)
+{
+    char sql[1024];
+    int rc;
+
+    free(a->links);
+    a->links = NULL;
+    a->nlinks = 0;
+    if (wb_link_collect(a->cfg, &a->links, &a->nlinks) != 0)
+        return wb_error_set(err, WB_ENOMEM, "out of memory");
+    if (a->nlinks == 0)
+        return 0;
+    if (!a->pending_rel) {
+        char *s = wb_conn_quote_ident(a->conn, a->cfg->target.progress_schema);
+        size_t n = (s ? strlen(s) : 0) + 32;
+        a->pending_rel = s ? malloc(n) : NULL;
+        if (a->pending_rel)
+            snprintf(a->pending_rel, n, "%s.pending_link", s);
+        free(s);
+        if (!a->pending_rel)
+            return wb_error_set(err, WB_ENOMEM, "out of memory");
+    }
+    {
+        char *schema =
+            wb_conn_quote_ident(a->conn, a->cfg->target.progress_schema);
+        if (!schema)
+            return wb_error_set(err, WB_ENOMEM, "out of memory");
+        snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS %s", schema);
+        free(schema);
+    }
+    if ((rc = exec_ok(a, sql, 0, NULL, PGRES_COMMAND_OK, NULL,
+                      "could not create the schema of the pending links",
+                      err)) != 0)
+        return rc;
+    if (!wb_link_create_sql(a->pending_rel, sql, sizeof(sql)))
+        return wb_error_set(err, WB_ENOMEM, "pending link table name too long");
+    if ((rc = exec_ok(a, sql, 0, NULL, PGRES_COMMAND_OK, NULL,
+                      "could not create the pending link table", err)) != 0)
+        return rc;
+    for (size_t i = 0; i < a->nlinks; i++)
+        a->links[i].due = true;
     return 0;
 }
 
@@ -478,6 +545,8 @@ int wb_apply_open(const wb_config *cfg, wb_apply **out, wb_error *err)
     }
     if ((rc = check_conflict_setup(a, err)) != 0)
         goto fail;
+    if ((rc = setup_links(a, err)) != 0)
+        goto fail;
     a->set_based = cfg->target.set_based;
     if (a->set_based && (rc = load_coltypes(a, err)) != 0)
         goto fail;
@@ -511,6 +580,8 @@ void wb_apply_close(wb_apply *a)
     free(a->origin);
     free(a->progress_rel);
     free(a->progress_sql);
+    free(a->pending_rel);
+    free(a->links);
     free(a);
 }
 
@@ -1098,10 +1169,11 @@ static size_t key_col(char *k, size_t len, const wb_op_value *v)
 
 /* Built for every change (perf: five snprintf calls a row were a fifth of
  * walbridge's CPU in the bulk case), so by plain copies. */
-static char *shape_key(const wb_target_op *op, char *buf, size_t buflen)
+static char *shape_key(const wb_target_op *op, unsigned gen, char *buf,
+                       size_t buflen)
 {
     size_t n = 64 + strlen(op->schema) + strlen(op->table) +
-               (op->conflict ? strlen(op->mapping) + 1 : 0);
+               (op->conflict ? strlen(op->mapping) + 8 : 0);
     for (size_t i = 0; i < op->nkeys; i++)
         n += strlen(op->keys[i].column) + 1 + lookup_len(&op->keys[i]);
     for (size_t i = 0; i < op->nset; i++)
@@ -1116,8 +1188,12 @@ static char *shape_key(const wb_target_op *op, char *buf, size_t buflen)
     k[len++] = op->skip_unchanged ? 's' : '-';
     k[len++] = op->conflict ? 'C' : '-';
     k[len++] = '\x1f';
-    if (op->conflict) /* the policy and owners are the mapping's */
+    if (op->conflict) { /* the policy and owners: the mapping's, as of */
+        char g[16];     /* this configuration */
+        snprintf(g, sizeof(g), "%u", gen % 100000u);
+        len = key_put(k, len, g, '\x1f');
         len = key_put(k, len, op->mapping, '\x1f');
+    }
     len = key_put(k, len, op->schema, '\x1f');
     len = key_put(k, len, op->table, '\x1f');
     for (size_t i = 0; i < op->nkeys; i++)
@@ -1304,12 +1380,166 @@ static bool build_row_sql(wb_apply *a, const void *arg, char *sql)
     return build_sql(a->conn, op, sql);
 }
 
+static bool build_note_sql(wb_apply *a, const void *l, char *sql)
+{
+    return wb_link_note_sql(a->conn, a->pending_rel, l, sql, SQL_MAX);
+}
+
+static bool build_resolve_sql(wb_apply *a, const void *l, char *sql)
+{
+    return wb_link_resolve_sql(a->conn, a->pending_rel, l, sql, SQL_MAX);
+}
+
+/* The statement of link l (note or resolve), prepared on first use. */
+static int link_stmt(wb_apply *a, const wb_link *l, bool resolve,
+                     const char **name, wb_lsn lsn, wb_error *err)
+{
+    char key[512];
+    stmt_ctx ctx = {l->m->name, l->m->to.schema, l->m->to.table, lsn, false,
+                    0, NULL};
+    snprintf(key, sizeof(key), "%c%u\x1f%s\x1f%s", resolve ? 'R' : 'N',
+             a->cfg_gen, l->m->name, l->column);
+    return cached_stmt(a, key, resolve ? build_resolve_sql : build_note_sql, l,
+                       &ctx, name, err);
+}
+
+static wb_link *find_link(wb_apply *a, const char *mapping, const char *column)
+{
+    for (size_t i = 0; i < a->nlinks; i++)
+        if (strcmp(a->links[i].m->name, mapping) == 0 &&
+            strcmp(a->links[i].column, column) == 0)
+            return &a->links[i];
+    return NULL;
+}
+
+/*
+ * After a write with lookups: note each lookup's outcome (a miss becomes
+ * a pending link, a hit forgets an older one), in the same transaction.
+ */
+static int note_links(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
+                      wb_error *err)
+{
+    wb_strbuf keys = {0};
+    char lsnbuf[WB_LSN_BUFLEN];
+    int rc = 0;
+
+    if (!a->nlinks || op->kind == WB_OP_DELETE)
+        return 0;
+    /* The child's key as it is after the write. */
+    const wb_op_value *kv = op->kind == WB_OP_UPSERT ? op->keys : op->set;
+    for (size_t k = 0; k < op->nkeys && rc == 0; k++)
+        rc = wb_pgarray_add(&keys, kv[k].value);
+    if (rc == 0)
+        rc = wb_pgarray_finish(&keys);
+    if (rc)
+        goto out;
+    wb_lsn_format(lsn, lsnbuf);
+    for (size_t j = 0; j < op->nset && rc == 0; j++) {
+        const char *name;
+        wb_link *l;
+        if (!op->set[j].lookup ||
+            !(l = find_link(a, op->mapping, op->set[j].column)))
+            continue;
+        if ((rc = link_stmt(a, l, false, &name, lsn, err)) != 0)
+            break;
+        const char *p[4] = {keys.data, op->set[j].value, lsnbuf,
+                            op->set[j].value};
+        if (!PQsendQueryPrepared(a->conn, name, 4, p, NULL, NULL, 0)) {
+            rc = send_failed(a, "could not send a change to the target", err);
+            break;
+        }
+        item *it = push(a, IT_LINK_NOTE);
+        it->mapping = op->mapping;
+        it->schema = op->schema;
+        it->table = op->table;
+        it->lsn = lsn;
+    }
+out:
+    if (rc == WB_ENOMEM || rc == WB_ELIMIT)
+        rc = wb_error_set(err, WB_ENOMEM, "out of memory");
+    wb_strbuf_free(&keys);
+    return rc;
+}
+
+/* Resolve the due links in the open batch (close_batch). */
+static int resolve_links(wb_apply *a, wb_error *err)
+{
+    for (size_t i = 0; i < a->nlinks; i++) {
+        wb_link *l = &a->links[i];
+        const char *name;
+        int rc;
+        if (!l->due)
+            continue;
+        if ((rc = link_stmt(a, l, true, &name, a->batch_end, err)) != 0)
+            return rc;
+        if (!PQsendQueryPrepared(a->conn, name, 0, NULL, NULL, NULL, 0))
+            return send_failed(a, "could not send a statement to the target",
+                               err);
+        item *it = push(a, IT_LINK_RESOLVE);
+        it->mapping = l->m->name;
+        it->schema = l->m->to.schema;
+        it->table = l->m->to.table;
+        it->lsn = a->batch_end;
+        l->due = false;
+    }
+    return 0;
+}
+
+int wb_apply_lookup_changed(wb_apply *a, const char *schema,
+                            const char *table, bool *due, wb_error *err)
+{
+    *due = false;
+    for (size_t i = 0; i < a->nlinks; i++) {
+        wb_link *l = &a->links[i];
+        if (strcmp(l->e->lookup.schema, schema) == 0 &&
+            strcmp(l->e->lookup.table, table) == 0)
+            l->due = *due = true;
+    }
+    return *due ? open_batch(a, err) : 0;
+}
+
+/* No query here: the session is in pipeline mode.  The settings read at
+ * open (track_commit_timestamp, the pending table) are server-side. */
+int wb_apply_reconfigure(wb_apply *a, const wb_config *cfg, wb_error *err)
+{
+    const wb_config *old = a->cfg;
+    wb_link *links = NULL;
+    size_t nlinks = 0;
+    int rc;
+
+    a->cfg = cfg;
+    if ((rc = check_conflict_config(a, err)) != 0) {
+        a->cfg = old;
+        return rc;
+    }
+    if (wb_link_collect(cfg, &links, &nlinks) != 0) {
+        a->cfg = old;
+        return wb_error_set(err, WB_ENOMEM, "out of memory");
+    }
+    if (nlinks && !a->pending_rel) {
+        free(links);
+        a->cfg = old;
+        wb_error_set(err, WB_ECONFIG,
+                     "the reloaded configuration has lookups, but the pending "
+                     "link table was not set up at start");
+        wb_error_hint(err, "Restart walbridge to use the new lookups.");
+        return WB_ECONFIG;
+    }
+    free(a->links);
+    a->links = links;
+    a->nlinks = nlinks;
+    for (size_t i = 0; i < nlinks; i++)
+        a->links[i].due = true;
+    a->cfg_gen++;
+    return 0;
+}
+
 /* Find or queue the prepared statement for op's shape. */
 static int get_stmt(wb_apply *a, const wb_target_op *op, const char **name,
                     wb_lsn lsn, wb_error *err)
 {
     char keybuf[1024];
-    char *key = shape_key(op, keybuf, sizeof(keybuf));
+    char *key = shape_key(op, a->cfg_gen, keybuf, sizeof(keybuf));
     stmt_ctx ctx = {op->mapping, op->schema, op->table, lsn, false, 0, NULL};
     if (!key)
         return wb_error_set(err, WB_ENOMEM, "out of memory");
@@ -1624,7 +1854,7 @@ static int run_add(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
     *added = false;
     if (!run_eligible(a, op, lsn))
         return flush_run(a, err);
-    char *key = shape_key(op, keybuf, sizeof(keybuf));
+    char *key = shape_key(op, a->cfg_gen, keybuf, sizeof(keybuf));
     if (!key)
         return wb_error_set(err, WB_ENOMEM, "out of memory");
     if (key != keybuf) { /* too long to keep: row by row */
@@ -1797,6 +2027,8 @@ int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
     a->inflight_bytes += bytes;
     a->batch_bytes += bytes;
     a->stats.ops++;
+    if (op->has_lookup && (rc = note_links(a, op, lsn, err)) != 0)
+        return rc;
     /* Keep results flowing back during a long transaction: without a
      * Flush or Sync the server keeps them in its output buffer. */
     if (a->stats.ops % FLUSH_REQUEST_EVERY == 0 &&
@@ -1819,6 +2051,8 @@ static int close_batch(wb_apply *a, wb_error *err)
         return wb_apply_rollback_batch(a, err);
     }
     if ((rc = flush_run(a, err)) != 0)
+        return rc;
+    if ((rc = resolve_links(a, err)) != 0)
         return rc;
     wb_lsn_format(a->batch_end, lsnbuf);
     snprintf(tsbuf, sizeof(tsbuf), "%lld", (long long)a->batch_time);
@@ -2206,11 +2440,28 @@ static int handle_result(wb_apply *a, item *it, PGresult *res, wb_error *err)
         a->stats.txns += it->txns;
         a->stats.rows_written += a->pending_written;
         a->stats.conflicts += a->pending_conflicts;
+        a->stats.links_resolved += a->pending_linked;
+        a->stats.links_pending += a->pending_noted;
         a->pending_written = a->pending_conflicts = 0;
+        a->pending_linked = a->pending_noted = 0;
         return 0;
     case IT_ROLLBACK:
         a->pending_written = a->pending_conflicts = 0;
+        a->pending_linked = a->pending_noted = 0;
         return 0;
+    case IT_LINK_NOTE:
+        a->pending_noted += strtoull(PQcmdTuples(res), NULL, 10);
+        return 0;
+    case IT_LINK_RESOLVE: {
+        uint64_t n = strtoull(PQcmdTuples(res), NULL, 10);
+        a->pending_written += n;
+        a->pending_linked += n;
+        if (n)
+            wb_log(WB_LOG_DEBUG,
+                   "linked %llu rows of \"%s.%s\" for mapping \"%s\"",
+                   (unsigned long long)n, it->schema, it->table, it->mapping);
+        return 0;
+    }
     case IT_LOCAL_LSN: {
         wb_lsn local;
         if (PQntuples(res) != 1 ||
@@ -2357,6 +2608,7 @@ void wb_apply_abandon(wb_apply *a)
     a->nitems = 0;
     a->commits_out = 0;
     a->pending_written = a->pending_conflicts = 0;
+    a->pending_linked = a->pending_noted = 0;
 }
 
 int wb_apply_check_source(wb_apply *a, const char *system_id,

@@ -151,6 +151,19 @@ void wb_apply_abandon(wb_apply *a);
 int wb_apply_check_source(wb_apply *a, const char *system_id,
                           uint32_t timeline, wb_error *err);
 
+/*
+ * A change of schema.table reached walbridge.  If that is the lookup table
+ * of some mapping, its pending links (link_int.h) are resolved when the
+ * batch closes: the batch is opened if need be and *due set, and the
+ * caller counts the transaction as one that wrote, so that the batch is
+ * committed.  A parent's sfid arriving is such a change.
+ */
+int wb_apply_lookup_changed(wb_apply *a, const char *schema,
+                            const char *table, bool *due, wb_error *err);
+/* A reloaded configuration (same connection and slot settings): conflict
+ * checks and links are taken from cfg, which must outlive the applier. */
+int wb_apply_reconfigure(wb_apply *a, const wb_config *cfg, wb_error *err);
+
 /* Counters for logs and tests. */
 typedef struct wb_apply_stats {
     uint64_t txns;
@@ -160,6 +173,8 @@ typedef struct wb_apply_stats {
     uint64_t rows_written;   /* target rows inserted, updated or deleted,
                                 in committed batches */
     uint64_t conflicts;      /* rows where a conflict policy decided */
+    uint64_t links_pending;  /* lookups that missed: noted to retry */
+    uint64_t links_resolved; /* child rows linked later */
 } wb_apply_stats;
 void wb_apply_get_stats(const wb_apply *a, wb_apply_stats *out);
 

@@ -248,14 +248,18 @@ static void finish(run_state *st)
         wb_log(WB_LOG_INFO,
                "stopped at %s: %llu transactions applied, %llu skipped, %llu "
                "changes routed, %llu target operations, %llu rows written, "
-               "%llu conflicts",
+               "%llu conflicts, %llu links pending, %llu linked later",
                wb_lsn_format(st->persisted, a),
                (unsigned long long)st->stats.txns_applied,
                (unsigned long long)st->stats.txns_skipped,
                (unsigned long long)st->stats.changes,
                (unsigned long long)st->stats.ops,
                (unsigned long long)(st->stats.rows_written + as.rows_written),
-               (unsigned long long)(st->stats.conflicts + as.conflicts));
+               (unsigned long long)(st->stats.conflicts + as.conflicts),
+               (unsigned long long)(st->stats.links_pending +
+                                    as.links_pending),
+               (unsigned long long)(st->stats.links_resolved +
+                                    as.links_resolved));
     }
     shutdown_loop(st);
 }
@@ -291,6 +295,13 @@ static int apply_change(run_state *st, wb_change *c)
     size_t nops;
     int rc;
 
+    if (c->kind != WB_CHANGE_TRUNCATE) {
+        bool due;
+        if ((rc = wb_apply_lookup_changed(st->apply, c->rel->nspname,
+                                          c->rel->relname, &due, st->err)))
+            return rc;
+        st->txn_wrote = st->txn_wrote || due;
+    }
     if (!wb_router_is_mapped(st->router, c->rel->nspname, c->rel->relname))
         return 0;
     st->stats.changes++;
@@ -380,6 +391,14 @@ static void reload(run_state *st)
         wb_log_level lvl;
         if (wb_log_level_parse(next->log.level, &lvl) == 0)
             wb_log_set_level(lvl);
+    }
+    if (wb_apply_reconfigure(st->apply, next, &e) != 0) {
+        /* The applier keeps working with the previous configuration. */
+        wb_error_hint(&e, "The previous configuration stays in force.");
+        wb_log_error(WB_LOG_ERROR, &e);
+        wb_router_destroy(router);
+        wb_config_free(next);
+        return;
     }
     wb_router_destroy(st->router);
     st->router = router;
@@ -1076,6 +1095,8 @@ static void end_session(run_state *st)
         wb_apply_get_stats(st->apply, &as);
         st->stats.rows_written += as.rows_written;
         st->stats.conflicts += as.conflicts;
+        st->stats.links_pending += as.links_pending;
+        st->stats.links_resolved += as.links_resolved;
     }
     wb_apply_close(st->apply);
     st->src = NULL;

@@ -38,6 +38,8 @@ typedef struct wb_run_stats {
                                 of sessions that ended (the current
                                 session's are in the applier) */
     uint64_t conflicts;      /* rows a conflict policy decided */
+    uint64_t links_pending;  /* lookups that missed, noted to retry */
+    uint64_t links_resolved; /* children linked once their parent was */
     wb_lsn start_lsn;        /* stored position at start */
     wb_lsn final_lsn;        /* stored position at exit */
 } wb_run_stats;
