@@ -1150,8 +1150,22 @@ static int run_session(run_state *st)
     return st->result;
 }
 
-/* Errors worth another attempt: the connection, not the data or state. */
-static bool retryable(int rc) { return rc == WB_ECONN; }
+/*
+ * Errors worth another attempt: the connection, not the data or state; and
+ * a target transaction the server rolled back for concurrency's sake
+ * (SQLSTATE class 40: deadlock, serialization failure; 55P03: lock not
+ * available), which other writers of the same rows (Heroku Connect, the
+ * apps) cause and which is gone on the next try.  The batch was rolled
+ * back whole, so it is applied again from the stored position.
+ */
+static bool retryable(int rc, const wb_error *err)
+{
+    if (rc == WB_ECONN)
+        return true;
+    return (rc == WB_EDATA || rc == WB_ESQL) && err &&
+           (strncmp(err->sqlstate, "40", 2) == 0 ||
+            strcmp(err->sqlstate, "55P03") == 0);
+}
 
 static void on_backoff(uv_timer_t *h) { uv_stop(h->loop); }
 
@@ -1209,14 +1223,15 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
          * row, at once, so that the error names the row (or the failure
          * turns out to be one of set-based apply only). */
         bool rowmode = rc == WB_EDATA && st->apply &&
-                       wb_apply_set_failed(st->apply) && !st->stop_requested;
+                       wb_apply_set_failed(st->apply) &&
+                       !st->stop_requested && !retryable(rc, err);
         end_session(st);
         if (rowmode) {
             st->rowmode_until = err->lsn;
             wb_log_error(WB_LOG_WARNING, err);
             continue;
         }
-        if (rc == 0 || st->stop_requested || !retryable(rc))
+        if (rc == 0 || st->stop_requested || !retryable(rc, err))
             break;
         /* --until is for scripts: a source that cannot be reached at all
          * is an answer, not something to wait for.  Once streaming, a

@@ -200,3 +200,25 @@ assert_eq "$rc" 6 "conflict on a source without REPLICA IDENTITY FULL: exit 6 (c
 assert_contains "$WB_WORK/bad3.out" 'mapping "lww": source table "portal.cf_plain" needs REPLICA IDENTITY FULL for "conflict"'
 assert_contains "$WB_WORK/bad3.out" 'ALTER TABLE portal.cf_plain REPLICA IDENTITY FULL;'
 assert_contains "$WB_WORK/bad3.out" "$BAD3:$(grep -n -m1 'conflict: { resolve: last_writer_wins, by: commit_time }' "$BAD3" | cut -d: -f1):"
+
+echo "-- a target transaction rolled back for concurrency's sake is retried, not fatal"
+# Another writer holds the row walbridge must write; walbridge's session
+# gives up waiting after 200 ms (lock_timeout: SQLSTATE 55P03, as a
+# deadlock would be 40P01), rolls the batch back and applies it again.
+LOCKCFG=$WB_WORK/lock.yaml
+sed "s|^  conninfo: \"\"$|  conninfo: \"host=$PGHOST port=$PGPORT user=postgres dbname=$WB_DB options='-c lock_timeout=200'\"|" "$CFG" >"$LOCKCFG"
+grep -q lock_timeout "$LOCKCFG" || fail "could not write $LOCKCFG"
+q "UPDATE portal.cf_src SET a = 'locked' WHERE id = 4" >/dev/null
+wb_psql -c "BEGIN; SELECT 1 FROM salesforce.cf_lww WHERE ext = '4' FOR UPDATE; SELECT pg_sleep(2); COMMIT;" >/dev/null &
+LOCKER=$!
+wb_track_pid "$LOCKER"
+wb_wait_sql 10 "SELECT count(*) > 0 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                WHERE c.relname = 'cf_lww' AND l.mode = 'RowShareLock' AND l.granted" t \
+    "the other writer holds the row"
+wb_run_until "$LOCKCFG"
+wait "$LOCKER" || fail "the locking session failed"
+assert_contains "$WB_WORK/run.$WB_RUN_N.log" 'canceling statement due to lock timeout'
+assert_contains "$WB_WORK/run.$WB_RUN_N.log" 'reconnecting in'
+assert_eq "$(row cf_lww 4)" "locked/b4/c4" "applied once the lock was released"
+assert_eq "$(q "SELECT count(*) FROM public.cf_audit WHERE ext = '4' AND tbl = 'cf_lww' AND app = 'walbridge'")" 1 \
+    "written exactly once (the rolled-back attempt left nothing)"
