@@ -280,6 +280,9 @@ echo "-- (b) walbridge check accepts the examples (against the test database's c
 for f in "${CONFIGS[@]}"; do
     check_config "$f" 0 "deploy/$(basename "$f")"
 done
+# The README's "Three writers" examples (conflict:) need what
+# schemas/bidirectional.sql sets, as the README says.
+wb_psql -f "$WB_SOURCE_DIR/schemas/bidirectional.sql" >/dev/null
 n=0
 for f in "$WB_WORK"/readme/readme_*.yaml; do
     [[ -e "$f" ]] || fail "the validator wrote no README blocks to $WB_WORK/readme"
