@@ -71,6 +71,34 @@ static void stored_position(const wb_config *cfg, PGconn *t, wb_status *st)
     free(tb);
 }
 
+/* Lookups waiting for their parent (link_int.h); -1 without the table. */
+static void pending_links(const wb_config *cfg, PGconn *t, wb_status *st)
+{
+    char *s = wb_conn_quote_ident(t, cfg->target.progress_schema);
+    char rel[600], sql[800];
+    st->pending_links = -1;
+    if (!s)
+        return;
+    snprintf(rel, sizeof(rel), "%s.pending_link", s);
+    free(s);
+    const char *rp[1] = {rel};
+    PGresult *r = q(t, "SELECT to_regclass($1)", 1, rp);
+    bool exists = r && PQntuples(r) && !PQgetisnull(r, 0, 0);
+    PQclear(r);
+    if (!exists)
+        return;
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*), coalesce(extract(epoch FROM now() - "
+             "min(created_at)), 0) FROM %s",
+             rel);
+    r = q(t, sql, 0, NULL);
+    if (r && PQntuples(r) == 1) {
+        st->pending_links = atoll(PQgetvalue(r, 0, 0));
+        st->oldest_pending_s = atof(PQgetvalue(r, 0, 1));
+    }
+    PQclear(r);
+}
+
 int wb_status_collect(const wb_config *cfg, wb_status *st, wb_error *err)
 {
     PGconn *src, *tgt;
@@ -143,6 +171,7 @@ int wb_status_collect(const wb_config *cfg, wb_status *st, wb_error *err)
     if (!tgt)
         return err ? err->code : WB_ECONN;
     stored_position(cfg, tgt, st);
+    pending_links(cfg, tgt, st);
     PQfinish(tgt);
     if (st->stored && st->current_lsn >= st->stored)
         st->lag_bytes = (int64_t)(st->current_lsn - st->stored);

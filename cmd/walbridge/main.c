@@ -363,6 +363,11 @@ static void print_status_json(const wb_status *st)
         fprintf(f, ",\"lag_seconds\":%.3f", st->lag_seconds);
     else
         fputs(",\"lag_seconds\":null", f);
+    if (st->pending_links >= 0)
+        fprintf(f, ",\"pending_links\":%lld,\"oldest_pending_seconds\":%.1f",
+                (long long)st->pending_links, st->oldest_pending_s);
+    else
+        fputs(",\"pending_links\":null", f);
     fputs(",\"publication\":", f);
     json_str(f, st->publication);
     fprintf(f, ",\"publication_exists\":%s,\"publication_tables\":[",
@@ -402,6 +407,11 @@ static void print_status_text(const wb_status *st)
         printf("lag:                  %lld bytes\n", (long long)st->lag_bytes);
     if (st->lag_seconds >= 0)
         printf("lag (flush):          %.3f s\n", st->lag_seconds);
+    if (st->pending_links > 0)
+        printf("pending key links:    %lld (oldest %.0f s)\n",
+               (long long)st->pending_links, st->oldest_pending_s);
+    else if (st->pending_links == 0)
+        printf("pending key links:    0\n");
     printf("publication:          %s%s\n", st->publication,
            st->publication_exists ? "" : " (missing)");
     for (int i = 0; i < st->ntables; i++)

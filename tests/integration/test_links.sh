@@ -61,6 +61,10 @@ assert_eq "$(q "SELECT count(*) FROM salesforce.order__c WHERE account__c IS NUL
     "60 orders written, account__c NULL (no sfid yet)"
 assert_eq "$(pending)" 60 "60 pending links"
 assert_eq "$(stopv 'links pending')" 60 "the stop line counts 60 links noted"
+wb_exec "$WB_WORK/status.out" 30 status -c "$CFG" || fail "walbridge status failed"
+assert_contains "$WB_WORK/status.out.stdout" "pending key links:    60 (oldest"
+wb_exec "$WB_WORK/status.json" 30 status -c "$CFG" --json || fail "walbridge status --json failed"
+assert_contains "$WB_WORK/status.json.stdout" '"pending_links":60,'
 assert_eq "$(q "SELECT count(*) FROM walbridge.pending_link p JOIN portal.orders o ON p.key_values = ARRAY[o.id::text]
                WHERE p.match_value = o.user_id::text AND p.mapping = 'orders_to_order__c'
                  AND p.target_table = 'order__c' AND p.target_column = 'account__c'")" 60 \
