@@ -101,6 +101,7 @@ typedef struct item {
     uint64_t txns;       /* commit: source transactions in the batch */
     size_t bytes;        /* op: parameter bytes */
     const wb_config_conflict *conflict; /* op: a conflict statement */
+    bool counted;        /* op: its one row is the count of rows written */
     const char *from_schema, *from_table;
     int64_t commit_time;
 } item;
@@ -132,6 +133,8 @@ struct wb_apply {
     uint64_t max_batch_txns;
     int64_t batch_latency_ms;
     size_t commits_out;  /* batch COMMITs sent, result not yet read */
+    wb_lsn last_sent_end; /* end_lsn stored by the last COMMIT sent */
+    char *guard_sql;     /* table mode: is that position stored? */
 
     coltype *coltypes;   /* of every mapping target, read at open */
     size_t ncoltypes;
@@ -153,6 +156,9 @@ struct wb_apply {
     wb_link *links;      /* lookups whose misses are retried (link_int.h) */
     size_t nlinks;
     char *pending_rel;   /* quoted progress_schema.pending_link */
+    char *clock_rel;     /* quoted progress_schema.column_clock, or NULL */
+    wb_strbuf karr;      /* a key as a text[] literal (clock) */
+    wb_strbuf cols, vals, ucols, uvals; /* clock_change's arrays */
     uint64_t pending_linked, pending_noted;
     unsigned cfg_gen;    /* bumped by a reload: statements built from
                             mapping settings (conflict, links) are keyed
@@ -464,6 +470,82 @@ static int setup_links(wb_apply *a, wb_error *err)
     return 0;
 }
 
+/*
+ * The column clock, for last_writer_wins by commit time: per target row
+ * and column, the commit LSN of the change that wrote its current value
+ * (and the value's md5, to know it is still the current one).  Written by
+ * walbridge's own conflict statements and, for changes of other writers,
+ * as walbridge decodes them (wb_apply_clock_change).  Row timestamps alone
+ * are not enough: a later write of one column makes the whole row look
+ * newer, and an edit of another column made on the other side before it
+ * would then lose on one side and win on the other.  The clock settles a
+ * conflict in commit order, per column: a value walbridge has seen in the
+ * stream before the incoming change is older than it; one it has not seen
+ * yet comes from a later commit.
+ */
+static bool clock_needed(const wb_config *cfg)
+{
+    for (size_t i = 0; i < cfg->nmappings; i++) {
+        const wb_config_conflict *c = &cfg->mappings[i].conflict;
+        if (cfg->mappings[i].enabled &&
+            c->resolve == WB_CONFLICT_LAST_WRITER_WINS && c->by_commit_time)
+            return true;
+    }
+    return false;
+}
+
+static int setup_clock(wb_apply *a, wb_error *err)
+{
+    char sql[1024];
+    int rc;
+    if (!clock_needed(a->cfg) || a->clock_rel)
+        return 0;
+    char *s = wb_conn_quote_ident(a->conn, a->cfg->target.progress_schema);
+    if (!s)
+        return wb_error_set(err, WB_ENOMEM, "out of memory");
+    size_t n = strlen(s) + 32;
+    a->clock_rel = malloc(n);
+    if (a->clock_rel)
+        snprintf(a->clock_rel, n, "%s.column_clock", s);
+    snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS %s", s);
+    free(s);
+    if (!a->clock_rel)
+        return wb_error_set(err, WB_ENOMEM, "out of memory");
+    if ((rc = exec_ok(a, sql, 0, NULL, PGRES_COMMAND_OK, NULL,
+                      "could not create the schema of the column clock",
+                      err)) != 0)
+        return rc;
+    snprintf(sql, sizeof(sql),
+             "CREATE TABLE IF NOT EXISTS %s (tbl text NOT NULL, "
+             "key text[] NOT NULL, col text NOT NULL, lsn pg_lsn NOT NULL, "
+             "md5 text NOT NULL, PRIMARY KEY (tbl, key, col))",
+             a->clock_rel);
+    return exec_ok(a, sql, 0, NULL, PGRES_COMMAND_OK, NULL,
+                   "could not create the column clock table", err);
+}
+
+/* A decoded change: the columns it changed ($4, $5) now hold values of
+ * its commit; those it left alone ($6, $7) hold older ones, recorded
+ * only when the clock has nothing for them yet. */
+static bool build_clock_sql(wb_apply *a, const void *arg, char *sql)
+{
+    (void)arg;
+    int w = snprintf(sql, SQL_MAX,
+                     "WITH c AS (INSERT INTO %s (tbl, key, col, lsn, md5) "
+                     "SELECT $1, $2::text[], u.c, $3::pg_lsn, "
+                     "coalesce(md5(u.v), 'null') "
+                     "FROM unnest($4::text[], $5::text[]) AS u(c, v) "
+                     "ON CONFLICT (tbl, key, col) DO UPDATE SET lsn = "
+                     "EXCLUDED.lsn, md5 = EXCLUDED.md5 RETURNING 1) "
+                     "INSERT INTO %s (tbl, key, col, lsn, md5) "
+                     "SELECT $1, $2::text[], u.c, $3::pg_lsn, "
+                     "coalesce(md5(u.v), 'null') "
+                     "FROM unnest($6::text[], $7::text[]) AS u(c, v) "
+                     "ON CONFLICT (tbl, key, col) DO NOTHING",
+                     a->clock_rel, a->clock_rel);
+    return w > 0 && w < SQL_MAX;
+}
+
 int wb_apply_open(const wb_config *cfg, wb_apply **out, wb_error *err)
 {
     const char *conninfo = cfg->target.conninfo && *cfg->target.conninfo
@@ -547,6 +629,20 @@ int wb_apply_open(const wb_config *cfg, wb_apply **out, wb_error *err)
         goto fail;
     if ((rc = setup_links(a, err)) != 0)
         goto fail;
+    if ((rc = setup_clock(a, err)) != 0)
+        goto fail;
+    {
+        size_t n = strlen(a->progress_rel) + 256;
+        if (!(a->guard_sql = malloc(n))) {
+            rc = wb_error_set(err, WB_ENOMEM, "out of memory");
+            goto fail;
+        }
+        snprintf(a->guard_sql, n,
+                 "SELECT (CASE WHEN EXISTS (SELECT 1 FROM %s WHERE slot = $2 "
+                 "AND end_lsn >= $1::pg_lsn) THEN '1' ELSE 'walbridge: the "
+                 "previous batch was not committed' END)::int",
+                 a->progress_rel);
+    }
     a->set_based = cfg->target.set_based;
     if (a->set_based && (rc = load_coltypes(a, err)) != 0)
         goto fail;
@@ -580,7 +676,14 @@ void wb_apply_close(wb_apply *a)
     free(a->origin);
     free(a->progress_rel);
     free(a->progress_sql);
+    free(a->guard_sql);
     free(a->pending_rel);
+    free(a->clock_rel);
+    wb_strbuf_free(&a->karr);
+    wb_strbuf_free(&a->cols);
+    wb_strbuf_free(&a->vals);
+    wb_strbuf_free(&a->ucols);
+    wb_strbuf_free(&a->uvals);
     free(a->links);
     free(a);
 }
@@ -727,9 +830,12 @@ static bool sql_distinct(PGconn *conn, char *sql, size_t *len,
  * An update whose row may be missing on the target, as one statement so
  * that it can be pipelined (a second statement chosen after seeing the
  * row count would run after later changes):
- *   WITH u AS (UPDATE rel SET c = $1.. WHERE k = $n+1.. RETURNING 1)
- *   INSERT INTO rel (c..) SELECT $1.. WHERE NOT EXISTS (SELECT 1 FROM u)
- *   ON CONFLICT (keys) DO UPDATE SET nonkey = EXCLUDED.nonkey
+ *   WITH u AS (UPDATE rel SET c = $1.. WHERE k = $n+1.. RETURNING 1),
+ *        i AS (INSERT INTO rel (c..) SELECT $1.. WHERE NOT EXISTS
+ *              (SELECT 1 FROM u) ON CONFLICT (keys) DO UPDATE SET
+ *              nonkey = EXCLUDED.nonkey RETURNING 1)
+ *   SELECT (SELECT count(*) FROM u) + (SELECT count(*) FROM i)
+ * (the suffix from "RETURNING 1)" on is count_suffix's)
  * The first nkeys set entries are the key columns (router contract).
  */
 static bool build_update_or_insert(PGconn *conn, const wb_target_op *op,
@@ -753,7 +859,7 @@ static bool build_update_or_insert(PGconn *conn, const wb_target_op *op,
     if (op->skip_unchanged)
         ok = ok && sql_add(sql, &len, " AND") &&
              sql_distinct(conn, sql, &len, op, 0, op->nset, "t", false, 1);
-    ok = ok && sql_add(sql, &len, " RETURNING 1) INSERT INTO ") &&
+    ok = ok && sql_add(sql, &len, " RETURNING 1), i AS (INSERT INTO ") &&
          sql_add(sql, &len, rel) && sql_add(sql, &len, " AS t (");
     for (size_t i = 0; ok && i < op->nset; i++)
         ok = (i == 0 || sql_add(sql, &len, ", ")) &&
@@ -839,6 +945,8 @@ typedef struct cshape {
     int keyp;          /* first key parameter */
     int oldp;          /* first old-value parameter, 0: none */
     int flagp, stampp; /* stampp 0: none */
+    const char *clock; /* column clock table (commit-time policy), or NULL */
+    int karrp, lsnp;   /* clock: the key as text[], the change's commit LSN */
 } cshape;
 
 static const wb_op_value *ccol(const cshape *c, size_t j)
@@ -885,6 +993,44 @@ static bool sql_jname(char *sql, size_t *len, const char *p, size_t j)
     return sql_add(sql, len, b);
 }
 
+/* 'schema.table' as a literal: the clock's name for a target table. */
+static bool sql_reltext(PGconn *conn, char *sql, size_t *len,
+                        const wb_target_op *op)
+{
+    char name[512];
+    snprintf(name, sizeof(name), "%s.%s", op->schema, op->table);
+    char *lit = PQescapeLiteral(conn, name, strlen(name));
+    bool ok = lit && sql_add(sql, len, lit);
+    PQfreemem(lit);
+    return ok;
+}
+
+/*
+ * What the clock knows of col's current value in the row: NULL nothing (a
+ * value from before the clock: the row's commit time decides), true it is
+ * the value of a change walbridge has already seen in the stream (so it is
+ * older than the incoming change), false the clock holds another value, so
+ * the current one comes from a change walbridge has not seen yet: a later
+ * commit, which wins.
+ */
+static bool sql_clock_lookup(PGconn *conn, char *sql, size_t *len,
+                             const cshape *c, const char *col)
+{
+    char *lit = PQescapeLiteral(conn, col, strlen(col));
+    bool ok = lit && sql_add(sql, len, "(SELECT ck.md5 = coalesce(md5(t.") &&
+              sql_ident(conn, sql, len, col) &&
+              sql_add(sql, len, "::text), 'null') FROM ") &&
+              sql_add(sql, len, c->clock) &&
+              sql_add(sql, len, " ck WHERE ck.tbl = ") &&
+              sql_reltext(conn, sql, len, c->op) &&
+              sql_add(sql, len, " AND ck.key = ") &&
+              sql_param(sql, len, c->karrp) &&
+              sql_add(sql, len, "::text[] AND ck.col = ") &&
+              sql_add(sql, len, lit) && sql_add(sql, len, ")");
+    PQfreemem(lit);
+    return ok;
+}
+
 static bool build_conflict_sql(PGconn *conn, const cshape *c, const char *rel,
                                char *sql)
 {
@@ -913,6 +1059,10 @@ static bool build_conflict_sql(PGconn *conn, const cshape *c, const char *rel,
             ok = ok && sql_add(sql, &len, "false");
         ok = ok && sql_add(sql, &len, " AS ") && sql_jname(sql, &len, "o", j) &&
              sql_add(sql, &len, ", ");
+        if (c->clock)
+            ok = ok && sql_clock_lookup(conn, sql, &len, c, v->column) &&
+                 sql_add(sql, &len, " AS ") && sql_jname(sql, &len, "l", j) &&
+                 sql_add(sql, &len, ", ");
     }
     /* wins: does the incoming change win where the policy decides? */
     switch (cf->resolve) {
@@ -975,7 +1125,14 @@ static bool build_conflict_sql(PGconn *conn, const cshape *c, const char *rel,
              sql_add(sql, &len, " AND NOT x.") && sql_jname(sql, &len, "s", j);
         if (tgt)
             ok = ok && sql_add(sql, &len, " AND false");
-        else if (!src)
+        else if (!src && c->clock) {
+            /* In commit order, per column, when the clock knows the value
+             * (sql_clock_lookup); else by the row's last commit. */
+            char b[96];
+            snprintf(b, sizeof(b), " OR coalesce(x.l%zu, x.w))", j);
+            ok = ok && sql_add(sql, &len, " AND (x.") &&
+                 sql_jname(sql, &len, "o", j) && sql_add(sql, &len, b);
+        } else if (!src)
             ok = ok && sql_add(sql, &len, " AND (x.") &&
                  sql_jname(sql, &len, "o", j) && sql_add(sql, &len, " OR x.w)");
         ok = ok && sql_add(sql, &len, ") AS ") && sql_jname(sql, &len, "d", j) &&
@@ -999,6 +1156,32 @@ static bool build_conflict_sql(PGconn *conn, const cshape *c, const char *rel,
         ok = (j == 0 || sql_add(sql, &len, " OR ")) &&
              sql_add(sql, &len, "y.") && sql_jname(sql, &len, "d", j);
     ok = ok && sql_add(sql, &len, ") RETURNING 1)");
+    if (c->clock) {
+        /* Record when each written value was committed at the source. */
+        ok = ok && sql_add(sql, &len, ", k AS (INSERT INTO ") &&
+             sql_add(sql, &len, c->clock) &&
+             sql_add(sql, &len, " (tbl, key, col, lsn, md5) SELECT ") &&
+             sql_reltext(conn, sql, &len, op) && sql_add(sql, &len, ", ") &&
+             sql_param(sql, &len, c->karrp) &&
+             sql_add(sql, &len, "::text[], v.col, ") &&
+             sql_param(sql, &len, c->lsnp) &&
+             sql_add(sql, &len, "::pg_lsn, coalesce(md5(v.val), 'null') FROM "
+                                "y CROSS JOIN LATERAL (VALUES ");
+        for (size_t j = 0; ok && j < c->m; j++) {
+            const wb_op_value *v = ccol(c, j);
+            char *lit = PQescapeLiteral(conn, v->column, strlen(v->column));
+            ok = lit && (j == 0 || sql_add(sql, &len, ", ")) &&
+                 sql_add(sql, &len, "(") && sql_add(sql, &len, lit) &&
+                 sql_add(sql, &len, ", y.") && sql_jname(sql, &len, "d", j) &&
+                 sql_add(sql, &len, ", (") &&
+                 sql_value(conn, sql, &len, v, (int)j + 1) &&
+                 sql_add(sql, &len, ")::text)");
+            PQfreemem(lit);
+        }
+        ok = ok && sql_add(sql, &len, ") AS v(col, d, val) WHERE v.d ON CONFLICT "
+                                      "(tbl, key, col) DO UPDATE SET lsn = "
+                                      "EXCLUDED.lsn, md5 = EXCLUDED.md5)");
+    }
     if (op->kind == WB_OP_UPSERT || op->insert_if_missing) {
         ok = ok && sql_add(sql, &len, ", i AS (INSERT INTO ") &&
              sql_add(sql, &len, rel) && sql_add(sql, &len, " (");
@@ -1053,7 +1236,31 @@ static cshape conflict_shape(const wb_apply *a, const wb_target_op *op)
     c.flagp = upd ? c.oldp + (int)c.m : (int)c.m + 1;
     c.stampp =
         op->conflict->resolve == WB_CONFLICT_LAST_WRITER_WINS ? c.flagp + 1 : 0;
+    if (op->conflict->resolve == WB_CONFLICT_LAST_WRITER_WINS &&
+        op->conflict->by_commit_time && a->clock_rel) {
+        c.clock = a->clock_rel;
+        c.karrp = c.stampp + 1;
+        c.lsnp = c.stampp + 2;
+    }
     return c;
+}
+
+/*
+ * An update-or-insert is two data-modifying CTEs (u, i): the command tag
+ * would count only the insert, so the statement returns the rows written
+ * by both (read by handle_result for items with "counted").
+ */
+static bool count_suffix(char *sql)
+{
+    size_t len = strlen(sql);
+    return sql_add(sql, &len, " RETURNING 1) SELECT (SELECT count(*) FROM u) "
+                              "+ (SELECT count(*) FROM i)");
+}
+
+static bool update_or_insert(const wb_target_op *op)
+{
+    return op->kind == WB_OP_UPDATE && op->insert_if_missing &&
+           op->nset >= op->nkeys && !op->conflict;
 }
 
 /* Build the statement text for op's shape; false on overflow. */
@@ -1106,7 +1313,8 @@ static bool build_sql(PGconn *conn, const wb_target_op *op, char *sql)
         return ok;
     case WB_OP_UPDATE:
         if (op->insert_if_missing && op->nset >= op->nkeys)
-            return build_update_or_insert(conn, op, rel, sql);
+            return build_update_or_insert(conn, op, rel, sql) &&
+                   count_suffix(sql);
         ok = sql_add(sql, &len, "UPDATE ") && sql_add(sql, &len, rel) &&
              sql_add(sql, &len, " AS t SET ");
         for (size_t i = 0; ok && i < op->nset; i++)
@@ -1275,11 +1483,33 @@ static int open_batch(wb_apply *a, wb_error *err)
      * changes all turned out to be no-ops (a delete of a row already gone)
      * or that only store a position would otherwise not be durable.
      */
-    const char *p[1] = {a->origin};
-    return send_simple(a, IT_OTHER,
-                       "SELECT pg_logical_emit_message(true, '"
-                       WB_APPLY_MARKER_PREFIX "', $1)",
-                       1, p, err);
+    const char *p[2] = {a->origin, NULL};
+    rc = send_simple(a, IT_OTHER,
+                         "SELECT pg_logical_emit_message(true, '"
+                         WB_APPLY_MARKER_PREFIX "', $1)",
+                         1, p, err);
+    if (rc || a->commits_out == 0 || a->last_sent_end == WB_INVALID_LSN)
+        return rc;
+    /*
+     * The previous batch's COMMIT has been sent but its result not read.
+     * If that batch failed (a deadlock, say), the server goes on with this
+     * one after the pipeline sync, and committing it would store a position
+     * past the rolled-back batch: its changes would be skipped on the
+     * retry.  So this batch first checks that the previous one's position
+     * is stored, and fails (rolls back) otherwise.  The first error read is
+     * the previous batch's own.
+     */
+    char lsnbuf[WB_LSN_BUFLEN];
+    p[0] = wb_lsn_format(a->last_sent_end, lsnbuf);
+    if (a->mode == WB_PROGRESS_ORIGIN)
+        return send_simple(a, IT_OTHER,
+                           "SELECT (CASE WHEN pg_replication_origin_session_"
+                           "progress(false) >= $1::pg_lsn THEN '1' ELSE "
+                           "'walbridge: the previous batch was not committed' "
+                           "END)::int",
+                           1, p, err);
+    p[1] = a->cfg->source.slot;
+    return send_simple(a, IT_OTHER, a->guard_sql, 2, p, err);
 }
 
 /* What a statement is for: names errors of its preparation. */
@@ -1500,6 +1730,113 @@ int wb_apply_lookup_changed(wb_apply *a, const char *schema,
 
 /* No query here: the session is in pipeline mode.  The settings read at
  * open (track_commit_timestamp, the pending table) are server-side. */
+static bool same_tuple_value(const wb_tuple_value *x, const wb_tuple_value *y)
+{
+    return x->kind == y->kind &&
+           (x->kind != WB_TUPLE_TEXT ||
+            (x->len == y->len && memcmp(x->data, y->data, x->len) == 0));
+}
+
+static int att_of(const wb_pgoutput_relation *rel, const char *name)
+{
+    for (int i = 0; i < rel->natts; i++)
+        if (strcmp(rel->atts[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* The clock entries of one mapping for a change of its target table. */
+static int clock_one(wb_apply *a, const wb_config_mapping *m,
+                     const wb_change *c, bool *wrote, wb_error *err)
+{
+    const wb_pgoutput_relation *rel = c->rel;
+    const wb_tuple *nt = c->newtup;
+    const wb_tuple *ot = c->oldkind == 'O' ? c->oldtup : NULL;
+    size_t ncols = 0;
+    int rc = 0;
+
+    wb_strbuf_reset(&a->karr);
+    wb_strbuf_reset(&a->cols);
+    wb_strbuf_reset(&a->vals);
+    wb_strbuf_reset(&a->ucols);
+    wb_strbuf_reset(&a->uvals);
+    for (size_t k = 0; k < m->nkeys && rc == 0; k++) {
+        int i = att_of(rel, m->keys[k].to);
+        if (i < 0 || i >= nt->ncols || nt->cols[i].kind != WB_TUPLE_TEXT)
+            return 0; /* no usable key: nothing to record */
+        rc = wb_pgarray_add(&a->karr, nt->cols[i].data);
+    }
+    for (size_t j = 0; j < m->ncolumns + m->nvalues && rc == 0; j++) {
+        const char *col = j < m->ncolumns ? m->columns[j].to
+                                          : m->values[j - m->ncolumns].to;
+        int i = att_of(rel, col);
+        if (i < 0 || i >= nt->ncols)
+            continue;
+        const wb_tuple_value *v = &nt->cols[i];
+        if (v->kind == WB_TUPLE_UNCHANGED || v->kind == WB_TUPLE_BINARY)
+            continue;
+        bool same = ot && i < ot->ncols && same_tuple_value(v, &ot->cols[i]);
+        if ((rc = wb_pgarray_add(same ? &a->ucols : &a->cols, col)) == 0)
+            rc = wb_pgarray_add(same ? &a->uvals : &a->vals,
+                                v->kind == WB_TUPLE_TEXT ? v->data : NULL);
+        ncols++;
+    }
+    if (rc == 0 && ncols) {
+        if ((rc = wb_pgarray_finish(&a->karr)) == 0 &&
+            (rc = wb_pgarray_finish(&a->cols)) == 0 &&
+            (rc = wb_pgarray_finish(&a->vals)) == 0 &&
+            (rc = wb_pgarray_finish(&a->ucols)) == 0)
+            rc = wb_pgarray_finish(&a->uvals);
+    }
+    if (rc)
+        return wb_error_set(err, WB_ENOMEM, "out of memory");
+    if (!ncols)
+        return 0;
+    if ((rc = open_batch(a, err)) != 0)
+        return rc;
+    const char *name;
+    stmt_ctx ctx = {m->name, m->to.schema, m->to.table, c->lsn, false, 0, NULL};
+    if ((rc = cached_stmt(a, "K\x1f" "clock", build_clock_sql, NULL, &ctx,
+                          &name, err)) != 0)
+        return rc;
+    char tbl[512], lsnbuf[WB_LSN_BUFLEN];
+    snprintf(tbl, sizeof(tbl), "%s.%s", m->to.schema, m->to.table);
+    const char *p[7] = {tbl,          a->karr.data, wb_lsn_format(c->lsn, lsnbuf),
+                        a->cols.data, a->vals.data, a->ucols.data,
+                        a->uvals.data};
+    if (!PQsendQueryPrepared(a->conn, name, 7, p, NULL, NULL, 0))
+        return send_failed(a, "could not send a statement to the target", err);
+    item *it = push(a, IT_OTHER);
+    it->mapping = m->name;
+    it->schema = m->to.schema;
+    it->table = m->to.table;
+    it->lsn = c->lsn;
+    *wrote = true;
+    return 0;
+}
+
+int wb_apply_clock_change(wb_apply *a, const wb_change *c, bool *wrote,
+                          wb_error *err)
+{
+    int rc;
+    *wrote = false;
+    if (!a->clock_rel || !c->newtup ||
+        (c->kind != WB_CHANGE_INSERT && c->kind != WB_CHANGE_UPDATE))
+        return 0;
+    for (size_t i = 0; i < a->cfg->nmappings; i++) {
+        const wb_config_mapping *m = &a->cfg->mappings[i];
+        if (!m->enabled || m->plugin.path ||
+            m->conflict.resolve != WB_CONFLICT_LAST_WRITER_WINS ||
+            !m->conflict.by_commit_time ||
+            strcmp(m->to.schema, c->rel->nspname) != 0 ||
+            strcmp(m->to.table, c->rel->relname) != 0)
+            continue;
+        if ((rc = clock_one(a, m, c, wrote, err)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
 int wb_apply_reconfigure(wb_apply *a, const wb_config *cfg, wb_error *err)
 {
     const wb_config *old = a->cfg;
@@ -1515,6 +1852,15 @@ int wb_apply_reconfigure(wb_apply *a, const wb_config *cfg, wb_error *err)
     if (wb_link_collect(cfg, &links, &nlinks) != 0) {
         a->cfg = old;
         return wb_error_set(err, WB_ENOMEM, "out of memory");
+    }
+    if (clock_needed(cfg) && !a->clock_rel) {
+        free(links);
+        a->cfg = old;
+        wb_error_set(err, WB_ECONFIG,
+                     "the reloaded configuration resolves conflicts by commit "
+                     "time, but the column clock was not set up at start");
+        wb_error_hint(err, "Restart walbridge to use the new policy.");
+        return WB_ECONFIG;
     }
     if (nlinks && !a->pending_rel) {
         free(links);
@@ -1736,7 +2082,7 @@ static bool build_set_sql(wb_apply *a, const run *r, char *sql)
             snprintf(p, sizeof(p), "%sv.a%zu", i ? ", " : "", r->nset + i + 1);
             ok = sql_add(sql, &len, p);
         }
-        ok = ok && sql_add(sql, &len, ") INSERT INTO ") &&
+        ok = ok && sql_add(sql, &len, "), i AS (INSERT INTO ") &&
              sql_add(sql, &len, rel) && sql_add(sql, &len, " (");
         for (size_t i = 0; ok && i < r->nset; i++)
             ok = (i == 0 || sql_add(sql, &len, ", ")) &&
@@ -1774,7 +2120,8 @@ static bool build_set_sql(wb_apply *a, const run *r, char *sql)
 
 static bool build_set_sql_cb(wb_apply *a, const void *r, char *sql)
 {
-    return build_set_sql(a, r, sql);
+    return build_set_sql(a, r, sql) &&
+           (((const run *)r)->shape.kind != WB_OP_UPDATE || count_suffix(sql));
 }
 
 /* Send the run as one statement (or nothing when empty). */
@@ -1813,6 +2160,7 @@ static int flush_run(wb_apply *a, wb_error *err)
     it->table = r->shape.table;
     it->lsn = r->last_lsn;
     it->set_based = true;
+    it->counted = r->shape.kind == WB_OP_UPDATE;
     it->rows = r->nrows;
     it->bytes = r->bytes;
     a->inflight_bytes += r->bytes;
@@ -1944,9 +2292,9 @@ int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
                 wb_error *err)
 {
     const char *name;
-    size_t n = op->nkeys + 2 * op->nset + 2;
+    size_t n = op->nkeys + 2 * op->nset + 4;
     const char *params[n];
-    char flags[op->nkeys + op->nset + 1], stamp[32];
+    char flags[op->nkeys + op->nset + 1], stamp[32], lsnbuf[WB_LSN_BUFLEN];
     size_t p = 0, bytes = 0;
     int rc;
 
@@ -1998,6 +2346,20 @@ int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
             } else {
                 params[p++] = op->stamp;
             }
+            if (op->conflict->by_commit_time && a->clock_rel) {
+                rc = 0;
+                const wb_op_value *kv =
+                    op->kind == WB_OP_UPSERT ? op->keys : op->set;
+                wb_strbuf_reset(&a->karr);
+                for (size_t k = 0; k < op->nkeys && rc == 0; k++)
+                    rc = wb_pgarray_add(&a->karr, kv[k].value);
+                if (rc == 0)
+                    rc = wb_pgarray_finish(&a->karr);
+                if (rc)
+                    return wb_error_set(err, WB_ENOMEM, "out of memory");
+                params[p++] = a->karr.data;
+                params[p++] = wb_lsn_format(lsn, lsnbuf);
+            }
         }
     }
     for (size_t i = 0; i < p; i++)
@@ -2012,6 +2374,7 @@ int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
     it->lsn = lsn;
     it->warn_missing = op->kind == WB_OP_UPDATE && !op->insert_if_missing;
     it->conflict = op->conflict;
+    it->counted = update_or_insert(op);
     it->from_schema = op->from_schema;
     it->from_table = op->from_table;
     it->commit_time = op->commit_time;
@@ -2076,6 +2439,7 @@ static int close_batch(wb_apply *a, wb_error *err)
         return send_failed(a, "could not send COMMIT", err);
     item *it = push(a, IT_COMMIT);
     a->commits_out++;
+    a->last_sent_end = a->batch_end;
     it->lsn = a->batch_end;
     it->txns = a->batch_txns;
     if (!a->sync_commit) {
@@ -2492,7 +2856,12 @@ static int handle_result(wb_apply *a, item *it, PGresult *res, wb_error *err)
         a->inflight_bytes -= it->bytes;
         if (it->conflict)
             return conflict_result(a, it, res, err);
-        a->pending_written += strtoull(PQcmdTuples(res), NULL, 10);
+        if (it->counted)
+            a->pending_written +=
+                PQntuples(res) == 1 ? strtoull(PQgetvalue(res, 0, 0), NULL, 10)
+                                    : 0;
+        else
+            a->pending_written += strtoull(PQcmdTuples(res), NULL, 10);
         if (it->warn_missing && strcmp(PQcmdTuples(res), "0") == 0)
             wb_log(WB_LOG_WARNING,
                    "row to update not found in \"%s.%s\" for mapping \"%s\" "

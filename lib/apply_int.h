@@ -160,6 +160,15 @@ int wb_apply_check_source(wb_apply *a, const char *system_id,
  */
 int wb_apply_lookup_changed(wb_apply *a, const char *schema,
                             const char *table, bool *due, wb_error *err);
+/*
+ * A change of another writer (decoded from the stream) of a table that a
+ * last_writer_wins-by-commit-time mapping writes: record in the column
+ * clock which columns it wrote and when (its commit LSN), in the open
+ * batch (opened if need be; *wrote then true, and the caller counts the
+ * transaction as writing).
+ */
+int wb_apply_clock_change(wb_apply *a, const wb_change *c, bool *wrote,
+                          wb_error *err);
 /* A reloaded configuration (same connection and slot settings): conflict
  * checks and links are taken from cfg, which must outlive the applier. */
 int wb_apply_reconfigure(wb_apply *a, const wb_config *cfg, wb_error *err);

@@ -124,6 +124,7 @@ static bool idle(const run_state *st)
 }
 
 static void shutdown_loop(run_state *st);
+static bool retryable(int rc, const wb_error *err);
 
 /* Stop with an error; the position stays where it is. */
 static void fail(run_state *st, int rc)
@@ -204,9 +205,31 @@ static void note_durable(run_state *st)
         st->persisted = d;
 }
 
-static void finish(run_state *st)
+/* The stop line: where walbridge stopped and what it did, over all its
+ * sessions (the current applier's counters included). */
+static void log_stopped(run_state *st)
 {
     char a[WB_LSN_BUFLEN];
+    wb_apply_stats as;
+    wb_apply_get_stats(st->apply, &as);
+    wb_log(WB_LOG_INFO,
+           "stopped at %s: %llu transactions applied, %llu skipped, %llu "
+           "changes routed, %llu target operations, %llu rows written, "
+           "%llu conflicts, %llu links pending, %llu linked later",
+           wb_lsn_format(st->persisted, a),
+           (unsigned long long)st->stats.txns_applied,
+           (unsigned long long)st->stats.txns_skipped,
+           (unsigned long long)st->stats.changes,
+           (unsigned long long)st->stats.ops,
+           (unsigned long long)(st->stats.rows_written + as.rows_written),
+           (unsigned long long)(st->stats.conflicts + as.conflicts),
+           (unsigned long long)(st->stats.links_pending + as.links_pending),
+           (unsigned long long)(st->stats.links_resolved +
+                                as.links_resolved));
+}
+
+static void finish(run_state *st)
+{
     int rc;
 
     if (st->finished)
@@ -215,7 +238,8 @@ static void finish(run_state *st)
     /* A source transaction still arriving is abandoned (the server sends
      * it again): if it queued writes, the whole open batch is rolled back;
      * otherwise the complete transactions in the batch are committed. */
-    if (st->in_txn && st->txn_wrote)
+    bool rolled_back = st->in_txn && st->txn_wrote;
+    if (rolled_back)
         rc = wb_apply_rollback_batch(st->apply, st->err);
     else
         rc = wb_apply_close_batch(st->apply, st->err);
@@ -227,11 +251,22 @@ static void finish(run_state *st)
     st->in_txn = false;
     st->in_stream = false;
     wb_spool_clear(st->spool);
-    if (rc == 0 && (rc = persist_idle(st, true)) == 0 &&
+    /* After a rollback, positions seen meanwhile (skipped transactions,
+     * echoes of our own earlier batches) may lie past transactions of the
+     * rolled-back batch: storing one would skip them at the next start. */
+    if (rc == 0 && !rolled_back && (rc = persist_idle(st, true)) == 0 &&
         (rc = wb_apply_drain(st->apply, STOP_TIMEOUT_MS, st->err)) == 0 &&
         (rc = wb_apply_make_durable(st->apply, STOP_TIMEOUT_MS, st->err)) == 0)
         note_durable(st);
-    if (rc != 0) {
+    if (rc != 0 && retryable(rc, st->err)) {
+        /* The last batch met a deadlock (or the like) on its way out: it
+         * was rolled back whole and the stored position is before it, so
+         * the next start applies it.  Stopping was asked for; it is done. */
+        wb_log_error(WB_LOG_WARNING, st->err);
+        wb_log(WB_LOG_INFO, "the last batch was rolled back; it is applied "
+                            "again at the next start");
+        wb_error_clear(st->err);
+    } else if (rc != 0) {
         st->result = rc;
     } else if ((rc = send_status(st, false)) < 0) {
         st->result = rc;
@@ -242,25 +277,7 @@ static void finish(run_state *st)
         if (wb_source_stop(st->src, STOP_TIMEOUT_MS, &serr) != 0)
             wb_log_error(WB_LOG_WARNING, &serr);
     }
-    {
-        wb_apply_stats as;
-        wb_apply_get_stats(st->apply, &as);
-        wb_log(WB_LOG_INFO,
-               "stopped at %s: %llu transactions applied, %llu skipped, %llu "
-               "changes routed, %llu target operations, %llu rows written, "
-               "%llu conflicts, %llu links pending, %llu linked later",
-               wb_lsn_format(st->persisted, a),
-               (unsigned long long)st->stats.txns_applied,
-               (unsigned long long)st->stats.txns_skipped,
-               (unsigned long long)st->stats.changes,
-               (unsigned long long)st->stats.ops,
-               (unsigned long long)(st->stats.rows_written + as.rows_written),
-               (unsigned long long)(st->stats.conflicts + as.conflicts),
-               (unsigned long long)(st->stats.links_pending +
-                                    as.links_pending),
-               (unsigned long long)(st->stats.links_resolved +
-                                    as.links_resolved));
-    }
+    log_stopped(st);
     shutdown_loop(st);
 }
 
@@ -299,6 +316,9 @@ static int apply_change(run_state *st, wb_change *c)
         bool due;
         if ((rc = wb_apply_lookup_changed(st->apply, c->rel->nspname,
                                           c->rel->relname, &due, st->err)))
+            return rc;
+        st->txn_wrote = st->txn_wrote || due;
+        if ((rc = wb_apply_clock_change(st->apply, c, &due, st->err)))
             return rc;
         st->txn_wrote = st->txn_wrote || due;
     }
@@ -1251,6 +1271,7 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
         if (st->stop_requested) {
             rc = 0; /* stopped while disconnected: nothing was open */
             wb_error_clear(err);
+            log_stopped(st);
             break;
         }
     }

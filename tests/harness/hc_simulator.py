@@ -16,8 +16,9 @@ Modes:
           processed_tx; a DELETE is just marked SUCCESS.
   inject  edits "coming from Salesforce" at --rate transactions a second:
           updates of existing rows that have an sfid (--columns get new
-          values, systemmodstamp = now()) and, with --new-ratio, new records
-          that carry an sfid and no external id.
+          values, systemmodstamp = now(); --hot N: only the first N such
+          rows by id, to contend with the apps' hot sets) and, with
+          --new-ratio, new records that carry an sfid and no external id.
 
 Loops are bounded: they stop after --duration seconds, after --max-txns
 transactions, or (sync with --until-idle) once no NEW row has been seen for
@@ -35,6 +36,7 @@ import sys
 import time
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 
 B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -86,59 +88,89 @@ def qualified(cur, table):
         psycopg2.extensions.quote_ident(table, cur)
 
 
-def run_sync(args, conn, stats, deadline):
-    cur = conn.cursor()
-    idle_since = time.monotonic()
-    while time.monotonic() < deadline and stats["txns"] < args.max_txns:
-        polled_at = time.monotonic()
-        cur.execute(
-            "SELECT id, table_name, record_id, action FROM salesforce._trigger_log"
-            " WHERE state = 'NEW' ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
-            (args.batch,))
-        rows = cur.fetchall()
-        if not rows:
+RETRYABLE = (psycopg2.errors.DeadlockDetected, psycopg2.errors.SerializationFailure)
+
+
+def retrying(step, conn, stats):
+    """Run step() (one transaction), again after a deadlock or serialization
+    failure: rows are contended by walbridge and the apps, and Connect too
+    retries a failed transaction."""
+    for attempt in range(50):
+        try:
+            return step()
+        except RETRYABLE:
             conn.rollback()
-            if args.until_idle and time.monotonic() - idle_since >= args.idle:
-                break
-            time.sleep(args.poll)
-            continue
-        busy_from = polled_at
-        idle_since = time.monotonic()
-        by_table = {}
-        for log_id, table, record_id, action in rows:
-            if action in ("INSERT", "UPDATE") and record_id is not None:
-                by_table.setdefault(table, set()).add(record_id)
-            else:
-                stats["deletes"] += 1
-        for table, ids in sorted(by_table.items()):
-            ids = sorted(ids)
-            sfids = [make_sfid(table, i, args.seed) for i in ids]
-            # The row's own sfid is kept: it is assigned once per record.
-            # Rows are locked in id order (no deadlock between two workers).
-            cur.execute(
-                f"WITH locked AS (SELECT r.id, r.sfid IS NULL AS was_null, v.sfid AS new_sfid"
-                f"   FROM {qualified(cur, table)} r"
-                "    JOIN unnest(%s::integer[], %s::text[]) AS v(id, sfid) ON r.id = v.id"
-                "   ORDER BY r.id FOR UPDATE OF r)"
-                f" UPDATE {qualified(cur, table)} AS r"
-                "   SET sfid = coalesce(r.sfid, l.new_sfid), systemmodstamp = now()"
-                "  FROM locked l WHERE r.id = l.id"
-                " RETURNING l.was_null",
-                (ids, sfids))
-            for (was_null,) in cur.fetchall():
-                stats["written_back"] += 1
-                if was_null:
-                    stats["sfids_assigned"] += 1
+            stats["retries"] += 1
+            time.sleep(0.005 * (attempt + 1))
+    raise SystemExit("hc_simulator: a transaction failed 50 times")
+
+
+def run_sync(args, conn, stats, deadline):
+    while time.monotonic() < deadline and stats["txns"] < args.max_txns:
+        if retrying(lambda: sync_once(args, conn, stats), conn, stats) == "stop":
+            break
+
+
+def sync_once(args, conn, stats):
+    """One sync transaction; "stop" when --until-idle has seen enough."""
+    cur = conn.cursor()
+    idle_since = stats.setdefault("_idle_since", time.monotonic())
+    polled_at = time.monotonic()
+    cur.execute(
+        "SELECT id, table_name, record_id, action FROM salesforce._trigger_log"
+        " WHERE state = 'NEW' ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+        (args.batch,))
+    rows = cur.fetchall()
+    if not rows:
+        conn.rollback()
+        if args.until_idle and time.monotonic() - idle_since >= args.idle:
+            return "stop"
+        time.sleep(args.poll)
+        return None
+    busy_from = polled_at
+    by_table = {}
+    written = assigned = deletes = 0
+    for log_id, table, record_id, action in rows:
+        if action in ("INSERT", "UPDATE") and record_id is not None:
+            by_table.setdefault(table, set()).add(record_id)
+        else:
+            deletes += 1
+    for table, ids in sorted(by_table.items()):
+        ids = sorted(ids)
+        sfids = [make_sfid(table, i, args.seed) for i in ids]
+        # The row's own sfid is kept: it is assigned once per record.
+        # Rows are locked in id order (no deadlock between two workers).
         cur.execute(
-            "UPDATE salesforce._trigger_log"
-            "   SET state = 'SUCCESS', processed_at = now(), processed_tx = txid_current(),"
-            "       updated_at = now()"
-            " WHERE id = ANY(%s)",
-            ([r[0] for r in rows],))
-        stats["synced"] += cur.rowcount
-        conn.commit()
-        stats["txns"] += 1
-        stats["busy_seconds"] += time.monotonic() - busy_from
+            f"WITH locked AS (SELECT r.id, r.sfid IS NULL AS was_null, v.sfid AS new_sfid"
+            f"   FROM {qualified(cur, table)} r"
+            "    JOIN unnest(%s::integer[], %s::text[]) AS v(id, sfid) ON r.id = v.id"
+            "   ORDER BY r.id FOR UPDATE OF r)"
+            f" UPDATE {qualified(cur, table)} AS r"
+            "   SET sfid = coalesce(r.sfid, l.new_sfid), systemmodstamp = now()"
+            "  FROM locked l WHERE r.id = l.id"
+            " RETURNING l.was_null",
+            (ids, sfids))
+        for (was_null,) in cur.fetchall():
+            written += 1
+            if was_null:
+                assigned += 1
+    cur.execute(
+        "UPDATE salesforce._trigger_log"
+        "   SET state = 'SUCCESS', processed_at = now(), processed_tx = txid_current(),"
+        "       updated_at = now()"
+        " WHERE id = ANY(%s)",
+        ([r[0] for r in rows],))
+    synced = cur.rowcount
+    conn.commit()
+    # Counted once committed: a retried transaction counts once.
+    stats["synced"] += synced
+    stats["written_back"] += written
+    stats["sfids_assigned"] += assigned
+    stats["deletes"] += deletes
+    stats["txns"] += 1
+    stats["busy_seconds"] += time.monotonic() - busy_from
+    stats["_idle_since"] = time.monotonic()
+    return None
 
 
 def run_inject(args, conn, stats, deadline):
@@ -153,29 +185,12 @@ def run_inject(args, conn, stats, deadline):
     while time.monotonic() < deadline and stats["txns"] < args.max_txns:
         if n % 200 == 0:
             # Salesforce only knows records that have an sfid.
-            cur.execute(f"SELECT id FROM {tbl} WHERE sfid IS NOT NULL ORDER BY id")
+            cur.execute(f"SELECT id FROM {tbl} WHERE sfid IS NOT NULL ORDER BY id"
+                        + (" LIMIT %d" % args.hot if args.hot > 0 else ""))
             ids = [r[0] for r in cur.fetchall()]
             conn.commit()
         n += 1
-        tag = f"sf{args.seed}-{n}"
-        if not ids or rng.random() < args.new_ratio:
-            key = f"inj-{args.seed}-{n}-{time.time_ns()}"
-            sfid = make_sfid(args.table, key, args.seed)
-            cur.execute(
-                f"INSERT INTO {tbl} (sfid, name, systemmodstamp) VALUES (%s, %s, now())"
-                " RETURNING id",
-                (sfid, "Salesforce " + tag))
-            ids.append(cur.fetchone()[0])
-            stats["injected_inserts"] += 1
-        else:
-            rid = rng.choice(ids)
-            sets = ", ".join(f"{psycopg2.extensions.quote_ident(c, cur)} = %s" for c in columns)
-            cur.execute(
-                f"UPDATE {tbl} SET {sets}{', ' if sets else ''}systemmodstamp = now()"
-                " WHERE id = %s AND sfid IS NOT NULL",
-                [f"{tag}-{c}" for c in columns] + [rid])
-            stats["injected_updates"] += cur.rowcount
-        conn.commit()
+        retrying(lambda: inject_once(args, conn, cur, tbl, columns, ids, rng, n, stats), conn, stats)
         stats["txns"] += 1
         if interval:
             next_at += interval
@@ -184,6 +199,32 @@ def run_inject(args, conn, stats, deadline):
                 time.sleep(delay)
             elif delay < -1.0:
                 next_at = time.monotonic()  # fell behind: do not burst
+
+
+def inject_once(args, conn, cur, tbl, columns, ids, rng, n, stats):
+    """One injected Salesforce-side edit (a transaction)."""
+    tag = f"sf{args.seed}-{n}"
+    if not ids or rng.random() < args.new_ratio:
+        key = f"inj-{args.seed}-{n}-{time.time_ns()}"
+        sfid = make_sfid(args.table, key, args.seed)
+        cur.execute(
+            f"INSERT INTO {tbl} (sfid, name, systemmodstamp) VALUES (%s, %s, now())"
+            " RETURNING id",
+            (sfid, "Salesforce " + tag))
+        new_id = cur.fetchone()[0]
+        conn.commit()
+        ids.append(new_id)
+        stats["injected_inserts"] += 1
+    else:
+        rid = rng.choice(ids)
+        sets = ", ".join(f"{psycopg2.extensions.quote_ident(c, cur)} = %s" for c in columns)
+        cur.execute(
+            f"UPDATE {tbl} SET {sets}{', ' if sets else ''}systemmodstamp = now()"
+            " WHERE id = %s AND sfid IS NOT NULL",
+            [f"{tag}-{c}" for c in columns] + [rid])
+        updated = cur.rowcount
+        conn.commit()
+        stats["injected_updates"] += updated
 
 
 def main():
@@ -201,10 +242,12 @@ def main():
     p.add_argument("--table", default="account", help="inject: salesforce table")
     p.add_argument("--columns", default="phone", help="inject: comma-separated columns to edit")
     p.add_argument("--new-ratio", type=float, default=0.1, help="inject: share of new records")
+    p.add_argument("--hot", type=int, default=0,
+                   help="inject: edit only the first N records by id (0: all)")
     args = p.parse_args()
 
     stats = {"mode": args.mode, "txns": 0, "busy_seconds": 0.0, "synced": 0, "written_back": 0, "sfids_assigned": 0,
-             "deletes": 0, "injected_updates": 0, "injected_inserts": 0}
+             "deletes": 0, "injected_updates": 0, "injected_inserts": 0, "retries": 0}
     conn = connect(args.dsn, "hc_simulator_" + args.mode)
     start = time.monotonic()
     deadline = start + args.duration
@@ -224,6 +267,7 @@ def main():
     busy = stats["busy_seconds"]
     stats["busy_tps"] = round(stats["txns"] / busy, 1) if busy > 0 else 0.0
     stats["busy_seconds"] = round(busy, 3)
+    stats.pop("_idle_since", None)
     print(json.dumps(stats, sort_keys=True))
     return 0
 

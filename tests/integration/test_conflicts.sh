@@ -205,10 +205,17 @@ echo "-- a target transaction rolled back for concurrency's sake is retried, not
 # Another writer holds the row walbridge must write; walbridge's session
 # gives up waiting after 200 ms (lock_timeout: SQLSTATE 55P03, as a
 # deadlock would be 40P01), rolls the batch back and applies it again.
+# One source transaction a batch, and 20 more after the blocked one: their
+# batches are already in the pipeline when the first fails, and must not
+# commit (they would store a position past the failed batch, whose change
+# the retry would then skip).
 LOCKCFG=$WB_WORK/lock.yaml
-sed "s|^  conninfo: \"\"$|  conninfo: \"host=$PGHOST port=$PGPORT user=postgres dbname=$WB_DB options='-c lock_timeout=200'\"|" "$CFG" >"$LOCKCFG"
+sed "s|^  conninfo: \"\"$|  conninfo: \"host=$PGHOST port=$PGPORT user=postgres dbname=$WB_DB options='-c lock_timeout=200'\"\n  batch_max_txns: 1|" "$CFG" >"$LOCKCFG"
 grep -q lock_timeout "$LOCKCFG" || fail "could not write $LOCKCFG"
+grep -q 'batch_max_txns: 1' "$LOCKCFG" || fail "could not write $LOCKCFG"
 q "UPDATE portal.cf_src SET a = 'locked' WHERE id = 4" >/dev/null
+q "INSERT INTO portal.cf_src (id, a) SELECT g, 'later' FROM generate_series(100, 119) g" >/dev/null
+for i in $(seq 100 119); do q "UPDATE portal.cf_src SET b = 'later$i' WHERE id = $i" >/dev/null; done
 wb_psql -c "BEGIN; SELECT 1 FROM salesforce.cf_lww WHERE ext = '4' FOR UPDATE; SELECT pg_sleep(2); COMMIT;" >/dev/null &
 LOCKER=$!
 wb_track_pid "$LOCKER"
@@ -222,3 +229,7 @@ assert_contains "$WB_WORK/run.$WB_RUN_N.log" 'reconnecting in'
 assert_eq "$(row cf_lww 4)" "locked/b4/c4" "applied once the lock was released"
 assert_eq "$(q "SELECT count(*) FROM public.cf_audit WHERE ext = '4' AND tbl = 'cf_lww' AND app = 'walbridge'")" 1 \
     "written exactly once (the rolled-back attempt left nothing)"
+assert_eq "$(q "SELECT count(*) FROM salesforce.cf_lww WHERE ext::int BETWEEN 100 AND 119 AND b = 'later' || ext")" 20 \
+    "the 20 later transactions applied too"
+assert_eq "$(q "SELECT count(*) FROM public.cf_audit WHERE ext::int BETWEEN 100 AND 119 AND tbl = 'cf_lww'")" 40 \
+    "each of them once (20 inserts, 20 updates)"

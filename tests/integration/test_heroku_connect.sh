@@ -142,6 +142,8 @@ wb_run_until "$CFG"
 wb_assert_synced "forward mapping applied"
 WB_WRITES=$(q "SELECT count(*) FROM testlog.audit WHERE tbl = 'account' AND app = 'walbridge'")
 assert_eq "$WB_WRITES" 297 "walbridge's row writes into salesforce.account (audited)"
+assert_eq "$(sed -n 's/.*stopped at .* \([0-9]*\) rows written.*/\1/p' "$WB_WORK/run.$WB_RUN_N.log" | tail -n 1)" \
+    "$WB_WRITES" "its stop line counts the same rows written (set-based, row, update-or-insert)"
 assert_eq "$(q "SELECT count(*) FROM testlog.audit WHERE tbl = 'account' AND app <> 'walbridge'")" 0 \
     "every audited write into salesforce.account is walbridge's (application_name)"
 assert_eq "$(q "SELECT string_agg(DISTINCT srr || '/' || xmlbinary, ',') FROM testlog.audit WHERE app = 'walbridge'")" \
