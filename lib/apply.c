@@ -426,6 +426,28 @@ static int check_conflict_setup(wb_apply *a, wb_error *err)
  * sure the pending table exists.  Every link is due at start, so that the
  * first batch resolves what became resolvable while walbridge was down.
  */
+/*
+ * A table of walbridge's own in the progress schema (pending links, the
+ * column clock): create the schema if need be and set *rel to the quoted
+ * "schema.name" (malloc'd).  what names it in errors.
+ */
+static int own_table(wb_apply *a, const char *name, const char *what,
+                     char **rel, wb_error *err)
+{
+    char sql[600], msg[160];
+    char *s = wb_conn_quote_ident(a->conn, a->cfg->target.progress_schema);
+    size_t n = (s ? strlen(s) : 0) + strlen(name) + 2;
+    *rel = s ? malloc(n) : NULL;
+    if (*rel)
+        snprintf(*rel, n, "%s.%s", s, name);
+    snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS %s", s ? s : "");
+    free(s);
+    if (!*rel)
+        return wb_error_set(err, WB_ENOMEM, "out of memory");
+    snprintf(msg, sizeof(msg), "could not create the schema of %s", what);
+    return exec_ok(a, sql, 0, NULL, PGRES_COMMAND_OK, NULL, msg, err);
+}
+
 static int setup_links(wb_apply *a, wb_error *err)
 {
     char sql[1024];
@@ -438,27 +460,9 @@ static int setup_links(wb_apply *a, wb_error *err)
         return wb_error_set(err, WB_ENOMEM, "out of memory");
     if (a->nlinks == 0)
         return 0;
-    if (!a->pending_rel) {
-        char *s = wb_conn_quote_ident(a->conn, a->cfg->target.progress_schema);
-        size_t n = (s ? strlen(s) : 0) + 32;
-        a->pending_rel = s ? malloc(n) : NULL;
-        if (a->pending_rel)
-            snprintf(a->pending_rel, n, "%s.pending_link", s);
-        free(s);
-        if (!a->pending_rel)
-            return wb_error_set(err, WB_ENOMEM, "out of memory");
-    }
-    {
-        char *schema =
-            wb_conn_quote_ident(a->conn, a->cfg->target.progress_schema);
-        if (!schema)
-            return wb_error_set(err, WB_ENOMEM, "out of memory");
-        snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS %s", schema);
-        free(schema);
-    }
-    if ((rc = exec_ok(a, sql, 0, NULL, PGRES_COMMAND_OK, NULL,
-                      "could not create the schema of the pending links",
-                      err)) != 0)
+    if (!a->pending_rel &&
+        (rc = own_table(a, "pending_link", "the pending links",
+                        &a->pending_rel, err)) != 0)
         return rc;
     if (!wb_link_create_sql(a->pending_rel, sql, sizeof(sql)))
         return wb_error_set(err, WB_ENOMEM, "pending link table name too long");
@@ -500,20 +504,8 @@ static int setup_clock(wb_apply *a, wb_error *err)
     int rc;
     if (!clock_needed(a->cfg) || a->clock_rel)
         return 0;
-    char *s = wb_conn_quote_ident(a->conn, a->cfg->target.progress_schema);
-    if (!s)
-        return wb_error_set(err, WB_ENOMEM, "out of memory");
-    size_t n = strlen(s) + 32;
-    a->clock_rel = malloc(n);
-    if (a->clock_rel)
-        snprintf(a->clock_rel, n, "%s.column_clock", s);
-    snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS %s", s);
-    free(s);
-    if (!a->clock_rel)
-        return wb_error_set(err, WB_ENOMEM, "out of memory");
-    if ((rc = exec_ok(a, sql, 0, NULL, PGRES_COMMAND_OK, NULL,
-                      "could not create the schema of the column clock",
-                      err)) != 0)
+    if ((rc = own_table(a, "column_clock", "the column clock", &a->clock_rel,
+                        err)) != 0)
         return rc;
     snprintf(sql, sizeof(sql),
              "CREATE TABLE IF NOT EXISTS %s (tbl text NOT NULL, "
@@ -544,6 +536,16 @@ static bool build_clock_sql(wb_apply *a, const void *arg, char *sql)
                      "ON CONFLICT (tbl, key, col) DO NOTHING",
                      a->clock_rel, a->clock_rel);
     return w > 0 && w < SQL_MAX;
+}
+
+/* fmt with its one %s replaced by rel, malloc'd; NULL when out of memory. */
+static char *with_rel(const char *fmt, const char *rel)
+{
+    size_t n = strlen(fmt) + strlen(rel) + 1;
+    char *sql = malloc(n);
+    if (sql)
+        snprintf(sql, n, fmt, rel);
+    return sql;
 }
 
 int wb_apply_open(const wb_config *cfg, wb_apply **out, wb_error *err)
@@ -611,19 +613,22 @@ int wb_apply_open(const wb_config *cfg, wb_apply **out, wb_error *err)
     }
     if (a->mode == WB_PROGRESS_TABLE && (rc = setup_table(a, err)) != 0)
         goto fail;
-    {
-        size_t n = strlen(a->progress_rel) + 512;
-        if (!(a->progress_sql = malloc(n))) {
-            rc = wb_error_set(err, WB_ENOMEM, "out of memory");
-            goto fail;
-        }
-        snprintf(a->progress_sql, n,
-                 "INSERT INTO %s (slot, end_lsn, commit_time, updated_at) "
-                 "VALUES ($1, $2::pg_lsn, '2000-01-01 00:00:00+00'::"
-                 "timestamptz + $3::bigint * interval '1 microsecond', now()) "
-                 "ON CONFLICT (slot) DO UPDATE SET end_lsn = EXCLUDED.end_lsn, "
-                 "commit_time = EXCLUDED.commit_time, updated_at = now()",
-                 a->progress_rel);
+    a->progress_sql = with_rel(
+        "INSERT INTO %s (slot, end_lsn, commit_time, updated_at) "
+        "VALUES ($1, $2::pg_lsn, '2000-01-01 00:00:00+00'::"
+        "timestamptz + $3::bigint * interval '1 microsecond', now()) "
+        "ON CONFLICT (slot) DO UPDATE SET end_lsn = EXCLUDED.end_lsn, "
+        "commit_time = EXCLUDED.commit_time, updated_at = now()",
+        a->progress_rel);
+    /* Table mode: is a batch's position stored?  (see open_batch) */
+    a->guard_sql = with_rel(
+        "SELECT (CASE WHEN EXISTS (SELECT 1 FROM %s WHERE slot = $2 "
+        "AND end_lsn >= $1::pg_lsn) THEN '1' ELSE 'walbridge: the "
+        "previous batch was not committed' END)::int",
+        a->progress_rel);
+    if (!a->progress_sql || !a->guard_sql) {
+        rc = wb_error_set(err, WB_ENOMEM, "out of memory");
+        goto fail;
     }
     if ((rc = check_conflict_setup(a, err)) != 0)
         goto fail;
@@ -631,18 +636,6 @@ int wb_apply_open(const wb_config *cfg, wb_apply **out, wb_error *err)
         goto fail;
     if ((rc = setup_clock(a, err)) != 0)
         goto fail;
-    {
-        size_t n = strlen(a->progress_rel) + 256;
-        if (!(a->guard_sql = malloc(n))) {
-            rc = wb_error_set(err, WB_ENOMEM, "out of memory");
-            goto fail;
-        }
-        snprintf(a->guard_sql, n,
-                 "SELECT (CASE WHEN EXISTS (SELECT 1 FROM %s WHERE slot = $2 "
-                 "AND end_lsn >= $1::pg_lsn) THEN '1' ELSE 'walbridge: the "
-                 "previous batch was not committed' END)::int",
-                 a->progress_rel);
-    }
     a->set_based = cfg->target.set_based;
     if (a->set_based && (rc = load_coltypes(a, err)) != 0)
         goto fail;

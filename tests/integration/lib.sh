@@ -110,6 +110,16 @@ command -v psql >/dev/null || fail "psql not on PATH (env.sh should have added $
 # ---------------------------------------------------------------- SQL helpers
 
 # psql against the test database, quiet, unaligned, tuples only.
+# wb_need_python: set PY to a python3 with psycopg2, jsonschema and yaml
+# (the harness scripts' modules; tests/harness/deps.sh installs them), or
+# fail: a test never skips silently.
+wb_need_python() {
+    # shellcheck source=tests/harness/deps.sh
+    source "$WB_SOURCE_DIR/tests/harness/deps.sh"
+    PY=$(wb_python_for_tests) ||
+        fail "no python3 with psycopg2, jsonschema and yaml (Debian: python3-psycopg2 python3-jsonschema python3-yaml; tests/harness/deps.sh installs them)"
+}
+
 wb_psql() {
     PGOPTIONS="-c client_min_messages=warning" PGCLIENTENCODING=UTF8 PGAPPNAME=wbt_psql psql -X -v ON_ERROR_STOP=1 -qAt -d "$WB_DB" "$@"
 }

@@ -28,14 +28,7 @@
 source "$(dirname "$0")/lib.sh"
 
 SECS=${WB_CONVERGENCE_SECONDS:-60}
-PY=""
-for p in python3 /usr/bin/python3; do
-    if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import psycopg2' 2>/dev/null; then
-        PY=$p
-        break
-    fi
-done
-[[ -n "$PY" ]] || fail "no python3 with psycopg2 (install python3-psycopg2; tests/harness/deps.sh lists it)"
+wb_need_python
 DSN="host=$PGHOST port=$PGPORT user=postgres dbname=$WB_DB"
 H=$WB_SOURCE_DIR/tests/harness
 q() { wb_psql -c "$1"; }

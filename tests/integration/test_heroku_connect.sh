@@ -23,16 +23,7 @@
 # session settings, in the unpublished schema testlog.
 source "$(dirname "$0")/lib.sh"
 
-# The simulator needs psycopg2; Debian's python3-psycopg2 is for the system
-# python3, which may not be the first python3 on PATH.
-PY=""
-for p in python3 /usr/bin/python3; do
-    if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import psycopg2' 2>/dev/null; then
-        PY=$p
-        break
-    fi
-done
-[[ -n "$PY" ]] || fail "no python3 with psycopg2 (install python3-psycopg2; tests/harness/deps.sh lists it)"
+wb_need_python
 SIM_DSN="host=$PGHOST port=$PGPORT user=postgres dbname=$WB_DB"
 SIM_N=0
 SIM_OUT=""

@@ -15,14 +15,7 @@
 # later; and pending links survive a restart.
 source "$(dirname "$0")/lib.sh"
 
-PY=""
-for p in python3 /usr/bin/python3; do
-    if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import psycopg2' 2>/dev/null; then
-        PY=$p
-        break
-    fi
-done
-[[ -n "$PY" ]] || fail "no python3 with psycopg2 (install python3-psycopg2; tests/harness/deps.sh lists it)"
+wb_need_python
 SIM_DSN="host=$PGHOST port=$PGPORT user=postgres dbname=$WB_DB"
 sim_sync() {
     timeout -k 5 120 "$PY" "$WB_SOURCE_DIR/tests/harness/hc_simulator.py" sync --until-idle \
@@ -99,7 +92,7 @@ assert_eq "$(stopv 'links pending')" 0 "no link noted"
 assert_eq "$(q "SELECT (o.account__c = a.sfid)::text FROM salesforce.order__c o, salesforce.account a
                WHERE o.external_id__c = '61' AND a.external_id__c = '2'")" true "order 61 linked when written"
 
-echo "-- a link never overwrites a value written later"
+echo "-- moving an order to a linked account forgets its pending link"
 q "INSERT INTO portal.users (id, email) VALUES (1001, 'later@example.com')" >/dev/null
 q "INSERT INTO portal.orders (id, user_id, total) VALUES (500, 1001, 7)" >/dev/null
 wb_run_until "$CFG"
@@ -107,8 +100,16 @@ assert_eq "$(pending)" 1 "order 500 waits for account 1001"
 q "UPDATE portal.orders SET user_id = 2 WHERE id = 500" >/dev/null
 wb_run_until "$CFG"
 assert_eq "$(pending)" 0 "moving order 500 to a linked account forgot its pending link"
+
+echo "-- a link never overwrites a value written later"
+q "INSERT INTO portal.users (id, email) VALUES (1002, 'later2@example.com')" >/dev/null
+q "INSERT INTO portal.orders (id, user_id, total) VALUES (501, 1002, 8)" >/dev/null
+wb_run_until "$CFG"
+assert_eq "$(pending)" 1 "order 501 waits for account 1002"
+# Someone else (a sales rep, in Salesforce) sets the order's account meanwhile.
+q "UPDATE salesforce.order__c SET account__c = '001MANUAL000000AAA' WHERE external_id__c = '501'" >/dev/null
 sim_sync
 wb_run_until "$CFG"
-assert_eq "$(q "SELECT (o.account__c = a.sfid)::text FROM salesforce.order__c o, salesforce.account a
-               WHERE o.external_id__c = '500' AND a.external_id__c = '2'")" true \
-    "order 500 keeps account 2's sfid after account 1001 got one"
+assert_eq "$(pending)" 0 "the link was resolved once account 1002 got its sfid"
+assert_eq "$(q "SELECT account__c FROM salesforce.order__c WHERE external_id__c = '501'")" 001MANUAL000000AAA \
+    "and did not overwrite the value written in the meantime"
