@@ -10,7 +10,8 @@
 #   - progress: origin for that role                           exit 6
 #   - a conflict policy on a source without REPLICA IDENTITY FULL  exit 6
 #   - conflict by commit_time with track_commit_timestamp off  exit 3
-# and with every prerequisite met, check exits 0 and run applies.
+# and with every prerequisite met, check exits 0 and run applies.  The
+# replication state (here: a missing slot) is checked by run only.
 # Its own server: track_commit_timestamp is changed (a restart).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_cluster.sh"
@@ -146,6 +147,21 @@ wb_run_until good.yaml # creates the publication and the slot
 wb_psql -c "INSERT INTO portal.cf_src VALUES (1, 'one')"
 wb_run_until good.yaml
 assert_eq "$(wb_psql -c "SELECT a FROM salesforce.cf_tgt WHERE ext = '1'")" one "run with good.yaml applies the change"
+
+# The replication state is run's to check, after the list, not check's
+# (the README says so): a slot that does not exist and may not be created.
+echo "-- replication state: checked by run only"
+SLOT3=${WB_SLOT}_state
+config state.yaml "$SLOT3" postgres auto portal.cf_src "$LWW"
+wbc_config_set state.yaml create_slot false
+rc=0
+wb_exec "$WB_WORK/check.state.err" 60 check -c state.yaml || rc=$?
+assert_eq "$rc" 0 "a missing slot that may not be created: check exits 0"
+rc=0
+wb_exec "$WB_WORK/run.state.err" 60 run -c state.yaml --until now || rc=$?
+assert_eq "$rc" 5 "run exits 5 (replication state)"
+assert_contains "$WB_WORK/run.state.err" "FATAL:  replication slot \"$SLOT3\" does not exist" \
+    "run names the missing slot"
 
 echo "-- track_commit_timestamp off (server restarted)"
 wbc_set track_commit_timestamp off
