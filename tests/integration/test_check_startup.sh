@@ -29,6 +29,12 @@ CREATE TABLE salesforce.cf_tgt (id serial PRIMARY KEY, ext varchar UNIQUE, a tex
 -- May stream and read, but not use replication origins (their functions
 -- are not granted to PUBLIC).
 CREATE ROLE $ROLE LOGIN REPLICATION;
+-- What it needs to run with progress in a table (README "Roles and
+-- privileges"); the publication is made here, as it needs a superuser.
+GRANT CREATE ON DATABASE $WB_DB TO $ROLE;
+GRANT USAGE ON SCHEMA portal, salesforce TO $ROLE;
+GRANT ALL ON salesforce.cf_tgt, salesforce.cf_tgt_id_seq TO $ROLE;
+CREATE PUBLICATION $WB_PUB FOR TABLES IN SCHEMA portal, salesforce;
 SQL
 assert_eq "$(wb_psql -c "SELECT has_function_privilege('$ROLE', 'pg_replication_origin_create(text)', 'EXECUTE')")" f \
     "role $ROLE may not create replication origins"
@@ -134,6 +140,19 @@ rc=0
 wb_exec "$WB_WORK/check.auto_table.err" 60 check -c auto_table.yaml || rc=$?
 [[ "$rc" == 0 ]] || cat "$WB_WORK/check.auto_table.err" >&2
 assert_eq "$rc" 0 "progress: auto without origin privileges, no commit-time policy: check exits 0"
+# And run agrees: it keeps its position in a table (a slot of its own,
+# so that the cases above and below still find nothing created).
+SLOT4=${WB_SLOT}_table
+config run_table.yaml "$SLOT4" "$ROLE" auto portal.cf_src '{ resolve: source_wins }'
+wb_run_until run_table.yaml
+assert_contains "$WB_WORK/run.$WB_RUN_N.log" "role may not use replication origins, storing progress in table" \
+    "run with that role stores its position in a table"
+assert_eq "$(wb_psql -c "SELECT count(*) FROM walbridge.progress WHERE slot = '$SLOT4'")" 1 \
+    "the position is in walbridge.progress"
+assert_eq "$(wb_psql -c "SELECT count(*) FROM pg_replication_origin WHERE roname = 'walbridge_$SLOT4'")" 0 \
+    "and no replication origin was created"
+wb_psql -c "SELECT pg_drop_replication_slot('$SLOT4')" >/dev/null
+wb_psql -c "DROP SCHEMA walbridge CASCADE" >/dev/null
 
 echo "-- every prerequisite met: check exits 0, run starts and applies"
 config good.yaml "$WB_SLOT" postgres auto portal.cf_src "$LWW"
@@ -143,7 +162,7 @@ wb_exec "$WB_WORK/check.good.err" 60 check -c good.yaml || rc=$?
 assert_eq "$rc" 0 "walbridge check -c good.yaml exits 0"
 assert_contains "$WB_WORK/check.good.err" "configuration file \"good.yaml\" is valid and matches the database: 1 mapping" \
     "check says the file matches the database"
-wb_run_until good.yaml # creates the publication and the slot
+wb_run_until good.yaml # creates the slot
 wb_psql -c "INSERT INTO portal.cf_src VALUES (1, 'one')"
 wb_run_until good.yaml
 assert_eq "$(wb_psql -c "SELECT a FROM salesforce.cf_tgt WHERE ext = '1'")" one "run with good.yaml applies the change"
