@@ -10,7 +10,9 @@
 #   - progress: origin for that role                           exit 6
 #   - a conflict policy on a source without REPLICA IDENTITY FULL  exit 6
 #   - conflict by commit_time with track_commit_timestamp off  exit 3
-# and with every prerequisite met, check exits 0 and run applies.  The
+# and with every prerequisite met, check exits 0 and run applies.  A role
+# without origin privileges gets a progress table from check's prediction
+# and from run alike; a reload is held to the same rules as a start.  The
 # replication state (here: a missing slot) is checked by run only.
 # Its own server: track_commit_timestamp is changed (a restart).
 source "$(dirname "$0")/lib.sh"
@@ -151,6 +153,24 @@ assert_eq "$(wb_psql -c "SELECT count(*) FROM walbridge.progress WHERE slot = '$
     "the position is in walbridge.progress"
 assert_eq "$(wb_psql -c "SELECT count(*) FROM pg_replication_origin WHERE roname = 'walbridge_$SLOT4'")" 0 \
     "and no replication origin was created"
+# A reload meets the same rules as a start, against the running session:
+# commit time cannot come in while progress is in a table.
+wb_start_bg run_table.yaml
+wb_wait_sql 30 "SELECT active FROM pg_replication_slots WHERE slot_name = '$SLOT4'" t "the slot is active"
+config run_table.yaml "$SLOT4" "$ROLE" auto portal.cf_src "$LWW"
+kill -HUP "$WB_BG_PID"
+deadline=$((SECONDS + 30))
+until grep -qF 'The previous configuration stays in force.' "$WB_LOG"; do
+    ((SECONDS < deadline)) || fail "the reload was neither refused nor logged within 30 s"
+    wb_bg_check_alive
+    sleep 0.1
+done
+assert_contains "$WB_LOG" \
+    "ERROR:  run_table.yaml:16:48: mapping \"lww\" resolves conflicts by commit time, which needs progress in a replication origin" \
+    "a reload bringing in commit time is refused with the start-up message"
+rc=0
+wb_stop_bg || rc=$?
+assert_eq "$rc" 0 "walbridge stops cleanly after the refused reload"
 wb_psql -c "SELECT pg_drop_replication_slot('$SLOT4')" >/dev/null
 wb_psql -c "DROP SCHEMA walbridge CASCADE" >/dev/null
 
