@@ -21,6 +21,7 @@
 #include "conn_int.h"
 #include "link_int.h"
 #include "pgarray_int.h"
+#include "startup_int.h"
 #include "walbridge/log.h"
 
 #define MAX_STATEMENTS 512
@@ -222,15 +223,18 @@ static int setup_origin(wb_apply *a, wb_error *err)
     if (rc)
         return rc;
     bool missing = PQgetisnull(res, 0, 0);
-    PQclear(res);
     if (missing) {
+        PQclear(res);
         rc = exec_ok(a, "SELECT pg_replication_origin_create($1)", 1, p,
-                     PGRES_TUPLES_OK, NULL,
+                     PGRES_TUPLES_OK, &res,
                      "could not create replication origin", err);
         if (rc)
             return rc;
         wb_log(WB_LOG_INFO, "created replication origin \"%s\"", a->origin);
     }
+    /* Its id names our own writes in conflict logs. */
+    snprintf(a->roident, sizeof(a->roident), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
     /* A backend of ours that just lost its client may still hold the
      * origin for a moment: retry "already active" for a bounded time. */
     for (int i = 0;; i++) {
@@ -345,80 +349,6 @@ static const char *coltype_of(const wb_apply *a, const char *schema,
             return strcmp(a->coltypes[i].type, "0") == 0 ? NULL
                                                          : a->coltypes[i].type;
     return NULL;
-}
-
-/*
- * What conflict handling needs from the target: whether commit timestamps
- * are tracked (the origin of the row a change meets, and last_writer_wins
- * by commit time, which cannot work without them), and our origin's id.
- * last_writer_wins by commit time also needs origin mode: only through
- * pg_replication_origin_xact_setup do walbridge's own writes carry the
- * source's commit time rather than the time walbridge applied them.
- */
-static int check_conflict_config(wb_apply *a, wb_error *err)
-{
-    const wb_config_mapping *lww = NULL;
-    int rc;
-    for (size_t i = 0; i < a->cfg->nmappings && !lww; i++) {
-        const wb_config_mapping *m = &a->cfg->mappings[i];
-        if (m->enabled && m->conflict.resolve == WB_CONFLICT_LAST_WRITER_WINS &&
-            m->conflict.by_commit_time)
-            lww = m;
-    }
-    if (lww && !a->track_cts) {
-        rc = wb_error_set(err, WB_ECONFIG,
-                          "mapping \"%s\" resolves conflicts by commit time, "
-                          "but track_commit_timestamp is off on the target",
-                          lww->name);
-        wb_error_position(err, a->cfg->path, lww->conflict.by_pos.line,
-                          lww->conflict.by_pos.col);
-        wb_error_hint(err, "ALTER SYSTEM SET track_commit_timestamp = on, "
-                           "then restart the server.");
-        return rc;
-    }
-    if (lww && a->mode != WB_PROGRESS_ORIGIN) {
-        rc = wb_error_set(err, WB_ECONFIG,
-                          "mapping \"%s\" resolves conflicts by commit time, "
-                          "which needs progress in a replication origin",
-                          lww->name);
-        wb_error_position(err, a->cfg->path, lww->conflict.by_pos.line,
-                          lww->conflict.by_pos.col);
-        wb_error_detail(err, "Without an origin, walbridge's writes carry "
-                             "the time they were applied, not the source's "
-                             "commit time, and would win against newer "
-                             "changes.");
-        wb_error_hint(err, "Let the role use replication origins (progress: "
-                           "origin), or resolve by a column.");
-        return rc;
-    }
-    return 0;
-}
-
-static int check_conflict_setup(wb_apply *a, wb_error *err)
-{
-    PGresult *res;
-    int rc = exec_ok(a, "SELECT current_setting('track_commit_timestamp')::bool",
-                     0, NULL, PGRES_TUPLES_OK, &res,
-                     "could not read track_commit_timestamp", err);
-    if (rc)
-        return rc;
-    a->track_cts = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    PQclear(res);
-    if ((rc = check_conflict_config(a, err)) != 0)
-        return rc;
-    if (a->mode == WB_PROGRESS_ORIGIN) {
-        const char *p[1] = {a->origin};
-        rc = exec_ok(a, "SELECT pg_replication_origin_oid($1)", 1, p,
-                     PGRES_TUPLES_OK, &res,
-                     "could not look up replication origin", err);
-        if (rc)
-            return rc;
-        if (!PQgetisnull(res, 0, 0))
-            snprintf(a->roident, sizeof(a->roident), "%s",
-                     PQgetvalue(res, 0, 0));
-        PQclear(res);
-    }
-    return 0;
 }
 
 /*
@@ -591,26 +521,25 @@ int wb_apply_open(const wb_config *cfg, wb_apply **out, wb_error *err)
     if (rc)
         goto fail;
 
-    a->mode = cfg->target.progress;
-    if (a->mode == WB_PROGRESS_ORIGIN || a->mode == WB_PROGRESS_AUTO) {
-        wb_error oerr;
-        wb_error_clear(&oerr);
-        rc = setup_origin(a, &oerr);
-        if (rc == 0) {
-            a->mode = WB_PROGRESS_ORIGIN;
-        } else if (a->mode == WB_PROGRESS_AUTO &&
-                   is_sqlstate(&oerr, "42501")) {
-            wb_log(WB_LOG_INFO,
-                   "role may not use replication origins, storing progress "
-                   "in table %s",
-                   a->progress_rel);
-            a->mode = WB_PROGRESS_TABLE;
-        } else {
-            if (err)
-                *err = oerr;
+    /* The start-up checks of the target session (startup_int.h), on every
+     * connect: they also say where progress goes and whether commit
+     * timestamps are tracked, and refuse before anything is created. */
+    {
+        wb_startup s = {.cfg = cfg, .target = a->conn};
+        rc = wb_startup_run(&s, WB_STARTUP_TARGET | WB_STARTUP_RULES, err);
+        if (rc)
             goto fail;
-        }
+        a->mode = s.mode;
+        a->track_cts = s.track_cts;
     }
+    if (cfg->target.progress == WB_PROGRESS_AUTO &&
+        a->mode == WB_PROGRESS_TABLE)
+        wb_log(WB_LOG_INFO,
+               "role may not use replication origins, storing progress "
+               "in table %s",
+               a->progress_rel);
+    if (a->mode == WB_PROGRESS_ORIGIN && (rc = setup_origin(a, err)) != 0)
+        goto fail;
     if (a->mode == WB_PROGRESS_TABLE && (rc = setup_table(a, err)) != 0)
         goto fail;
     a->progress_sql = with_rel(
@@ -630,8 +559,6 @@ int wb_apply_open(const wb_config *cfg, wb_apply **out, wb_error *err)
         rc = wb_error_set(err, WB_ENOMEM, "out of memory");
         goto fail;
     }
-    if ((rc = check_conflict_setup(a, err)) != 0)
-        goto fail;
     if ((rc = setup_links(a, err)) != 0)
         goto fail;
     if ((rc = setup_clock(a, err)) != 0)
@@ -1837,11 +1764,12 @@ int wb_apply_reconfigure(wb_apply *a, const wb_config *cfg, wb_error *err)
     size_t nlinks = 0;
     int rc;
 
-    a->cfg = cfg;
-    if ((rc = check_conflict_config(a, err)) != 0) {
-        a->cfg = old;
+    /* The start-up rules against this session's facts: a reload must not
+     * bring in what a start would refuse. */
+    wb_startup s = {.cfg = cfg, .mode = a->mode, .track_cts = a->track_cts};
+    if ((rc = wb_startup_run(&s, WB_STARTUP_RULES, err)) != 0)
         return rc;
-    }
+    a->cfg = cfg;
     if (wb_link_collect(cfg, &links, &nlinks) != 0) {
         a->cfg = old;
         return wb_error_set(err, WB_ENOMEM, "out of memory");

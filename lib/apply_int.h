@@ -28,11 +28,13 @@ typedef struct wb_apply wb_apply;
 
 /*
  * Connect to the target (cfg->target.conninfo, or the source's when empty),
- * pin the session (synchronous_commit on) and set up progress storage:
- * origin (created when missing, attached to the session) or table (created
- * when missing).  In auto mode an origin is used when the role may.
- * Returns 0 or WB_ECONN / WB_ESQL / WB_ESTATE (origin in use by another
- * process) with err.
+ * pin the session (synchronous_commit on), run the start-up checks of the
+ * target session (startup_int.h: TARGET and RULES) and set up progress
+ * storage: origin (created when missing, attached to the session) or table
+ * (created when missing).  In auto mode an origin is used when the role
+ * may.  Returns 0 or WB_ECONN / WB_ESQL / WB_ESTATE (origin in use by
+ * another process) / a start-up check's refusal (WB_ECONFIG, WB_ECATALOG)
+ * with err.
  */
 int wb_apply_open(const wb_config *cfg, wb_apply **out, wb_error *err);
 void wb_apply_close(wb_apply *a);

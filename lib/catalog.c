@@ -23,7 +23,6 @@
 #include "conn_int.h"
 #include "pgarray_int.h"
 #include "walbridge/catalog.h"
-#include "walbridge/graph.h"
 
 enum { SRC = 0, TGT = 1 };
 
@@ -1127,58 +1126,4 @@ int wb_catalog_check(PGconn *source, PGconn *target, const wb_config *cfg,
             return rc;
     }
     return c.problems;
-}
-
-int wb_catalog_check_config(const wb_config *cfg, wb_catalog_report_fn report,
-                            void *arg, wb_error *err)
-{
-    const char *tci = cfg->target.conninfo;
-    bool separate = tci && *tci && strcmp(tci, cfg->source.conninfo) != 0;
-    PGconn *src = wb_conn_open(cfg->source.conninfo, false, "walbridge check",
-                               "source", err);
-    PGconn *tgt = NULL;
-    int rc;
-
-    if (!src)
-        return err && err->code ? err->code : WB_ECONN;
-    if (separate) {
-        tgt = wb_conn_open(tci, false, "walbridge check", "target", err);
-        if (!tgt) {
-            PQfinish(src);
-            return err && err->code ? err->code : WB_ECONN;
-        }
-    }
-    rc = wb_catalog_check(src, tgt, cfg, report, arg, err);
-    PQfinish(tgt);
-    PQfinish(src);
-    return rc;
-}
-
-static void log_report(void *arg, wb_log_level level, const wb_error *problem)
-{
-    (void)arg;
-    wb_log_error(level, problem);
-}
-
-int wb_catalog_verify(const wb_config *cfg, bool offline, wb_error *err)
-{
-    int n = wb_graph_check(cfg, log_report, NULL);
-    if (n < 0)
-        return wb_error_set(err, n, "out of memory");
-    if (n > 0)
-        return wb_error_set(err, WB_ECONFIG,
-                            "configuration file \"%s\" has %d forbidden "
-                            "mapping cycle%s",
-                            cfg->path, n, n == 1 ? "" : "s");
-    if (offline)
-        return 0;
-    n = wb_catalog_check_config(cfg, log_report, NULL, err);
-    if (n < 0)
-        return n;
-    if (n > 0)
-        return wb_error_set(err, WB_ECATALOG,
-                            "configuration file \"%s\" does not match the "
-                            "database: %d problem%s",
-                            cfg->path, n, n == 1 ? "" : "s");
-    return 0;
 }

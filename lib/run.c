@@ -29,7 +29,7 @@
 #include "apply_int.h"
 #include "source_int.h"
 #include "spool_int.h"
-#include "walbridge/catalog.h"
+#include "startup_int.h"
 #include "walbridge/copydata.h"
 #include "walbridge/log.h"
 #include "walbridge/mapping.h"
@@ -385,9 +385,11 @@ static void reload(run_state *st)
         wb_config_free(next);
         return;
     }
-    /* The same checks as at start: mappings that do not fit the catalog
-     * would stop walbridge at their first change instead. */
-    if (wb_catalog_verify(next, false, &e) != 0) {
+    /* The same checks as at start (the session's own follow, in
+     * wb_apply_reconfigure): mappings that do not fit the catalog would
+     * stop walbridge at their first change instead. */
+    if (wb_startup_verify_classes(next, WB_STARTUP_FILE | WB_STARTUP_CATALOG,
+                                  &e) != 0) {
         wb_error_hint(&e, "The previous configuration stays in force.");
         wb_log_error(WB_LOG_ERROR, &e);
         wb_config_free(next);
@@ -986,9 +988,12 @@ static int prepare(run_state *st, wb_lsn *startpos)
     char a[WB_LSN_BUFLEN], b[WB_LSN_BUFLEN];
     int rc;
 
-    /* Before anything is written (walbridge check does the same). */
+    /* Before anything is written, the start-up checks (startup_int.h) that
+     * need no session of the applier's; wb_apply_open runs the rest of the
+     * list on its session.  walbridge check runs the whole list. */
     if (!st->ever_streamed &&
-        (rc = wb_catalog_verify(st->cfg, false, st->err)) != 0)
+        (rc = wb_startup_verify_classes(
+             st->cfg, WB_STARTUP_FILE | WB_STARTUP_CATALOG, st->err)) != 0)
         return rc;
     if ((rc = wb_apply_open(st->cfg, &st->apply, st->err)) != 0)
         return rc;

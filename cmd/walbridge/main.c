@@ -12,7 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "walbridge/catalog.h"
 #include "walbridge/config.h"
 #include "walbridge/error.h"
 #include "walbridge/log.h"
@@ -20,6 +19,7 @@
 #include "walbridge/lsn.h"
 #include "walbridge/mapping.h"
 #include "walbridge/run.h"
+#include "walbridge/startup.h"
 #include "walbridge/status.h"
 
 /* Exit codes (documented in the README and in --help). */
@@ -150,9 +150,10 @@ static void usage(FILE *out)
             "          until SIGINT/SIGTERM; with --until now, stop once\n"
             "          everything committed before the start is applied\n"
             "  check   validate the configuration file and its mapping\n"
-            "          graph, then check it against the databases' catalogs\n"
-            "          (tables, columns, types, unique keys, replica\n"
-            "          identity, publication); --offline: the file only\n"
+            "          graph, then run's start-up checks against the\n"
+            "          databases: catalogs (tables, columns, types, unique\n"
+            "          keys, replica identity, publication), progress mode,\n"
+            "          commit timestamps; --offline: the file only\n"
             "  status  slot, stored position and lag (--json: one object)\n"
             "\n"
             "Options:\n"
@@ -265,9 +266,11 @@ static int cmd_check(int argc, char **argv)
         return exit_code_for(err.code ? err.code : WB_ENOMEM);
     }
     wb_router_destroy(router);
-    /* Every problem is logged as it is found; err is the summary. */
+    /* Every start-up check of run, from the same list (offline: those
+     * that need no connection); problems of the graph and the catalog are
+     * logged as found, err is the first refusal or their summary. */
     wb_error_clear(&err);
-    rc = wb_catalog_verify(cfg, o.offline, &err);
+    rc = wb_startup_verify(cfg, o.offline, &err);
     if (rc)
         wb_log_error(WB_LOG_FATAL, &err);
     else

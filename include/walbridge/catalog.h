@@ -6,8 +6,9 @@
  * whose replica identity does not carry the old key would otherwise fail on
  * the first change that touches it, possibly days after the start, with the
  * stream stopped.  These checks run before anything is written, by
- * `walbridge check` and at the start of `walbridge run`, and report every
- * problem at once, each at the file:line:column of the node to fix.
+ * `walbridge check` and at the start of `walbridge run` (one of the
+ * start-up checks of walbridge/startup.h), and report every problem at
+ * once, each at the file:line:column of the node to fix.
  *
  * For every enabled mapping:
  *   - the source and target schemas and tables exist (and are tables);
@@ -64,24 +65,6 @@ typedef void (*wb_catalog_report_fn)(void *arg, wb_log_level level,
  */
 int wb_catalog_check(PGconn *source, PGconn *target, const wb_config *cfg,
                      wb_catalog_report_fn report, void *arg, wb_error *err);
-
-/*
- * The same over connections of its own: source.conninfo, and
- * target.conninfo unless it is empty (then the source's database holds the
- * targets too); closed before returning.
- */
-int wb_catalog_check_config(const wb_config *cfg, wb_catalog_report_fn report,
-                            void *arg, wb_error *err);
-
-/*
- * What `walbridge check` and `walbridge run` do before anything else: the
- * graph check (walbridge/graph.h), then, unless offline, the catalog check,
- * every finding logged through wb_log as it is found.  Returns 0, WB_ECONFIG
- * (a forbidden cycle: the file must change), WB_ECATALOG (the database does
- * not match), or the negative code of a failed connection or query; err
- * holds the summary to log (its problems are already logged).
- */
-int wb_catalog_verify(const wb_config *cfg, bool offline, wb_error *err);
 
 #ifdef __cplusplus
 }
