@@ -2006,14 +2006,30 @@ static bool keyset_add(run *r, uint64_t h)
 }
 
 /* v.aN: already of the column's type (typed parameters, see
- * load_coltypes); type is unused and only documents the call sites. */
-static bool sql_cast(char *sql, size_t *len, const char *alias, size_t n,
-                     const char *type)
+ * load_coltypes); type is unused and only documents the call sites.  A
+ * column cast on the target (a date[] parameter) reaches the column as in
+ * the row statement (sql_value): the date's text read by the column's
+ * type. */
+static bool sql_cast(PGconn *conn, const run *r, char *sql, size_t *len,
+                     const char *alias, size_t n, const char *type)
 {
     char a[32];
     (void)type;
     snprintf(a, sizeof(a), "v.%s%zu", alias, n);
-    return sql_add(sql, len, a);
+    if (!r->casts[n - 1])
+        return sql_add(sql, len, a);
+    const char *col = r->cols[n - 1];
+    char *lit = PQescapeLiteral(conn, col, strlen(col));
+    bool ok =
+        lit && sql_add(sql, len, "(pg_catalog.jsonb_populate_record(NULL::") &&
+        sql_ident(conn, sql, len, r->shape.schema) && sql_add(sql, len, ".") &&
+        sql_ident(conn, sql, len, r->shape.table) &&
+        sql_add(sql, len, ", pg_catalog.jsonb_build_object(") &&
+        sql_add(sql, len, lit) && sql_add(sql, len, ", ") &&
+        sql_add(sql, len, a) && sql_add(sql, len, "::pg_catalog.text))).") &&
+        sql_ident(conn, sql, len, col);
+    PQfreemem(lit);
+    return ok;
 }
 
 /* The statement for a run of r's shape. */
@@ -2062,7 +2078,7 @@ static bool build_set_sql(wb_apply *a, const run *r, char *sql)
         ok = ok && sql_add(sql, &len, ") SELECT ");
         for (size_t i = 0; ok && i < r->ncols; i++)
             ok = (i == 0 || sql_add(sql, &len, ", ")) &&
-                 sql_cast(sql, &len, "a", i + 1,
+                 sql_cast(a->conn, r, sql, &len, "a", i + 1,
                           coltype_of(a, op->schema, op->table, r->cols[i]));
         ok = ok && sql_add(sql, &len, " FROM ") && sql_add(sql, &len, from) &&
              sql_add(sql, &len, " ON CONFLICT (");
@@ -2087,7 +2103,7 @@ static bool build_set_sql(wb_apply *a, const run *r, char *sql)
                  sql_add(sql, &len, "t.") &&
                  sql_ident(a->conn, sql, &len, r->cols[i]) &&
                  sql_add(sql, &len, " = ") &&
-                 sql_cast(sql, &len, "a", i + 1,
+                 sql_cast(a->conn, r, sql, &len, "a", i + 1,
                           coltype_of(a, op->schema, op->table, r->cols[i]));
         return ok;
     case WB_OP_UPDATE:
@@ -2101,7 +2117,7 @@ static bool build_set_sql(wb_apply *a, const run *r, char *sql)
             ok = (i == 0 || sql_add(sql, &len, ", ")) &&
                  sql_ident(a->conn, sql, &len, r->cols[i]) &&
                  sql_add(sql, &len, " = ") &&
-                 sql_cast(sql, &len, "a", i + 1,
+                 sql_cast(a->conn, r, sql, &len, "a", i + 1,
                           coltype_of(a, op->schema, op->table, r->cols[i]));
         ok = ok && sql_add(sql, &len, " FROM v WHERE ");
         for (size_t i = 0; ok && i < r->nkeys; i++)
@@ -2109,7 +2125,7 @@ static bool build_set_sql(wb_apply *a, const run *r, char *sql)
                  sql_add(sql, &len, "t.") &&
                  sql_ident(a->conn, sql, &len, r->cols[r->nset + i]) &&
                  sql_add(sql, &len, " = ") &&
-                 sql_cast(sql, &len, "a", r->nset + i + 1,
+                 sql_cast(a->conn, r, sql, &len, "a", r->nset + i + 1,
                           coltype_of(a, op->schema, op->table,
                                      r->cols[r->nset + i]));
         ok = ok && sql_add(sql, &len, " RETURNING ");
@@ -2126,7 +2142,7 @@ static bool build_set_sql(wb_apply *a, const run *r, char *sql)
         ok = ok && sql_add(sql, &len, ") SELECT ");
         for (size_t i = 0; ok && i < r->nset; i++)
             ok = (i == 0 || sql_add(sql, &len, ", ")) &&
-                 sql_cast(sql, &len, "a", i + 1,
+                 sql_cast(a->conn, r, sql, &len, "a", i + 1,
                           coltype_of(a, op->schema, op->table, r->cols[i]));
         ok = ok && sql_add(sql, &len, " FROM v WHERE NOT EXISTS (SELECT 1 "
                                       "FROM u WHERE ");
@@ -2174,8 +2190,8 @@ static int flush_run(wb_apply *a, wb_error *err)
     Oid types[RUN_MAX_COLS];
     /* A value cast on the target is sent in a date[]: date_in reads each
      * element (a bad one fails the statement, and the batch is applied
-     * again row by row, which names the row and column), and the date is
-     * assigned to the column as in the row statement. */
+     * again row by row, which names the row and column); sql_cast hands
+     * the date to the column as the row statement does. */
     for (size_t i = 0; i < r->ncols; i++)
         types[i] = r->casts[i] ? DATEARRAYOID
                                : (Oid)strtoul(coltype_of(a, r->shape.schema,

@@ -6,8 +6,9 @@
 #   compares value by value (text, or error message);
 # - date (cast by the target, in walbridge's statement): a real walbridge
 #   run copies dates with BC, infinity, epoch, time zones, Julian days,
-#   timestamps ... into a text and a date column, set-based and row by row
-#   (skip_unchanged), each compared with CAST(d AS date) on the server;
+#   timestamps ... into text, date, varchar and timestamptz columns,
+#   set-based and row by row (skip_unchanged), each compared with
+#   CAST(d AS date) on the server, as assigned to the column;
 #   a value that is no date stops walbridge with PostgreSQL's error naming
 #   the relation, the column and the LSN, the position left before it;
 # - a date cast inside another expression is refused when the file loads.
@@ -31,13 +32,17 @@ CREATE TABLE salesforce.cast_set (
     id             serial PRIMARY KEY,
     external_id__c varchar(20) UNIQUE,
     d_text__c      text,
-    d_date__c      date
+    d_date__c      date,
+    d_vc__c        varchar(13),
+    d_ts__c        timestamptz
 );
 CREATE TABLE salesforce.cast_row (
     id             serial PRIMARY KEY,
     external_id__c varchar(20) UNIQUE,
     d_text__c      text,
-    d_date__c      date
+    d_date__c      date,
+    d_vc__c        varchar(13),
+    d_ts__c        timestamptz
 );
 SQL
 
@@ -53,6 +58,8 @@ mappings:
     values:
       d_text__c: { cast: d, to: date }
       d_date__c: { cast: d, to: date }
+      d_vc__c: { cast: d, to: date }
+      d_ts__c: { cast: d, to: date }
   - name: dates_row
     from: portal.cast_dates
     to: salesforce.cast_row
@@ -61,6 +68,8 @@ mappings:
     values:
       d_text__c: { cast: d, to: date }
       d_date__c: { cast: d, to: date }
+      d_vc__c: { cast: d, to: date }
+      d_ts__c: { cast: d, to: date }
 EOF
 wb_run_until "$CFG"
 
@@ -73,7 +82,7 @@ INSERT INTO portal.cast_dates (id, d) VALUES
   (8, '20240101'), (9, 'Jan 8 1999'), (10, 'J2451187'),
   (11, '2024-06-30 12:34:56.789+05:30'), (12, '1/8/1999'), (13, ' 2024-02-29 '),
   (14, '08-Jan-99'), (15, '0001-01-01 BC'), (16, '4713-11-24 BC'),
-  (17, '5874897-12-31'), (18, 'January 8, 99 BC'), (19, '2024-01-01 America/New_York'),
+  (17, '294276-12-31'), (18, 'January 8, 99 BC'), (19, '2024-01-01 America/New_York'),
   (20, '2024-02-29 24:00:00'), (21, NULL), (22, '1999.008'),
   (23, 'Sat Jan 08 1999'), (24, '2024-12-31 allballs');
 SQL
@@ -86,8 +95,10 @@ for t in cast_set cast_row; do
                        FROM portal.cast_dates s
                        JOIN salesforce.$t t ON t.external_id__c = s.id::text
                        WHERE t.d_text__c IS DISTINCT FROM CAST(s.d AS date)::text
-                          OR t.d_date__c IS DISTINCT FROM CAST(s.d AS date)")
-    assert_eq "$diff" "" "$t: each text and date column holds CAST(d AS date)"
+                          OR t.d_date__c IS DISTINCT FROM CAST(s.d AS date)
+                          OR t.d_vc__c IS DISTINCT FROM CAST(s.d AS date)::text
+                          OR t.d_ts__c IS DISTINCT FROM CAST(s.d AS date)::timestamptz")
+    assert_eq "$diff" "" "$t: text, date, varchar and timestamptz columns hold CAST(d AS date), as assigned"
 done
 assert_eq "$(wb_psql -c "SELECT d_text__c || '|' || d_date__c FROM salesforce.cast_row WHERE external_id__c = '2'")" \
     "0044-03-15 BC|0044-03-15 BC" "a BC date stays BC"
@@ -126,7 +137,7 @@ for t in set row; do
     # The stream still holds the bad insert (and now its delete): move on
     # past both with a mapping that does not cast.
     cp "$CFG" "$CFG.cast"
-    sed -i 's/d_text__c: { cast: d, to: date }/d_text__c: d/; /d_date__c: { cast: d, to: date }/d' "$CFG"
+    sed -i 's/d_text__c: { cast: d, to: date }/d_text__c: d/; /d_[a-z]*__c: { cast: d, to: date }/d' "$CFG"
     wb_run_until "$CFG"
     mv "$CFG.cast" "$CFG"
 done
