@@ -143,25 +143,32 @@ for t in set row; do
 done
 
 echo "-- a date cast inside another expression is refused when the file loads"
-BAD=$WB_WORK/nested.yaml
-wb_write_config "$BAD"
-sed -i '/^mappings:/,$d' "$BAD"
-cat >>"$BAD" <<'EOF'
+n=0
+for expr in '{ lower: { cast: d, to: date } }' \
+    '{ lookup: { table: salesforce.cast_row, match: d_date__c, column: d_text__c }, from: { cast: d, to: date } }'; do
+    n=$((n + 1))
+    BAD=$WB_WORK/nested$n.yaml
+    wb_write_config "$BAD"
+    sed -i '/^mappings:/,$d' "$BAD"
+    cat >>"$BAD" <<EOF
 mappings:
   - name: nested
     from: portal.cast_dates
     to: salesforce.cast_set
     key: { id: external_id__c }
     values:
-      d_text__c: { lower: { cast: d, to: date } }
+      d_text__c: $expr
 EOF
-out=$WB_WORK/nested.log
-rc=0
-wb_exec "$out" 60 check -c "$BAD" --offline || rc=$?
-cat "$out"
-assert_eq "$rc" 3 "exit code 3 (invalid configuration)"
-assert_contains "$out" "nested.yaml:$(grep -n 'lower: { cast' "$BAD" | cut -d: -f1):" "file and line are named"
-assert_contains "$out" 'a cast to date must be the whole expression of a target column' "the message says why"
-assert_contains "$out" 'Cast the whole expression instead' "a hint says what to do"
+    out=$WB_WORK/nested$n.log
+    rc=0
+    wb_exec "$out" 60 check -c "$BAD" --offline || rc=$?
+    cat "$out"
+    assert_eq "$rc" 3 "$expr: exit code 3 (invalid configuration)"
+    # file:line:column of the "cast" key
+    pos=$(awk '/d_text__c:/ { print NR ":" index($0, "cast: d") }' "$BAD")
+    assert_contains "$out" "nested$n.yaml:$pos: a cast to date must be the whole expression of a target column" \
+        "$expr: the file, line and column, and why"
+    assert_contains "$out" 'Cast the whole expression instead' "$expr: a hint says what to do"
+done
 
 echo "PASS: test_casts ($WB_CHECKS checks)"
