@@ -29,6 +29,8 @@
 #define ORIGIN_WAIT_TRIES 60 /* x 250 ms */
 #define SQL_MAX (64 * 1024)
 #define MAX_ITEMS 16384 /* queued statements awaiting their result */
+#define ITEM_CASTS 8     /* target-side casts an item can name */
+#define DATEARRAYOID 1182 /* date[] (pg_type.h is not a client header) */
 #define MAX_INFLIGHT_BYTES ((size_t)8 * 1024 * 1024) /* keeps RSS < 32 MiB */
 #define MAX_BATCH_BYTES ((size_t)16 * 1024 * 1024)
 #define FLUSH_REQUEST_EVERY 256
@@ -73,6 +75,8 @@ typedef struct run {
     char key[1024];          /* the row statement's shape key */
     wb_target_op shape;      /* kind, target, column names (config strings) */
     const char *cols[RUN_MAX_COLS];
+    const char *casts[RUN_MAX_COLS]; /* a cast on the target ("date"), or
+                                        NULL */
     size_t ncols, nkeys, nset;
     wb_strbuf arr[RUN_MAX_COLS];
     size_t nrows, bytes;
@@ -105,6 +109,11 @@ typedef struct item {
     bool counted;        /* op: its one row is the count of rows written */
     const char *from_schema, *from_table;
     int64_t commit_time;
+    /* row op: its parameters that the target casts, and their columns
+     * (config strings), to name the column when PostgreSQL rejects a value
+     * ("parameter $n" in the error's context): see note_casts. */
+    int cast_param[ITEM_CASTS];
+    const char *cast_col[ITEM_CASTS];
 } item;
 
 struct wb_apply {
@@ -699,16 +708,43 @@ static bool sql_param(char *buf, size_t *len, int n)
 }
 
 /*
- * The SQL for one value: $n, or for a lookup (a key translated through
+ * The SQL for one value of op: $n; for a lookup (a key translated through
  * another table) the subquery that finds it on the target when the
- * statement runs.  No row: NULL, as a LEFT JOIN would give.
+ * statement runs (no row: NULL, as a LEFT JOIN would give); for a cast to
+ * date, PostgreSQL's own date input on $n:
+ *   (jsonb_populate_record(NULL::rel, jsonb_build_object('c',
+ *    CAST($n AS date)::text))).c
+ * CAST($n AS date) makes $n a date parameter, so a value that is no date
+ * fails when the statement binds it, with "parameter $n" in the error's
+ * context (item_error names the column by it).  The date then reaches the
+ * column as its text, read by the column's own type and typmod, which is
+ * what assigning the date would store (a text column gets date_out's
+ * text, a date column the date), but typed as the column: the statement
+ * also compares the value with the column's current one or chooses
+ * between them (skip_unchanged, conflicts), which a date would not allow
+ * for a text column.
  */
 static bool sql_value(PGconn *conn, char *buf, size_t *len,
-                      const wb_op_value *v, int n)
+                      const wb_target_op *op, const wb_op_value *v, int n)
 {
     const wb_plugin_lookup *l = v->lookup;
     if (!l)
         return sql_param(buf, len, n);
+    if (l->cast) {
+        char *lit = PQescapeLiteral(conn, v->column, strlen(v->column));
+        bool ok = lit &&
+                  sql_add(buf, len, "(pg_catalog.jsonb_populate_record(NULL::") &&
+                  sql_ident(conn, buf, len, op->schema) &&
+                  sql_add(buf, len, ".") && sql_ident(conn, buf, len, op->table) &&
+                  sql_add(buf, len, ", pg_catalog.jsonb_build_object(") &&
+                  sql_add(buf, len, lit) && sql_add(buf, len, ", CAST(") &&
+                  sql_param(buf, len, n) && sql_add(buf, len, " AS pg_catalog.") &&
+                  sql_add(buf, len, l->cast) &&
+                  sql_add(buf, len, ")::pg_catalog.text))).") &&
+                  sql_ident(conn, buf, len, v->column);
+        PQfreemem(lit);
+        return ok;
+    }
     return sql_add(buf, len, "(SELECT ") && sql_ident(conn, buf, len, l->column) &&
            sql_add(buf, len, " FROM ") && sql_ident(conn, buf, len, l->schema) &&
            sql_add(buf, len, ".") && sql_ident(conn, buf, len, l->table) &&
@@ -740,7 +776,7 @@ static bool sql_distinct(PGconn *conn, char *sql, size_t *len,
             ok = ok && sql_add(sql, len, "EXCLUDED.") &&
                  sql_ident(conn, sql, len, op->set[i].column);
         else
-            ok = ok && sql_value(conn, sql, len, &op->set[i],
+            ok = ok && sql_value(conn, sql, len, op, &op->set[i],
                                  first + (int)(i - from));
     }
     return ok && sql_add(sql, len, ")");
@@ -770,7 +806,7 @@ static bool build_update_or_insert(PGconn *conn, const wb_target_op *op,
         ok = (i == 0 || sql_add(sql, &len, ", ")) &&
              sql_ident(conn, sql, &len, op->set[i].column) &&
              sql_add(sql, &len, " = ") &&
-             sql_value(conn, sql, &len, &op->set[i], param++);
+             sql_value(conn, sql, &len, op, &op->set[i], param++);
     ok = ok && sql_add(sql, &len, " WHERE ");
     for (size_t i = 0; ok && i < op->nkeys; i++)
         ok = (i == 0 || sql_add(sql, &len, " AND ")) &&
@@ -787,7 +823,7 @@ static bool build_update_or_insert(PGconn *conn, const wb_target_op *op,
     ok = ok && sql_add(sql, &len, ") SELECT ");
     for (size_t i = 0; ok && i < op->nset; i++)
         ok = (i == 0 || sql_add(sql, &len, ", ")) &&
-             sql_value(conn, sql, &len, &op->set[i], (int)i + 1);
+             sql_value(conn, sql, &len, op, &op->set[i], (int)i + 1);
     ok = ok && sql_add(sql, &len, " WHERE NOT EXISTS (SELECT 1 FROM u)");
     if (op->skip_unchanged) {
         /* The row is there and already right: do not try to insert it. */
@@ -965,7 +1001,7 @@ static bool build_conflict_sql(PGconn *conn, const cshape *c, const char *rel,
         const wb_op_value *v = ccol(c, j);
         ok = sql_add(sql, &len, "t.") && sql_ident(conn, sql, &len, v->column) &&
              sql_add(sql, &len, " IS NOT DISTINCT FROM ") &&
-             sql_value(conn, sql, &len, v, (int)j + 1) &&
+             sql_value(conn, sql, &len, op, v, (int)j + 1) &&
              sql_add(sql, &len, " AS ") && sql_jname(sql, &len, "s", j) &&
              sql_add(sql, &len, ", ");
         if (c->oldp)
@@ -973,7 +1009,7 @@ static bool build_conflict_sql(PGconn *conn, const cshape *c, const char *rel,
                  sql_add(sql, &len, " AND t.") &&
                  sql_ident(conn, sql, &len, v->column) &&
                  sql_add(sql, &len, " IS NOT DISTINCT FROM ") &&
-                 sql_value(conn, sql, &len, v, c->oldp + (int)j) &&
+                 sql_value(conn, sql, &len, op, v, c->oldp + (int)j) &&
                  sql_add(sql, &len, ")");
         else
             ok = ok && sql_add(sql, &len, "false");
@@ -1066,7 +1102,7 @@ static bool build_conflict_sql(PGconn *conn, const cshape *c, const char *rel,
              sql_ident(conn, sql, &len, v->column) &&
              sql_add(sql, &len, " = CASE WHEN y.") &&
              sql_jname(sql, &len, "d", j) && sql_add(sql, &len, " THEN ") &&
-             sql_value(conn, sql, &len, v, (int)j + 1) &&
+             sql_value(conn, sql, &len, op, v, (int)j + 1) &&
              sql_add(sql, &len, " ELSE t.") &&
              sql_ident(conn, sql, &len, v->column) && sql_add(sql, &len, " END");
     }
@@ -1094,7 +1130,7 @@ static bool build_conflict_sql(PGconn *conn, const cshape *c, const char *rel,
                  sql_add(sql, &len, "(") && sql_add(sql, &len, lit) &&
                  sql_add(sql, &len, ", y.") && sql_jname(sql, &len, "d", j) &&
                  sql_add(sql, &len, ", (") &&
-                 sql_value(conn, sql, &len, v, (int)j + 1) &&
+                 sql_value(conn, sql, &len, op, v, (int)j + 1) &&
                  sql_add(sql, &len, ")::text)");
             PQfreemem(lit);
         }
@@ -1111,7 +1147,7 @@ static bool build_conflict_sql(PGconn *conn, const cshape *c, const char *rel,
         ok = ok && sql_add(sql, &len, ") SELECT ");
         for (size_t j = 0; ok && j < c->m; j++)
             ok = (j == 0 || sql_add(sql, &len, ", ")) &&
-                 sql_value(conn, sql, &len, ccol(c, j), (int)j + 1);
+                 sql_value(conn, sql, &len, op, ccol(c, j), (int)j + 1);
         ok = ok && sql_add(sql, &len, " WHERE NOT EXISTS (SELECT 1 FROM x) "
                                       "ON CONFLICT (");
         for (size_t k = 0; ok && k < op->nkeys; k++)
@@ -1213,7 +1249,7 @@ static bool build_sql(PGconn *conn, const wb_target_op *op, char *sql)
             const wb_op_value *v =
                 i < op->nkeys ? &op->keys[i] : &op->set[i - op->nkeys];
             ok = (i == 0 || sql_add(sql, &len, ", ")) &&
-                 sql_value(conn, sql, &len, v, param++);
+                 sql_value(conn, sql, &len, op, v, param++);
         }
         ok = ok && sql_add(sql, &len, ") ON CONFLICT (");
         for (size_t i = 0; ok && i < op->nkeys; i++)
@@ -1241,7 +1277,7 @@ static bool build_sql(PGconn *conn, const wb_target_op *op, char *sql)
             ok = (i == 0 || sql_add(sql, &len, ", ")) &&
                  sql_ident(conn, sql, &len, op->set[i].column) &&
                  sql_add(sql, &len, " = ") &&
-                 sql_value(conn, sql, &len, &op->set[i], param++);
+                 sql_value(conn, sql, &len, op, &op->set[i], param++);
         break;
     case WB_OP_DELETE:
         ok = sql_add(sql, &len, "DELETE FROM ") && sql_add(sql, &len, rel);
@@ -1277,17 +1313,24 @@ static size_t key_put(char *k, size_t len, const char *s, char sep)
 static size_t lookup_len(const wb_op_value *v)
 {
     const wb_plugin_lookup *l = v->lookup;
-    return l ? strlen(l->schema) + strlen(l->table) + strlen(l->match) +
-                   strlen(l->column) + 5
-             : 0;
+    return !l        ? 0
+           : l->cast ? strlen(l->cast) + 3
+                     : strlen(l->schema) + strlen(l->table) +
+                           strlen(l->match) + strlen(l->column) + 5;
 }
 
-/* column, then @schema.table.match.column for a lookup, then \x1e */
+/* column, then @schema.table.match.column for a lookup or ::type for a
+ * cast on the target, then \x1e */
 static size_t key_col(char *k, size_t len, const wb_op_value *v)
 {
     const wb_plugin_lookup *l = v->lookup;
     if (!l)
         return key_put(k, len, v->column, '\x1e');
+    if (l->cast) {
+        len = key_put(k, len, v->column, ':');
+        k[len++] = ':';
+        return key_put(k, len, l->cast, '\x1e');
+    }
     len = key_put(k, len, v->column, '@');
     len = key_put(k, len, l->schema, '.');
     len = key_put(k, len, l->table, '.');
@@ -1587,7 +1630,7 @@ static int note_links(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
     for (size_t j = 0; j < op->nset && rc == 0; j++) {
         const char *name;
         wb_link *l;
-        if (!op->set[j].lookup ||
+        if (!op->set[j].lookup || !op->set[j].lookup->table ||
             !(l = find_link(a, op->mapping, op->set[j].column)))
             continue;
         if ((rc = link_stmt(a, l, false, &name, lsn, err)) != 0)
@@ -1840,7 +1883,7 @@ static bool run_eligible(const wb_apply *a, const wb_target_op *op,
     if (!a->set_based || lsn <= a->rowmode_until)
         return false;
     /* Row statements only: the set statements compare nothing and look
-     * nothing up (yet). */
+     * nothing up (yet); a cast on the target is a date[] parameter. */
     if (op->skip_unchanged || op->has_lookup || op->conflict)
         return false;
     if (op->nkeys + op->nset > RUN_MAX_COLS || op->nkeys == 0)
@@ -1891,14 +1934,30 @@ static bool keyset_add(run *r, uint64_t h)
 }
 
 /* v.aN: already of the column's type (typed parameters, see
- * load_coltypes); type is unused and only documents the call sites. */
-static bool sql_cast(char *sql, size_t *len, const char *alias, size_t n,
-                     const char *type)
+ * load_coltypes); type is unused and only documents the call sites.  A
+ * column cast on the target (a date[] parameter) reaches the column as in
+ * the row statement (sql_value): the date's text read by the column's
+ * type. */
+static bool sql_cast(PGconn *conn, const run *r, char *sql, size_t *len,
+                     const char *alias, size_t n, const char *type)
 {
     char a[32];
     (void)type;
     snprintf(a, sizeof(a), "v.%s%zu", alias, n);
-    return sql_add(sql, len, a);
+    if (!r->casts[n - 1])
+        return sql_add(sql, len, a);
+    const char *col = r->cols[n - 1];
+    char *lit = PQescapeLiteral(conn, col, strlen(col));
+    bool ok =
+        lit && sql_add(sql, len, "(pg_catalog.jsonb_populate_record(NULL::") &&
+        sql_ident(conn, sql, len, r->shape.schema) && sql_add(sql, len, ".") &&
+        sql_ident(conn, sql, len, r->shape.table) &&
+        sql_add(sql, len, ", pg_catalog.jsonb_build_object(") &&
+        sql_add(sql, len, lit) && sql_add(sql, len, ", ") &&
+        sql_add(sql, len, a) && sql_add(sql, len, "::pg_catalog.text))).") &&
+        sql_ident(conn, sql, len, col);
+    PQfreemem(lit);
+    return ok;
 }
 
 /* The statement for a run of r's shape. */
@@ -1947,7 +2006,7 @@ static bool build_set_sql(wb_apply *a, const run *r, char *sql)
         ok = ok && sql_add(sql, &len, ") SELECT ");
         for (size_t i = 0; ok && i < r->ncols; i++)
             ok = (i == 0 || sql_add(sql, &len, ", ")) &&
-                 sql_cast(sql, &len, "a", i + 1,
+                 sql_cast(a->conn, r, sql, &len, "a", i + 1,
                           coltype_of(a, op->schema, op->table, r->cols[i]));
         ok = ok && sql_add(sql, &len, " FROM ") && sql_add(sql, &len, from) &&
              sql_add(sql, &len, " ON CONFLICT (");
@@ -1972,7 +2031,7 @@ static bool build_set_sql(wb_apply *a, const run *r, char *sql)
                  sql_add(sql, &len, "t.") &&
                  sql_ident(a->conn, sql, &len, r->cols[i]) &&
                  sql_add(sql, &len, " = ") &&
-                 sql_cast(sql, &len, "a", i + 1,
+                 sql_cast(a->conn, r, sql, &len, "a", i + 1,
                           coltype_of(a, op->schema, op->table, r->cols[i]));
         return ok;
     case WB_OP_UPDATE:
@@ -1986,7 +2045,7 @@ static bool build_set_sql(wb_apply *a, const run *r, char *sql)
             ok = (i == 0 || sql_add(sql, &len, ", ")) &&
                  sql_ident(a->conn, sql, &len, r->cols[i]) &&
                  sql_add(sql, &len, " = ") &&
-                 sql_cast(sql, &len, "a", i + 1,
+                 sql_cast(a->conn, r, sql, &len, "a", i + 1,
                           coltype_of(a, op->schema, op->table, r->cols[i]));
         ok = ok && sql_add(sql, &len, " FROM v WHERE ");
         for (size_t i = 0; ok && i < r->nkeys; i++)
@@ -1994,7 +2053,7 @@ static bool build_set_sql(wb_apply *a, const run *r, char *sql)
                  sql_add(sql, &len, "t.") &&
                  sql_ident(a->conn, sql, &len, r->cols[r->nset + i]) &&
                  sql_add(sql, &len, " = ") &&
-                 sql_cast(sql, &len, "a", r->nset + i + 1,
+                 sql_cast(a->conn, r, sql, &len, "a", r->nset + i + 1,
                           coltype_of(a, op->schema, op->table,
                                      r->cols[r->nset + i]));
         ok = ok && sql_add(sql, &len, " RETURNING ");
@@ -2011,7 +2070,7 @@ static bool build_set_sql(wb_apply *a, const run *r, char *sql)
         ok = ok && sql_add(sql, &len, ") SELECT ");
         for (size_t i = 0; ok && i < r->nset; i++)
             ok = (i == 0 || sql_add(sql, &len, ", ")) &&
-                 sql_cast(sql, &len, "a", i + 1,
+                 sql_cast(a->conn, r, sql, &len, "a", i + 1,
                           coltype_of(a, op->schema, op->table, r->cols[i]));
         ok = ok && sql_add(sql, &len, " FROM v WHERE NOT EXISTS (SELECT 1 "
                                       "FROM u WHERE ");
@@ -2057,10 +2116,16 @@ static int flush_run(wb_apply *a, wb_error *err)
         return 0;
     snprintf(key, sizeof(key), "S\x1f%s", r->key);
     Oid types[RUN_MAX_COLS];
+    /* A value cast on the target is sent in a date[]: date_in reads each
+     * element (a bad one fails the statement, and the batch is applied
+     * again row by row, which names the row and column); sql_cast hands
+     * the date to the column as the row statement does. */
     for (size_t i = 0; i < r->ncols; i++)
-        types[i] = (Oid)strtoul(coltype_of(a, r->shape.schema, r->shape.table,
-                                           r->cols[i]),
-                                NULL, 10);
+        types[i] = r->casts[i] ? DATEARRAYOID
+                               : (Oid)strtoul(coltype_of(a, r->shape.schema,
+                                                         r->shape.table,
+                                                         r->cols[i]),
+                                              NULL, 10);
     stmt_ctx ctx = {r->shape.mapping, r->shape.schema, r->shape.table,
                     r->last_lsn, true, (int)r->ncols, types};
     const char *name;
@@ -2162,12 +2227,19 @@ static int run_add(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
         r->nkeys = op->nkeys;
         r->nset = op->nset;
         r->ncols = 0;
+        memset(r->casts, 0, sizeof(r->casts));
         if (op->kind == WB_OP_UPDATE) {
+            for (size_t i = 0; i < op->nset; i++)
+                r->casts[i] = op->set[i].lookup ? op->set[i].lookup->cast
+                                                : NULL;
             for (size_t i = 0; i < op->nset; i++)
                 r->cols[r->ncols++] = op->set[i].column;
             for (size_t i = 0; i < op->nkeys; i++)
                 r->cols[r->ncols++] = op->keys[i].column;
         } else {
+            for (size_t i = 0; i < op->nset; i++)
+                r->casts[op->nkeys + i] =
+                    op->set[i].lookup ? op->set[i].lookup->cast : NULL;
             for (size_t i = 0; i < op->nkeys; i++)
                 r->cols[r->ncols++] = op->keys[i].column;
             for (size_t i = 0; i < op->nset; i++)
@@ -2207,6 +2279,32 @@ bool wb_apply_set_failed(const wb_apply *a) { return a->set_failed; }
 void wb_apply_set_rowmode_until(wb_apply *a, wb_lsn lsn)
 {
     a->rowmode_until = lsn;
+}
+
+/*
+ * Which parameters of op's row statement the target casts (in wb_apply_op's
+ * order: an upsert's keys then set, else set then keys, then a conflict
+ * update's old values), so item_error can name the column of a value that
+ * PostgreSQL rejects.  Keys are never cast (they are source columns).  A
+ * row with more than ITEM_CASTS casts names the column of the first ones
+ * only; the error is the same, with relation and LSN.
+ */
+static void note_casts(item *it, const wb_target_op *op)
+{
+    int first = op->kind == WB_OP_UPSERT ? (int)op->nkeys + 1 : 1;
+    size_t n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            if (!op->conflict || op->kind != WB_OP_UPDATE)
+                break;
+            first = (int)(op->nset + op->nkeys) + 1;
+        }
+        for (size_t i = 0; i < op->nset && n < ITEM_CASTS; i++)
+            if (op->set[i].lookup && op->set[i].lookup->cast) {
+                it->cast_param[n] = first + (int)i;
+                it->cast_col[n++] = op->set[i].column;
+            }
+    }
 }
 
 int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
@@ -2299,6 +2397,7 @@ int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
     it->from_schema = op->from_schema;
     it->from_table = op->from_table;
     it->commit_time = op->commit_time;
+    note_casts(it, op);
     for (size_t i = 0, w0 = 0; i < op->nkeys && w0 < sizeof(it->row); i++) {
         int w = snprintf(it->row + w0, sizeof(it->row) - w0, "%s%s=%s",
                          i ? ", " : "", op->keys[i].column,
@@ -2552,6 +2651,25 @@ static const char *op_verb(wb_op_kind k)
     return "write";
 }
 
+/*
+ * The column of a value cast on the target that PostgreSQL rejected: a
+ * parameter that does not read as its type fails when the statement binds
+ * it, and the error's context then says "... parameter $n ...".  NULL
+ * when it is no such error.
+ */
+static const char *cast_column(const item *it, const PGresult *res)
+{
+    const char *ctx = res ? PQresultErrorField(res, PG_DIAG_CONTEXT) : NULL;
+    const char *at = ctx ? strstr(ctx, "parameter $") : NULL;
+    if (!at || !it->cast_col[0])
+        return NULL;
+    long n = strtol(at + strlen("parameter $"), NULL, 10);
+    for (size_t i = 0; i < ITEM_CASTS && it->cast_col[i]; i++)
+        if (it->cast_param[i] == n)
+            return it->cast_col[i];
+    return NULL;
+}
+
 /* Turn the failed result of it into err. */
 static int item_error(wb_apply *a, const item *it, PGresult *res,
                       wb_error *err)
@@ -2595,6 +2713,8 @@ static int item_error(wb_apply *a, const item *it, PGresult *res,
     if (it->schema)
         wb_error_relation(err, it->schema, it->table);
     const char *col = res ? PQresultErrorField(res, PG_DIAG_COLUMN_NAME) : NULL;
+    if (!col)
+        col = cast_column(it, res);
     if (col)
         wb_error_column(err, col);
     if (it->lsn)

@@ -48,7 +48,8 @@ typedef struct plan {
 typedef struct state {
     const wb_config_mapping *m;
     plan plan;
-    wb_plugin_lookup *lookups; /* nvalues; used where the value is a lookup */
+    wb_plugin_lookup *lookups; /* nvalues; used where the value is a lookup
+                                  or a date cast (worked out on the target) */
 } state;
 
 static void builtin_fini(void *p)
@@ -97,6 +98,10 @@ static int builtin_init(wb_plugin_init *args, void **out)
             st->lookups[i].table = e->lookup.table;
             st->lookups[i].match = e->lookup.match;
             st->lookups[i].column = e->lookup.column;
+        } else if (e->kind == WB_EXPR_CAST && e->cast_to == WB_CAST_DATE) {
+            /* Only ever the whole expression (config.c): its value is the
+             * text to cast, which the target casts. */
+            st->lookups[i].cast = "date";
         }
     }
     *out = st;
@@ -105,6 +110,12 @@ oom:
     builtin_fini(st);
     snprintf(args->errbuf, args->errbuf_size, "out of memory");
     return -1;
+}
+
+/* l when the target works the value out (a lookup or a date cast). */
+static const wb_plugin_lookup *on_target(const wb_plugin_lookup *l)
+{
+    return l->table || l->cast ? l : NULL;
 }
 
 static int find_col(const wb_plugin_change *c, const char *name)
@@ -435,12 +446,10 @@ static int builtin_map(void *p, const wb_plugin_change *c,
                 oldc[nset] = (wb_plugin_col){m->values[i].to, ov.text, NULL};
             else
                 oldc[nset] = (wb_plugin_col){NULL, NULL, NULL};
-            oldc[nset].lookup =
-                e->kind == WB_EXPR_LOOKUP ? &st->lookups[i] : NULL;
+            oldc[nset].lookup = on_target(&st->lookups[i]);
         }
-        set[nset++] =
-            (wb_plugin_col){m->values[i].to, v.text,
-                            e->kind == WB_EXPR_LOOKUP ? &st->lookups[i] : NULL};
+        set[nset++] = (wb_plugin_col){m->values[i].to, v.text,
+                                      on_target(&st->lookups[i])};
     }
     op.nset = nset;
     op.set = set;

@@ -1416,6 +1416,19 @@ static int parse_expr(loader *ld, const yaml_node_t *n, bool top, int depth,
             if ((rc = get_enum(ld, mod[0], "to", types, 6, &t)) != 0)
                 return rc;
             e->cast_to = (wb_cast_type)(t + 1);
+            if (e->cast_to == WB_CAST_DATE && !top) {
+                fail(ld, fnkey, "a cast to date must be the whole expression "
+                                "of a target column");
+                wb_error_detail(ld->err,
+                                "PostgreSQL's own date input decides a cast "
+                                "to date, in the statement on the target, "
+                                "so no other function can use its result.");
+                wb_error_hint(ld->err,
+                              "Cast the whole expression instead, as in { "
+                              "cast: { coalesce: [d, { const: 2000-01-01 "
+                              "}] }, to: date }.");
+                return WB_ECONFIG;
+            }
         }
         return 0;
     case WB_EXPR_CONCAT:

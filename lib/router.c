@@ -256,7 +256,9 @@ static int check_cols(emit_ctx *x, const wb_plugin_col *cols, size_t n,
                                  "plugin ABI %d reserves for the "
                                  "built-in mapping",
                                  x->in->m->name, WB_PLUGIN_ABI_VERSION);
-            *lookup = true;
+            /* A target-side cast needs no link and may go set-based. */
+            if (cols[i].lookup->table)
+                *lookup = true;
         }
     }
     return 0;

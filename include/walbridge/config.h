@@ -58,7 +58,8 @@ typedef enum wb_expr_kind {
     WB_EXPR_CONCAT,     /* args joined by sep; NULL args skipped; all NULL: NULL */
     WB_EXPR_SPLIT,      /* part number part (1-based; < 0 from the end) of
                            arg split on sep; missing part: NULL */
-    WB_EXPR_CAST,       /* arg checked and normalised as cast_to */
+    WB_EXPR_CAST,       /* arg as PostgreSQL's CAST(arg AS cast_to); a
+                           date cast is left to the target */
     WB_EXPR_COALESCE,   /* first non-NULL arg */
     WB_EXPR_MAP,        /* value map: args[0] looked up in map_from/map_to;
                            no match: args[1] (else:) or a data error */

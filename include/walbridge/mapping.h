@@ -70,12 +70,15 @@ typedef enum wb_op_kind {
     WB_OP_TRUNCATE    /* TRUNCATE target */
 } wb_op_kind;
 
-/* A value looked up on the target when the statement runs:
- * (SELECT column FROM schema.table WHERE match = <value>). */
+/* A value the target works out when the statement runs (built-in mapping
+ * only; opaque to plugins): either a lookup, (SELECT column FROM
+ * schema.table WHERE match = <value>), or, with table NULL, a cast that
+ * PostgreSQL's own input function decides, CAST(<value> AS cast). */
 struct wb_plugin_lookup {
-    const char *schema, *table; /* unquoted */
+    const char *schema, *table; /* unquoted; NULL: not a lookup */
     const char *match;
     const char *column;
+    const char *cast; /* "date", or NULL */
 };
 
 /* A column and its value: the plugin ABI's struct itself, so that what a
@@ -97,7 +100,8 @@ typedef struct wb_target_op {
     bool insert_if_missing; /* update: upsert set when no row matched */
     bool skip_unchanged;    /* upsert/update: write nothing when every set
                                column already holds its value */
-    bool has_lookup;        /* some key or set value is a lookup */
+    bool has_lookup;        /* some key or set value is a lookup (not a
+                               target-side cast) */
     /* Conflict handling (mapping's conflict: resolve not NONE), else NULL. */
     const wb_config_conflict *conflict;
     const wb_op_value *old; /* update: nset old values (see wb_plugin_op) */

@@ -127,7 +127,7 @@ out=$WB_WORK/bad.log
 rc=0
 wb_exec "$out" 60 run -c "$CFG" --until now || rc=$?
 assert_eq "$rc" 4 "exit code 4 for a value that does not convert"
-assert_contains "$out" 'invalid input for cast to integer: "N"' "the message names the value"
+assert_contains "$out" 'invalid input syntax for type integer: "N"' "the message is PostgreSQL's, naming the value"
 assert_contains "$out" 'portal.lang_orders' "the relation is named"
 assert_contains "$out" 'status' "the column is named"
 assert_contains "$out" 'LSN 0/' "the LSN is named"
