@@ -216,9 +216,17 @@ sess_run B "SELECT testlog.upd(300001, 302000, 'B2'); SELECT testlog.ins(305001,
 wait_decoded "both transactions written"
 wait_spool 2 "walbridge spools both open transactions"
 assert_ge "$(stream_txns)" "$((st0 + 2))" "both transactions were streamed"
-sleep 2
+# Decided by an event, not by waiting a while: a small change committed
+# after the streamed chunks of A and B were sent reaches the target only
+# once walbridge has handled every message before it in the stream, those
+# chunks included (messages are handled in order, target batches commit in
+# order).  Anything of A or B that walbridge applied early is visible by then.
+wb_psql -c "SELECT testlog.upd(1, 1, 'sentinel c')"
+wb_wait_sql 120 "SELECT lastname FROM salesforce.account WHERE external_id__c = '1'" "sentinel c" \
+    "a change committed after the streamed chunks arrives (walbridge has handled the chunks)"
 assert_eq "$(wb_psql -c "SELECT count(*) FROM salesforce.account")/$(wb_psql -c "SELECT count(*) FROM testlog.target_audit")" \
-    "15000/$audit0" "2 s later, still nothing of either open transaction on the target (rows/writes)"
+    "15000/$((audit0 + 1))" "nothing of either open transaction on the target, only the sentinel (rows/writes)"
+wait_spool 2 "walbridge still spools both open transactions"
 sess_run B "COMMIT;"
 wb_wait_sql 120 "SELECT count(*) FROM salesforce.account WHERE external_id__c::bigint BETWEEN 300001 AND 310000" 9900 \
     "B arrives after its commit (9900 rows)"
