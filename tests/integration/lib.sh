@@ -419,6 +419,13 @@ wb_kill9_bg() {
 
 # wb_track_pid PID: another background process (a writer...) to kill on exit.
 wb_track_pid() { WB_OTHER_PIDS+=("$1"); }
+# wb_untrack_pid PID: that process has been reaped; not to be killed on exit.
+wb_untrack_pid() {
+    local p
+    local -a keep=()
+    for p in "${WB_OTHER_PIDS[@]}"; do [[ "$p" == "$1" ]] || keep+=("$p"); done
+    WB_OTHER_PIDS=("${keep[@]}")
+}
 
 # --------------------------------------------------------------------- exit
 
@@ -559,6 +566,7 @@ wb_sess_close() {
     printf '\\q\n' >&"$fd"
     exec {fd}>&-
     wait "${WB_SESS_PID[$name]}" || fail "session $name exited with an error: $(cat "$WB_WORK/sess.$name.out")"
+    wb_untrack_pid "${WB_SESS_PID[$name]}"
 }
 
 # wb_wait_file SECONDS FILE NEEDLE DESCRIPTION: wait until FILE contains

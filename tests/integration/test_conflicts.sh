@@ -234,7 +234,7 @@ wb_sess_run L "COMMIT;"
 wb_sess_close L
 rc=0
 wait "$RUNNER" || rc=$?
-WB_OTHER_PIDS=()
+wb_untrack_pid "$RUNNER"
 if ((rc != 0)); then
     cat "$LOCKRUN" >&2
     fail "walbridge run --until now with the held row exited $rc (124: it did not finish within 300 s)"

@@ -108,7 +108,9 @@ echo "-- 2. published tables idle, WAL advances: keepalive positions"
 for i in 1 2 3 4; do
     case $i in
     1) wb_psql -c "INSERT INTO busy.filler (v) SELECT md5(g::text) FROM generate_series(1, 200) g" ;;
-    2) wb_psql -c "SELECT pg_logical_emit_message(false, 'wbt', 'not for walbridge')" >/dev/null ;;
+    2) # Not flushed by itself: the next commit that wrote WAL flushes it.
+       wb_psql -c "SELECT pg_logical_emit_message(false, 'wbt', 'not for walbridge')" \
+           -c "INSERT INTO busy.filler (v) VALUES ('after the message')" >/dev/null ;;
     3) wb_psql -c "SELECT pg_switch_wal()" >/dev/null
        wb_psql -c "INSERT INTO busy.filler (v) VALUES ('after the switch')" ;;
     4) wb_psql -c "SELECT pg_logical_emit_message(true, 'wbt', 'transactional, not for walbridge')" >/dev/null ;;
