@@ -419,6 +419,13 @@ wb_kill9_bg() {
 
 # wb_track_pid PID: another background process (a writer...) to kill on exit.
 wb_track_pid() { WB_OTHER_PIDS+=("$1"); }
+# wb_untrack_pid PID: that process has been reaped; not to be killed on exit.
+wb_untrack_pid() {
+    local p
+    local -a keep=()
+    for p in "${WB_OTHER_PIDS[@]}"; do [[ "$p" == "$1" ]] || keep+=("$p"); done
+    WB_OTHER_PIDS=("${keep[@]}")
+}
 
 # --------------------------------------------------------------------- exit
 
@@ -518,6 +525,86 @@ UNION ALL
    (SELECT op, id, phone FROM testlog.target_audit
     EXCEPT ALL SELECT op, id, phone FROM testlog.source_log) x)"
 
+# ------------------------------------------------- sessions held open (FIFOs)
+# A psql session that stays open between statements (a transaction holding
+# a lock, a transaction left in progress), fed through a FIFO in the work
+# dir.  Its output goes to $WB_WORK/sess.NAME.out; the exit trap ends it.
+declare -A WB_SESS_FD WB_SESS_PID WB_SESS_N
+# wb_sess_open NAME
+wb_sess_open() {
+    local name=$1 fd
+    mkfifo "$WB_WORK/sess.$name.in"
+    PGOPTIONS="-c client_min_messages=warning" PGCLIENTENCODING=UTF8 PGAPPNAME="wbt_sess_$name" \
+        psql -X -v ON_ERROR_STOP=1 -qAt -d "$WB_DB" <"$WB_WORK/sess.$name.in" >"$WB_WORK/sess.$name.out" 2>&1 &
+    WB_SESS_PID[$name]=$!
+    wb_track_pid "$!"
+    exec {fd}>"$WB_WORK/sess.$name.in"
+    WB_SESS_FD[$name]=$fd
+    WB_SESS_N[$name]=0
+}
+# wb_sess_run NAME SQL: run SQL in session NAME and wait until it is done
+# (120 s ceiling: a hang, not a speed limit).
+wb_sess_run() {
+    local name=$1 sql=$2 n deadline
+    n=$((WB_SESS_N[$name] + 1))
+    WB_SESS_N[$name]=$n
+    printf '%s\n\\echo __done_%s\n' "$sql" "$n" >&"${WB_SESS_FD[$name]}"
+    deadline=$((SECONDS + 120))
+    until grep -qx "__done_$n" "$WB_WORK/sess.$name.out"; do
+        if ! kill -0 "${WB_SESS_PID[$name]}" 2>/dev/null; then
+            cat "$WB_WORK/sess.$name.out" >&2
+            fail "session $name exited"
+        fi
+        ((SECONDS < deadline)) || fail "session $name: statement did not finish within 120 s"
+        sleep 0.05
+    done
+}
+# wb_sess_close NAME: quit the session; fails if psql reported an error.
+wb_sess_close() {
+    local name=$1 fd
+    fd=${WB_SESS_FD[$name]}
+    printf '\\q\n' >&"$fd"
+    exec {fd}>&-
+    wait "${WB_SESS_PID[$name]}" || fail "session $name exited with an error: $(cat "$WB_WORK/sess.$name.out")"
+    wb_untrack_pid "${WB_SESS_PID[$name]}"
+}
+
+# wb_wait_file SECONDS FILE NEEDLE DESCRIPTION: wait until FILE contains
+# NEEDLE (a fixed string); fail at the deadline (a ceiling for hangs).
+wb_wait_file() {
+    local secs=$1 file=$2 needle=$3 desc=$4 deadline
+    deadline=$((SECONDS + secs))
+    until grep -qF -- "$needle" "$file" 2>/dev/null; do
+        if ((SECONDS >= deadline)); then
+            echo "----- $file -----" >&2
+            cat "$file" >&2 || true
+            fail "$desc: '$needle' not in $file after ${secs}s"
+        fi
+        sleep 0.1
+    done
+    ok "$desc"
+}
+
+# wb_walsender_sql EXPR: EXPR over pg_stat_replication r for the walsender
+# of the test's slot, false when there is none.
+wb_walsender_sql() {
+    printf "SELECT coalesce((SELECT %s FROM pg_stat_replication r JOIN pg_replication_slots s ON s.active_pid = r.pid WHERE s.slot_name = '%s'), false)" "$1" "$WB_SLOT"
+}
+
+# wb_wait_replied_after LSN DESCRIPTION: the walsender of the slot has sent
+# past LSN, and walbridge has since sent two status updates (the first may
+# have been on its way already): whatever walbridge makes of the messages up
+# to LSN, keepalives included, the server has been told.
+wb_wait_replied_after() {
+    local lsn=$1 desc=$2 t i
+    wb_wait_sql 60 "$(wb_walsender_sql "r.sent_lsn >= '$lsn'")" t "$desc: the walsender has sent past $lsn"
+    for i in 1 2; do
+        t=$(wb_psql -c "SELECT clock_timestamp()")
+        wb_wait_sql 60 "$(wb_walsender_sql "r.reply_time > '$t'::timestamptz")" t \
+            "$desc: walbridge sent status update $i after that"
+    done
+}
+
 # ------------------------------------------------------------------- set-up
 
 WB_WORK=$(mktemp -d "${TMPDIR:-/tmp}/wbt_${WB_TEST_NAME}.XXXXXX")
@@ -526,3 +613,4 @@ WB_LOG=$WB_WORK/walbridge.log
 echo "== $WB_TEST_SCRIPT: database $WB_DB, slot $WB_SLOT, server $PGHOST, walbridge $WB_BIN"
 echo "== work dir $WB_WORK"
 wb_create_db
+

@@ -216,16 +216,31 @@ grep -q 'batch_max_txns: 1' "$LOCKCFG" || fail "could not write $LOCKCFG"
 q "UPDATE portal.cf_src SET a = 'locked' WHERE id = 4" >/dev/null
 q "INSERT INTO portal.cf_src (id, a) SELECT g, 'later' FROM generate_series(100, 119) g" >/dev/null
 for i in $(seq 100 119); do q "UPDATE portal.cf_src SET b = 'later$i' WHERE id = $i" >/dev/null; done
-wb_psql -c "BEGIN; SELECT 1 FROM salesforce.cf_lww WHERE ext = '4' FOR UPDATE; SELECT pg_sleep(2); COMMIT;" >/dev/null &
-LOCKER=$!
-wb_track_pid "$LOCKER"
-wb_wait_sql 10 "SELECT count(*) > 0 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-                WHERE c.relname = 'cf_lww' AND l.mode = 'RowShareLock' AND l.granted" t \
-    "the other writer holds the row"
-wb_run_until "$LOCKCFG"
-wait "$LOCKER" || fail "the locking session failed"
-assert_contains "$WB_WORK/run.$WB_RUN_N.log" 'canceling statement due to lock timeout'
-assert_contains "$WB_WORK/run.$WB_RUN_N.log" 'reconnecting in'
+# The other writer holds the row until walbridge has demonstrably run into
+# it (its lock timeout is logged), however long walbridge takes to get there.
+wb_sess_open L
+wb_sess_run L "BEGIN; SELECT 1 FROM salesforce.cf_lww WHERE ext = '4' FOR UPDATE;"
+assert_eq "$(q "SELECT count(*) > 0 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                JOIN pg_stat_activity a ON a.pid = l.pid
+                WHERE c.relname = 'cf_lww' AND l.mode = 'RowShareLock' AND l.granted
+                  AND a.application_name = 'wbt_sess_L'")" t "the other writer holds the row"
+LOCKRUN=$WB_WORK/lock_run.log
+wb_exec "$LOCKRUN" 300 run -c "$LOCKCFG" --until now &
+RUNNER=$!
+wb_track_pid "$RUNNER"
+wb_wait_file 240 "$LOCKRUN" 'canceling statement due to lock timeout' \
+    "walbridge ran into the held row and gave up waiting (lock_timeout)"
+wb_sess_run L "COMMIT;"
+wb_sess_close L
+rc=0
+wait "$RUNNER" || rc=$?
+wb_untrack_pid "$RUNNER"
+if ((rc != 0)); then
+    cat "$LOCKRUN" >&2
+    fail "walbridge run --until now with the held row exited $rc (124: it did not finish within 300 s)"
+fi
+ok "walbridge run --until now finished (exit 0) once the row was released"
+assert_contains "$LOCKRUN" 'reconnecting in'
 assert_eq "$(row cf_lww 4)" "locked/b4/c4" "applied once the lock was released"
 assert_eq "$(q "SELECT count(*) FROM public.cf_audit WHERE ext = '4' AND tbl = 'cf_lww' AND app = 'walbridge'")" 1 \
     "written exactly once (the rolled-back attempt left nothing)"

@@ -8,8 +8,10 @@
 #       recreated)
 #   (c) the slot was invalidated (wal_status = lost); on a private cluster
 #       with max_slot_wal_keep_size = 1MB
-# In every case: exit code 5 within 10 s of `walbridge run` (streaming mode:
-# a walbridge that retried instead would run into the timeout), a message
+# In every case: `walbridge run` (streaming mode) exits with code 5 at the
+# first attempt: no "reconnecting in" line in its log (a walbridge that
+# retried instead would print one, and keep running into the 120 s ceiling
+# that only catches a hang), a message
 # naming the slot and the positions or values involved, and nothing written
 # to the target (no row change on salesforce.account, stored position
 # unchanged).  (a), (b) and (d) run on the shared server, (c) on its own.
@@ -49,21 +51,20 @@ SQL
 # one that changes no row) on salesforce.account is logged.
 target_writes() { wb_psql -c "SELECT count(*) FROM testlog.target_writes"; }
 
-# run_expect_state CASE: `walbridge run -c CFG` must exit 5 within 10 s.
+# run_expect_state CASE: `walbridge run -c CFG` must exit 5 without retrying.
 run_expect_state() {
     local name=$1 t0 rc=0 ms
     OUT=$WB_WORK/case_$name.log
     t0=$(date +%s%N)
-    wb_exec "$OUT" 30 run -c "$CFG" || rc=$?
+    wb_exec "$OUT" 120 run -c "$CFG" --log-level info || rc=$?
     ms=$(wbc_elapsed_ms "$t0")
     echo "walbridge run exited with code $rc after $ms ms; stderr:"
     sed 's/^/    | /' "$OUT"
     if ((rc == 124)); then
-        fail "($name) walbridge was still running after 30 s (retrying instead of failing?)"
+        fail "($name) walbridge was still running after 120 s (retrying instead of failing?)"
     fi
     assert_eq "$rc" 5 "($name) exit code 5 (replication state inconsistent)"
-    ((ms < 10000)) || fail "($name) walbridge took $ms ms to exit, expected < 10 s"
-    ok "($name) exited within 10 s ($ms ms)"
+    assert_not_contains "$OUT" "reconnecting in" "($name) no retry: walbridge stopped at the first attempt"
     assert_contains "$OUT" "FATAL:" "($name) the error is logged as FATAL"
     assert_contains "$OUT" "\"$WB_SLOT\"" "($name) the message names the slot \"$WB_SLOT\""
 }

@@ -5,9 +5,12 @@
 #   1. before the first run: slot and publication missing, nothing stored (exit 0)
 #   2. after a run: slot exists and is inactive, stored = confirmed_flush_lsn,
 #      the publication lists portal.users
-#   3. while walbridge streams: active_pid = the walsender's pid
+#   3. while walbridge streams: active_pid = the walsender's pid; with a
+#      change held up for at least 3 s (a row lock on the target),
+#      lag_seconds is the walsender's own flush_lag, and >= 3 s
 #   4. walbridge stopped with changes pending: lag_bytes > 0, and exactly
-#      current_lsn - stored_lsn; after catching up stored = confirmed again
+#      current_lsn - stored_lsn, lag_seconds null (no walsender: the server
+#      has no figure); after catching up stored = confirmed again
 #   5. the slot advanced past the stored position: both reported as they are
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_cluster.sh"
@@ -16,7 +19,9 @@ command -v jq >/dev/null || fail "jq is not installed (apt-get install -y jq)"
 
 CFG=$WB_WORK/walbridge.yaml
 wb_write_config "$CFG"
+wbc_config_set "$CFG" status_interval 200ms
 OUT=$WB_WORK/status
+HOLD=3
 N=0
 
 # status_text / status_json: run `walbridge status`, exit code must be 0;
@@ -149,6 +154,62 @@ assert_text_line "^active pid: +$wspid$" "text: active pid $wspid"
 wb_psql -c "UPDATE portal.users SET phone = 'while running' WHERE id = 1"
 wb_wait_sql 30 "SELECT phone FROM salesforce.account WHERE external_id__c = '1'" "while running" \
     "walbridge still streams after two status calls"
+
+# lag_seconds is the walsender's flush_lag.  Make it known: walbridge's
+# target transaction is blocked by a row lock for at least HOLD seconds
+# after walbridge has received the change (its apply is seen waiting), so
+# the lag the server measures when walbridge confirms it is >= HOLD, on any
+# machine.  Then status must report the server's own figure.
+echo "-- 3b. a known lag: lag_seconds = pg_stat_replication.flush_lag >= ${HOLD}s"
+wb_sess_open L
+wb_sess_run L "BEGIN; SELECT 1 FROM salesforce.account WHERE external_id__c = '2' FOR UPDATE;"
+# The walsender takes at most one lag sample a second: let a second pass
+# after the last decoded commit so that the next one is sampled.
+wb_wait_sql 60 "$(wb_walsender_sql "r.sent_lsn >= pg_current_wal_lsn()")" t "the walsender has sent everything"
+t=$(wb_psql -c "SELECT clock_timestamp()")
+wb_wait_sql 60 "SELECT clock_timestamp() >= '$t'::timestamptz + interval '1.1 s'" t "a second without decoded commits"
+wb_psql -c "UPDATE portal.users SET phone = 'lagging' WHERE id = 2"
+WRITE_LSN=$(wb_psql -c "SELECT pg_current_wal_lsn()")
+wb_wait_sql 60 "SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = current_database()
+                 AND backend_type = 'client backend' AND application_name NOT LIKE 'wbt\\_%'
+                 AND wait_event_type = 'Lock'" t "walbridge's apply waits for the row lock"
+t=$(wb_psql -c "SELECT clock_timestamp()")
+wb_wait_sql 60 "SELECT clock_timestamp() >= '$t'::timestamptz + interval '$HOLD s'" t "the lock held ${HOLD}s more"
+wb_sess_run L "ROLLBACK;"
+wb_sess_close L
+wb_wait_sql 60 "SELECT confirmed_flush_lsn >= '$WRITE_LSN' FROM pg_replication_slots WHERE slot_name = '$WB_SLOT'" t \
+    "walbridge confirmed the blocked change"
+FLAG_SQL="SELECT coalesce((SELECT extract(epoch FROM r.flush_lag)::text FROM pg_stat_replication r
+                            JOIN pg_replication_slots s ON s.active_pid = r.pid
+                           WHERE s.slot_name = '$WB_SLOT'), 'null')"
+# flush_lag moves while status runs: while walbridge's confirmation stays
+# behind the walsender's latest lag sample (walbridge confirms the echoes of
+# its own writes lazily), the server interpolates a growing lag.  So read it
+# before (f1) and after (f2) the status call: the status figure must lie
+# between the two.  A new measurement in between can make it drop (f1 > f2):
+# then ask again.
+lag_s="" f1="" f2=""
+deadline=$((SECONDS + 60))
+while :; do
+    f1=$(wb_psql -c "$FLAG_SQL")
+    status_json
+    f2=$(wb_psql -c "$FLAG_SQL")
+    lag_s=$(j .lag_seconds)
+    if [[ "$f1" != null && "$f2" != null ]] &&
+        [[ "$(awk -v a="$f1" -v b="$f2" 'BEGIN { print (a <= b) ? "rising" : "dropped" }')" == rising ]]; then
+        break
+    fi
+    ((SECONDS < deadline)) || fail "pg_stat_replication.flush_lag did not rise steadily across a status call in 60 s ('$f1', then '$f2')"
+done
+echo "pg_stat_replication.flush_lag: $f1 s before, $f2 s after; walbridge status lag_seconds: $lag_s"
+[[ "$lag_s" =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "json: lag_seconds is '$lag_s', not a number, while pg_stat_replication.flush_lag is $f1 s"
+assert_eq "$(awk -v a="$lag_s" -v lo="$f1" -v hi="$f2" 'BEGIN { print (a >= lo - 0.0005 && a <= hi + 0.0005) ? "within" : "outside" }')" within \
+    "json: lag_seconds ($lag_s) is the server's flush_lag (between $f1 and $f2, read before and after)"
+assert_eq "$(awk -v a="$lag_s" -v h="$HOLD" 'BEGIN { print (a >= h) ? "yes" : "no" }')" yes \
+    "json: lag_seconds ($lag_s) covers the ${HOLD}s the change was held up"
+status_text
+assert_text_line "^lag \(flush\): +[0-9]+\.[0-9]{3} s$" "text: lag (flush) in seconds"
+
 rc=0
 wb_stop_bg "$WB_BG_PID" || rc=$?
 assert_eq "$rc" 0 "walbridge exits 0 on SIGTERM"
@@ -169,6 +230,7 @@ lag=$(j .lag_bytes)
 echo "pending WAL: at least $min_lag bytes (stored $stored, position after the inserts $after), at most $max_lag"
 assert_eq "$(j .stored_lsn)" "$stored" "json: stored_lsn unchanged while stopped"
 assert_eq "$(j .active_pid)" null "json: active_pid null after the stop"
+assert_eq "$(j .lag_seconds)" null "json: lag_seconds null: no walsender, so the server has no flush_lag"
 assert_ge "$lag" 1 "json: lag_bytes > 0 with changes pending"
 assert_ge "$lag" "$min_lag" "json: lag_bytes covers the pending inserts"
 assert_ge "$max_lag" "$lag" "json: lag_bytes is not more than the WAL written since the stored position"

@@ -25,8 +25,7 @@ source "$(dirname "$0")/lib.sh"
 
 CFG=$WB_WORK/walbridge.yaml
 SPOOL=$WB_WORK/spool
-W=$WB_WORK/sessions
-mkdir -p "$SPOOL" "$W"
+mkdir -p "$SPOOL"
 cat >"$CFG" <<EOF
 # written by $WB_TEST_SCRIPT
 source:
@@ -99,42 +98,7 @@ wait_spool() {
     ok "$2 ($1 open spool files in $SPOOL)"
 }
 
-# ------------------------------------------------- sessions held open by FIFOs
-declare -A SESS_FD SESS_PID SESS_N
-sess_open() {
-    local name=$1 fd
-    mkfifo "$W/$name.in"
-    PGOPTIONS="-c client_min_messages=warning" PGAPPNAME="wbt_sess_$name" \
-        psql -X -v ON_ERROR_STOP=1 -qAt -d "$WB_DB" <"$W/$name.in" >"$W/$name.out" 2>&1 &
-    SESS_PID[$name]=$!
-    wb_track_pid "$!"
-    exec {fd}>"$W/$name.in"
-    SESS_FD[$name]=$fd
-    SESS_N[$name]=0
-}
-# sess_run NAME SQL: run SQL in session NAME and wait until it is done.
-sess_run() {
-    local name=$1 sql=$2 n deadline
-    n=$((SESS_N[$name] + 1))
-    SESS_N[$name]=$n
-    printf '%s\n\\echo __done_%s\n' "$sql" "$n" >&"${SESS_FD[$name]}"
-    deadline=$((SECONDS + 120))
-    until grep -qx "__done_$n" "$W/$name.out"; do
-        if ! kill -0 "${SESS_PID[$name]}" 2>/dev/null; then
-            cat "$W/$name.out" >&2
-            fail "session $name exited"
-        fi
-        ((SECONDS < deadline)) || fail "session $name: statement did not finish within 120 s"
-        sleep 0.05
-    done
-}
-sess_close() {
-    local name=$1 fd
-    fd=${SESS_FD[$name]}
-    printf '\\q\n' >&"$fd"
-    exec {fd}>&-
-    wait "${SESS_PID[$name]}" || fail "session $name exited with an error: $(cat "$W/$name.out")"
-}
+# Sessions held open between statements: wb_sess_open/run/close (lib.sh).
 
 echo "-- first run creates the publication and the slot; then walbridge streams in the background"
 wb_run_until "$CFG"
@@ -147,8 +111,8 @@ T0=$SECONDS
 
 echo "-- a. 20k rows, ROLLBACK TO SAVEPOINT after the subtransaction was streamed"
 st0=$(stream_txns)
-sess_open a
-sess_run a "BEGIN;
+wb_sess_open a
+wb_sess_run a "BEGIN;
 SELECT testlog.ins(1, 10000, 'main');
 SAVEPOINT s1;
 SELECT testlog.ins(10001, 15000, 'rolled back');
@@ -157,7 +121,7 @@ DELETE FROM portal.users WHERE id BETWEEN 2001 AND 2100;"
 wait_decoded "savepoint s1 written"
 wait_spool 1 "walbridge spools the open transaction"
 assert_ge "$(stream_txns)" "$((st0 + 1))" "the open transaction was streamed (pg_stat_replication_slots.stream_txns)"
-sess_run a "ROLLBACK TO SAVEPOINT s1;
+wb_sess_run a "ROLLBACK TO SAVEPOINT s1;
 SELECT testlog.ins(15001, 20000, 'after rollback');
 SAVEPOINT p;
 SAVEPOINT x;
@@ -165,7 +129,7 @@ SELECT testlog.upd(15001, 17000, 'x rolled back');
 RELEASE SAVEPOINT x;
 SELECT testlog.upd(17001, 19000, 'p rolled back');"
 wait_decoded "savepoints p and x written"
-sess_run a "ROLLBACK TO SAVEPOINT p;
+wb_sess_run a "ROLLBACK TO SAVEPOINT p;
 SAVEPOINT s2;
 SELECT testlog.upd(1, 100, 'kept');
 RELEASE SAVEPOINT s2;
@@ -173,7 +137,7 @@ SAVEPOINT s3;
 SELECT testlog.ins(20001, 21000, 'rolled back at the end');
 ROLLBACK TO SAVEPOINT s3;
 COMMIT;"
-sess_close a
+wb_sess_close a
 wb_wait_sql 120 "$STATE_SQL" "15000/0" "the transaction arrived: 15000 rows, 0 differences"
 assert_eq "$(target_count 1 10000)/$(target_count 10001 15000)/$(target_count 15001 20000)/$(target_count 20001 21000)" \
     "10000/0/5000/0" "rows 1-10000 and 15001-20000 present, the rolled-back inserts absent"
@@ -186,16 +150,16 @@ wait_spool 0 "the spool file is gone after the commit"
 echo "-- b. a large streamed transaction that aborts leaves no trace"
 st0=$(stream_txns)
 audit0=$(wb_psql -c "SELECT count(*) FROM testlog.target_audit")
-sess_open b
-sess_run b "BEGIN;
+wb_sess_open b
+wb_sess_run b "BEGIN;
 SELECT testlog.ins(100001, 120000, 'aborted');
 SELECT testlog.upd(1, 1000, 'aborted');
 DELETE FROM portal.users WHERE id BETWEEN 1001 AND 1100;"
 wait_decoded "aborted transaction written"
 wait_spool 1 "walbridge spools the open transaction"
 assert_ge "$(stream_txns)" "$((st0 + 1))" "the transaction was streamed"
-sess_run b "ROLLBACK;"
-sess_close b
+wb_sess_run b "ROLLBACK;"
+wb_sess_close b
 wait_spool 0 "the spool file is dropped on Stream Abort"
 wb_psql -c "SELECT testlog.upd(1, 1, 'sentinel')"
 wb_wait_sql 60 "SELECT lastname FROM salesforce.account WHERE external_id__c = '1'" "sentinel" "a later change arrives"
@@ -206,29 +170,37 @@ wb_wait_sql 10 "$STATE_SQL" "15000/0" "target unchanged by the aborted transacti
 echo "-- c. two large transactions from two sessions, streamed interleaved; nothing visible before commit"
 st0=$(stream_txns)
 audit0=$(wb_psql -c "SELECT count(*) FROM testlog.target_audit")
-sess_open A
-sess_open B
-sess_run A "BEGIN; SELECT testlog.ins(200001, 205000, 'A');"
-sess_run B "BEGIN; SELECT testlog.ins(300001, 305000, 'B');"
-sess_run A "SELECT testlog.upd(200001, 202000, 'A2'); SELECT testlog.ins(205001, 210000, 'A');"
-sess_run B "SELECT testlog.upd(300001, 302000, 'B2'); SELECT testlog.ins(305001, 310000, 'B');
+wb_sess_open A
+wb_sess_open B
+wb_sess_run A "BEGIN; SELECT testlog.ins(200001, 205000, 'A');"
+wb_sess_run B "BEGIN; SELECT testlog.ins(300001, 305000, 'B');"
+wb_sess_run A "SELECT testlog.upd(200001, 202000, 'A2'); SELECT testlog.ins(205001, 210000, 'A');"
+wb_sess_run B "SELECT testlog.upd(300001, 302000, 'B2'); SELECT testlog.ins(305001, 310000, 'B');
             DELETE FROM portal.users WHERE id BETWEEN 303001 AND 303100;"
 wait_decoded "both transactions written"
 wait_spool 2 "walbridge spools both open transactions"
 assert_ge "$(stream_txns)" "$((st0 + 2))" "both transactions were streamed"
-sleep 2
+# Decided by an event, not by waiting a while: a small change committed
+# after the streamed chunks of A and B were sent reaches the target only
+# once walbridge has handled every message before it in the stream, those
+# chunks included (messages are handled in order, target batches commit in
+# order).  Anything of A or B that walbridge applied early is visible by then.
+wb_psql -c "SELECT testlog.upd(1, 1, 'sentinel c')"
+wb_wait_sql 120 "SELECT lastname FROM salesforce.account WHERE external_id__c = '1'" "sentinel c" \
+    "a change committed after the streamed chunks arrives (walbridge has handled the chunks)"
 assert_eq "$(wb_psql -c "SELECT count(*) FROM salesforce.account")/$(wb_psql -c "SELECT count(*) FROM testlog.target_audit")" \
-    "15000/$audit0" "2 s later, still nothing of either open transaction on the target (rows/writes)"
-sess_run B "COMMIT;"
+    "15000/$((audit0 + 1))" "nothing of either open transaction on the target, only the sentinel (rows/writes)"
+wait_spool 2 "walbridge still spools both open transactions"
+wb_sess_run B "COMMIT;"
 wb_wait_sql 120 "SELECT count(*) FROM salesforce.account WHERE external_id__c::bigint BETWEEN 300001 AND 310000" 9900 \
     "B arrives after its commit (9900 rows)"
 assert_eq "$(target_count 200001 210000)" 0 "A, still open, is not on the target"
 # (walbridge's own writes of B come back through the slot as one more
 # streamed transaction for a moment; A's spool file stays.)
 wait_spool 1 "A is still spooled"
-sess_run A "COMMIT;"
-sess_close A
-sess_close B
+wb_sess_run A "COMMIT;"
+wb_sess_close A
+wb_sess_close B
 wb_wait_sql 120 "$STATE_SQL" "34900/0" "A arrives after its commit: 34900 rows, 0 differences"
 assert_eq "$(wb_psql -c "SELECT count(*) FILTER (WHERE lastname = 'A2') || '/' || count(*) FILTER (WHERE lastname = 'B2') FROM salesforce.account")" \
     "2000/2000" "updates inside both transactions applied"
@@ -247,7 +219,7 @@ kill_info() {
 BLOCKED_SQL="SELECT count(*) > 0 FROM pg_stat_activity
     WHERE datname = current_database() AND application_name NOT LIKE 'wbt\\_%'
       AND backend_type = 'client backend' AND wait_event_type = 'Lock'"
-lock_row() { sess_run L "BEGIN; SELECT 1 FROM salesforce.account WHERE external_id__c = '3000' FOR UPDATE;"; }
+lock_row() { wb_sess_run L "BEGIN; SELECT 1 FROM salesforce.account WHERE external_id__c = '3000' FOR UPDATE;"; }
 # kill9_while_applying N: wait until walbridge's apply is blocked in the
 # middle of the transaction, kill -9 walbridge, release the lock.  The
 # orphaned server session then runs whatever walbridge had already sent
@@ -257,7 +229,7 @@ kill9_while_applying() {
     wb_wait_sql 60 "$BLOCKED_SQL" t "kill -9 #$1: walbridge's apply is blocked inside the transaction"
     echo "kill -9 #$1 (walbridge's sessions: $(kill_info); target rows: $(wb_psql -c "SELECT count(*) FROM salesforce.account"))"
     wb_kill9_bg "$WB_BG_PID"
-    sess_run L "ROLLBACK;"
+    wb_sess_run L "ROLLBACK;"
     wb_wait_server_released 30
     local n
     n=$(wb_psql -c "SELECT count(*) FROM salesforce.account")
@@ -268,22 +240,22 @@ kill9_while_applying() {
     fi
 }
 st0=$(stream_txns)
-sess_open d
-sess_run d "BEGIN; SELECT testlog.ins(400001, 420000, 'D'); SELECT testlog.upd(1, 5000, 'D');"
+wb_sess_open d
+wb_sess_run d "BEGIN; SELECT testlog.ins(400001, 420000, 'D'); SELECT testlog.upd(1, 5000, 'D');"
 wait_decoded "open transaction written"
 wait_spool 1 "walbridge spools the open transaction"
 echo "kill -9 #1 with the transaction open and streamed (walbridge's sessions: $(kill_info))"
 wb_kill9_bg "$WB_BG_PID"
 wb_wait_server_released 30
 wb_start_bg "$CFG"
-sess_run d "SELECT testlog.upd(400001, 410000, 'D2'); SELECT testlog.ins(420001, 430000, 'D');
+wb_sess_run d "SELECT testlog.upd(400001, 410000, 'D2'); SELECT testlog.ins(420001, 430000, 'D');
             DELETE FROM portal.users WHERE id BETWEEN 5001 AND 6000;"
 wait_decoded "more changes after the restart"
 wait_spool 1 "the restarted walbridge spools the whole open transaction again"
-sess_open L
+wb_sess_open L
 lock_row
-sess_run d "COMMIT;"
-sess_close d
+wb_sess_run d "COMMIT;"
+wb_sess_close d
 kill9_while_applying 2
 if [[ "$(wb_psql -c "SELECT count(*) FROM salesforce.account")" == 34900 ]]; then
     lock_row
@@ -292,7 +264,7 @@ if [[ "$(wb_psql -c "SELECT count(*) FROM salesforce.account")" == 34900 ]]; the
 else
     echo "(the orphaned session committed the transaction: no second kill while applying)"
 fi
-sess_close L
+wb_sess_close L
 wb_start_bg "$CFG"
 wb_wait_sql 120 "$STATE_SQL" "63900/0" "after the kills the transaction arrives: 63900 rows, 0 differences"
 assert_ge "$(stream_txns)" "$((st0 + 1))" "the transaction was streamed"
