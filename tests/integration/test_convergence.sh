@@ -20,12 +20,12 @@
 #
 # Then quiescence (writers stopped; Connect syncs until idle, walbridge
 # applies everything committed, until a round changes nothing), and:
-#   a. every mapped pair is equal, column for column, and every user is
-#      linked to its account's sfid;
-#   a'. per pair and column, the value is the one of the last committed
-#      writer: of the writers' changes of that column on either side, the
-#      one with the highest commit LSN (read by a test_decoding slot of the
-#      test's own, so the order is the server's, not walbridge's);
+#   a'. per pair and column, the value on both sides is the one of the last
+#      committed writer: of the writers' changes of that column on either
+#      side, the one with the highest commit LSN (read by a test_decoding
+#      slot of the test's own, so the order is the server's, not walbridge's);
+#   a. every mapped pair is equal, column for column (also the columns no
+#      writer changed), and every user is linked to its account's sfid;
 #   b. walbridge's writes are bounded: its row writes over the writers' row
 #      changes (no ping-pong) is printed and must be at most 1;
 #   c. every walbridge write into salesforce.* has its _trigger_log row
@@ -218,48 +218,6 @@ done
 QUIESCE_S=$((SECONDS - T1))
 ok "quiescent after $ROUND rounds ($QUIESCE_S s): two rounds in a row wrote nothing"
 
-echo "-- a. every mapped pair is equal"
-DIFF_USERS="SELECT u.id FROM portal.users u FULL JOIN
-  (SELECT * FROM salesforce.account WHERE external_id__c IS NOT NULL) a ON a.external_id__c = u.id::text
-  WHERE u.id IS NULL OR a.id IS NULL
-     OR (u.email, u.first_name, u.last_name, u.phone, u.salesforce_id)
-        IS DISTINCT FROM (a.personemail, a.firstname, a.lastname, a.phone, a.sfid)"
-DIFF_CUST="SELECT c.id FROM public.customers c FULL JOIN
-  (SELECT * FROM salesforce.contact WHERE external_id__c IS NOT NULL) t ON t.external_id__c = c.id::text
-  WHERE c.id IS NULL OR t.id IS NULL OR (c.email, c.name) IS DISTINCT FROM (t.email, t.lastname)"
-for pair in USERS CUST; do
-    sql=DIFF_$pair
-    n=$(q "SELECT count(*) FROM (${!sql}) d")
-    if [[ "$n" != 0 ]]; then
-        if [[ $pair == USERS ]]; then
-            wb_psql_table -c "SELECT u.id, u.email, a.personemail, u.first_name, a.firstname, u.last_name, a.lastname,
-                                     u.phone, a.phone, u.salesforce_id, a.sfid
-                              FROM portal.users u FULL JOIN salesforce.account a ON a.external_id__c = u.id::text
-                              WHERE u.id IN (${!sql}) ORDER BY 1 LIMIT 20" >&2
-        else
-            wb_psql_table -c "SELECT c.id, c.email, t.email, c.name, t.lastname FROM public.customers c
-                              FULL JOIN salesforce.contact t ON t.external_id__c = c.id::text
-                              WHERE c.id IN (${!sql}) ORDER BY 1 LIMIT 20" >&2
-        fi
-    fi
-    if [[ "$n" != 0 ]]; then
-        first=$(q "SELECT min(id) FROM (${!sql}) d")
-        echo "who wrote row $first (testlog.audit, oldest first):" >&2
-        wb_psql_table -c "SELECT n, tbl, op, id, txid, app, lastop FROM testlog.audit
-                          WHERE (tbl IN ('users', 'customers') AND id = $first)
-                             OR (tbl IN ('account', 'contact') AND id IN
-                                 (SELECT id FROM salesforce.account WHERE external_id__c = '$first'
-                                  UNION SELECT id FROM salesforce.contact WHERE external_id__c = '$first'))
-                          ORDER BY n LIMIT 60" >&2
-    fi
-    assert_eq "$n" 0 "$pair: differing pairs"
-done
-USERS=$(q "SELECT count(*) FROM portal.users")
-CUSTS=$(q "SELECT count(*) FROM public.customers")
-assert_eq "$(q "SELECT count(*) FROM portal.users WHERE salesforce_id IS NULL")" 0 \
-    "all $USERS users linked to their account's sfid"
-ok "$USERS users = their accounts, $CUSTS customers = their contacts"
-
 echo "-- a'. per pair and column, the last committed writer's value won"
 # Commit LSNs from the test's test_decoding slot, per transaction.
 q "CREATE TABLE testlog.commit_order AS
@@ -313,6 +271,48 @@ if [[ "$n" != 0 ]]; then
     wb_psql_table -c "$LOST_SQL ORDER BY pair, k, scol LIMIT 20" >&2
 fi
 assert_eq "$n" 0 "pair columns whose value is not the last committed writer's ($NCOLS checked, $NCONT contended)"
+
+echo "-- a. every mapped pair is equal"
+DIFF_USERS="SELECT u.id FROM portal.users u FULL JOIN
+  (SELECT * FROM salesforce.account WHERE external_id__c IS NOT NULL) a ON a.external_id__c = u.id::text
+  WHERE u.id IS NULL OR a.id IS NULL
+     OR (u.email, u.first_name, u.last_name, u.phone, u.salesforce_id)
+        IS DISTINCT FROM (a.personemail, a.firstname, a.lastname, a.phone, a.sfid)"
+DIFF_CUST="SELECT c.id FROM public.customers c FULL JOIN
+  (SELECT * FROM salesforce.contact WHERE external_id__c IS NOT NULL) t ON t.external_id__c = c.id::text
+  WHERE c.id IS NULL OR t.id IS NULL OR (c.email, c.name) IS DISTINCT FROM (t.email, t.lastname)"
+for pair in USERS CUST; do
+    sql=DIFF_$pair
+    n=$(q "SELECT count(*) FROM (${!sql}) d")
+    if [[ "$n" != 0 ]]; then
+        if [[ $pair == USERS ]]; then
+            wb_psql_table -c "SELECT u.id, u.email, a.personemail, u.first_name, a.firstname, u.last_name, a.lastname,
+                                     u.phone, a.phone, u.salesforce_id, a.sfid
+                              FROM portal.users u FULL JOIN salesforce.account a ON a.external_id__c = u.id::text
+                              WHERE u.id IN (${!sql}) ORDER BY 1 LIMIT 20" >&2
+        else
+            wb_psql_table -c "SELECT c.id, c.email, t.email, c.name, t.lastname FROM public.customers c
+                              FULL JOIN salesforce.contact t ON t.external_id__c = c.id::text
+                              WHERE c.id IN (${!sql}) ORDER BY 1 LIMIT 20" >&2
+        fi
+    fi
+    if [[ "$n" != 0 ]]; then
+        first=$(q "SELECT min(id) FROM (${!sql}) d")
+        echo "who wrote row $first (testlog.audit, oldest first):" >&2
+        wb_psql_table -c "SELECT n, tbl, op, id, txid, app, lastop FROM testlog.audit
+                          WHERE (tbl IN ('users', 'customers') AND id = $first)
+                             OR (tbl IN ('account', 'contact') AND id IN
+                                 (SELECT id FROM salesforce.account WHERE external_id__c = '$first'
+                                  UNION SELECT id FROM salesforce.contact WHERE external_id__c = '$first'))
+                          ORDER BY n LIMIT 60" >&2
+    fi
+    assert_eq "$n" 0 "$pair: differing pairs"
+done
+USERS=$(q "SELECT count(*) FROM portal.users")
+CUSTS=$(q "SELECT count(*) FROM public.customers")
+assert_eq "$(q "SELECT count(*) FROM portal.users WHERE salesforce_id IS NULL")" 0 \
+    "all $USERS users linked to their account's sfid"
+ok "$USERS users = their accounts, $CUSTS customers = their contacts"
 
 echo "-- b. bounded: walbridge's row writes against the writers' row changes"
 WRITER_ROWS=0
