@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_convergence: three writers on overlapping rows, walbridge in the
-# middle, and at the end every mapped pair is equal.
+# middle, and at the end every mapped pair is equal and holds, per column,
+# the value of the last committed writer.
 #
 # For about WB_CONVERGENCE_SECONDS (default 60: PHP and Rails are paced,
 # and run until each has committed 150 x that many transactions, a count,
@@ -143,7 +144,7 @@ ACC0=$(q "SELECT max(id) FROM salesforce.account")
 LOG0=$(wc -l <"$WB_LOG")
 after_log() { tail -n +$((LOG0 + 1)) "$WB_LOG" >"$WB_WORK/after.log"; echo "$WB_WORK/after.log"; }
 
-echo "-- the hammer: $SECS s of PHP, Rails and Heroku Connect (sync + injected Salesforce edits)"
+echo "-- the hammer: PHP and Rails, $((150 * SECS)) transactions each (~$SECS s), and Heroku Connect (sync + injected Salesforce edits)"
 wb_start_bg "$CFG"
 BG=$WB_BG_PID
 sleep 1
