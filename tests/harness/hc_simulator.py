@@ -21,8 +21,8 @@ Modes:
           --new-ratio, new records that carry an sfid and no external id.
 
 Loops are bounded: they stop after --duration seconds, after --max-txns
-transactions, or (sync with --until-idle) once no NEW row has been seen for
---idle seconds.  At the end one line of JSON goes to stdout with the counts.
+transactions, once the file --stop-file exists, or (sync with --until-idle)
+once no NEW row has been seen for --idle seconds.  At the end one line of JSON goes to stdout with the counts.
 
 Connection: --dsn (libpq conninfo); empty means libpq's defaults (PGHOST,
 PGPORT, PGDATABASE, ...).
@@ -31,6 +31,7 @@ PGPORT, PGDATABASE, ...).
 import argparse
 import hashlib
 import json
+import os
 import random
 import sys
 import time
@@ -105,8 +106,12 @@ def retrying(step, conn, stats):
     raise SystemExit("hc_simulator: a transaction failed 50 times")
 
 
+def stopped(args):
+    return bool(args.stop_file) and os.path.exists(args.stop_file)
+
+
 def run_sync(args, conn, stats, deadline):
-    while time.monotonic() < deadline and stats["txns"] < args.max_txns:
+    while time.monotonic() < deadline and stats["txns"] < args.max_txns and not stopped(args):
         if retrying(lambda: sync_once(args, conn, stats), conn, stats) == "stop":
             break
 
@@ -182,7 +187,7 @@ def run_inject(args, conn, stats, deadline):
     interval = 1.0 / args.rate if args.rate > 0 else 0.0
     next_at = time.monotonic()
     n = 0
-    while time.monotonic() < deadline and stats["txns"] < args.max_txns:
+    while time.monotonic() < deadline and stats["txns"] < args.max_txns and not stopped(args):
         if n % 200 == 0:
             # Salesforce only knows records that have an sfid.
             cur.execute(f"SELECT id FROM {tbl} WHERE sfid IS NOT NULL ORDER BY id"
@@ -233,6 +238,7 @@ def main():
     p.add_argument("--dsn", default="")
     p.add_argument("--duration", type=float, default=10.0, help="seconds, at most")
     p.add_argument("--max-txns", type=int, default=10**9)
+    p.add_argument("--stop-file", default="", help="stop once this file exists")
     p.add_argument("--rate", type=float, default=200.0, help="inject: transactions/s (0: flat out)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--batch", type=int, default=50, help="sync: log rows per transaction")

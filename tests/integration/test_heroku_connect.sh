@@ -149,13 +149,12 @@ assert_eq "$(q "SELECT count(*) FILTER (WHERE _hc_lastop = 'PENDING' AND _hc_err
                FROM salesforce.account")" "198/198" "every account row PENDING"
 
 echo "-- b. Connect's write-back is not logged"
-# One log row a transaction here, to measure the simulator's sync rate.
+# One log row a transaction here (the sync rate is printed, for information).
 sim sync --until-idle --duration 60 --seed 7 --batch 1
 assert_eq "$(simv synced)" "$LOGGED" "simulator synced every NEW log row"
 assert_eq "$(simv txns)" "$LOGGED" "one transaction per log row (--batch 1)"
 assert_eq "$(simv sfids_assigned)" 198 "an sfid assigned to each of the 198 accounts"
-SYNC_TPS=$(simv busy_tps)
-assert_ge "${SYNC_TPS%.*}" 100 "sync transactions a second while busy"
+SYNC_TPS=$(simv busy_tps)   # information only: rates belong in tests/bench
 assert_eq "$(log_rows)" "$LOGGED" "write-back added no _trigger_log row"
 assert_eq "$(q "SELECT count(*) FROM salesforce._trigger_log
                WHERE state = 'SUCCESS' AND processed_at IS NOT NULL AND processed_tx IS NOT NULL")" "$LOGGED" \
@@ -173,13 +172,15 @@ sim sync --until-idle --idle 0.3 --duration 30 --seed 99
 assert_eq "$(simv synced)" 0 "a second sync finds nothing to do"
 
 echo "-- b. edits coming from Salesforce"
-sim inject --duration 3 --rate 400 --seed 11 --new-ratio 0.1 --columns phone
+# A count, not a rate: 600 transactions flat out; --duration is only a
+# ceiling that catches a hang (the rate is printed, for information).
+sim inject --max-txns 600 --duration 100 --rate 0 --seed 11 --new-ratio 0.1 --columns phone
 INJ_TXNS=$(simv txns)
 INJ_UPD=$(simv injected_updates)
 INJ_INS=$(simv injected_inserts)
 INJ_TPS=$(simv tps)
-assert_ge "$INJ_TXNS" 600 "injected transactions in 3 s at 400/s"
-assert_ge "${INJ_TPS%.*}" 150 "inject transactions a second"
+assert_eq "$INJ_TXNS" 600 "all 600 injected transactions committed (not cut by the ceiling)"
+assert_eq "$((INJ_UPD + INJ_INS))" 600 "... each an update of a synced record or a new record"
 assert_eq "$(log_rows)" "$LOGGED" "injected edits added no _trigger_log row"
 assert_eq "$(q "SELECT count(*) FROM salesforce.account WHERE external_id__c IS NULL AND sfid IS NOT NULL
                AND _hc_lastop = 'SYNCED'")" "$INJ_INS" "records created in Salesforce arrived SYNCED, with an sfid"

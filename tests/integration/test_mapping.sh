@@ -3,7 +3,8 @@
 # mapped columns (id -> external_id__c, email -> personemail, first_name ->
 # firstname, last_name -> lastname, phone -> phone): insert, update, key
 # change, delete; awkward values survive byte for byte; an unmapped table is
-# ignored; walbridge's own writes are not mapped again.
+# ignored; a run with nothing new writes nothing; with a reverse mapping
+# (a -> b, b -> a) walbridge's own writes are not mapped back.
 source "$(dirname "$0")/lib.sh"
 
 CFG=$WB_WORK/walbridge.yaml
@@ -108,13 +109,79 @@ SQL
 wb_run_until "$CFG"
 assert_eq "$(wb_psql -c "$FINGERPRINT_SQL")" "$before" "salesforce.account untouched by public.customers changes"
 
-echo "-- step 6: walbridge's own writes are not mapped again"
+echo "-- step 6: a run with no source changes writes nothing"
 wb_psql -c "UPDATE portal.users SET phone = 'last change' WHERE id = 1"
 wb_run_until "$CFG"
 wb_assert_synced "after the last change"
 before=$(wb_psql -c "$FINGERPRINT_SQL")
 wb_run_until "$CFG"
 assert_eq "$(wb_psql -c "$FINGERPRINT_SQL")" "$before" "second run with no source changes writes nothing"
-wb_run_until "$CFG"
-assert_eq "$(wb_psql -c "$FINGERPRINT_SQL")" "$before" "third run with no source changes writes nothing"
+
+echo "-- step 7: walbridge's own writes are not mapped again (a reverse mapping that would echo)"
+# A pair of mappings echo_a -> echo_b and echo_b -> echo_a: walbridge's
+# write into echo_b comes back through the slot and the reverse mapping
+# matches it.  The cycle needs skip_unchanged, so the reverse mapping also
+# carries a column the forward one does not write (echo_b.b_stamp, set by
+# echo_b's default, as Connect's systemmodstamp is): mapped back, the echo
+# would change echo_a.from_b, which skip_unchanged does not stop.  Only the
+# echo filter (walbridge's origin on its transactions) keeps it out of
+# echo_a.  An audit trigger on echo_a records every row version written.
+wb_psql <<'SQL'
+CREATE TABLE public.echo_a (id integer PRIMARY KEY, v text, from_b text);
+CREATE TABLE public.echo_b (id integer PRIMARY KEY, v text, b_stamp text DEFAULT 'set in echo_b');
+CREATE TABLE public.echo_a_audit (n bigserial PRIMARY KEY, op text, id integer, v text, app text);
+CREATE FUNCTION public.echo_a_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO public.echo_a_audit (op, id, v, app)
+  VALUES (TG_OP, NEW.id, NEW.v, current_setting('application_name'));
+  RETURN NULL;
+END $$;
+CREATE TRIGGER zz_audit AFTER INSERT OR UPDATE ON public.echo_a
+  FOR EACH ROW EXECUTE FUNCTION public.echo_a_audit();
+SQL
+ECHO_CFG=$WB_WORK/echo.yaml
+cp "$CFG" "$ECHO_CFG"
+cat >>"$ECHO_CFG" <<'EOF'
+  - name: echo_a_to_b
+    from: public.echo_a
+    to: public.echo_b
+    key: { id: id }
+    columns: { v: v }
+    skip_unchanged: true
+  - name: echo_b_to_a
+    from: public.echo_b
+    to: public.echo_a
+    key: { id: id }
+    columns: { v: v, b_stamp: from_b }
+    skip_unchanged: true
+EOF
+wb_psql -c "INSERT INTO public.echo_a (id, v) VALUES (1, 'written once')"
+A_ROW=$(wb_psql -c "SELECT xmin || '/' || ctid FROM public.echo_a WHERE id = 1")
+# Run 1 applies the writer's change: echo_a -> echo_b.
+wb_run_until "$ECHO_CFG"
+RUN1=$WB_RUN_N
+assert_eq "$(wb_psql -c "SELECT v || '/' || b_stamp FROM public.echo_b WHERE id = 1")" "written once/set in echo_b" \
+    "echo_b has the writer's change (and its own b_stamp)"
+# Everything up to here, walbridge's echo_b write included, lies before L.
+L=$(wb_psql -c "SELECT pg_current_wal_lsn()")
+# Run 2 (if run 1 did not get there before it stopped) reads walbridge's
+# own echo_b write back from the slot: the reverse mapping echo_b -> echo_a
+# matches it, and the echo filter must drop it.
+wb_run_until "$ECHO_CFG"
+stored=$(wb_stored_lsn)
+assert_eq "$(wb_psql -c "SELECT '$stored'::pg_lsn >= '$L'::pg_lsn")" t \
+    "walbridge stored a position ($stored) past its own echo_b write (before $L): it has read the echo"
+# counted WHAT: the sum of "N WHAT" over the stop lines of runs 1 and 2.
+counted() {
+    grep -h 'stopped at' "$WB_WORK/run.$RUN1.log" "$WB_WORK/run.$WB_RUN_N.log" |
+        sed -n "s/.* \([0-9]*\) $1.*/\1/p" | awk '{s += $1} END {print s + 0}'
+}
+grep -h 'stopped at' "$WB_WORK/run.$RUN1.log" "$WB_WORK/run.$WB_RUN_N.log"
+assert_eq "$(wb_psql -c "SELECT count(*) || ' write(s): ' || string_agg(op || ' by ' || app, ', ' ORDER BY n)
+                         FROM public.echo_a_audit")" "1 write(s): INSERT by wbt_psql" \
+    "echo_a was written once, by the writer: walbridge's echo_b write was not mapped back"
+assert_eq "$(wb_psql -c "SELECT xmin || '/' || ctid || '/' || coalesce(from_b, '<null>') FROM public.echo_a WHERE id = 1")" \
+    "$A_ROW/<null>" "echo_a's row version is the writer's (xmin, ctid unchanged; from_b still NULL)"
+assert_eq "$(counted 'transactions applied')/$(counted 'changes routed')" 1/1 \
+    "walbridge's counters over runs 1 and 2: 1 transaction applied, 1 change routed (the writer's; the echo was dropped)"
 wb_assert_synced "final state"

@@ -21,15 +21,27 @@
 #
 # Backoff: every "reconnecting in N ms (attempt K)" line must satisfy
 # N <= min(30000, 250 * 2^(K-1)) and N >= half of that (lib/run.c: capped,
-# jittered exponential backoff); a second walbridge pointed at a server that
-# does not exist runs alongside and must reach the 30 s cap (attempt 9)
-# with consecutive attempt numbers, and stop cleanly (exit 0) on SIGTERM.
+# jittered exponential backoff).  What walbridge announces is checked
+# against what it does by a second walbridge, running alongside, whose
+# source is a socket the test listens on: it answers every connection as a
+# server that is starting up (FATAL 57P03) and records when each attempt
+# came.  That walbridge must reach the 30 s cap (attempt 9) with
+# consecutive attempt numbers, make one connection per attempt, and make
+# attempt K+1 no earlier than the delay it announced for attempt K after
+# attempt K was refused (a lower bound: a fast machine cannot pass a
+# walbridge that retries sooner than it says, and a slow one only waits
+# longer); it stops cleanly (exit 0) on SIGTERM.
+#
+# Pace: no check depends on the machine's speed.  The writer's progress is
+# waited for by counts (WB_RC_CHANGES source changes before each event and
+# after the last), with ceilings that only catch a hang.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_cluster.sh"
 
 CAP_MS=30000
 BASE_MS=250
-GAP=${WB_RC_GAP:-5}   # seconds of writing before each event and after the last
+CHANGES=${WB_RC_CHANGES:-100}   # source changes written before each event and after the last
+wb_need_python
 
 wbc_start
 wbc_switch
@@ -37,10 +49,58 @@ wbc_switch
 CFG=$WB_WORK/walbridge.yaml
 wb_write_config "$CFG"
 
-echo "-- the unreachable walbridge: same config, a socket directory that does not exist"
+echo "-- the unreachable walbridge: same config, its source a socket that refuses (starting up)"
+# refuse.py SOCKET OUT: accept connections on the unix socket SOCKET, read
+# the startup packet (declining SSL and GSS encryption requests), answer
+# FATAL 57P03 and close; append "ACCEPTED REFUSED" to OUT for every
+# connection (epoch seconds; REFUSED is taken just before the refusal is
+# sent, so the client cannot have seen it earlier).
+cat >"$WB_WORK/refuse.py" <<'EOF'
+import socket, struct, sys, time
+
+def recvn(c, n):
+    b = b""
+    while len(b) < n:
+        chunk = c.recv(n - len(b))
+        if not chunk:
+            raise EOFError
+        b += chunk
+    return b
+
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(sys.argv[1])
+srv.listen(16)
+out = open(sys.argv[2], "a", buffering=1)
+err = (b"SFATAL\0VFATAL\0C57P03\0Mthe database system is starting up\0\0")
+while True:
+    c, _ = srv.accept()
+    accepted = time.time()
+    c.settimeout(10)
+    try:
+        while True:
+            n, = struct.unpack("!I", recvn(c, 4))
+            body = recvn(c, n - 4)
+            if n == 8 and struct.unpack("!I", body)[0] in (80877103, 80877104):
+                c.sendall(b"N")   # no SSL, no GSS encryption: send the startup packet
+                continue
+            break
+        refused = time.time()
+        c.sendall(b"E" + struct.pack("!I", len(err) + 4) + err)
+    except (OSError, EOFError):
+        refused = time.time()
+    c.close()
+    out.write("%.6f %.6f\n" % (accepted, refused))
+EOF
+mkdir "$WB_WORK/refuse"
+ATTEMPTS=$WB_WORK/refuse/attempts
+: >"$ATTEMPTS"
+"$PY" "$WB_WORK/refuse.py" "$WB_WORK/refuse/.s.PGSQL.$PGPORT" "$ATTEMPTS" 2>"$WB_WORK/refuse/stderr" &
+wb_track_pid $!
+for _ in $(seq 1 100); do [[ -S "$WB_WORK/refuse/.s.PGSQL.$PGPORT" ]] && break; sleep 0.1; done
+[[ -S "$WB_WORK/refuse/.s.PGSQL.$PGPORT" ]] || { cat "$WB_WORK/refuse/stderr" >&2; fail "the refusing listener did not start"; }
 BAD_CFG=$WB_WORK/unreachable.yaml
-sed "s|conninfo: \"host=[^ ]* |conninfo: \"host=$WB_WORK/no-such-dir |" "$CFG" >"$BAD_CFG"
-grep -q "host=$WB_WORK/no-such-dir " "$BAD_CFG" || fail "could not write $BAD_CFG"
+sed "s|conninfo: \"host=[^ ]* |conninfo: \"host=$WB_WORK/refuse |" "$CFG" >"$BAD_CFG"
+grep -q "host=$WB_WORK/refuse " "$BAD_CFG" || fail "could not write $BAD_CFG"
 BAD_LOG=$WB_WORK/unreachable.log
 "$WB_BIN" run -c "$BAD_CFG" >"$BAD_LOG" 2>&1 </dev/null &
 BAD_PID=$!
@@ -63,6 +123,9 @@ wb_psql -c "TRUNCATE testlog.source_log, testlog.target_audit"
 # One client (no lock waits), one psql per transaction so that it carries on
 # after the server restart; every change sets a fresh phone.  A transaction
 # cut by the restart either committed (and is in source_log) or not.
+# Failures are expected only around the restart: the test writes "restart"
+# to $PHASE for that time, and the writer records the phase before and after
+# each failed transaction in failures.log.  It counts its commits in oks.
 W=$WB_WORK/writer
 mkdir -p "$W"
 pick="SELECT id FROM portal.users ORDER BY random()"
@@ -87,6 +150,9 @@ DELETE FROM portal.users WHERE id = ($pick LIMIT 1);
 COMMIT;
 EOF
 STOP=$W/stop
+PHASE=$W/phase
+echo run >"$PHASE"
+: >"$W/failures.log"
 (
     okn=0 errn=0
     while [[ ! -e "$STOP" ]]; do
@@ -95,10 +161,13 @@ STOP=$W/stop
         ((r >= 5)) && f=$W/1.sql
         ((r == 7)) && f=$W/2.sql
         ((r >= 8)) && f=$W/3.sql
+        before=$(<"$PHASE")
         if PGCONNECT_TIMEOUT=3 wb_psql -f "$f" >/dev/null 2>>"$W/errors.log"; then
             okn=$((okn + 1))
+            echo "$okn" >"$W/oks"
         else
             errn=$((errn + 1))
+            echo "$before $(<"$PHASE")" >>"$W/failures.log"
             sleep 0.1
         fi
         sleep 0.01
@@ -119,6 +188,16 @@ AUDIT_SQL="SELECT count(*) FROM testlog.target_audit"
 
 # wait_true SECS SQL DESC: poll until SQL returns t (server errors tolerated).
 wait_true() { wb_wait_sql "$1" "$2" t "$3"; }
+# wait_changes: until the writer has made $CHANGES more source changes
+# (counted from the last call; the ceiling only catches a stalled writer).
+SRC_MARK=0
+wait_changes() {
+    SRC_MARK=$((SRC_MARK + CHANGES))
+    wait_true 300 "SELECT count(*) >= $SRC_MARK FROM testlog.source_log" \
+        "the writer made $CHANGES more source changes (>= $SRC_MARK in all)"
+}
+# writer_oks: the writer's commits so far.
+writer_oks() { local n=0; [[ -s "$W/oks" ]] && n=$(<"$W/oks"); echo "${n:-0}"; }
 
 # wait_recovered EVENT OLD_WALSENDER OLD_APPLY AUDIT_BEFORE LOG_LINES_BEFORE:
 # a new walsender streams, a new apply backend exists, the target moves, and
@@ -147,10 +226,10 @@ wait_recovered() {
 
 wait_true 30 "SELECT count(*) = 1 FROM pg_stat_replication WHERE application_name = 'walbridge' AND state = 'streaming'" \
     "walbridge streams (pg_stat_replication, application_name walbridge)"
-wait_true 30 "SELECT count(*) > 20 FROM testlog.target_audit" "the writer's changes reach the target"
+wait_true 60 "SELECT count(*) > 20 FROM testlog.target_audit" "the writer's changes reach the target"
 
 # ------------------------------------------------------------ 1. walsender
-sleep "$GAP"
+wait_changes
 ws=$(wb_psql -c "$WS_SQL")
 apply=$(wb_psql -c "$APPLY_SQL")
 [[ "$ws" =~ ^[0-9]+$ ]] || fail "expected one walsender for walbridge, got '$ws'"
@@ -163,7 +242,7 @@ assert_eq "$(wb_psql -c "SELECT pg_terminate_backend($ws)")" t "(1) walsender $w
 wait_recovered 1 "$ws" "$apply" "$audit" "$lines"
 
 # ------------------------------------------------------------ 2. apply backend
-sleep "$GAP"
+wait_changes
 ws=$(wb_psql -c "$WS_SQL")
 apply=$(wb_psql -c "$APPLY_SQL")
 [[ "$ws" =~ ^[0-9]+$ && "$apply" =~ ^[0-9]+$ ]] || fail "expected one walsender and one apply backend, got '$ws' and '$apply'"
@@ -174,7 +253,7 @@ assert_eq "$(wb_psql -c "SELECT pg_terminate_backend($apply)")" t "(2) apply bac
 wait_recovered 2 "$ws" "$apply" "$audit" "$lines"
 
 # ------------------------------------------------------------ 3. server crash
-sleep "$GAP"
+wait_changes
 ws=$(wb_psql -c "$WS_SQL")
 apply=$(wb_psql -c "$APPLY_SQL")
 [[ "$ws" =~ ^[0-9]+$ && "$apply" =~ ^[0-9]+$ ]] || fail "expected one walsender and one apply backend, got '$ws' and '$apply'"
@@ -182,6 +261,7 @@ audit=$(wb_psql -c "$AUDIT_SQL")
 lines=$(wc -l <"$WB_LOG")
 pm_before=$(head -n 1 "$WB_PG_DATA/postmaster.pid")
 echo "-- 3. t=$((SECONDS - T0))s: pg_ctl restart -m immediate (postmaster $pm_before, target audit: $audit)"
+echo restart >"$PHASE"
 wbc_pg_ctl restart -m immediate -w -t 60 -l "$WB_PG_LOG" >"$WB_WORK/pg_ctl.restart.log" 2>&1 || {
     cat "$WB_WORK/pg_ctl.restart.log" >&2
     fail "(3) pg_ctl restart -m immediate failed"
@@ -190,15 +270,29 @@ pm_after=$(head -n 1 "$WB_PG_DATA/postmaster.pid")
 [[ "$pm_after" != "$pm_before" ]] || fail "(3) the postmaster pid did not change ($pm_before)"
 ok "(3) the server was restarted in immediate mode (postmaster $pm_before -> $pm_after)"
 wait_recovered 3 "$ws" "$apply" "$audit" "$lines"
+# The writer is serial: once it has committed twice since the server came
+# back, the second transaction started after the restart and every one the
+# restart cut is over.  Failures from here on are failures.
+oks=$(writer_oks)
+deadline=$((SECONDS + 120))
+until (($(writer_oks) >= oks + 2)); do
+    ((SECONDS < deadline)) || fail "(3) the writer committed nothing for 120 s after the restart"
+    sleep 0.1
+done
+echo run >"$PHASE"
 
 # ------------------------------------------------------------ final catch-up
-sleep "$GAP"
+wait_changes
 touch "$STOP"
 wait "$WRITER" || true
 read -r wr_ok wr_err <"$W/counts" || fail "the writer left no counts"
 echo "writer: $wr_ok transactions succeeded, $wr_err failed (the restart cuts some; errors in $W/errors.log)"
-assert_ge "$wr_ok" 150 "the writer committed transactions throughout"
-((wr_err <= 50)) || { tail -n 20 "$W/errors.log" >&2; fail "the writer failed $wr_err times (expected only around the restart)"; }
+outside=$(grep -vc restart "$W/failures.log" || true)
+if ((outside != 0)); then
+    tail -n 20 "$W/errors.log" >&2
+    fail "the writer failed $outside time(s) away from the server restart (phases before/after in $W/failures.log)"
+fi
+ok "the writer's $wr_err failed transactions all fell around the server restart"
 rc=0
 wb_stop_bg "$WB_BG_PID" || rc=$?
 assert_eq "$rc" 0 "walbridge exits 0 on the final SIGTERM"
@@ -240,7 +334,7 @@ assert_exactly_once() {
 }
 
 src_changes=$(wb_psql -c "SELECT count(*) FROM testlog.source_log")
-assert_ge "$src_changes" 300 "source row changes logged during the test"
+assert_ge "$src_changes" "$SRC_MARK" "source row changes logged during the test"
 wb_psql_table -c "SELECT op, count(*) AS source_changes,
                          (SELECT count(*) FROM testlog.target_audit t WHERE t.op = s.op) AS target_writes
                   FROM testlog.source_log s GROUP BY op ORDER BY op"
@@ -322,25 +416,60 @@ wb_run_until "$CFG"
 assert_exactly_once "after events 4 and 5"
 
 # Attempt 9 is the first whose range shows the cap unambiguously: capped
-# [15000, 30000] ms, uncapped [32000, 64000] ms.  Its line is logged at most
-# 250+500+...+16000 + 30000 ms = 61.75 s after the start (~46 s on average).
+# [15000, 30000] ms, uncapped [32000, 64000] ms.  Its line is logged some
+# 250+500+...+16000 + 30000 ms = 61.75 s after the start at most (~46 s on
+# average); the ceiling only catches a walbridge that hangs.
 echo "-- the unreachable walbridge reaches the backoff cap (attempt 9)"
-deadline=$((BAD_T0 + 75))
+deadline=$((BAD_T0 + 240))
 while ! grep -qE 'reconnecting in [0-9]+ ms \(attempt (9|[1-9][0-9]+)\)' "$BAD_LOG"; do
     kill -0 "$BAD_PID" 2>/dev/null || { cat "$BAD_LOG" >&2; fail "the unreachable walbridge exited by itself"; }
-    ((SECONDS < deadline)) || { cat "$BAD_LOG" >&2; fail "the unreachable walbridge did not log attempt 9 within 75 s"; }
+    ((SECONDS < deadline)) || { cat "$BAD_LOG" >&2; fail "the unreachable walbridge did not log attempt 9 within 240 s"; }
     sleep 0.5
 done
 kill -TERM "$BAD_PID"
 rc=0
 wait "$BAD_PID" || rc=$?
-WB_OTHER_PIDS=()
 echo "unreachable walbridge ran $((SECONDS - BAD_T0)) s; its log:"
 sed 's/^/    | /' "$BAD_LOG" | tail -n 12
 assert_eq "$rc" 0 "the unreachable walbridge exits 0 on SIGTERM while waiting to reconnect"
+assert_contains "$BAD_LOG" "the database system is starting up" "the unreachable walbridge reports the server's refusal"
 mapfile -t rec < <(grep -oE 'reconnecting in [0-9]+ ms \(attempt [0-9]+\)' "$BAD_LOG" | sed -E 's/reconnecting in ([0-9]+) ms \(attempt ([0-9]+)\)/\1 \2/')
 attempts=$(printf '%s\n' "${rec[@]}" | awk '{print $2}' | paste -sd' ')
 assert_eq "$attempts" "$(seq -s ' ' 1 "${#rec[@]}")" "unreachable walbridge: attempts numbered 1, 2, 3... without reset"
 check_backoff "unreachable walbridge"
 capped=$(printf '%s\n' "${rec[@]}" | awk -v c=$CAP_MS '$2 >= 9 && $1 >= c / 2 && $1 <= c' | wc -l)
 assert_ge "$capped" 1 "unreachable walbridge: attempt 9 waits between $((CAP_MS / 2)) and $CAP_MS ms (capped; uncapped would be 32000..64000)"
+
+# What it did against what it said.  Attempt K is connection K to the
+# listener; "reconnecting in N_K ms (attempt K)" follows its refusal, which
+# walbridge cannot have seen before the listener sent it.  So attempt K+1
+# comes at least N_K ms after attempt K was refused, however fast or slow
+# the machine: a lower bound only (a slow machine merely waits longer).
+mapfile -t acc < <(cat "$ATTEMPTS")
+K=${#rec[@]}
+((${#acc[@]} == K || ${#acc[@]} == K + 1)) || {
+    cat "$ATTEMPTS" >&2
+    fail "unreachable walbridge: ${#acc[@]} connections to the listener for $K announced reconnects (expected one connection per attempt)"
+}
+ok "unreachable walbridge: one connection per attempt (${#acc[@]} connections, $K reconnects announced)"
+printf '%s\n' "${rec[@]}" >"$WB_WORK/refuse/announced"
+report=$(
+    awk -v n="${#acc[@]}" '
+            FNR == NR { d[FNR] = $1; next }
+            { a[FNR] = $1; r[FNR] = $2 }
+            END {
+                bad = 0
+                for (k = 1; k < n; k++) {
+                    gap = (a[k + 1] - r[k]) * 1000
+                    printf "attempt %d: announced %d ms; attempt %d came %.1f ms after its refusal: %s\n",
+                        k, d[k], k + 1, gap, (gap >= d[k] ? "ok" : "TOO SOON")
+                    if (gap < d[k]) bad++
+                }
+                printf "checked %d\n", bad
+            }' "$WB_WORK/refuse/announced" "$ATTEMPTS")
+# The first 12 intervals, and any that came too soon (at most 20).
+{ grep -v '^checked' <<<"$report" | head -n 12; grep 'TOO SOON' <<<"$report" | head -n 20 || true; } |
+    awk '!seen[$0]++' | sed 's/^/    /'
+[[ "$(tail -n 1 <<<"$report")" == "checked 0" ]] ||
+    fail "unreachable walbridge: an attempt came sooner after the previous refusal than the delay announced for it"
+ok "unreachable walbridge: every attempt K+1 came at least the announced N_K ms after attempt K was refused ($((${#acc[@]} - 1)) intervals)"
