@@ -48,6 +48,7 @@
 #include "walbridge/config.h"
 #include "walbridge/plugin.h"
 
+#include "expr_ast.h"
 #include "expr_int.h"
 
 #define MAX_FILE_SIZE ((size_t)4 * 1024 * 1024)
