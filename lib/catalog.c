@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "conn_int.h"
+#include "expr_ast.h"
 #include "pgarray_int.h"
 #include "walbridge/catalog.h"
 

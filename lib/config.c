@@ -9,6 +9,12 @@
  *   driven by a table of known keys per section: first the keys of a map are
  *   checked (strings, known, not repeated), then the values are interpreted.
  *   The first error stops the load; nothing is half-applied.
+ * - The keys of the top level and of source, target and log are rows of the
+ *   settings table (config_settings.c): each declared once with its type,
+ *   default, place in wb_config and whether a reload may change it, so that
+ *   the key lists, the parsing of scalar values, the defaults and the reload
+ *   check cannot disagree.  Structures (schemas, mappings) are parsed by
+ *   hand; so are the keys of a mapping, which are not settings.
  * - Everything of a wb_config, the struct itself included, lives in one
  *   arena; wb_config_free destroys it.  An error path therefore only has to
  *   destroy the arena and the libyaml document, which happens in exactly one
@@ -35,6 +41,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +55,8 @@
 #include "walbridge/config.h"
 #include "walbridge/plugin.h"
 
+#include "config_int.h"
+#include "expr_ast.h"
 #include "expr_int.h"
 
 #define MAX_FILE_SIZE ((size_t)4 * 1024 * 1024)
@@ -57,9 +66,6 @@
 #define MAX_ORIGIN_NAME 512 /* PostgreSQL: MAX_RONAME_LEN */
 #define MAX_ENV_NAME    127
 #define MAX_KEYS        16 /* most known keys in one section */
-
-#define MIN_STATUS_INTERVAL_MS 100
-#define MAX_STATUS_INTERVAL_MS 60000
 
 /* The heap block behind a wb_config: the config first, so that a
  * wb_config * is also a config_block *. */
@@ -521,34 +527,6 @@ int wb_config_parse_duration_ms(const char *s, uint32_t *out_ms)
     return 0;
 }
 
-static int get_duration(loader *ld, const yaml_node_t *v, const char *key,
-                        uint32_t min_ms, uint32_t max_ms, const char *range,
-                        uint32_t *out)
-{
-    char *s;
-    uint32_t ms;
-    int rc;
-
-    if (v->type != YAML_SCALAR_NODE || is_null(v))
-        return fail(ld, v, "\"%s\" must be a duration", key);
-    rc = expand(ld, v, key, &s);
-    if (rc)
-        return rc;
-    if (wb_config_parse_duration_ms(s, &ms) != 0) {
-        fail(ld, v, "invalid duration \"%s\" for \"%s\"", s, key);
-        wb_error_hint(ld->err, "Use a whole number with a unit (ms, s, m or "
-                               "h), for example 250ms, 10s or 2m.");
-        return WB_ECONFIG;
-    }
-    if (ms < min_ms || ms > max_ms) {
-        fail(ld, v, "\"%s\" must be between %s", key, range);
-        wb_error_detail(ld->err, "The value is \"%s\".", s);
-        return WB_ECONFIG;
-    }
-    *out = ms;
-    return 0;
-}
-
 /* ------------------------------------------------------------------ */
 /* names                                                               */
 /* ------------------------------------------------------------------ */
@@ -925,241 +903,313 @@ static int get_colmap(loader *ld, const yaml_node_t *v, const char *key,
 }
 
 /* ------------------------------------------------------------------ */
-/* sections                                                            */
+/* settings: the sections driven by the table (config_int.h)           */
 /* ------------------------------------------------------------------ */
 
-enum {
-    SRC_CONNINFO,
-    SRC_SLOT,
-    SRC_PUBLICATION,
-    SRC_SCHEMAS,
-    SRC_CREATE_PUBLICATION,
-    SRC_CREATE_SLOT,
-    SRC_STATUS_INTERVAL,
-    SRC_STREAMING,
-    SRC_SPOOL_DIR,
-    SRC_NKEYS
-};
-static const char *const source_keys[SRC_NKEYS] = {
-    "conninfo",           "slot",        "publication",    "schemas",
-    "create_publication", "create_slot", "status_interval", "streaming",
-    "spool_dir"};
-
-static int load_source(loader *ld, const yaml_node_t *map, wb_config *cfg)
+/*
+ * The rows of section (NULL: the top level) in table order, with their
+ * keys for walk_keys.  Returns how many.
+ */
+static size_t section_rows(const char *section, const wb_setting **rows,
+                           const char **keys)
 {
-    static const char *const default_schemas[] = {"portal", "public",
-                                                  "salesforce"};
-    const yaml_node_t *v[SRC_NKEYS];
+    size_t n = 0;
+    for (size_t i = 0; i < wb_nsettings && n < MAX_KEYS; i++) {
+        const wb_setting *s = &wb_settings[i];
+        if (section ? s->section && strcmp(s->section, section) == 0
+                    : s->section == NULL) {
+            rows[n] = s;
+            keys[n++] = s->key;
+        }
+    }
+    return n;
+}
+
+/* A scalar value's memory in cfg: the field at the row's offset. */
+static void *field_of(wb_config *cfg, const wb_setting *s)
+{
+    return (char *)cfg + s->offset;
+}
+
+static const void *cfield_of(const wb_config *cfg, const wb_setting *s)
+{
+    return (const char *)cfg + s->offset;
+}
+
+/* The bounds of a duration as the messages write them: "100ms", "60s". */
+static void format_ms(char *buf, size_t size, uint32_t ms)
+{
+    if (ms != 0 && ms % 1000 == 0)
+        snprintf(buf, size, "%" PRIu32 "s", ms / 1000);
+    else
+        snprintf(buf, size, "%" PRIu32 "ms", ms);
+}
+
+static int get_duration(loader *ld, const yaml_node_t *v, const char *key,
+                        uint32_t min_ms, uint32_t max_ms, uint32_t *out)
+{
+    char *s, lo[16], hi[16];
+    uint32_t ms;
     int rc;
 
-    rc = walk_keys(ld, map, "\"source\"", source_keys, SRC_NKEYS, v);
+    if (v->type != YAML_SCALAR_NODE || is_null(v))
+        return fail(ld, v, "\"%s\" must be a duration", key);
+    rc = expand(ld, v, key, &s);
     if (rc)
         return rc;
-    if (!v[SRC_CONNINFO])
-        return missing_key(ld, map, "\"source\"", "conninfo");
-
-    rc = get_string(ld, v[SRC_CONNINFO], "conninfo", &cfg->source.conninfo);
-    if (rc)
-        return rc;
-    if (cfg->source.conninfo[0] == '\0') {
-        fail(ld, v[SRC_CONNINFO], "source conninfo is empty");
-        wb_error_hint(ld->err, "Set it to a libpq connection string or URI, "
-                               "for example \"${WALBRIDGE_SOURCE}\".");
+    if (wb_config_parse_duration_ms(s, &ms) != 0) {
+        fail(ld, v, "invalid duration \"%s\" for \"%s\"", s, key);
+        wb_error_hint(ld->err, "Use a whole number with a unit (ms, s, m or "
+                               "h), for example 250ms, 10s or 2m.");
         return WB_ECONFIG;
     }
-
-    if (v[SRC_SLOT]) {
-        rc = get_string(ld, v[SRC_SLOT], "slot", &cfg->source.slot);
-        if (rc)
-            return rc;
-        rc = check_slot_name(ld, v[SRC_SLOT], cfg->source.slot);
-        if (rc)
-            return rc;
+    if (ms < min_ms || ms > max_ms) {
+        format_ms(lo, sizeof(lo), min_ms);
+        format_ms(hi, sizeof(hi), max_ms);
+        fail(ld, v, "\"%s\" must be between %s and %s", key, lo, hi);
+        wb_error_detail(ld->err, "The value is \"%s\".", s);
+        return WB_ECONFIG;
     }
+    *out = ms;
+    return 0;
+}
 
-    if (v[SRC_PUBLICATION]) {
-        rc = get_name(ld, v[SRC_PUBLICATION], "publication", "publication",
-                      &cfg->source.publication);
-        if (rc)
-            return rc;
-    }
+/* A count, read with the duration parser's digit rules but no unit. */
+static int get_count(loader *ld, const yaml_node_t *v, const char *key,
+                     uint32_t min, uint32_t max, uint32_t *out)
+{
+    char *text;
+    uint32_t n;
+    int rc;
 
-    if (v[SRC_SCHEMAS]) {
-        rc = get_schemas(ld, v[SRC_SCHEMAS], cfg);
-        if (rc)
-            return rc;
-    } else {
-        size_t n = sizeof(default_schemas) / sizeof(default_schemas[0]);
-        cfg->source.schemas = wb_arena_alloc(ld->arena, n * sizeof(char *));
-        if (!cfg->source.schemas)
-            return nomem(ld);
-        for (size_t i = 0; i < n; i++) {
-            cfg->source.schemas[i] =
-                wb_arena_strdup(ld->arena, default_schemas[i]);
-            if (!cfg->source.schemas[i])
-                return nomem(ld);
+    if (v->type != YAML_SCALAR_NODE || is_null(v))
+        return fail(ld, v, "\"%s\" must be a number", key);
+    rc = expand(ld, v, key, &text);
+    if (rc)
+        return rc;
+    if (!*text || strspn(text, "0123456789") != strlen(text) ||
+        wb_config_parse_duration_ms(text, &n) != 0 || n < min || n > max)
+        return fail(ld, v,
+                    "\"%s\" must be a whole number between %" PRIu32
+                    " and %" PRIu32,
+                    key, min, max);
+    *out = n;
+    return 0;
+}
+
+/* The checks of a string value beyond its type. */
+static int check_setting(loader *ld, const wb_setting *s, const yaml_node_t *v,
+                         const char *val)
+{
+    switch (s->check) {
+    case WB_SETTING_CHECK_NONE:
+        return 0;
+    case WB_SETTING_CHECK_CONNINFO:
+        if (val[0] == '\0') {
+            fail(ld, v, "%s conninfo is empty", s->section);
+            wb_error_hint(ld->err, "Set it to a libpq connection string or "
+                                   "URI, for example \"${WALBRIDGE_SOURCE}\".");
+            return WB_ECONFIG;
         }
-        cfg->source.nschemas = n;
-    }
-
-    if (v[SRC_CREATE_PUBLICATION]) {
-        rc = get_bool(ld, v[SRC_CREATE_PUBLICATION], "create_publication",
-                      &cfg->source.create_publication);
-        if (rc)
-            return rc;
-    }
-    if (v[SRC_CREATE_SLOT]) {
-        rc = get_bool(ld, v[SRC_CREATE_SLOT], "create_slot",
-                      &cfg->source.create_slot);
-        if (rc)
-            return rc;
-    }
-    if (v[SRC_STATUS_INTERVAL]) {
-        rc = get_duration(ld, v[SRC_STATUS_INTERVAL], "status_interval",
-                          MIN_STATUS_INTERVAL_MS, MAX_STATUS_INTERVAL_MS,
-                          "100ms and 60s", &cfg->source.status_interval_ms);
-        if (rc)
-            return rc;
-    }
-    if (v[SRC_STREAMING]) {
-        rc = get_bool(ld, v[SRC_STREAMING], "streaming",
-                      &cfg->source.streaming);
-        if (rc)
-            return rc;
-    }
-    if (v[SRC_SPOOL_DIR]) {
-        rc = get_string(ld, v[SRC_SPOOL_DIR], "spool_dir",
-                        &cfg->source.spool_dir);
-        if (rc)
-            return rc;
+        return 0;
+    case WB_SETTING_CHECK_SLOT:
+        return check_slot_name(ld, v, val);
+    case WB_SETTING_CHECK_ORIGIN:
+        if (val[0] == '\0')
+            return fail(ld, v, "replication origin name is empty");
+        if (strlen(val) > MAX_ORIGIN_NAME)
+            return fail(ld, v, "replication origin name is too long");
+        return 0;
     }
     return 0;
 }
 
-enum {
-    TGT_CONNINFO,
-    TGT_PROGRESS,
-    TGT_ORIGIN,
-    TGT_PROGRESS_SCHEMA,
-    TGT_PROGRESS_TABLE,
-    TGT_BATCH_MAX_TXNS,
-    TGT_BATCH_LATENCY,
-    TGT_SYNCHRONOUS_COMMIT,
-    TGT_SET_BASED,
-    TGT_NKEYS
-};
-static const char *const target_keys[TGT_NKEYS] = {
-    "conninfo",       "progress",       "origin",       "progress_schema",
-    "progress_table", "batch_max_txns", "batch_latency", "synchronous_commit",
-    "set_based"};
-
-static int load_target(loader *ld, const yaml_node_t *map, wb_config *cfg)
+/* An internal error: the table asks for something config.c cannot do. */
+static int bad_row(loader *ld, const wb_setting *s, const char *what)
 {
-    static const char *const modes[] = {"auto", "origin", "table"};
-    static const wb_progress_mode mode_values[] = {
-        WB_PROGRESS_AUTO, WB_PROGRESS_ORIGIN, WB_PROGRESS_TABLE};
-    const yaml_node_t *v[TGT_NKEYS];
-    size_t idx = 0;
-    int rc;
-
-    rc = walk_keys(ld, map, "\"target\"", target_keys, TGT_NKEYS, v);
-    if (rc)
-        return rc;
-    if (v[TGT_CONNINFO]) {
-        rc = get_string(ld, v[TGT_CONNINFO], "conninfo", &cfg->target.conninfo);
-        if (rc)
-            return rc;
-    }
-    if (v[TGT_PROGRESS]) {
-        rc = get_enum(ld, v[TGT_PROGRESS], "progress", modes, 3, &idx);
-        if (rc)
-            return rc;
-        cfg->target.progress = mode_values[idx];
-    }
-    if (v[TGT_ORIGIN]) {
-        rc = get_string(ld, v[TGT_ORIGIN], "origin", &cfg->target.origin);
-        if (rc)
-            return rc;
-        if (cfg->target.origin[0] == '\0')
-            return fail(ld, v[TGT_ORIGIN], "replication origin name is empty");
-        if (strlen(cfg->target.origin) > MAX_ORIGIN_NAME)
-            return fail(ld, v[TGT_ORIGIN],
-                        "replication origin name is too long");
-    }
-    if (v[TGT_PROGRESS_SCHEMA]) {
-        rc = get_name(ld, v[TGT_PROGRESS_SCHEMA], "progress_schema", "schema",
-                      &cfg->target.progress_schema);
-        if (rc)
-            return rc;
-    }
-    if (v[TGT_PROGRESS_TABLE]) {
-        rc = get_name(ld, v[TGT_PROGRESS_TABLE], "progress_table", "table",
-                      &cfg->target.progress_table);
-        if (rc)
-            return rc;
-    }
-    if (v[TGT_BATCH_MAX_TXNS]) {
-        uint32_t n;
-        /* A count, read with the duration parser's digit rules. */
-        const yaml_node_t *nv = v[TGT_BATCH_MAX_TXNS];
-        char *text;
-        if (nv->type != YAML_SCALAR_NODE || is_null(nv))
-            return fail(ld, nv, "\"batch_max_txns\" must be a number");
-        rc = expand(ld, nv, "batch_max_txns", &text);
-        if (rc)
-            return rc;
-        if (!*text || strspn(text, "0123456789") != strlen(text) ||
-            wb_config_parse_duration_ms(text, &n) != 0 || n < 1 ||
-            n > 100000)
-            return fail(ld, nv,
-                        "\"batch_max_txns\" must be a whole number between 1 "
-                        "and 100000");
-        cfg->target.batch_max_txns = n;
-    }
-    if (v[TGT_BATCH_LATENCY]) {
-        rc = get_duration(ld, v[TGT_BATCH_LATENCY], "batch_latency", 0, 10000,
-                          "0ms and 10s", &cfg->target.batch_latency_ms);
-        if (rc)
-            return rc;
-    }
-    if (v[TGT_SYNCHRONOUS_COMMIT]) {
-        rc = get_bool(ld, v[TGT_SYNCHRONOUS_COMMIT], "synchronous_commit",
-                      &cfg->target.synchronous_commit);
-        if (rc)
-            return rc;
-    }
-    if (v[TGT_SET_BASED]) {
-        rc = get_bool(ld, v[TGT_SET_BASED], "set_based",
-                      &cfg->target.set_based);
-        if (rc)
-            return rc;
-    }
-    return 0;
+    return wb_error_set(ld->err, WB_EINVAL, "setting \"%s.%s\": %s",
+                        s->section ? s->section : "", s->key, what);
 }
 
-enum { LOG_LEVEL, LOG_NKEYS };
-static const char *const log_keys[LOG_NKEYS] = {"level"};
-
-static int load_log(loader *ld, const yaml_node_t *map, wb_config *cfg)
+/* A structure in a section: parsed by hand. */
+static int get_structure(loader *ld, const wb_setting *s, const yaml_node_t *v,
+                         wb_config *cfg)
 {
-    static const char *const levels[] = {"debug", "info", "warning", "error"};
-    const yaml_node_t *v[LOG_NKEYS];
-    size_t idx = 0;
-    int rc;
+    if (s->offset == offsetof(wb_config, source.schemas))
+        return get_schemas(ld, v, cfg);
+    return bad_row(ld, s, "no parser for this structure");
+}
 
-    rc = walk_keys(ld, map, "\"log\"", log_keys, LOG_NKEYS, v);
-    if (rc)
-        return rc;
-    if (v[LOG_LEVEL]) {
-        rc = get_enum(ld, v[LOG_LEVEL], "level", levels, 4, &idx);
+/* The value v of the scalar setting s into cfg. */
+static int get_setting(loader *ld, const wb_setting *s, const yaml_node_t *v,
+                       wb_config *cfg)
+{
+    void *p = field_of(cfg, s);
+    char *str = NULL;
+    size_t idx;
+    int rc, iv;
+
+    switch (s->type) {
+    case WB_SETTING_STRING:
+        rc = get_string(ld, v, s->key, &str);
+        break;
+    case WB_SETTING_NAME:
+        rc = get_name(ld, v, s->key, s->what, &str);
+        break;
+    case WB_SETTING_KEYWORD:
+        rc = get_enum(ld, v, s->key, s->names, s->nnames, &idx);
         if (rc)
             return rc;
-        cfg->log.level = wb_arena_strdup(ld->arena, levels[idx]);
-        if (!cfg->log.level)
+        str = wb_arena_strdup(ld->arena, s->names[idx]);
+        if (!str)
             return nomem(ld);
+        break;
+    case WB_SETTING_BOOL:
+        return get_bool(ld, v, s->key, (bool *)p);
+    case WB_SETTING_ENUM:
+        rc = get_enum(ld, v, s->key, s->names, s->nnames, &idx);
+        if (rc)
+            return rc;
+        iv = (int)idx;
+        memcpy(p, &iv, sizeof(iv));
+        return 0;
+    case WB_SETTING_DURATION:
+        return get_duration(ld, v, s->key, s->min, s->max, (uint32_t *)p);
+    case WB_SETTING_COUNT:
+        return get_count(ld, v, s->key, s->min, s->max, (uint32_t *)p);
+    case WB_SETTING_STRUCT:
+        return get_structure(ld, s, v, cfg);
+    default:
+        return bad_row(ld, s, "not a value in a section");
+    }
+    if (rc)
+        return rc;
+    memcpy(p, &str, sizeof(str));
+    return check_setting(ld, s, v, str);
+}
+
+/* "[a, b, c]" (a default) into an arena list. */
+static int default_list(loader *ld, const char *text, char ***out, size_t *n)
+{
+    size_t cap = 1, k = 0;
+    const char *p;
+
+    for (p = text; *p; p++)
+        cap += *p == ',';
+    *out = wb_arena_alloc(ld->arena, cap * sizeof(char *));
+    if (!*out)
+        return nomem(ld);
+    p = text + (*text == '[');
+    while (*p && *p != ']') {
+        size_t len;
+        while (*p == ' ')
+            p++;
+        len = strcspn(p, ",]");
+        while (len > 0 && p[len - 1] == ' ')
+            len--;
+        (*out)[k] = wb_arena_strndup(ld->arena, p, len);
+        if (!(*out)[k++])
+            return nomem(ld);
+        p += strcspn(p, ",]");
+        p += *p == ',';
+    }
+    *n = k;
+    return 0;
+}
+
+/*
+ * The default of s into cfg; a key with no default (required, or worked
+ * out in load_root) is left alone.  A default that does not read as its own
+ * type is a bug in the table, reported as such.
+ */
+static int apply_default(loader *ld, const wb_setting *s, wb_config *cfg)
+{
+    void *p = field_of(cfg, s);
+    char *str;
+    uint32_t ms;
+    size_t i;
+    int iv;
+
+    if (!s->def)
+        return 0;
+    switch (s->type) {
+    case WB_SETTING_STRING:
+    case WB_SETTING_NAME:
+    case WB_SETTING_KEYWORD:
+        str = wb_arena_strdup(ld->arena, s->def);
+        if (!str)
+            return nomem(ld);
+        memcpy(p, &str, sizeof(str));
+        return 0;
+    case WB_SETTING_BOOL:
+        if (strcmp(s->def, "true") != 0 && strcmp(s->def, "false") != 0)
+            break;
+        *(bool *)p = strcmp(s->def, "true") == 0;
+        return 0;
+    case WB_SETTING_ENUM:
+        for (i = 0; i < s->nnames; i++)
+            if (strcmp(s->def, s->names[i]) == 0)
+                break;
+        if (i == s->nnames)
+            break;
+        iv = (int)i;
+        memcpy(p, &iv, sizeof(iv));
+        return 0;
+    case WB_SETTING_DURATION:
+    case WB_SETTING_COUNT:
+        if (wb_config_parse_duration_ms(s->def, &ms) != 0 || ms < s->min ||
+            ms > s->max ||
+            (s->type == WB_SETTING_COUNT &&
+             strspn(s->def, "0123456789") != strlen(s->def)))
+            break;
+        *(uint32_t *)p = ms;
+        return 0;
+    case WB_SETTING_STRUCT:
+        if (s->offset == offsetof(wb_config, source.schemas))
+            return default_list(ld, s->def, &cfg->source.schemas,
+                                &cfg->source.nschemas);
+        break;
+    case WB_SETTING_SECTION:
+        break;
+    }
+    return bad_row(ld, s, "invalid default");
+}
+
+/*
+ * One section (a map) through the table: its keys checked (unknown keys
+ * with "did you mean", duplicates), required keys, then every value given,
+ * in table order.  Absent keys keep their defaults.
+ */
+static int load_section(loader *ld, const yaml_node_t *map, const char *section,
+                        wb_config *cfg)
+{
+    const wb_setting *rows[MAX_KEYS] = {0};
+    const char *keys[MAX_KEYS] = {0};
+    const yaml_node_t *v[MAX_KEYS];
+    size_t n = section_rows(section, rows, keys);
+    char ctx[64];
+    int rc;
+
+    snprintf(ctx, sizeof(ctx), "\"%s\"", section);
+    rc = walk_keys(ld, map, ctx, keys, n, v);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        if (rows[i]->required && !v[i])
+            return missing_key(ld, map, ctx, keys[i]);
+    for (size_t i = 0; i < n; i++) {
+        if (!v[i])
+            continue;
+        rc = get_setting(ld, rows[i], v[i], cfg);
+        if (rc)
+            return rc;
     }
     return 0;
 }
+
+/* ------------------------------------------------------------------ */
+/* mappings                                                            */
+/* ------------------------------------------------------------------ */
 
 enum {
     MAP_NAME,
@@ -2206,84 +2256,79 @@ static int load_mappings(loader *ld, const yaml_node_t *seq, wb_config *cfg)
     return 0;
 }
 
-enum { TOP_SOURCE, TOP_TARGET, TOP_MAPPINGS, TOP_LOG, TOP_NKEYS };
-static const char *const top_keys[TOP_NKEYS] = {"source", "target", "mappings",
-                                                "log"};
-
-static int set_default(loader *ld, char **field, const char *value)
+/* The value of the row named key among rows (NULL: absent). */
+static const yaml_node_t *value_of(const wb_setting *const *rows,
+                                   const yaml_node_t *const *v, size_t n,
+                                   const char *key)
 {
-    if (*field)
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(rows[i]->key, key) == 0)
+            return v[i];
+    return NULL;
+}
+
+/* An optional section ("target", "log"): absent or null keeps defaults. */
+static int load_optional_section(loader *ld, const yaml_node_t *v,
+                                 const char *section, wb_config *cfg)
+{
+    bool was_null;
+    int rc;
+
+    if (!v)
         return 0;
-    *field = wb_arena_strdup(ld->arena, value);
-    return *field ? 0 : nomem(ld);
+    rc = check_map(ld, v, section, true, &was_null);
+    if (rc || was_null)
+        return rc;
+    return load_section(ld, v, section, cfg);
 }
 
 static int load_root(loader *ld, const yaml_node_t *root, wb_config *cfg)
 {
-    const yaml_node_t *v[TOP_NKEYS];
+    const wb_setting *rows[MAX_KEYS] = {0};
+    const char *keys[MAX_KEYS] = {0};
+    const yaml_node_t *v[MAX_KEYS], *src;
+    size_t n = section_rows(NULL, rows, keys);
     bool was_null;
     int rc;
 
-    rc = walk_keys(ld, root, NULL, top_keys, TOP_NKEYS, v);
+    rc = walk_keys(ld, root, NULL, keys, n, v);
     if (rc)
         return rc;
-    if (!v[TOP_SOURCE])
-        return missing_key(ld, root, NULL, "source");
-    if (!v[TOP_MAPPINGS])
-        return missing_key(ld, root, NULL, "mappings");
+    for (size_t i = 0; i < n; i++)
+        if (rows[i]->required && !v[i])
+            return missing_key(ld, root, NULL, keys[i]);
 
-    cfg->source.create_publication = true;
-    cfg->source.create_slot = true;
-    cfg->source.status_interval_ms = 10000;
-    cfg->target.batch_max_txns = 1000;
-    cfg->target.batch_latency_ms = 10;
-    cfg->target.synchronous_commit = true;
-    cfg->target.set_based = true;
-    cfg->target.progress = WB_PROGRESS_AUTO;
-
-    rc = check_map(ld, v[TOP_SOURCE], "source", false, &was_null);
-    if (rc)
-        return rc;
-    rc = load_source(ld, v[TOP_SOURCE], cfg);
-    if (rc)
-        return rc;
-    if (v[TOP_TARGET]) {
-        rc = check_map(ld, v[TOP_TARGET], "target", true, &was_null);
+    for (size_t i = 0; i < wb_nsettings; i++) {
+        rc = apply_default(ld, &wb_settings[i], cfg);
         if (rc)
             return rc;
-        if (!was_null) {
-            rc = load_target(ld, v[TOP_TARGET], cfg);
-            if (rc)
-                return rc;
-        }
     }
-    if (v[TOP_LOG]) {
-        rc = check_map(ld, v[TOP_LOG], "log", true, &was_null);
-        if (rc)
-            return rc;
-        if (!was_null) {
-            rc = load_log(ld, v[TOP_LOG], cfg);
-            if (rc)
-                return rc;
-        }
-    }
-    rc = load_mappings(ld, v[TOP_MAPPINGS], cfg);
+
+    src = value_of(rows, v, n, "source");
+    rc = check_map(ld, src, "source", false, &was_null);
+    if (rc)
+        return rc;
+    rc = load_section(ld, src, "source", cfg);
+    if (rc)
+        return rc;
+    rc = load_optional_section(ld, value_of(rows, v, n, "target"), "target",
+                               cfg);
+    if (rc)
+        return rc;
+    rc = load_optional_section(ld, value_of(rows, v, n, "log"), "log", cfg);
+    if (rc)
+        return rc;
+    rc = load_mappings(ld, value_of(rows, v, n, "mappings"), cfg);
     if (rc)
         return rc;
 
-    if ((rc = set_default(ld, &cfg->source.slot, "walbridge")) ||
-        (rc = set_default(ld, &cfg->source.publication, "walbridge")) ||
-        (rc = set_default(ld, &cfg->target.conninfo, "")) ||
-        (rc = set_default(ld, &cfg->target.progress_schema, "walbridge")) ||
-        (rc = set_default(ld, &cfg->target.progress_table, "progress")) ||
-        (rc = set_default(ld, &cfg->log.level, "info")))
-        return rc;
+    /* The one default worked out from another setting. */
     if (!cfg->target.origin) {
-        size_t n = strlen("walbridge_") + strlen(cfg->source.slot) + 1;
-        cfg->target.origin = wb_arena_alloc(ld->arena, n);
+        size_t len = strlen("walbridge_") + strlen(cfg->source.slot) + 1;
+        cfg->target.origin = wb_arena_alloc(ld->arena, len);
         if (!cfg->target.origin)
             return nomem(ld);
-        snprintf(cfg->target.origin, n, "walbridge_%s", cfg->source.slot);
+        snprintf(cfg->target.origin, len, "walbridge_%s", cfg->source.slot);
     }
 
     /* Same database and same table: every applied change would be decoded
@@ -2625,36 +2670,66 @@ static bool str_differs(const char *a, const char *b)
     return strcmp(a, b) != 0;
 }
 
+/* Does the setting s differ between a and b? */
+static bool setting_differs(const wb_setting *s, const wb_config *a,
+                            const wb_config *b)
+{
+    const void *pa = cfield_of(a, s), *pb = cfield_of(b, s);
+    const char *sa, *sb;
+    int ia, ib;
+
+    switch (s->type) {
+    case WB_SETTING_STRING:
+    case WB_SETTING_NAME:
+    case WB_SETTING_KEYWORD:
+        memcpy(&sa, pa, sizeof(sa));
+        memcpy(&sb, pb, sizeof(sb));
+        return str_differs(sa, sb);
+    case WB_SETTING_BOOL:
+        return *(const bool *)pa != *(const bool *)pb;
+    case WB_SETTING_ENUM:
+        memcpy(&ia, pa, sizeof(ia));
+        memcpy(&ib, pb, sizeof(ib));
+        return ia != ib;
+    case WB_SETTING_DURATION:
+    case WB_SETTING_COUNT:
+        return *(const uint32_t *)pa != *(const uint32_t *)pb;
+    case WB_SETTING_STRUCT:
+        if (s->offset == offsetof(wb_config, source.schemas)) {
+            if (a->source.nschemas != b->source.nschemas)
+                return true;
+            for (size_t i = 0; i < a->source.nschemas; i++)
+                if (strcmp(a->source.schemas[i], b->source.schemas[i]) != 0)
+                    return true;
+            return false;
+        }
+        /* A structure without a comparison cannot be judged unchanged. */
+        return true;
+    case WB_SETTING_SECTION:
+        break;
+    }
+    return false;
+}
+
 const char *wb_config_restart_key(const wb_config *a, const wb_config *b)
 {
-#define STR(sec, k)                                                            \
-    if (str_differs(a->sec.k, b->sec.k))                                       \
-    return #sec "." #k
-#define VAL(sec, k)                                                            \
-    if (a->sec.k != b->sec.k)                                                  \
-    return #sec "." #k
-    STR(source, conninfo);
-    STR(source, slot);
-    STR(source, publication);
-    VAL(source, create_publication);
-    VAL(source, create_slot);
-    VAL(source, status_interval_ms);
-    VAL(source, streaming);
-    STR(source, spool_dir);
-    VAL(source, nschemas);
-    for (size_t i = 0; i < a->source.nschemas; i++)
-        if (strcmp(a->source.schemas[i], b->source.schemas[i]) != 0)
-            return "source.schemas";
-    STR(target, conninfo);
-    VAL(target, progress);
-    STR(target, origin);
-    STR(target, progress_schema);
-    STR(target, progress_table);
-    VAL(target, batch_max_txns);
-    VAL(target, batch_latency_ms);
-    VAL(target, synchronous_commit);
-    VAL(target, set_based);
-#undef STR
-#undef VAL
+    /* Section by section; within one, the scalars before the lists, so
+     * that when several settings changed the one named is the one named
+     * before the table. */
+    for (size_t i = 0; i < wb_nsettings; i++) {
+        const char *sec = wb_settings[i].key;
+        if (wb_settings[i].section || wb_settings[i].type != WB_SETTING_SECTION)
+            continue;
+        for (int lists = 0; lists < 2; lists++)
+            for (size_t j = 0; j < wb_nsettings; j++) {
+                const wb_setting *s = &wb_settings[j];
+                if (!s->restart || !s->section ||
+                    strcmp(s->section, sec) != 0 ||
+                    (s->type == WB_SETTING_STRUCT) != (lists == 1))
+                    continue;
+                if (setting_differs(s, a, b))
+                    return s->name;
+            }
+    }
     return NULL;
 }

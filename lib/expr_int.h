@@ -21,6 +21,8 @@
 #include "walbridge/error.h"
 #include "walbridge/plugin.h"
 
+#include "expr_ast.h"
+
 /*
  * Parse filter text into *out (arena).  On a syntax error returns WB_ECONFIG
  * with err's message set (no position) and *offset the byte offset in text

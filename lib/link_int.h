@@ -29,6 +29,8 @@
 
 #include "walbridge/config.h"
 
+#include "expr_ast.h" /* users read e->lookup */
+
 /* One lookup value of one mapping. */
 typedef struct wb_link {
     const wb_config_mapping *m;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "expr_ast.h"
 #include "walbridge/config.h"
 #include "walbridge/plugin.h"
 #include "wbtest.h"
