@@ -41,15 +41,18 @@
 #   WB_FUZZ_CORPUS_OUT  a directory: the grown corpus of each fuzzer is
 #                       copied to DIR/<name>/ afterwards (a CI artifact)
 #
-# Growing the committed corpus (keep only inputs that add coverage):
-#   WB_FUZZ_RUNS=2000000 WB_FUZZ_SEED=$RANDOM WB_FUZZ_CORPUS_OUT=/tmp/grown \
+# Growing the committed corpus (keep only inputs that reach new code):
+#   WB_FUZZ_RUNS=1000000 WB_FUZZ_SEED=$RANDOM WB_FUZZ_CORPUS_OUT=/tmp/grown \
 #       tests/fuzz/run.sh spool
-#   build-fuzz/fuzz/fuzz_spool -merge=1 tests/fuzz/corpus/spool /tmp/grown/spool
-# -merge=1 adds to the first directory only the inputs of the others that
-# reach new coverage, minimised, named by their SHA-1.  Check that the new
-# files replay (ctest -L fuzz-replay), keep the directory small (at most a
-# few hundred files of a few KB), and commit them.  The hand-written seeds
-# come from gen_pgoutput_corpus.c and gen_seed_corpus.py.
+#   build-fuzz/fuzz/fuzz_spool -merge=1 -use_counters=0 \
+#       tests/fuzz/corpus/spool /tmp/grown/spool
+# -merge=1 adds to the first directory only those inputs of the others that
+# cover new edges, minimised and named by their SHA-1; -use_counters=0 makes
+# an edge count once, not once per hit count, which keeps the corpus to a
+# few dozen files per target instead of hundreds.  Check that the new files
+# replay (ctest -L fuzz-replay in build/ and build-asan/), keep the corpora
+# small (a few hundred files of a few KB in all), and commit them.  The
+# hand-written seeds come from gen_pgoutput_corpus.c and gen_seed_corpus.py.
 set -euo pipefail
 
 ALL=(pgoutput config pgarray spool expr)
