@@ -7,7 +7,7 @@
  *   - six columns c0..c5, each TEXT, NULL, unchanged TOAST, absent or not
  *     in the row at all, with a type OID (untyped, bool, the numeric types,
  *     text, date) and a value that is arbitrary bytes (so also invalid
- *     UTF-8), or a short pattern repeated out to up to 64 KiB;
+ *     UTF-8), or a short pattern repeated out to up to 16 KiB;
  *   - an expression tree built from the bytes that follow, of every kind
  *     the loader produces, within the loader's own rules (split has a
  *     non-empty sep and a part in [-1000, 1000] other than 0, a map has at
@@ -152,9 +152,10 @@ static void take_column(input *in, column_in *c)
         in->n -= n;
     } else {
         /* A long value: a short pattern (NUL bytes made 0xC0, an invalid
-         * UTF-8 byte) repeated out to 1..64 KiB, past the arena's block
-         * size and PostgreSQL's TOAST threshold. */
-        size_t plen = u8(in) % 8 + 1, total = ((size_t)u8(in) % 64 + 1) * 1024;
+         * UTF-8 byte) repeated out to 1..16 KiB, past the arena's block
+         * size and PostgreSQL's TOAST threshold (larger makes every input
+         * that carries one slow, for no new code reached). */
+        size_t plen = u8(in) % 8 + 1, total = ((size_t)u8(in) % 16 + 1) * 1024;
         uint8_t pat[8];
         for (size_t i = 0; i < plen; i++) {
             pat[i] = u8(in);

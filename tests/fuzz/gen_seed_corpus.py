@@ -152,7 +152,7 @@ def expr():
         "map_miss": row + e_map(e_col(0), [(b"A", b"Active")]) + b"(c3 = 1) OR c0 < c5",
         "unchanged_absent": row + e_lookup(e_concat([e_col(3), e_col(6)]))
         + b"NOT (c3 >= 'a' AND c6 <= 2)",
-        "long_value": long_col("numeric", b"12,", 64) + col(MISSING) * 5
+        "long_value": long_col("numeric", b"12,", 16) + col(MISSING) * 5
         + e_split(e_col(0), b",", 3) + b"c0 > 5",
     }
 

@@ -58,7 +58,7 @@ set -euo pipefail
 ALL=(pgoutput config pgarray spool expr)
 # Default executions per fuzzer, and the largest input each is given.
 declare -A RUNS=([pgoutput]=200000 [config]=40000 [pgarray]=300000
-    [spool]=60000 [expr]=60000)
+    [spool]=60000 [expr]=30000)
 declare -A MAX_LEN=([pgoutput]=65536 [config]=16384 [pgarray]=8192
     [spool]=16384 [expr]=8192)
 
