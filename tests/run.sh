@@ -8,6 +8,8 @@
 #    test again under AddressSanitizer (with leak detection) and UBSan
 # 4. runs the libFuzzer targets for a minute each (tests/fuzz/run.sh)
 # Exits non-zero if anything failed; the last line is a one-line summary.
+# tests/mutate.sh (do the tests catch deliberate bugs?) is not part of the
+# default run.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
