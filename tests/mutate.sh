@@ -16,6 +16,8 @@
 #   stale         the patch no longer applies (or touches more than lib/)
 #   build-failed  the mutated tree did not build
 #   error         the test set-up failed (the fixture), nothing was judged
+#   unproven      only tests that --baseline saw fail without a mutation
+#                 failed
 # One scratch build serves all mutations (the patch is reverse-applied and
 # the build is incremental).  A table with timings is printed at the end;
 # the exit status is non-zero unless every mutation was caught.
@@ -23,7 +25,8 @@
 #   -k, --keep      keep the scratch dir (printed), with the test logs
 #   -l, --list      list the mutations and their tests, then exit
 #   --baseline      first run every named test on the unmutated copy: a
-#                   test that fails without a mutation proves nothing
+#                   test that fails without a mutation proves nothing, so
+#                   its failure alone makes a mutation "unproven"
 #   -j N            ctest parallelism (default 1: the tests are heavy)
 set -euo pipefail
 
@@ -174,17 +177,23 @@ if ((BASELINE)); then
     echo "== baseline: ${ALL[*]} on the unmutated copy"
     T=$SECONDS
     rc=0
-    failed=$(run_tests "$LOGS/baseline.log" "${ALL[@]}") || rc=$?
-    if ((rc)) || [[ -n $failed ]]; then
-        echo "mutate.sh: the unmutated tree fails: ${failed:-the fixture set-up} (log: $LOGS/baseline.log)" >&2
+    BASE_FAILED=$(run_tests "$LOGS/baseline.log" "${ALL[@]}") || rc=$?
+    if ((rc)) || grep -q '^NOT-FOUND:' <<<"$BASE_FAILED"; then
+        echo "mutate.sh: the baseline run could not run the tests (log: $LOGS/baseline.log)" >&2
         KEEP=1
         exit 1
     fi
-    echo "   all passed in $((SECONDS - T))s"
+    if [[ -n $BASE_FAILED ]]; then
+        # Their failures under a mutation prove nothing: "unproven".
+        echo "   FAILED without a mutation: $(tr '\n' ' ' <<<"$BASE_FAILED")(log: $LOGS/baseline.log)"
+    else
+        echo "   all passed in $((SECONDS - T))s"
+    fi
 fi
 
 RESULTS=()
 BAD=0
+BASE_FAILED=${BASE_FAILED:-}
 for n in "${NAMES[@]}"; do
     mapfile -t TESTS < <(tests_of "$n")
     log=$LOGS/$n
@@ -219,9 +228,16 @@ for n in "${NAMES[@]}"; do
             elif grep -q '^NOT-FOUND:' <<<"$failed"; then
                 result=error
                 detail="no such test: $(sed -n 's/^NOT-FOUND://p' <<<"$failed" | tr '\n' ' ')"
+            elif [[ -n $failed ]] && [[ -n $BASE_FAILED ]] &&
+                [[ -z $(grep -vxF -f <(printf '%s\n' "$BASE_FAILED") <<<"$failed") ]]; then
+                result=unproven
+                detail="only tests that fail unmutated too failed: $(tr '\n' ' ' <<<"$failed")"
             elif [[ -n $failed ]]; then
                 result=caught
-                detail="failed: $(tr '\n' ' ' <<<"$failed")"
+                # The first failed check says whether it failed for the
+                # right reason (compare with --baseline).
+                why=$(grep -m 1 -E '^FAIL: ' "$log.test.log" | cut -c 7-100 || true)
+                detail="$(tr '\n' ' ' <<<"${failed//integration./}")- ${why:-no FAIL line}"
             else
                 result=MISSED
                 detail="all passed"
