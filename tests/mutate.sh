@@ -110,7 +110,8 @@ echo "== copying $ROOT to $SRC"
     cd "$ROOT"
     git ls-files -z --cached --others --exclude-standard |
         while IFS= read -r -d '' f; do
-            [[ -e $f || -L $f ]] && printf '%s\0' "$f"
+            # (tracked files deleted in the working tree are left out)
+            if [[ -e $f || -L $f ]]; then printf '%s\0' "$f"; fi
         done |
         tar --null -T - -cf -
 ) | tar -xf - -C "$SRC"
