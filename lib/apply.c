@@ -1573,14 +1573,27 @@ static bool build_row_sql(wb_apply *a, const void *arg, char *sql)
     return build_sql(a->conn, op, sql);
 }
 
+/* A link statement built in a strbuf, copied to sql (SQL_MAX bytes). */
+static bool link_sql(const char *pending_rel, const wb_link *l, bool resolve,
+                     char *sql)
+{
+    wb_strbuf b = {.limit = SQL_MAX};
+    int rc = resolve ? wb_link_resolve_sql(pending_rel, l, &b)
+                     : wb_link_note_sql(pending_rel, l, &b);
+    if (rc == 0)
+        memcpy(sql, wb_strbuf_str(&b), b.len + 1);
+    wb_strbuf_free(&b);
+    return rc == 0;
+}
+
 static bool build_note_sql(wb_apply *a, const void *l, char *sql)
 {
-    return wb_link_note_sql(a->conn, a->pending_rel, l, sql, SQL_MAX);
+    return link_sql(a->pending_rel, l, false, sql);
 }
 
 static bool build_resolve_sql(wb_apply *a, const void *l, char *sql)
 {
-    return wb_link_resolve_sql(a->conn, a->pending_rel, l, sql, SQL_MAX);
+    return link_sql(a->pending_rel, l, true, sql);
 }
 
 /* The statement of link l (note or resolve), prepared on first use. */
