@@ -117,19 +117,19 @@ int wb_link_collect(const wb_config *cfg, wb_link **out, size_t *n)
     return 0;
 }
 
-bool wb_link_create_sql(const char *pending_rel, char *sql, size_t cap)
+int wb_link_create_sql(const char *pending_rel, wb_strbuf *b)
 {
-    int w = snprintf(sql, cap,
-                     "CREATE TABLE IF NOT EXISTS %s ("
-                     "target_schema text NOT NULL, target_table text NOT NULL, "
-                     "target_column text NOT NULL, key_values text[] NOT NULL, "
-                     "mapping text NOT NULL, lookup_table text NOT NULL, "
-                     "match_value text NOT NULL, source_lsn pg_lsn NOT NULL, "
-                     "created_at timestamptz NOT NULL DEFAULT now(), "
-                     "PRIMARY KEY (target_schema, target_table, target_column, "
-                     "key_values))",
-                     pending_rel);
-    return w > 0 && (size_t)w < cap;
+    return wb_strbuf_append_fmt(
+        b,
+        "CREATE TABLE IF NOT EXISTS %s ("
+        "target_schema text NOT NULL, target_table text NOT NULL, "
+        "target_column text NOT NULL, key_values text[] NOT NULL, "
+        "mapping text NOT NULL, lookup_table text NOT NULL, "
+        "match_value text NOT NULL, source_lsn pg_lsn NOT NULL, "
+        "created_at timestamptz NOT NULL DEFAULT now(), "
+        "PRIMARY KEY (target_schema, target_table, target_column, "
+        "key_values))",
+        pending_rel);
 }
 
 int wb_link_note_sql(const char *pending_rel, const wb_link *l, wb_strbuf *b)

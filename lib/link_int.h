@@ -42,8 +42,9 @@ typedef struct wb_link {
  * when there are none).  WB_ENOMEM. */
 int wb_link_collect(const wb_config *cfg, wb_link **out, size_t *n);
 
-/* The pending table's DDL (schema and table quoted already). */
-bool wb_link_create_sql(const char *pending_rel, char *sql, size_t cap);
+/* The pending table's DDL (pending_rel: wb_sql_own_rel's
+ * "schema".pending_link). */
+int wb_link_create_sql(const char *pending_rel, wb_strbuf *b);
 
 /*
  * Noting a write of the link's column: $1 the child's key values (text[]
