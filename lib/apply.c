@@ -18,6 +18,7 @@
 #include <libpq-fe.h>
 
 #include "apply_int.h"
+#include "clock_int.h"
 #include "conn_int.h"
 #include "link_int.h"
 #include "pgarray_int.h"
@@ -175,13 +176,6 @@ struct wb_apply {
                             on it, so none outlives its configuration */
     char roident[16];    /* our origin's id (origin mode), for conflict logs */
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* FNV-1a: statement shapes are short strings. */
 static uint64_t hash_str(const char *s)
@@ -785,7 +779,7 @@ static int open_batch(wb_apply *a, wb_error *err)
     a->batch_txns = 0;
     a->batch_bytes = 0;
     a->batch_end = WB_INVALID_LSN;
-    a->batch_opened_ms = now_ms();
+    a->batch_opened_ms = wb_clock_ms();
     /*
      * Every batch starts with walbridge's marker message.  Without an
      * origin it is how walbridge recognises its own transactions when they
@@ -1670,7 +1664,7 @@ bool wb_apply_batch_due(const wb_apply *a)
     return a->in_txn && a->batch_end != WB_INVALID_LSN &&
            (a->batch_txns >= a->max_batch_txns ||
             a->batch_bytes >= MAX_BATCH_BYTES ||
-            now_ms() - a->batch_opened_ms >= a->batch_latency_ms);
+            wb_clock_ms() - a->batch_opened_ms >= a->batch_latency_ms);
 }
 
 int wb_apply_txn_done(wb_apply *a, wb_lsn end_lsn, int64_t commit_time,
@@ -1698,7 +1692,7 @@ int64_t wb_apply_batch_due_in_ms(const wb_apply *a)
 {
     if (!a->in_txn || a->batch_end == WB_INVALID_LSN)
         return -1;
-    int64_t left = a->batch_opened_ms + a->batch_latency_ms - now_ms();
+    int64_t left = a->batch_opened_ms + a->batch_latency_ms - wb_clock_ms();
     return left > 0 ? left : 0;
 }
 
@@ -1722,14 +1716,14 @@ static int query_flush(wb_apply *a, bool force, wb_error *err)
 {
     int rc;
     if (a->sync_commit || a->flush_query_out || (a->unfl_n == 0 && !force) ||
-        (!force && now_ms() - a->last_flush_query_ms < FLUSH_QUERY_MS))
+        (!force && wb_clock_ms() - a->last_flush_query_ms < FLUSH_QUERY_MS))
         return 0;
     rc = send_simple(a, IT_FLUSH_LSN, "SELECT pg_current_wal_flush_lsn()", 0,
                      NULL, err);
     if (rc)
         return rc;
     a->flush_query_out = true;
-    a->last_flush_query_ms = now_ms();
+    a->last_flush_query_ms = wb_clock_ms();
     if (!a->in_txn) {
         if (!PQpipelineSync(a->conn))
             return send_failed(a, "could not send a pipeline sync", err);
@@ -2117,14 +2111,14 @@ int wb_apply_consume(wb_apply *a, wb_error *err)
 
 int wb_apply_drain(wb_apply *a, int timeout_ms, wb_error *err)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = wb_clock_ms() + timeout_ms;
     int rc;
 
     /* Whatever is queued without a Sync must be asked for. */
     if ((rc = wb_apply_kick(a, err)) != 0)
         return rc;
     while (a->nitems > 0) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - wb_clock_ms();
         if (left <= 0)
             return wb_error_set(err, WB_ECONN,
                                 "timed out waiting for the target");
