@@ -852,7 +852,7 @@ static int cached_stmt(wb_apply *a, const char *key, sql_builder build,
         free_stmts(a);
         slot = h % STMT_BUCKETS;
     }
-    wb_strbuf sql = {.limit = SQL_MAX};
+    wb_strbuf sql = {.limit = SQL_MAX - 1}; /* and its NUL */
     stmt *s = calloc(1, sizeof(*s));
     if (!s || !(s->key = strdup(key))) {
         free(s);

@@ -17,7 +17,8 @@ static int reserve(wb_strbuf *b, size_t n)
     size_t limit = b->limit ? b->limit : DEFAULT_LIMIT;
     if (b->err)
         return b->err;
-    if (n > limit || b->len > limit - n - 1)
+    /* limit - n cannot wrap: n <= limit is checked first. */
+    if (n > limit || b->len > limit - n)
         return b->err = WB_ELIMIT;
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;

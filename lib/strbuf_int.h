@@ -18,7 +18,7 @@
 typedef struct wb_strbuf {
     char *data; /* NUL-terminated when len > 0 */
     size_t len, cap;
-    size_t limit; /* most bytes it may hold, its NUL included (0: 1 GiB) */
+    size_t limit; /* most bytes it may hold, not counting the NUL (0: 1 GiB) */
     int err;      /* the first failure (WB_ENOMEM, WB_ELIMIT), sticky */
 } wb_strbuf;
 
