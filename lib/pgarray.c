@@ -16,7 +16,8 @@
 int wb_strbuf_append(wb_strbuf *b, const char *s, size_t n)
 {
     size_t limit = b->limit ? b->limit : DEFAULT_LIMIT;
-    if (n > limit || b->len > limit - n - 1)
+    /* limit - n cannot wrap: n <= limit is checked first. */
+    if (n > limit || b->len > limit - n)
         return WB_ELIMIT;
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;

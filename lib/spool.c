@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "spool_int.h"
@@ -211,16 +212,20 @@ int wb_spool_replay(wb_spool *sp, uint32_t xid, wb_spool_cb cb, void *ud,
     size_t idx;
     int rc = 0;
     spool_txn *t = find(sp, xid, &idx);
+    struct stat st;
+    off_t left; /* bytes of the file not read yet */
 
     if (flag)
         *flag = t ? t->flag : false;
     if (!t)
         return 0;
-    if (fflush(t->f) != 0 || fseek(t->f, 0, SEEK_SET) != 0) {
+    if (fflush(t->f) != 0 || fseek(t->f, 0, SEEK_SET) != 0 ||
+        fstat(fileno(t->f), &st) != 0) {
         rc = wb_error_set(err, WB_EIO, "could not rewind spool file: %s",
                           strerror(errno));
         goto out;
     }
+    left = st.st_size;
     for (;;) {
         uint32_t n;
         if (fread(&n, sizeof(n), 1, t->f) != 1) {
@@ -228,6 +233,14 @@ int wb_spool_replay(wb_spool *sp, uint32_t xid, wb_spool_cb cb, void *ud,
                 rc = wb_error_set(err, WB_EIO, "could not read spool file");
             break;
         }
+        left -= (off_t)sizeof(n);
+        /* A length beyond the end of the file (a damaged file) must not
+         * size an allocation. */
+        if ((off_t)n > left) {
+            rc = wb_error_set(err, WB_EIO, "spool file truncated");
+            break;
+        }
+        left -= (off_t)n;
         if (n > sp->bufcap) {
             char *b = realloc(sp->buf, n);
             if (!b) {

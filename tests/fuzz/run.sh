@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# tests/fuzz/run.sh [SECONDS] [FUZZER...] - build and run the libFuzzer
-# targets (for CI and by hand).
+# tests/fuzz/run.sh [FUZZER...] - build and run the libFuzzer targets (for
+# CI and by hand).
 #
-#   SECONDS   how long each fuzzer runs (default 60)
-#   FUZZER    pgoutput and/or config (default: both), in that order
+#   FUZZER    any of pgoutput config pgarray spool expr (default: all, in
+#             that order)
+#
+# Each fuzzer runs a fixed number of executions (libFuzzer -runs) from a
+# fixed -seed, not for a fixed time: the same inputs are tried on a slow
+# machine as on a fast one, so a CI result does not depend on the machine.
+# The default counts (RUNS below) keep the whole stage, build included, to
+# about three minutes on a 2-core machine; the summary line of each fuzzer
+# prints the executions done, the rate and the coverage reached.
 #
 # Installs what is missing first (apt-get as root, else sudo): the build
 # dependencies of tests/harness/deps.sh (without the PostgreSQL server, which
@@ -13,37 +20,66 @@
 # -fsanitize=fuzzer unable to link).
 #
 # Then configures its own build directory (build-fuzz; clang, -DWB_FUZZ=ON
-# -DWB_TESTS=OFF), builds fuzz_pgoutput and fuzz_config, and runs each for
-# SECONDS over a copy of its seed corpus (tests/fuzz/corpus/<name>) in a
-# temporary directory, so the source tree is never written to, with
-# -rss_limit_mb=512 and -malloc_limit_mb=256: an allocation sized from a
-# hostile length field fails the run.  Prints one summary line per fuzzer
-# and exits non-zero when any fuzzer finds a crash, leak, timeout or
-# out-of-memory; then the reproducer is in build-fuzz/fuzz-artifacts/ (also
-# printed as hex) and the full log in build-fuzz/fuzz-logs/.
+# -DWB_TESTS=OFF), builds fuzz_<name> for each FUZZER, and runs each over a
+# copy of its corpus (tests/fuzz/corpus/<name>) in a temporary directory, so
+# the source tree is never written to, with -rss_limit_mb=512 and
+# -malloc_limit_mb=256: an allocation sized from a hostile length field
+# fails the run.  Exits non-zero when any fuzzer finds a crash, leak,
+# timeout or out-of-memory; then the reproducer is in
+# build-fuzz/fuzz-artifacts/ (also printed as hex) and the full log in
+# build-fuzz/fuzz-logs/.  A reproducer belongs in the corpus once the bug
+# is fixed: the normal build replays every corpus file as a ctest test
+# (fuzz.replay.<name>, label fuzz-replay), also under ASan in build-asan/.
 #
-# Environment: WB_FUZZ_CC (default clang), WB_FUZZ_BUILD_DIR (default
-# <source>/build-fuzz), WB_FUZZ_ARGS (extra libFuzzer flags, e.g. -jobs=4),
-# WB_FUZZ_CORPUS_OUT (a directory: the grown corpus of each fuzzer is
-# copied to DIR/<name>/ afterwards, e.g. to keep it as a CI artifact).
+# Environment:
+#   WB_FUZZ_RUNS        executions per fuzzer instead of the defaults (e.g.
+#                       2000000 to fuzz longer locally)
+#   WB_FUZZ_SEED        libFuzzer -seed (default 1)
+#   WB_FUZZ_CC          compiler (default clang)
+#   WB_FUZZ_BUILD_DIR   build directory (default <source>/build-fuzz)
+#   WB_FUZZ_ARGS        extra libFuzzer flags (e.g. -max_total_time=600)
+#   WB_FUZZ_CORPUS_OUT  a directory: the grown corpus of each fuzzer is
+#                       copied to DIR/<name>/ afterwards (a CI artifact)
+#
+# Growing the committed corpus (keep only inputs that reach new code):
+#   WB_FUZZ_RUNS=1000000 WB_FUZZ_SEED=$RANDOM WB_FUZZ_CORPUS_OUT=/tmp/grown \
+#       tests/fuzz/run.sh spool
+#   build-fuzz/fuzz/fuzz_spool -merge=1 -use_counters=0 \
+#       tests/fuzz/corpus/spool /tmp/grown/spool
+# -merge=1 adds to the first directory only those inputs of the others that
+# cover new edges, minimised and named by their SHA-1; -use_counters=0 makes
+# an edge count once, not once per hit count, which keeps the corpus to a
+# few dozen files per target instead of hundreds.  Check that the new files
+# replay (ctest -L fuzz-replay in build/ and build-asan/), keep the corpora
+# small (a few hundred files of a few KB in all), and commit them.  The
+# hand-written seeds come from gen_pgoutput_corpus.c and gen_seed_corpus.py.
 set -euo pipefail
 
+ALL=(pgoutput config pgarray spool expr)
+# Default executions per fuzzer, and the largest input each is given.
+declare -A RUNS=([pgoutput]=200000 [config]=40000 [pgarray]=300000
+    [spool]=60000 [expr]=30000)
+declare -A MAX_LEN=([pgoutput]=65536 [config]=16384 [pgarray]=8192
+    [spool]=16384 [expr]=8192)
+
 usage() {
-    echo "usage: $0 [SECONDS] [pgoutput|config ...]" >&2
+    echo "usage: $0 [${ALL[*]}]" >&2
     exit 2
 }
 
-secs=60
-if (($# > 0)) && [[ $1 =~ ^[0-9]+$ ]]; then
-    secs=$1
-    shift
-fi
-((secs > 0)) || usage
 fuzzers=("$@")
-((${#fuzzers[@]} > 0)) || fuzzers=(pgoutput config)
+((${#fuzzers[@]} > 0)) || fuzzers=("${ALL[@]}")
 for f in "${fuzzers[@]}"; do
-    [[ $f == pgoutput || $f == config ]] || usage
+    [[ -n ${RUNS[$f]:-} ]] || usage
 done
+if [[ -n ${WB_FUZZ_RUNS:-} ]]; then
+    [[ $WB_FUZZ_RUNS =~ ^[1-9][0-9]*$ ]] || {
+        echo "$0: WB_FUZZ_RUNS must be a positive number of executions" >&2
+        exit 2
+    }
+fi
+seed=${WB_FUZZ_SEED:-1}
+[[ $seed =~ ^[0-9]+$ ]] || usage
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${WB_FUZZ_BUILD_DIR:-$src/build-fuzz}
@@ -159,10 +195,11 @@ failed=0
 summaries=()
 
 run_fuzzer() {
-    local name=$1 max_len=$2
+    local name=$1
     local bin=$build/fuzz/fuzz_$name work=$tmp/$name
+    local runs=${WB_FUZZ_RUNS:-${RUNS[$name]}} max_len=${MAX_LEN[$name]}
     local -a args=()
-    local rc nseed execs eps added rss covline cov ft corp a n
+    local rc nseed execs eps added rss covline cov ft corp a n t0
     local -a extra=()
 
     mkdir -p "$work/corpus" "$work/artifacts"
@@ -174,9 +211,10 @@ run_fuzzer() {
     # shellcheck disable=SC2206 # word splitting of the extra flags is wanted
     extra=(${WB_FUZZ_ARGS:-})
 
-    log "running fuzz_$name for ${secs}s over $nseed seed inputs"
+    log "running fuzz_$name: $runs executions (seed $seed) over $nseed corpus inputs"
+    t0=$SECONDS
     set +e
-    "$bin" -max_total_time="$secs" -max_len="$max_len" -rss_limit_mb=512 \
+    "$bin" -runs="$runs" -seed="$seed" -max_len="$max_len" -rss_limit_mb=512 \
         -malloc_limit_mb=256 -timeout=25 -print_final_stats=1 \
         -artifact_prefix="$work/artifacts/" "${args[@]}" "${extra[@]}" \
         "$work/corpus" >"$work/log" 2>&1
@@ -211,16 +249,17 @@ run_fuzzer() {
             echo >&2
             log "reproduce with: $bin $build/fuzz-artifacts/$(basename "$a")"
         done
+    elif [[ ${execs:-} != "$runs" ]]; then
+        # -runs counts the corpus replay too; fewer means it stopped early.
+        failed=1
+        summaries+=("fuzz_$name: FAILED: ${execs:-no} executions of $runs; log: $build/fuzz-logs/fuzz_$name.log")
     else
-        summaries+=("fuzz_$name: ok ${secs}s, ${execs:-?} executions (${eps:-?}/s), cov ${cov:-?} ft ${ft:-?}, corpus ${corp:-?} (seeds $nseed, +${added:-?} new), peak rss ${rss:-?} MB")
+        summaries+=("fuzz_$name: ok, $execs executions in $((SECONDS - t0))s (${eps:-?}/s), cov ${cov:-?} ft ${ft:-?}, corpus ${corp:-?} (from $nseed, +${added:-?} new), peak rss ${rss:-?} MB")
     fi
 }
 
 for f in "${fuzzers[@]}"; do
-    case $f in
-    pgoutput) run_fuzzer pgoutput 65536 ;;
-    config) run_fuzzer config 16384 ;;
-    esac
+    run_fuzzer "$f"
 done
 
 printf '%s\n' "${summaries[@]}"

@@ -1,0 +1,25 @@
+# The fuzz targets and the lib/ sources each one is built from, shared by
+# the libFuzzer build (tests/fuzz/CMakeLists.txt, -DWB_FUZZ=ON, clang) and
+# the corpus replay tests of the normal build (tests/fuzz/replay.cmake), so
+# both run the same code.  Harness: tests/fuzz/fuzz_<name>.c; seed corpus:
+# tests/fuzz/corpus/<name>/.
+set(WB_FUZZ_TARGETS pgoutput config pgarray spool expr)
+
+set(WB_FUZZ_SRCS_pgoutput pgoutput.c copydata.c relcache.c arena.c error.c)
+set(WB_FUZZ_SRCS_config config.c arena.c error.c expr.c router.c builtin.c
+                        plugin.c log.c)
+set(WB_FUZZ_LIBS_config PkgConfig::YAML ${CMAKE_DL_LIBS})
+set(WB_FUZZ_SRCS_pgarray pgarray.c error.c)
+# fuzz_spool.c includes lib/spool.c itself, to write raw bytes into a
+# transaction's file.
+set(WB_FUZZ_SRCS_spool error.c)
+set(WB_FUZZ_SRCS_expr expr.c arena.c error.c)
+
+# wb_fuzz_sources(<out-var> <name>): the harness and its lib/ sources.
+function(wb_fuzz_sources out name)
+  set(srcs ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_${name}.c)
+  foreach(s ${WB_FUZZ_SRCS_${name}})
+    list(APPEND srcs ${CMAKE_SOURCE_DIR}/lib/${s})
+  endforeach()
+  set(${out} ${srcs} PARENT_SCOPE)
+endfunction()
