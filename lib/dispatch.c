@@ -167,31 +167,35 @@ static int handle_type(wb_dispatch *d, const wb_pgoutput_type *t)
     return 0;
 }
 
-/* Route one change, then apply what the router made of it. */
+/*
+ * Route one change, then apply what the router made of it: data flows one
+ * way, the applier gets the router's output and never the decoded row.
+ */
 static int apply_change(wb_dispatch *d, wb_change *c)
 {
-    wb_target_op *ops;
-    size_t nops;
+    wb_routed out;
+    bool due;
     int rc;
 
-    if (c->kind != WB_CHANGE_TRUNCATE) {
-        bool due;
-        if ((rc = wb_apply_lookup_changed(d->apply, c->rel->nspname,
-                                          c->rel->relname, &due, d->err)))
-            return rc;
-        d->txn_wrote = d->txn_wrote || due;
-        if ((rc = wb_apply_clock_change(d->apply, c, &due, d->err)))
+    if ((rc = wb_router_route_change(d->router, c, d->msg_arena, &out,
+                                     d->err)) != 0)
+        return rc;
+    if (out.changed_table) {
+        if ((rc = wb_apply_lookup_changed(d->apply, out.changed_schema,
+                                          out.changed_table, &due, d->err)))
             return rc;
         d->txn_wrote = d->txn_wrote || due;
     }
-    if (!wb_router_is_mapped(d->router, c->rel->nspname, c->rel->relname))
+    for (size_t i = 0; i < out.nclock; i++) {
+        if ((rc = wb_apply_clock_change(d->apply, &out.clock[i], &due, d->err)))
+            return rc;
+        d->txn_wrote = d->txn_wrote || due;
+    }
+    if (!out.mapped)
         return 0;
     d->stats->changes++;
-    rc = wb_router_route(d->router, c, d->msg_arena, &ops, &nops, d->err);
-    if (rc)
-        return rc;
-    for (size_t i = 0; i < nops; i++) {
-        if ((rc = wb_apply_op(d->apply, &ops[i], c->lsn, d->err)) != 0)
+    for (size_t i = 0; i < out.nops; i++) {
+        if ((rc = wb_apply_op(d->apply, &out.ops[i], c->lsn, d->err)) != 0)
             return rc;
         d->txn_wrote = true;
         d->stats->ops++;
