@@ -3,9 +3,9 @@
  *
  * One target transaction per source transaction (issue 4 batches several).
  * Every statement is prepared once per operation shape (kind, target,
- * key columns, set columns) and cached; identifiers are quoted with
- * PQescapeIdentifier and every value is a text parameter, never spliced into
- * SQL.  The session keeps Heroku Connect's triggers working: no
+ * key columns, set columns) and cached; the statement text is sqlgen.c's
+ * (identifiers always quoted, every value a text parameter, never spliced
+ * into SQL).  The session keeps Heroku Connect's triggers working: no
  * session_replication_role = replica, nothing that would make walbridge's
  * writes invisible to the triggers on the target tables.
  */
@@ -18,6 +18,7 @@
 #include <libpq-fe.h>
 
 #include "apply_int.h"
+#include "clock_int.h"
 #include "conn_int.h"
 #include "link_int.h"
 #include "pgarray_int.h"
@@ -176,13 +177,6 @@ struct wb_apply {
     char roident[16];    /* our origin's id (origin mode), for conflict logs */
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* FNV-1a: statement shapes are short strings. */
 static uint64_t hash_str(const char *s)
 {
@@ -212,6 +206,26 @@ static int exec_ok(wb_apply *a, const char *sql, int nparams,
                           PQexecParams(a->conn, sql, nparams, NULL, params,
                                        NULL, NULL, 0),
                           want, out, what, err);
+}
+
+/* The text of fn(rel), malloc'd; NULL when out of memory. */
+static char *sql_for(int (*fn)(wb_strbuf *, const char *), const char *rel)
+{
+    wb_strbuf b = {0};
+    char *sql = fn(&b, rel) == 0 ? strdup(b.data) : NULL;
+    wb_strbuf_free(&b);
+    return sql;
+}
+
+/* Run one statement built by a wb_sql_* function (no parameters). */
+static int exec_built(wb_apply *a, wb_strbuf *sql, const char *what,
+                      wb_error *err)
+{
+    int rc = sql->err ? wb_error_set(err, WB_ENOMEM, "out of memory")
+                      : exec_ok(a, sql->data, 0, NULL, PGRES_COMMAND_OK, NULL,
+                                what, err);
+    wb_strbuf_free(sql);
+    return rc;
 }
 
 static bool is_sqlstate(const wb_error *err, const char *state)
@@ -265,26 +279,15 @@ static int setup_origin(wb_apply *a, wb_error *err)
 
 static int setup_table(wb_apply *a, wb_error *err)
 {
-    char sql[1024];
-    char *schema = wb_conn_quote_ident(a->conn, a->cfg->target.progress_schema);
+    wb_strbuf sql = {0};
     int rc;
 
-    if (!schema)
-        return wb_error_set(err, WB_ENOMEM, "out of memory");
-    snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS %s", schema);
-    free(schema);
-    rc = exec_ok(a, sql, 0, NULL, PGRES_COMMAND_OK, NULL,
-                 "could not create the progress schema", err);
-    if (rc)
+    wb_sql_create_schema(&sql, a->cfg->target.progress_schema);
+    if ((rc = exec_built(a, &sql, "could not create the progress schema",
+                         err)) != 0)
         return rc;
-    snprintf(sql, sizeof(sql),
-             "CREATE TABLE IF NOT EXISTS %s ("
-             "slot text PRIMARY KEY, end_lsn pg_lsn NOT NULL, "
-             "commit_time timestamptz, "
-             "updated_at timestamptz NOT NULL DEFAULT now())",
-             a->progress_rel);
-    return exec_ok(a, sql, 0, NULL, PGRES_COMMAND_OK, NULL,
-                   "could not create the progress table", err);
+    wb_sql_progress_create(&sql, a->progress_rel);
+    return exec_built(a, &sql, "could not create the progress table", err);
 }
 
 /*
@@ -373,23 +376,23 @@ static const char *coltype_of(const wb_apply *a, const char *schema,
 static int own_table(wb_apply *a, const char *name, const char *what,
                      char **rel, wb_error *err)
 {
-    char sql[600], msg[160];
-    char *s = wb_conn_quote_ident(a->conn, a->cfg->target.progress_schema);
-    size_t n = (s ? strlen(s) : 0) + strlen(name) + 2;
-    *rel = s ? malloc(n) : NULL;
-    if (*rel)
-        snprintf(*rel, n, "%s.%s", s, name);
-    snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS %s", s ? s : "");
-    free(s);
-    if (!*rel)
+    wb_strbuf r = {0}, sql = {0};
+    char msg[160];
+
+    wb_sql_own_rel(&r, a->cfg->target.progress_schema, name);
+    if (r.err || !(*rel = strdup(r.data))) {
+        wb_strbuf_free(&r);
         return wb_error_set(err, WB_ENOMEM, "out of memory");
+    }
+    wb_strbuf_free(&r);
     snprintf(msg, sizeof(msg), "could not create the schema of %s", what);
-    return exec_ok(a, sql, 0, NULL, PGRES_COMMAND_OK, NULL, msg, err);
+    wb_sql_create_schema(&sql, a->cfg->target.progress_schema);
+    return exec_built(a, &sql, msg, err);
 }
 
 static int setup_links(wb_apply *a, wb_error *err)
 {
-    char sql[1024];
+    wb_strbuf sql = {0};
     int rc;
 
     free(a->links);
@@ -400,13 +403,12 @@ static int setup_links(wb_apply *a, wb_error *err)
     if (a->nlinks == 0)
         return 0;
     if (!a->pending_rel &&
-        (rc = own_table(a, "pending_link", "the pending links",
+        (rc = own_table(a, WB_OWN_PENDING_LINK, "the pending links",
                         &a->pending_rel, err)) != 0)
         return rc;
-    if (!wb_link_create_sql(a->pending_rel, sql, sizeof(sql)))
-        return wb_error_set(err, WB_ENOMEM, "pending link table name too long");
-    if ((rc = exec_ok(a, sql, 0, NULL, PGRES_COMMAND_OK, NULL,
-                      "could not create the pending link table", err)) != 0)
+    wb_link_create_sql(a->pending_rel, &sql);
+    if ((rc = exec_built(a, &sql, "could not create the pending link table",
+                         err)) != 0)
         return rc;
     for (size_t i = 0; i < a->nlinks; i++)
         a->links[i].due = true;
@@ -439,52 +441,22 @@ static bool clock_needed(const wb_config *cfg)
 
 static int setup_clock(wb_apply *a, wb_error *err)
 {
-    char sql[1024];
+    wb_strbuf sql = {0};
     int rc;
     if (!clock_needed(a->cfg) || a->clock_rel)
         return 0;
-    if ((rc = own_table(a, "column_clock", "the column clock", &a->clock_rel,
-                        err)) != 0)
+    if ((rc = own_table(a, WB_OWN_COLUMN_CLOCK, "the column clock",
+                        &a->clock_rel, err)) != 0)
         return rc;
-    snprintf(sql, sizeof(sql),
-             "CREATE TABLE IF NOT EXISTS %s (tbl text NOT NULL, "
-             "key text[] NOT NULL, col text NOT NULL, lsn pg_lsn NOT NULL, "
-             "md5 text NOT NULL, PRIMARY KEY (tbl, key, col))",
-             a->clock_rel);
-    return exec_ok(a, sql, 0, NULL, PGRES_COMMAND_OK, NULL,
-                   "could not create the column clock table", err);
+    wb_sql_clock_create(&sql, a->clock_rel);
+    return exec_built(a, &sql, "could not create the column clock table", err);
 }
 
-/* A decoded change: the columns it changed ($4, $5) now hold values of
- * its commit; those it left alone ($6, $7) hold older ones, recorded
- * only when the clock has nothing for them yet. */
-static bool build_clock_sql(wb_apply *a, const void *arg, char *sql)
+/* A decoded change, recorded in the clock (sqlgen_int.h). */
+static int build_clock_sql(wb_apply *a, const void *arg, wb_strbuf *sql)
 {
     (void)arg;
-    int w = snprintf(sql, SQL_MAX,
-                     "WITH c AS (INSERT INTO %s (tbl, key, col, lsn, md5) "
-                     "SELECT $1, $2::text[], u.c, $3::pg_lsn, "
-                     "coalesce(md5(u.v), 'null') "
-                     "FROM unnest($4::text[], $5::text[]) AS u(c, v) "
-                     "ON CONFLICT (tbl, key, col) DO UPDATE SET lsn = "
-                     "EXCLUDED.lsn, md5 = EXCLUDED.md5 RETURNING 1) "
-                     "INSERT INTO %s (tbl, key, col, lsn, md5) "
-                     "SELECT $1, $2::text[], u.c, $3::pg_lsn, "
-                     "coalesce(md5(u.v), 'null') "
-                     "FROM unnest($6::text[], $7::text[]) AS u(c, v) "
-                     "ON CONFLICT (tbl, key, col) DO NOTHING",
-                     a->clock_rel, a->clock_rel);
-    return w > 0 && w < SQL_MAX;
-}
-
-/* fmt with its one %s replaced by rel, malloc'd; NULL when out of memory. */
-static char *with_rel(const char *fmt, const char *rel)
-{
-    size_t n = strlen(fmt) + strlen(rel) + 1;
-    char *sql = malloc(n);
-    if (sql)
-        snprintf(sql, n, fmt, rel);
-    return sql;
+    return wb_sql_clock_change(sql, a->clock_rel);
 }
 
 int wb_apply_open(const wb_config *cfg, wb_apply **out, wb_error *err)
@@ -505,14 +477,11 @@ int wb_apply_open(const wb_config *cfg, wb_apply **out, wb_error *err)
         return err ? err->code : WB_ECONN;
     }
     {
-        char *s = wb_conn_quote_ident(a->conn, cfg->target.progress_schema);
-        char *t = wb_conn_quote_ident(a->conn, cfg->target.progress_table);
-        size_t n = (s ? strlen(s) : 0) + (t ? strlen(t) : 0) + 2;
-        a->progress_rel = s && t ? malloc(n) : NULL;
-        if (a->progress_rel)
-            snprintf(a->progress_rel, n, "%s.%s", s, t);
-        free(s);
-        free(t);
+        wb_strbuf r = {0};
+        wb_strbuf_append_rel(&r, cfg->target.progress_schema,
+                             cfg->target.progress_table);
+        a->progress_rel = r.err ? NULL : strdup(r.data);
+        wb_strbuf_free(&r);
         if (!a->progress_rel || !a->origin) {
             wb_apply_close(a);
             return wb_error_set(err, WB_ENOMEM, "out of memory");
@@ -551,19 +520,9 @@ int wb_apply_open(const wb_config *cfg, wb_apply **out, wb_error *err)
         goto fail;
     if (a->mode == WB_PROGRESS_TABLE && (rc = setup_table(a, err)) != 0)
         goto fail;
-    a->progress_sql = with_rel(
-        "INSERT INTO %s (slot, end_lsn, commit_time, updated_at) "
-        "VALUES ($1, $2::pg_lsn, '2000-01-01 00:00:00+00'::"
-        "timestamptz + $3::bigint * interval '1 microsecond', now()) "
-        "ON CONFLICT (slot) DO UPDATE SET end_lsn = EXCLUDED.end_lsn, "
-        "commit_time = EXCLUDED.commit_time, updated_at = now()",
-        a->progress_rel);
+    a->progress_sql = sql_for(wb_sql_progress_store, a->progress_rel);
     /* Table mode: is a batch's position stored?  (see open_batch) */
-    a->guard_sql = with_rel(
-        "SELECT (CASE WHEN EXISTS (SELECT 1 FROM %s WHERE slot = $2 "
-        "AND end_lsn >= $1::pg_lsn) THEN '1' ELSE 'walbridge: the "
-        "previous batch was not committed' END)::int",
-        a->progress_rel);
+    a->guard_sql = sql_for(wb_sql_progress_guard, a->progress_rel);
     if (!a->progress_sql || !a->guard_sql) {
         rc = wb_error_set(err, WB_ENOMEM, "out of memory");
         goto fail;
@@ -644,7 +603,6 @@ static int lsn_from_result(PGresult *res, wb_lsn *lsn, wb_error *err)
 int wb_apply_stored_lsn(wb_apply *a, wb_lsn *lsn, wb_error *err)
 {
     PGresult *res;
-    char sql[1024];
     int rc;
 
     *lsn = WB_INVALID_LSN;
@@ -670,630 +628,17 @@ int wb_apply_stored_lsn(wb_apply *a, wb_lsn *lsn, wb_error *err)
     PQclear(res);
     if (!exists)
         return 0;
-    snprintf(sql, sizeof(sql), "SELECT end_lsn FROM %s WHERE slot = $1",
-             a->progress_rel);
+    char *sql = sql_for(wb_sql_progress_read, a->progress_rel);
+    if (!sql)
+        return wb_error_set(err, WB_ENOMEM, "out of memory");
     rc = exec_ok(a, sql, 1, p + 1, PGRES_TUPLES_OK, &res,
                  "could not read the progress table", err);
+    free(sql);
     if (rc)
         return rc;
     rc = lsn_from_result(res, lsn, err);
     PQclear(res);
     return rc;
-}
-
-/* Append to a bounded SQL buffer; false when it would overflow. */
-static bool sql_add(char *buf, size_t *len, const char *s)
-{
-    size_t n = strlen(s);
-    if (*len + n + 1 > SQL_MAX)
-        return false;
-    memcpy(buf + *len, s, n + 1);
-    *len += n;
-    return true;
-}
-
-static bool sql_ident(PGconn *conn, char *buf, size_t *len, const char *id)
-{
-    char *q = PQescapeIdentifier(conn, id, strlen(id));
-    bool ok = q && sql_add(buf, len, q);
-    PQfreemem(q);
-    return ok;
-}
-
-static bool sql_param(char *buf, size_t *len, int n)
-{
-    char p[16];
-    snprintf(p, sizeof(p), "$%d", n);
-    return sql_add(buf, len, p);
-}
-
-/*
- * The SQL for one value of op: $n; for a lookup (a key translated through
- * another table) the subquery that finds it on the target when the
- * statement runs (no row: NULL, as a LEFT JOIN would give); for a cast to
- * date, PostgreSQL's own date input on $n:
- *   (jsonb_populate_record(NULL::rel, jsonb_build_object('c',
- *    CAST($n AS date)::text))).c
- * CAST($n AS date) makes $n a date parameter, so a value that is no date
- * fails when the statement binds it, with "parameter $n" in the error's
- * context (item_error names the column by it).  The date then reaches the
- * column as its text, read by the column's own type and typmod, which is
- * what assigning the date would store (a text column gets date_out's
- * text, a date column the date), but typed as the column: the statement
- * also compares the value with the column's current one or chooses
- * between them (skip_unchanged, conflicts), which a date would not allow
- * for a text column.
- */
-static bool sql_value(PGconn *conn, char *buf, size_t *len,
-                      const wb_target_op *op, const wb_op_value *v, int n)
-{
-    const wb_plugin_lookup *l = v->lookup;
-    if (!l)
-        return sql_param(buf, len, n);
-    if (l->cast) {
-        char *lit = PQescapeLiteral(conn, v->column, strlen(v->column));
-        bool ok = lit &&
-                  sql_add(buf, len, "(pg_catalog.jsonb_populate_record(NULL::") &&
-                  sql_ident(conn, buf, len, op->schema) &&
-                  sql_add(buf, len, ".") && sql_ident(conn, buf, len, op->table) &&
-                  sql_add(buf, len, ", pg_catalog.jsonb_build_object(") &&
-                  sql_add(buf, len, lit) && sql_add(buf, len, ", CAST(") &&
-                  sql_param(buf, len, n) && sql_add(buf, len, " AS pg_catalog.") &&
-                  sql_add(buf, len, l->cast) &&
-                  sql_add(buf, len, ")::pg_catalog.text))).") &&
-                  sql_ident(conn, buf, len, v->column);
-        PQfreemem(lit);
-        return ok;
-    }
-    return sql_add(buf, len, "(SELECT ") && sql_ident(conn, buf, len, l->column) &&
-           sql_add(buf, len, " FROM ") && sql_ident(conn, buf, len, l->schema) &&
-           sql_add(buf, len, ".") && sql_ident(conn, buf, len, l->table) &&
-           sql_add(buf, len, " WHERE ") && sql_ident(conn, buf, len, l->match) &&
-           sql_add(buf, len, " = ") && sql_param(buf, len, n) &&
-           sql_add(buf, len, ")");
-}
-
-/*
- * skip_unchanged: " AND ROW(t.c..) IS DISTINCT FROM ROW(<values>..)" so an
- * update that would change nothing matches no row, writes no row version
- * and fires no trigger.  excluded: compare with EXCLUDED.c (ON CONFLICT);
- * else with the op's values from parameter first on.  from, to: the set
- * entries compared.
- */
-static bool sql_distinct(PGconn *conn, char *sql, size_t *len,
-                         const wb_target_op *op, size_t from, size_t to,
-                         const char *alias, bool excluded, int first)
-{
-    bool ok = sql_add(sql, len, " ROW(");
-    for (size_t i = from; ok && i < to; i++)
-        ok = (i == from || sql_add(sql, len, ", ")) &&
-             sql_add(sql, len, alias) && sql_add(sql, len, ".") &&
-             sql_ident(conn, sql, len, op->set[i].column);
-    ok = ok && sql_add(sql, len, ") IS DISTINCT FROM ROW(");
-    for (size_t i = from; ok && i < to; i++) {
-        ok = i == from || sql_add(sql, len, ", ");
-        if (excluded)
-            ok = ok && sql_add(sql, len, "EXCLUDED.") &&
-                 sql_ident(conn, sql, len, op->set[i].column);
-        else
-            ok = ok && sql_value(conn, sql, len, op, &op->set[i],
-                                 first + (int)(i - from));
-    }
-    return ok && sql_add(sql, len, ")");
-}
-
-/*
- * An update whose row may be missing on the target, as one statement so
- * that it can be pipelined (a second statement chosen after seeing the
- * row count would run after later changes):
- *   WITH u AS (UPDATE rel SET c = $1.. WHERE k = $n+1.. RETURNING 1),
- *        i AS (INSERT INTO rel (c..) SELECT $1.. WHERE NOT EXISTS
- *              (SELECT 1 FROM u) ON CONFLICT (keys) DO UPDATE SET
- *              nonkey = EXCLUDED.nonkey RETURNING 1)
- *   SELECT (SELECT count(*) FROM u) + (SELECT count(*) FROM i)
- * (the suffix from "RETURNING 1)" on is count_suffix's)
- * The first nkeys set entries are the key columns (router contract).
- */
-static bool build_update_or_insert(PGconn *conn, const wb_target_op *op,
-                                   const char *rel, char *sql)
-{
-    size_t len = 0;
-    int param = 1;
-    int keyparam = (int)op->nset + 1;
-    bool ok = sql_add(sql, &len, "WITH u AS (UPDATE ") &&
-              sql_add(sql, &len, rel) && sql_add(sql, &len, " AS t SET ");
-    for (size_t i = 0; ok && i < op->nset; i++)
-        ok = (i == 0 || sql_add(sql, &len, ", ")) &&
-             sql_ident(conn, sql, &len, op->set[i].column) &&
-             sql_add(sql, &len, " = ") &&
-             sql_value(conn, sql, &len, op, &op->set[i], param++);
-    ok = ok && sql_add(sql, &len, " WHERE ");
-    for (size_t i = 0; ok && i < op->nkeys; i++)
-        ok = (i == 0 || sql_add(sql, &len, " AND ")) &&
-             sql_ident(conn, sql, &len, op->keys[i].column) &&
-             sql_add(sql, &len, " = ") && sql_param(sql, &len, param++);
-    if (op->skip_unchanged)
-        ok = ok && sql_add(sql, &len, " AND") &&
-             sql_distinct(conn, sql, &len, op, 0, op->nset, "t", false, 1);
-    ok = ok && sql_add(sql, &len, " RETURNING 1), i AS (INSERT INTO ") &&
-         sql_add(sql, &len, rel) && sql_add(sql, &len, " AS t (");
-    for (size_t i = 0; ok && i < op->nset; i++)
-        ok = (i == 0 || sql_add(sql, &len, ", ")) &&
-             sql_ident(conn, sql, &len, op->set[i].column);
-    ok = ok && sql_add(sql, &len, ") SELECT ");
-    for (size_t i = 0; ok && i < op->nset; i++)
-        ok = (i == 0 || sql_add(sql, &len, ", ")) &&
-             sql_value(conn, sql, &len, op, &op->set[i], (int)i + 1);
-    ok = ok && sql_add(sql, &len, " WHERE NOT EXISTS (SELECT 1 FROM u)");
-    if (op->skip_unchanged) {
-        /* The row is there and already right: do not try to insert it. */
-        ok = ok && sql_add(sql, &len, " AND NOT EXISTS (SELECT 1 FROM ") &&
-             sql_add(sql, &len, rel) && sql_add(sql, &len, " WHERE ");
-        for (size_t i = 0; ok && i < op->nkeys; i++)
-            ok = (i == 0 || sql_add(sql, &len, " AND ")) &&
-                 sql_ident(conn, sql, &len, op->keys[i].column) &&
-                 sql_add(sql, &len, " = ") &&
-                 sql_param(sql, &len, keyparam + (int)i);
-        ok = ok && sql_add(sql, &len, ")");
-    }
-    ok = ok && sql_add(sql, &len, " ON CONFLICT (");
-    for (size_t i = 0; ok && i < op->nkeys; i++)
-        ok = (i == 0 || sql_add(sql, &len, ", ")) &&
-             sql_ident(conn, sql, &len, op->set[i].column);
-    if (op->nset == op->nkeys)
-        return ok && sql_add(sql, &len, ") DO NOTHING");
-    ok = ok && sql_add(sql, &len, ") DO UPDATE SET ");
-    for (size_t i = op->nkeys; ok && i < op->nset; i++)
-        ok = (i == op->nkeys || sql_add(sql, &len, ", ")) &&
-             sql_ident(conn, sql, &len, op->set[i].column) &&
-             sql_add(sql, &len, " = EXCLUDED.") &&
-             sql_ident(conn, sql, &len, op->set[i].column);
-    if (op->skip_unchanged)
-        ok = ok && sql_add(sql, &len, " WHERE") &&
-             sql_distinct(conn, sql, &len, op, op->nkeys, op->nset, "t", true,
-                          0);
-    return ok;
-}
-
-/* ------------------------------------------------------------------ */
-/* conflict handling                                                   */
-/* ------------------------------------------------------------------ */
-
-/*
- * A mapping with a conflict policy writes each row with one statement that
- * reads the target row first (locked), decides per column, writes, and
- * reports what it found.  The columns are, for an update, its set list
- * (keys first), for an upsert the keys and then the set list.  Parameters:
- *   $1..$M           the new values
- *   $M+1..$M+K       update: the (old) key the row is found by; an upsert
- *                    finds it by its new key values, $1..$K
- *   next M           update: the old values (NULL when not known)
- *   next             flags, one character per column: n the change did not
- *                    touch it, c changed and its old value is known, u
- *                    changed with the old value unknown, i insert
- *   next             last_writer_wins: the incoming stamp (commit time as
- *                    microseconds since 2000-01-01, or the by-column value)
- * Per column j, with cur = the target's value:
- *   same_j     cur IS NOT DISTINCT FROM new           nothing to write
- *   clean_j    flag c and cur IS NOT DISTINCT FROM old  nobody else changed it
- *   conflict_j flag in (c, i, u) and not same and not clean, where u counts
- *              as a conflict only when the policy has to decide (it cannot
- *              tell otherwise): reported for c and i only
- *   write_j    touched and not same and (owner source, or no owner and
- *              (clean or the policy lets the incoming change win)); an
- *              owner target column is written only when the row is new.
- *   WITH x AS (SELECT same.., clean.., wins, commit ts and origin of the
- *                     row's last writer FROM rel t WHERE key FOR UPDATE OF t),
- *        y AS (SELECT conflict.., write.. FROM x),
- *        u AS (UPDATE rel t SET c = CASE WHEN y.d_j THEN new ELSE t.c END..
- *              FROM y WHERE key AND (y.d_0 OR ..) RETURNING 1),
- *        i AS (INSERT INTO rel (..) SELECT new.. WHERE NOT EXISTS
- *              (SELECT 1 FROM x) ON CONFLICT (key) DO NOTHING RETURNING 1)
- *   SELECT written, found, conflicting columns, of which the incoming won,
- *          the row's last commit time and origin
- * so an update that changes nothing writes no row version and fires no
- * trigger, as with skip_unchanged.
- */
-typedef struct cshape {
-    const wb_target_op *op;
-    bool track_cts;    /* track_commit_timestamp is on at the target */
-    size_t m;          /* columns */
-    int keyp;          /* first key parameter */
-    int oldp;          /* first old-value parameter, 0: none */
-    int flagp, stampp; /* stampp 0: none */
-    const char *clock; /* column clock table (commit-time policy), or NULL */
-    int karrp, lsnp;   /* clock: the key as text[], the change's commit LSN */
-} cshape;
-
-static const wb_op_value *ccol(const cshape *c, size_t j)
-{
-    const wb_target_op *op = c->op;
-    if (op->kind == WB_OP_UPSERT)
-        return j < op->nkeys ? &op->keys[j] : &op->set[j - op->nkeys];
-    return &op->set[j];
-}
-
-static bool owned_by(const char *const *cols, size_t n, const char *col)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(cols[i], col) == 0)
-            return true;
-    return false;
-}
-
-static bool sql_flag(char *sql, size_t *len, const cshape *c, size_t j,
-                     const char *test)
-{
-    char b[64];
-    snprintf(b, sizeof(b), "substr($%d, %zu, 1) %s", c->flagp, j + 1, test);
-    return sql_add(sql, len, b);
-}
-
-static bool sql_keymatch(PGconn *conn, char *sql, size_t *len, const cshape *c,
-                         const char *alias)
-{
-    bool ok = true;
-    for (size_t k = 0; ok && k < c->op->nkeys; k++)
-        ok = (k == 0 || sql_add(sql, len, " AND ")) &&
-             sql_add(sql, len, alias) && sql_add(sql, len, ".") &&
-             sql_ident(conn, sql, len, c->op->keys[k].column) &&
-             sql_add(sql, len, " = ") &&
-             sql_param(sql, len, c->keyp + (int)k);
-    return ok;
-}
-
-static bool sql_jname(char *sql, size_t *len, const char *p, size_t j)
-{
-    char b[32];
-    snprintf(b, sizeof(b), "%s%zu", p, j);
-    return sql_add(sql, len, b);
-}
-
-/* 'schema.table' as a literal: the clock's name for a target table. */
-static bool sql_reltext(PGconn *conn, char *sql, size_t *len,
-                        const wb_target_op *op)
-{
-    char name[512];
-    snprintf(name, sizeof(name), "%s.%s", op->schema, op->table);
-    char *lit = PQescapeLiteral(conn, name, strlen(name));
-    bool ok = lit && sql_add(sql, len, lit);
-    PQfreemem(lit);
-    return ok;
-}
-
-/*
- * What the clock knows of col's current value in the row: NULL nothing (a
- * value from before the clock: the row's commit time decides), true it is
- * the value of a change walbridge has already seen in the stream (so it is
- * older than the incoming change), false the clock holds another value, so
- * the current one comes from a change walbridge has not seen yet: a later
- * commit, which wins.
- */
-static bool sql_clock_lookup(PGconn *conn, char *sql, size_t *len,
-                             const cshape *c, const char *col)
-{
-    char *lit = PQescapeLiteral(conn, col, strlen(col));
-    bool ok = lit && sql_add(sql, len, "(SELECT ck.md5 = coalesce(md5(t.") &&
-              sql_ident(conn, sql, len, col) &&
-              sql_add(sql, len, "::text), 'null') FROM ") &&
-              sql_add(sql, len, c->clock) &&
-              sql_add(sql, len, " ck WHERE ck.tbl = ") &&
-              sql_reltext(conn, sql, len, c->op) &&
-              sql_add(sql, len, " AND ck.key = ") &&
-              sql_param(sql, len, c->karrp) &&
-              sql_add(sql, len, "::text[] AND ck.col = ") &&
-              sql_add(sql, len, lit) && sql_add(sql, len, ")");
-    PQfreemem(lit);
-    return ok;
-}
-
-static bool build_conflict_sql(PGconn *conn, const cshape *c, const char *rel,
-                               char *sql)
-{
-    const wb_target_op *op = c->op;
-    const wb_config_conflict *cf = op->conflict;
-    size_t len = 0;
-    bool ok;
-
-    sql[0] = '\0';
-    ok = sql_add(sql, &len, "WITH x AS (SELECT ");
-    for (size_t j = 0; ok && j < c->m; j++) {
-        const wb_op_value *v = ccol(c, j);
-        ok = sql_add(sql, &len, "t.") && sql_ident(conn, sql, &len, v->column) &&
-             sql_add(sql, &len, " IS NOT DISTINCT FROM ") &&
-             sql_value(conn, sql, &len, op, v, (int)j + 1) &&
-             sql_add(sql, &len, " AS ") && sql_jname(sql, &len, "s", j) &&
-             sql_add(sql, &len, ", ");
-        if (c->oldp)
-            ok = ok && sql_add(sql, &len, "(") && sql_flag(sql, &len, c, j, "= 'c'") &&
-                 sql_add(sql, &len, " AND t.") &&
-                 sql_ident(conn, sql, &len, v->column) &&
-                 sql_add(sql, &len, " IS NOT DISTINCT FROM ") &&
-                 sql_value(conn, sql, &len, op, v, c->oldp + (int)j) &&
-                 sql_add(sql, &len, ")");
-        else
-            ok = ok && sql_add(sql, &len, "false");
-        ok = ok && sql_add(sql, &len, " AS ") && sql_jname(sql, &len, "o", j) &&
-             sql_add(sql, &len, ", ");
-        if (c->clock)
-            ok = ok && sql_clock_lookup(conn, sql, &len, c, v->column) &&
-                 sql_add(sql, &len, " AS ") && sql_jname(sql, &len, "l", j) &&
-                 sql_add(sql, &len, ", ");
-    }
-    /* wins: does the incoming change win where the policy decides? */
-    switch (cf->resolve) {
-    case WB_CONFLICT_TARGET_WINS:
-        ok = ok && sql_add(sql, &len, "false");
-        break;
-    case WB_CONFLICT_LAST_WRITER_WINS:
-        if (cf->by_commit_time) {
-            char b[160];
-            /* The row's last commit (for walbridge's own writes: the source
-             * commit time given to pg_replication_origin_xact_setup).  NULL:
-             * written by this very transaction, frozen, or from before
-             * track_commit_timestamp: older than anything incoming. */
-            snprintf(b, sizeof(b),
-                     "coalesce(o.timestamp <= '2000-01-01 00:00:00+00'::"
-                     "timestamptz + $%d::bigint * interval '1 microsecond', "
-                     "true)",
-                     c->stampp);
-            ok = ok && sql_add(sql, &len, b);
-        } else {
-            ok = ok && sql_add(sql, &len, "coalesce(t.") &&
-                 sql_ident(conn, sql, &len, cf->by_target) &&
-                 sql_add(sql, &len, " <= ") &&
-                 sql_param(sql, &len, c->stampp) &&
-                 sql_add(sql, &len, ", t.") &&
-                 sql_ident(conn, sql, &len, cf->by_target) &&
-                 sql_add(sql, &len, " IS NULL)");
-        }
-        break;
-    default:
-        ok = ok && sql_add(sql, &len, "true");
-        break;
-    }
-    ok = ok && sql_add(sql, &len, " AS w, ");
-    if (c->track_cts)
-        ok = ok && sql_add(sql, &len, "o.timestamp AS ts, o.roident AS ro FROM ") &&
-             sql_add(sql, &len, rel) &&
-             sql_add(sql, &len, " AS t, LATERAL pg_xact_commit_timestamp_origin"
-                                "(t.xmin) AS o WHERE ");
-    else
-        ok = ok && sql_add(sql, &len, "NULL::timestamptz AS ts, NULL::oid AS ro "
-                                      "FROM ") &&
-             sql_add(sql, &len, rel) && sql_add(sql, &len, " AS t WHERE ");
-    ok = ok && sql_keymatch(conn, sql, &len, c, "t") &&
-         sql_add(sql, &len, " FOR UPDATE OF t), y AS (SELECT ");
-    for (size_t j = 0; ok && j < c->m; j++) {
-        const char *col = ccol(c, j)->column;
-        bool src = owned_by((const char *const *)cf->source_owns,
-                            cf->nsource_owns, col);
-        bool tgt = owned_by((const char *const *)cf->target_owns,
-                            cf->ntarget_owns, col);
-        /* conflict_j */
-        ok = ok && sql_add(sql, &len, "(") &&
-             sql_flag(sql, &len, c, j, "IN ('c', 'i')") &&
-             sql_add(sql, &len, " AND NOT x.") && sql_jname(sql, &len, "s", j) &&
-             sql_add(sql, &len, " AND NOT x.") && sql_jname(sql, &len, "o", j) &&
-             sql_add(sql, &len, ") AS ") && sql_jname(sql, &len, "k", j) &&
-             sql_add(sql, &len, ", (") &&
-             sql_flag(sql, &len, c, j, "<> 'n'") &&
-             sql_add(sql, &len, " AND NOT x.") && sql_jname(sql, &len, "s", j);
-        if (tgt)
-            ok = ok && sql_add(sql, &len, " AND false");
-        else if (!src && c->clock) {
-            /* In commit order, per column, when the clock knows the value
-             * (sql_clock_lookup); else by the row's last commit. */
-            char b[96];
-            snprintf(b, sizeof(b), " OR coalesce(x.l%zu, x.w))", j);
-            ok = ok && sql_add(sql, &len, " AND (x.") &&
-                 sql_jname(sql, &len, "o", j) && sql_add(sql, &len, b);
-        } else if (!src)
-            ok = ok && sql_add(sql, &len, " AND (x.") &&
-                 sql_jname(sql, &len, "o", j) && sql_add(sql, &len, " OR x.w)");
-        ok = ok && sql_add(sql, &len, ") AS ") && sql_jname(sql, &len, "d", j) &&
-             sql_add(sql, &len, ", ");
-    }
-    ok = ok && sql_add(sql, &len, "x.ts, x.ro FROM x), u AS (UPDATE ") &&
-         sql_add(sql, &len, rel) && sql_add(sql, &len, " AS t SET ");
-    for (size_t j = 0; ok && j < c->m; j++) {
-        const wb_op_value *v = ccol(c, j);
-        ok = (j == 0 || sql_add(sql, &len, ", ")) &&
-             sql_ident(conn, sql, &len, v->column) &&
-             sql_add(sql, &len, " = CASE WHEN y.") &&
-             sql_jname(sql, &len, "d", j) && sql_add(sql, &len, " THEN ") &&
-             sql_value(conn, sql, &len, op, v, (int)j + 1) &&
-             sql_add(sql, &len, " ELSE t.") &&
-             sql_ident(conn, sql, &len, v->column) && sql_add(sql, &len, " END");
-    }
-    ok = ok && sql_add(sql, &len, " FROM y WHERE ") &&
-         sql_keymatch(conn, sql, &len, c, "t") && sql_add(sql, &len, " AND (");
-    for (size_t j = 0; ok && j < c->m; j++)
-        ok = (j == 0 || sql_add(sql, &len, " OR ")) &&
-             sql_add(sql, &len, "y.") && sql_jname(sql, &len, "d", j);
-    ok = ok && sql_add(sql, &len, ") RETURNING 1)");
-    if (c->clock) {
-        /* Record when each written value was committed at the source. */
-        ok = ok && sql_add(sql, &len, ", k AS (INSERT INTO ") &&
-             sql_add(sql, &len, c->clock) &&
-             sql_add(sql, &len, " (tbl, key, col, lsn, md5) SELECT ") &&
-             sql_reltext(conn, sql, &len, op) && sql_add(sql, &len, ", ") &&
-             sql_param(sql, &len, c->karrp) &&
-             sql_add(sql, &len, "::text[], v.col, ") &&
-             sql_param(sql, &len, c->lsnp) &&
-             sql_add(sql, &len, "::pg_lsn, coalesce(md5(v.val), 'null') FROM "
-                                "y CROSS JOIN LATERAL (VALUES ");
-        for (size_t j = 0; ok && j < c->m; j++) {
-            const wb_op_value *v = ccol(c, j);
-            char *lit = PQescapeLiteral(conn, v->column, strlen(v->column));
-            ok = lit && (j == 0 || sql_add(sql, &len, ", ")) &&
-                 sql_add(sql, &len, "(") && sql_add(sql, &len, lit) &&
-                 sql_add(sql, &len, ", y.") && sql_jname(sql, &len, "d", j) &&
-                 sql_add(sql, &len, ", (") &&
-                 sql_value(conn, sql, &len, op, v, (int)j + 1) &&
-                 sql_add(sql, &len, ")::text)");
-            PQfreemem(lit);
-        }
-        ok = ok && sql_add(sql, &len, ") AS v(col, d, val) WHERE v.d ON CONFLICT "
-                                      "(tbl, key, col) DO UPDATE SET lsn = "
-                                      "EXCLUDED.lsn, md5 = EXCLUDED.md5)");
-    }
-    if (op->kind == WB_OP_UPSERT || op->insert_if_missing) {
-        ok = ok && sql_add(sql, &len, ", i AS (INSERT INTO ") &&
-             sql_add(sql, &len, rel) && sql_add(sql, &len, " (");
-        for (size_t j = 0; ok && j < c->m; j++)
-            ok = (j == 0 || sql_add(sql, &len, ", ")) &&
-                 sql_ident(conn, sql, &len, ccol(c, j)->column);
-        ok = ok && sql_add(sql, &len, ") SELECT ");
-        for (size_t j = 0; ok && j < c->m; j++)
-            ok = (j == 0 || sql_add(sql, &len, ", ")) &&
-                 sql_value(conn, sql, &len, op, ccol(c, j), (int)j + 1);
-        ok = ok && sql_add(sql, &len, " WHERE NOT EXISTS (SELECT 1 FROM x) "
-                                      "ON CONFLICT (");
-        for (size_t k = 0; ok && k < op->nkeys; k++)
-            ok = (k == 0 || sql_add(sql, &len, ", ")) &&
-                 sql_ident(conn, sql, &len, op->keys[k].column);
-        ok = ok && sql_add(sql, &len, ") DO NOTHING RETURNING 1)");
-    }
-    ok = ok && sql_add(sql, &len, " SELECT (SELECT count(*) FROM u)");
-    if (op->kind == WB_OP_UPSERT || op->insert_if_missing)
-        ok = ok && sql_add(sql, &len, " + (SELECT count(*) FROM i)");
-    ok = ok && sql_add(sql, &len, ", (SELECT count(*) FROM x)");
-    for (int pass = 0; ok && pass < 2; pass++) {
-        /* the conflicting columns, then those of them the incoming won */
-        ok = sql_add(sql, &len, ", (SELECT concat_ws(', '");
-        for (size_t j = 0; ok && j < c->m; j++) {
-            const char *col = ccol(c, j)->column;
-            char *lit = PQescapeLiteral(conn, col, strlen(col));
-            ok = lit && sql_add(sql, &len, ", CASE WHEN y.") &&
-                 sql_jname(sql, &len, "k", j) &&
-                 (pass == 0 || (sql_add(sql, &len, " AND y.") &&
-                                sql_jname(sql, &len, "d", j))) &&
-                 sql_add(sql, &len, " THEN ") && sql_add(sql, &len, lit) &&
-                 sql_add(sql, &len, " END");
-            PQfreemem(lit);
-        }
-        ok = ok && sql_add(sql, &len, ") FROM y)");
-    }
-    return ok && sql_add(sql, &len, ", (SELECT ts FROM y), (SELECT ro FROM y)");
-}
-
-/* The parameter layout of op's conflict statement (see above). */
-static cshape conflict_shape(const wb_apply *a, const wb_target_op *op)
-{
-    cshape c;
-    bool upd = op->kind == WB_OP_UPDATE;
-    memset(&c, 0, sizeof(c));
-    c.op = op;
-    c.track_cts = a->track_cts;
-    c.m = upd ? op->nset : op->nkeys + op->nset;
-    c.keyp = upd ? (int)c.m + 1 : 1;
-    c.oldp = upd ? (int)(c.m + op->nkeys) + 1 : 0;
-    c.flagp = upd ? c.oldp + (int)c.m : (int)c.m + 1;
-    c.stampp =
-        op->conflict->resolve == WB_CONFLICT_LAST_WRITER_WINS ? c.flagp + 1 : 0;
-    if (op->conflict->resolve == WB_CONFLICT_LAST_WRITER_WINS &&
-        op->conflict->by_commit_time && a->clock_rel) {
-        c.clock = a->clock_rel;
-        c.karrp = c.stampp + 1;
-        c.lsnp = c.stampp + 2;
-    }
-    return c;
-}
-
-/*
- * An update-or-insert is two data-modifying CTEs (u, i): the command tag
- * would count only the insert, so the statement returns the rows written
- * by both (read by handle_result for items with "counted").
- */
-static bool count_suffix(char *sql)
-{
-    size_t len = strlen(sql);
-    return sql_add(sql, &len, " RETURNING 1) SELECT (SELECT count(*) FROM u) "
-                              "+ (SELECT count(*) FROM i)");
-}
-
-static bool update_or_insert(const wb_target_op *op)
-{
-    return op->kind == WB_OP_UPDATE && op->insert_if_missing &&
-           op->nset >= op->nkeys && !op->conflict;
-}
-
-/* Build the statement text for op's shape; false on overflow. */
-static bool build_sql(PGconn *conn, const wb_target_op *op, char *sql)
-{
-    size_t len = 0;
-    bool ok = true;
-    int param = 1;
-    char rel[1024];
-    size_t rlen = 0;
-
-    rel[0] = '\0';
-    ok = sql_ident(conn, rel, &rlen, op->schema) &&
-         sql_add(rel, &rlen, ".") && sql_ident(conn, rel, &rlen, op->table);
-    if (!ok)
-        return false;
-    sql[0] = '\0';
-    switch (op->kind) {
-    case WB_OP_UPSERT:
-        ok = sql_add(sql, &len, "INSERT INTO ") && sql_add(sql, &len, rel) &&
-             sql_add(sql, &len, " AS t (");
-        for (size_t i = 0; ok && i < op->nkeys + op->nset; i++) {
-            const wb_op_value *v =
-                i < op->nkeys ? &op->keys[i] : &op->set[i - op->nkeys];
-            ok = (i == 0 || sql_add(sql, &len, ", ")) &&
-                 sql_ident(conn, sql, &len, v->column);
-        }
-        ok = ok && sql_add(sql, &len, ") VALUES (");
-        for (size_t i = 0; ok && i < op->nkeys + op->nset; i++) {
-            const wb_op_value *v =
-                i < op->nkeys ? &op->keys[i] : &op->set[i - op->nkeys];
-            ok = (i == 0 || sql_add(sql, &len, ", ")) &&
-                 sql_value(conn, sql, &len, op, v, param++);
-        }
-        ok = ok && sql_add(sql, &len, ") ON CONFLICT (");
-        for (size_t i = 0; ok && i < op->nkeys; i++)
-            ok = (i == 0 || sql_add(sql, &len, ", ")) &&
-                 sql_ident(conn, sql, &len, op->keys[i].column);
-        if (op->nset == 0)
-            return ok && sql_add(sql, &len, ") DO NOTHING");
-        ok = ok && sql_add(sql, &len, ") DO UPDATE SET ");
-        for (size_t i = 0; ok && i < op->nset; i++)
-            ok = (i == 0 || sql_add(sql, &len, ", ")) &&
-                 sql_ident(conn, sql, &len, op->set[i].column) &&
-                 sql_add(sql, &len, " = EXCLUDED.") &&
-                 sql_ident(conn, sql, &len, op->set[i].column);
-        if (op->skip_unchanged)
-            ok = ok && sql_add(sql, &len, " WHERE") &&
-                 sql_distinct(conn, sql, &len, op, 0, op->nset, "t", true, 0);
-        return ok;
-    case WB_OP_UPDATE:
-        if (op->insert_if_missing && op->nset >= op->nkeys)
-            return build_update_or_insert(conn, op, rel, sql) &&
-                   count_suffix(sql);
-        ok = sql_add(sql, &len, "UPDATE ") && sql_add(sql, &len, rel) &&
-             sql_add(sql, &len, " AS t SET ");
-        for (size_t i = 0; ok && i < op->nset; i++)
-            ok = (i == 0 || sql_add(sql, &len, ", ")) &&
-                 sql_ident(conn, sql, &len, op->set[i].column) &&
-                 sql_add(sql, &len, " = ") &&
-                 sql_value(conn, sql, &len, op, &op->set[i], param++);
-        break;
-    case WB_OP_DELETE:
-        ok = sql_add(sql, &len, "DELETE FROM ") && sql_add(sql, &len, rel);
-        break;
-    case WB_OP_TRUNCATE:
-        return sql_add(sql, &len, "TRUNCATE ") && sql_add(sql, &len, rel);
-    }
-    ok = ok && sql_add(sql, &len, " WHERE ");
-    for (size_t i = 0; ok && i < op->nkeys; i++)
-        ok = (i == 0 || sql_add(sql, &len, " AND ")) &&
-             sql_ident(conn, sql, &len, op->keys[i].column) &&
-             sql_add(sql, &len, " = ") && sql_param(sql, &len, param++);
-    if (op->kind == WB_OP_UPDATE && op->skip_unchanged)
-        ok = ok && sql_add(sql, &len, " AND") &&
-             sql_distinct(conn, sql, &len, op, 0, op->nset, "t", false, 1);
-    return ok;
 }
 
 /*
@@ -1434,7 +779,7 @@ static int open_batch(wb_apply *a, wb_error *err)
     a->batch_txns = 0;
     a->batch_bytes = 0;
     a->batch_end = WB_INVALID_LSN;
-    a->batch_opened_ms = now_ms();
+    a->batch_opened_ms = wb_clock_ms();
     /*
      * Every batch starts with walbridge's marker message.  Without an
      * origin it is how walbridge recognises its own transactions when they
@@ -1447,10 +792,7 @@ static int open_batch(wb_apply *a, wb_error *err)
      * or that only store a position would otherwise not be durable.
      */
     const char *p[2] = {a->origin, NULL};
-    rc = send_simple(a, IT_OTHER,
-                         "SELECT pg_logical_emit_message(true, '"
-                         WB_APPLY_MARKER_PREFIX "', $1)",
-                         1, p, err);
+    rc = send_simple(a, IT_OTHER, WB_SQL_MARKER, 1, p, err);
     if (rc || a->commits_out == 0 || a->last_sent_end == WB_INVALID_LSN)
         return rc;
     /*
@@ -1465,12 +807,7 @@ static int open_batch(wb_apply *a, wb_error *err)
     char lsnbuf[WB_LSN_BUFLEN];
     p[0] = wb_lsn_format(a->last_sent_end, lsnbuf);
     if (a->mode == WB_PROGRESS_ORIGIN)
-        return send_simple(a, IT_OTHER,
-                           "SELECT (CASE WHEN pg_replication_origin_session_"
-                           "progress(false) >= $1::pg_lsn THEN '1' ELSE "
-                           "'walbridge: the previous batch was not committed' "
-                           "END)::int",
-                           1, p, err);
+        return send_simple(a, IT_OTHER, WB_SQL_ORIGIN_GUARD, 1, p, err);
     p[1] = a->cfg->source.slot;
     return send_simple(a, IT_OTHER, a->guard_sql, 2, p, err);
 }
@@ -1484,7 +821,7 @@ typedef struct stmt_ctx {
     const Oid *types;
 } stmt_ctx;
 
-typedef bool (*sql_builder)(wb_apply *a, const void *arg, char *sql);
+typedef int (*sql_builder)(wb_apply *a, const void *arg, wb_strbuf *sql);
 
 /*
  * Find the prepared statement cached under key, or build its SQL with
@@ -1515,17 +852,18 @@ static int cached_stmt(wb_apply *a, const char *key, sql_builder build,
         free_stmts(a);
         slot = h % STMT_BUCKETS;
     }
-    char *sql = malloc(SQL_MAX);
+    wb_strbuf sql = {.limit = SQL_MAX - 1}; /* and its NUL */
     stmt *s = calloc(1, sizeof(*s));
-    if (!sql || !s || !(s->key = strdup(key))) {
-        free(sql);
+    if (!s || !(s->key = strdup(key))) {
         free(s);
         return wb_error_set(err, WB_ENOMEM, "out of memory");
     }
-    if (!build(a, arg, sql)) {
-        free(sql);
+    if ((rc = build(a, arg, &sql)) != 0) {
+        wb_strbuf_free(&sql);
         free(s->key);
         free(s);
+        if (rc == WB_ENOMEM)
+            return wb_error_set(err, WB_ENOMEM, "out of memory");
         wb_error_set(err, WB_EDATA, "statement for mapping \"%s\" too long",
                      ctx->mapping);
         wb_error_relation(err, ctx->schema, ctx->table);
@@ -1535,8 +873,8 @@ static int cached_stmt(wb_apply *a, const char *key, sql_builder build,
     s->hash = h;
     snprintf(s->name, sizeof(s->name), "wb_%llu",
              (unsigned long long)++a->stmt_seq);
-    if (!PQsendPrepare(a->conn, s->name, sql, ctx->ntypes, ctx->types)) {
-        free(sql);
+    if (!PQsendPrepare(a->conn, s->name, sql.data, ctx->ntypes, ctx->types)) {
+        wb_strbuf_free(&sql);
         free(s->key);
         free(s);
         return send_failed(a, "could not send a statement to the target",
@@ -1548,8 +886,8 @@ static int cached_stmt(wb_apply *a, const char *key, sql_builder build,
     it->table = ctx->table;
     it->lsn = ctx->lsn;
     it->set_based = ctx->set_based;
-    wb_log(WB_LOG_DEBUG, "prepared %s: %s", s->name, sql);
-    free(sql);
+    wb_log(WB_LOG_DEBUG, "prepared %s: %s", s->name, sql.data);
+    wb_strbuf_free(&sql);
     a->buckets[slot] = s;
     a->nstmts++;
     a->stats.statements_prepared++;
@@ -1557,30 +895,25 @@ static int cached_stmt(wb_apply *a, const char *key, sql_builder build,
     return 0;
 }
 
-static bool build_row_sql(wb_apply *a, const void *arg, char *sql)
+static int build_row_sql(wb_apply *a, const void *arg, wb_strbuf *sql)
 {
     const wb_target_op *op = arg;
     if (op->conflict) {
-        cshape c = conflict_shape(a, op);
-        char rel[1024];
-        size_t rlen = 0;
-        rel[0] = '\0';
-        return sql_ident(a->conn, rel, &rlen, op->schema) &&
-               sql_add(rel, &rlen, ".") &&
-               sql_ident(a->conn, rel, &rlen, op->table) &&
-               build_conflict_sql(a->conn, &c, rel, sql);
+        wb_sql_conflict_shape c =
+            wb_sql_conflict_layout(op, a->track_cts, a->clock_rel);
+        return wb_sql_conflict(sql, &c);
     }
-    return build_sql(a->conn, op, sql);
+    return wb_sql_row(sql, op);
 }
 
-static bool build_note_sql(wb_apply *a, const void *l, char *sql)
+static int build_note_sql(wb_apply *a, const void *l, wb_strbuf *sql)
 {
-    return wb_link_note_sql(a->conn, a->pending_rel, l, sql, SQL_MAX);
+    return wb_link_note_sql(a->pending_rel, l, sql);
 }
 
-static bool build_resolve_sql(wb_apply *a, const void *l, char *sql)
+static int build_resolve_sql(wb_apply *a, const void *l, wb_strbuf *sql)
 {
-    return wb_link_resolve_sql(a->conn, a->pending_rel, l, sql, SQL_MAX);
+    return wb_link_resolve_sql(a->pending_rel, l, sql);
 }
 
 /* The statement of link l (note or resolve), prepared on first use. */
@@ -1889,175 +1222,12 @@ static bool keyset_add(run *r, uint64_t h)
     }
 }
 
-/* v.aN: already of the column's type (typed parameters, see
- * load_coltypes); type is unused and only documents the call sites.  A
- * column cast on the target (a date[] parameter) reaches the column as in
- * the row statement (sql_value): the date's text read by the column's
- * type. */
-static bool sql_cast(PGconn *conn, const run *r, char *sql, size_t *len,
-                     const char *alias, size_t n, const char *type)
+static int build_set_sql_cb(wb_apply *a, const void *arg, wb_strbuf *sql)
 {
-    char a[32];
-    (void)type;
-    snprintf(a, sizeof(a), "v.%s%zu", alias, n);
-    if (!r->casts[n - 1])
-        return sql_add(sql, len, a);
-    const char *col = r->cols[n - 1];
-    char *lit = PQescapeLiteral(conn, col, strlen(col));
-    bool ok =
-        lit && sql_add(sql, len, "(pg_catalog.jsonb_populate_record(NULL::") &&
-        sql_ident(conn, sql, len, r->shape.schema) && sql_add(sql, len, ".") &&
-        sql_ident(conn, sql, len, r->shape.table) &&
-        sql_add(sql, len, ", pg_catalog.jsonb_build_object(") &&
-        sql_add(sql, len, lit) && sql_add(sql, len, ", ") &&
-        sql_add(sql, len, a) && sql_add(sql, len, "::pg_catalog.text))).") &&
-        sql_ident(conn, sql, len, col);
-    PQfreemem(lit);
-    return ok;
-}
-
-/* The statement for a run of r's shape. */
-static bool build_set_sql(wb_apply *a, const run *r, char *sql)
-{
-    const wb_target_op *op = &r->shape;
-    char rel[1024];
-    size_t rlen = 0, len = 0;
-    int param = 1;
-    bool ok;
-
-    rel[0] = sql[0] = '\0';
-    if (!sql_ident(a->conn, rel, &rlen, op->schema) ||
-        !sql_add(rel, &rlen, ".") ||
-        !sql_ident(a->conn, rel, &rlen, op->table))
-        return false;
-    /* v(a1..an): the run's columns in parameter order */
-    ok = op->kind != WB_OP_UPDATE || sql_add(sql, &len, "WITH v AS (SELECT * ");
-    char from[SQL_MAX]; /* sql_add bounds every buffer by SQL_MAX */
-    size_t flen = 0;
-    from[0] = '\0';
-    ok = ok && sql_add(from, &flen, "unnest(");
-    for (size_t i = 0; ok && i < r->ncols; i++) {
-        char p[32];
-        snprintf(p, sizeof(p), "%s$%d", i ? ", " : "", param++);
-        ok = sql_add(from, &flen, p);
-    }
-    ok = ok && sql_add(from, &flen, ") AS v(");
-    for (size_t i = 0; ok && i < r->ncols; i++) {
-        char p[32];
-        snprintf(p, sizeof(p), "%sa%zu", i ? ", " : "", i + 1);
-        ok = sql_add(from, &flen, p);
-    }
-    ok = ok && sql_add(from, &flen, ")");
-    if (!ok)
-        return false;
-
-    switch (op->kind) {
-    case WB_OP_UPSERT:
-        /* params: keys, then set */
-        ok = sql_add(sql, &len, "INSERT INTO ") && sql_add(sql, &len, rel) &&
-             sql_add(sql, &len, " (");
-        for (size_t i = 0; ok && i < r->ncols; i++)
-            ok = (i == 0 || sql_add(sql, &len, ", ")) &&
-                 sql_ident(a->conn, sql, &len, r->cols[i]);
-        ok = ok && sql_add(sql, &len, ") SELECT ");
-        for (size_t i = 0; ok && i < r->ncols; i++)
-            ok = (i == 0 || sql_add(sql, &len, ", ")) &&
-                 sql_cast(a->conn, r, sql, &len, "a", i + 1,
-                          coltype_of(a, op->schema, op->table, r->cols[i]));
-        ok = ok && sql_add(sql, &len, " FROM ") && sql_add(sql, &len, from) &&
-             sql_add(sql, &len, " ON CONFLICT (");
-        for (size_t i = 0; ok && i < r->nkeys; i++)
-            ok = (i == 0 || sql_add(sql, &len, ", ")) &&
-                 sql_ident(a->conn, sql, &len, r->cols[i]);
-        if (r->nset == 0)
-            return ok && sql_add(sql, &len, ") DO NOTHING");
-        ok = ok && sql_add(sql, &len, ") DO UPDATE SET ");
-        for (size_t i = r->nkeys; ok && i < r->ncols; i++)
-            ok = (i == r->nkeys || sql_add(sql, &len, ", ")) &&
-                 sql_ident(a->conn, sql, &len, r->cols[i]) &&
-                 sql_add(sql, &len, " = EXCLUDED.") &&
-                 sql_ident(a->conn, sql, &len, r->cols[i]);
-        return ok;
-    case WB_OP_DELETE:
-        ok = sql_add(sql, &len, "DELETE FROM ") && sql_add(sql, &len, rel) &&
-             sql_add(sql, &len, " t USING ") && sql_add(sql, &len, from) &&
-             sql_add(sql, &len, " WHERE ");
-        for (size_t i = 0; ok && i < r->nkeys; i++)
-            ok = (i == 0 || sql_add(sql, &len, " AND ")) &&
-                 sql_add(sql, &len, "t.") &&
-                 sql_ident(a->conn, sql, &len, r->cols[i]) &&
-                 sql_add(sql, &len, " = ") &&
-                 sql_cast(a->conn, r, sql, &len, "a", i + 1,
-                          coltype_of(a, op->schema, op->table, r->cols[i]));
-        return ok;
-    case WB_OP_UPDATE:
-        /* params: set (first nkeys are the new key values), then old keys;
-         * as in build_update_or_insert, one statement updates the rows that
-         * are there and inserts the others. */
-        ok = sql_add(sql, &len, "FROM ") && sql_add(sql, &len, from) &&
-             sql_add(sql, &len, "), u AS (UPDATE ") &&
-             sql_add(sql, &len, rel) && sql_add(sql, &len, " t SET ");
-        for (size_t i = 0; ok && i < r->nset; i++)
-            ok = (i == 0 || sql_add(sql, &len, ", ")) &&
-                 sql_ident(a->conn, sql, &len, r->cols[i]) &&
-                 sql_add(sql, &len, " = ") &&
-                 sql_cast(a->conn, r, sql, &len, "a", i + 1,
-                          coltype_of(a, op->schema, op->table, r->cols[i]));
-        ok = ok && sql_add(sql, &len, " FROM v WHERE ");
-        for (size_t i = 0; ok && i < r->nkeys; i++)
-            ok = (i == 0 || sql_add(sql, &len, " AND ")) &&
-                 sql_add(sql, &len, "t.") &&
-                 sql_ident(a->conn, sql, &len, r->cols[r->nset + i]) &&
-                 sql_add(sql, &len, " = ") &&
-                 sql_cast(a->conn, r, sql, &len, "a", r->nset + i + 1,
-                          coltype_of(a, op->schema, op->table,
-                                     r->cols[r->nset + i]));
-        ok = ok && sql_add(sql, &len, " RETURNING ");
-        for (size_t i = 0; ok && i < r->nkeys; i++) {
-            char p[48];
-            snprintf(p, sizeof(p), "%sv.a%zu", i ? ", " : "", r->nset + i + 1);
-            ok = sql_add(sql, &len, p);
-        }
-        ok = ok && sql_add(sql, &len, "), i AS (INSERT INTO ") &&
-             sql_add(sql, &len, rel) && sql_add(sql, &len, " (");
-        for (size_t i = 0; ok && i < r->nset; i++)
-            ok = (i == 0 || sql_add(sql, &len, ", ")) &&
-                 sql_ident(a->conn, sql, &len, r->cols[i]);
-        ok = ok && sql_add(sql, &len, ") SELECT ");
-        for (size_t i = 0; ok && i < r->nset; i++)
-            ok = (i == 0 || sql_add(sql, &len, ", ")) &&
-                 sql_cast(a->conn, r, sql, &len, "a", i + 1,
-                          coltype_of(a, op->schema, op->table, r->cols[i]));
-        ok = ok && sql_add(sql, &len, " FROM v WHERE NOT EXISTS (SELECT 1 "
-                                      "FROM u WHERE ");
-        for (size_t i = 0; ok && i < r->nkeys; i++) {
-            char p[80];
-            snprintf(p, sizeof(p), "%su.a%zu = v.a%zu", i ? " AND " : "",
-                     r->nset + i + 1, r->nset + i + 1);
-            ok = sql_add(sql, &len, p);
-        }
-        ok = ok && sql_add(sql, &len, ") ON CONFLICT (");
-        for (size_t i = 0; ok && i < r->nkeys; i++)
-            ok = (i == 0 || sql_add(sql, &len, ", ")) &&
-                 sql_ident(a->conn, sql, &len, r->cols[i]);
-        if (r->nset == r->nkeys)
-            return ok && sql_add(sql, &len, ") DO NOTHING");
-        ok = ok && sql_add(sql, &len, ") DO UPDATE SET ");
-        for (size_t i = r->nkeys; ok && i < r->nset; i++)
-            ok = (i == r->nkeys || sql_add(sql, &len, ", ")) &&
-                 sql_ident(a->conn, sql, &len, r->cols[i]) &&
-                 sql_add(sql, &len, " = EXCLUDED.") &&
-                 sql_ident(a->conn, sql, &len, r->cols[i]);
-        return ok;
-    default:
-        return false;
-    }
-}
-
-static bool build_set_sql_cb(wb_apply *a, const void *r, char *sql)
-{
-    return build_set_sql(a, r, sql) &&
-           (((const run *)r)->shape.kind != WB_OP_UPDATE || count_suffix(sql));
+    const run *r = arg;
+    wb_sql_set s = {&r->shape, r->cols, r->casts, r->ncols, r->nkeys, r->nset};
+    (void)a;
+    return wb_sql_set_run(sql, &s);
 }
 
 /* Send the run as one statement (or nothing when empty). */
@@ -2349,7 +1519,7 @@ int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
     it->lsn = lsn;
     it->warn_missing = op->kind == WB_OP_UPDATE && !op->insert_if_missing;
     it->conflict = op->conflict;
-    it->counted = update_or_insert(op);
+    it->counted = wb_sql_counted(op);
     it->from_schema = op->from_schema;
     it->from_table = op->from_table;
     it->commit_time = op->commit_time;
@@ -2398,11 +1568,7 @@ static int close_batch(wb_apply *a, wb_error *err)
     if (a->mode == WB_PROGRESS_ORIGIN) {
         p[0] = lsnbuf;
         p[1] = tsbuf;
-        rc = send_simple(a, IT_OTHER,
-                         "SELECT pg_replication_origin_xact_setup($1::pg_lsn, "
-                         "'2000-01-01 00:00:00+00'::timestamptz + "
-                         "$2::bigint * interval '1 microsecond')",
-                         2, p, err);
+        rc = send_simple(a, IT_OTHER, WB_SQL_ORIGIN_XACT_SETUP, 2, p, err);
     } else {
         p[0] = a->cfg->source.slot;
         p[1] = lsnbuf;
@@ -2454,7 +1620,7 @@ bool wb_apply_batch_due(const wb_apply *a)
     return a->in_txn && a->batch_end != WB_INVALID_LSN &&
            (a->batch_txns >= a->max_batch_txns ||
             a->batch_bytes >= MAX_BATCH_BYTES ||
-            now_ms() - a->batch_opened_ms >= a->batch_latency_ms);
+            wb_clock_ms() - a->batch_opened_ms >= a->batch_latency_ms);
 }
 
 int wb_apply_txn_done(wb_apply *a, wb_lsn end_lsn, int64_t commit_time,
@@ -2482,7 +1648,7 @@ int64_t wb_apply_batch_due_in_ms(const wb_apply *a)
 {
     if (!a->in_txn || a->batch_end == WB_INVALID_LSN)
         return -1;
-    int64_t left = a->batch_opened_ms + a->batch_latency_ms - now_ms();
+    int64_t left = a->batch_opened_ms + a->batch_latency_ms - wb_clock_ms();
     return left > 0 ? left : 0;
 }
 
@@ -2506,14 +1672,14 @@ static int query_flush(wb_apply *a, bool force, wb_error *err)
 {
     int rc;
     if (a->sync_commit || a->flush_query_out || (a->unfl_n == 0 && !force) ||
-        (!force && now_ms() - a->last_flush_query_ms < FLUSH_QUERY_MS))
+        (!force && wb_clock_ms() - a->last_flush_query_ms < FLUSH_QUERY_MS))
         return 0;
     rc = send_simple(a, IT_FLUSH_LSN, "SELECT pg_current_wal_flush_lsn()", 0,
                      NULL, err);
     if (rc)
         return rc;
     a->flush_query_out = true;
-    a->last_flush_query_ms = now_ms();
+    a->last_flush_query_ms = wb_clock_ms();
     if (!a->in_txn) {
         if (!PQpipelineSync(a->conn))
             return send_failed(a, "could not send a pipeline sync", err);
@@ -2545,10 +1711,7 @@ int wb_apply_make_durable(wb_apply *a, int timeout_ms, wb_error *err)
     if ((rc = send_simple(a, IT_OTHER, "BEGIN", 0, NULL, err)) != 0 ||
         (rc = send_simple(a, IT_OTHER, "SET LOCAL synchronous_commit = on", 0,
                           NULL, err)) != 0 ||
-        (rc = send_simple(a, IT_OTHER,
-                          "SELECT pg_logical_emit_message(true, '"
-                          WB_APPLY_MARKER_PREFIX "', $1)",
-                          1, p, err)) != 0 ||
+        (rc = send_simple(a, IT_OTHER, WB_SQL_MARKER, 1, p, err)) != 0 ||
         (rc = send_simple(a, IT_OTHER, "COMMIT", 0, NULL, err)) != 0)
         return rc;
     if (!PQpipelineSync(a->conn))
@@ -2692,7 +1855,7 @@ static const char *policy_name(const wb_config_conflict *c)
 /* "2026-12-02 19:00:01.123456+00" from PG epoch microseconds. */
 static void format_pg_time(int64_t us, char *buf, size_t n)
 {
-    time_t secs = (time_t)(us / 1000000 + 946684800);
+    time_t secs = (time_t)(us / 1000000 + WB_PG_EPOCH_OFFSET_US / 1000000);
     long frac = (long)(us % 1000000);
     struct tm tm;
     if (frac < 0) {
@@ -2904,14 +2067,14 @@ int wb_apply_consume(wb_apply *a, wb_error *err)
 
 int wb_apply_drain(wb_apply *a, int timeout_ms, wb_error *err)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = wb_clock_ms() + timeout_ms;
     int rc;
 
     /* Whatever is queued without a Sync must be asked for. */
     if ((rc = wb_apply_kick(a, err)) != 0)
         return rc;
     while (a->nitems > 0) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - wb_clock_ms();
         if (left <= 0)
             return wb_error_set(err, WB_ECONN,
                                 "timed out waiting for the target");
@@ -2980,32 +2143,24 @@ void wb_apply_abandon(wb_apply *a)
 int wb_apply_check_source(wb_apply *a, const char *system_id,
                           uint32_t timeline, wb_error *err)
 {
-    char sql[1024], tl[16];
-    char *schema = wb_conn_quote_ident(a->conn, a->cfg->target.progress_schema);
+    const char *schema = a->cfg->target.progress_schema;
+    wb_strbuf sql = {0};
+    char tl[16];
     PGresult *res;
     wb_error e;
     int rc;
 
-    if (!schema)
-        return wb_error_set(err, WB_ENOMEM, "out of memory");
     snprintf(tl, sizeof(tl), "%u", timeline);
     wb_error_clear(&e);
-    snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS %s", schema);
-    rc = exec_ok(a, sql, 0, NULL, PGRES_COMMAND_OK, NULL,
-                 "could not create the progress schema", &e);
+    wb_sql_create_schema(&sql, schema);
+    rc = exec_built(a, &sql, "could not create the progress schema", &e);
     if (rc == 0) {
-        snprintf(sql, sizeof(sql),
-                 "CREATE TABLE IF NOT EXISTS %s.source_identity ("
-                 "slot text PRIMARY KEY, system_identifier text NOT NULL, "
-                 "timeline integer NOT NULL, "
-                 "recorded_at timestamptz NOT NULL DEFAULT now())",
-                 schema);
-        rc = exec_ok(a, sql, 0, NULL, PGRES_COMMAND_OK, NULL,
-                     "could not create the source identity table", &e);
+        wb_sql_identity_create(&sql, schema);
+        rc = exec_built(a, &sql, "could not create the source identity table",
+                        &e);
     }
     if (rc) {
-        free(schema);
-        if (rc == WB_ECONN) {
+        if (rc == WB_ECONN || rc == WB_ENOMEM) {
             if (err)
                 *err = e;
             return rc;
@@ -3017,27 +2172,26 @@ int wb_apply_check_source(wb_apply *a, const char *system_id,
         return 0;
     }
     const char *p[3] = {a->cfg->source.slot, system_id, tl};
-    snprintf(sql, sizeof(sql),
-             "SELECT system_identifier, timeline FROM %s.source_identity "
-             "WHERE slot = $1",
-             schema);
-    rc = exec_ok(a, sql, 1, p, PGRES_TUPLES_OK, &res,
-                 "could not read the source identity", err);
-    if (rc) {
-        free(schema);
-        return rc;
+    if (wb_sql_identity_read(&sql, schema) != 0) {
+        wb_strbuf_free(&sql);
+        return wb_error_set(err, WB_ENOMEM, "out of memory");
     }
+    rc = exec_ok(a, sql.data, 1, p, PGRES_TUPLES_OK, &res,
+                 "could not read the source identity", err);
+    wb_strbuf_free(&sql);
+    if (rc)
+        return rc;
     if (PQntuples(res) == 0) {
         PQclear(res);
-        snprintf(sql, sizeof(sql),
-                 "INSERT INTO %s.source_identity (slot, system_identifier, "
-                 "timeline) VALUES ($1, $2, $3) ON CONFLICT (slot) DO NOTHING",
-                 schema);
-        free(schema);
-        return exec_ok(a, sql, 3, p, PGRES_COMMAND_OK, NULL,
-                       "could not record the source identity", err);
+        if (wb_sql_identity_insert(&sql, schema) != 0) {
+            wb_strbuf_free(&sql);
+            return wb_error_set(err, WB_ENOMEM, "out of memory");
+        }
+        rc = exec_ok(a, sql.data, 3, p, PGRES_COMMAND_OK, NULL,
+                     "could not record the source identity", err);
+        wb_strbuf_free(&sql);
+        return rc;
     }
-    free(schema);
     if (strcmp(PQgetvalue(res, 0, 0), system_id) != 0) {
         wb_error_set(err, WB_ESTATE,
                      "source system identifier changed for slot \"%s\"",

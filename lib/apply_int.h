@@ -21,12 +21,13 @@
 #include "walbridge/mapping.h"
 
 #include "router_int.h"
+#include "sqlgen_int.h"
 
 typedef struct wb_apply wb_apply;
 
 /* Prefix of the transactional logical message that marks walbridge's own
  * transactions when no replication origin can be used. */
-#define WB_APPLY_MARKER_PREFIX "walbridge"
+#define WB_APPLY_MARKER_PREFIX WB_SQL_MARKER_PREFIX
 
 /*
  * Connect to the target (cfg->target.conninfo, or the source's when empty),

@@ -191,7 +191,7 @@ static const char *const reserved[] = {
 
 /* An identifier as it must be written in SQL (quoted only when needed),
  * for the statements suggested in hints. */
-static const char *sql_ident(const char *s, char *buf, size_t len)
+static const char *hint_ident(const char *s, char *buf, size_t len)
 {
     bool plain = (*s >= 'a' && *s <= 'z') || *s == '_';
     for (const char *p = s; plain && *p; p++)
@@ -220,25 +220,12 @@ static const char *sql_ident(const char *s, char *buf, size_t len)
 }
 
 /* schema.table for SQL in hints. */
-static const char *sql_rel(const wb_config_table *t, char *buf, size_t len)
+static const char *hint_rel(const wb_config_table *t, char *buf, size_t len)
 {
     char a[160], b[160];
-    snprintf(buf, len, "%s.%s", sql_ident(t->schema, a, sizeof(a)),
-             sql_ident(t->table, b, sizeof(b)));
+    snprintf(buf, len, "%s.%s", hint_ident(t->schema, a, sizeof(a)),
+             hint_ident(t->table, b, sizeof(b)));
     return buf;
-}
-
-static void append(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void append(char *buf, size_t len, const char *fmt, ...)
-{
-    size_t used = strlen(buf);
-    va_list ap;
-    if (used + 1 >= len)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(buf + used, len - used, fmt, ap);
-    va_end(ap);
 }
 
 /* snprintf through a va_list: the messages are cut where they must be,
@@ -520,16 +507,19 @@ static const col *need_col(check *c, const rel *r, const char *name,
                        "case-sensitive.",
                        r->cols[i].name);
     if (!hint[0]) {
-        format_msg(hint, sizeof(hint), "Columns of \"%s.%s\": ", r->t->schema,
-                   r->t->table);
+        wb_strbuf h = {0};
+        wb_strbuf_append_fmt(&h, "Columns of \"%s.%s\": ", r->t->schema,
+                             r->t->table);
         for (size_t i = 0; i < r->ncols; i++) {
-            if (strlen(hint) + strlen(r->cols[i].name) + 8 >= sizeof(hint)) {
-                append(hint, sizeof(hint), ", ...");
+            if (h.len + strlen(r->cols[i].name) + 8 >= sizeof(hint)) {
+                wb_strbuf_add(&h, ", ...");
                 break;
             }
-            append(hint, sizeof(hint), "%s%s", i ? ", " : "", r->cols[i].name);
+            wb_strbuf_append_fmt(&h, "%s%s", i ? ", " : "", r->cols[i].name);
         }
-        append(hint, sizeof(hint), ".");
+        wb_strbuf_add(&h, ".");
+        format_msg(hint, sizeof(hint), "%s", wb_strbuf_str(&h));
+        wb_strbuf_free(&h);
     }
     problem(c, pos, NULL, hint,
             "mapping \"%s\": %s column \"%s\" does not exist in table "
@@ -846,12 +836,13 @@ static void check_target_key(check *c, const rel *tgt)
             return;
         near = x;
     }
-    char cols[200] = "", sqlcols[200] = "", detail[300] = "", hint[256];
+    char detail[300] = "", hint[256];
     char rb[400], ib[160];
+    wb_strbuf cols = {0}, sqlcols = {0}; /* cut to 199 bytes where used */
     for (size_t i = 0; i < nk; i++) {
-        append(cols, sizeof(cols), "%s%s", i ? ", " : "", keys[i]);
-        append(sqlcols, sizeof(sqlcols), "%s%s", i ? ", " : "",
-               sql_ident(keys[i], ib, sizeof(ib)));
+        wb_strbuf_append_fmt(&cols, "%s%s", i ? ", " : "", keys[i]);
+        wb_strbuf_append_fmt(&sqlcols, "%s%s", i ? ", " : "",
+                             hint_ident(keys[i], ib, sizeof(ib)));
     }
     if (near)
         format_msg(detail, sizeof(detail),
@@ -861,12 +852,14 @@ static void check_target_key(check *c, const rel *tgt)
                                               : "not valid");
     format_msg(hint, sizeof(hint),
                "INSERT ... ON CONFLICT needs one: CREATE UNIQUE INDEX ON %s "
-               "(%s);",
-               sql_rel(&tgt->t[0], rb, sizeof(rb)), sqlcols);
+               "(%.199s);",
+               hint_rel(&tgt->t[0], rb, sizeof(rb)), wb_strbuf_str(&sqlcols));
     problem(c, m->keys[0].pos, detail, hint,
             "mapping \"%s\": no unique index on target table \"%s.%s\" has "
-            "exactly the key columns (%s)",
-            m->name, tgt->t->schema, tgt->t->table, cols);
+            "exactly the key columns (%.199s)",
+            m->name, tgt->t->schema, tgt->t->table, wb_strbuf_str(&cols));
+    wb_strbuf_free(&cols);
+    wb_strbuf_free(&sqlcols);
 }
 
 /* Deletes and key changes need the old key, which the source sends only
@@ -882,7 +875,7 @@ static void check_replica_identity(check *c, const rel *src)
     for (size_t i = 0; i < src->nidx && !ri; i++)
         if (strchr(src->idx[i].flags, src->replident == 'd' ? 'k' : 'r'))
             ri = &src->idx[i];
-    sql_rel(src->t, rb, sizeof(rb));
+    hint_rel(src->t, rb, sizeof(rb));
     if (src->replident == 'n' || !ri) {
         const char *why =
             src->replident == 'n' ? "has REPLICA IDENTITY NOTHING"
@@ -923,7 +916,7 @@ static void check_replica_identity(check *c, const rel *src)
             format_msg(hint, sizeof(hint),
                        "ALTER TABLE %s REPLICA IDENTITY USING INDEX %s; (its "
                        "columns must be NOT NULL) or REPLICA IDENTITY FULL;",
-                       rb, sql_ident(better->name, ib, sizeof(ib)));
+                       rb, hint_ident(better->name, ib, sizeof(ib)));
         else
             format_msg(hint, sizeof(hint),
                        "ALTER TABLE %s REPLICA IDENTITY FULL; or key the "
@@ -958,7 +951,7 @@ static void check_conflict(check *c, const rel *src, const rel *tgt)
     }
     if (!(m->operations & WB_MAP_OP_UPDATE) || src->replident == 'f')
         return;
-    sql_rel(src->t, rb, sizeof(rb));
+    hint_rel(src->t, rb, sizeof(rb));
     format_msg(hint, sizeof(hint), "ALTER TABLE %s REPLICA IDENTITY FULL;",
                rb);
     problem(c, cf->pos,
@@ -982,8 +975,8 @@ static void check_publication(check *c, const rel *src)
         return;
     if (src->in_pub == 0) {
         format_msg(hint, sizeof(hint), "ALTER PUBLICATION %s ADD TABLE %s;",
-                   sql_ident(cfg->source.publication, pb, sizeof(pb)),
-                   sql_rel(src->t, rb, sizeof(rb)));
+                   hint_ident(cfg->source.publication, pb, sizeof(pb)),
+                   hint_rel(src->t, rb, sizeof(rb)));
         problem(c, m->from.pos,
                 "Changes of a table outside the publication never reach "
                 "walbridge.",

@@ -11,12 +11,12 @@
  * (WB_GRAPH_MAX_CYCLES, and a step budget); the verdict never is: a mapping
  * that lies on a forbidden cycle is always reported.
  */
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "strbuf_int.h"
 #include "walbridge/graph.h"
 
 /* Edge visits of the enumeration before it gives up listing. */
@@ -177,28 +177,14 @@ static int mark_cycle_edges(graph *g)
     return 0;
 }
 
-static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
-{
-    va_list ap;
-    if (*used >= len)
-        return;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf + *used, len - *used, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        *used = *used + (size_t)n < len ? *used + (size_t)n : len;
-}
-
 /* Report the cycle made of the edges path[0..n). */
 static void report_cycle(graph *g, const size_t *path, size_t n)
 {
     const wb_config *cfg = g->cfg;
     const wb_config_mapping *first_bad = NULL;
     wb_error p;
-    size_t used = 0;
-    char msg[WB_ERR_MSGLEN];
+    /* Unbounded here: wb_error cuts the message and detail to its size. */
+    wb_strbuf msg = {0}, detail = {0};
 
     for (size_t i = 0; i < n && !first_bad; i++) {
         const wb_config_mapping *m = &cfg->mappings[g->edges[path[i]].mapping];
@@ -206,32 +192,34 @@ static void report_cycle(graph *g, const size_t *path, size_t n)
             first_bad = m;
     }
     wb_error_clear(&p);
-    append(msg, sizeof(msg), &used, "cycle in the mapping graph: %s.%s",
-           g->nodes[g->edges[path[0]].from]->schema,
-           g->nodes[g->edges[path[0]].from]->table);
+    wb_strbuf_append_fmt(&msg, "cycle in the mapping graph: %s.%s",
+                         g->nodes[g->edges[path[0]].from]->schema,
+                         g->nodes[g->edges[path[0]].from]->table);
     for (size_t i = 0; i < n; i++) {
         const wb_config_table *t = g->nodes[g->edges[path[i]].to];
-        append(msg, sizeof(msg), &used, " -> %s.%s", t->schema, t->table);
+        wb_strbuf_append_fmt(&msg, " -> %s.%s", t->schema, t->table);
     }
     if (!first_bad)
-        append(msg, sizeof(msg), &used,
-               " (allowed: every mapping on it sets skip_unchanged or conflict)");
-    wb_error_set(&p, first_bad ? WB_ECONFIG : 0, "%s", msg);
+        wb_strbuf_add(
+            &msg,
+            " (allowed: every mapping on it sets skip_unchanged or conflict)");
+    wb_error_set(&p, first_bad ? WB_ECONFIG : 0, "%s", wb_strbuf_str(&msg));
 
-    char detail[WB_ERR_MSGLEN];
-    used = 0;
-    append(detail, sizeof(detail), &used, "Mappings on the cycle:");
+    wb_strbuf_add(&detail, "Mappings on the cycle:");
     for (size_t i = 0; i < n; i++) {
         size_t mi = g->edges[path[i]].mapping;
         const wb_config_mapping *m = &cfg->mappings[mi];
-        append(detail, sizeof(detail), &used, "%s \"%s\" (%s:%d:%d%s)",
-               i ? "," : "", m->name, cfg->path ? cfg->path : "", m->pos.line,
-               m->pos.col, ends_echoes(m) ? "" : ", no skip_unchanged");
+        wb_strbuf_append_fmt(&detail, "%s \"%s\" (%s:%d:%d%s)", i ? "," : "",
+                             m->name, cfg->path ? cfg->path : "", m->pos.line,
+                             m->pos.col,
+                             ends_echoes(m) ? "" : ", no skip_unchanged");
         if (first_bad)
             g->named_bad[mi] = g->named_bad[mi] || !ends_echoes(m);
     }
-    append(detail, sizeof(detail), &used, ".");
-    wb_error_detail(&p, "%s", detail);
+    wb_strbuf_add(&detail, ".");
+    wb_error_detail(&p, "%s", wb_strbuf_str(&detail));
+    wb_strbuf_free(&msg);
+    wb_strbuf_free(&detail);
 
     const wb_config_mapping *at =
         first_bad ? first_bad : &cfg->mappings[g->edges[path[0]].mapping];

@@ -13,49 +13,27 @@
 #include "link_int.h"
 #include "walbridge/error.h"
 
-typedef struct sqlbuf {
-    PGconn *conn;
-    char *s;
-    size_t len, cap;
-    bool ok;
-} sqlbuf;
-
-static void add(sqlbuf *b, const char *s)
+static void add(wb_strbuf *b, const char *s)
 {
-    size_t n = strlen(s);
-    if (!b->ok || b->len + n + 1 > b->cap) {
-        b->ok = false;
-        return;
-    }
-    memcpy(b->s + b->len, s, n + 1);
-    b->len += n;
+    wb_strbuf_add(b, s);
+}
+static void ident(wb_strbuf *b, const char *s)
+{
+    wb_strbuf_append_ident(b, s);
+}
+static void lit(wb_strbuf *b, const char *s)
+{
+    wb_strbuf_append_literal(b, s);
 }
 
-static void quoted(sqlbuf *b, const char *s, bool literal)
+static void rel(wb_strbuf *b, const char *schema, const char *table)
 {
-    char *q = literal ? PQescapeLiteral(b->conn, s, strlen(s))
-                      : PQescapeIdentifier(b->conn, s, strlen(s));
-    if (!q) {
-        b->ok = false;
-        return;
-    }
-    add(b, q);
-    PQfreemem(q);
-}
-
-static void ident(sqlbuf *b, const char *s) { quoted(b, s, false); }
-static void lit(sqlbuf *b, const char *s) { quoted(b, s, true); }
-
-static void rel(sqlbuf *b, const char *schema, const char *table)
-{
-    ident(b, schema);
-    add(b, ".");
-    ident(b, table);
+    wb_strbuf_append_rel(b, schema, table);
 }
 
 /* (jsonb_populate_record(NULL::schema.table,
  *                        jsonb_build_object('col', <text>))).col */
-static void typed(sqlbuf *b, const char *schema, const char *table,
+static void typed(wb_strbuf *b, const char *schema, const char *table,
                   const char *col, const char *text_sql)
 {
     add(b, "(jsonb_populate_record(NULL::");
@@ -70,7 +48,7 @@ static void typed(sqlbuf *b, const char *schema, const char *table,
 
 /* The parent is there and linked: EXISTS (... match = <text> AND col IS
  * NOT NULL). */
-static void resolvable(sqlbuf *b, const wb_link *l, const char *text_sql,
+static void resolvable(wb_strbuf *b, const wb_link *l, const char *text_sql,
                        bool typed_param)
 {
     const wb_expr *e = l->e;
@@ -90,7 +68,7 @@ static void resolvable(sqlbuf *b, const wb_link *l, const char *text_sql,
 }
 
 /* The pending rows of this link's target column. */
-static void which(sqlbuf *b, const wb_link *l, const char *alias)
+static void which(wb_strbuf *b, const wb_link *l, const char *alias)
 {
     add(b, alias);
     add(b, "target_schema = ");
@@ -139,102 +117,94 @@ int wb_link_collect(const wb_config *cfg, wb_link **out, size_t *n)
     return 0;
 }
 
-bool wb_link_create_sql(const char *pending_rel, char *sql, size_t cap)
+int wb_link_create_sql(const char *pending_rel, wb_strbuf *b)
 {
-    int w = snprintf(sql, cap,
-                     "CREATE TABLE IF NOT EXISTS %s ("
-                     "target_schema text NOT NULL, target_table text NOT NULL, "
-                     "target_column text NOT NULL, key_values text[] NOT NULL, "
-                     "mapping text NOT NULL, lookup_table text NOT NULL, "
-                     "match_value text NOT NULL, source_lsn pg_lsn NOT NULL, "
-                     "created_at timestamptz NOT NULL DEFAULT now(), "
-                     "PRIMARY KEY (target_schema, target_table, target_column, "
-                     "key_values))",
-                     pending_rel);
-    return w > 0 && (size_t)w < cap;
+    return wb_strbuf_append_fmt(
+        b,
+        "CREATE TABLE IF NOT EXISTS %s ("
+        "target_schema text NOT NULL, target_table text NOT NULL, "
+        "target_column text NOT NULL, key_values text[] NOT NULL, "
+        "mapping text NOT NULL, lookup_table text NOT NULL, "
+        "match_value text NOT NULL, source_lsn pg_lsn NOT NULL, "
+        "created_at timestamptz NOT NULL DEFAULT now(), "
+        "PRIMARY KEY (target_schema, target_table, target_column, "
+        "key_values))",
+        pending_rel);
 }
 
-bool wb_link_note_sql(PGconn *conn, const char *pending_rel, const wb_link *l,
-                      char *sql, size_t cap)
+int wb_link_note_sql(const char *pending_rel, const wb_link *l, wb_strbuf *b)
 {
-    sqlbuf b = {conn, sql, 0, cap, cap > 0};
     char lt[512];
     const wb_expr *e = l->e;
 
     snprintf(lt, sizeof(lt), "%s.%s", e->lookup.schema, e->lookup.table);
-    if (cap)
-        sql[0] = '\0';
-    add(&b, "WITH d AS (DELETE FROM ");
-    add(&b, pending_rel);
-    add(&b, " p WHERE ");
-    which(&b, l, "p.");
-    add(&b, " AND p.key_values = $1::text[] AND ($2::text IS NULL OR ");
-    resolvable(&b, l, "$4", true);
-    add(&b, ") RETURNING 1) INSERT INTO ");
-    add(&b, pending_rel);
-    add(&b, " (target_schema, target_table, target_column, key_values, "
-            "mapping, lookup_table, match_value, source_lsn) SELECT ");
-    lit(&b, l->m->to.schema);
-    add(&b, ", ");
-    lit(&b, l->m->to.table);
-    add(&b, ", ");
-    lit(&b, l->column);
-    add(&b, ", $1::text[], ");
-    lit(&b, l->m->name);
-    add(&b, ", ");
-    lit(&b, lt);
-    add(&b, ", $2::text, $3::pg_lsn WHERE $2::text IS NOT NULL AND NOT ");
-    resolvable(&b, l, "$4", true);
-    add(&b, " ON CONFLICT (target_schema, target_table, target_column, "
-            "key_values) DO UPDATE SET mapping = EXCLUDED.mapping, "
-            "lookup_table = EXCLUDED.lookup_table, "
-            "match_value = EXCLUDED.match_value, "
-            "source_lsn = EXCLUDED.source_lsn");
-    return b.ok;
+    add(b, "WITH d AS (DELETE FROM ");
+    add(b, pending_rel);
+    add(b, " p WHERE ");
+    which(b, l, "p.");
+    add(b, " AND p.key_values = $1::text[] AND ($2::text IS NULL OR ");
+    resolvable(b, l, "$4", true);
+    add(b, ") RETURNING 1) INSERT INTO ");
+    add(b, pending_rel);
+    add(b, " (target_schema, target_table, target_column, key_values, "
+           "mapping, lookup_table, match_value, source_lsn) SELECT ");
+    lit(b, l->m->to.schema);
+    add(b, ", ");
+    lit(b, l->m->to.table);
+    add(b, ", ");
+    lit(b, l->column);
+    add(b, ", $1::text[], ");
+    lit(b, l->m->name);
+    add(b, ", ");
+    lit(b, lt);
+    add(b, ", $2::text, $3::pg_lsn WHERE $2::text IS NOT NULL AND NOT ");
+    resolvable(b, l, "$4", true);
+    add(b, " ON CONFLICT (target_schema, target_table, target_column, "
+           "key_values) DO UPDATE SET mapping = EXCLUDED.mapping, "
+           "lookup_table = EXCLUDED.lookup_table, "
+           "match_value = EXCLUDED.match_value, "
+           "source_lsn = EXCLUDED.source_lsn");
+    return b->err;
 }
 
-bool wb_link_resolve_sql(PGconn *conn, const char *pending_rel,
-                         const wb_link *l, char *sql, size_t cap)
+int wb_link_resolve_sql(const char *pending_rel, const wb_link *l, wb_strbuf *b)
 {
-    sqlbuf b = {conn, sql, 0, cap, cap > 0};
     const wb_config_mapping *m = l->m;
     const wb_expr *e = l->e;
 
-    if (cap)
-        sql[0] = '\0';
-    add(&b, "WITH r AS (DELETE FROM ");
-    add(&b, pending_rel);
-    add(&b, " p WHERE ");
-    which(&b, l, "p.");
-    add(&b, " AND ");
-    resolvable(&b, l, "p.match_value", false);
-    add(&b, " RETURNING p.key_values, p.match_value) UPDATE ");
-    rel(&b, m->to.schema, m->to.table);
-    add(&b, " AS t SET ");
-    ident(&b, l->column);
-    add(&b, " = (SELECT l.");
-    ident(&b, e->lookup.column);
-    add(&b, " FROM ");
-    rel(&b, e->lookup.schema, e->lookup.table);
-    add(&b, " l WHERE l.");
-    ident(&b, e->lookup.match);
-    add(&b, " = ");
-    typed(&b, e->lookup.schema, e->lookup.table, e->lookup.match,
+    add(b, "WITH r AS (DELETE FROM ");
+    add(b, pending_rel);
+    add(b, " p WHERE ");
+    which(b, l, "p.");
+    add(b, " AND ");
+    resolvable(b, l, "p.match_value", false);
+    add(b, " RETURNING p.key_values, p.match_value) UPDATE ");
+    rel(b, m->to.schema, m->to.table);
+    add(b, " AS t SET ");
+    ident(b, l->column);
+    add(b, " = (SELECT l.");
+    ident(b, e->lookup.column);
+    add(b, " FROM ");
+    rel(b, e->lookup.schema, e->lookup.table);
+    add(b, " l WHERE l.");
+    ident(b, e->lookup.match);
+    add(b, " = ");
+    typed(b, e->lookup.schema, e->lookup.table, e->lookup.match,
           "r.match_value");
-    add(&b, ") FROM r WHERE ");
+    add(b, ") FROM r WHERE ");
     for (size_t k = 0; k < m->nkeys; k++) {
         char elem[48];
         snprintf(elem, sizeof(elem), "r.key_values[%zu]", k + 1);
         if (k)
-            add(&b, " AND ");
-        add(&b, "t.");
-        ident(&b, m->keys[k].to);
-        add(&b, " = ");
-        typed(&b, m->to.schema, m->to.table, m->keys[k].to, elem);
+            add(b, " AND ");
+        add(b, "t.");
+        ident(b, m->keys[k].to);
+        add(b, " = ");
+        typed(b, m->to.schema, m->to.table, m->keys[k].to, elem);
     }
     /* Only a link still missing: a later write of the child wins. */
-    add(&b, " AND t.");
-    ident(&b, l->column);
-    add(&b, " IS NULL");
-    return b.ok;
+    add(b, " AND t.");
+    ident(b, l->column);
+    add(b, " IS NULL");
+    return b->err;
 }

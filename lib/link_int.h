@@ -25,11 +25,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <libpq-fe.h>
-
 #include "walbridge/config.h"
 
 #include "expr_ast.h" /* users read e->lookup */
+#include "strbuf_int.h"
 
 /* One lookup value of one mapping. */
 typedef struct wb_link {
@@ -43,8 +42,9 @@ typedef struct wb_link {
  * when there are none).  WB_ENOMEM. */
 int wb_link_collect(const wb_config *cfg, wb_link **out, size_t *n);
 
-/* The pending table's DDL (schema and table quoted already). */
-bool wb_link_create_sql(const char *pending_rel, char *sql, size_t cap);
+/* The pending table's DDL (pending_rel: wb_sql_own_rel's
+ * "schema".pending_link). */
+int wb_link_create_sql(const char *pending_rel, wb_strbuf *b);
 
 /*
  * Noting a write of the link's column: $1 the child's key values (text[]
@@ -53,12 +53,12 @@ bool wb_link_create_sql(const char *pending_rel, char *sql, size_t cap);
  * link when it cannot be resolved now, forgets an older one when it can
  * or the match value is NULL.
  */
-bool wb_link_note_sql(PGconn *conn, const char *pending_rel, const wb_link *l,
-                      char *sql, size_t cap);
+int wb_link_note_sql(const char *pending_rel, const wb_link *l, wb_strbuf *b);
 
 /* Resolving every pending link of l that can be resolved (no
- * parameters); the command tag counts the child rows filled. */
-bool wb_link_resolve_sql(PGconn *conn, const char *pending_rel,
-                         const wb_link *l, char *sql, size_t cap);
+ * parameters); the command tag counts the child rows filled.  Both append
+ * to b and return its error (0, WB_ENOMEM, WB_ELIMIT). */
+int wb_link_resolve_sql(const char *pending_rel, const wb_link *l,
+                        wb_strbuf *b);
 
 #endif

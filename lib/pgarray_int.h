@@ -1,5 +1,5 @@
 /*
- * pgarray_int.h - bounded string buffers and PostgreSQL array literals.
+ * pgarray_int.h - PostgreSQL array literals (built in a wb_strbuf).
  *
  * Set-based apply sends one text[] parameter per column
  * (unnest($1::text[], ...)); each value is one array element.  The element
@@ -11,16 +11,7 @@
 
 #include <stddef.h>
 
-typedef struct wb_strbuf {
-    char *data; /* NUL-terminated when len > 0 */
-    size_t len, cap;
-    size_t limit; /* most bytes it may hold (0: 1 GiB) */
-} wb_strbuf;
-
-/* Append n bytes; WB_ELIMIT past the limit, WB_ENOMEM. */
-int wb_strbuf_append(wb_strbuf *b, const char *s, size_t n);
-void wb_strbuf_reset(wb_strbuf *b);
-void wb_strbuf_free(wb_strbuf *b);
+#include "strbuf_int.h"
 
 /* Append one element (NULL pointer = SQL NULL) to an array literal being
  * built in b; the first call writes the opening brace. */

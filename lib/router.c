@@ -31,9 +31,6 @@
 #include "plugin_int.h"
 #include "router_int.h"
 
-/* PostgreSQL's epoch (2000-01-01) in Unix microseconds. */
-#define PG_EPOCH_UNIX_US INT64_C(946684800000000)
-
 typedef struct instance {
     const wb_config_mapping *m;
     const wb_plugin *p;
@@ -631,7 +628,7 @@ static int make_change(const wb_change *c, wb_arena *arena,
     pc->oldv = oldv;
     pc->newv = newv;
     pc->lsn = c->lsn;
-    pc->commit_time = c->commit_time + PG_EPOCH_UNIX_US;
+    pc->commit_time = wb_pgtime_to_unix_us(c->commit_time);
     return 0;
 }
 

@@ -15,10 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <libpq-fe.h>
 
+#include "clock_int.h"
 #include "conn_int.h"
 #include "source_int.h"
 #include "walbridge/copydata.h"
@@ -394,16 +394,9 @@ int wb_source_send_status(wb_source *s, wb_lsn flush, bool reply_requested,
     return wb_source_flush(s, err);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int wb_source_stop(wb_source *s, int timeout_ms, wb_error *err)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = wb_clock_ms() + timeout_ms;
     if (!s->streaming)
         return 0;
     s->streaming = false;
@@ -411,7 +404,7 @@ int wb_source_stop(wb_source *s, int timeout_ms, wb_error *err)
         return wb_conn_result_error(err, WB_ECONN, s->conn, NULL,
                                     "could not end the replication stream");
     for (;;) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - wb_clock_ms();
         if (left <= 0)
             return wb_error_set(err, WB_ECONN,
                                 "timed out ending the replication stream");

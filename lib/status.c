@@ -13,6 +13,7 @@
 #include <libpq-fe.h>
 
 #include "conn_int.h"
+#include "sqlgen_int.h"
 #include "walbridge/status.h"
 
 static PGresult *q(PGconn *c, const char *sql, int n, const char *const *p)
@@ -44,21 +45,18 @@ static void stored_position(const wb_config *cfg, PGconn *t, wb_status *st)
         st->stored = v;
         snprintf(st->stored_in, sizeof(st->stored_in), "origin");
     }
-    char *s = wb_conn_quote_ident(t, cfg->target.progress_schema);
-    char *tb = wb_conn_quote_ident(t, cfg->target.progress_table);
-    char rel[600], sql[1024];
-    if (s && tb) {
-        snprintf(rel, sizeof(rel), "%s.%s", s, tb);
-        const char *rp[1] = {rel};
+    wb_strbuf rel = {0}, sql = {0};
+    wb_strbuf_append_rel(&rel, cfg->target.progress_schema,
+                         cfg->target.progress_table);
+    if (!rel.err && wb_sql_progress_read(&sql, rel.data) == 0) {
+        const char *rp[1] = {rel.data};
         /* A missing table is not an error for status. */
         PGresult *pr = q(t, "SELECT to_regclass($1)", 1, rp);
         bool exists = pr && PQntuples(pr) && !PQgetisnull(pr, 0, 0);
         PQclear(pr);
         if (exists) {
-            snprintf(sql, sizeof(sql),
-                     "SELECT end_lsn FROM %s WHERE slot = $1", rel);
             v = 0;
-            r = q(t, sql, 1, p + 1);
+            r = q(t, sql.data, 1, p + 1);
             lsn_field(r, 0, &v);
             PQclear(r);
             if (v > st->stored) {
@@ -67,36 +65,33 @@ static void stored_position(const wb_config *cfg, PGconn *t, wb_status *st)
             }
         }
     }
-    free(s);
-    free(tb);
+    wb_strbuf_free(&rel);
+    wb_strbuf_free(&sql);
 }
 
 /* Lookups waiting for their parent (link_int.h); -1 without the table. */
 static void pending_links(const wb_config *cfg, PGconn *t, wb_status *st)
 {
-    char *s = wb_conn_quote_ident(t, cfg->target.progress_schema);
-    char rel[600], sql[800];
+    wb_strbuf rel = {0}, sql = {0};
     st->pending_links = -1;
-    if (!s)
-        return;
-    snprintf(rel, sizeof(rel), "%s.pending_link", s);
-    free(s);
-    const char *rp[1] = {rel};
+    wb_sql_own_rel(&rel, cfg->target.progress_schema, WB_OWN_PENDING_LINK);
+    if (rel.err || wb_sql_pending_summary(&sql, rel.data) != 0)
+        goto out;
+    const char *rp[1] = {rel.data};
     PGresult *r = q(t, "SELECT to_regclass($1)", 1, rp);
     bool exists = r && PQntuples(r) && !PQgetisnull(r, 0, 0);
     PQclear(r);
     if (!exists)
-        return;
-    snprintf(sql, sizeof(sql),
-             "SELECT count(*), coalesce(extract(epoch FROM now() - "
-             "min(created_at)), 0) FROM %s",
-             rel);
-    r = q(t, sql, 0, NULL);
+        goto out;
+    r = q(t, sql.data, 0, NULL);
     if (r && PQntuples(r) == 1) {
         st->pending_links = atoll(PQgetvalue(r, 0, 0));
         st->oldest_pending_s = atof(PQgetvalue(r, 0, 1));
     }
     PQclear(r);
+out:
+    wb_strbuf_free(&rel);
+    wb_strbuf_free(&sql);
 }
 
 int wb_status_collect(const wb_config *cfg, wb_status *st, wb_error *err)

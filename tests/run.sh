@@ -9,6 +9,8 @@
 # 4. runs each libFuzzer target for a fixed number of executions
 #    (tests/fuzz/run.sh)
 # Exits non-zero if anything failed; the last line is a one-line summary.
+# tests/mutate.sh (do the tests catch deliberate bugs?) is not part of the
+# default run.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

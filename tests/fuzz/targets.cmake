@@ -6,10 +6,10 @@
 set(WB_FUZZ_TARGETS pgoutput config pgarray spool expr)
 
 set(WB_FUZZ_SRCS_pgoutput pgoutput.c copydata.c relcache.c arena.c error.c)
-set(WB_FUZZ_SRCS_config config.c config_settings.c arena.c error.c expr.c
-                        router.c builtin.c plugin.c log.c)
+set(WB_FUZZ_SRCS_config config.c config_settings.c arena.c error.c expr.c router.c builtin.c
+                        plugin.c log.c)
 set(WB_FUZZ_LIBS_config PkgConfig::YAML ${CMAKE_DL_LIBS})
-set(WB_FUZZ_SRCS_pgarray pgarray.c error.c)
+set(WB_FUZZ_SRCS_pgarray pgarray.c strbuf.c error.c)
 # fuzz_spool.c includes lib/spool.c itself, to write raw bytes into a
 # transaction's file.
 set(WB_FUZZ_SRCS_spool error.c)

@@ -46,7 +46,8 @@ static const char *const numbers[] = {
     "1e-1073741823", "1e2147483648", "1e99999999999999999999", "NaN",
     "nan", " NaN ", "NAN", "NaNx", "-NaN", "inf", "Inf", "+inf", "-inf",
     "+INF", "-iNf", "infinity", "Infinity", "-Infinity", "+infinity",
-    "infinit", "infinityx", " -Infinity\t", "in", "1 e3",
+    "infinit", "infinityx", " -Infinity\t", "in", "1 e3", "-0x10", "nan(1)",
+    "+nan", "0x1p3", "1e3x", "infinity1",
 };
 
 /* Inputs read as truth values. */
