@@ -1024,30 +1024,11 @@ int wb_apply_lookup_changed(wb_apply *a, const char *schema,
     return *due ? open_batch(a, err) : 0;
 }
 
-/* No query here: the session is in pipeline mode.  The settings read at
- * open (track_commit_timestamp, the pending table) are server-side. */
-static bool same_tuple_value(const wb_tuple_value *x, const wb_tuple_value *y)
-{
-    return x->kind == y->kind &&
-           (x->kind != WB_TUPLE_TEXT ||
-            (x->len == y->len && memcmp(x->data, y->data, x->len) == 0));
-}
-
-static int att_of(const wb_pgoutput_relation *rel, const char *name)
-{
-    for (int i = 0; i < rel->natts; i++)
-        if (strcmp(rel->atts[i].name, name) == 0)
-            return i;
-    return -1;
-}
-
 /* The clock entries of one mapping for a change of its target table. */
-static int clock_one(wb_apply *a, const wb_config_mapping *m,
-                     const wb_change *c, bool *wrote, wb_error *err)
+static int clock_one(wb_apply *a, const wb_clock_write *w, bool *wrote,
+                     wb_error *err)
 {
-    const wb_pgoutput_relation *rel = c->rel;
-    const wb_tuple *nt = c->newtup;
-    const wb_tuple *ot = c->oldkind == 'O' ? c->oldtup : NULL;
+    const wb_config_mapping *m = w->mapping;
     size_t ncols = 0;
     int rc = 0;
 
@@ -1056,25 +1037,13 @@ static int clock_one(wb_apply *a, const wb_config_mapping *m,
     wb_strbuf_reset(&a->vals);
     wb_strbuf_reset(&a->ucols);
     wb_strbuf_reset(&a->uvals);
-    for (size_t k = 0; k < m->nkeys && rc == 0; k++) {
-        int i = att_of(rel, m->keys[k].to);
-        if (i < 0 || i >= nt->ncols || nt->cols[i].kind != WB_TUPLE_TEXT)
-            return 0; /* no usable key: nothing to record */
-        rc = wb_pgarray_add(&a->karr, nt->cols[i].data);
-    }
-    for (size_t j = 0; j < m->ncolumns + m->nvalues && rc == 0; j++) {
-        const char *col = j < m->ncolumns ? m->columns[j].to
-                                          : m->values[j - m->ncolumns].to;
-        int i = att_of(rel, col);
-        if (i < 0 || i >= nt->ncols)
-            continue;
-        const wb_tuple_value *v = &nt->cols[i];
-        if (v->kind == WB_TUPLE_UNCHANGED || v->kind == WB_TUPLE_BINARY)
-            continue;
-        bool same = ot && i < ot->ncols && same_tuple_value(v, &ot->cols[i]);
-        if ((rc = wb_pgarray_add(same ? &a->ucols : &a->cols, col)) == 0)
-            rc = wb_pgarray_add(same ? &a->uvals : &a->vals,
-                                v->kind == WB_TUPLE_TEXT ? v->data : NULL);
+    for (size_t k = 0; k < w->nkeys && rc == 0; k++)
+        rc = wb_pgarray_add(&a->karr, w->keys[k]);
+    for (size_t j = 0; j < w->ncols && rc == 0; j++) {
+        bool same = w->same[j];
+        if ((rc = wb_pgarray_add(same ? &a->ucols : &a->cols, w->cols[j])) ==
+            0)
+            rc = wb_pgarray_add(same ? &a->uvals : &a->vals, w->vals[j]);
         ncols++;
     }
     if (rc == 0 && ncols) {
@@ -1091,13 +1060,13 @@ static int clock_one(wb_apply *a, const wb_config_mapping *m,
     if ((rc = open_batch(a, err)) != 0)
         return rc;
     const char *name;
-    stmt_ctx ctx = {m->name, m->to.schema, m->to.table, c->lsn, false, 0, NULL};
+    stmt_ctx ctx = {m->name, m->to.schema, m->to.table, w->lsn, false, 0, NULL};
     if ((rc = cached_stmt(a, "K\x1f" "clock", build_clock_sql, NULL, &ctx,
                           &name, err)) != 0)
         return rc;
     char tbl[512], lsnbuf[WB_LSN_BUFLEN];
     snprintf(tbl, sizeof(tbl), "%s.%s", m->to.schema, m->to.table);
-    const char *p[7] = {tbl,          a->karr.data, wb_lsn_format(c->lsn, lsnbuf),
+    const char *p[7] = {tbl,          a->karr.data, wb_lsn_format(w->lsn, lsnbuf),
                         a->cols.data, a->vals.data, a->ucols.data,
                         a->uvals.data};
     if (!PQsendQueryPrepared(a->conn, name, 7, p, NULL, NULL, 0))
@@ -1106,31 +1075,18 @@ static int clock_one(wb_apply *a, const wb_config_mapping *m,
     it->mapping = m->name;
     it->schema = m->to.schema;
     it->table = m->to.table;
-    it->lsn = c->lsn;
+    it->lsn = w->lsn;
     *wrote = true;
     return 0;
 }
 
-int wb_apply_clock_change(wb_apply *a, const wb_change *c, bool *wrote,
+int wb_apply_clock_change(wb_apply *a, const wb_clock_write *w, bool *wrote,
                           wb_error *err)
 {
-    int rc;
     *wrote = false;
-    if (!a->clock_rel || !c->newtup ||
-        (c->kind != WB_CHANGE_INSERT && c->kind != WB_CHANGE_UPDATE))
+    if (!a->clock_rel)
         return 0;
-    for (size_t i = 0; i < a->cfg->nmappings; i++) {
-        const wb_config_mapping *m = &a->cfg->mappings[i];
-        if (!m->enabled || m->plugin.path ||
-            m->conflict.resolve != WB_CONFLICT_LAST_WRITER_WINS ||
-            !m->conflict.by_commit_time ||
-            strcmp(m->to.schema, c->rel->nspname) != 0 ||
-            strcmp(m->to.table, c->rel->relname) != 0)
-            continue;
-        if ((rc = clock_one(a, m, c, wrote, err)) != 0)
-            return rc;
-    }
-    return 0;
+    return clock_one(a, w, wrote, err);
 }
 
 int wb_apply_reconfigure(wb_apply *a, const wb_config *cfg, wb_error *err)

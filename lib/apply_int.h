@@ -20,6 +20,7 @@
 #include "walbridge/lsn.h"
 #include "walbridge/mapping.h"
 
+#include "router_int.h"
 #include "sqlgen_int.h"
 
 typedef struct wb_apply wb_apply;
@@ -166,12 +167,13 @@ int wb_apply_lookup_changed(wb_apply *a, const char *schema,
                             const char *table, bool *due, wb_error *err);
 /*
  * A change of another writer (decoded from the stream) of a table that a
- * last_writer_wins-by-commit-time mapping writes: record in the column
- * clock which columns it wrote and when (its commit LSN), in the open
- * batch (opened if need be; *wrote then true, and the caller counts the
- * transaction as writing).
+ * last_writer_wins-by-commit-time mapping writes, as the router saw it
+ * (router_int.h): record in the column clock which columns it wrote and
+ * when (its commit LSN), in the open batch (opened if need be; *wrote then
+ * true, and the caller counts the transaction as writing).  Nothing when
+ * the target has no clock table.
  */
-int wb_apply_clock_change(wb_apply *a, const wb_change *c, bool *wrote,
+int wb_apply_clock_change(wb_apply *a, const wb_clock_write *w, bool *wrote,
                           wb_error *err);
 /* A reloaded configuration (same connection and slot settings): conflict
  * checks and links are taken from cfg, which must outlive the applier. */

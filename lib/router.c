@@ -29,6 +29,7 @@
 #include "walbridge/mapping.h"
 
 #include "plugin_int.h"
+#include "router_int.h"
 
 typedef struct instance {
     const wb_config_mapping *m;
@@ -702,4 +703,127 @@ int wb_router_route(wb_router *r, const wb_change *change, wb_arena *arena,
     *ops = x.ops;
     *nops = x.nops;
     return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* what the applier needs of the source row                           */
+/* ------------------------------------------------------------------ */
+
+static bool same_tuple_value(const wb_tuple_value *x, const wb_tuple_value *y)
+{
+    return x->kind == y->kind &&
+           (x->kind != WB_TUPLE_TEXT ||
+            (x->len == y->len && memcmp(x->data, y->data, x->len) == 0));
+}
+
+static int att_of(const wb_pgoutput_relation *rel, const char *name)
+{
+    for (int i = 0; i < rel->natts; i++)
+        if (strcmp(rel->atts[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/*
+ * The clock write of one mapping for a change of its target table, or
+ * *w untouched (returns 0) when there is nothing to record: no usable
+ * key, or no column of the mapping written.
+ */
+static int clock_write(const wb_config_mapping *m, const wb_change *c,
+                       wb_arena *arena, wb_clock_write *w, bool *made)
+{
+    const wb_pgoutput_relation *rel = c->rel;
+    const wb_tuple *nt = c->newtup;
+    const wb_tuple *ot = c->oldkind == 'O' ? c->oldtup : NULL;
+    size_t maxcols = m->ncolumns + m->nvalues;
+
+    *made = false;
+    memset(w, 0, sizeof(*w));
+    w->mapping = m;
+    w->lsn = c->lsn;
+    w->nkeys = m->nkeys;
+    w->keys = wb_arena_alloc(arena, (m->nkeys ? m->nkeys : 1) * sizeof(char *));
+    w->cols = wb_arena_alloc(arena, (maxcols ? maxcols : 1) * sizeof(char *));
+    w->vals = wb_arena_alloc(arena, (maxcols ? maxcols : 1) * sizeof(char *));
+    w->same = wb_arena_alloc(arena, (maxcols ? maxcols : 1) * sizeof(bool));
+    if (!w->keys || !w->cols || !w->vals || !w->same)
+        return WB_ENOMEM;
+    for (size_t k = 0; k < m->nkeys; k++) {
+        int i = att_of(rel, m->keys[k].to);
+        if (i < 0 || i >= nt->ncols || nt->cols[i].kind != WB_TUPLE_TEXT)
+            return 0; /* no usable key: nothing to record */
+        w->keys[k] = nt->cols[i].data;
+    }
+    for (size_t j = 0; j < maxcols; j++) {
+        const char *col = j < m->ncolumns ? m->columns[j].to
+                                          : m->values[j - m->ncolumns].to;
+        int i = att_of(rel, col);
+        if (i < 0 || i >= nt->ncols)
+            continue;
+        const wb_tuple_value *v = &nt->cols[i];
+        if (v->kind == WB_TUPLE_UNCHANGED || v->kind == WB_TUPLE_BINARY)
+            continue;
+        w->cols[w->ncols] = col;
+        w->vals[w->ncols] = v->kind == WB_TUPLE_TEXT ? v->data : NULL;
+        w->same[w->ncols] =
+            ot && i < ot->ncols && same_tuple_value(v, &ot->cols[i]);
+        w->ncols++;
+    }
+    *made = w->ncols > 0;
+    return 0;
+}
+
+/*
+ * Inserts and updates of another writer to a table that a
+ * last_writer_wins-by-commit-time mapping writes (built-in mappings only:
+ * a plugin's writes are its own) are recorded in the column clock.
+ */
+static int clock_writes(wb_router *r, const wb_change *c, wb_arena *arena,
+                        wb_routed *out)
+{
+    const wb_config *cfg = r->cfg;
+
+    if (!c->newtup ||
+        (c->kind != WB_CHANGE_INSERT && c->kind != WB_CHANGE_UPDATE))
+        return 0;
+    for (size_t i = 0; i < cfg->nmappings; i++) {
+        const wb_config_mapping *m = &cfg->mappings[i];
+        wb_clock_write w;
+        bool made;
+        int rc;
+        if (!m->enabled || m->plugin.path ||
+            m->conflict.resolve != WB_CONFLICT_LAST_WRITER_WINS ||
+            !m->conflict.by_commit_time ||
+            !same_rel(&m->to, c->rel->nspname, c->rel->relname))
+            continue;
+        if ((rc = clock_write(m, c, arena, &w, &made)) != 0)
+            return rc;
+        if (!made)
+            continue;
+        if (!out->clock) {
+            out->clock = wb_arena_alloc(arena, cfg->nmappings * sizeof(w));
+            if (!out->clock)
+                return WB_ENOMEM;
+        }
+        out->clock[out->nclock++] = w;
+    }
+    return 0;
+}
+
+int wb_router_route_change(wb_router *r, const wb_change *c, wb_arena *arena,
+                           wb_routed *out, wb_error *err)
+{
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (c->kind != WB_CHANGE_TRUNCATE) {
+        out->changed_schema = c->rel->nspname;
+        out->changed_table = c->rel->relname;
+        if ((rc = clock_writes(r, c, arena, out)) != 0)
+            return wb_error_set(err, rc, "out of memory");
+    }
+    out->mapped = wb_router_is_mapped(r, c->rel->nspname, c->rel->relname);
+    if (!out->mapped)
+        return 0;
+    return wb_router_route(r, c, arena, &out->ops, &out->nops, err);
 }

@@ -1,13 +1,14 @@
 /*
  * run.c - the pipeline loop.
  *
- * One libuv loop owns the replication socket (uv_poll), a 100 ms timer for
- * feedback and --until checks, and the signal handlers.  Every CopyData
- * message is decoded into the per-message arena, routed and applied before
- * the next one is read; the arena is reset after each message, so memory
- * does not grow with transaction size.
+ * One libuv loop owns the replication socket (uv_poll), the target socket,
+ * a 100 ms timer for feedback and --until checks, and the signal handlers;
+ * it connects, reconnects with backoff, sends status updates and reloads
+ * the configuration.  What each message means is dispatch.c's: every
+ * CopyData message read is handed there before the next one is read.
  *
- * Position bookkeeping (all end-of-commit LSNs of the source):
+ * Position bookkeeping (all end-of-commit LSNs of the source; the stream's
+ * are learnt in dispatch.c, wb_stream_pos):
  *   persisted    durably stored in the target; the only value ever reported
  *                to the server as flushed.
  *   pending      end_lsn of the latest transaction that needed no target
@@ -27,10 +28,9 @@
 #include <uv.h>
 
 #include "apply_int.h"
+#include "dispatch_int.h"
 #include "source_int.h"
-#include "spool_int.h"
 #include "startup_int.h"
-#include "walbridge/copydata.h"
 #include "walbridge/log.h"
 #include "walbridge/mapping.h"
 #include "walbridge/pgoutput.h"
@@ -42,9 +42,6 @@
 #define IDLE_PERSIST_MS 60000
 #define STOP_TIMEOUT_MS 5000
 #define SLOT_WAIT_MS 15000
-#define MAX_STREAMS 1024
-#define REPLAY_DRAIN_MS (10 * 60 * 1000)
-#define MSG_ARENA_LIMIT ((size_t)1100 * 1024 * 1024)
 
 typedef struct run_state {
     const wb_config *cfg;
@@ -64,32 +61,14 @@ typedef struct run_state {
     uv_poll_t apoll;     /* the apply connection's socket */
     bool apoll_started;
     bool src_paused;     /* back-pressure: not reading the source */
-    bool txn_wrote;      /* the open source transaction queued writes */
 
     wb_source *src;
     wb_apply *apply;
     wb_router *router;
-    wb_relcache *relcache;
-    wb_arena *msg_arena;
-    wb_spool *spool;     /* streamed transactions until their commit */
-    bool in_stream;      /* between Stream Start and Stream Stop */
-    uint32_t stream_xid;
+    wb_dispatch *disp;   /* the messages and the source transaction */
 
     wb_lsn persisted;
-    wb_lsn resume;       /* stored position at session start */
-    wb_lsn pending;
-    int64_t pending_time;
-    wb_lsn keepalive;
-    wb_lsn recv;  /* everything before it has been handled */
     wb_lsn until; /* --until now target */
-
-    bool in_txn;
-    bool skip_txn;
-    bool own_txn;        /* an echo of walbridge's own writes */
-    bool applied_before; /* the transaction ended before the stored position */
-    wb_lsn txn_final_lsn;
-    int64_t txn_commit_time;
-    uint32_t txn_xid;
 
     int64_t last_status_ms;
     int64_t last_persist_ms;
@@ -119,8 +98,7 @@ static int64_t mono_ms(void)
 
 static bool idle(const run_state *st)
 {
-    return !st->in_txn && !st->in_stream && !wb_apply_busy(st->apply) &&
-           wb_spool_open_count(st->spool) == 0;
+    return wb_dispatch_idle(st->disp) && !wb_apply_busy(st->apply);
 }
 
 static void shutdown_loop(run_state *st);
@@ -171,7 +149,8 @@ static int update_apply_poll(run_state *st)
 /* Store the best position that needs no target rows, if it moved. */
 static int persist_idle(run_state *st, bool force)
 {
-    wb_lsn cand = st->pending > st->keepalive ? st->pending : st->keepalive;
+    const wb_stream_pos *pos = wb_dispatch_pos(st->disp);
+    wb_lsn cand = pos->pending > pos->keepalive ? pos->pending : pos->keepalive;
     int64_t now = mono_ms();
     int rc;
 
@@ -180,7 +159,7 @@ static int persist_idle(run_state *st, bool force)
     if (!force) {
         bool due = now - st->last_persist_ms >=
                    (int64_t)st->cfg->source.status_interval_ms;
-        bool worth = st->pending > st->persisted ||
+        bool worth = pos->pending > st->persisted ||
                      cand - st->persisted >= IDLE_PERSIST_BYTES ||
                      now - st->last_persist_ms >= IDLE_PERSIST_MS;
         if (!due || !worth)
@@ -188,7 +167,7 @@ static int persist_idle(run_state *st, bool force)
     }
     /* Durable, and so reported, once the target confirms the commit. */
     rc = wb_apply_store_progress(st->apply, cand,
-                                 st->pending == cand ? st->pending_time
+                                 pos->pending == cand ? pos->pending_time
                                                      : wb_pgtime_now(),
                                  st->err);
     if (rc)
@@ -238,7 +217,8 @@ static void finish(run_state *st)
     /* A source transaction still arriving is abandoned (the server sends
      * it again): if it queued writes, the whole open batch is rolled back;
      * otherwise the complete transactions in the batch are committed. */
-    bool rolled_back = st->in_txn && st->txn_wrote;
+    bool rolled_back = wb_dispatch_in_txn(st->disp) &&
+                       wb_dispatch_txn_wrote(st->disp);
     if (rolled_back)
         rc = wb_apply_rollback_batch(st->apply, st->err);
     else
@@ -248,9 +228,7 @@ static void finish(run_state *st)
     if (rc == 0)
         rc = wb_apply_make_durable(st->apply, STOP_TIMEOUT_MS, st->err);
     note_durable(st);
-    st->in_txn = false;
-    st->in_stream = false;
-    wb_spool_clear(st->spool);
+    wb_dispatch_abandon(st->disp);
     /* After a rollback, positions seen meanwhile (skipped transactions,
      * echoes of our own earlier batches) may lie past transactions of the
      * rolled-back batch: storing one would skip them at the next start. */
@@ -299,59 +277,6 @@ static void shutdown_loop(run_state *st)
     uv_stop(&st->loop);
 }
 
-static int proto_error(run_state *st, const char *fmt, const char *what)
-{
-    wb_error_set(st->err, WB_EPROTO, fmt, what);
-    wb_error_lsn(st->err, st->txn_final_lsn);
-    return WB_EPROTO;
-}
-
-static int apply_change(run_state *st, wb_change *c)
-{
-    wb_target_op *ops;
-    size_t nops;
-    int rc;
-
-    if (c->kind != WB_CHANGE_TRUNCATE) {
-        bool due;
-        if ((rc = wb_apply_lookup_changed(st->apply, c->rel->nspname,
-                                          c->rel->relname, &due, st->err)))
-            return rc;
-        st->txn_wrote = st->txn_wrote || due;
-        if ((rc = wb_apply_clock_change(st->apply, c, &due, st->err)))
-            return rc;
-        st->txn_wrote = st->txn_wrote || due;
-    }
-    if (!wb_router_is_mapped(st->router, c->rel->nspname, c->rel->relname))
-        return 0;
-    st->stats.changes++;
-    rc = wb_router_route(st->router, c, st->msg_arena, &ops, &nops, st->err);
-    if (rc)
-        return rc;
-    for (size_t i = 0; i < nops; i++) {
-        if ((rc = wb_apply_op(st->apply, &ops[i], c->lsn, st->err)) != 0)
-            return rc;
-        st->txn_wrote = true;
-        st->stats.ops++;
-    }
-    return 0;
-}
-
-static wb_relcache_entry *relation_for(run_state *st, uint32_t relid,
-                                       int *rc)
-{
-    wb_relcache_entry *e = wb_relcache_lookup(st->relcache, relid);
-    if (!e) {
-        wb_error_set(st->err, WB_EPROTO,
-                     "change for relation %u arrived before its Relation "
-                     "message",
-                     relid);
-        wb_error_lsn(st->err, st->txn_final_lsn);
-        *rc = WB_EPROTO;
-    }
-    return e;
-}
-
 /*
  * SIGHUP: load the file again and swap the mappings, only between source
  * transactions (never inside one, so every transaction is mapped by one
@@ -366,7 +291,7 @@ static void reload(run_state *st)
     wb_error e;
     const char *key;
 
-    if (!st->reload_requested || st->in_txn)
+    if (!st->reload_requested || wb_dispatch_in_txn(st->disp))
         return;
     st->reload_requested = false;
     wb_error_clear(&e);
@@ -424,6 +349,7 @@ static void reload(run_state *st)
     }
     wb_router_destroy(st->router);
     st->router = router;
+    wb_dispatch_set_config(st->disp, next, router);
     if (st->owned)
         st->retired[st->nretired++] = st->owned;
     st->owned = next;
@@ -439,281 +365,10 @@ static void free_retired(run_state *st)
     st->nretired = 0;
 }
 
-static int handle_commit(run_state *st, const wb_pgoutput_commit *c)
-{
-    char a[WB_LSN_BUFLEN];
-    int rc;
-
-    if (!st->in_txn)
-        return proto_error(st, "%s message outside a transaction", "Commit");
-    st->in_txn = false;
-    if (st->txn_wrote) {
-        st->txn_wrote = false;
-        rc = wb_apply_txn_done(st->apply, c->end_lsn, c->commit_time, true,
-                               st->err);
-        if (rc) {
-            wb_error_lsn(st->err, c->end_lsn);
-            return rc;
-        }
-        st->stats.txns_applied++;
-        wb_log(WB_LOG_DEBUG, "applied transaction %u ending at %s",
-               st->txn_xid, wb_lsn_format(c->end_lsn, a));
-    } else {
-        st->stats.txns_skipped++;
-        if (st->own_txn) {
-            /* Our own echo: worth storing no more than a keepalive (else
-             * each stored position would echo and be stored again). */
-            if (c->end_lsn > st->keepalive)
-                st->keepalive = c->end_lsn;
-        } else if (!st->applied_before && c->end_lsn > st->pending) {
-            st->pending = c->end_lsn;
-            st->pending_time = c->commit_time;
-            /* Rides along with an open batch, if any. */
-            rc = wb_apply_txn_done(st->apply, c->end_lsn, c->commit_time,
-                                   false, st->err);
-            if (rc)
-                return rc;
-        }
-    }
-    if (c->end_lsn > st->recv)
-        st->recv = c->end_lsn;
-    reload(st);
-    return 0;
-}
-
-static int handle_message(run_state *st, const wb_pgoutput_msg *m)
-{
-    wb_change c;
-    wb_relcache_entry *e;
-    int rc = 0;
-
-    memset(&c, 0, sizeof(c));
-    c.lsn = st->txn_final_lsn;
-    c.commit_time = st->txn_commit_time;
-
-    switch (m->type) {
-    case WB_PGO_BEGIN:
-        if (st->in_txn)
-            return proto_error(st, "%s message inside a transaction", "Begin");
-        st->in_txn = true;
-        st->txn_final_lsn = m->u.begin.final_lsn;
-        st->txn_commit_time = m->u.begin.commit_time;
-        st->txn_xid = m->u.begin.xid;
-        /* Commits that start before the stored position are applied. */
-        st->applied_before = m->u.begin.final_lsn < st->resume;
-        st->txn_wrote = false;
-        st->own_txn = false;
-        st->skip_txn = st->applied_before;
-        return 0;
-    case WB_PGO_COMMIT:
-        return handle_commit(st, &m->u.commit);
-    case WB_PGO_ORIGIN:
-        /* Our own writes coming back through the slot. */
-        if (strcmp(m->u.origin.name, st->cfg->target.origin) == 0)
-            st->skip_txn = st->own_txn = true;
-        return 0;
-    case WB_PGO_MESSAGE:
-        if (st->in_txn && (m->u.message.flags & WB_MESSAGE_TRANSACTIONAL) &&
-            strcmp(m->u.message.prefix, WB_APPLY_MARKER_PREFIX) == 0 &&
-            strcmp(m->u.message.content, st->cfg->target.origin) == 0)
-            st->skip_txn = st->own_txn = true;
-        return 0;
-    case WB_PGO_RELATION:
-        if (!wb_relcache_update(st->relcache, &m->u.relation, st->err))
-            return st->err ? st->err->code : WB_ENOMEM;
-        return 0;
-    case WB_PGO_TYPE:
-        return 0;
-    case WB_PGO_INSERT:
-    case WB_PGO_UPDATE:
-    case WB_PGO_DELETE:
-    case WB_PGO_TRUNCATE:
-        if (!st->in_txn)
-            return proto_error(st, "%s message outside a transaction",
-                               wb_pgoutput_msgtype_name(m->type));
-        if (st->skip_txn)
-            return 0;
-        break;
-    default:
-        /* Two-phase messages (never requested) and stream messages
-         * outside a stream. */
-        return proto_error(st, "unexpected %s message",
-                           wb_pgoutput_msgtype_name(m->type));
-    }
-
-    if (m->type == WB_PGO_TRUNCATE) {
-        c.kind = WB_CHANGE_TRUNCATE;
-        c.truncate_flags = m->u.truncate.flags;
-        for (uint32_t i = 0; i < m->u.truncate.nrelids; i++) {
-            if (!(e = relation_for(st, m->u.truncate.relids[i], &rc)))
-                return rc;
-            c.rel = &e->rel;
-            c.rel_version = e->generation;
-            if ((rc = apply_change(st, &c)) != 0)
-                return rc;
-        }
-        return 0;
-    }
-    if (m->type == WB_PGO_INSERT) {
-        if (!(e = relation_for(st, m->u.insert.relid, &rc)))
-            return rc;
-        c.kind = WB_CHANGE_INSERT;
-        c.newtup = &m->u.insert.newtup;
-    } else if (m->type == WB_PGO_UPDATE) {
-        if (!(e = relation_for(st, m->u.update.relid, &rc)))
-            return rc;
-        c.kind = WB_CHANGE_UPDATE;
-        c.oldkind = m->u.update.oldkind;
-        c.oldtup = m->u.update.oldkind ? &m->u.update.oldtup : NULL;
-        c.newtup = &m->u.update.newtup;
-    } else {
-        if (!(e = relation_for(st, m->u.del.relid, &rc)))
-            return rc;
-        c.kind = WB_CHANGE_DELETE;
-        c.oldkind = m->u.del.oldkind;
-        c.oldtup = &m->u.del.oldtup;
-    }
-    c.rel = &e->rel;
-    c.rel_version = e->generation;
-    /* Tuples must match the latest Relation for the relid. */
-    if ((c.newtup && c.newtup->ncols != c.rel->natts) ||
-        (c.oldtup && c.oldtup->ncols != c.rel->natts)) {
-        wb_error_set(st->err, WB_EPROTO,
-                     "tuple has %u columns but relation has %u",
-                     (unsigned)(c.newtup ? c.newtup->ncols : c.oldtup->ncols),
-                     (unsigned)c.rel->natts);
-        wb_error_relation(st->err, c.rel->nspname, c.rel->relname);
-        wb_error_lsn(st->err, st->txn_final_lsn);
-        return WB_EPROTO;
-    }
-    return apply_change(st, &c);
-}
-
-/* Replay one spooled message of a committed streamed transaction. */
-static int replay_one(void *ud, const char *msg, size_t len)
-{
-    run_state *st = ud;
-    wb_pgoutput_msg m;
-    int rc;
-
-    /* A replay is one long callback: the source cannot be paused, so wait
-     * for the target here when its queue is full (back-pressure). */
-    if (wb_apply_backlogged(st->apply)) {
-        if ((rc = wb_apply_drain(st->apply, REPLAY_DRAIN_MS, st->err)) != 0)
-            return rc;
-        note_durable(st);
-    }
-    wb_arena_reset(st->msg_arena);
-    rc = wb_pgoutput_decode(msg, len, true, st->msg_arena, &m, st->err);
-    if (rc == 0)
-        rc = handle_message(st, &m);
-    if (rc)
-        wb_error_lsn(st->err, st->txn_final_lsn);
-    return rc;
-}
-
-static int handle_stream(run_state *st, const wb_pgoutput_msg *m,
-                         const char *raw, size_t len)
-{
-    int rc;
-    bool own = false;
-
-    switch (m->type) {
-    case WB_PGO_STREAM_START:
-        if (st->in_stream || st->in_txn)
-            return proto_error(st, "%s message inside a transaction",
-                               "Stream Start");
-        st->in_stream = true;
-        st->stream_xid = m->xid;
-        return 0;
-    case WB_PGO_STREAM_STOP:
-        st->in_stream = false;
-        return 0;
-    case WB_PGO_STREAM_ABORT:
-        return wb_spool_abort(st->spool, m->xid, m->u.stream_abort.subxid,
-                              st->err);
-    case WB_PGO_STREAM_COMMIT: {
-        /* The commit decides: replay the spooled changes as one
-         * transaction, exactly like a non-streamed one. */
-        wb_pgoutput_commit c = {m->u.stream_commit.flags,
-                                m->u.stream_commit.commit_lsn,
-                                m->u.stream_commit.end_lsn,
-                                m->u.stream_commit.commit_time};
-        uint32_t xid = m->xid;
-        if (st->in_txn || st->in_stream)
-            return proto_error(st, "%s message inside a transaction",
-                               "Stream Commit");
-        st->in_txn = true;
-        st->txn_final_lsn = c.commit_lsn;
-        st->txn_commit_time = c.commit_time;
-        st->txn_xid = xid;
-        st->applied_before = c.commit_lsn < st->resume;
-        st->txn_wrote = false;
-        st->own_txn = false;
-        st->skip_txn = st->applied_before;
-        if (st->skip_txn) {
-            wb_spool_abort(st->spool, xid, xid, NULL);
-        } else {
-            /* The Origin message came before the changes: the flag is
-             * known before the replay starts. */
-            own = wb_spool_is_flagged(st->spool, xid);
-            st->skip_txn = st->own_txn = own;
-            rc = wb_spool_replay(st->spool, xid, replay_one, st, &own,
-                                 st->err);
-            if (rc)
-                return rc;
-        }
-        return handle_commit(st, &c);
-    }
-    case WB_PGO_ORIGIN:
-        if (strcmp(m->u.origin.name, st->cfg->target.origin) == 0)
-            return wb_spool_set_flag(st->spool, st->stream_xid, true,
-                                     st->err);
-        return 0;
-    default:
-        /* R, Y, I, U, D, T, M of an open stream: kept until its commit. */
-        return wb_spool_append(st->spool, st->stream_xid,
-                               m->has_xid ? m->xid : st->stream_xid, raw, len,
-                               st->err);
-    }
-}
-
-static int handle_copydata(run_state *st, const char *buf, size_t len)
-{
-    wb_copydata cd;
-    wb_pgoutput_msg m;
-    int rc;
-
-    if ((rc = wb_copydata_parse(buf, len, &cd, st->err)) != 0)
-        return rc;
-    if (cd.type == 'k') {
-        if (!st->in_txn && cd.wal_end > st->keepalive) {
-            st->keepalive = cd.wal_end;
-            if (cd.wal_end > st->recv)
-                st->recv = cd.wal_end;
-        }
-        if (cd.reply_requested)
-            return send_status(st, false);
-        return 0;
-    }
-    rc = wb_pgoutput_decode(cd.payload, cd.payload_len, st->in_stream,
-                            st->msg_arena, &m, st->err);
-    if (rc) {
-        wb_error_lsn(st->err, cd.wal_start ? cd.wal_start : st->txn_final_lsn);
-        return rc;
-    }
-    if (st->in_stream || m.type == WB_PGO_STREAM_START ||
-        m.type == WB_PGO_STREAM_COMMIT || m.type == WB_PGO_STREAM_ABORT)
-        rc = handle_stream(st, &m, cd.payload, cd.payload_len);
-    else
-        rc = handle_message(st, &m);
-    wb_arena_reset(st->msg_arena);
-    return rc;
-}
-
 static bool until_reached(const run_state *st)
 {
-    return st->opts.until_now && idle(st) && st->recv >= st->until;
+    return st->opts.until_now && idle(st) &&
+           wb_dispatch_pos(st->disp)->recv >= st->until;
 }
 
 static void on_batch_timer(uv_timer_t *h);
@@ -737,7 +392,7 @@ static void on_batch_timer(uv_timer_t *h)
     st->batch_timer_armed = false;
     if (st->finished)
         return;
-    if (st->in_txn) {
+    if (wb_dispatch_in_txn(st->disp)) {
         /* Mid-transaction: the batch may only end after its commit. */
         st->batch_timer_armed = true;
         uv_timer_start(&st->batch_timer, on_batch_timer, 1, 0);
@@ -766,7 +421,7 @@ static void on_batch_timer(uv_timer_t *h)
  */
 static int close_if_source_idle(run_state *st)
 {
-    if (!st->src_drained || st->in_txn || st->finished)
+    if (!st->src_drained || wb_dispatch_in_txn(st->disp) || st->finished)
         return 0;
     return wb_apply_source_idle(st->apply, st->err);
 }
@@ -814,10 +469,12 @@ static void drain_source(run_state *st)
             fail(st, n);
             return;
         }
-        rc = handle_copydata(st, buf, (size_t)n);
+        bool reply;
+        rc = wb_dispatch_copydata(st->disp, buf, (size_t)n, &reply);
         wb_source_freemem(buf);
+        if (rc == 0 && reply)
+            rc = send_status(st, false);
         if (rc) {
-            wb_arena_reset(st->msg_arena);
             fail(st, rc);
             return;
         }
@@ -922,7 +579,7 @@ static void on_timer(uv_timer_t *h)
     }
     /* A batch may only end between source transactions: closing it in
      * the middle of one would commit half of it. */
-    if ((!st->in_txn && (rc = wb_apply_tick(st->apply, st->err)) != 0) ||
+    if ((!wb_dispatch_in_txn(st->disp) && (rc = wb_apply_tick(st->apply, st->err)) != 0) ||
         (rc = persist_idle(st, false)) != 0 ||
         (rc = update_apply_poll(st)) != 0) {
         fail(st, rc);
@@ -947,7 +604,7 @@ static void on_sighup(uv_signal_t *h, int signum)
     run_state *st = h->data;
     (void)signum;
     wb_log(WB_LOG_INFO, "received SIGHUP, reloading the configuration%s",
-           st->in_txn ? " when the current transaction ends" : "");
+           wb_dispatch_in_txn(st->disp) ? " when the current transaction ends" : "");
     st->reload_requested = true;
     reload(st);
 }
@@ -1054,7 +711,7 @@ static int prepare(run_state *st, wb_lsn *startpos)
                                "the tables before starting again.");
         return WB_ESTATE;
     }
-    st->persisted = st->resume = stored;
+    st->persisted = stored;
     st->stats.start_lsn = stored;
     *startpos = stored;
     if (st->opts.until_now &&
@@ -1128,16 +785,8 @@ static void end_session(run_state *st)
     st->apply = NULL;
     free_retired(st); /* nothing points into them any more */
     st->active = false;
-    st->in_txn = false;
-    st->skip_txn = false;
-    st->txn_wrote = false;
-    st->in_stream = false;
     st->want_write = false;
-    /* Uncommitted streamed transactions are sent again from the start. */
-    wb_spool_clear(st->spool);
-    /* A new walsender sends every Relation again before using it. */
-    wb_relcache_destroy(st->relcache);
-    st->relcache = wb_relcache_create();
+    wb_dispatch_end_session(st->disp);
 }
 
 /* One connection lifetime: prepare, stream until stopped or failed. */
@@ -1149,11 +798,9 @@ static int run_session(run_state *st)
     st->finished = false;
     st->result = 0;
     st->want_write = false;
-    /* Positions that needed no write are re-learnt from the new stream. */
-    st->pending = st->keepalive = WB_INVALID_LSN;
-    if (!st->relcache)
-        return wb_error_set(st->err, WB_ENOMEM, "out of memory");
     if ((rc = prepare(st, &startpos)) != 0)
+        return rc;
+    if ((rc = wb_dispatch_start_session(st->disp, st->apply, startpos)) != 0)
         return rc;
     if ((rc = wb_source_start(st->src, startpos, st->err)) != 0)
         return rc;
@@ -1204,6 +851,12 @@ static uint64_t backoff_ms(int attempt)
     return d / 2 + (uint64_t)rand() % (d / 2 + 1);
 }
 
+/* dispatch.c: a source transaction ended, the time for a pending reload. */
+static void hook_txn_end(void *ud) { reload(ud); }
+
+/* dispatch.c: a streamed transaction's replay waited for the target. */
+static void hook_target_waited(void *ud) { note_durable(ud); }
+
 int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
            wb_error *err)
 {
@@ -1211,6 +864,7 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
     wb_error local;
     int rc, attempt = 0;
     bool loop_ready = false;
+    wb_dispatch_hooks hooks = {st, hook_txn_end, hook_target_waited};
 
     if (!st)
         return wb_error_set(err, WB_ENOMEM, "out of memory");
@@ -1221,17 +875,11 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
     st->cfg = cfg;
     st->opts = opts ? *opts : (wb_run_opts){0};
     st->err = err;
-    st->relcache = wb_relcache_create();
-    st->msg_arena = wb_arena_create(64 * 1024, MSG_ARENA_LIMIT);
-    if (!st->relcache || !st->msg_arena) {
-        rc = wb_error_set(err, WB_ENOMEM, "out of memory");
-        goto done;
-    }
     /* These report their own errors (a plugin that cannot be loaded or
      * rejects its config is WB_ECONFIG, with the file position). */
     if (!(st->router = wb_router_create(cfg, err)) ||
-        !(st->spool = wb_spool_create(cfg->source.spool_dir, MAX_STREAMS,
-                                      err))) {
+        !(st->disp = wb_dispatch_create(cfg, st->router, &st->stats, &hooks,
+                                        err))) {
         rc = err->code ? err->code : WB_ENOMEM;
         goto done;
     }
@@ -1286,10 +934,8 @@ done:
     st->stats.final_lsn = st->persisted;
     if (stats)
         *stats = st->stats;
+    wb_dispatch_destroy(st->disp);
     wb_router_destroy(st->router);
-    wb_relcache_destroy(st->relcache);
-    wb_arena_destroy(st->msg_arena);
-    wb_spool_destroy(st->spool);
     free_retired(st);
     wb_config_free(st->owned);
     free(st);

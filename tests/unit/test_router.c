@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "walbridge/log.h"
+#include "router_int.h"
 #include "walbridge/mapping.h"
 #include "wbtest.h"
 
@@ -566,6 +567,79 @@ static void test_conflict_old_values(void)
     wb_config_free(c);
 }
 
+/*
+ * Another writer's change of a table that a last_writer_wins-by-commit-time
+ * mapping writes: the router's output names the columns written, their
+ * values and whether the old row had them (the column clock), and the
+ * relation (lookup tables), so that the applier reads no decoder struct.
+ */
+static void test_clock_write_for_target_changes(void)
+{
+    setup();
+    maps[0].conflict.resolve = WB_CONFLICT_LAST_WRITER_WINS;
+    maps[0].conflict.by_commit_time = true;
+    wb_router *r = wb_router_create(&cfg, NULL);
+    wb_arena *a = wb_arena_create(0, 0);
+    wb_pgoutput_column tatts[] = {
+        {WB_PGO_COLUMN_KEY, "external_id__c", 25, -1},
+        {0, "personemail", 25, -1},
+        {0, "firstname", 25, -1},
+        {0, "description", 25, -1},
+    };
+    wb_pgoutput_relation target = {16390, "salesforce", "account", 'f',
+                                   4,     tatts};
+    wb_tuple_value ov[] = {T("42"), T("old@x"), T("Ann"), T("bio")};
+    wb_tuple_value nv[] = {T("42"), T("new@x"), T("Ann"), U};
+    wb_tuple ot = {4, ov}, nt = {4, nv};
+    wb_change c = {WB_CHANGE_UPDATE, &target, 'O', &ot, &nt, 0x500, 0, 0, 1};
+    wb_routed out;
+
+    WB_CHECK_INT_EQ(wb_router_route_change(r, &c, a, &out, NULL), 0);
+    WB_CHECK(!out.mapped);
+    WB_CHECK_U64_EQ(out.nops, 0);
+    WB_CHECK_STR_EQ(out.changed_schema, "salesforce");
+    WB_CHECK_STR_EQ(out.changed_table, "account");
+    WB_CHECK_U64_EQ(out.nclock, 1);
+    if (out.nclock == 1) {
+        const wb_clock_write *w = &out.clock[0];
+        WB_CHECK(w->mapping == &maps[0]);
+        WB_CHECK_U64_EQ(w->lsn, 0x500);
+        WB_CHECK_U64_EQ(w->nkeys, 1);
+        WB_CHECK_STR_EQ(w->keys[0], "42");
+        /* description is unchanged TOAST: not written, not recorded. */
+        WB_CHECK_U64_EQ(w->ncols, 2);
+        WB_CHECK_STR_EQ(w->cols[0], "personemail");
+        WB_CHECK_STR_EQ(w->vals[0], "new@x");
+        WB_CHECK(!w->same[0]);
+        WB_CHECK_STR_EQ(w->cols[1], "firstname");
+        WB_CHECK_STR_EQ(w->vals[1], "Ann");
+        WB_CHECK(w->same[1]);
+    }
+
+    /* No usable key (NULL): nothing to record. */
+    wb_tuple_value kv[] = {N, T("new@x"), T("Ann"), T("bio")};
+    wb_tuple kt = {4, kv};
+    wb_change k = {WB_CHANGE_INSERT, &target, 0, NULL, &kt, 0x600, 0, 0, 1};
+    WB_CHECK_INT_EQ(wb_router_route_change(r, &k, a, &out, NULL), 0);
+    WB_CHECK_U64_EQ(out.nclock, 0);
+    WB_CHECK_STR_EQ(out.changed_table, "account");
+
+    /* A truncate changes no row: no lookup note, no clock. */
+    wb_change t = {WB_CHANGE_TRUNCATE, &target, 0, NULL, NULL, 0x700, 0, 0, 1};
+    WB_CHECK_INT_EQ(wb_router_route_change(r, &t, a, &out, NULL), 0);
+    WB_CHECK(out.changed_table == NULL);
+    WB_CHECK_U64_EQ(out.nclock, 0);
+    wb_router_destroy(r);
+
+    /* Without by_commit_time there is no clock to keep. */
+    maps[0].conflict.by_commit_time = false;
+    r = wb_router_create(&cfg, NULL);
+    WB_CHECK_INT_EQ(wb_router_route_change(r, &c, a, &out, NULL), 0);
+    WB_CHECK_U64_EQ(out.nclock, 0);
+    wb_router_destroy(r);
+    wb_arena_destroy(a);
+}
+
 int main(void)
 {
     WB_RUN(test_conflict_old_values);
@@ -578,5 +652,6 @@ int main(void)
     WB_RUN(test_unmapped_and_disabled);
     WB_RUN(test_language);
     WB_RUN(test_filter_out_ignore_needs_no_key);
+    WB_RUN(test_clock_write_for_target_changes);
     return wbtest_summary();
 }
