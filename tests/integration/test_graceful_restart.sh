@@ -101,7 +101,7 @@ UPDATE portal.users SET email = 'tx@example.com' WHERE id = 5;
 INSERT INTO portal.users (email, first_name, last_name, phone) VALUES ('late@example.com', 'Late', 'Comer', NULL);
 COMMIT;
 SQL
-wait_state 60 "$STATE_SQL" "19/0" "changes arrive while walbridge streams (19 rows, 0 differences)"
+wait_state 180 "$STATE_SQL" "19/0" "changes arrive while walbridge streams (19 rows, 0 differences)"
 LAST_MAPPED=$(wb_psql -c "SELECT pg_current_wal_lsn()")
 
 echo "-- 2. published tables idle, WAL advances: keepalive positions"
@@ -126,7 +126,7 @@ echo "   more than 1 MB of unpublished WAL: walbridge stores the idle position, 
 wb_psql -c "INSERT INTO busy.filler (v) SELECT repeat(md5(g::text), 4) FROM generate_series(1, 12000) g"
 BIG=$(wb_psql -c "SELECT pg_current_wal_lsn()")
 (($(wb_lsn_int "$BIG") - $(wb_lsn_int "$LAST_MAPPED") > 1024 * 1024)) || fail "set-up: the big write made less than 1 MB of WAL"
-wait_state 60 "SELECT confirmed_flush_lsn >= '$BIG' FROM pg_replication_slots WHERE slot_name = '$WB_SLOT'" t \
+wait_state 180 "SELECT confirmed_flush_lsn >= '$BIG' FROM pg_replication_slots WHERE slot_name = '$WB_SLOT'" t \
     "the slot is confirmed past the unpublished WAL ($BIG)"
 
 echo "-- 3. walbridge's target transaction blocked by a row lock while WAL advances"
@@ -134,7 +134,7 @@ wb_sess_open L
 wb_sess_run L "BEGIN; SELECT 1 FROM salesforce.account WHERE external_id__c = '1' FOR UPDATE;"
 wb_psql -c "UPDATE portal.users SET phone = 'blocked' WHERE id = 1"
 BLOCKED=$(wb_psql -c "SELECT pg_current_wal_lsn()")
-wait_state 60 "SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = current_database()
+wait_state 180 "SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = current_database()
                  AND backend_type = 'client backend' AND application_name NOT LIKE 'wbt\\_%'
                  AND wait_event_type = 'Lock'" t "walbridge's apply waits for the row lock"
 for i in 1 2; do
@@ -148,7 +148,7 @@ for i in 1 2; do
 done
 wb_sess_run L "ROLLBACK;"
 wb_sess_close L
-wait_state 60 "SELECT phone FROM salesforce.account WHERE external_id__c = '1'" "blocked" \
+wait_state 180 "SELECT phone FROM salesforce.account WHERE external_id__c = '1'" "blocked" \
     "the blocked change arrives once the lock is gone"
 
 echo "-- 4. SIGTERM"
@@ -179,7 +179,7 @@ assert_eq "$(wb_psql -c "SELECT string_agg(op || ':' || id || ':' || phone, ',')
 echo "-- cycle 2: streaming again after a graceful stop, SIGTERM again"
 wb_start_bg "$CFG"
 wb_psql -c "UPDATE portal.users SET phone = 'cycle 2' WHERE id = 3"
-wait_state 60 "SELECT phone FROM salesforce.account WHERE external_id__c = '3'" "cycle 2" \
+wait_state 180 "SELECT phone FROM salesforce.account WHERE external_id__c = '3'" "cycle 2" \
     "change made during the second streaming run arrives"
 rc=0
 wb_stop_bg "$WB_BG_PID" || rc=$?
