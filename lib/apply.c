@@ -2073,7 +2073,16 @@ int wb_apply_drain(wb_apply *a, int timeout_ms, wb_error *err)
     /* Whatever is queued without a Sync must be asked for. */
     if ((rc = wb_apply_kick(a, err)) != 0)
         return rc;
+    size_t left_items = a->nitems;
     while (a->nitems > 0) {
+        /* The ceiling is on silence, not on the whole queue: a long queue
+         * on a busy target takes as long as it takes.  Giving up while
+         * results still come in would close the connection under batches
+         * the server goes on to commit, uncounted and reported as lost. */
+        if (a->nitems < left_items) {
+            left_items = a->nitems;
+            deadline = wb_clock_ms() + timeout_ms;
+        }
         int64_t left = deadline - wb_clock_ms();
         if (left <= 0)
             return wb_error_set(err, WB_ECONN,

@@ -129,7 +129,8 @@ void wb_apply_set_rowmode_until(wb_apply *a, wb_lsn lsn);
 
 /* Ask the server to send the results it holds (before waiting on them). */
 int wb_apply_kick(wb_apply *a, wb_error *err);
-/* Block (bounded) until every queued statement has its result. */
+/* Block until every queued statement has its result; WB_ECONN when the
+ * target sends none for timeout_ms (a hang, not a slow queue). */
 int wb_apply_drain(wb_apply *a, int timeout_ms, wb_error *err);
 
 int wb_apply_socket(const wb_apply *a);

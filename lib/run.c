@@ -239,10 +239,19 @@ static void finish(run_state *st)
     if (rc != 0 && retryable(rc, st->err)) {
         /* The last batch met a deadlock (or the like) on its way out: it
          * was rolled back whole and the stored position is before it, so
-         * the next start applies it.  Stopping was asked for; it is done. */
+         * the next start applies it.  A lost or silent target is another
+         * matter: what was sent may still commit after the connection is
+         * gone, its position with it, so the next start resumes after
+         * it; only whether it did is unknown (and its rows are not in the
+         * stop line).  Stopping was asked for; it is done. */
         wb_log_error(WB_LOG_WARNING, st->err);
-        wb_log(WB_LOG_INFO, "the last batch was rolled back; it is applied "
-                            "again at the next start");
+        if (rc == WB_ECONN)
+            wb_log(WB_LOG_INFO,
+                   "whether the last batch was committed is unknown; the "
+                   "next start resumes from the position stored with it");
+        else
+            wb_log(WB_LOG_INFO, "the last batch was rolled back; it is "
+                                "applied again at the next start");
         wb_error_clear(st->err);
     } else if (rc != 0) {
         st->result = rc;
