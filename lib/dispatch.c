@@ -21,12 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dispatch_int.h"
-#include "spool_int.h"
-#include "walbridge/arena.h"
-#include "walbridge/copydata.h"
-#include "walbridge/log.h"
-#include "walbridge/pgoutput.h"
+#include "dispatch.h"
+#include "source/spool.h"
+#include "common/arena.h"
+#include "source/copydata.h"
+#include "common/log.h"
+#include "decode/pgoutput.h"
 
 #define MAX_STREAMS     1024
 #define REPLAY_DRAIN_MS (10 * 60 * 1000)

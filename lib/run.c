@@ -27,14 +27,14 @@
 
 #include <uv.h>
 
-#include "apply_int.h"
-#include "dispatch_int.h"
-#include "source_int.h"
-#include "startup_int.h"
-#include "walbridge/log.h"
-#include "walbridge/mapping.h"
-#include "walbridge/pgoutput.h"
-#include "walbridge/run.h"
+#include "apply/apply.h"
+#include "dispatch.h"
+#include "source/source.h"
+#include "check/startup_int.h"
+#include "common/log.h"
+#include "map/mapping.h"
+#include "decode/pgoutput.h"
+#include "run.h"
 
 #define TICK_MS 100
 #define UNTIL_PING_MS 200

@@ -12,9 +12,9 @@
 
 #include <libpq-fe.h>
 
-#include "conn_int.h"
-#include "sqlgen_int.h"
-#include "walbridge/status.h"
+#include "common/conn.h"
+#include "apply/sqlgen.h"
+#include "status.h"
 
 static PGresult *q(PGconn *c, const char *sql, int n, const char *const *p)
 {

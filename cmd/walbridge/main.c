@@ -12,15 +12,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "walbridge/config.h"
-#include "walbridge/error.h"
-#include "walbridge/log.h"
-#include "walbridge/mapping.h"
-#include "walbridge/lsn.h"
-#include "walbridge/mapping.h"
-#include "walbridge/run.h"
-#include "walbridge/startup.h"
-#include "walbridge/status.h"
+#include "config/config.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "map/mapping.h"
+#include "common/lsn.h"
+#include "map/mapping.h"
+#include "run.h"
+#include "check/startup.h"
+#include "status.h"
 
 /* Exit codes (documented in the README and in --help). */
 enum {

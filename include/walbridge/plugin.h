@@ -2,7 +2,7 @@
  * walbridge/plugin.h - the mapping plugin ABI.
  *
  * A mapping plugin turns one source change into zero or more target row
- * operations.  The built-in declarative mapping is one (lib/builtin.c,
+ * operations.  The built-in declarative mapping is one (lib/map/builtin.c,
  * registered through the very same struct); external ones are shared
  * objects named in the YAML:
  *

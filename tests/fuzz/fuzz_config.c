@@ -1,6 +1,6 @@
 /*
  * fuzz_config.c - libFuzzer target for the YAML configuration loader
- * (lib/config.c, on libyaml).
+ * (lib/config/config.c, on libyaml).
  *
  * The input is the file content: wb_config_load_buffer must either return a
  * configuration in which every documented guarantee holds (required strings
@@ -21,9 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "walbridge/config.h"
-#include "walbridge/error.h"
-#include "walbridge/mapping.h"
+#include "config/config.h"
+#include "common/error.h"
+#include "map/mapping.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,6 +1,6 @@
 /*
  * fuzz_expr.c - libFuzzer target for value expressions and row filters
- * evaluated over arbitrary column values (lib/expr.c).
+ * evaluated over arbitrary column values (lib/map/expr.c).
  *
  * The input describes a row, a value expression and a filter:
  *
@@ -39,9 +39,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "expr_int.h"
-#include "walbridge/arena.h"
-#include "walbridge/error.h"
+#include "map/expr.h"
+#include "common/arena.h"
+#include "common/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const char *__asan_default_options(void);

@@ -1,6 +1,6 @@
 /*
  * fuzz_pgarray.c - libFuzzer target for the array literals of set-based
- * apply (lib/pgarray.c: wb_strbuf, wb_pgarray_add, wb_pgarray_finish).
+ * apply (lib/common/pgarray.c: wb_strbuf, wb_pgarray_add, wb_pgarray_finish).
  *
  * Every row value of a batch travels to the target inside one text[]
  * literal, which the server reads with its array input parser (array_in).
@@ -26,8 +26,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "pgarray_int.h"
-#include "walbridge/error.h"
+#include "common/pgarray.h"
+#include "common/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,7 +1,7 @@
 /*
  * fuzz_pgoutput.c - libFuzzer target for the replication stream decoders:
- * CopyData framing (lib/copydata.c), pgoutput (lib/pgoutput.c) and the
- * relation cache (lib/relcache.c).
+ * CopyData framing (lib/source/copydata.c), pgoutput (lib/decode/pgoutput.c) and the
+ * relation cache (lib/decode/relcache.c).
  *
  * Input: a sequence of frames, each a 4-byte big-endian length and that
  * many bytes of one CopyData message (a length past the end of the input is
@@ -37,10 +37,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "walbridge/arena.h"
-#include "walbridge/copydata.h"
-#include "walbridge/error.h"
-#include "walbridge/pgoutput.h"
+#include "common/arena.h"
+#include "source/copydata.h"
+#include "common/error.h"
+#include "decode/pgoutput.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

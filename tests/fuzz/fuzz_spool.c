@@ -1,6 +1,6 @@
 /*
  * fuzz_spool.c - libFuzzer target for the spool of streamed transactions
- * (lib/spool.c): appends, subtransaction aborts, flags, replays, and raw
+ * (lib/source/spool.c): appends, subtransaction aborts, flags, replays, and raw
  * bytes written straight into a transaction's spool file.
  *
  * The input is a program of operations on a few transactions (top-level
@@ -14,7 +14,7 @@
  * with them, bypassing the record framing: the spool file is then
  * arbitrary bytes, and its replay must end cleanly (0, or WB_EIO with a
  * message), hand back only bytes that are in the file, drop the
- * transaction, and leak nothing.  This is why lib/spool.c is included here
+ * transaction, and leak nothing.  This is why lib/source/spool.c is included here
  * rather than linked: the harness needs the transaction's FILE, and
  * routes the spool's allocations through a check that none is larger than
  * what the fuzz input could legitimately need (a length read from a
@@ -37,7 +37,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "spool_int.h"
+#include "source/spool.h"
 
 /* Larger than any record or table a fuzz input can make. */
 #define MAX_ALLOC ((size_t)1 << 20)
@@ -53,7 +53,7 @@ static void *checked_realloc(void *p, size_t n)
 
 /* The headers are in already, so only spool.c's own calls are renamed. */
 #define realloc(p, n) checked_realloc(p, n)
-#include "../../lib/spool.c"
+#include "../../lib/source/spool.c"
 #undef realloc
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -12,7 +12,7 @@
  * a 4-byte big-endian length followed by that many bytes of one CopyData
  * message.  The messages are XLogData ('w', 25-byte header, then exactly one
  * pgoutput message) and primary keepalives ('k'), laid out as documented in
- * lib/pgoutput.c and lib/copydata.c; the values mirror
+ * lib/decode/pgoutput.c and lib/source/copydata.c; the values mirror
  * tests/unit/test_pgoutput.c.  Files are kept well under 4 KiB.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -158,7 +158,7 @@ static void write_file(const char *name)
     wal_pos = LSN1;
 }
 
-/* ---- pgoutput messages (see lib/pgoutput.c for the layouts) ------------ */
+/* ---- pgoutput messages (see lib/decode/pgoutput.c for the layouts) ------------ */
 
 #define STREAM_XID 7777u
 #define SUBXID     7781u

@@ -5,15 +5,17 @@
 # tests/fuzz/corpus/<name>/.
 set(WB_FUZZ_TARGETS pgoutput config pgarray spool expr)
 
-set(WB_FUZZ_SRCS_pgoutput pgoutput.c copydata.c relcache.c arena.c error.c)
-set(WB_FUZZ_SRCS_config config.c config_settings.c arena.c error.c expr.c router.c builtin.c
-                        plugin.c log.c)
+set(WB_FUZZ_SRCS_pgoutput decode/pgoutput.c source/copydata.c decode/relcache.c
+                          common/arena.c common/error.c)
+set(WB_FUZZ_SRCS_config config/config.c config/settings.c common/arena.c
+                        common/error.c map/expr.c map/router.c map/builtin.c
+                        map/loader.c common/log.c)
 set(WB_FUZZ_LIBS_config PkgConfig::YAML ${CMAKE_DL_LIBS})
-set(WB_FUZZ_SRCS_pgarray pgarray.c strbuf.c error.c)
-# fuzz_spool.c includes lib/spool.c itself, to write raw bytes into a
+set(WB_FUZZ_SRCS_pgarray common/pgarray.c common/strbuf.c common/error.c)
+# fuzz_spool.c includes lib/source/spool.c itself, to write raw bytes into a
 # transaction's file.
-set(WB_FUZZ_SRCS_spool error.c)
-set(WB_FUZZ_SRCS_expr expr.c arena.c error.c)
+set(WB_FUZZ_SRCS_spool common/error.c)
+set(WB_FUZZ_SRCS_expr map/expr.c common/arena.c common/error.c)
 
 # wb_fuzz_sources(<out-var> <name>): the harness and its lib/ sources.
 function(wb_fuzz_sources out name)

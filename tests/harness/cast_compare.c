@@ -5,7 +5,7 @@
  *
  * For every input of the tables below, cast to integer, bigint, numeric
  * and boolean (and text), compares what walbridge's { cast: E, to: T }
- * gives (lib/expr.c, evaluated as the built-in mapping evaluates it) with
+ * gives (lib/map/expr.c, evaluated as the built-in mapping evaluates it) with
  * what the server gives for SELECT CAST($1 AS T)::text: the same text, or
  * an error with the same message.  Only the inputs are written here; every
  * expected result comes from the server.  Casts to date are not evaluated
@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "expr_int.h"
+#include "map/expr.h"
 
 /* Inputs read as numbers: integer, bigint and numeric each get them all. */
 static const char *const numbers[] = {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_check_startup: `walbridge check` runs every start-up check that
-# `walbridge run` runs (one list, lib/startup.c).  For each refusal run
+# `walbridge run` runs (one list, lib/check/startup.c).  For each refusal run
 # makes at start, check refuses first with the same exit code and the same
 # FATAL, DETAIL and HINT lines, and run indeed refuses the same way before
 # it creates anything (no slot, origin, progress schema):

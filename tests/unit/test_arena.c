@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "walbridge/arena.h"
+#include "common/arena.h"
 #include "wbtest.h"
 
 static void test_create_defaults(void)

@@ -15,8 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "expr_ast.h"
-#include "walbridge/config.h"
+#include "map/expr_ast.h"
+#include "config/config.h"
 #include "walbridge/plugin.h"
 #include "wbtest.h"
 

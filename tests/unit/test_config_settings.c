@@ -1,5 +1,5 @@
 /*
- * test_config_settings.c - the settings table (lib/config_settings.c) held
+ * test_config_settings.c - the settings table (lib/config/settings.c) held
  * against what is documented and against what the loader does.
  *
  * - Every row's key is in schemas/walbridge.schema.json with the same
@@ -22,8 +22,8 @@
 
 #include <yaml.h>
 
-#include "config_int.h"
-#include "walbridge/config.h"
+#include "config/config_int.h"
+#include "config/config.h"
 #include "wbtest.h"
 
 #define NAME "config.yaml"

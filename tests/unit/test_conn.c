@@ -3,7 +3,7 @@
  */
 #include <string.h>
 
-#include "walbridge/conninfo.h"
+#include "common/conninfo.h"
 #include "wbtest.h"
 
 static void test_redact(void)

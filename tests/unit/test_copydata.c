@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "walbridge/copydata.h"
+#include "source/copydata.h"
 #include "wbtest.h"
 
 static size_t build_xlogdata(unsigned char *buf, uint64_t start, uint64_t end,

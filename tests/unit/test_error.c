@@ -3,7 +3,7 @@
  */
 #include <string.h>
 
-#include "walbridge/error.h"
+#include "common/error.h"
 #include "wbtest.h"
 
 static void test_error_fields(void)

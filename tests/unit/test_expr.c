@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "expr_int.h"
-#include "walbridge/arena.h"
+#include "map/expr.h"
+#include "common/arena.h"
 #include "wbtest.h"
 
 static wb_arena *arena;

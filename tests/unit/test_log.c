@@ -3,7 +3,7 @@
  */
 #include <string.h>
 
-#include "walbridge/log.h"
+#include "common/log.h"
 #include "wbtest.h"
 
 static int sink_calls;

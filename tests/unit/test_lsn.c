@@ -3,8 +3,8 @@
  */
 #include <string.h>
 
-#include "walbridge/lsn.h"
-#include "walbridge/error.h"
+#include "common/lsn.h"
+#include "common/error.h"
 #include "wbtest.h"
 
 static void test_lsn_roundtrip(void)

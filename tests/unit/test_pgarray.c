@@ -3,8 +3,8 @@
  */
 #include <string.h>
 
-#include "pgarray_int.h"
-#include "walbridge/error.h"
+#include "common/pgarray.h"
+#include "common/error.h"
 #include "wbtest.h"
 
 static void test_quoting(void)

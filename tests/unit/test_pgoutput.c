@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "walbridge/copydata.h"
-#include "walbridge/pgoutput.h"
+#include "source/copydata.h"
+#include "decode/pgoutput.h"
 #include "wbtest.h"
 
 /* ---- byte builder ---------------------------------------------------- */

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "walbridge/config.h"
-#include "walbridge/log.h"
-#include "walbridge/mapping.h"
+#include "config/config.h"
+#include "common/log.h"
+#include "map/mapping.h"
 #include "wbtest.h"
 
 #ifndef WB_PLUGIN_DIR

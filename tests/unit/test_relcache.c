@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "walbridge/pgoutput.h"
+#include "decode/pgoutput.h"
 #include "wbtest.h"
 
 static int freed_count;

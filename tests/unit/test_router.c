@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "walbridge/log.h"
-#include "router_int.h"
-#include "walbridge/mapping.h"
+#include "common/log.h"
+#include "map/router.h"
+#include "map/mapping.h"
 #include "wbtest.h"
 
 static wb_config_colmap keys[] = {{"id", "external_id__c", {0, 0}}};

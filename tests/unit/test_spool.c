@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spool_int.h"
+#include "source/spool.h"
 #include "wbtest.h"
 
 typedef struct seen {

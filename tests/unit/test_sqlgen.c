@@ -10,8 +10,8 @@
  */
 #include <string.h>
 
-#include "sqlgen_int.h"
-#include "walbridge/error.h"
+#include "apply/sqlgen.h"
+#include "common/error.h"
 #include "wbtest.h"
 
 static wb_strbuf b;

@@ -4,8 +4,8 @@
  */
 #include <string.h>
 
-#include "strbuf_int.h"
-#include "walbridge/error.h"
+#include "common/strbuf.h"
+#include "common/error.h"
 #include "wbtest.h"
 
 static void test_append_grows(void)

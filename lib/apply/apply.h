@@ -1,0 +1,197 @@
+/*
+ * apply/apply.h - the applier: target writes and stored progress, on one
+ * ordinary connection.
+ *
+ * Exactly-once rests on one rule: the source position (the Commit message's
+ * end_lsn) is written in the same target transaction as the rows, through a
+ * replication origin (pg_replication_origin_xact_setup, WAL-logged inside
+ * the commit record, as PostgreSQL's apply worker does) or, where the role
+ * may not use origins, an upsert into a progress table.  Either both the
+ * rows and the position are durable, or neither.
+ */
+#ifndef WALBRIDGE_APPLY_INT_H
+#define WALBRIDGE_APPLY_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "common/error.h"
+#include "common/lsn.h"
+#include "map/mapping.h"
+
+#include "map/router.h"
+#include "apply/sqlgen.h"
+
+typedef struct wb_apply wb_apply;
+
+/* Prefix of the transactional logical message that marks walbridge's own
+ * transactions when no replication origin can be used. */
+#define WB_APPLY_MARKER_PREFIX WB_SQL_MARKER_PREFIX
+
+/*
+ * Connect to the target (cfg->target.conninfo, or the source's when empty),
+ * pin the session (synchronous_commit on), run the start-up checks of the
+ * target session (startup_int.h: TARGET and RULES) and set up progress
+ * storage: origin (created when missing, attached to the session) or table
+ * (created when missing).  In auto mode an origin is used when the role
+ * may.  Returns 0 or WB_ECONN / WB_ESQL / WB_ESTATE (origin in use by
+ * another process) / a start-up check's refusal (WB_ECONFIG, WB_ECATALOG)
+ * with err.
+ */
+int wb_apply_open(const wb_config *cfg, wb_apply **out, wb_error *err);
+void wb_apply_close(wb_apply *a);
+
+/* The progress mode actually in use (origin or table, never auto). */
+wb_progress_mode wb_apply_mode(const wb_apply *a);
+
+/*
+ * Read the stored position: the highest of the origin's durable progress
+ * and the progress table's row for the slot.  *lsn is WB_INVALID_LSN when
+ * nothing is stored.
+ */
+int wb_apply_stored_lsn(wb_apply *a, wb_lsn *lsn, wb_error *err);
+
+/*
+ * Applying runs in libpq pipeline mode: the calls below queue statements
+ * and return at once; results are read by wb_apply_consume when the
+ * target socket is readable (the run loop polls wb_apply_socket).  Source
+ * transactions are grouped into batches, one target transaction each,
+ * closed by count (target.batch_max_txns), size or age
+ * (target.batch_latency); the batch stores the end_lsn of its last source
+ * transaction.  Errors of queued statements surface from wb_apply_consume
+ * or wb_apply_drain with the statement's mapping, relation and LSN.
+ */
+
+/*
+ * Queue one operation (opening a batch when none is open).  lsn is the
+ * source commit LSN, for errors.  WB_ELIMIT when the queue is full (the
+ * caller stops reading the source before that: wb_apply_backlogged).
+ */
+int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
+                wb_error *err);
+
+/*
+ * A source transaction ended at end_lsn.  wrote: it queued operations (a
+ * batch is open).  Transactions that wrote nothing may also be passed when
+ * a batch is open: their position rides along.  Closes the batch when due.
+ */
+int wb_apply_txn_done(wb_apply *a, wb_lsn end_lsn, int64_t commit_time,
+                      bool wrote, wb_error *err);
+
+/* Close the open batch if its latency bound has passed (timer).  Only
+ * between source transactions: the batch must hold whole ones. */
+int wb_apply_tick(wb_apply *a, wb_error *err);
+/*
+ * The source has nothing more to read and no transaction is open: close
+ * the open batch now if it holds complete transactions, the last of them
+ * committed at the source less than batch_latency ago (caught up, not
+ * catching up), and no earlier batch's COMMIT still awaits its result
+ * (else the caller asks again when results arrive, and the batch keeps
+ * filling meanwhile; the latency timer still bounds it).
+ */
+int wb_apply_source_idle(wb_apply *a, wb_error *err);
+/* Close the open batch now (commit what is complete, or roll back). */
+int wb_apply_close_batch(wb_apply *a, wb_error *err);
+/* Roll back the open batch (a source transaction was cut off). */
+int wb_apply_rollback_batch(wb_apply *a, wb_error *err);
+bool wb_apply_batch_due(const wb_apply *a);
+/* Milliseconds until the open batch is due by age (0: now), or -1 when
+ * there is no batch holding a complete transaction. */
+int64_t wb_apply_batch_due_in_ms(const wb_apply *a);
+
+/*
+ * Store a position with no rows: joins the open batch, or is committed in
+ * a batch of its own.  Durable once wb_apply_durable_lsn reaches it.
+ */
+int wb_apply_store_progress(wb_apply *a, wb_lsn end_lsn, int64_t commit_time,
+                            wb_error *err);
+
+/* Read available results; 0 or the first failure (err filled). */
+int wb_apply_consume(wb_apply *a, wb_error *err);
+/* Send queued output: 0 all sent, 1 more to send (wait for writable). */
+int wb_apply_flush(wb_apply *a, wb_error *err);
+/*
+ * synchronous_commit off: make every committed batch durable now (a small
+ * transaction committed with synchronous_commit on flushes the WAL before
+ * it) and wait for the target to confirm; no-op when on.
+ */
+int wb_apply_make_durable(wb_apply *a, int timeout_ms, wb_error *err);
+
+/*
+ * A set-based statement failed (the error came from wb_apply_consume):
+ * the caller should apply the batch again row by row, on a new session,
+ * with wb_apply_set_rowmode_until(err->lsn), so that the error names the
+ * row.  Row mode ends after that LSN.
+ */
+bool wb_apply_set_failed(const wb_apply *a);
+void wb_apply_set_rowmode_until(wb_apply *a, wb_lsn lsn);
+
+/* Ask the server to send the results it holds (before waiting on them). */
+int wb_apply_kick(wb_apply *a, wb_error *err);
+/* Block until every queued statement has its result; WB_ECONN when the
+ * target sends none for timeout_ms (a hang, not a slow queue). */
+int wb_apply_drain(wb_apply *a, int timeout_ms, wb_error *err);
+
+int wb_apply_socket(const wb_apply *a);
+bool wb_apply_wants_write(const wb_apply *a);
+/* Highest end_lsn whose batch the target confirmed committed (durable). */
+wb_lsn wb_apply_durable_lsn(const wb_apply *a);
+/* A batch is open or statements await results. */
+bool wb_apply_busy(const wb_apply *a);
+/* Back-pressure: stop reading the source at backlogged, resume at
+ * drained_enough. */
+bool wb_apply_backlogged(const wb_apply *a);
+bool wb_apply_drained_enough(const wb_apply *a);
+/* Drop everything (closing the connection rolls back on the server). */
+void wb_apply_abandon(wb_apply *a);
+
+/*
+ * Compare the source's system identifier and timeline with the ones stored
+ * for this slot (recording them the first time).  A different system means
+ * the slot name now points at another cluster; a different timeline means
+ * a failover happened: both are WB_ESTATE, never silently continued.
+ * When the role may not create the identity table, the check is skipped
+ * with a warning (returns 0).
+ */
+int wb_apply_check_source(wb_apply *a, const char *system_id,
+                          uint32_t timeline, wb_error *err);
+
+/*
+ * A change of schema.table reached walbridge.  If that is the lookup table
+ * of some mapping, its pending links (link_int.h) are resolved when the
+ * batch closes: the batch is opened if need be and *due set, and the
+ * caller counts the transaction as one that wrote, so that the batch is
+ * committed.  A parent's sfid arriving is such a change.
+ */
+int wb_apply_lookup_changed(wb_apply *a, const char *schema,
+                            const char *table, bool *due, wb_error *err);
+/*
+ * A change of another writer (decoded from the stream) of a table that a
+ * last_writer_wins-by-commit-time mapping writes, as the router saw it
+ * (router_int.h): record in the column clock which columns it wrote and
+ * when (its commit LSN), in the open batch (opened if need be; *wrote then
+ * true, and the caller counts the transaction as writing).  Nothing when
+ * the target has no clock table.
+ */
+int wb_apply_clock_change(wb_apply *a, const wb_clock_write *w, bool *wrote,
+                          wb_error *err);
+/* A reloaded configuration (same connection and slot settings): conflict
+ * checks and links are taken from cfg, which must outlive the applier. */
+int wb_apply_reconfigure(wb_apply *a, const wb_config *cfg, wb_error *err);
+
+/* Counters for logs and tests. */
+typedef struct wb_apply_stats {
+    uint64_t txns;
+    uint64_t ops;
+    uint64_t statements_prepared;
+    uint64_t set_statements; /* set-based statements sent */
+    uint64_t rows_written;   /* target rows inserted, updated or deleted,
+                                in committed batches */
+    uint64_t conflicts;      /* rows where a conflict policy decided */
+    uint64_t links_pending;  /* lookups that missed: noted to retry */
+    uint64_t links_resolved; /* child rows linked later */
+} wb_apply_stats;
+void wb_apply_get_stats(const wb_apply *a, wb_apply_stats *out);
+
+#endif

@@ -1,0 +1,147 @@
+/*
+ * apply/sqlgen.h - the text of walbridge's statements on the target.
+ *
+ * Pure functions: each takes the statement's shape (the op, its column
+ * lists, the parameter numbers) and appends the text to a wb_strbuf; no
+ * connection, no applier state, so that tests/unit/test_sqlgen.c can
+ * assert the exact text of every shape.  apply.c prepares and sends them.
+ * Identifiers are always quoted and values are always parameters; the
+ * only literals are names (of columns and tables) that the statements
+ * compare or store as text.  Each returns the buffer's error: 0,
+ * WB_ENOMEM, WB_ELIMIT (past the buffer's limit), or WB_EINVAL for a
+ * shape that has no such statement.
+ *
+ * walbridge's own tables live in target.progress_schema: the progress
+ * table (named by target.progress_table) and the ones named here.
+ */
+#ifndef WALBRIDGE_SQLGEN_INT_H
+#define WALBRIDGE_SQLGEN_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/strbuf.h"
+#include "map/mapping.h"
+
+/* walbridge's own tables in the progress schema (written unquoted after
+ * the quoted schema: they are plain lower-case names). */
+#define WB_OWN_PENDING_LINK    "pending_link"
+#define WB_OWN_COLUMN_CLOCK    "column_clock"
+#define WB_OWN_SOURCE_IDENTITY "source_identity"
+
+/* PostgreSQL's epoch as SQL, for timestamps sent as microseconds since
+ * it (the C side's is WB_PG_EPOCH_OFFSET_US, walbridge/lsn.h). */
+#define WB_SQL_PG_EPOCH "'2000-01-01 00:00:00+00'::timestamptz"
+
+/* Prefix of the transactional logical message that starts every batch:
+ * it marks walbridge's own transactions when no replication origin can be
+ * used (apply_int.h's WB_APPLY_MARKER_PREFIX). */
+#define WB_SQL_MARKER_PREFIX "walbridge"
+/* That message ($1: the origin name). */
+#define WB_SQL_MARKER                                                          \
+    "SELECT pg_logical_emit_message(true, '" WB_SQL_MARKER_PREFIX "', $1)"
+
+/* Origin mode: the position ($1) and source commit time ($2, microseconds
+ * since the epoch) that COMMIT stores. */
+#define WB_SQL_ORIGIN_XACT_SETUP                                               \
+    "SELECT pg_replication_origin_xact_setup($1::pg_lsn, " WB_SQL_PG_EPOCH     \
+    " + $2::bigint * interval '1 microsecond')"
+
+/* Origin mode: fails unless the stored position is at least $1. */
+#define WB_SQL_ORIGIN_GUARD                                                    \
+    "SELECT (CASE WHEN pg_replication_origin_session_progress(false) >= "      \
+    "$1::pg_lsn THEN '1' ELSE 'walbridge: the previous batch was not "         \
+    "committed' END)::int"
+
+/* ------------------------------------------------- walbridge's tables */
+
+/* CREATE SCHEMA IF NOT EXISTS "schema" */
+int wb_sql_create_schema(wb_strbuf *b, const char *schema);
+/* "schema".name, name one of WB_OWN_* */
+int wb_sql_own_rel(wb_strbuf *b, const char *schema, const char *name);
+
+/* The progress table rel (quoted "schema"."table"): create it; upsert
+ * ($1 slot, $2 end_lsn, $3 commit time in microseconds since the epoch);
+ * the guard ($1 end_lsn, $2 slot) that fails unless that position is
+ * stored; read the slot's ($1) position. */
+int wb_sql_progress_create(wb_strbuf *b, const char *rel);
+int wb_sql_progress_store(wb_strbuf *b, const char *rel);
+int wb_sql_progress_guard(wb_strbuf *b, const char *rel);
+int wb_sql_progress_read(wb_strbuf *b, const char *rel);
+
+/* The source identity table (in "schema"): create, read ($1 slot), record
+ * ($1 slot, $2 system identifier, $3 timeline). */
+int wb_sql_identity_create(wb_strbuf *b, const char *schema);
+int wb_sql_identity_read(wb_strbuf *b, const char *schema);
+int wb_sql_identity_insert(wb_strbuf *b, const char *schema);
+
+/* The pending links (rel: wb_sql_own_rel's WB_OWN_PENDING_LINK): how many
+ * and the age in seconds of the oldest.  Their DDL and statements are
+ * link.c's. */
+int wb_sql_pending_summary(wb_strbuf *b, const char *rel);
+
+/* The column clock (rel: WB_OWN_COLUMN_CLOCK): create it; record a decoded
+ * change ($1 table as 'schema.table', $2 key as text[], $3 commit LSN, $4
+ * and $5 the columns it changed and their values, $6 and $7 those it left
+ * alone, recorded only when the clock has nothing for them). */
+int wb_sql_clock_create(wb_strbuf *b, const char *rel);
+int wb_sql_clock_change(wb_strbuf *b, const char *rel);
+
+/* --------------------------------------------------------- row writes */
+
+/*
+ * The statement for one row of op's shape: upsert (INSERT .. ON
+ * CONFLICT), update, update-or-insert (insert_if_missing: one statement of
+ * two CTEs that returns the rows written, see wb_sql_counted), delete,
+ * truncate.  Parameters in order: upsert keys then set; update set then
+ * keys; delete keys.  A lookup value is a subquery on its parameter, a
+ * cast on the target goes through the column's own type.
+ */
+int wb_sql_row(wb_strbuf *b, const wb_target_op *op);
+/* Does op's row statement return the rows written as its one row (rather
+ * than in its command tag)? */
+bool wb_sql_counted(const wb_target_op *op);
+
+/*
+ * The parameter layout of a row statement of a mapping with a conflict
+ * policy (see sqlgen.c): for an update its set list (keys first), for an
+ * upsert the keys and then the set list, m columns.
+ */
+typedef struct wb_sql_conflict_shape {
+    const wb_target_op *op;
+    bool track_cts;    /* track_commit_timestamp is on at the target */
+    size_t m;          /* columns */
+    int keyp;          /* first key parameter */
+    int oldp;          /* first old-value parameter, 0: none */
+    int flagp, stampp; /* stampp 0: none */
+    const char *clock; /* column clock table (commit-time policy), or NULL */
+    int karrp, lsnp;   /* clock: the key as text[], the change's commit LSN */
+} wb_sql_conflict_shape;
+
+/* The layout for op (op->conflict set); clock_rel the column clock or
+ * NULL when there is none. */
+wb_sql_conflict_shape wb_sql_conflict_layout(const wb_target_op *op,
+                                             bool track_cts,
+                                             const char *clock_rel);
+/* The conflict statement: reads the row (locked), decides per column,
+ * writes, and returns what it found (one row). */
+int wb_sql_conflict(wb_strbuf *b, const wb_sql_conflict_shape *c);
+
+/*
+ * A set run: rows of one shape as one statement over unnest() of one
+ * typed array parameter per column ($1..$ncols, in cols order).  op gives
+ * kind (upsert, delete, or update with insert_if_missing), schema and
+ * table; cols are upsert and delete: keys then set, update: set (its first
+ * nkeys the new key values) then the old keys; casts[i] names a cast on
+ * the target for cols[i] (casts may be NULL: none).
+ */
+typedef struct wb_sql_set {
+    const wb_target_op *op;
+    const char *const *cols;
+    const char *const *casts;
+    size_t ncols, nkeys, nset;
+} wb_sql_set;
+
+int wb_sql_set_run(wb_strbuf *b, const wb_sql_set *r);
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * dispatch.h - what each message of the replication stream does.
+ *
+ * The loop (run.c) reads CopyData messages from the source and hands each
+ * one here; this file decodes it and runs the handler for its type, the
+ * way PostgreSQL's apply worker does (worker.c, apply_dispatch and its
+ * apply_handle_* functions): Begin opens a source transaction, its changes
+ * go to the router and the applier, Commit closes it; streamed
+ * transactions are spooled until their Stream Commit and replayed through
+ * the same handlers.  It owns the transaction state and the relation cache;
+ * the loop owns connections, timers, signals and when positions are stored
+ * and reported.
+ */
+#ifndef WB_DISPATCH_INT_H
+#define WB_DISPATCH_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "apply/apply.h"
+#include "config/config.h"
+#include "common/error.h"
+#include "common/lsn.h"
+#include "map/mapping.h"
+#include "run.h"
+
+typedef struct wb_dispatch wb_dispatch;
+
+/* Calls back into the loop. */
+typedef struct wb_dispatch_hooks {
+    void *ud;
+    /* A source transaction ended (its Commit was handled): the only moment
+     * the configuration may change (SIGHUP reload). */
+    void (*txn_end)(void *ud);
+    /* A streamed transaction's replay waited for the target to catch up:
+     * more of it may be durable now. */
+    void (*target_waited)(void *ud);
+} wb_dispatch_hooks;
+
+/*
+ * Positions the stream has taught (end-of-commit LSNs of the source); the
+ * loop decides when to store and report them (see run.c).
+ */
+typedef struct wb_stream_pos {
+    wb_lsn pending;       /* latest transaction that needed no target write */
+    int64_t pending_time; /* its commit time */
+    wb_lsn keepalive;     /* walsender's position while no transaction was
+                             open, or the end of an echo of our own writes */
+    wb_lsn recv;          /* everything before it has been handled */
+} wb_stream_pos;
+
+/*
+ * router is borrowed (the loop swaps it on reload with
+ * wb_dispatch_set_config); stats are counted into the caller's struct.
+ * Returns NULL with err set.
+ */
+wb_dispatch *wb_dispatch_create(const wb_config *cfg, wb_router *router,
+                                wb_run_stats *stats,
+                                const wb_dispatch_hooks *hooks, wb_error *err);
+void wb_dispatch_destroy(wb_dispatch *d);
+
+/* Between source transactions only: map the next ones with these. */
+void wb_dispatch_set_config(wb_dispatch *d, const wb_config *cfg,
+                            wb_router *router);
+
+/* A session starts: changes go to apply; commits before resume were
+ * applied by an earlier session.  Positions that needed no write are
+ * learnt again from the new stream. */
+int wb_dispatch_start_session(wb_dispatch *d, wb_apply *apply, wb_lsn resume);
+/* The session is gone: open transactions and streams are sent again from
+ * the start, and a new walsender sends every Relation again. */
+void wb_dispatch_end_session(wb_dispatch *d);
+/* Stopping: forget the transaction and streams still arriving (the
+ * server sends them again). */
+void wb_dispatch_abandon(wb_dispatch *d);
+
+/*
+ * Handle one CopyData message of the replication stream (a keepalive or
+ * one pgoutput message).  *reply is set when the server asked for a status
+ * update.  Returns 0 or a negative WB_E* with err set.
+ */
+int wb_dispatch_copydata(wb_dispatch *d, const char *buf, size_t len,
+                         bool *reply);
+
+bool wb_dispatch_in_txn(const wb_dispatch *d);
+/* The open source transaction queued target writes. */
+bool wb_dispatch_txn_wrote(const wb_dispatch *d);
+/* No transaction open, no stream open, nothing spooled. */
+bool wb_dispatch_idle(const wb_dispatch *d);
+const wb_stream_pos *wb_dispatch_pos(const wb_dispatch *d);
+
+#endif

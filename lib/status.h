@@ -1,0 +1,56 @@
+/*
+ * status.h - what `walbridge status` reports.
+ *
+ * Collected on ordinary connections (never the replication protocol), so
+ * it can run next to a streaming walbridge: the slot as the source sees
+ * it, the position stored in the target, and the lag between them.
+ */
+#ifndef WALBRIDGE_STATUS_H
+#define WALBRIDGE_STATUS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "common/error.h"
+#include "common/lsn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WB_STATUS_MAX_TABLES 256
+
+typedef struct wb_status {
+    char slot[64];
+    bool slot_exists;
+    int active_pid;          /* 0 when no walsender streams the slot */
+    wb_lsn confirmed_flush;  /* slot's confirmed_flush_lsn */
+    wb_lsn restart_lsn;
+    char wal_status[16];     /* reserved, extended, unreserved, lost */
+    bool has_safe_wal_size;
+    int64_t safe_wal_size;   /* bytes; only with max_slot_wal_keep_size */
+    wb_lsn current_lsn;      /* source pg_current_wal_lsn() */
+    wb_lsn stored;           /* stored position (0: none) */
+    char stored_in[16];      /* "origin", "table" or "" */
+    int64_t lag_bytes;       /* current_lsn - stored, or -1 */
+    double lag_seconds;      /* walsender's flush_lag, or -1 when unknown */
+    int64_t pending_links;   /* walbridge.pending_link rows, -1: no table */
+    double oldest_pending_s; /* age of the oldest, seconds (0: none) */
+    char publication[64];
+    bool publication_exists;
+    int ntables;             /* published tables (capped) */
+    char tables[WB_STATUS_MAX_TABLES][130];
+} wb_status;
+
+/*
+ * Fill st for cfg.  Returns 0, or WB_ECONN / WB_ESQL with err when a
+ * server cannot be asked.  Privileges that are missing for one item leave
+ * that item unknown instead of failing.
+ */
+int wb_status_collect(const wb_config *cfg, wb_status *st, wb_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
