@@ -27,6 +27,7 @@
 #include "source/copydata.h"
 #include "common/log.h"
 #include "decode/pgoutput.h"
+#include "decode/relcache.h"
 
 #define MAX_STREAMS     1024
 #define REPLAY_DRAIN_MS (10 * 60 * 1000)
@@ -144,7 +145,7 @@ static int handle_origin(wb_dispatch *d, const wb_pgoutput_origin *o)
 static int handle_message(wb_dispatch *d, const wb_pgoutput_message *m)
 {
     /* The marker walbridge writes into its own transactions when no
-     * replication origin can be used (apply_int.h). */
+     * replication origin can be used (apply/apply.h). */
     if (d->in_txn && (m->flags & WB_MESSAGE_TRANSACTIONAL) &&
         strcmp(m->prefix, WB_APPLY_MARKER_PREFIX) == 0 &&
         strcmp(m->content, d->cfg->target.origin) == 0)

@@ -22,7 +22,7 @@
 #include "config/config.h"
 #include "common/error.h"
 #include "common/lsn.h"
-#include "map/mapping.h"
+#include "map/router.h"
 #include "run.h"
 
 typedef struct wb_dispatch wb_dispatch;

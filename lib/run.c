@@ -32,7 +32,7 @@
 #include "source/source.h"
 #include "check/startup_int.h"
 #include "common/log.h"
-#include "map/mapping.h"
+#include "map/router.h"
 #include "decode/pgoutput.h"
 #include "run.h"
 
@@ -654,7 +654,7 @@ static int prepare(run_state *st, wb_lsn *startpos)
     char a[WB_LSN_BUFLEN], b[WB_LSN_BUFLEN];
     int rc;
 
-    /* Before anything is written, the start-up checks (startup_int.h) that
+    /* Before anything is written, the start-up checks (check/startup_int.h) that
      * need no session of the applier's; wb_apply_open runs the rest of the
      * list on its session.  walbridge check runs the whole list. */
     if (!st->ever_streamed &&

@@ -69,7 +69,7 @@ static void stored_position(const wb_config *cfg, PGconn *t, wb_status *st)
     wb_strbuf_free(&sql);
 }
 
-/* Lookups waiting for their parent (link_int.h); -1 without the table. */
+/* Lookups waiting for their parent (apply/link.h); -1 without the table. */
 static void pending_links(const wb_config *cfg, PGconn *t, wb_status *st)
 {
     wb_strbuf rel = {0}, sql = {0};

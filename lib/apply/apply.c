@@ -164,7 +164,7 @@ struct wb_apply {
     uint64_t pending_written;   /* rows written by results not yet committed */
     uint64_t pending_conflicts;
     bool track_cts;      /* target's track_commit_timestamp */
-    wb_link *links;      /* lookups whose misses are retried (link_int.h) */
+    wb_link *links;      /* lookups whose misses are retried (apply/link.h) */
     size_t nlinks;
     char *pending_rel;   /* quoted progress_schema.pending_link */
     char *clock_rel;     /* quoted progress_schema.column_clock, or NULL */
@@ -364,7 +364,7 @@ static const char *coltype_of(const wb_apply *a, const char *schema,
 }
 
 /*
- * Lookups are retried when they miss (link_int.h): collect them and make
+ * Lookups are retried when they miss (apply/link.h): collect them and make
  * sure the pending table exists.  Every link is due at start, so that the
  * first batch resolves what became resolvable while walbridge was down.
  */
@@ -452,7 +452,7 @@ static int setup_clock(wb_apply *a, wb_error *err)
     return exec_built(a, &sql, "could not create the column clock table", err);
 }
 
-/* A decoded change, recorded in the clock (sqlgen_int.h). */
+/* A decoded change, recorded in the clock (apply/sqlgen.h). */
 static int build_clock_sql(wb_apply *a, const void *arg, wb_strbuf *sql)
 {
     (void)arg;
@@ -499,7 +499,7 @@ int wb_apply_open(const wb_config *cfg, wb_apply **out, wb_error *err)
     if (rc)
         goto fail;
 
-    /* The start-up checks of the target session (startup_int.h), on every
+    /* The start-up checks of the target session (check/startup_int.h), on every
      * connect: they also say where progress goes and whether commit
      * timestamps are tracked, and refuse before anything is created. */
     {

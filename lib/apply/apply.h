@@ -18,7 +18,6 @@
 #include "config/config.h"
 #include "common/error.h"
 #include "common/lsn.h"
-#include "map/mapping.h"
 
 #include "map/router.h"
 #include "apply/sqlgen.h"
@@ -32,7 +31,7 @@ typedef struct wb_apply wb_apply;
 /*
  * Connect to the target (cfg->target.conninfo, or the source's when empty),
  * pin the session (synchronous_commit on), run the start-up checks of the
- * target session (startup_int.h: TARGET and RULES) and set up progress
+ * target session (check/startup_int.h: TARGET and RULES) and set up progress
  * storage: origin (created when missing, attached to the session) or table
  * (created when missing).  In auto mode an origin is used when the role
  * may.  Returns 0 or WB_ECONN / WB_ESQL / WB_ESTATE (origin in use by
@@ -159,7 +158,7 @@ int wb_apply_check_source(wb_apply *a, const char *system_id,
 
 /*
  * A change of schema.table reached walbridge.  If that is the lookup table
- * of some mapping, its pending links (link_int.h) are resolved when the
+ * of some mapping, its pending links (apply/link.h) are resolved when the
  * batch closes: the batch is opened if need be and *due set, and the
  * caller counts the transaction as one that wrote, so that the batch is
  * committed.  A parent's sfid arriving is such a change.
@@ -169,7 +168,7 @@ int wb_apply_lookup_changed(wb_apply *a, const char *schema,
 /*
  * A change of another writer (decoded from the stream) of a table that a
  * last_writer_wins-by-commit-time mapping writes, as the router saw it
- * (router_int.h): record in the column clock which columns it wrote and
+ * (map/router.h): record in the column clock which columns it wrote and
  * when (its commit LSN), in the open batch (opened if need be; *wrote then
  * true, and the caller counts the transaction as writing).  Nothing when
  * the target has no clock table.

@@ -1,5 +1,5 @@
 /*
- * apply/link.c - SQL for pending key links (see link_int.h for the why).
+ * apply/link.c - SQL for pending key links (see apply/link.h for the why).
  *
  * Text in pending_link is matched against typed columns through
  * jsonb_populate_record(NULL::<table>, ...): the column's own type does the

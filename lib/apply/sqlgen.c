@@ -1,5 +1,5 @@
 /*
- * apply/sqlgen.c - the text of walbridge's statements (see sqlgen_int.h).
+ * apply/sqlgen.c - the text of walbridge's statements (see apply/sqlgen.h).
  *
  * Built with the sticky-error string builder: the helpers below return
  * false once the buffer has failed, so each builder can stop early, and

@@ -21,7 +21,7 @@
 #include <stddef.h>
 
 #include "common/strbuf.h"
-#include "map/mapping.h"
+#include "map/router.h"
 
 /* walbridge's own tables in the progress schema (written unquoted after
  * the quoted schema: they are plain lower-case names). */
@@ -35,7 +35,7 @@
 
 /* Prefix of the transactional logical message that starts every batch:
  * it marks walbridge's own transactions when no replication origin can be
- * used (apply_int.h's WB_APPLY_MARKER_PREFIX). */
+ * used (apply/apply.h's WB_APPLY_MARKER_PREFIX). */
 #define WB_SQL_MARKER_PREFIX "walbridge"
 /* That message ($1: the origin name). */
 #define WB_SQL_MARKER                                                          \

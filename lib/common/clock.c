@@ -1,5 +1,5 @@
 /*
- * common/clock.c - the monotonic clock (see clock_int.h).
+ * common/clock.c - the monotonic clock (see common/clock.h).
  */
 #include <time.h>
 

@@ -1,5 +1,5 @@
 /*
- * common/strbuf.c - the growable string builder (see strbuf_int.h).
+ * common/strbuf.c - the growable string builder (see common/strbuf.h).
  */
 #include <stdarg.h>
 #include <stdio.h>

@@ -903,7 +903,7 @@ static int get_colmap(loader *ld, const yaml_node_t *v, const char *key,
 }
 
 /* ------------------------------------------------------------------ */
-/* settings: the sections driven by the table (config_int.h)           */
+/* settings: the sections driven by the table (config/config_int.h)           */
 /* ------------------------------------------------------------------ */
 
 /*

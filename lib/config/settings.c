@@ -1,5 +1,5 @@
 /*
- * config/settings.c - the settings table (see config_int.h).
+ * config/settings.c - the settings table (see config/config_int.h).
  *
  * Adding a scalar setting is one row here and one field in wb_config: the
  * loader, the defaults and the reload check follow from the row, and

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "decode/pgoutput.h"
+#include "decode/relcache.h"
 
 /* Generations are unique in the process, not per cache: a new cache after a
  * reconnect must not hand out a generation a plugin has cached a plan for. */

@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "map/mapping.h"
+#include "map/router.h"
 
 #include "map/expr.h"
 #include "map/loader.h"

@@ -26,7 +26,6 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "map/mapping.h"
 
 #include "map/loader.h"
 #include "map/router.h"

@@ -1,21 +1,153 @@
 /*
- * map/router.h - what the router makes of one source change for the
- * applier: the target operations, and what the applier needs of the
- * source row besides them, so that data flows one way (decoder, router,
- * applier) and the applier never reads decoder structs.
+ * map/router.h - from source changes to target row operations.
+ *
+ * The router takes one decoded change (insert, update, delete, truncate of a
+ * source relation) and produces zero or more target operations, using the
+ * mappings of the configuration.  Operations name their target and columns
+ * by name and carry values as text (NULL pointer = SQL NULL), so the applier
+ * can build and cache one prepared statement per operation shape, and a
+ * future plugin ABI can produce the same structures.
+ *
+ * The router is pure: no I/O, no server.  Everything it returns lives in the
+ * arena passed in (the per-message arena) and dies at its next reset.
+ *
+ * Built-in mapping semantics (documented in the README):
+ *   insert   -> upsert on the target key (INSERT ... ON CONFLICT (key) DO
+ *               UPDATE), so replays and pre-existing rows converge;
+ *   update   -> UPDATE ... WHERE key = old key (the old key comes from the
+ *               'K'/'O' tuple when the source key changed), setting the key
+ *               to its new value; a row that is not there is inserted when
+ *               every mapped column is known;
+ *   delete   -> DELETE ... WHERE key = old key (on_delete: delete|ignore);
+ *   truncate -> on_truncate: ignore (warning) | truncate the target.
+ * Unchanged TOAST values ('u') are left out of the SET list, never written
+ * as NULL.  A NULL or unavailable key value is a data error naming the
+ * relation, column and LSN.
  */
-#ifndef WB_ROUTER_INT_H
-#define WB_ROUTER_INT_H
+#ifndef WB_MAP_ROUTER_H
+#define WB_MAP_ROUTER_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/arena.h"
 #include "config/config.h"
 #include "common/error.h"
 #include "common/lsn.h"
-#include "map/mapping.h"
+#include "decode/pgoutput.h"
+#include "walbridge/plugin.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum wb_change_kind {
+    WB_CHANGE_INSERT = 'I',
+    WB_CHANGE_UPDATE = 'U',
+    WB_CHANGE_DELETE = 'D',
+    WB_CHANGE_TRUNCATE = 'T'
+} wb_change_kind;
+
+/* One source change, as the router sees it. */
+typedef struct wb_change {
+    wb_change_kind kind;
+    const wb_pgoutput_relation *rel; /* latest Relation for the relid */
+    char oldkind;                    /* 0, 'K' or 'O' */
+    const wb_tuple *oldtup;          /* NULL when absent */
+    const wb_tuple *newtup;          /* NULL for delete and truncate */
+    wb_lsn lsn;                      /* commit LSN of the transaction */
+    int64_t commit_time;             /* PG epoch microseconds */
+    uint8_t truncate_flags;          /* WB_TRUNCATE_* for truncate */
+    uint64_t rel_version;            /* rel's relcache generation: changes
+                                        whenever rel's shape may have */
+} wb_change;
+
+typedef enum wb_op_kind {
+    WB_OP_UPSERT = 1, /* INSERT (keys, set) ON CONFLICT (keys) DO UPDATE set */
+    WB_OP_UPDATE,     /* UPDATE SET set WHERE keys */
+    WB_OP_DELETE,     /* DELETE WHERE keys */
+    WB_OP_TRUNCATE    /* TRUNCATE target */
+} wb_op_kind;
+
+/* A value the target works out when the statement runs (built-in mapping
+ * only; opaque to plugins): either a lookup, (SELECT column FROM
+ * schema.table WHERE match = <value>), or, with table NULL, a cast that
+ * PostgreSQL's own input function decides, CAST(<value> AS cast). */
+struct wb_plugin_lookup {
+    const char *schema, *table; /* unquoted; NULL: not a lookup */
+    const char *match;
+    const char *column;
+    const char *cast; /* "date", or NULL */
+};
+
+/* A column and its value: the plugin ABI's struct itself, so that what a
+ * plugin emits is queued without a copy. */
+typedef wb_plugin_col wb_op_value;
+
+typedef struct wb_target_op {
+    wb_op_kind kind;
+    const char *mapping; /* mapping name, for errors */
+    const char *schema;  /* target, unquoted */
+    const char *table;
+    size_t nkeys;
+    wb_op_value *keys; /* upsert: conflict key + values; update/delete:
+                          match on these (old) values */
+    size_t nset;
+    wb_op_value *set; /* upsert/update: columns to write; for update the
+                         first nkeys entries are the key columns with their
+                         new values, in key order */
+    bool insert_if_missing; /* update: upsert set when no row matched */
+    bool skip_unchanged;    /* upsert/update: write nothing when every set
+                               column already holds its value */
+    bool has_lookup;        /* some key or set value is a lookup (not a
+                               target-side cast) */
+    /* Conflict handling (mapping's conflict: resolve not NONE), else NULL. */
+    const wb_config_conflict *conflict;
+    const wb_op_value *old; /* update: nset old values (see wb_plugin_op) */
+    const char *stamp;      /* last_writer_wins by column: the source
+                               column's value (text, NULL = SQL NULL) */
+    const char *from_schema, *from_table; /* the source, for conflict logs */
+    int64_t commit_time;    /* source commit, PG epoch microseconds */
+} wb_target_op;
+
+typedef struct wb_router wb_router;
+
+/*
+ * Create a router for cfg (which must outlive it).  Only enabled mappings are
+ * used.  Each mapping gets its plugin: the built-in declarative mapping, or
+ * the shared object named by plugin.path (resolved against the directory of
+ * cfg->path), loaded and initialised here.  NULL with err on failure: out of
+ * memory (WB_ENOMEM), a plugin that cannot be loaded, speaks another ABI or
+ * rejects its configuration (WB_ECONFIG, with the file position).
+ */
+wb_router *wb_router_create(const wb_config *cfg, wb_error *err);
+void wb_router_destroy(wb_router *r);
+
+/*
+ * Does any enabled mapping read from this relation?  Cheap (hash lookup);
+ * lets the caller skip unmapped tables without routing.
+ */
+bool wb_router_is_mapped(wb_router *r, const char *nspname,
+                         const char *relname);
+
+/*
+ * Map one change.  *ops and *nops receive an array allocated in arena (nops may
+ * be 0: the relation is unmapped or the mapping ignores the change).
+ * Returns 0, WB_EDATA (a mapped column is missing from the relation, a key
+ * value is NULL, unchanged or absent, a value does not convert, a plugin
+ * reported an error; err names mapping, relation, column and LSN) or
+ * WB_ENOMEM.
+ */
+int wb_router_route(wb_router *r, const wb_change *change, wb_arena *arena,
+                    wb_target_op **ops, size_t *nops, wb_error *err);
+
+/*
+ * What the router makes of one source change for the applier: the target
+ * operations, and what the applier needs of the source row besides them,
+ * so that data flows one way (decoder, router, applier) and the applier
+ * never reads decoder structs.
+ */
 /*
  * A write of another writer to a table that a last_writer_wins by commit
  * time mapping writes: which columns it wrote, for the column clock
@@ -51,4 +183,7 @@ typedef struct wb_routed {
 int wb_router_route_change(wb_router *r, const wb_change *c, wb_arena *arena,
                            wb_routed *out, wb_error *err);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

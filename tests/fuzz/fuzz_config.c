@@ -23,7 +23,7 @@
 
 #include "config/config.h"
 #include "common/error.h"
-#include "map/mapping.h"
+#include "map/router.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

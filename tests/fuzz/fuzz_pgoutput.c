@@ -41,6 +41,7 @@
 #include "source/copydata.h"
 #include "common/error.h"
 #include "decode/pgoutput.h"
+#include "decode/relcache.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,7 +8,7 @@
  * and against a model of it kept here (the list of records each open
  * transaction holds).  A replay must hand back exactly the records the
  * model holds, in order, with the flag set; a subtransaction abort cuts the
- * records from that subtransaction's first one on (see spool_int.h).
+ * records from that subtransaction's first one on (see source/spool.h).
  *
  * A "raw" operation appends arbitrary bytes, or replaces the whole file
  * with them, bypassing the record framing: the spool file is then

@@ -15,7 +15,7 @@
 
 #include "config/config.h"
 #include "common/log.h"
-#include "map/mapping.h"
+#include "map/router.h"
 #include "wbtest.h"
 
 #ifndef WB_PLUGIN_DIR

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "decode/pgoutput.h"
+#include "decode/relcache.h"
 #include "wbtest.h"
 
 static int freed_count;

@@ -7,7 +7,6 @@
 
 #include "common/log.h"
 #include "map/router.h"
-#include "map/mapping.h"
 #include "wbtest.h"
 
 static wb_config_colmap keys[] = {{"id", "external_id__c", {0, 0}}};
