@@ -55,7 +55,7 @@
 #include "config/config.h"
 #include "walbridge/plugin.h"
 
-#include "config/config_int.h"
+#include "config/settings.h"
 #include "map/expr_ast.h"
 #include "map/expr.h"
 
@@ -903,7 +903,7 @@ static int get_colmap(loader *ld, const yaml_node_t *v, const char *key,
 }
 
 /* ------------------------------------------------------------------ */
-/* settings: the sections driven by the table (config/config_int.h)           */
+/* settings: the sections driven by the table (config/settings.h)           */
 /* ------------------------------------------------------------------ */
 
 /*

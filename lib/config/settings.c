@@ -1,5 +1,5 @@
 /*
- * config/settings.c - the settings table (see config/config_int.h).
+ * config/settings.c - the settings table (see config/settings.h).
  *
  * Adding a scalar setting is one row here and one field in wb_config: the
  * loader, the defaults and the reload check follow from the row, and
@@ -9,7 +9,7 @@
  */
 #include <string.h>
 
-#include "config/config_int.h"
+#include "config/settings.h"
 
 /* ENUM rows store the index into names[]: these must agree. */
 _Static_assert(WB_PROGRESS_AUTO == 0 && WB_PROGRESS_ORIGIN == 1 &&

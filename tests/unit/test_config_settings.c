@@ -22,7 +22,7 @@
 
 #include <yaml.h>
 
-#include "config/config_int.h"
+#include "config/settings.h"
 #include "config/config.h"
 #include "wbtest.h"
 

@@ -1,5 +1,5 @@
 /*
- * config/config_int.h - the settings table: every key of the configuration's top
+ * config/settings.h - the settings table: every key of the configuration's top
  * level and of its source, target and log sections, declared once (as
  * nginx's ngx_command_t).
  *
