@@ -36,12 +36,12 @@
 #include "decode/pgoutput.h"
 #include "run.h"
 
-#define TICK_MS 100
-#define UNTIL_PING_MS 200
+#define TICK_MS            100
+#define UNTIL_PING_MS      200
 #define IDLE_PERSIST_BYTES (1024 * 1024)
-#define IDLE_PERSIST_MS 60000
-#define STOP_TIMEOUT_MS 5000
-#define SLOT_WAIT_MS 15000
+#define IDLE_PERSIST_MS    60000
+#define STOP_TIMEOUT_MS    5000
+#define SLOT_WAIT_MS       15000
 
 typedef struct run_state {
     const wb_config *cfg;
@@ -58,14 +58,14 @@ typedef struct run_state {
     wb_config *retired[16];
     bool poll_started;
     bool want_write;
-    uv_poll_t apoll;     /* the apply connection's socket */
+    uv_poll_t apoll; /* the apply connection's socket */
     bool apoll_started;
-    bool src_paused;     /* back-pressure: not reading the source */
+    bool src_paused; /* back-pressure: not reading the source */
 
     wb_source *src;
     wb_apply *apply;
     wb_router *router;
-    wb_dispatch *disp;   /* the messages and the source transaction */
+    wb_dispatch *disp; /* the messages and the source transaction */
 
     wb_lsn persisted;
     wb_lsn until; /* --until now target */
@@ -74,16 +74,16 @@ typedef struct run_state {
     int64_t last_persist_ms;
     int64_t last_ping_ms;
 
-    bool active;         /* a session (connections + stream) is up */
-    bool ever_streamed;  /* some session reached START_REPLICATION */
+    bool active;          /* a session (connections + stream) is up */
+    bool ever_streamed;   /* some session reached START_REPLICATION */
     wb_lsn rowmode_until; /* apply row by row up to here (after a failed
                              set-based statement) */
-    bool finished;       /* the current session is over */
-    bool stop_requested; /* SIGINT/SIGTERM, or --until reached */
+    bool finished;        /* the current session is over */
+    bool stop_requested;  /* SIGINT/SIGTERM, or --until reached */
     uv_timer_t backoff;
     uv_timer_t batch_timer; /* closes a batch when its latency bound is up */
     bool batch_timer_armed;
-    bool src_drained;    /* the last drain_source read all the source had */
+    bool src_drained; /* the last drain_source read all the source had */
     int result;
     wb_error *err;
     wb_run_stats stats;
@@ -141,8 +141,8 @@ static void on_apply_poll(uv_poll_t *h, int status, int events);
 
 static int update_apply_poll(run_state *st)
 {
-    int events = UV_READABLE |
-                 (wb_apply_wants_write(st->apply) ? UV_WRITABLE : 0);
+    int events =
+        UV_READABLE | (wb_apply_wants_write(st->apply) ? UV_WRITABLE : 0);
     return uv_poll_start(&st->apoll, events, on_apply_poll) == 0 ? 0 : WB_EIO;
 }
 
@@ -166,10 +166,9 @@ static int persist_idle(run_state *st, bool force)
             return 0;
     }
     /* Durable, and so reported, once the target confirms the commit. */
-    rc = wb_apply_store_progress(st->apply, cand,
-                                 pos->pending == cand ? pos->pending_time
-                                                     : wb_pgtime_now(),
-                                 st->err);
+    rc = wb_apply_store_progress(
+        st->apply, cand,
+        pos->pending == cand ? pos->pending_time : wb_pgtime_now(), st->err);
     if (rc)
         return rc;
     st->last_persist_ms = now;
@@ -203,8 +202,7 @@ static void log_stopped(run_state *st)
            (unsigned long long)(st->stats.rows_written + as.rows_written),
            (unsigned long long)(st->stats.conflicts + as.conflicts),
            (unsigned long long)(st->stats.links_pending + as.links_pending),
-           (unsigned long long)(st->stats.links_resolved +
-                                as.links_resolved));
+           (unsigned long long)(st->stats.links_resolved + as.links_resolved));
 }
 
 static void finish(run_state *st)
@@ -217,8 +215,8 @@ static void finish(run_state *st)
     /* A source transaction still arriving is abandoned (the server sends
      * it again): if it queued writes, the whole open batch is rolled back;
      * otherwise the complete transactions in the batch are committed. */
-    bool rolled_back = wb_dispatch_in_txn(st->disp) &&
-                       wb_dispatch_txn_wrote(st->disp);
+    bool rolled_back =
+        wb_dispatch_in_txn(st->disp) && wb_dispatch_txn_wrote(st->disp);
     if (rolled_back)
         rc = wb_apply_rollback_batch(st->apply, st->err);
     else
@@ -268,7 +266,10 @@ static void finish(run_state *st)
     shutdown_loop(st);
 }
 
-static void close_cb(uv_handle_t *h) { (void)h; }
+static void close_cb(uv_handle_t *h)
+{
+    (void)h;
+}
 
 /* End the current session's loop run; the caller tears the session down. */
 static void shutdown_loop(run_state *st)
@@ -312,8 +313,9 @@ static void reload(run_state *st)
     if ((key = wb_config_restart_key(st->cfg, next)) != NULL) {
         wb_error_set(&e, WB_ECONFIG,
                      "configuration reload refused: \"%s\" changed", key);
-        wb_error_hint(&e, "Only mappings and log settings change on reload; "
-                          "restart walbridge to change \"%s\".",
+        wb_error_hint(&e,
+                      "Only mappings and log settings change on reload; "
+                      "restart walbridge to change \"%s\".",
                       key);
         wb_log_error(WB_LOG_ERROR, &e);
         wb_config_free(next);
@@ -330,8 +332,9 @@ static void reload(run_state *st)
         return;
     }
     if (st->nretired == sizeof(st->retired) / sizeof(st->retired[0])) {
-        wb_log(WB_LOG_ERROR, "configuration reload refused: too many reloads "
-                             "in one session (%zu)",
+        wb_log(WB_LOG_ERROR,
+               "configuration reload refused: too many reloads "
+               "in one session (%zu)",
                st->nretired);
         wb_config_free(next);
         return;
@@ -424,9 +427,9 @@ static void on_batch_timer(uv_timer_t *h)
  * when that result arrives (on_apply_poll), so the number of target
  * commits follows the target's pace, not the source's; and a batch whose
  * last transaction committed more than batch_latency ago (catching up on
- * a backlog) is left to the count, size and latency bounds.  The batch is closed exactly as by the latency timer: its
- * stored position goes in the same transaction, and only confirmed
- * commits are reported.
+ * a backlog) is left to the count, size and latency bounds.  The batch is
+ * closed exactly as by the latency timer: its stored position goes in the same
+ * transaction, and only confirmed commits are reported.
  */
 static int close_if_source_idle(run_state *st)
 {
@@ -565,7 +568,8 @@ static void on_apply_poll(uv_poll_t *h, int status, int events)
     }
     if (st->src_paused && wb_apply_drained_enough(st->apply)) {
         st->src_paused = false;
-        uv_poll_start(&st->poll, UV_READABLE | (st->want_write ? UV_WRITABLE : 0),
+        uv_poll_start(&st->poll,
+                      UV_READABLE | (st->want_write ? UV_WRITABLE : 0),
                       on_poll);
         drain_source(st);
         return;
@@ -588,13 +592,15 @@ static void on_timer(uv_timer_t *h)
     }
     /* A batch may only end between source transactions: closing it in
      * the middle of one would commit half of it. */
-    if ((!wb_dispatch_in_txn(st->disp) && (rc = wb_apply_tick(st->apply, st->err)) != 0) ||
+    if ((!wb_dispatch_in_txn(st->disp) &&
+         (rc = wb_apply_tick(st->apply, st->err)) != 0) ||
         (rc = persist_idle(st, false)) != 0 ||
         (rc = update_apply_poll(st)) != 0) {
         fail(st, rc);
         return;
     }
-    if (now - st->last_status_ms >= (int64_t)st->cfg->source.status_interval_ms) {
+    if (now - st->last_status_ms >=
+        (int64_t)st->cfg->source.status_interval_ms) {
         if ((rc = send_status(st, false)) != 0) {
             fail(st, rc);
             return;
@@ -602,7 +608,8 @@ static void on_timer(uv_timer_t *h)
     }
     /* --until: ask for keepalives so an idle stream still reports its
      * position. */
-    if (st->opts.until_now && idle(st) && now - st->last_ping_ms >= UNTIL_PING_MS) {
+    if (st->opts.until_now && idle(st) &&
+        now - st->last_ping_ms >= UNTIL_PING_MS) {
         if ((rc = send_status(st, true)) != 0)
             fail(st, rc);
     }
@@ -613,7 +620,8 @@ static void on_sighup(uv_signal_t *h, int signum)
     run_state *st = h->data;
     (void)signum;
     wb_log(WB_LOG_INFO, "received SIGHUP, reloading the configuration%s",
-           wb_dispatch_in_txn(st->disp) ? " when the current transaction ends" : "");
+           wb_dispatch_in_txn(st->disp) ? " when the current transaction ends"
+                                        : "");
     st->reload_requested = true;
     reload(st);
 }
@@ -654,8 +662,8 @@ static int prepare(run_state *st, wb_lsn *startpos)
     char a[WB_LSN_BUFLEN], b[WB_LSN_BUFLEN];
     int rc;
 
-    /* Before anything is written, the start-up checks (check/startup_int.h) that
-     * need no session of the applier's; wb_apply_open runs the rest of the
+    /* Before anything is written, the start-up checks (check/startup_int.h)
+     * that need no session of the applier's; wb_apply_open runs the rest of the
      * list on its session.  walbridge check runs the whole list. */
     if (!st->ever_streamed &&
         (rc = wb_startup_verify_classes(
@@ -707,12 +715,12 @@ static int prepare(run_state *st, wb_lsn *startpos)
         if (rc)
             return rc;
     } else if (slot.confirmed_flush > stored) {
-        wb_error_set(st->err, WB_ESTATE,
-                     "replication slot \"%s\" has confirmed %s, past the stored "
-                     "position %s",
-                     st->cfg->source.slot,
-                     wb_lsn_format(slot.confirmed_flush, a),
-                     wb_lsn_format(stored, b));
+        wb_error_set(
+            st->err, WB_ESTATE,
+            "replication slot \"%s\" has confirmed %s, past the stored "
+            "position %s",
+            st->cfg->source.slot, wb_lsn_format(slot.confirmed_flush, a),
+            wb_lsn_format(stored, b));
         wb_error_detail(st->err, "Changes between the two positions will "
                                  "never be sent again.");
         wb_error_hint(st->err, "Was the target restored from a backup, or the "
@@ -848,7 +856,10 @@ static bool retryable(int rc, const wb_error *err)
             strcmp(err->sqlstate, "55P03") == 0);
 }
 
-static void on_backoff(uv_timer_t *h) { uv_stop(h->loop); }
+static void on_backoff(uv_timer_t *h)
+{
+    uv_stop(h->loop);
+}
 
 /* Capped, jittered exponential backoff: 0.5..1 x min(30 s, 250 ms x 2^n). */
 static uint64_t backoff_ms(int attempt)
@@ -861,10 +872,16 @@ static uint64_t backoff_ms(int attempt)
 }
 
 /* dispatch.c: a source transaction ended, the time for a pending reload. */
-static void hook_txn_end(void *ud) { reload(ud); }
+static void hook_txn_end(void *ud)
+{
+    reload(ud);
+}
 
 /* dispatch.c: a streamed transaction's replay waited for the target. */
-static void hook_target_waited(void *ud) { note_durable(ud); }
+static void hook_target_waited(void *ud)
+{
+    note_durable(ud);
+}
 
 int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
            wb_error *err)
@@ -887,8 +904,8 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
     /* These report their own errors (a plugin that cannot be loaded or
      * rejects its config is WB_ECONFIG, with the file position). */
     if (!(st->router = wb_router_create(cfg, err)) ||
-        !(st->disp = wb_dispatch_create(cfg, st->router, &st->stats, &hooks,
-                                        err))) {
+        !(st->disp =
+              wb_dispatch_create(cfg, st->router, &st->stats, &hooks, err))) {
         rc = err->code ? err->code : WB_ENOMEM;
         goto done;
     }
@@ -905,8 +922,8 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
          * row, at once, so that the error names the row (or the failure
          * turns out to be one of set-based apply only). */
         bool rowmode = rc == WB_EDATA && st->apply &&
-                       wb_apply_set_failed(st->apply) &&
-                       !st->stop_requested && !retryable(rc, err);
+                       wb_apply_set_failed(st->apply) && !st->stop_requested &&
+                       !retryable(rc, err);
         end_session(st);
         if (rowmode) {
             st->rowmode_until = err->lsn;

@@ -24,10 +24,10 @@ extern "C" {
 typedef struct wb_status {
     char slot[64];
     bool slot_exists;
-    int active_pid;          /* 0 when no walsender streams the slot */
-    wb_lsn confirmed_flush;  /* slot's confirmed_flush_lsn */
+    int active_pid;         /* 0 when no walsender streams the slot */
+    wb_lsn confirmed_flush; /* slot's confirmed_flush_lsn */
     wb_lsn restart_lsn;
-    char wal_status[16];     /* reserved, extended, unreserved, lost */
+    char wal_status[16]; /* reserved, extended, unreserved, lost */
     bool has_safe_wal_size;
     int64_t safe_wal_size;   /* bytes; only with max_slot_wal_keep_size */
     wb_lsn current_lsn;      /* source pg_current_wal_lsn() */
@@ -39,7 +39,7 @@ typedef struct wb_status {
     double oldest_pending_s; /* age of the oldest, seconds (0: none) */
     char publication[64];
     bool publication_exists;
-    int ntables;             /* published tables (capped) */
+    int ntables; /* published tables (capped) */
     char tables[WB_STATUS_MAX_TABLES][130];
 } wb_status;
 

@@ -36,13 +36,20 @@ enum {
 static int exit_code_for(int rc)
 {
     switch (rc) {
-    case 0: return WB_EXIT_OK;
-    case WB_ECONFIG: return WB_EXIT_CONFIG;
-    case WB_EDATA: return WB_EXIT_DATA;
-    case WB_EPROTO: return WB_EXIT_DATA;
-    case WB_ESTATE: return WB_EXIT_STATE;
-    case WB_ECATALOG: return WB_EXIT_CATALOG;
-    default: return WB_EXIT_FAILURE;
+    case 0:
+        return WB_EXIT_OK;
+    case WB_ECONFIG:
+        return WB_EXIT_CONFIG;
+    case WB_EDATA:
+        return WB_EXIT_DATA;
+    case WB_EPROTO:
+        return WB_EXIT_DATA;
+    case WB_ESTATE:
+        return WB_EXIT_STATE;
+    case WB_ECATALOG:
+        return WB_EXIT_CATALOG;
+    default:
+        return WB_EXIT_FAILURE;
     }
 }
 
@@ -274,9 +281,10 @@ static int cmd_check(int argc, char **argv)
     if (rc)
         wb_log_error(WB_LOG_FATAL, &err);
     else
-        wb_log(WB_LOG_INFO, "configuration file \"%s\" is valid%s: %zu mapping%s",
-               o.config, o.offline ? "" : " and matches the database",
-               cfg->nmappings, cfg->nmappings == 1 ? "" : "s");
+        wb_log(WB_LOG_INFO,
+               "configuration file \"%s\" is valid%s: %zu mapping%s", o.config,
+               o.offline ? "" : " and matches the database", cfg->nmappings,
+               cfg->nmappings == 1 ? "" : "s");
     wb_config_free(cfg);
     return exit_code_for(rc);
 }
@@ -396,9 +404,11 @@ static void print_status_text(const wb_status *st)
            st->confirmed_flush ? wb_lsn_format(st->confirmed_flush, a) : "-");
     printf("restart_lsn:          %s\n",
            st->restart_lsn ? wb_lsn_format(st->restart_lsn, a) : "-");
-    printf("wal_status:           %s\n", st->wal_status[0] ? st->wal_status : "-");
+    printf("wal_status:           %s\n",
+           st->wal_status[0] ? st->wal_status : "-");
     if (st->has_safe_wal_size)
-        printf("safe_wal_size:        %lld bytes\n", (long long)st->safe_wal_size);
+        printf("safe_wal_size:        %lld bytes\n",
+               (long long)st->safe_wal_size);
     else
         printf("safe_wal_size:        (unlimited)\n");
     printf("current source lsn:   %s\n", wb_lsn_format(st->current_lsn, a));

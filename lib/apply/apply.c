@@ -25,21 +25,21 @@
 #include "check/startup_int.h"
 #include "common/log.h"
 
-#define MAX_STATEMENTS 512
-#define STMT_BUCKETS 1031 /* prime, > 2 x MAX_STATEMENTS */
-#define ORIGIN_WAIT_TRIES 60 /* x 250 ms */
-#define SQL_MAX (64 * 1024)
-#define MAX_ITEMS 16384 /* queued statements awaiting their result */
-#define ITEM_CASTS 8     /* target-side casts an item can name */
-#define DATEARRAYOID 1182 /* date[] (pg_type.h is not a client header) */
-#define MAX_INFLIGHT_BYTES ((size_t)8 * 1024 * 1024) /* keeps RSS < 32 MiB */
-#define MAX_BATCH_BYTES ((size_t)16 * 1024 * 1024)
+#define MAX_STATEMENTS      512
+#define STMT_BUCKETS        1031 /* prime, > 2 x MAX_STATEMENTS */
+#define ORIGIN_WAIT_TRIES   60   /* x 250 ms */
+#define SQL_MAX             (64 * 1024)
+#define MAX_ITEMS           16384 /* queued statements awaiting their result */
+#define ITEM_CASTS          8     /* target-side casts an item can name */
+#define DATEARRAYOID        1182 /* date[] (pg_type.h is not a client header) */
+#define MAX_INFLIGHT_BYTES  ((size_t)8 * 1024 * 1024) /* keeps RSS < 32 MiB */
+#define MAX_BATCH_BYTES     ((size_t)16 * 1024 * 1024)
 #define FLUSH_REQUEST_EVERY 256
-#define FLUSH_QUERY_MS 50
-#define RUN_MAX_ROWS 1000
-#define RUN_MAX_BYTES ((size_t)4 * 1024 * 1024)
-#define RUN_MAX_COLS 256
-#define RUN_KEYSET 4096 /* > 2 x keys per run (old and new) */
+#define FLUSH_QUERY_MS      50
+#define RUN_MAX_ROWS        1000
+#define RUN_MAX_BYTES       ((size_t)4 * 1024 * 1024)
+#define RUN_MAX_COLS        256
+#define RUN_KEYSET          4096 /* > 2 x keys per run (old and new) */
 
 typedef struct stmt {
     char *key;
@@ -54,8 +54,8 @@ typedef enum item_kind {
     IT_COMMIT,
     IT_ROLLBACK,
     IT_SYNC,
-    IT_LOCAL_LSN, /* WAL insert position right after a COMMIT */
-    IT_FLUSH_LSN, /* the target's WAL flush position */
+    IT_LOCAL_LSN,    /* WAL insert position right after a COMMIT */
+    IT_FLUSH_LSN,    /* the target's WAL flush position */
     IT_LINK_NOTE,    /* a pending key link noted or forgotten */
     IT_LINK_RESOLVE, /* pending key links resolved */
     IT_OTHER
@@ -73,8 +73,8 @@ typedef struct coltype {
  */
 typedef struct run {
     bool active;
-    char key[1024];          /* the row statement's shape key */
-    wb_target_op shape;      /* kind, target, column names (config strings) */
+    char key[1024];     /* the row statement's shape key */
+    wb_target_op shape; /* kind, target, column names (config strings) */
     const char *cols[RUN_MAX_COLS];
     const char *casts[RUN_MAX_COLS]; /* a cast on the target ("date"), or
                                         NULL */
@@ -100,14 +100,14 @@ typedef struct item {
     const char *mapping; /* config strings: live as long as the config */
     const char *schema;
     const char *table;
-    wb_lsn lsn;          /* op: source commit LSN; commit: batch end_lsn */
-    bool set_based;      /* op: a run of rows in one statement */
+    wb_lsn lsn;     /* op: source commit LSN; commit: batch end_lsn */
+    bool set_based; /* op: a run of rows in one statement */
     size_t rows;
-    char row[96];        /* row op: its key, for errors ("k=v, ...") */
-    uint64_t txns;       /* commit: source transactions in the batch */
-    size_t bytes;        /* op: parameter bytes */
+    char row[96];  /* row op: its key, for errors ("k=v, ...") */
+    uint64_t txns; /* commit: source transactions in the batch */
+    size_t bytes;  /* op: parameter bytes */
     const wb_config_conflict *conflict; /* op: a conflict statement */
-    bool counted;        /* op: its one row is the count of rows written */
+    bool counted; /* op: its one row is the count of rows written */
     const char *from_schema, *from_table;
     int64_t commit_time;
     /* row op: its parameters that the target casts, and their columns
@@ -121,60 +121,60 @@ struct wb_apply {
     PGconn *conn;
     const wb_config *cfg;
     wb_progress_mode mode;
-    char *origin;        /* origin name */
-    char *progress_rel;  /* quoted schema.table */
-    char *progress_sql;  /* upsert of the progress row (table mode) */
+    char *origin;       /* origin name */
+    char *progress_rel; /* quoted schema.table */
+    char *progress_sql; /* upsert of the progress row (table mode) */
     stmt *buckets[STMT_BUCKETS];
     size_t nstmts;
     uint64_t stmt_seq;
 
-    bool pipeline;       /* in pipeline mode (after set-up) */
-    bool want_write;     /* libpq has unsent output */
-    bool expect_null;    /* a NULL result ends the previous statement */
+    bool pipeline;    /* in pipeline mode (after set-up) */
+    bool want_write;  /* libpq has unsent output */
+    bool expect_null; /* a NULL result ends the previous statement */
     item items[MAX_ITEMS];
     size_t head, nitems;
     size_t inflight_bytes;
 
-    bool in_txn;         /* a batch (target transaction) is open */
-    wb_lsn batch_end;    /* end_lsn of the last complete source txn in it */
+    bool in_txn;      /* a batch (target transaction) is open */
+    wb_lsn batch_end; /* end_lsn of the last complete source txn in it */
     int64_t batch_time;
     uint64_t batch_txns;
     size_t batch_bytes;
     int64_t batch_opened_ms;
     uint64_t max_batch_txns;
     int64_t batch_latency_ms;
-    size_t commits_out;  /* batch COMMITs sent, result not yet read */
+    size_t commits_out;   /* batch COMMITs sent, result not yet read */
     wb_lsn last_sent_end; /* end_lsn stored by the last COMMIT sent */
-    char *guard_sql;     /* table mode: is that position stored? */
+    char *guard_sql;      /* table mode: is that position stored? */
 
-    coltype *coltypes;   /* of every mapping target, read at open */
+    coltype *coltypes; /* of every mapping target, read at open */
     size_t ncoltypes;
-    bool set_based;      /* target.set_based */
+    bool set_based;       /* target.set_based */
     wb_lsn rowmode_until; /* apply row by row up to this LSN (pinpointing) */
-    bool set_failed;     /* a set-based statement failed */
+    bool set_failed;      /* a set-based statement failed */
     run *run;
 
-    wb_lsn durable;      /* end of the last batch known durable */
+    wb_lsn durable; /* end of the last batch known durable */
     bool sync_commit;
     unflushed unfl[MAX_UNFLUSHED]; /* ring, oldest first */
     size_t unfl_head, unfl_n;
-    bool flush_query_out;  /* an IT_FLUSH_LSN is in flight */
+    bool flush_query_out; /* an IT_FLUSH_LSN is in flight */
     int64_t last_flush_query_ms;
     wb_apply_stats stats;
-    uint64_t pending_written;   /* rows written by results not yet committed */
+    uint64_t pending_written; /* rows written by results not yet committed */
     uint64_t pending_conflicts;
-    bool track_cts;      /* target's track_commit_timestamp */
-    wb_link *links;      /* lookups whose misses are retried (apply/link.h) */
+    bool track_cts; /* target's track_commit_timestamp */
+    wb_link *links; /* lookups whose misses are retried (apply/link.h) */
     size_t nlinks;
-    char *pending_rel;   /* quoted progress_schema.pending_link */
-    char *clock_rel;     /* quoted progress_schema.column_clock, or NULL */
-    wb_strbuf karr;      /* a key as a text[] literal (clock) */
+    char *pending_rel; /* quoted progress_schema.pending_link */
+    char *clock_rel;   /* quoted progress_schema.column_clock, or NULL */
+    wb_strbuf karr;    /* a key as a text[] literal (clock) */
     wb_strbuf cols, vals, ucols, uvals; /* clock_change's arrays */
     uint64_t pending_linked, pending_noted;
-    unsigned cfg_gen;    /* bumped by a reload: statements built from
-                            mapping settings (conflict, links) are keyed
-                            on it, so none outlives its configuration */
-    char roident[16];    /* our origin's id (origin mode), for conflict logs */
+    unsigned cfg_gen; /* bumped by a reload: statements built from
+                         mapping settings (conflict, links) are keyed
+                         on it, so none outlives its configuration */
+    char roident[16]; /* our origin's id (origin mode), for conflict logs */
 };
 
 /* FNV-1a: statement shapes are short strings. */
@@ -202,10 +202,10 @@ static int exec_ok(wb_apply *a, const char *sql, int nparams,
                    const char *const *params, ExecStatusType want,
                    PGresult **out, const char *what, wb_error *err)
 {
-    return wb_conn_expect(a->conn,
-                          PQexecParams(a->conn, sql, nparams, NULL, params,
-                                       NULL, NULL, 0),
-                          want, out, what, err);
+    return wb_conn_expect(
+        a->conn,
+        PQexecParams(a->conn, sql, nparams, NULL, params, NULL, NULL, 0), want,
+        out, what, err);
 }
 
 /* The text of fn(rel), malloc'd; NULL when out of memory. */
@@ -261,9 +261,9 @@ static int setup_origin(wb_apply *a, wb_error *err)
     /* A backend of ours that just lost its client may still hold the
      * origin for a moment: retry "already active" for a bounded time. */
     for (int i = 0;; i++) {
-        rc = exec_ok(a, "SELECT pg_replication_origin_session_setup($1)", 1,
-                     p, PGRES_TUPLES_OK, NULL,
-                     "could not use replication origin", err);
+        rc = exec_ok(a, "SELECT pg_replication_origin_session_setup($1)", 1, p,
+                     PGRES_TUPLES_OK, NULL, "could not use replication origin",
+                     err);
         if (!rc || !is_sqlstate(err, "55006") || i >= ORIGIN_WAIT_TRIES)
             break;
         struct timespec ts = {0, 250 * 1000 * 1000};
@@ -298,55 +298,55 @@ static int setup_table(wb_apply *a, wb_error *err)
  * the typmod exactly as for a row statement ("value too long" rather
  * than the silent truncation of an explicit cast to varchar(n) or
  * character).  Columns that are arrays themselves have no array type
- * ("0") and are applied row by row: unnest would flatten them.  A target that does not
- * exist is skipped: its first row statement will report it properly.
+ * ("0") and are applied row by row: unnest would flatten them.  A target that
+ * does not exist is skipped: its first row statement will report it properly.
  */
 static int load_coltypes(wb_apply *a, wb_error *err)
 {
     for (size_t m = 0; m < a->cfg->nmappings; m++)
-    for (size_t k = 0; k < a->cfg->mappings[m].nto; k++) {
-        const wb_config_table *t = &a->cfg->mappings[m].tos[k];
-        bool seen = false;
-        for (size_t i = 0; i < a->ncoltypes && !seen; i++)
-            seen = strcmp(a->coltypes[i].schema, t->schema) == 0 &&
-                   strcmp(a->coltypes[i].table, t->table) == 0;
-        if (seen)
-            continue;
-        const char *p[2] = {t->schema, t->table};
-        PGresult *res;
-        int rc = exec_ok(a,
-                         "SELECT a.attname, t.typarray FROM pg_attribute a "
-                         "JOIN pg_type t ON t.oid = a.atttypid "
-                         "JOIN pg_class c ON c.oid = a.attrelid "
-                         "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                         "WHERE n.nspname = $1 AND c.relname = $2 "
-                         "AND a.attnum > 0 AND NOT a.attisdropped",
-                         2, p, PGRES_TUPLES_OK, &res,
-                         "could not read the target's column types", err);
-        if (rc)
-            return rc;
-        int n = PQntuples(res);
-        coltype *ct = realloc(a->coltypes,
-                              (a->ncoltypes + (size_t)n + 1) * sizeof(*ct));
-        if (!ct) {
-            PQclear(res);
-            return wb_error_set(err, WB_ENOMEM, "out of memory");
-        }
-        a->coltypes = ct;
-        for (int i = 0; i < n; i++) {
-            coltype *c = &a->coltypes[a->ncoltypes];
-            c->schema = strdup(t->schema);
-            c->table = strdup(t->table);
-            c->column = strdup(PQgetvalue(res, i, 0));
-            c->type = strdup(PQgetvalue(res, i, 1));
-            a->ncoltypes++;
-            if (!c->schema || !c->table || !c->column || !c->type) {
+        for (size_t k = 0; k < a->cfg->mappings[m].nto; k++) {
+            const wb_config_table *t = &a->cfg->mappings[m].tos[k];
+            bool seen = false;
+            for (size_t i = 0; i < a->ncoltypes && !seen; i++)
+                seen = strcmp(a->coltypes[i].schema, t->schema) == 0 &&
+                       strcmp(a->coltypes[i].table, t->table) == 0;
+            if (seen)
+                continue;
+            const char *p[2] = {t->schema, t->table};
+            PGresult *res;
+            int rc = exec_ok(a,
+                             "SELECT a.attname, t.typarray FROM pg_attribute a "
+                             "JOIN pg_type t ON t.oid = a.atttypid "
+                             "JOIN pg_class c ON c.oid = a.attrelid "
+                             "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                             "WHERE n.nspname = $1 AND c.relname = $2 "
+                             "AND a.attnum > 0 AND NOT a.attisdropped",
+                             2, p, PGRES_TUPLES_OK, &res,
+                             "could not read the target's column types", err);
+            if (rc)
+                return rc;
+            int n = PQntuples(res);
+            coltype *ct = realloc(a->coltypes,
+                                  (a->ncoltypes + (size_t)n + 1) * sizeof(*ct));
+            if (!ct) {
                 PQclear(res);
                 return wb_error_set(err, WB_ENOMEM, "out of memory");
             }
+            a->coltypes = ct;
+            for (int i = 0; i < n; i++) {
+                coltype *c = &a->coltypes[a->ncoltypes];
+                c->schema = strdup(t->schema);
+                c->table = strdup(t->table);
+                c->column = strdup(PQgetvalue(res, i, 0));
+                c->type = strdup(PQgetvalue(res, i, 1));
+                a->ncoltypes++;
+                if (!c->schema || !c->table || !c->column || !c->type) {
+                    PQclear(res);
+                    return wb_error_set(err, WB_ENOMEM, "out of memory");
+                }
+            }
+            PQclear(res);
         }
-        PQclear(res);
-    }
     return 0;
 }
 
@@ -576,8 +576,10 @@ void wb_apply_close(wb_apply *a)
     free(a);
 }
 
-wb_progress_mode wb_apply_mode(const wb_apply *a) { return a->mode; }
-
+wb_progress_mode wb_apply_mode(const wb_apply *a)
+{
+    return a->mode;
+}
 
 void wb_apply_get_stats(const wb_apply *a, wb_apply_stats *out)
 {
@@ -619,9 +621,8 @@ int wb_apply_stored_lsn(wb_apply *a, wb_lsn *lsn, wb_error *err)
     }
     /* The table may hold progress from a run without origin privileges. */
     const char *p[2] = {a->progress_rel, a->cfg->source.slot};
-    rc = exec_ok(a, "SELECT to_regclass($1) IS NOT NULL", 1, p,
-                 PGRES_TUPLES_OK, &res, "could not look up the progress table",
-                 err);
+    rc = exec_ok(a, "SELECT to_regclass($1) IS NOT NULL", 1, p, PGRES_TUPLES_OK,
+                 &res, "could not look up the progress table", err);
     if (rc)
         return rc;
     bool exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -660,8 +661,8 @@ static size_t lookup_len(const wb_op_value *v)
     const wb_plugin_lookup *l = v->lookup;
     return !l        ? 0
            : l->cast ? strlen(l->cast) + 3
-                     : strlen(l->schema) + strlen(l->table) +
-                           strlen(l->match) + strlen(l->column) + 5;
+                     : strlen(l->schema) + strlen(l->table) + strlen(l->match) +
+                           strlen(l->column) + 5;
 }
 
 /* column, then @schema.table.match.column for a lookup or ::type for a
@@ -697,7 +698,8 @@ static char *shape_key(const wb_target_op *op, unsigned gen, char *buf,
     char *k = n <= buflen ? buf : malloc(n);
     if (!k)
         return NULL;
-    /* "<kind><i|-><s|->\x1f<schema>\x1f<table>\x1f<key>\x1e...\x1f<set>\x1e..." */
+    /* "<kind><i|-><s|->\x1f<schema>\x1f<table>\x1f<key>\x1e...\x1f<set>\x1e..."
+     */
     size_t len = 0;
     k[len++] = (char)('0' + (int)op->kind);
     k[len++] = op->insert_if_missing ? 'i' : '-';
@@ -817,7 +819,7 @@ typedef struct stmt_ctx {
     const char *mapping, *schema, *table;
     wb_lsn lsn;
     bool set_based;
-    int ntypes;        /* parameter types, or 0: inferred by the server */
+    int ntypes; /* parameter types, or 0: inferred by the server */
     const Oid *types;
 } stmt_ctx;
 
@@ -830,8 +832,8 @@ typedef int (*sql_builder)(wb_apply *a, const void *arg, wb_strbuf *sql);
  * ordering is kept).  *name lives as long as the cache entry.
  */
 static int cached_stmt(wb_apply *a, const char *key, sql_builder build,
-                       const void *arg, const stmt_ctx *ctx,
-                       const char **name, wb_error *err)
+                       const void *arg, const stmt_ctx *ctx, const char **name,
+                       wb_error *err)
 {
     uint64_t h = hash_str(key);
     size_t slot;
@@ -877,8 +879,7 @@ static int cached_stmt(wb_apply *a, const char *key, sql_builder build,
         wb_strbuf_free(&sql);
         free(s->key);
         free(s);
-        return send_failed(a, "could not send a statement to the target",
-                           err);
+        return send_failed(a, "could not send a statement to the target", err);
     }
     item *it = push(a, IT_PREPARE);
     it->mapping = ctx->mapping;
@@ -921,8 +922,8 @@ static int link_stmt(wb_apply *a, const wb_link *l, bool resolve,
                      const char **name, wb_lsn lsn, wb_error *err)
 {
     char key[512];
-    stmt_ctx ctx = {l->m->name, l->m->to.schema, l->m->to.table, lsn, false,
-                    0, NULL};
+    stmt_ctx ctx = {l->m->name, l->m->to.schema, l->m->to.table, lsn, false, 0,
+                    NULL};
     snprintf(key, sizeof(key), "%c%u\x1f%s\x1f%s", resolve ? 'R' : 'N',
              a->cfg_gen, l->m->name, l->column);
     return cached_stmt(a, key, resolve ? build_resolve_sql : build_note_sql, l,
@@ -1011,8 +1012,8 @@ static int resolve_links(wb_apply *a, wb_error *err)
     return 0;
 }
 
-int wb_apply_lookup_changed(wb_apply *a, const char *schema,
-                            const char *table, bool *due, wb_error *err)
+int wb_apply_lookup_changed(wb_apply *a, const char *schema, const char *table,
+                            bool *due, wb_error *err)
 {
     *due = false;
     for (size_t i = 0; i < a->nlinks; i++) {
@@ -1041,8 +1042,7 @@ static int clock_one(wb_apply *a, const wb_clock_write *w, bool *wrote,
         rc = wb_pgarray_add(&a->karr, w->keys[k]);
     for (size_t j = 0; j < w->ncols && rc == 0; j++) {
         bool same = w->same[j];
-        if ((rc = wb_pgarray_add(same ? &a->ucols : &a->cols, w->cols[j])) ==
-            0)
+        if ((rc = wb_pgarray_add(same ? &a->ucols : &a->cols, w->cols[j])) == 0)
             rc = wb_pgarray_add(same ? &a->uvals : &a->vals, w->vals[j]);
         ncols++;
     }
@@ -1061,14 +1061,17 @@ static int clock_one(wb_apply *a, const wb_clock_write *w, bool *wrote,
         return rc;
     const char *name;
     stmt_ctx ctx = {m->name, m->to.schema, m->to.table, w->lsn, false, 0, NULL};
-    if ((rc = cached_stmt(a, "K\x1f" "clock", build_clock_sql, NULL, &ctx,
-                          &name, err)) != 0)
+    if ((rc = cached_stmt(a,
+                          "K\x1f"
+                          "clock",
+                          build_clock_sql, NULL, &ctx, &name, err)) != 0)
         return rc;
     char tbl[512], lsnbuf[WB_LSN_BUFLEN];
     snprintf(tbl, sizeof(tbl), "%s.%s", m->to.schema, m->to.table);
-    const char *p[7] = {tbl,          a->karr.data, wb_lsn_format(w->lsn, lsnbuf),
-                        a->cols.data, a->vals.data, a->ucols.data,
-                        a->uvals.data};
+    const char *p[7] = {
+        tbl,          a->karr.data, wb_lsn_format(w->lsn, lsnbuf),
+        a->cols.data, a->vals.data, a->ucols.data,
+        a->uvals.data};
     if (!PQsendQueryPrepared(a->conn, name, 7, p, NULL, NULL, 0))
         return send_failed(a, "could not send a statement to the target", err);
     item *it = push(a, IT_OTHER);
@@ -1148,7 +1151,6 @@ static int get_stmt(wb_apply *a, const wb_target_op *op, const char **name,
     return rc;
 }
 
-
 /* ------------------------------------------------------------------ */
 /* set-based runs                                                      */
 /* ------------------------------------------------------------------ */
@@ -1166,8 +1168,7 @@ static int get_stmt(wb_apply *a, const wb_target_op *op, const char **name,
  * (wb_apply_set_failed / wb_apply_set_rowmode_until).
  */
 
-static bool run_eligible(const wb_apply *a, const wb_target_op *op,
-                         wb_lsn lsn)
+static bool run_eligible(const wb_apply *a, const wb_target_op *op, wb_lsn lsn)
 {
     if (!a->set_based || lsn <= a->rowmode_until)
         return false;
@@ -1247,13 +1248,18 @@ static int flush_run(wb_apply *a, wb_error *err)
      * again row by row, which names the row and column); sql_cast hands
      * the date to the column as the row statement does. */
     for (size_t i = 0; i < r->ncols; i++)
-        types[i] = r->casts[i] ? DATEARRAYOID
-                               : (Oid)strtoul(coltype_of(a, r->shape.schema,
-                                                         r->shape.table,
-                                                         r->cols[i]),
-                                              NULL, 10);
-    stmt_ctx ctx = {r->shape.mapping, r->shape.schema, r->shape.table,
-                    r->last_lsn, true, (int)r->ncols, types};
+        types[i] = r->casts[i]
+                       ? DATEARRAYOID
+                       : (Oid)strtoul(coltype_of(a, r->shape.schema,
+                                                 r->shape.table, r->cols[i]),
+                                      NULL, 10);
+    stmt_ctx ctx = {r->shape.mapping,
+                    r->shape.schema,
+                    r->shape.table,
+                    r->last_lsn,
+                    true,
+                    (int)r->ncols,
+                    types};
     const char *name;
     if ((rc = cached_stmt(a, key, build_set_sql_cb, r, &ctx, &name, err)))
         return rc;
@@ -1262,8 +1268,8 @@ static int flush_run(wb_apply *a, wb_error *err)
             return wb_error_set(err, rc, "set-based run too large");
         params[i] = r->arr[i].data;
     }
-    if (!PQsendQueryPrepared(a->conn, name, (int)r->ncols, params, NULL,
-                             NULL, 0))
+    if (!PQsendQueryPrepared(a->conn, name, (int)r->ncols, params, NULL, NULL,
+                             0))
         return send_failed(a, "could not send changes to the target", err);
     item *it = push(a, IT_OP);
     it->op = r->shape.kind;
@@ -1305,8 +1311,8 @@ static void discard_run(wb_apply *a)
  * Add op to the run (flushing the current run first when op cannot join
  * it).  *added false: op is not eligible and must go row by row.
  */
-static int run_add(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
-                   bool *added, wb_error *err)
+static int run_add(wb_apply *a, const wb_target_op *op, wb_lsn lsn, bool *added,
+                   wb_error *err)
 {
     char keybuf[1024];
     int rc;
@@ -1337,8 +1343,8 @@ static int run_add(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
 
     if (r->active) {
         bool same = strcmp(r->key, key) == 0;
-        bool fits = r->nrows < RUN_MAX_ROWS &&
-                    r->bytes + bytes <= RUN_MAX_BYTES;
+        bool fits =
+            r->nrows < RUN_MAX_ROWS && r->bytes + bytes <= RUN_MAX_BYTES;
         /* A repeated key ends the run before this op. */
         bool fresh = same && fits && keyset_add(r, hk) &&
                      (hn == hk || keyset_add(r, hn));
@@ -1356,8 +1362,8 @@ static int run_add(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
         memset(r->casts, 0, sizeof(r->casts));
         if (op->kind == WB_OP_UPDATE) {
             for (size_t i = 0; i < op->nset; i++)
-                r->casts[i] = op->set[i].lookup ? op->set[i].lookup->cast
-                                                : NULL;
+                r->casts[i] =
+                    op->set[i].lookup ? op->set[i].lookup->cast : NULL;
             for (size_t i = 0; i < op->nset; i++)
                 r->cols[r->ncols++] = op->set[i].column;
             for (size_t i = 0; i < op->nkeys; i++)
@@ -1400,7 +1406,10 @@ static int run_add(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
     return 0;
 }
 
-bool wb_apply_set_failed(const wb_apply *a) { return a->set_failed; }
+bool wb_apply_set_failed(const wb_apply *a)
+{
+    return a->set_failed;
+}
 
 void wb_apply_set_rowmode_until(wb_apply *a, wb_lsn lsn)
 {
@@ -1433,8 +1442,7 @@ static void note_casts(item *it, const wb_target_op *op)
     }
 }
 
-int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
-                wb_error *err)
+int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn, wb_error *err)
 {
     const char *name;
     size_t n = op->nkeys + 2 * op->nset + 4;
@@ -1470,12 +1478,13 @@ int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
                 const wb_op_value *o = op->old ? &op->old[i] : NULL;
                 bool known = o && o->column;
                 params[p++] = known ? o->value : NULL;
-                flags[f++] = !known ? 'u'
-                             : (o->value == NULL) != (op->set[i].value == NULL) ||
-                                     (o->value &&
-                                      strcmp(o->value, op->set[i].value) != 0)
-                                 ? 'c'
-                                 : 'n';
+                flags[f++] =
+                    !known ? 'u'
+                    : (o->value == NULL) != (op->set[i].value == NULL) ||
+                            (o->value &&
+                             strcmp(o->value, op->set[i].value) != 0)
+                        ? 'c'
+                        : 'n';
             }
         } else {
             for (size_t i = 0; i < op->nkeys + op->nset; i++)
@@ -1540,8 +1549,7 @@ int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
         return rc;
     /* Keep results flowing back during a long transaction: without a
      * Flush or Sync the server keeps them in its output buffer. */
-    if (a->stats.ops % FLUSH_REQUEST_EVERY == 0 &&
-        !PQsendFlushRequest(a->conn))
+    if (a->stats.ops % FLUSH_REQUEST_EVERY == 0 && !PQsendFlushRequest(a->conn))
         return send_failed(a, "could not send a flush request", err);
     return 0;
 }
@@ -1762,10 +1770,14 @@ int wb_apply_flush(wb_apply *a, wb_error *err)
 static const char *op_verb(wb_op_kind k)
 {
     switch (k) {
-    case WB_OP_UPSERT: return "upsert into";
-    case WB_OP_UPDATE: return "update";
-    case WB_OP_DELETE: return "delete from";
-    case WB_OP_TRUNCATE: return "truncate";
+    case WB_OP_UPSERT:
+        return "upsert into";
+    case WB_OP_UPDATE:
+        return "update";
+    case WB_OP_DELETE:
+        return "delete from";
+    case WB_OP_TRUNCATE:
+        return "truncate";
     }
     return "write";
 }
@@ -1790,8 +1802,7 @@ static const char *cast_column(const item *it, const PGresult *res)
 }
 
 /* Turn the failed result of it into err. */
-static int item_error(wb_apply *a, const item *it, PGresult *res,
-                      wb_error *err)
+static int item_error(wb_apply *a, const item *it, PGresult *res, wb_error *err)
 {
     char what[320];
     int code = wb_conn_lost(a->conn, res) ? WB_ECONN : WB_EDATA;
@@ -1825,8 +1836,9 @@ static int item_error(wb_apply *a, const item *it, PGresult *res,
     if (it->set_based && code == WB_EDATA) {
         /* Which row?  The run is applied again row by row to tell. */
         a->set_failed = true;
-        wb_error_detail(err, "A set-based statement of %zu rows failed; "
-                             "the batch is applied again row by row.",
+        wb_error_detail(err,
+                        "A set-based statement of %zu rows failed; "
+                        "the batch is applied again row by row.",
                         it->rows);
     }
     if (it->schema)
@@ -1844,11 +1856,13 @@ static int item_error(wb_apply *a, const item *it, PGresult *res,
 static const char *policy_name(const wb_config_conflict *c)
 {
     switch (c->resolve) {
-    case WB_CONFLICT_TARGET_WINS: return "target_wins";
+    case WB_CONFLICT_TARGET_WINS:
+        return "target_wins";
     case WB_CONFLICT_LAST_WRITER_WINS:
         return c->by_commit_time ? "last_writer_wins by commit time"
                                  : "last_writer_wins by column";
-    default: return "source_wins";
+    default:
+        return "source_wins";
     }
 }
 
@@ -1927,7 +1941,7 @@ static int conflict_result(wb_apply *a, const item *it, PGresult *res,
                     PQgetisnull(res, 0, 4) ? "an unknown time"
                                            : PQgetvalue(res, 0, 4),
                     policy_name(it->conflict),
-                    !won[0]                   ? "kept the target's values"
+                    !won[0]                  ? "kept the target's values"
                     : strcmp(won, cols) == 0 ? "wrote the incoming values"
                                              : "wrote the incoming values of ",
                     !won[0] || strcmp(won, cols) == 0 ? "" : won);
@@ -2112,9 +2126,18 @@ int wb_apply_kick(wb_apply *a, wb_error *err)
     return wb_apply_flush(a, err) < 0 ? WB_ECONN : 0;
 }
 
-int wb_apply_socket(const wb_apply *a) { return PQsocket(a->conn); }
-bool wb_apply_wants_write(const wb_apply *a) { return a->want_write; }
-wb_lsn wb_apply_durable_lsn(const wb_apply *a) { return a->durable; }
+int wb_apply_socket(const wb_apply *a)
+{
+    return PQsocket(a->conn);
+}
+bool wb_apply_wants_write(const wb_apply *a)
+{
+    return a->want_write;
+}
+wb_lsn wb_apply_durable_lsn(const wb_apply *a)
+{
+    return a->durable;
+}
 bool wb_apply_busy(const wb_apply *a)
 {
     /* Not idle while committed batches still wait for their WAL flush:
@@ -2149,8 +2172,8 @@ void wb_apply_abandon(wb_apply *a)
     a->pending_linked = a->pending_noted = 0;
 }
 
-int wb_apply_check_source(wb_apply *a, const char *system_id,
-                          uint32_t timeline, wb_error *err)
+int wb_apply_check_source(wb_apply *a, const char *system_id, uint32_t timeline,
+                          wb_error *err)
 {
     const char *schema = a->cfg->target.progress_schema;
     wb_strbuf sql = {0};
@@ -2205,8 +2228,9 @@ int wb_apply_check_source(wb_apply *a, const char *system_id,
         wb_error_set(err, WB_ESTATE,
                      "source system identifier changed for slot \"%s\"",
                      a->cfg->source.slot);
-        wb_error_detail(err, "The progress was stored for system %s; the "
-                             "source is now system %s.",
+        wb_error_detail(err,
+                        "The progress was stored for system %s; the "
+                        "source is now system %s.",
                         PQgetvalue(res, 0, 0), system_id);
         wb_error_hint(err, "The connection string points at another cluster. "
                            "If that is intended, resynchronise and delete the "

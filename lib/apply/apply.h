@@ -67,8 +67,7 @@ int wb_apply_stored_lsn(wb_apply *a, wb_lsn *lsn, wb_error *err);
  * source commit LSN, for errors.  WB_ELIMIT when the queue is full (the
  * caller stops reading the source before that: wb_apply_backlogged).
  */
-int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
-                wb_error *err);
+int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn, wb_error *err);
 
 /*
  * A source transaction ended at end_lsn.  wrote: it queued operations (a
@@ -153,8 +152,8 @@ void wb_apply_abandon(wb_apply *a);
  * When the role may not create the identity table, the check is skipped
  * with a warning (returns 0).
  */
-int wb_apply_check_source(wb_apply *a, const char *system_id,
-                          uint32_t timeline, wb_error *err);
+int wb_apply_check_source(wb_apply *a, const char *system_id, uint32_t timeline,
+                          wb_error *err);
 
 /*
  * A change of schema.table reached walbridge.  If that is the lookup table
@@ -163,8 +162,8 @@ int wb_apply_check_source(wb_apply *a, const char *system_id,
  * caller counts the transaction as one that wrote, so that the batch is
  * committed.  A parent's sfid arriving is such a change.
  */
-int wb_apply_lookup_changed(wb_apply *a, const char *schema,
-                            const char *table, bool *due, wb_error *err);
+int wb_apply_lookup_changed(wb_apply *a, const char *schema, const char *table,
+                            bool *due, wb_error *err);
 /*
  * A change of another writer (decoded from the stream) of a table that a
  * last_writer_wins-by-commit-time mapping writes, as the router saw it

@@ -60,8 +60,7 @@ static void resolvable(wb_strbuf *b, const wb_link *l, const char *text_sql,
     if (typed_param)
         add(b, text_sql);
     else
-        typed(b, e->lookup.schema, e->lookup.table, e->lookup.match,
-              text_sql);
+        typed(b, e->lookup.schema, e->lookup.table, e->lookup.match, text_sql);
     add(b, " AND l.");
     ident(b, e->lookup.column);
     add(b, " IS NOT NULL)");

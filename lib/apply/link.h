@@ -33,9 +33,9 @@
 /* One lookup value of one mapping. */
 typedef struct wb_link {
     const wb_config_mapping *m;
-    const wb_expr *e;             /* the lookup expression (e->lookup) */
-    const char *column;           /* the target column it fills */
-    bool due;                     /* resolve in the open batch */
+    const wb_expr *e;   /* the lookup expression (e->lookup) */
+    const char *column; /* the target column it fills */
+    bool due;           /* resolve in the open batch */
 } wb_link;
 
 /* The links of cfg's enabled built-in mappings; *out malloc'd (NULL, 0

@@ -952,8 +952,7 @@ static void check_conflict(check *c, const rel *src, const rel *tgt)
     if (!(m->operations & WB_MAP_OP_UPDATE) || src->replident == 'f')
         return;
     hint_rel(src->t, rb, sizeof(rb));
-    format_msg(hint, sizeof(hint), "ALTER TABLE %s REPLICA IDENTITY FULL;",
-               rb);
+    format_msg(hint, sizeof(hint), "ALTER TABLE %s REPLICA IDENTITY FULL;", rb);
     problem(c, cf->pos,
             "A conflict policy compares the target row with the source's "
             "old row, to tell a column another writer changed from one "

@@ -1,6 +1,7 @@
 /*
- * check/startup.c - the start-up checks of `walbridge run`, one list for run and
- * `walbridge check` (see check/startup_int.h for who calls which classes when).
+ * check/startup.c - the start-up checks of `walbridge run`, one list for run
+ * and `walbridge check` (see check/startup_int.h for who calls which classes
+ * when).
  *
  * Every check here only reads: nothing is created, so check can run them
  * beside a streaming walbridge and run can refuse before it writes.

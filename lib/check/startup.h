@@ -8,7 +8,7 @@
  * role that may not use replication origins (WB_ECATALOG); last_writer_wins
  * by commit time with track_commit_timestamp off on the target, or with
  * progress in a table (WB_ECONFIG).  wb_startup_verify runs that same list
- * (lib/check/startup.c), in the same order, and stops at the first refusal.  The
+ * (lib/check/startup.c), in the same order, and stops at the first refusal. The
  * replication state (publication, slot, stored position, source identity:
  * WB_ESTATE) is not in it: run checks it after the list, on the walsender
  * connection and against what it stored.

@@ -11,7 +11,7 @@
 
 #include "common/arena.h"
 
-#define ALIGN 16
+#define ALIGN         16
 #define DEFAULT_BLOCK 8192
 #define DEFAULT_LIMIT ((size_t)1024 * 1024 * 1024 + 65536)
 
@@ -129,4 +129,7 @@ void wb_arena_reset(wb_arena *a)
     a->head = a->first;
 }
 
-size_t wb_arena_footprint(const wb_arena *a) { return a->footprint; }
+size_t wb_arena_footprint(const wb_arena *a)
+{
+    return a->footprint;
+}

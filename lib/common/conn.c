@@ -14,14 +14,15 @@
 #include "common/log.h"
 #include "common/conninfo.h"
 
-#define PINNED_OPTIONS                                                        \
-    "-c datestyle=ISO -c intervalstyle=postgres -c extra_float_digits=3 "     \
+#define PINNED_OPTIONS                                                         \
+    "-c datestyle=ISO -c intervalstyle=postgres -c extra_float_digits=3 "      \
     "-c timezone=UTC"
 
 char *wb_conninfo_redact(const char *conninfo, char *out, size_t outlen)
 {
-    static const char *const shown[] = {"host", "hostaddr", "port", "dbname",
-                                        "user", "sslmode", "application_name"};
+    static const char *const shown[] = {
+        "host",    "hostaddr",        "port", "dbname", "user",
+        "sslmode", "application_name"};
     PQconninfoOption *opts;
     char *errmsg = NULL;
     size_t used = 0;
@@ -195,10 +196,9 @@ bool wb_conn_lost(PGconn *conn, const PGresult *res)
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     if (sev && (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0))
         return true;
-    return state && (strncmp(state, "08", 2) == 0 ||
-                     strcmp(state, "57P01") == 0 ||
-                     strcmp(state, "57P02") == 0 ||
-                     strcmp(state, "57P03") == 0);
+    return state &&
+           (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+            strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0);
 }
 
 int wb_conn_expect(PGconn *conn, PGresult *res, ExecStatusType want,

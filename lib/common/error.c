@@ -1,6 +1,6 @@
 /*
- * common/error.c - filling wb_error.  Never allocates: a failure report must not be
- * able to fail itself.
+ * common/error.c - filling wb_error.  Never allocates: a failure report must
+ * not be able to fail itself.
  */
 #include <stdio.h>
 #include <string.h>
@@ -87,39 +87,67 @@ void wb_error_position(wb_error *err, const char *file, int line, int col)
 const char *wb_strerror(int code)
 {
     switch (code) {
-    case WB_OK: return "success";
-    case WB_EINVAL: return "invalid argument";
-    case WB_ENOMEM: return "out of memory";
-    case WB_ECONFIG: return "invalid configuration";
-    case WB_EPROTO: return "protocol violation";
-    case WB_ECONN: return "connection failure";
-    case WB_ESQL: return "statement failed";
-    case WB_EDATA: return "change cannot be applied";
-    case WB_ESTATE: return "replication state inconsistent";
-    case WB_EIO: return "i/o error";
-    case WB_ELIMIT: return "limit exceeded";
-    case WB_ECANCELED: return "canceled";
-    case WB_ECATALOG: return "configuration does not match the database";
-    default: return "unknown error";
+    case WB_OK:
+        return "success";
+    case WB_EINVAL:
+        return "invalid argument";
+    case WB_ENOMEM:
+        return "out of memory";
+    case WB_ECONFIG:
+        return "invalid configuration";
+    case WB_EPROTO:
+        return "protocol violation";
+    case WB_ECONN:
+        return "connection failure";
+    case WB_ESQL:
+        return "statement failed";
+    case WB_EDATA:
+        return "change cannot be applied";
+    case WB_ESTATE:
+        return "replication state inconsistent";
+    case WB_EIO:
+        return "i/o error";
+    case WB_ELIMIT:
+        return "limit exceeded";
+    case WB_ECANCELED:
+        return "canceled";
+    case WB_ECATALOG:
+        return "configuration does not match the database";
+    default:
+        return "unknown error";
     }
 }
 
 const char *wb_err_name(int code)
 {
     switch (code) {
-    case WB_OK: return "WB_OK";
-    case WB_EINVAL: return "WB_EINVAL";
-    case WB_ENOMEM: return "WB_ENOMEM";
-    case WB_ECONFIG: return "WB_ECONFIG";
-    case WB_EPROTO: return "WB_EPROTO";
-    case WB_ECONN: return "WB_ECONN";
-    case WB_ESQL: return "WB_ESQL";
-    case WB_EDATA: return "WB_EDATA";
-    case WB_ESTATE: return "WB_ESTATE";
-    case WB_EIO: return "WB_EIO";
-    case WB_ELIMIT: return "WB_ELIMIT";
-    case WB_ECANCELED: return "WB_ECANCELED";
-    case WB_ECATALOG: return "WB_ECATALOG";
-    default: return "WB_EUNKNOWN";
+    case WB_OK:
+        return "WB_OK";
+    case WB_EINVAL:
+        return "WB_EINVAL";
+    case WB_ENOMEM:
+        return "WB_ENOMEM";
+    case WB_ECONFIG:
+        return "WB_ECONFIG";
+    case WB_EPROTO:
+        return "WB_EPROTO";
+    case WB_ECONN:
+        return "WB_ECONN";
+    case WB_ESQL:
+        return "WB_ESQL";
+    case WB_EDATA:
+        return "WB_EDATA";
+    case WB_ESTATE:
+        return "WB_ESTATE";
+    case WB_EIO:
+        return "WB_EIO";
+    case WB_ELIMIT:
+        return "WB_ELIMIT";
+    case WB_ECANCELED:
+        return "WB_ECANCELED";
+    case WB_ECATALOG:
+        return "WB_ECATALOG";
+    default:
+        return "WB_EUNKNOWN";
     }
 }

@@ -20,16 +20,16 @@ extern "C" {
 
 typedef enum wb_errcode {
     WB_OK = 0,
-    WB_EINVAL = -1,    /* invalid argument or input */
-    WB_ENOMEM = -2,    /* out of memory */
-    WB_ECONFIG = -3,   /* configuration file is invalid */
-    WB_EPROTO = -4,    /* malformed replication protocol data */
-    WB_ECONN = -5,     /* connection failed or was lost */
-    WB_ESQL = -6,      /* a statement failed on the server */
-    WB_EDATA = -7,     /* a change cannot be mapped or applied */
-    WB_ESTATE = -8,    /* slot, origin or stored progress inconsistent */
-    WB_EIO = -9,       /* operating system I/O error */
-    WB_ELIMIT = -10,   /* a configured bound was exceeded */
+    WB_EINVAL = -1,     /* invalid argument or input */
+    WB_ENOMEM = -2,     /* out of memory */
+    WB_ECONFIG = -3,    /* configuration file is invalid */
+    WB_EPROTO = -4,     /* malformed replication protocol data */
+    WB_ECONN = -5,      /* connection failed or was lost */
+    WB_ESQL = -6,       /* a statement failed on the server */
+    WB_EDATA = -7,      /* a change cannot be mapped or applied */
+    WB_ESTATE = -8,     /* slot, origin or stored progress inconsistent */
+    WB_EIO = -9,        /* operating system I/O error */
+    WB_ELIMIT = -10,    /* a configured bound was exceeded */
     WB_ECANCELED = -11, /* stopped on request */
     WB_ECATALOG = -12   /* the configuration does not match the database */
 } wb_errcode;
@@ -37,17 +37,17 @@ typedef enum wb_errcode {
 #define WB_ERR_MSGLEN 512
 
 typedef struct wb_error {
-    int code;                      /* WB_E* or 0 */
-    char message[WB_ERR_MSGLEN];   /* primary message, no trailing period */
-    char detail[WB_ERR_MSGLEN];    /* optional: facts about the failure */
-    char hint[256];                /* optional: what the user can do */
-    char relation[256];            /* optional: "schema.table" */
-    char column[128];              /* optional: column name */
-    char sqlstate[6];              /* optional: SQLSTATE from the server */
-    uint64_t lsn;                  /* optional: source LSN, 0 when unknown */
-    char file[256];                /* optional: config file name */
-    int line;                      /* 1-based, 0 when unknown */
-    int col;                       /* 1-based, 0 when unknown */
+    int code;                    /* WB_E* or 0 */
+    char message[WB_ERR_MSGLEN]; /* primary message, no trailing period */
+    char detail[WB_ERR_MSGLEN];  /* optional: facts about the failure */
+    char hint[256];              /* optional: what the user can do */
+    char relation[256];          /* optional: "schema.table" */
+    char column[128];            /* optional: column name */
+    char sqlstate[6];            /* optional: SQLSTATE from the server */
+    uint64_t lsn;                /* optional: source LSN, 0 when unknown */
+    char file[256];              /* optional: config file name */
+    int line;                    /* 1-based, 0 when unknown */
+    int col;                     /* 1-based, 0 when unknown */
 } wb_error;
 
 /* Reset every field.  err may be NULL. */

@@ -1,6 +1,6 @@
 /*
- * common/log.c - the process-wide log sink.  Formatting happens here, once, into a
- * bounded buffer; the sink decides where the line goes.
+ * common/log.c - the process-wide log sink.  Formatting happens here, once,
+ * into a bounded buffer; the sink decides where the line goes.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,9 +19,15 @@ void wb_log_set_sink(wb_log_fn fn, void *ud)
     sink_ud = ud;
 }
 
-void wb_log_set_level(wb_log_level min) { min_level = min; }
+void wb_log_set_level(wb_log_level min)
+{
+    min_level = min;
+}
 
-wb_log_level wb_log_get_level(void) { return min_level; }
+wb_log_level wb_log_get_level(void)
+{
+    return min_level;
+}
 
 int wb_log_level_parse(const char *s, wb_log_level *out)
 {
@@ -44,11 +50,16 @@ int wb_log_level_parse(const char *s, wb_log_level *out)
 const char *wb_log_level_name(wb_log_level level)
 {
     switch (level) {
-    case WB_LOG_DEBUG: return "DEBUG";
-    case WB_LOG_INFO: return "LOG";
-    case WB_LOG_WARNING: return "WARNING";
-    case WB_LOG_ERROR: return "ERROR";
-    case WB_LOG_FATAL: return "FATAL";
+    case WB_LOG_DEBUG:
+        return "DEBUG";
+    case WB_LOG_INFO:
+        return "LOG";
+    case WB_LOG_WARNING:
+        return "WARNING";
+    case WB_LOG_ERROR:
+        return "ERROR";
+    case WB_LOG_FATAL:
+        return "FATAL";
     }
     return "LOG";
 }

@@ -29,8 +29,14 @@ char *wb_lsn_format(wb_lsn lsn, char *buf);
  * These convert to and from Unix microseconds.
  */
 #define WB_PG_EPOCH_OFFSET_US INT64_C(946684800000000)
-static inline int64_t wb_pgtime_to_unix_us(int64_t pg) { return pg + WB_PG_EPOCH_OFFSET_US; }
-static inline int64_t wb_unix_us_to_pgtime(int64_t us) { return us - WB_PG_EPOCH_OFFSET_US; }
+static inline int64_t wb_pgtime_to_unix_us(int64_t pg)
+{
+    return pg + WB_PG_EPOCH_OFFSET_US;
+}
+static inline int64_t wb_unix_us_to_pgtime(int64_t us)
+{
+    return us - WB_PG_EPOCH_OFFSET_US;
+}
 /* Current wall-clock time as a PostgreSQL timestamp. */
 int64_t wb_pgtime_now(void);
 

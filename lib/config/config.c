@@ -1230,10 +1230,9 @@ enum {
     MAP_NKEYS
 };
 static const char *const mapping_keys[MAP_NKEYS] = {
-    "name",      "enabled",       "from",           "to",
-    "operations", "key",          "columns",        "values",
-    "filter",    "on_delete",     "on_filter_out",  "on_truncate",
-    "skip_unchanged", "plugin",   "conflict"};
+    "name",          "enabled",     "from",           "to",     "operations",
+    "key",           "columns",     "values",         "filter", "on_delete",
+    "on_filter_out", "on_truncate", "skip_unchanged", "plugin", "conflict"};
 
 /* Target columns must be distinct across key:, columns: and values:. */
 static int check_targets(loader *ld, wb_config_mapping *m,
@@ -1309,8 +1308,8 @@ static int expr_list(loader *ld, const yaml_node_t *v, const char *fn,
         return nomem(ld);
     for (yaml_node_item_t *it = v->data.sequence.items.start;
          it < v->data.sequence.items.top; it++, k++) {
-        int rc = parse_expr(ld, node_of(ld, *it), false, depth + 1,
-                            &e->args[k]);
+        int rc =
+            parse_expr(ld, node_of(ld, *it), false, depth + 1, &e->args[k]);
         if (rc)
             return rc;
     }
@@ -1340,9 +1339,9 @@ static int get_text_or_null(loader *ld, const yaml_node_t *v, const char *key,
     return expand(ld, v, key, out);
 }
 
-static const char *const expr_fns[] = {"const", "lower",    "upper", "trim",
-                                       "concat", "split",   "cast",  "coalesce",
-                                       "map",   "lookup"};
+static const char *const expr_fns[] = {"const",  "lower", "upper", "trim",
+                                       "concat", "split", "cast",  "coalesce",
+                                       "map",    "lookup"};
 #define N_EXPR_FNS (sizeof(expr_fns) / sizeof(expr_fns[0]))
 
 /*
@@ -1354,9 +1353,10 @@ static int parse_expr(loader *ld, const yaml_node_t *n, bool top, int depth,
 {
     /* Modifiers each function accepts besides its own key. */
     static const char *const mods[][3] = {
-        {NULL}, {NULL}, {NULL}, {NULL}, {"sep", NULL},
-        {"sep", "part", NULL}, {"to", NULL}, {NULL},
-        {"values", "else", NULL}, {"from", NULL}};
+        {NULL},        {NULL},        {NULL},
+        {NULL},        {"sep", NULL}, {"sep", "part", NULL},
+        {"to", NULL},  {NULL},        {"values", "else", NULL},
+        {"from", NULL}};
     const yaml_node_t *fnkey = NULL, *arg = NULL, *mod[3] = {NULL, NULL, NULL};
     size_t fn = N_EXPR_FNS;
     wb_expr *e;
@@ -1393,8 +1393,9 @@ static int parse_expr(loader *ld, const yaml_node_t *n, bool top, int depth,
         for (size_t i = 0; i < N_EXPR_FNS; i++)
             if (strcmp(sval(k), expr_fns[i]) == 0) {
                 if (fnkey) {
-                    fail(ld, k, "expression has two functions, \"%s\" and "
-                                "\"%s\"",
+                    fail(ld, k,
+                         "expression has two functions, \"%s\" and "
+                         "\"%s\"",
                          sval(fnkey), sval(k));
                     wb_error_hint(ld->err, "Nest them: { lower: { trim: "
                                            "email } }.");
@@ -1439,8 +1440,8 @@ static int parse_expr(loader *ld, const yaml_node_t *n, bool top, int depth,
     }
 
     static const wb_expr_kind kinds[] = {
-        WB_EXPR_CONST,  WB_EXPR_LOWER, WB_EXPR_UPPER,    WB_EXPR_TRIM,
-        WB_EXPR_CONCAT, WB_EXPR_SPLIT, WB_EXPR_CAST,     WB_EXPR_COALESCE,
+        WB_EXPR_CONST,  WB_EXPR_LOWER, WB_EXPR_UPPER, WB_EXPR_TRIM,
+        WB_EXPR_CONCAT, WB_EXPR_SPLIT, WB_EXPR_CAST,  WB_EXPR_COALESCE,
         WB_EXPR_MAP,    WB_EXPR_LOOKUP};
     e = new_expr(ld, kinds[fn], fnkey);
     if (!e)
@@ -1457,9 +1458,8 @@ static int parse_expr(loader *ld, const yaml_node_t *n, bool top, int depth,
             (rc = parse_expr(ld, arg, false, depth + 1, &e->args[0])) != 0)
             return rc;
         if (e->kind == WB_EXPR_CAST) {
-            static const char *const types[] = {"text",    "integer",
-                                                "bigint",  "numeric",
-                                                "boolean", "date"};
+            static const char *const types[] = {"text",    "integer", "bigint",
+                                                "numeric", "boolean", "date"};
             size_t t;
             if (!mod[0])
                 return missing_key(ld, n, "\"cast\" expression", "to");
@@ -1467,8 +1467,9 @@ static int parse_expr(loader *ld, const yaml_node_t *n, bool top, int depth,
                 return rc;
             e->cast_to = (wb_cast_type)(t + 1);
             if (e->cast_to == WB_CAST_DATE && !top) {
-                fail(ld, fnkey, "a cast to date must be the whole expression "
-                                "of a target column");
+                fail(ld, fnkey,
+                     "a cast to date must be the whole expression "
+                     "of a target column");
                 wb_error_detail(ld->err,
                                 "PostgreSQL's own date input decides a cast "
                                 "to date, in the statement on the target, "
@@ -1527,8 +1528,9 @@ static int parse_expr(loader *ld, const yaml_node_t *n, bool top, int depth,
         if (!vals)
             return missing_key(ld, n, "\"map\" expression", "values");
         if (vals->type != YAML_MAPPING_NODE || map_len(vals) == 0) {
-            fail(ld, vals, "\"values\" of \"map\" must be a non-empty map "
-                           "of source value to target value");
+            fail(ld, vals,
+                 "\"values\" of \"map\" must be a non-empty map "
+                 "of source value to target value");
             wb_error_hint(ld->err, "Write values: { A: Active, I: Inactive "
                                    "}.");
             return WB_ECONFIG;
@@ -1559,16 +1561,18 @@ static int parse_expr(loader *ld, const yaml_node_t *n, bool top, int depth,
         const yaml_node_t *lv[3];
         char *s;
         if (!top) {
-            fail(ld, fnkey, "\"lookup\" must be the whole expression of a "
-                            "target column");
+            fail(ld, fnkey,
+                 "\"lookup\" must be the whole expression of a "
+                 "target column");
             wb_error_detail(ld->err, "A lookup is resolved by the target "
                                      "when the row is written, so no other "
                                      "function can use its result.");
             return WB_ECONFIG;
         }
         if (arg->type != YAML_MAPPING_NODE)
-            return fail(ld, arg, "\"lookup\" must be a map with table, match "
-                                 "and column");
+            return fail(ld, arg,
+                        "\"lookup\" must be a map with table, match "
+                        "and column");
         if ((rc = walk_keys(ld, arg, "\"lookup\"", lk_keys, 3, lv)) != 0)
             return rc;
         for (int i = 0; i < 3; i++)
@@ -1627,8 +1631,7 @@ static int get_values(loader *ld, const yaml_node_t *v, const char *key,
         vals[k].pos = node_pos(kn);
         for (size_t j = 0; j < k; j++)
             if (strcmp(vals[j].to, vals[k].to) == 0) {
-                fail(ld, kn, "duplicate key \"%s\" in \"%s\"", vals[k].to,
-                     key);
+                fail(ld, kn, "duplicate key \"%s\" in \"%s\"", vals[k].to, key);
                 wb_error_detail(ld->err, "It was first given at line %d.",
                                 vals[j].pos.line);
                 return WB_ECONFIG;
@@ -1694,8 +1697,10 @@ static int get_owned(loader *ld, const yaml_node_t *v, const char *key,
 {
     size_t k = 0;
     if (v->type != YAML_SEQUENCE_NODE)
-        return fail(ld, v, "\"%s\" of \"owners\" must be a list of target "
-                           "columns", key);
+        return fail(ld, v,
+                    "\"%s\" of \"owners\" must be a list of target "
+                    "columns",
+                    key);
     *n = seq_len(v);
     *out = wb_arena_alloc(ld->arena, (*n ? *n : 1) * sizeof(**out));
     *pos = wb_arena_alloc(ld->arena, (*n ? *n : 1) * sizeof(**pos));
@@ -1796,13 +1801,13 @@ static int get_conflict(loader *ld, const yaml_node_t *v,
             return fail(ld, kv[2], "\"owners\" must be a map");
         if ((rc = walk_keys(ld, kv[2], "\"owners\"", okeys, 2, ov)) != 0)
             return rc;
-        if (ov[0] && (rc = get_owned(ld, ov[0], "source", &out->source_owns,
-                                     &out->source_owns_pos,
-                                     &out->nsource_owns)) != 0)
+        if (ov[0] &&
+            (rc = get_owned(ld, ov[0], "source", &out->source_owns,
+                            &out->source_owns_pos, &out->nsource_owns)) != 0)
             return rc;
-        if (ov[1] && (rc = get_owned(ld, ov[1], "target", &out->target_owns,
-                                     &out->target_owns_pos,
-                                     &out->ntarget_owns)) != 0)
+        if (ov[1] &&
+            (rc = get_owned(ld, ov[1], "target", &out->target_owns,
+                            &out->target_owns_pos, &out->ntarget_owns)) != 0)
             return rc;
     }
     return 0;
@@ -1894,8 +1899,9 @@ static int get_tos(loader *ld, const yaml_node_t *v, wb_config_mapping *m)
         return parse_table(ld, v, "to", s, &m->tos[0]);
     }
     if (v->type != YAML_SEQUENCE_NODE || seq_len(v) == 0)
-        return fail(ld, v, "\"to\" must be a table name or a non-empty list "
-                           "of them");
+        return fail(ld, v,
+                    "\"to\" must be a table name or a non-empty list "
+                    "of them");
     m->nto = seq_len(v);
     m->tos = wb_arena_alloc(ld->arena, m->nto * sizeof(*m->tos));
     if (!m->tos)
@@ -1911,8 +1917,9 @@ static int get_tos(loader *ld, const yaml_node_t *v, wb_config_mapping *m)
         for (size_t j = 0; j < k; j++)
             if (strcmp(m->tos[j].schema, m->tos[k].schema) == 0 &&
                 strcmp(m->tos[j].table, m->tos[k].table) == 0)
-                return fail(ld, e, "table \"%s.%s\" is listed twice in "
-                                   "\"to\"",
+                return fail(ld, e,
+                            "table \"%s.%s\" is listed twice in "
+                            "\"to\"",
                             m->tos[k].schema, m->tos[k].table);
     }
     return 0;
@@ -1971,15 +1978,17 @@ static int plugin_tree(loader *ld, const yaml_node_t *n, int depth,
              p < n->data.mapping.pairs.top; p++, k++) {
             const yaml_node_t *kn = node_of(ld, p->key);
             if (kn->type != YAML_SCALAR_NODE)
-                return fail(ld, kn, "keys in a plugin's configuration must "
-                                    "be strings");
+                return fail(ld, kn,
+                            "keys in a plugin's configuration must "
+                            "be strings");
             keys[k] = wb_arena_strndup(ld->arena, sval(kn), slen(kn));
             if (!keys[k])
                 return nomem(ld);
             for (size_t j = 0; j < k; j++)
                 if (strcmp(keys[j], keys[k]) == 0)
-                    return fail(ld, kn, "duplicate key \"%s\" in plugin "
-                                        "configuration",
+                    return fail(ld, kn,
+                                "duplicate key \"%s\" in plugin "
+                                "configuration",
                                 keys[k]);
             if ((rc = plugin_tree(ld, node_of(ld, p->value), depth + 1,
                                   &items[k])) != 0)
@@ -2078,10 +2087,9 @@ static int load_mapping(loader *ld, const yaml_node_t *map, size_t entry,
     if (!v[MAP_TO])
         return missing_key(ld, map, ctx, "to");
     if (v[MAP_PLUGIN]) {
-        static const int builtin_only[] = {MAP_KEY, MAP_COLUMNS, MAP_VALUES,
-                                           MAP_FILTER, MAP_ON_DELETE,
-                                           MAP_ON_FILTER_OUT,
-                                           MAP_SKIP_UNCHANGED, MAP_CONFLICT};
+        static const int builtin_only[] = {
+            MAP_KEY,       MAP_COLUMNS,       MAP_VALUES,         MAP_FILTER,
+            MAP_ON_DELETE, MAP_ON_FILTER_OUT, MAP_SKIP_UNCHANGED, MAP_CONFLICT};
         for (size_t i = 0; i < sizeof(builtin_only) / sizeof(int); i++)
             if (v[builtin_only[i]])
                 return not_for_plugin(ld, v[builtin_only[i]],
@@ -2106,8 +2114,9 @@ static int load_mapping(loader *ld, const yaml_node_t *map, size_t entry,
     if ((rc = get_tos(ld, v[MAP_TO], m)) != 0)
         return rc;
     if (!m->plugin.path && m->nto != 1) {
-        fail(ld, v[MAP_TO], "a mapping without \"plugin\" writes exactly "
-                            "one table");
+        fail(ld, v[MAP_TO],
+             "a mapping without \"plugin\" writes exactly "
+             "one table");
         wb_error_hint(ld->err, "Write one mapping per target table; several "
                                "mappings may read the same \"from\" table.");
         return WB_ECONFIG;
@@ -2181,8 +2190,9 @@ static int load_mapping(loader *ld, const yaml_node_t *map, size_t entry,
     m->on_filter_out = m->on_delete;
     if (v[MAP_ON_FILTER_OUT]) {
         if (!v[MAP_FILTER]) {
-            fail(ld, v[MAP_ON_FILTER_OUT], "\"on_filter_out\" needs a "
-                                           "\"filter\"");
+            fail(ld, v[MAP_ON_FILTER_OUT],
+                 "\"on_filter_out\" needs a "
+                 "\"filter\"");
             return WB_ECONFIG;
         }
         rc = get_delete(ld, v[MAP_ON_FILTER_OUT], "on_filter_out",

@@ -82,7 +82,7 @@ typedef enum wb_on_truncate {
 #define WB_MAP_OP_INSERT 0x1u
 #define WB_MAP_OP_UPDATE 0x2u
 #define WB_MAP_OP_DELETE 0x4u
-#define WB_MAP_OP_ALL 0x7u
+#define WB_MAP_OP_ALL    0x7u
 
 /*
  * conflict: how a mapping settles a target row that someone else changed.
@@ -101,12 +101,12 @@ typedef enum wb_conflict_resolve {
 
 typedef struct wb_config_conflict {
     wb_conflict_resolve resolve;
-    bool by_commit_time;     /* last_writer_wins: commit timestamps */
-    char *by_source;         /* last_writer_wins by column: source column */
-    char *by_target;         /* ... compared with this target column */
+    bool by_commit_time; /* last_writer_wins: commit timestamps */
+    char *by_source;     /* last_writer_wins by column: source column */
+    char *by_target;     /* ... compared with this target column */
     size_t nsource_owns, ntarget_owns;
-    char **source_owns;      /* target columns only the source writes */
-    char **target_owns;      /* target columns written on insert only */
+    char **source_owns; /* target columns only the source writes */
+    char **target_owns; /* target columns written on insert only */
     wb_config_pos pos, by_pos;
     wb_config_pos *source_owns_pos, *target_owns_pos;
 } wb_config_conflict;
@@ -115,14 +115,14 @@ typedef struct wb_plugin_node wb_plugin_node; /* walbridge/plugin.h */
 
 typedef struct wb_config_mapping {
     char *name;
-    bool enabled;            /* default true */
+    bool enabled; /* default true */
     wb_config_table from;
-    size_t nto;              /* >= 1; the built-in mapping has exactly 1 */
-    wb_config_table *tos;    /* to: one table, or a list (plugins) */
-    wb_config_table to;      /* == tos[0] */
-    unsigned operations;     /* WB_MAP_OP_* (default all) */
-    size_t nkeys;            /* >= 1 for the built-in mapping */
-    wb_config_colmap *keys;  /* key: { src: tgt, ... } in file order */
+    size_t nto;             /* >= 1; the built-in mapping has exactly 1 */
+    wb_config_table *tos;   /* to: one table, or a list (plugins) */
+    wb_config_table to;     /* == tos[0] */
+    unsigned operations;    /* WB_MAP_OP_* (default all) */
+    size_t nkeys;           /* >= 1 for the built-in mapping */
+    wb_config_colmap *keys; /* key: { src: tgt, ... } in file order */
     size_t ncolumns;
     wb_config_colmap *columns; /* columns: { src: tgt, ... } in file order */
     size_t nvalues;
@@ -130,21 +130,21 @@ typedef struct wb_config_mapping {
     size_t nrefs;            /* distinct source columns that values and
                                 filter read, in first-use order */
     char **refs;
-    wb_filter *filter;       /* NULL: every row */
-    char *filter_text;       /* as written, for messages */
+    wb_filter *filter; /* NULL: every row */
+    char *filter_text; /* as written, for messages */
     wb_config_pos filter_pos;
     wb_config_delete on_delete;
     wb_config_delete on_filter_out; /* default: same as on_delete */
     wb_on_truncate on_truncate;
-    bool skip_unchanged;     /* an update that changes no mapped value
-                                writes nothing (ends echoes in a cycle) */
+    bool skip_unchanged;         /* an update that changes no mapped value
+                                    writes nothing (ends echoes in a cycle) */
     wb_config_conflict conflict; /* resolve NONE: no conflict handling */
     struct {
-        char *path;          /* NULL: the built-in mapping */
+        char *path;             /* NULL: the built-in mapping */
         wb_plugin_node *config; /* the plugin's own YAML (NULL: none) */
         wb_config_pos pos;
     } plugin;
-    wb_config_pos pos;       /* the mapping's entry in the list */
+    wb_config_pos pos; /* the mapping's entry in the list */
 } wb_config_mapping;
 
 typedef enum wb_progress_mode {
@@ -157,24 +157,24 @@ typedef struct wb_config {
     char *path; /* as given to wb_config_load */
 
     struct {
-        char *conninfo;        /* required; libpq conninfo or URI */
-        char *slot;            /* default "walbridge" */
-        char *publication;     /* default "walbridge" */
+        char *conninfo;    /* required; libpq conninfo or URI */
+        char *slot;        /* default "walbridge" */
+        char *publication; /* default "walbridge" */
         size_t nschemas;
-        char **schemas;        /* default portal, public, salesforce */
-        bool create_publication; /* default true */
-        bool create_slot;        /* default true */
+        char **schemas;              /* default portal, public, salesforce */
+        bool create_publication;     /* default true */
+        bool create_slot;            /* default true */
         uint32_t status_interval_ms; /* default 10000, 100..60000 */
-        bool streaming;        /* default false: see README "Streaming" */
-        char *spool_dir;       /* NULL: $TMPDIR or /tmp */
+        bool streaming;              /* default false: see README "Streaming" */
+        char *spool_dir;             /* NULL: $TMPDIR or /tmp */
     } source;
 
     struct {
-        char *conninfo;        /* "" (default): same database as source */
+        char *conninfo;            /* "" (default): same database as source */
         wb_progress_mode progress; /* default auto */
-        char *origin;          /* default "walbridge_<slot>" */
-        char *progress_schema; /* default "walbridge" */
-        char *progress_table;  /* default "progress" */
+        char *origin;              /* default "walbridge_<slot>" */
+        char *progress_schema;     /* default "walbridge" */
+        char *progress_table;      /* default "progress" */
         uint32_t batch_max_txns;   /* default 1000, 1..100000 */
         uint32_t batch_latency_ms; /* default 10ms, 0..10s */
         bool synchronous_commit;   /* default true; see README */
@@ -185,7 +185,7 @@ typedef struct wb_config {
     wb_config_mapping *mappings;
 
     struct {
-        char *level;           /* default "info" */
+        char *level; /* default "info" */
     } log;
 } wb_config;
 

@@ -587,8 +587,7 @@ static int read_prepare_fields(reader *r, uint8_t *flags, wb_lsn *prepare_lsn,
         (rc = read_u64(r, "prepare_lsn", prepare_lsn)) ||
         (rc = read_u64(r, "end_lsn", end_lsn)) ||
         (rc = read_i64(r, "prepare_time", prepare_time)) ||
-        (rc = read_u32(r, "xid", xid)) ||
-        (rc = read_string(r, "gid", gid)))
+        (rc = read_u32(r, "xid", xid)) || (rc = read_string(r, "gid", gid)))
         return rc;
     return 0;
 }

@@ -54,10 +54,10 @@ typedef enum wb_pgoutput_msgtype {
 } wb_pgoutput_msgtype;
 
 /* Tuple value kinds (TupleData). */
-#define WB_TUPLE_NULL 'n'
+#define WB_TUPLE_NULL      'n'
 #define WB_TUPLE_UNCHANGED 'u' /* unchanged TOAST value: no data follows */
-#define WB_TUPLE_TEXT 't'
-#define WB_TUPLE_BINARY 'b'
+#define WB_TUPLE_TEXT      't'
+#define WB_TUPLE_BINARY    'b'
 
 typedef struct wb_tuple_value {
     char kind;        /* WB_TUPLE_* */
@@ -101,7 +101,7 @@ typedef struct wb_pgoutput_relation {
     uint32_t relid;
     const char *nspname; /* "" on the wire means pg_catalog; kept as sent */
     const char *relname;
-    char replident;      /* 'd' default, 'n' nothing, 'f' full, 'i' index */
+    char replident; /* 'd' default, 'n' nothing, 'f' full, 'i' index */
     uint16_t natts;
     wb_pgoutput_column *atts;
 } wb_pgoutput_relation;
@@ -119,18 +119,18 @@ typedef struct wb_pgoutput_insert {
 
 typedef struct wb_pgoutput_update {
     uint32_t relid;
-    char oldkind;     /* 0 (no old tuple), 'K' (key) or 'O' (full old row) */
-    wb_tuple oldtup;  /* valid when oldkind != 0 */
+    char oldkind;    /* 0 (no old tuple), 'K' (key) or 'O' (full old row) */
+    wb_tuple oldtup; /* valid when oldkind != 0 */
     wb_tuple newtup;
 } wb_pgoutput_update;
 
 typedef struct wb_pgoutput_delete {
     uint32_t relid;
-    char oldkind;     /* 'K' or 'O' */
+    char oldkind; /* 'K' or 'O' */
     wb_tuple oldtup;
 } wb_pgoutput_delete;
 
-#define WB_TRUNCATE_CASCADE 1
+#define WB_TRUNCATE_CASCADE      1
 #define WB_TRUNCATE_RESTART_SEQS 2
 
 typedef struct wb_pgoutput_truncate {
@@ -224,7 +224,7 @@ typedef struct wb_pgoutput_stream_prepare {
 } wb_pgoutput_stream_prepare;
 
 typedef struct wb_pgoutput_msg {
-    char type;     /* wb_pgoutput_msgtype */
+    char type; /* wb_pgoutput_msgtype */
     /*
      * R, Y, I, U, D, T and M inside a streamed block: the leading subxact
      * xid.  S, c and A: the streamed top-level xid.  Otherwise unset (the

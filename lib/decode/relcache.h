@@ -19,10 +19,10 @@
 typedef struct wb_relcache wb_relcache;
 
 typedef struct wb_relcache_entry {
-    wb_pgoutput_relation rel; /* deep copy owned by the cache */
-    uint64_t generation;      /* new (unique in the process) each time the
-                                 entry is created or replaced */
-    void *user;               /* owner-defined (the router's plan) */
+    wb_pgoutput_relation rel;      /* deep copy owned by the cache */
+    uint64_t generation;           /* new (unique in the process) each time the
+                                      entry is created or replaced */
+    void *user;                    /* owner-defined (the router's plan) */
     void (*user_free)(void *user); /* called when the entry is replaced/freed */
 } wb_relcache_entry;
 

@@ -398,8 +398,8 @@ static int builtin_map(void *p, const wb_plugin_change *c,
                 return -1;
             keys[k] = (wb_plugin_col){m->keys[k].to, oldv, NULL};
             if (oldc)
-                oldc[nset] = (wb_plugin_col){ov ? m->keys[k].to : NULL, oldv,
-                                             NULL};
+                oldc[nset] =
+                    (wb_plugin_col){ov ? m->keys[k].to : NULL, oldv, NULL};
             set[nset++] = (wb_plugin_col){m->keys[k].to, newv, NULL};
         }
     }

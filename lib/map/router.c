@@ -1,10 +1,11 @@
 /*
- * map/router.c - the plugin host: source change -> mapping plugins -> target ops.
+ * map/router.c - the plugin host: source change -> mapping plugins -> target
+ * ops.
  *
  * Every enabled mapping is an instance of a plugin: the built-in declarative
- * mapping (lib/map/builtin.c) or a shared object (lib/map/loader.c), both behind the
- * same struct wb_plugin.  The router turns the decoder's change into the
- * ABI's wb_plugin_change once per change, calls each instance whose "from"
+ * mapping (lib/map/builtin.c) or a shared object (lib/map/loader.c), both
+ * behind the same struct wb_plugin.  The router turns the decoder's change into
+ * the ABI's wb_plugin_change once per change, calls each instance whose "from"
  * is the change's relation, and checks what comes back (a target the mapping
  * did not declare, an op without a key) before it reaches the applier.
  *
@@ -143,7 +144,10 @@ static void host_log(void *ctx, int level, const char *fmt, ...)
            : level == WB_PLUGIN_LOG_INFO ? WB_LOG_INFO
                                          : WB_LOG_WARNING,
            "mapping \"%s\": %s",
-           x ? x->in->m->name : init_mapping ? init_mapping : "", msg);
+           x              ? x->in->m->name
+           : init_mapping ? init_mapping
+                          : "",
+           msg);
 }
 
 static void host_hint(void *ctx, const char *fmt, ...)
@@ -317,8 +321,9 @@ static int host_emit(void *ctx, const wb_plugin_op *op)
                          m->name);
     if (!op->schema || !op->table ||
         !(to = declared_target(m, op->schema, op->table)))
-        return emit_fail(x, "mapping \"%s\" wrote to \"%s.%s\", which is not "
-                            "in its \"to\" list",
+        return emit_fail(x,
+                         "mapping \"%s\" wrote to \"%s.%s\", which is not "
+                         "in its \"to\" list",
                          m->name, op->schema ? op->schema : "",
                          op->table ? op->table : "");
     if (op->kind < WB_PLUGIN_UPSERT || op->kind > WB_PLUGIN_DELETE)
@@ -674,8 +679,7 @@ int wb_router_route(wb_router *r, const wb_change *change, wb_arena *arena,
     *nops = 0;
     for (size_t i = 0; i < r->n; i++) {
         instance *in = &r->inst[i];
-        if (!same_rel(&in->m->from, change->rel->nspname,
-                      change->rel->relname))
+        if (!same_rel(&in->m->from, change->rel->nspname, change->rel->relname))
             continue;
         x.in = in;
         if (change->kind == WB_CHANGE_TRUNCATE) {
@@ -754,8 +758,8 @@ static int clock_write(const wb_config_mapping *m, const wb_change *c,
         w->keys[k] = nt->cols[i].data;
     }
     for (size_t j = 0; j < maxcols; j++) {
-        const char *col = j < m->ncolumns ? m->columns[j].to
-                                          : m->values[j - m->ncolumns].to;
+        const char *col =
+            j < m->ncolumns ? m->columns[j].to : m->values[j - m->ncolumns].to;
         int i = att_of(rel, col);
         if (i < 0 || i >= nt->ncols)
             continue;

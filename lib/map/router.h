@@ -94,9 +94,9 @@ typedef struct wb_target_op {
     wb_op_value *keys; /* upsert: conflict key + values; update/delete:
                           match on these (old) values */
     size_t nset;
-    wb_op_value *set; /* upsert/update: columns to write; for update the
-                         first nkeys entries are the key columns with their
-                         new values, in key order */
+    wb_op_value *set;       /* upsert/update: columns to write; for update the
+                               first nkeys entries are the key columns with their
+                               new values, in key order */
     bool insert_if_missing; /* update: upsert set when no row matched */
     bool skip_unchanged;    /* upsert/update: write nothing when every set
                                column already holds its value */
@@ -108,7 +108,7 @@ typedef struct wb_target_op {
     const char *stamp;      /* last_writer_wins by column: the source
                                column's value (text, NULL = SQL NULL) */
     const char *from_schema, *from_table; /* the source, for conflict logs */
-    int64_t commit_time;    /* source commit, PG epoch microseconds */
+    int64_t commit_time; /* source commit, PG epoch microseconds */
 } wb_target_op;
 
 typedef struct wb_router wb_router;

@@ -1,5 +1,6 @@
 /*
- * source/copydata.c - the CopyData framing of a streaming replication connection.
+ * source/copydata.c - the CopyData framing of a streaming replication
+ * connection.
  *
  * Layouts (all integers big-endian, times in PostgreSQL-epoch microseconds):
  *

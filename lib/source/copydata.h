@@ -31,14 +31,14 @@ extern "C" {
 #endif
 
 #define WB_XLOGDATA_HEADER_LEN 25
-#define WB_KEEPALIVE_LEN 18
-#define WB_STATUS_UPDATE_LEN 34
+#define WB_KEEPALIVE_LEN       18
+#define WB_STATUS_UPDATE_LEN   34
 
 typedef struct wb_copydata {
-    char type; /* 'w' or 'k' */
-    wb_lsn wal_start;  /* 'w' only */
-    wb_lsn wal_end;    /* 'w' and 'k' */
-    int64_t send_time; /* PG epoch microseconds */
+    char type;           /* 'w' or 'k' */
+    wb_lsn wal_start;    /* 'w' only */
+    wb_lsn wal_end;      /* 'w' and 'k' */
+    int64_t send_time;   /* PG epoch microseconds */
     int reply_requested; /* 'k' only */
     const char *payload; /* 'w' only: aliases the input */
     size_t payload_len;

@@ -38,8 +38,7 @@ static int query(wb_source *s, const char *sql, ExecStatusType want,
                  PGresult **out, const char *what, wb_error *err)
 {
     /* Simple query protocol only: this is a walsender connection. */
-    return wb_conn_expect(s->conn, PQexec(s->conn, sql), want, out, what,
-                          err);
+    return wb_conn_expect(s->conn, PQexec(s->conn, sql), want, out, what, err);
 }
 
 int wb_source_open(const wb_config *cfg, wb_source **out, wb_error *err)
@@ -51,8 +50,8 @@ int wb_source_open(const wb_config *cfg, wb_source **out, wb_error *err)
     if (!s)
         return wb_error_set(err, WB_ENOMEM, "out of memory");
     s->cfg = cfg;
-    s->conn = wb_conn_open(cfg->source.conninfo, true, "walbridge", "source",
-                           err);
+    s->conn =
+        wb_conn_open(cfg->source.conninfo, true, "walbridge", "source", err);
     if (!s->conn) {
         free(s);
         return err ? err->code : WB_ECONN;
@@ -90,11 +89,26 @@ void wb_source_close(wb_source *s)
     free(s);
 }
 
-int wb_source_server_version(const wb_source *s) { return s->server_version; }
-const char *wb_source_system_id(const wb_source *s) { return s->system_id; }
-int wb_source_proto_version(const wb_source *s) { return s->proto_version; }
-uint32_t wb_source_timeline(const wb_source *s) { return s->timeline; }
-int wb_source_socket(const wb_source *s) { return PQsocket(s->conn); }
+int wb_source_server_version(const wb_source *s)
+{
+    return s->server_version;
+}
+const char *wb_source_system_id(const wb_source *s)
+{
+    return s->system_id;
+}
+int wb_source_proto_version(const wb_source *s)
+{
+    return s->proto_version;
+}
+uint32_t wb_source_timeline(const wb_source *s)
+{
+    return s->timeline;
+}
+int wb_source_socket(const wb_source *s)
+{
+    return PQsocket(s->conn);
+}
 
 int wb_source_ensure_publication(wb_source *s, wb_error *err)
 {
@@ -132,16 +146,15 @@ int wb_source_ensure_publication(wb_source *s, wb_error *err)
     char *q = wb_conn_quote_ident(s->conn, pub);
     if (!q)
         return wb_error_set(err, WB_ENOMEM, "out of memory");
-    size_t len = (size_t)snprintf(sql, sizeof(sql),
-                                  "CREATE PUBLICATION %s FOR TABLES IN SCHEMA ",
-                                  q);
+    size_t len = (size_t)snprintf(
+        sql, sizeof(sql), "CREATE PUBLICATION %s FOR TABLES IN SCHEMA ", q);
     free(q);
     for (size_t i = 0; i < s->cfg->source.nschemas; i++) {
         q = wb_conn_quote_ident(s->conn, s->cfg->source.schemas[i]);
         if (!q)
             return wb_error_set(err, WB_ENOMEM, "out of memory");
-        int n = snprintf(sql + len, sizeof(sql) - len, "%s%s", i ? ", " : "",
-                         q);
+        int n =
+            snprintf(sql + len, sizeof(sql) - len, "%s%s", i ? ", " : "", q);
         free(q);
         if (n < 0 || (size_t)n >= sizeof(sql) - len)
             return wb_error_set(err, WB_ECONFIG, "too many schemas");
@@ -196,8 +209,7 @@ int wb_source_ensure_slot(wb_source *s, wb_lsn stored, wb_slot_info *info,
             wb_lsn_parse(PQgetvalue(res, 0, 2), &info->confirmed_flush);
         if (strcmp(PQgetvalue(res, 0, 5), "lost") == 0) {
             wb_error_set(err, WB_ESTATE,
-                         "replication slot \"%s\" has been invalidated",
-                         slot);
+                         "replication slot \"%s\" has been invalidated", slot);
             wb_error_detail(err,
                             "Its wal_status is \"lost\": the WAL it needs was "
                             "removed (max_slot_wal_keep_size), at "
@@ -266,11 +278,11 @@ int wb_source_ensure_slot(wb_source *s, wb_lsn stored, wb_slot_info *info,
 int wb_source_until_marker(wb_source *s, wb_lsn *lsn, wb_error *err)
 {
     PGresult *res;
-    int rc = query(s,
-                   "SELECT pg_logical_emit_message(true, 'walbridge.until', "
-                   "'')",
-                   PGRES_TUPLES_OK, &res, "could not mark the end position",
-                   err);
+    int rc =
+        query(s,
+              "SELECT pg_logical_emit_message(true, 'walbridge.until', "
+              "'')",
+              PGRES_TUPLES_OK, &res, "could not mark the end position", err);
     if (rc)
         return rc;
     rc = wb_lsn_parse(PQgetvalue(res, 0, 0), lsn);
@@ -371,7 +383,10 @@ int wb_source_read(wb_source *s, char **buf, wb_error *err)
                                 "could not read from the replication stream");
 }
 
-void wb_source_freemem(char *buf) { PQfreemem(buf); }
+void wb_source_freemem(char *buf)
+{
+    PQfreemem(buf);
+}
 
 int wb_source_flush(wb_source *s, wb_error *err)
 {

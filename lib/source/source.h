@@ -20,10 +20,10 @@ typedef struct wb_source wb_source;
 
 typedef struct wb_slot_info {
     bool exists;
-    bool created;         /* created by this call */
+    bool created;            /* created by this call */
     wb_lsn consistent_point; /* when created */
     wb_lsn confirmed_flush;  /* when it existed */
-    int active_pid;       /* 0 when inactive */
+    int active_pid;          /* 0 when inactive */
 } wb_slot_info;
 
 /* Connect, IDENTIFY_SYSTEM, learn the server version (>= 14 required). */

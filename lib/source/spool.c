@@ -43,8 +43,8 @@ struct wb_spool {
 wb_spool *wb_spool_create(const char *dir, size_t max_open, wb_error *err)
 {
     wb_spool *sp = calloc(1, sizeof(*sp));
-    if (!sp || !(sp->txns = calloc(max_open ? max_open : 1,
-                                   sizeof(spool_txn)))) {
+    if (!sp ||
+        !(sp->txns = calloc(max_open ? max_open : 1, sizeof(spool_txn)))) {
         free(sp);
         wb_error_set(err, WB_ENOMEM, "out of memory");
         return NULL;
@@ -81,7 +81,10 @@ void wb_spool_destroy(wb_spool *sp)
     free(sp);
 }
 
-size_t wb_spool_open_count(const wb_spool *sp) { return sp->ntxns; }
+size_t wb_spool_open_count(const wb_spool *sp)
+{
+    return sp->ntxns;
+}
 
 static spool_txn *find(wb_spool *sp, uint32_t xid, size_t *idx)
 {
@@ -106,8 +109,7 @@ static spool_txn *get(wb_spool *sp, uint32_t xid, wb_error *err)
         return NULL;
     }
     char path[600];
-    snprintf(path, sizeof(path), "%s/walbridge-stream-%u-XXXXXX", sp->dir,
-             xid);
+    snprintf(path, sizeof(path), "%s/walbridge-stream-%u-XXXXXX", sp->dir, xid);
     int fd = mkstemp(path);
     if (fd < 0) {
         wb_error_set(err, WB_EIO, "could not create spool file in \"%s\": %s",
@@ -182,8 +184,7 @@ bool wb_spool_is_flagged(const wb_spool *sp, uint32_t xid)
     return false;
 }
 
-int wb_spool_abort(wb_spool *sp, uint32_t xid, uint32_t subxid,
-                   wb_error *err)
+int wb_spool_abort(wb_spool *sp, uint32_t xid, uint32_t subxid, wb_error *err)
 {
     size_t idx;
     spool_txn *t = find(sp, xid, &idx);

@@ -53,8 +53,7 @@ bool wb_spool_is_flagged(const wb_spool *sp, uint32_t xid);
  * subtransaction's changes (and those of later subtransactions) are cut.
  * Unknown xids are not an error (nothing was spooled).
  */
-int wb_spool_abort(wb_spool *sp, uint32_t xid, uint32_t subxid,
-                   wb_error *err);
+int wb_spool_abort(wb_spool *sp, uint32_t xid, uint32_t subxid, wb_error *err);
 
 /*
  * Replay the transaction in order through cb, then drop it.  cb returning

@@ -40,7 +40,8 @@ static double mono_s(void)
 int main(int argc, char **argv)
 {
     if (argc < 4 || argc > 5) {
-        fprintf(stderr, "usage: %s CONNINFO CHANNEL READY_FILE [TIMEOUT_SECONDS]\n",
+        fprintf(stderr,
+                "usage: %s CONNINFO CHANNEL READY_FILE [TIMEOUT_SECONDS]\n",
                 argv[0]);
         return 2;
     }

@@ -153,8 +153,8 @@ static void route_all(const wb_config *cfg)
         for (size_t j = 0; j < m->ncolumns; j++, k++)
             atts[k] = (wb_pgoutput_column){0, m->columns[j].from, 25, -1};
         for (size_t j = 0; j < m->nrefs; j++, k++)
-            atts[k] = (wb_pgoutput_column){0, m->refs[j],
-                                           j % 2 ? 25 : 1700, -1};
+            atts[k] =
+                (wb_pgoutput_column){0, m->refs[j], j % 2 ? 25 : 1700, -1};
         for (size_t j = 0; j < n; j++) {
             const char *t = texts[(j + i) % 4];
             vals[j] = (wb_tuple_value){WB_TUPLE_TEXT, (uint32_t)strlen(t), t};
@@ -164,16 +164,22 @@ static void route_all(const wb_config *cfg)
                 vals[j] = (wb_tuple_value){WB_TUPLE_UNCHANGED, 0, NULL};
             olds[j] = vals[j];
         }
-        wb_pgoutput_relation rel = {1, m->from.schema, m->from.table, 'd',
-                                    (uint16_t)n, atts};
+        wb_pgoutput_relation rel = {1,   m->from.schema, m->from.table,
+                                    'd', (uint16_t)n,    atts};
         wb_tuple nt = {(uint16_t)n, vals}, ot = {(uint16_t)n, olds};
         static const wb_change_kind kinds[] = {
             WB_CHANGE_INSERT, WB_CHANGE_UPDATE, WB_CHANGE_DELETE,
             WB_CHANGE_TRUNCATE};
         for (int kk = 0; kk < 4; kk++) {
-            wb_change c = {kinds[kk], &rel, kk == 2 ? 'K' : 0,
-                           kk == 2 ? &ot : NULL, kk < 2 ? &nt : NULL,
-                           0x10, 0, 0, i + 1};
+            wb_change c = {kinds[kk],
+                           &rel,
+                           kk == 2 ? 'K' : 0,
+                           kk == 2 ? &ot : NULL,
+                           kk < 2 ? &nt : NULL,
+                           0x10,
+                           0,
+                           0,
+                           i + 1};
             wb_target_op *ops;
             size_t nops;
             wb_error err;

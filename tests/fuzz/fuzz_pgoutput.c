@@ -1,7 +1,7 @@
 /*
  * fuzz_pgoutput.c - libFuzzer target for the replication stream decoders:
- * CopyData framing (lib/source/copydata.c), pgoutput (lib/decode/pgoutput.c) and the
- * relation cache (lib/decode/relcache.c).
+ * CopyData framing (lib/source/copydata.c), pgoutput (lib/decode/pgoutput.c)
+ * and the relation cache (lib/decode/relcache.c).
  *
  * Input: a sequence of frames, each a 4-byte big-endian length and that
  * many bytes of one CopyData message (a length past the end of the input is
@@ -248,7 +248,8 @@ static bool msg_eq(const wb_pgoutput_msg *a, const wb_pgoutput_msg *b)
                 (a->u.stream_abort.abort_lsn == b->u.stream_abort.abort_lsn &&
                  a->u.stream_abort.abort_time == b->u.stream_abort.abort_time));
     case WB_PGO_BEGIN_PREPARE:
-        return a->u.begin_prepare.prepare_lsn == b->u.begin_prepare.prepare_lsn &&
+        return a->u.begin_prepare.prepare_lsn ==
+                   b->u.begin_prepare.prepare_lsn &&
                a->u.begin_prepare.end_lsn == b->u.begin_prepare.end_lsn &&
                a->u.begin_prepare.prepare_time ==
                    b->u.begin_prepare.prepare_time &&
@@ -278,8 +279,8 @@ static bool msg_eq(const wb_pgoutput_msg *a, const wb_pgoutput_msg *b)
                a->u.rollback_prepared.rollback_end_lsn ==
                    b->u.rollback_prepared.rollback_end_lsn &&
                a->u.rollback_prepared.xid == b->u.rollback_prepared.xid &&
-               strcmp(a->u.rollback_prepared.gid,
-                      b->u.rollback_prepared.gid) == 0;
+               strcmp(a->u.rollback_prepared.gid, b->u.rollback_prepared.gid) ==
+                   0;
     default:
         return false;
     }

@@ -14,11 +14,11 @@
  * with them, bypassing the record framing: the spool file is then
  * arbitrary bytes, and its replay must end cleanly (0, or WB_EIO with a
  * message), hand back only bytes that are in the file, drop the
- * transaction, and leak nothing.  This is why lib/source/spool.c is included here
- * rather than linked: the harness needs the transaction's FILE, and
- * routes the spool's allocations through a check that none is larger than
- * what the fuzz input could legitimately need (a length read from a
- * corrupt file must not become a gigabyte allocation).
+ * transaction, and leak nothing.  This is why lib/source/spool.c is included
+ * here rather than linked: the harness needs the transaction's FILE, and routes
+ * the spool's allocations through a check that none is larger than what the
+ * fuzz input could legitimately need (a length read from a corrupt file must
+ * not become a gigabyte allocation).
  *
  * Operations (one byte each, then their operands; a missing operand byte
  * reads as 0):

@@ -158,7 +158,8 @@ static void write_file(const char *name)
     wal_pos = LSN1;
 }
 
-/* ---- pgoutput messages (see lib/decode/pgoutput.c for the layouts) ------------ */
+/* ---- pgoutput messages (see lib/decode/pgoutput.c for the layouts)
+ * ------------ */
 
 #define STREAM_XID 7777u
 #define SUBXID     7781u

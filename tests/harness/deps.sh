@@ -87,6 +87,8 @@ wb_missing_packages() {
     command -v cmake >/dev/null 2>&1 || echo cmake
     command -v gcc >/dev/null 2>&1 || echo gcc
     command -v make >/dev/null 2>&1 || echo make
+    # tests/format.sh (ctest lint.format): the tree against .clang-format.
+    command -v clang-format >/dev/null 2>&1 || echo clang-format
     wb_pg_bindir >/dev/null 2>&1 || echo postgresql
     # Used by the integration tests (test_status validates JSON with both;
     # test_deploy_configs validates the example configurations against

@@ -97,4 +97,7 @@ static const wb_plugin plugin = {
 };
 
 const wb_plugin *walbridge_plugin(void);
-const wb_plugin *walbridge_plugin(void) { return &plugin; }
+const wb_plugin *walbridge_plugin(void)
+{
+    return &plugin;
+}

@@ -84,8 +84,8 @@ static char *dup(const char *s)
 
 static int derive_init(wb_plugin_init *args, void **out)
 {
-    static const char *const known[] = {"status", "email", "to", "key",
-                                        "fail_on", NULL};
+    static const char *const known[] = {"status", "email",   "to",
+                                        "key",    "fail_on", NULL};
     const wb_plugin_node *cfg = args->config, *key, *fail_on;
     const char *status, *email, *to;
     state *st;
@@ -144,7 +144,10 @@ static int derive_init(wb_plugin_init *args, void **out)
     return 0;
 }
 
-static void derive_fini(void *p) { free_state(p); }
+static void derive_fini(void *p)
+{
+    free_state(p);
+}
 
 static int plan(state *st, const wb_plugin_change *c,
                 const wb_plugin_host *host, void *ctx)
@@ -275,4 +278,7 @@ static const wb_plugin plugin = {
 };
 
 const wb_plugin *walbridge_plugin(void);
-const wb_plugin *walbridge_plugin(void) { return &plugin; }
+const wb_plugin *walbridge_plugin(void)
+{
+    return &plugin;
+}

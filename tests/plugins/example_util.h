@@ -16,9 +16,10 @@
 #include "walbridge/plugin.h"
 
 static inline int cfg_fail(wb_plugin_init *args, const wb_plugin_node *at,
-                    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+                           const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static inline int cfg_fail(wb_plugin_init *args, const wb_plugin_node *at,
-                    const char *fmt, ...)
+                           const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -34,8 +35,8 @@ static inline int cfg_fail(wb_plugin_init *args, const wb_plugin_node *at,
 
 /* Every key of map must be one of known[]; known ends with NULL. */
 static inline int cfg_known_keys(wb_plugin_init *args, const char *plugin,
-                          const wb_plugin_node *map,
-                          const char *const *known)
+                                 const wb_plugin_node *map,
+                                 const char *const *known)
 {
     for (size_t i = 0; i < map->n; i++) {
         size_t k = 0;
@@ -51,7 +52,7 @@ static inline int cfg_known_keys(wb_plugin_init *args, const char *plugin,
 }
 
 static inline const wb_plugin_node *cfg_get(const wb_plugin_node *map,
-                                     const char *key)
+                                            const char *key)
 {
     for (size_t i = 0; i < map->n; i++)
         if (strcmp(map->keys[i], key) == 0)
@@ -61,8 +62,8 @@ static inline const wb_plugin_node *cfg_get(const wb_plugin_node *map,
 
 /* A required (or, with optional, possibly absent) non-empty scalar. */
 static inline int cfg_scalar(wb_plugin_init *args, const char *plugin,
-                      const wb_plugin_node *map, const char *key,
-                      int optional, const char **out)
+                             const wb_plugin_node *map, const char *key,
+                             int optional, const char **out)
 {
     const wb_plugin_node *n = cfg_get(map, key);
     *out = NULL;
@@ -70,8 +71,8 @@ static inline int cfg_scalar(wb_plugin_init *args, const char *plugin,
         if (optional)
             return 0;
         return cfg_fail(args, map,
-                        "the configuration of plugin %s has no \"%s\"",
-                        plugin, key);
+                        "the configuration of plugin %s has no \"%s\"", plugin,
+                        key);
     }
     if (n->kind != WB_PLUGIN_NODE_SCALAR || !n->value || !n->value[0])
         return cfg_fail(args, n,
@@ -84,8 +85,8 @@ static inline int cfg_scalar(wb_plugin_init *args, const char *plugin,
 
 /* A required map of source column: target column, at least one pair. */
 static inline int cfg_colmap(wb_plugin_init *args, const char *plugin,
-                      const wb_plugin_node *map, const char *key,
-                      int optional, const wb_plugin_node **out)
+                             const wb_plugin_node *map, const char *key,
+                             int optional, const wb_plugin_node **out)
 {
     const wb_plugin_node *n = cfg_get(map, key);
     *out = NULL;
@@ -93,8 +94,8 @@ static inline int cfg_colmap(wb_plugin_init *args, const char *plugin,
         if (optional)
             return 0;
         return cfg_fail(args, map,
-                        "the configuration of plugin %s has no \"%s\"",
-                        plugin, key);
+                        "the configuration of plugin %s has no \"%s\"", plugin,
+                        key);
     }
     if (n->kind != WB_PLUGIN_NODE_MAPPING || (n->n == 0 && !optional))
         return cfg_fail(args, n,
@@ -102,8 +103,8 @@ static inline int cfg_colmap(wb_plugin_init *args, const char *plugin,
                         "map of source column: target column",
                         key, plugin);
     for (size_t i = 0; i < n->n; i++)
-        if (n->items[i].kind != WB_PLUGIN_NODE_SCALAR ||
-            !n->items[i].value || !n->items[i].value[0] || !n->keys[i][0])
+        if (n->items[i].kind != WB_PLUGIN_NODE_SCALAR || !n->items[i].value ||
+            !n->items[i].value[0] || !n->keys[i][0])
             return cfg_fail(args, &n->items[i],
                             "\"%s\" in the configuration of plugin %s must "
                             "be a map of source column: target column",
@@ -124,14 +125,14 @@ static inline int col_index(const wb_plugin_change *c, const char *name)
 /* A value the source really sent (text or NULL). */
 static inline int is_known(const wb_plugin_value *v)
 {
-    return v && (v->kind == WB_PLUGIN_VALUE_TEXT ||
-                 v->kind == WB_PLUGIN_VALUE_NULL);
+    return v &&
+           (v->kind == WB_PLUGIN_VALUE_TEXT || v->kind == WB_PLUGIN_VALUE_NULL);
 }
 
 /* The column as the row now is: the new value, or a full old row's when
  * the new one is an unchanged TOAST value. */
 static inline const wb_plugin_value *current_value(const wb_plugin_change *c,
-                                            int idx)
+                                                   int idx)
 {
     const wb_plugin_value *v = &c->newv[idx];
     if (v->kind == WB_PLUGIN_VALUE_UNCHANGED && c->oldv &&
@@ -144,8 +145,8 @@ static inline const wb_plugin_value *current_value(const wb_plugin_change *c,
  * updates and deletes; else the new row).  A NULL or missing key value is an
  * error naming the column. */
 static inline int key_value(const wb_plugin_change *c, int idx, int old,
-                     const char *mapping, const wb_plugin_host *host,
-                     void *ctx, const char **out)
+                            const char *mapping, const wb_plugin_host *host,
+                            void *ctx, const char **out)
 {
     const wb_plugin_value *v = NULL;
     if (old && c->oldv && is_known(&c->oldv[idx]))

@@ -3,4 +3,7 @@
  * loader must say which symbol is missing.
  */
 int wb_example_not_a_plugin(void);
-int wb_example_not_a_plugin(void) { return 0; }
+int wb_example_not_a_plugin(void)
+{
+    return 0;
+}

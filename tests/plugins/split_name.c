@@ -111,7 +111,7 @@ static int copy_pairs(const wb_plugin_node *n, colpair **out, size_t *nout,
 
 static int split_init(wb_plugin_init *args, void **out)
 {
-    static const char *const known[] = {"source", "first", "last", "key",
+    static const char *const known[] = {"source",  "first",     "last", "key",
                                         "columns", "on_delete", NULL};
     const wb_plugin_node *cfg = args->config, *keys, *cols;
     const char *source, *first, *last, *on_delete;
@@ -163,7 +163,10 @@ static int split_init(wb_plugin_init *args, void **out)
     return 0;
 }
 
-static void split_fini(void *p) { free_state(p); }
+static void split_fini(void *p)
+{
+    free_state(p);
+}
 
 static int missing_column(const state *st, const char *col,
                           const wb_plugin_host *host, void *ctx)
@@ -338,4 +341,7 @@ static const wb_plugin plugin = {
 };
 
 const wb_plugin *walbridge_plugin(void);
-const wb_plugin *walbridge_plugin(void) { return &plugin; }
+const wb_plugin *walbridge_plugin(void)
+{
+    return &plugin;
+}

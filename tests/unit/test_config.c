@@ -1218,8 +1218,8 @@ static void test_language_errors(void)
                 26, "\"concat\" takes a non-empty list");
     CHECK_FAILS(SRC MAPS "    values: {n: {lower: a, upper: b}}\n", err,
                 WB_ECONFIG, 8, 28, "two functions");
-    CHECK_FAILS(SRC MAPS "    values: {n: {frobnicate: a}}\n", err,
-                WB_ECONFIG, 8, 17, "names no function");
+    CHECK_FAILS(SRC MAPS "    values: {n: {frobnicate: a}}\n", err, WB_ECONFIG,
+                8, 17, "names no function");
     WB_CHECK_STR_CONTAINS(err.hint, "lookup");
     CHECK_FAILS(SRC MAPS "    values: {n: {trim: a, sep: x}}\n", err,
                 WB_ECONFIG, 8, 27, "unknown key \"sep\" in \"trim\"");
@@ -1244,10 +1244,10 @@ static void test_language_errors(void)
     WB_CHECK_STR_CONTAINS(err.detail, "offset 7");
     CHECK_FAILS(SRC MAPS "    filter: a IN (b)\n", err, WB_ECONFIG, 8, 19,
                 "values, not columns");
-    CHECK_FAILS(SRC MAPS "    on_filter_out: ignore\n", err, WB_ECONFIG, 8,
-                20, "needs a \"filter\"");
-    CHECK_FAILS(SRC MAPS "    on_delete: {soft: {}}\n", err, WB_ECONFIG, 8,
-                23, "at least one column");
+    CHECK_FAILS(SRC MAPS "    on_filter_out: ignore\n", err, WB_ECONFIG, 8, 20,
+                "needs a \"filter\"");
+    CHECK_FAILS(SRC MAPS "    on_delete: {soft: {}}\n", err, WB_ECONFIG, 8, 23,
+                "at least one column");
     CHECK_FAILS(SRC MAPS "    on_delete: purge\n", err, WB_ECONFIG, 8, 16,
                 "purge");
     WB_CHECK_STR_CONTAINS(err.hint, "soft");
@@ -1336,8 +1336,9 @@ static void test_conflict(void)
 {
     wb_config *c = NULL;
     wb_error err;
-#define CMAP SRC "mappings:\n  - name: m\n    from: a.b\n    to: c.d\n" \
-                 "    key: {id: ext}\n    columns: {x: x, y: y}\n"
+#define CMAP                                                                   \
+    SRC "mappings:\n  - name: m\n    from: a.b\n    to: c.d\n"                 \
+        "    key: {id: ext}\n    columns: {x: x, y: y}\n"
     wb_error_clear(&err);
     WB_CHECK_INT_EQ(load(CMAP, &c, &err), 0);
     if (c)
@@ -1396,9 +1397,9 @@ static void test_conflict(void)
                 err, WB_ECONFIG, 9, 42, "applies to last_writer_wins only");
     CHECK_FAILS(CMAP "    conflict: {resolve: last_writer_wins, by: mtime}\n",
                 err, WB_ECONFIG, 9, 47, "invalid value \"mtime\" for \"by\"");
-    CHECK_FAILS(CMAP "    conflict: {owners: {target: [x, nope]}}\n", err,
-                WB_ECONFIG, 9, 37,
-                "column \"nope\" in \"owners\" is not written by mapping \"m\"");
+    CHECK_FAILS(
+        CMAP "    conflict: {owners: {target: [x, nope]}}\n", err, WB_ECONFIG,
+        9, 37, "column \"nope\" in \"owners\" is not written by mapping \"m\"");
     CHECK_FAILS(CMAP "    conflict: {owners: {target: [ext]}}\n", err,
                 WB_ECONFIG, 9, 34, "key column \"ext\" cannot have an owner");
     CHECK_FAILS(CMAP "    conflict: {owners: {source: [x], target: [x]}}\n",

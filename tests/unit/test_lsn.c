@@ -25,8 +25,8 @@ static void test_lsn_roundtrip(void)
 static void test_lsn_rejects_garbage(void)
 {
     wb_lsn v = 7;
-    const char *bad[] = {"", "/", "1/", "/1", "1/2x", "x1/2", "1//2",
-                         "100000000/0", "1 /2", "-1/2"};
+    const char *bad[] = {"",     "/",    "1/",          "/1",   "1/2x",
+                         "x1/2", "1//2", "100000000/0", "1 /2", "-1/2"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         WB_CHECK_INT_EQ(wb_lsn_parse(bad[i], &v), WB_EINVAL);
     WB_CHECK_U64_EQ(v, 7);

@@ -1083,8 +1083,7 @@ static void test_two_phase(void)
     WB_CHECK_INT_EQ(decode(&b, false, &m), 0);
     WB_CHECK_U64_EQ(m.u.rollback_prepared.prepare_end_lsn, UINT64_MAX);
     WB_CHECK_U64_EQ(m.u.rollback_prepared.rollback_end_lsn, 1);
-    WB_CHECK_INT_EQ(m.u.rollback_prepared.prepare_time,
-                    INT64_C(-86400000000));
+    WB_CHECK_INT_EQ(m.u.rollback_prepared.prepare_time, INT64_C(-86400000000));
     WB_CHECK_INT_EQ(m.u.rollback_prepared.rollback_time, INT64_MIN);
     WB_CHECK_U64_EQ(m.u.rollback_prepared.xid, UINT32_MAX);
     WB_CHECK_STR_EQ(m.u.rollback_prepared.gid, "g");
@@ -1449,17 +1448,16 @@ static void test_recorded_origin(void)
     }
     wb_arena *a = wb_arena_create(0, 64 * 1024);
     wb_pgoutput_msg m;
-    WB_CHECK_INT_EQ(wb_pgoutput_decode((const char *)buf, n, false, a, &m,
-                                       NULL),
-                    0);
+    WB_CHECK_INT_EQ(
+        wb_pgoutput_decode((const char *)buf, n, false, a, &m, NULL), 0);
     WB_CHECK_INT_EQ(m.type, WB_PGO_ORIGIN);
     WB_CHECK_U64_EQ(m.u.origin.origin_lsn, 0x1234ABCDULL);
     WB_CHECK_STR_EQ(m.u.origin.name, "wb_probe_origin");
     for (size_t len = 0; len < n; len++) {
         wb_arena_reset(a);
-        WB_CHECK_INT_EQ(wb_pgoutput_decode((const char *)buf, len, false, a,
-                                           &m, NULL),
-                        WB_EPROTO);
+        WB_CHECK_INT_EQ(
+            wb_pgoutput_decode((const char *)buf, len, false, a, &m, NULL),
+            WB_EPROTO);
     }
     wb_arena_destroy(a);
 }

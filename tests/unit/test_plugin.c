@@ -30,25 +30,24 @@
     "mappings:\n"
 
 static const char both[] =
-    HEAD
-    "  - name: customers_to_contacts\n"            /* 4 */
-    "    from: public.customers\n"
-    "    to: salesforce.contact\n"
-    "    plugin:\n"
-    "      path: libwb_split_name.so\n"            /* 8 */
-    "      config:\n"
-    "        source: name\n"
-    "        first: firstname\n"
-    "        last: lastname\n"
-    "        key: { id: external_id__c }\n"
-    "        columns: { email: email }\n"
-    "  - name: users_status\n"
-    "    from: portal.users\n"
-    "    to: [salesforce.account]\n"
-    "    plugin:\n"
-    "      path: libwb_derive_status.so\n"
-    "      config: { status: status, email: email, to: status__c,\n"
-    "                key: { id: external_id__c }, fail_on: frozen }\n";
+    HEAD "  - name: customers_to_contacts\n" /* 4 */
+         "    from: public.customers\n"
+         "    to: salesforce.contact\n"
+         "    plugin:\n"
+         "      path: libwb_split_name.so\n" /* 8 */
+         "      config:\n"
+         "        source: name\n"
+         "        first: firstname\n"
+         "        last: lastname\n"
+         "        key: { id: external_id__c }\n"
+         "        columns: { email: email }\n"
+         "  - name: users_status\n"
+         "    from: portal.users\n"
+         "    to: [salesforce.account]\n"
+         "    plugin:\n"
+         "      path: libwb_derive_status.so\n"
+         "      config: { status: status, email: email, to: status__c,\n"
+         "                key: { id: external_id__c }, fail_on: frozen }\n";
 
 /* public.customers as the source describes it (id is the identity). */
 static wb_pgoutput_column cust_atts[] = {
@@ -58,8 +57,8 @@ static wb_pgoutput_column cust_atts[] = {
     {0, "created_at", 1114, -1},
     {0, "updated_at", 1114, -1},
 };
-static wb_pgoutput_relation customers = {16400, "public", "customers", 'd', 5,
-                                         cust_atts};
+static wb_pgoutput_relation customers = {16400, "public", "customers",
+                                         'd',   5,        cust_atts};
 
 static wb_pgoutput_column user_atts[] = {
     {WB_PGO_COLUMN_KEY, "id", 23, -1},
@@ -67,12 +66,21 @@ static wb_pgoutput_column user_atts[] = {
     {0, "first_name", 1043, -1},
     {0, "status", 1043, -1},
 };
-static wb_pgoutput_relation users = {16384, "portal", "users", 'd', 4,
-                                     user_atts};
+static wb_pgoutput_relation users = {16384, "portal", "users",
+                                     'd',   4,        user_atts};
 
-#define T(s) {WB_TUPLE_TEXT, (uint32_t)strlen(s), s}
-#define N {WB_TUPLE_NULL, 0, NULL}
-#define U {WB_TUPLE_UNCHANGED, 0, NULL}
+#define T(s)                                                                   \
+    {                                                                          \
+        WB_TUPLE_TEXT, (uint32_t)strlen(s), s                                  \
+    }
+#define N                                                                      \
+    {                                                                          \
+        WB_TUPLE_NULL, 0, NULL                                                 \
+    }
+#define U                                                                      \
+    {                                                                          \
+        WB_TUPLE_UNCHANGED, 0, NULL                                            \
+    }
 
 typedef struct fixture {
     wb_config *cfg;
@@ -85,8 +93,8 @@ static int open_fixture(fixture *f, const char *yaml)
 {
     memset(f, 0, sizeof(*f));
     wb_error_clear(&f->err);
-    if (wb_config_load_buffer(yaml, strlen(yaml), CFG_NAME, &f->cfg,
-                              &f->err) != 0) {
+    if (wb_config_load_buffer(yaml, strlen(yaml), CFG_NAME, &f->cfg, &f->err) !=
+        0) {
         printf("  config: %s (line %d col %d)\n", f->err.message, f->err.line,
                f->err.col);
         return -1;
@@ -128,8 +136,7 @@ static const char *find(const wb_op_value *v, size_t n, const char *col,
 
 /* ------------------------------------------------------------ split_name */
 
-static void check_names(const char *full, const char *first,
-                        const char *last)
+static void check_names(const char *full, const char *first, const char *last)
 {
     fixture f;
     wb_tuple_value v[] = {T("42"), T("ada@example.com"), T(full), T("t"),
@@ -274,8 +281,7 @@ static void test_split_update_unchanged_toast(void)
 
 static void test_split_delete(void)
 {
-    static const char ignore[] =
-        HEAD
+    static const char ignore[] = HEAD
         "  - name: m\n"
         "    from: public.customers\n"
         "    to: salesforce.contact\n"
@@ -286,8 +292,8 @@ static void test_split_delete(void)
     fixture f;
     wb_tuple_value ov[] = {T("42"), N, N, N, N};
     wb_tuple ot = {5, ov};
-    wb_change c = {WB_CHANGE_DELETE, &customers, 'K', &ot, NULL, 0x300, 0, 0,
-                   1};
+    wb_change c = {
+        WB_CHANGE_DELETE, &customers, 'K', &ot, NULL, 0x300, 0, 0, 1};
     wb_target_op *ops;
     size_t nops;
 
@@ -318,8 +324,7 @@ static void test_split_null_key_names_column(void)
     fixture f;
     wb_tuple_value v[] = {N, T("e@x"), T("Ada Lovelace"), T("t"), T("t")};
     wb_tuple nt = {5, v};
-    wb_change c = {WB_CHANGE_INSERT, &customers, 0, NULL, &nt, 0x1234, 0, 0,
-                   1};
+    wb_change c = {WB_CHANGE_INSERT, &customers, 0, NULL, &nt, 0x1234, 0, 0, 1};
     wb_target_op *ops;
     size_t nops;
 
@@ -351,13 +356,10 @@ static void test_split_follows_relation_version(void)
     };
     wb_pgoutput_relation rel2 = {16400, "public", "customers", 'd', 5, atts2};
     fixture f;
-    wb_tuple_value v1[] = {T("1"), T("a@x"), T("Ada Lovelace"), T("t"),
-                           T("t")};
-    wb_tuple_value v2[] = {T("2"), T("t"), T("t"), T("Alan Turing"),
-                           T("b@x")};
+    wb_tuple_value v1[] = {T("1"), T("a@x"), T("Ada Lovelace"), T("t"), T("t")};
+    wb_tuple_value v2[] = {T("2"), T("t"), T("t"), T("Alan Turing"), T("b@x")};
     wb_tuple t1 = {5, v1}, t2 = {5, v2};
-    wb_change c1 = {WB_CHANGE_INSERT, &customers, 0, NULL, &t1, 0x100, 0, 0,
-                    1};
+    wb_change c1 = {WB_CHANGE_INSERT, &customers, 0, NULL, &t1, 0x100, 0, 0, 1};
     wb_change c2 = {WB_CHANGE_INSERT, &rel2, 0, NULL, &t2, 0x200, 0, 0, 2};
     wb_target_op *ops;
     size_t nops;
@@ -373,8 +375,7 @@ static void test_split_follows_relation_version(void)
     WB_CHECK_INT_EQ(route(&f, &c2, &ops, &nops), 0);
     WB_CHECK_INT_EQ(nops, 1);
     WB_CHECK_STR_EQ(ops[0].keys[0].value, "2");
-    WB_CHECK_STR_EQ(find(ops[0].set, ops[0].nset, "firstname", &found),
-                    "Alan");
+    WB_CHECK_STR_EQ(find(ops[0].set, ops[0].nset, "firstname", &found), "Alan");
     WB_CHECK_STR_EQ(find(ops[0].set, ops[0].nset, "lastname", &found),
                     "Turing");
     WB_CHECK_STR_EQ(find(ops[0].set, ops[0].nset, "email", &found), "b@x");
@@ -387,10 +388,9 @@ static void check_status(const char *status, const char *email,
                          const char *expected)
 {
     fixture f;
-    wb_tuple_value v[] = {T("5"), email ? (wb_tuple_value)T(email)
-                                        : (wb_tuple_value)N,
-                          T("F"), status ? (wb_tuple_value)T(status)
-                                         : (wb_tuple_value)N};
+    wb_tuple_value v[] = {
+        T("5"), email ? (wb_tuple_value)T(email) : (wb_tuple_value)N, T("F"),
+        status ? (wb_tuple_value)T(status) : (wb_tuple_value)N};
     wb_tuple nt = {4, v};
     wb_change c = {WB_CHANGE_INSERT, &users, 0, NULL, &nt, 0x100, 0, 0, 1};
     wb_target_op *ops;
@@ -500,11 +500,10 @@ static void test_derive_status_fail_on(void)
 static void test_emitted_names_outlive_the_message(void)
 {
     static const char yaml[] =
-        HEAD
-        "  - name: arena\n"
-        "    from: public.customers\n"
-        "    to: salesforce.contact\n"
-        "    plugin: { path: libwb_arena_names.so }\n";
+        HEAD "  - name: arena\n"
+             "    from: public.customers\n"
+             "    to: salesforce.contact\n"
+             "    plugin: { path: libwb_arena_names.so }\n";
     fixture f;
     wb_tuple_value v[] = {T("9"), T("e@x"), T("n"), T("t"), T("t")};
     wb_tuple nt = {5, v};
@@ -606,7 +605,7 @@ static void expect_refused(const char *yaml, int line, int col,
          "    from: public.customers\n"                                        \
          "    to: salesforce.contact\n"                                        \
          "    plugin:\n"                                                       \
-         "      path: " path "\n" /* line 8, the value at column 13 */        \
+         "      path: " path "\n" /* line 8, the value at column 13 */         \
          "      config:\n" config
 
 #define SPLIT_OK                                                               \
@@ -657,14 +656,14 @@ static void test_bad_config_position(void)
     expect_refused(ONE_PLUGIN("libwb_split_name.so",
                               SPLIT_OK "        key: { id: external_id__c }\n"
                                        "        on_delete: soft\n"),
-                   14, 20, "on_delete of plugin split_name must be delete or "
-                           "ignore, not \"soft\"",
+                   14, 20,
+                   "on_delete of plugin split_name must be delete or "
+                   "ignore, not \"soft\"",
                    &err);
     /* A key that is not a map. */
-    expect_refused(ONE_PLUGIN("libwb_split_name.so",
-                              SPLIT_OK "        key: id\n"),
-                   13, 14, "\"key\" in the configuration of plugin split_name",
-                   &err);
+    expect_refused(
+        ONE_PLUGIN("libwb_split_name.so", SPLIT_OK "        key: id\n"), 13, 14,
+        "\"key\" in the configuration of plugin split_name", &err);
     /* derive_status: key must be one pair. */
     expect_refused(ONE_PLUGIN("libwb_derive_status.so",
                               "        status: status\n"

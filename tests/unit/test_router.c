@@ -17,10 +17,8 @@ static wb_config_mapping maps[1];
 static wb_config cfg;
 
 static wb_pgoutput_column atts[] = {
-    {WB_PGO_COLUMN_KEY, "id", 23, -1},
-    {0, "email", 25, -1},
-    {0, "first_name", 25, -1},
-    {0, "bio", 25, -1},
+    {WB_PGO_COLUMN_KEY, "id", 23, -1}, {0, "email", 25, -1},
+    {0, "first_name", 25, -1},         {0, "bio", 25, -1},
     {0, "unmapped", 25, -1},
 };
 static wb_pgoutput_relation rel = {16384, "portal", "users", 'd', 5, atts};
@@ -44,9 +42,18 @@ static void setup(void)
     cfg.mappings = maps;
 }
 
-#define T(s) {WB_TUPLE_TEXT, (uint32_t)strlen(s), s}
-#define N {WB_TUPLE_NULL, 0, NULL}
-#define U {WB_TUPLE_UNCHANGED, 0, NULL}
+#define T(s)                                                                   \
+    {                                                                          \
+        WB_TUPLE_TEXT, (uint32_t)strlen(s), s                                  \
+    }
+#define N                                                                      \
+    {                                                                          \
+        WB_TUPLE_NULL, 0, NULL                                                 \
+    }
+#define U                                                                      \
+    {                                                                          \
+        WB_TUPLE_UNCHANGED, 0, NULL                                            \
+    }
 
 static const char *find(const wb_op_value *v, size_t n, const char *col,
                         int *found)
@@ -290,8 +297,10 @@ static const char lang_yaml[] =
     "external_id__c, column: sfid}, from: id}\n";
 
 static wb_pgoutput_column latts[] = {
-    {WB_PGO_COLUMN_KEY, "id", 23, -1}, {0, "email", 25, -1},
-    {0, "first_name", 25, -1},         {0, "last_name", 25, -1},
+    {WB_PGO_COLUMN_KEY, "id", 23, -1},
+    {0, "email", 25, -1},
+    {0, "first_name", 25, -1},
+    {0, "last_name", 25, -1},
     {0, "status", 25, -1},
 };
 static wb_pgoutput_relation lrel = {16390, "portal", "users", 'd', 5, latts};
@@ -315,8 +324,7 @@ static void test_language(void)
     int found;
 
     /* insert: the row passes the filter; values computed. */
-    wb_tuple_value v[] = {T("7"), T("m@x"), T("Mary"), T("Smith"),
-                          T("active")};
+    wb_tuple_value v[] = {T("7"), T("m@x"), T("Mary"), T("Smith"), T("active")};
     wb_tuple nt = {5, v};
     wb_change ins = {WB_CHANGE_INSERT, &lrel, 0, NULL, &nt, 0x200, 0, 0, 1};
     WB_CHECK_INT_EQ(wb_router_route(r, &ins, a, &ops, &nops, &err), 0);
@@ -395,8 +403,7 @@ static void test_language(void)
     wb_tuple tt = {5, tv};
     wb_change upd2 = {WB_CHANGE_UPDATE, &lrel, 0, NULL, &tt, 0x500, 0, 0, 1};
     wb_error_clear(&err);
-    WB_CHECK_INT_EQ(wb_router_route(r, &upd2, a, &ops, &nops, &err),
-                    WB_EDATA);
+    WB_CHECK_INT_EQ(wb_router_route(r, &upd2, a, &ops, &nops, &err), WB_EDATA);
     WB_CHECK_STR_CONTAINS(err.message, "reads column \"status\"");
     WB_CHECK_STR_EQ(err.column, "status");
     WB_CHECK_U64_EQ(err.lsn, 0x500);
@@ -410,26 +417,25 @@ static void test_language(void)
  * Salesforce have no external id, so they are outside the filter; an update
  * of one (Salesforce edited it) with on_filter_out: ignore writes nothing
  * and needs no key, while one with on_filter_out: delete still needs it. */
-static const char *reverse_yaml =
-    "source: {conninfo: x}\n"
-    "mappings:\n"
-    "  - name: accounts_to_users\n"
-    "    from: salesforce.account\n"
-    "    to: portal.users\n"
-    "    key: {external_id__c: id}\n"
-    "    columns: {sfid: salesforce_id}\n"
-    "    filter: \"external_id__c IS NOT NULL\"\n"
-    "    on_delete: ignore\n"
-    "    on_filter_out: ignore\n"
-    "    skip_unchanged: true\n";
+static const char *reverse_yaml = "source: {conninfo: x}\n"
+                                  "mappings:\n"
+                                  "  - name: accounts_to_users\n"
+                                  "    from: salesforce.account\n"
+                                  "    to: portal.users\n"
+                                  "    key: {external_id__c: id}\n"
+                                  "    columns: {sfid: salesforce_id}\n"
+                                  "    filter: \"external_id__c IS NOT NULL\"\n"
+                                  "    on_delete: ignore\n"
+                                  "    on_filter_out: ignore\n"
+                                  "    skip_unchanged: true\n";
 
 static wb_pgoutput_column ratts[] = {
     {WB_PGO_COLUMN_KEY, "id", 23, -1},
     {WB_PGO_COLUMN_KEY, "external_id__c", 1043, -1},
     {WB_PGO_COLUMN_KEY, "sfid", 1043, -1},
 };
-static wb_pgoutput_relation rrel = {16400, "salesforce", "account", 'f', 3,
-                                    ratts};
+static wb_pgoutput_relation rrel = {16400, "salesforce", "account", 'f',
+                                    3,     ratts};
 
 static void test_filter_out_ignore_needs_no_key(void)
 {

@@ -55,8 +55,8 @@ static void test_subxact_abort_cuts_it_and_later_ones(void)
     add(sp, 10, 10, "top1");
     add(sp, 10, 11, "sub11a"); /* savepoint s1 */
     add(sp, 10, 11, "sub11b");
-    add(sp, 10, 12, "sub12");  /* s2 nested in s1 */
-    add(sp, 10, 13, "sub13");  /* another one, later aborted */
+    add(sp, 10, 12, "sub12"); /* s2 nested in s1 */
+    add(sp, 10, 13, "sub13"); /* another one, later aborted */
     WB_CHECK_INT_EQ(wb_spool_abort(sp, 10, 13, NULL), 0);
     add(sp, 10, 10, "top2");
     WB_CHECK_INT_EQ(wb_spool_replay(sp, 10, collect, &s, NULL, NULL), 0);
