@@ -68,6 +68,33 @@ def met(ok):
     return "yes" if ok else "**no**"
 
 
+def baseline_table(raw, g):
+    """walbridge against the baseline binary (WB_BENCH_BASELINE), same run,
+    same WAL: time, CPU and peak RSS per case, and the ratio."""
+    out = ["", f"walbridge vs baseline `{raw['meta.baseline']}` "
+           f"({raw.get('meta.baseline_version', '?')}), each alone on the same WAL, "
+           "the baseline right after walbridge:", ""]
+    rows = [["case", "walbridge s", "baseline s", "baseline time / walbridge time",
+             "CPU s (wb / base)", "peak RSS MiB (wb / base)"]]
+    for case, name in (("bulk_id", "bulk, identity"), ("backlog_id", "backlog, identity"),
+                       ("bulk_portal", "bulk, portal"), ("backlog_portal", "backlog, portal")):
+        a, b = g(f"{case}.wb.secs"), g(f"{case}.wb0.secs")
+        if b is None:
+            continue
+        rss = lambda who: None if g(f"{case}.{who}.rss_kb") is None else g(f"{case}.{who}.rss_kb") / 1024.0  # noqa: E731
+        rows.append([name, fmt(a), fmt(b), fmt_x(div(b, a)),
+                     f"{fmt(g(f'{case}.wb.cpu_s'))} / {fmt(g(f'{case}.wb0.cpu_s'))}",
+                     f"{fmt(rss('wb'), 1)} / {fmt(rss('wb0'), 1)}"])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for n, r in enumerate(rows):
+        out.append("| " + " | ".join(c.ljust(widths[i]) for i, c in enumerate(r)) + " |")
+        if n == 0:
+            out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    out.append("")
+    out.append("A ratio above 1.00x: walbridge is faster than the baseline.")
+    return out
+
+
 def main():
     if len(sys.argv) != 3:
         print(__doc__, file=sys.stderr)
@@ -274,6 +301,8 @@ def main():
             lines.append(f"Steady state: {name} did not keep up with the unthrottled load ({dr:.1f} s still to "
                          "apply when pgbench stopped), so its lag there is backlog, and the source got the CPU "
                          "it did not use.")
+    if raw.get("meta.baseline"):
+        lines.extend(baseline_table(raw, g))
     if raw.get("meta.wb_target_yaml"):
         lines.append(f"walbridge target settings: `{raw['meta.wb_target_yaml']}` (otherwise defaults).")
     nrecv = g("steady.notify.received")

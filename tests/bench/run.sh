@@ -39,6 +39,13 @@
 #   WB_BENCH_BIG_ROWS  override the sizes
 #   WB_BENCH_RATE      tps of the fixed-rate lag run (default 500)
 #   WB_BENCH_OUT       output directory (default tests/bench/results)
+#   WB_BENCH_BASELINE  a second walbridge to compare in the same run: a
+#                      binary, or a git revision of this repository (built,
+#                      Release, in build-bench-baseline/<commit>/).  It runs
+#                      the bulk and backlog cases after walbridge, on its
+#                      own slot and target database, and the report adds a
+#                      table "walbridge vs baseline" (e.g.
+#                      WB_BENCH_BASELINE=main~3 after a refactoring)
 #   WB_BENCH_TARGET_YAML  extra keys for walbridge's target section, one
 #                      per line, e.g. "batch_latency: 0ms" (default: none,
 #                      walbridge's defaults)
@@ -134,6 +141,33 @@ if [[ -z "${WB_BIN:-}" ]]; then
     WB_BIN=$ROOT/build-bench/walbridge
 fi
 [[ -x "$WB_BIN" ]] || die "walbridge binary not found: $WB_BIN"
+
+# The baseline (WB_BENCH_BASELINE): a binary as is, or a revision built
+# from `git archive` of it (cached by commit).
+BASE_BIN=
+BASE_LABEL=
+if [[ -n "${WB_BENCH_BASELINE:-}" ]]; then
+    if [[ -f "$WB_BENCH_BASELINE" && -x "$WB_BENCH_BASELINE" ]]; then
+        BASE_BIN=$(cd "$(dirname "$WB_BENCH_BASELINE")" && pwd)/$(basename "$WB_BENCH_BASELINE")
+        BASE_LABEL=$BASE_BIN
+    else
+        base_rev=$(git -C "$ROOT" rev-parse --verify --quiet "$WB_BENCH_BASELINE^{commit}") ||
+            die "WB_BENCH_BASELINE: neither an executable nor a git revision: $WB_BENCH_BASELINE"
+        base_dir=$ROOT/build-bench-baseline/${base_rev:0:12}
+        if [[ ! -x $base_dir/build/walbridge ]]; then
+            say "building the baseline ${base_rev:0:12} (Release) in $base_dir"
+            rm -rf "$base_dir"
+            mkdir -p "$base_dir/src"
+            git -C "$ROOT" archive "$base_rev" | tar -x -C "$base_dir/src"
+            cmake -S "$base_dir/src" -B "$base_dir/build" -DCMAKE_BUILD_TYPE=Release \
+                -DWB_TESTS=OFF >/dev/null || die "could not configure the baseline"
+            cmake --build "$base_dir/build" -j "$(nproc)" --target walbridge >/dev/null ||
+                die "could not build the baseline"
+        fi
+        BASE_BIN=$base_dir/build/walbridge
+        BASE_LABEL="$WB_BENCH_BASELINE (${base_rev:0:12})"
+    fi
+fi
 
 WORK=$(mktemp -d /tmp/wbbench.XXXXXX)
 chmod 755 "$WORK"
@@ -291,10 +325,12 @@ psql_at() {
 }
 src() { psql_at "$SRC_HOST" bench "$@"; }
 wbt() { psql_at "$TGT_HOST" wbtarget "$@"; }
+wbb() { psql_at "$TGT_HOST" wbbase "$@"; }
 nat() { psql_at "$TGT_HOST" native "$@"; }
 
 psql_at "$SRC_HOST" postgres -c 'CREATE DATABASE bench'
 psql_at "$TGT_HOST" postgres -c 'CREATE DATABASE wbtarget' -c 'CREATE DATABASE native'
+[[ -z $BASE_BIN ]] || psql_at "$TGT_HOST" postgres -c 'CREATE DATABASE wbbase'
 
 BENCH_DDL="
 CREATE SCHEMA bench;
@@ -345,13 +381,15 @@ src -c "$BENCH_DDL" -f "$ROOT/schemas/all.sql" \
     -c 'CREATE PUBLICATION portal_pub FOR TABLES IN SCHEMA portal'
 wbt -c "$BENCH_DDL" -c "$TARGET_DDL"
 nat -c "$BENCH_DDL" -c "$TARGET_DDL"
+[[ -z $BASE_BIN ]] || wbb -c "$BENCH_DDL" -c "$TARGET_DDL"
 
 # ------------------------------------------------------------- consumers --
 
-# wb_config FILE SLOT KIND: KIND identity (bench.items -> target cluster)
-# or portal (portal.users -> salesforce.account, same database).
+# wb_config FILE SLOT KIND [TARGET-CONNINFO]: KIND identity (bench.items ->
+# target cluster; its database wbtarget unless given) or portal
+# (portal.users -> salesforce.account, same database).
 wb_config() {
-    local file=$1 slot=$2 kind=$3
+    local file=$1 slot=$2 kind=$3 tconn=${4:-$WBT_CONN}
     if [[ $kind == identity ]]; then
         cat >"$file" <<EOF
 source:
@@ -361,7 +399,7 @@ source:
   schemas: [bench]
   create_publication: false
 target:
-  conninfo: "$WBT_CONN"
+  conninfo: "$tconn"
 $TARGET_YAML
 mappings:
   - name: items
@@ -403,25 +441,60 @@ wb_prepare() {
         die "walbridge could not create its slot (see $log)"
 }
 
-# wb_timed CASE CFG LOG: time `walbridge run --until now` under
-# /usr/bin/time -v; records CASE.wb.{secs,rss_kb,cpu_s,changes}.
+# wb_timed CASE CFG LOG [WHO BIN]: time `walbridge run --until now` under
+# /usr/bin/time -v; records CASE.WHO.{secs,rss_kb,cpu_s,changes} (WHO wb,
+# or wb0 for the baseline binary).
 wb_timed() {
-    local case=$1 cfg=$2 log=$3 tv=$WORK/$1.wb.time t0 t1 rc=0
-    sampler_start "$case.wb"
+    local case=$1 cfg=$2 log=$3 who=${4:-wb} bin=${5:-$WB_BIN}
+    local tv=$WORK/$1.$who.time t0 t1 rc=0
+    sampler_start "$case.$who"
     t0=$EPOCHREALTIME
     fg /usr/bin/time -v -o "$tv" timeout -k 10 "$T_CONSUMER" \
-        "$WB_BIN" run -c "$cfg" --until now >>"$log" 2>&1 || rc=$?
+        "$bin" run -c "$cfg" --until now >>"$log" 2>&1 || rc=$?
     t1=$EPOCHREALTIME
-    sampler_stop "$case.wb"
+    sampler_stop "$case.$who"
     ((rc == 0)) || {
         tail -n 20 "$log" >&2
-        die "walbridge failed on $case (exit $rc; see $log)"
+        die "walbridge ($who) failed on $case (exit $rc; see $log)"
     }
-    record "$case.wb.secs" "$(fsub "$t1" "$t0")"
-    time_v_record "$case.wb" "$tv"
+    record "$case.$who.secs" "$(fsub "$t1" "$t0")"
+    time_v_record "$case.$who" "$tv"
     local changes
     changes=$(grep -o '[0-9]* changes routed' "$log" | tail -n 1 | awk '{print $1}')
-    record "$case.wb.changes" "${changes:-0}"
+    record "$case.$who.changes" "${changes:-0}"
+}
+
+# The baseline on the identity cases: its own slot (created before the
+# workload, as every consumer's) and target database wbbase.
+# base_prepare CASE: writes $WORK/CASE.wb0.yaml; no-op without a baseline.
+base_prepare() {
+    [[ -n $BASE_BIN ]] || return 0
+    local c=$1 kind=${2:-identity}
+    local conn="host=$TGT_HOST port=5432 user=postgres dbname=wbbase"
+    [[ $kind == identity ]] || conn=""
+    WB_BIN=$BASE_BIN wb_config "$WORK/$c.wb0.yaml" "wb0_$c" "$kind" "$conn"
+    fg timeout -k 5 "$T_SHORT" "$BASE_BIN" run -c "$WORK/$c.wb0.yaml" --until now \
+        >>"$WORK/$c.wb0.log" 2>&1 || die "the baseline could not create its slot"
+}
+# base_timed CASE KIND: the baseline's run, after walbridge's.  The portal
+# cases share one target table: for the bulk case it is emptied first, so
+# the baseline inserts what walbridge inserted; the backlog case updates
+# rows that both find in place.
+base_timed() {
+    [[ -n $BASE_BIN ]] || return 0
+    local c=$1 kind=$2
+    if [[ $c == bulk_portal ]]; then
+        src -c 'TRUNCATE salesforce.account' >/dev/null
+    fi
+    checkpoint_both
+    say "  walbridge baseline"
+    wb_timed "$c" "$WORK/$c.wb0.yaml" "$WORK/$c.wb0.log" wb0 "$BASE_BIN"
+    if [[ $kind == identity ]]; then
+        verify_identity "$c" wb0 wbb
+    else
+        verify_portal "$c" wb0
+    fi
+    src -c "SELECT pg_drop_replication_slot('wb0_$c')" >/dev/null
 }
 
 # sampler_start NAME / sampler_stop PREFIX: CPU seconds and run-queue wait
@@ -550,17 +623,18 @@ verify_identity() {
     fi
 }
 
+# verify_portal CASE [WHO]: salesforce.account holds every portal.users row.
 verify_portal() {
-    local case=$1 bad
+    local case=$1 who=${2:-wb} bad
     bad=$(src -c "SELECT (SELECT count(*) FROM portal.users u
                           LEFT JOIN salesforce.account a ON a.external_id__c = u.id::text
                           WHERE a.id IS NULL OR a.phone IS DISTINCT FROM u.phone
                              OR a.personemail IS DISTINCT FROM u.email)")
     if [[ "$bad" == 0 ]]; then
-        record "$case.wb.verified" ok
+        record "$case.$who.verified" ok
     else
-        say "WARNING: $case: $bad rows of portal.users differ in salesforce.account"
-        record "$case.wb.verified" "MISMATCH"
+        say "WARNING: $case: $bad rows of portal.users differ in salesforce.account ($who)"
+        record "$case.$who.verified" "MISMATCH"
     fi
 }
 
@@ -595,6 +669,7 @@ case_bulk_identity() {
     say "bulk, identity: one transaction inserting $BULK_ROWS rows"
     wb_config "$cfg" wb_bulk_id identity
     wb_prepare "$cfg" "$log"
+    base_prepare bulk_id
     native_prepare nat_bulk_id
     recv_prepare recv_bulk_id
     fg src -c "INSERT INTO bench.items (id, payload, n, updated_at)
@@ -614,6 +689,7 @@ case_bulk_identity() {
     wb_timed $c "$cfg" "$log"
     verify_identity $c wb wbt
     src -c "SELECT pg_drop_replication_slot('wb_bulk_id')" >/dev/null
+    base_timed $c identity
 }
 
 # backlog_identity: BACKLOG_TXNS single-row updates while nobody consumes.
@@ -622,6 +698,7 @@ case_backlog_identity() {
     say "backlog, identity: $BACKLOG_TXNS single-row UPDATE transactions (pgbench, $CLIENTS clients)"
     wb_config "$cfg" wb_backlog_id identity
     wb_prepare "$cfg" "$log"
+    base_prepare backlog_id
     native_prepare nat_backlog_id
     recv_prepare recv_backlog_id
     pgbench_run "$WORK/$c.pgbench.log" -c "$CLIENTS" -j 2 -t $((BACKLOG_TXNS / CLIENTS)) \
@@ -641,6 +718,7 @@ case_backlog_identity() {
     wb_timed $c "$cfg" "$log"
     verify_identity $c wb wbt
     src -c "SELECT pg_drop_replication_slot('wb_backlog_id')" >/dev/null
+    base_timed $c identity
 }
 
 case_bulk_portal() {
@@ -648,6 +726,7 @@ case_bulk_portal() {
     say "bulk, portal.users -> salesforce.account: one transaction inserting $BULK_ROWS rows"
     wb_config "$cfg" wb_bulk_portal portal
     wb_prepare "$cfg" "$log"
+    base_prepare bulk_portal portal
     recv_prepare recv_bulk_portal
     fg src -c "INSERT INTO portal.users (email, first_name, last_name, phone)
             SELECT 'user' || g || '@example.com', 'First' || g % 1000,
@@ -663,6 +742,7 @@ case_bulk_portal() {
     wb_timed $c "$cfg" "$log"
     verify_portal $c
     src -c "SELECT pg_drop_replication_slot('wb_bulk_portal')" >/dev/null
+    base_timed $c portal
 }
 
 case_backlog_portal() {
@@ -670,6 +750,7 @@ case_backlog_portal() {
     say "backlog, portal.users -> salesforce.account: $BACKLOG_TXNS single-row UPDATE transactions"
     wb_config "$cfg" wb_backlog_portal portal
     wb_prepare "$cfg" "$log"
+    base_prepare backlog_portal portal
     recv_prepare recv_backlog_portal
     pgbench_run "$WORK/$c.pgbench.log" -c "$CLIENTS" -j 2 -t $((BACKLOG_TXNS / CLIENTS)) \
         -D nrows="$BULK_ROWS" -f "$WORK/update_users.sql"
@@ -684,6 +765,7 @@ case_backlog_portal() {
     wb_timed $c "$cfg" "$log"
     verify_portal $c
     src -c "SELECT pg_drop_replication_slot('wb_backlog_portal')" >/dev/null
+    base_timed $c portal
 }
 
 # lag_stats FUNC PREFIX: p50/p99/max of the recorded lag, then clear it.
@@ -866,6 +948,8 @@ record meta.pg_version "$("$BINDIR/postgres" --version)"
 record meta.wb_version "$("$WB_BIN" --version 2>&1 | head -n 1)"
 record meta.wb_commit "$(cd "$ROOT" && { git rev-parse --short HEAD 2>/dev/null || echo unknown; } )$(cd "$ROOT" && git diff --quiet HEAD -- lib include cmd CMakeLists.txt 2>/dev/null || echo '+local changes')"
 record meta.fsync "$FSYNC"
+[[ -z $BASE_BIN ]] || record meta.baseline "$BASE_LABEL"
+[[ -z $BASE_BIN ]] || record meta.baseline_version "$("$BASE_BIN" --version 2>&1 | head -n 1)"
 record meta.clients "$CLIENTS"
 record meta.wb_target_yaml "$(printf '%s' "${WB_BENCH_TARGET_YAML:-}" | tr '\n' ';')"
 # Other work on the machine skews every figure: keep the load with them.
