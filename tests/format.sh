@@ -13,7 +13,7 @@ if ! command -v clang-format >/dev/null 2>&1; then
     echo "format: clang-format not found (tests/run.sh installs it)" >&2
     exit 1
 fi
-mapfile -t files < <(git ls-files '*.c' '*.h' 2>/dev/null ||
+mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null ||
     find cmd lib include tests -name '*.[ch]')
 if [[ ${1:-} == --check ]]; then
     bad=()
