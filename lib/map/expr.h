@@ -21,7 +21,7 @@
 #include "common/error.h"
 #include "walbridge/plugin.h"
 
-#include "map/expr_ast.h"
+#include "config/expr_ast.h"
 
 /*
  * Parse filter text into *out (arena).  On a syntax error returns WB_ECONFIG

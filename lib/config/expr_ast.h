@@ -1,14 +1,14 @@
 /*
- * map/expr_ast.h - the trees of the declarative mapping's expression language:
- * value expressions ("values:") and row filters ("filter:").
+ * config/expr_ast.h - the trees of the declarative mapping's expression
+ * language: value expressions ("values:") and row filters ("filter:").
  *
- * config.c builds them at load time (parse_expr, and wb_filter_parse in
- * expr.c for filter text); expr.c evaluates them per change, builtin.c,
- * link.c and catalog.c read them.  They live here, not in walbridge/config.h,
- * so that the configuration's public header does not carry the mapping
- * language: config.h names wb_expr and wb_filter only as incomplete types.
- * The only thing taken from config.h is wb_config_pos, where a node was
- * written.
+ * The language is the configuration file's, so its trees and parsers live
+ * in lib/config/: expr_parse.c builds value expressions at load time,
+ * filter_parse.c filter text.  lib/map/expr.c evaluates them per change;
+ * builtin.c, link.c and catalog.c read them.  config.h names wb_expr and
+ * wb_filter only as incomplete types, so that users of the configuration
+ * do not carry the language.  The only thing taken from config.h is
+ * wb_config_pos, where a node was written.
  */
 #ifndef WALBRIDGE_EXPR_AST_H
 #define WALBRIDGE_EXPR_AST_H
