@@ -18,9 +18,9 @@ static int get_owned(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
     size_t k = 0;
     if (v->type != YAML_SEQUENCE_NODE)
         return wb_yaml_fail(ld, v,
-                    "\"%s\" of \"owners\" must be a list of target "
-                    "columns",
-                    key);
+                            "\"%s\" of \"owners\" must be a list of target "
+                            "columns",
+                            key);
     *n = seq_len(v);
     *out = wb_arena_alloc(ld->arena, (*n ? *n : 1) * sizeof(**out));
     *pos = wb_arena_alloc(ld->arena, (*n ? *n : 1) * sizeof(**pos));
@@ -47,7 +47,7 @@ static int get_owned(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
  * live catalog (catalog.c).
  */
 int wb_conflict_load(wb_yaml_loader *ld, const yaml_node_t *v,
-                        wb_config_conflict *out)
+                     wb_config_conflict *out)
 {
     static const char *const keys[] = {"resolve", "by", "owners"};
     static const char *const policies[] = {"source_wins", "target_wins",
@@ -97,7 +97,8 @@ int wb_conflict_load(wb_yaml_loader *ld, const yaml_node_t *v,
                 return rc;
             if (!bv[0])
                 return wb_yaml_missing(ld, kv[1], "\"by\"", "source");
-            if ((rc = wb_yaml_string(ld, bv[0], "source", &out->by_source)) != 0)
+            if ((rc = wb_yaml_string(ld, bv[0], "source", &out->by_source)) !=
+                0)
                 return rc;
             if (bv[1]) {
                 if ((rc = wb_yaml_string(ld, bv[1], "target", &out->by_target)))
@@ -108,7 +109,8 @@ int wb_conflict_load(wb_yaml_loader *ld, const yaml_node_t *v,
             if (!out->by_source[0] || !out->by_target[0])
                 return wb_yaml_fail(ld, kv[1], "empty column name in \"by\"");
         } else {
-            return wb_yaml_fail(ld, kv[1], "\"by\" must be commit_time or a map");
+            return wb_yaml_fail(ld, kv[1],
+                                "\"by\" must be commit_time or a map");
         }
     } else if (kv[1]) {
         wb_yaml_fail(ld, kv[1], "\"by\" applies to last_writer_wins only");

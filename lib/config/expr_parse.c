@@ -32,9 +32,10 @@ static const wb_expr_kind kinds[N_EXPR_FNS] = {
 
 /* Modifiers each function accepts besides its own key. */
 static const char *const mods[N_EXPR_FNS][3] = {
-    {NULL},       {NULL}, {NULL},         {NULL},
-    {"sep", NULL}, {"sep", "part", NULL}, {"to", NULL},
-    {NULL},       {"values", "else", NULL}, {"from", NULL}};
+    {NULL},        {NULL},        {NULL},
+    {NULL},        {"sep", NULL}, {"sep", "part", NULL},
+    {"to", NULL},  {NULL},        {"values", "else", NULL},
+    {"from", NULL}};
 
 /* One function map being read: its node, function and modifiers. */
 typedef struct call {
@@ -54,7 +55,7 @@ static wb_expr *new_expr(wb_yaml_loader *ld, wb_expr_kind kind,
     if (e) {
         memset(e, 0, sizeof(*e));
         e->kind = kind;
-        e->slot = -1;
+        e->ref = -1;
         e->pos = node_pos(n);
     }
     return e;
@@ -98,8 +99,8 @@ static int expr_args(wb_yaml_loader *ld, wb_expr *e, size_t n)
 }
 
 /* A nullable scalar text (const:, map values): NULL for YAML null. */
-static int get_text_or_null(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
-                            char **out)
+static int get_text_or_null(wb_yaml_loader *ld, const yaml_node_t *v,
+                            const char *key, char **out)
 {
     if (v->type != YAML_SCALAR_NODE)
         return wb_yaml_fail(ld, v, "\"%s\" must be a scalar value", key);
@@ -109,8 +110,6 @@ static int get_text_or_null(wb_yaml_loader *ld, const yaml_node_t *v, const char
     }
     return wb_yaml_expand(ld, v, key, out);
 }
-
-
 
 /* The one function key of map c->n, into c->fn, c->fnkey and c->arg. */
 static int find_function(wb_yaml_loader *ld, call *c)
@@ -166,9 +165,8 @@ static int find_modifiers(wb_yaml_loader *ld, call *c)
             wb_yaml_fail(ld, k, "unknown key \"%s\" in \"%s\" expression",
                          sval(k), expr_fns[c->fn]);
             if (fnmods[0])
-                wb_error_hint(ld->err, "\"%s\" takes: %s%s%s.",
-                              expr_fns[c->fn], fnmods[0],
-                              fnmods[1] ? ", " : "",
+                wb_error_hint(ld->err, "\"%s\" takes: %s%s%s.", expr_fns[c->fn],
+                              fnmods[0], fnmods[1] ? ", " : "",
                               fnmods[1] ? fnmods[1] : "");
             return WB_ECONFIG;
         }
@@ -237,8 +235,7 @@ static int parse_split(wb_yaml_loader *ld, const call *c, wb_expr *e)
         return rc;
     part = strtol(s, &end, 10);
     if (end == s || *end || part == 0 || part < -1000 || part > 1000) {
-        wb_yaml_fail(ld, c->mod[1], "invalid \"part\" \"%s\" for \"split\"",
-                     s);
+        wb_yaml_fail(ld, c->mod[1], "invalid \"part\" \"%s\" for \"split\"", s);
         wb_error_hint(ld->err, "Use 1 for the first part, -1 for the "
                                "last.");
         return WB_ECONFIG;
@@ -258,8 +255,8 @@ static int parse_map(wb_yaml_loader *ld, const call *c, wb_expr *e)
     if ((rc = expr_args(ld, e, c->mod[1] ? 2 : 1)) != 0 ||
         (rc = parse_expr(ld, c->arg, false, c->depth + 1, &e->args[0])) != 0)
         return rc;
-    if (c->mod[1] && (rc = parse_expr(ld, c->mod[1], false, c->depth + 1,
-                                      &e->args[1])) != 0)
+    if (c->mod[1] &&
+        (rc = parse_expr(ld, c->mod[1], false, c->depth + 1, &e->args[1])) != 0)
         return rc;
     if (!vals)
         return wb_yaml_missing(ld, c->n, "\"map\" expression", "values");

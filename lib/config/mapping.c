@@ -6,7 +6,7 @@
  * against mapping_keys here, and what they hold is compiled, not copied:
  * tables are split and unquoted, value expressions become trees
  * (expr_parse.c), the filter is parsed (wb_filter_parse), and the source
- * columns both read are numbered once (wb_mapping_assign_slots), so that
+ * columns both read are numbered once (wb_mapping_number_refs), so that
  * nothing is parsed per change.  What can be checked without a server is
  * checked here: target columns written once, names distinct, keys that a
  * plugin does not take; the catalogs are checked later (check/catalog.c).
@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "config/load.h"
-#include "map/expr.h"
+#include "walbridge/plugin.h"
 
 #define MAX_PLUGIN_DEPTH 32
 
@@ -40,8 +40,9 @@ static int get_colmap(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
     if (!required && is_null(v))
         return 0;
     if (v->type != YAML_MAPPING_NODE) {
-        wb_yaml_fail(ld, v, "\"%s\" must be a map of source column to target column",
-             key);
+        wb_yaml_fail(ld, v,
+                     "\"%s\" must be a map of source column to target column",
+                     key);
         wb_error_hint(ld->err, "Write %s: { source_column: target_column }.",
                       key);
         return WB_ECONFIG;
@@ -50,7 +51,8 @@ static int get_colmap(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
     if (n == 0) {
         if (!required)
             return 0;
-        wb_yaml_fail(ld, v, "\"%s\" must map at least one column in %s", key, mctx);
+        wb_yaml_fail(ld, v, "\"%s\" must map at least one column in %s", key,
+                     mctx);
         wb_error_hint(ld->err, "Write %s: { source_column: target_column }.",
                       key);
         return WB_ECONFIG;
@@ -68,14 +70,15 @@ static int get_colmap(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
 
         if (kn->type != YAML_SCALAR_NODE)
             return wb_yaml_fail(ld, kn, "keys in %s must be column names", ctx);
-        rc = wb_yaml_parse_name(ld, kn, "column", sval(kn), slen(kn), &cols[k].from);
+        rc = wb_yaml_parse_name(ld, kn, "column", sval(kn), slen(kn),
+                                &cols[k].from);
         if (rc)
             return rc;
         if (vn->type != YAML_SCALAR_NODE || is_null(vn))
             return wb_yaml_fail(ld, vn,
-                        "target column for \"%s\" in %s must be a "
-                        "string",
-                        cols[k].from, ctx);
+                                "target column for \"%s\" in %s must be a "
+                                "string",
+                                cols[k].from, ctx);
         rc = wb_yaml_name(ld, vn, key, "column", &cols[k].to);
         if (rc)
             return rc;
@@ -87,7 +90,7 @@ static int get_colmap(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
     }
     if (wb_yaml_find_dup(items, n, &first, &second)) {
         wb_yaml_fail_at(ld, second->pos.line, second->pos.col,
-                 "duplicate key \"%s\" in %s", second->s, ctx);
+                        "duplicate key \"%s\" in %s", second->s, ctx);
         wb_error_detail(ld->err, "It was first given at line %d.",
                         first->pos.line);
         return WB_ECONFIG;
@@ -126,7 +129,8 @@ static int check_targets(wb_yaml_loader *ld, wb_config_mapping *m,
                          const wb_config_pos *col_pos)
 {
     size_t n = m->nkeys + m->ncolumns + m->nvalues;
-    wb_yaml_dup *items = wb_arena_alloc(ld->arena, (n ? n : 1) * sizeof(*items));
+    wb_yaml_dup *items =
+        wb_arena_alloc(ld->arena, (n ? n : 1) * sizeof(*items));
     const wb_yaml_dup *first, *second;
 
     if (!items)
@@ -148,10 +152,11 @@ static int check_targets(wb_yaml_loader *ld, wb_config_mapping *m,
         items[j].order = j;
     }
     if (wb_yaml_find_dup(items, n, &first, &second)) {
-        wb_yaml_fail_at(ld, second->pos.line, second->pos.col,
-                 "target column \"%s\" is mapped more than once in mapping "
-                 "\"%s\"",
-                 second->s, m->name);
+        wb_yaml_fail_at(
+            ld, second->pos.line, second->pos.col,
+            "target column \"%s\" is mapped more than once in mapping "
+            "\"%s\"",
+            second->s, m->name);
         wb_error_detail(ld->err, "It was first mapped at line %d.",
                         first->pos.line);
         return WB_ECONFIG;
@@ -173,7 +178,7 @@ static int get_values(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
         return 0;
     if (v->type != YAML_MAPPING_NODE) {
         wb_yaml_fail(ld, v, "\"%s\" must be a map of target column to %s", key,
-             consts_only ? "value" : "expression");
+                     consts_only ? "value" : "expression");
         return WB_ECONFIG;
     }
     vals = wb_arena_alloc(ld->arena, (map_len(v) + 1) * sizeof(*vals));
@@ -185,14 +190,17 @@ static int get_values(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
         const yaml_node_t *vn = node_of(ld, p->value);
         int rc;
         if (kn->type != YAML_SCALAR_NODE)
-            return wb_yaml_fail(ld, kn, "keys in \"%s\" must be column names", key);
-        rc = wb_yaml_parse_name(ld, kn, "column", sval(kn), slen(kn), &vals[k].to);
+            return wb_yaml_fail(ld, kn, "keys in \"%s\" must be column names",
+                                key);
+        rc = wb_yaml_parse_name(ld, kn, "column", sval(kn), slen(kn),
+                                &vals[k].to);
         if (rc)
             return rc;
         vals[k].pos = node_pos(kn);
         for (size_t j = 0; j < k; j++)
             if (strcmp(vals[j].to, vals[k].to) == 0) {
-                wb_yaml_fail(ld, kn, "duplicate key \"%s\" in \"%s\"", vals[k].to, key);
+                wb_yaml_fail(ld, kn, "duplicate key \"%s\" in \"%s\"",
+                             vals[k].to, key);
                 wb_error_detail(ld->err, "It was first given at line %d.",
                                 vals[j].pos.line);
                 return WB_ECONFIG;
@@ -249,7 +257,8 @@ static int get_delete(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
 }
 
 /* operations: [insert, update, delete] */
-static int get_operations(wb_yaml_loader *ld, const yaml_node_t *v, unsigned *out)
+static int get_operations(wb_yaml_loader *ld, const yaml_node_t *v,
+                          unsigned *out)
 {
     static const char *const ops[] = {"insert", "update", "delete"};
     *out = 0;
@@ -274,7 +283,8 @@ static int get_operations(wb_yaml_loader *ld, const yaml_node_t *v, unsigned *ou
 }
 
 /* to: schema.table, or a list of them. */
-static int get_tos(wb_yaml_loader *ld, const yaml_node_t *v, wb_config_mapping *m)
+static int get_tos(wb_yaml_loader *ld, const yaml_node_t *v,
+                   wb_config_mapping *m)
 {
     size_t k = 0;
     if (v->type == YAML_SCALAR_NODE) {
@@ -290,8 +300,8 @@ static int get_tos(wb_yaml_loader *ld, const yaml_node_t *v, wb_config_mapping *
     }
     if (v->type != YAML_SEQUENCE_NODE || seq_len(v) == 0)
         return wb_yaml_fail(ld, v,
-                    "\"to\" must be a table name or a non-empty list "
-                    "of them");
+                            "\"to\" must be a table name or a non-empty list "
+                            "of them");
     m->nto = seq_len(v);
     m->tos = wb_arena_alloc(ld->arena, m->nto * sizeof(*m->tos));
     if (!m->tos)
@@ -308,9 +318,9 @@ static int get_tos(wb_yaml_loader *ld, const yaml_node_t *v, wb_config_mapping *
             if (strcmp(m->tos[j].schema, m->tos[k].schema) == 0 &&
                 strcmp(m->tos[j].table, m->tos[k].table) == 0)
                 return wb_yaml_fail(ld, e,
-                            "table \"%s.%s\" is listed twice in "
-                            "\"to\"",
-                            m->tos[k].schema, m->tos[k].table);
+                                    "table \"%s.%s\" is listed twice in "
+                                    "\"to\"",
+                                    m->tos[k].schema, m->tos[k].table);
     }
     return 0;
 }
@@ -365,17 +375,17 @@ static int plugin_tree(wb_yaml_loader *ld, const yaml_node_t *n, int depth,
             const yaml_node_t *kn = node_of(ld, p->key);
             if (kn->type != YAML_SCALAR_NODE)
                 return wb_yaml_fail(ld, kn,
-                            "keys in a plugin's configuration must "
-                            "be strings");
+                                    "keys in a plugin's configuration must "
+                                    "be strings");
             keys[k] = wb_arena_strndup(ld->arena, sval(kn), slen(kn));
             if (!keys[k])
                 return wb_yaml_nomem(ld);
             for (size_t j = 0; j < k; j++)
                 if (strcmp(keys[j], keys[k]) == 0)
                     return wb_yaml_fail(ld, kn,
-                                "duplicate key \"%s\" in plugin "
-                                "configuration",
-                                keys[k]);
+                                        "duplicate key \"%s\" in plugin "
+                                        "configuration",
+                                        keys[k]);
             if ((rc = plugin_tree(ld, node_of(ld, p->value), depth + 1,
                                   &items[k])) != 0)
                 return rc;
@@ -389,14 +399,16 @@ static int plugin_tree(wb_yaml_loader *ld, const yaml_node_t *n, int depth,
     }
 }
 
-static int get_plugin(wb_yaml_loader *ld, const yaml_node_t *v, wb_config_mapping *m)
+static int get_plugin(wb_yaml_loader *ld, const yaml_node_t *v,
+                      wb_config_mapping *m)
 {
     static const char *const plugin_keys[] = {"path", "config"};
     const yaml_node_t *pv[2];
     int rc;
 
     if (v->type != YAML_MAPPING_NODE)
-        return wb_yaml_fail(ld, v, "\"plugin\" must be a map with path and config");
+        return wb_yaml_fail(ld, v,
+                            "\"plugin\" must be a map with path and config");
     if ((rc = wb_yaml_keys(ld, v, "\"plugin\"", plugin_keys, 2, pv)) != 0)
         return rc;
     if (!pv[0])
@@ -416,7 +428,8 @@ static int get_plugin(wb_yaml_loader *ld, const yaml_node_t *v, wb_config_mappin
 }
 
 /* A key that only the built-in mapping understands, given to a plugin. */
-static int not_for_plugin(wb_yaml_loader *ld, const yaml_node_t *v, const char *key)
+static int not_for_plugin(wb_yaml_loader *ld, const yaml_node_t *v,
+                          const char *key)
 {
     wb_yaml_fail(ld, v, "\"%s\" cannot be used with \"plugin\"", key);
     wb_error_detail(ld->err, "The plugin decides which target columns it "
@@ -648,7 +661,7 @@ static int load_mapping(wb_yaml_loader *ld, const yaml_node_t *map,
     if ((rc = load_columns(ld, v, ctx, m)) != 0 ||
         (rc = load_policies(ld, v, m)) != 0)
         return rc;
-    if (wb_mapping_assign_slots(m, ld->arena) != 0)
+    if (wb_mapping_number_refs(m, ld->arena) != 0)
         return wb_yaml_nomem(ld);
     return 0;
 }
@@ -678,7 +691,8 @@ int wb_mappings_load(wb_yaml_loader *ld, const yaml_node_t *seq, wb_config *cfg)
         const yaml_node_t *e = node_of(ld, *it);
         int rc;
         if (e->type != YAML_MAPPING_NODE)
-            return wb_yaml_fail(ld, e, "each entry of \"mappings\" must be a map");
+            return wb_yaml_fail(ld, e,
+                                "each entry of \"mappings\" must be a map");
         rc = load_mapping(ld, e, k, &cfg->mappings[k]);
         if (rc)
             return rc;
@@ -694,7 +708,7 @@ int wb_mappings_load(wb_yaml_loader *ld, const yaml_node_t *seq, wb_config *cfg)
     }
     if (wb_yaml_find_dup(items, n, &first, &second)) {
         wb_yaml_fail_at(ld, second->pos.line, second->pos.col,
-                 "duplicate mapping name \"%s\"", second->s);
+                        "duplicate mapping name \"%s\"", second->s);
         wb_error_detail(ld->err, "A mapping with this name is at line %d.",
                         first->pos.line);
         return WB_ECONFIG;

@@ -67,7 +67,7 @@ static const char *parse_ident(const char *s, size_t n, size_t *pi, char *buf)
 }
 
 int wb_yaml_table(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
-                       const char *s, wb_config_table *out)
+                  const char *s, wb_config_table *out)
 {
     size_t n = strlen(s), i = 0;
     const char *detail;
@@ -110,8 +110,8 @@ int wb_yaml_table(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
  * A column-like name taken literally, or a quoted identifier when it starts
  * with a double quote.  what is "column", "schema" ... for the message.
  */
-int wb_yaml_parse_name(wb_yaml_loader *ld, const yaml_node_t *node, const char *what,
-                      const char *s, size_t n, char **out)
+int wb_yaml_parse_name(wb_yaml_loader *ld, const yaml_node_t *node,
+                       const char *what, const char *s, size_t n, char **out)
 {
     const char *detail = NULL;
     char *buf;
@@ -136,7 +136,7 @@ int wb_yaml_parse_name(wb_yaml_loader *ld, const yaml_node_t *node, const char *
     }
     if (detail) {
         wb_yaml_fail(ld, node, "invalid %s name \"%.*s\"", what,
-             (int)(n > 200 ? 200 : n), s);
+                     (int)(n > 200 ? 200 : n), s);
         wb_error_detail(ld->err, "%s", detail);
         return WB_ECONFIG;
     }
@@ -145,7 +145,7 @@ int wb_yaml_parse_name(wb_yaml_loader *ld, const yaml_node_t *node, const char *
 }
 
 int wb_yaml_name(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
-                    const char *what, char **out)
+                 const char *what, char **out)
 {
     char *s;
     int rc = wb_yaml_string(ld, v, key, &s);

@@ -48,13 +48,16 @@ int wb_config_parse_duration_ms(const char *s, uint32_t *out_ms)
 }
 
 /* PostgreSQL's ReplicationSlotValidateName. */
-static int check_slot_name(wb_yaml_loader *ld, const yaml_node_t *v, const char *s)
+static int check_slot_name(wb_yaml_loader *ld, const yaml_node_t *v,
+                           const char *s)
 {
     size_t n = strlen(s);
     if (n == 0)
-        return wb_yaml_fail(ld, v, "replication slot name \"%s\" is too short", s);
+        return wb_yaml_fail(ld, v, "replication slot name \"%s\" is too short",
+                            s);
     if (n > WB_YAML_MAX_IDENT)
-        return wb_yaml_fail(ld, v, "replication slot name \"%s\" is too long", s);
+        return wb_yaml_fail(ld, v, "replication slot name \"%s\" is too long",
+                            s);
     for (const char *p = s; *p; p++) {
         unsigned char c = (unsigned char)*p;
         if (!((c >= 'a' && c <= 'z') || is_digit(c) || c == '_')) {
@@ -103,7 +106,7 @@ static int get_schemas(wb_yaml_loader *ld, const yaml_node_t *v, wb_config *cfg)
     cfg->source.nschemas = n;
     if (wb_yaml_find_dup(items, n, &first, &second)) {
         wb_yaml_fail_at(ld, second->pos.line, second->pos.col,
-                 "duplicate schema \"%s\" in \"schemas\"", second->s);
+                        "duplicate schema \"%s\" in \"schemas\"", second->s);
         wb_error_detail(ld->err, "It was first given at line %d.",
                         first->pos.line);
         return WB_ECONFIG;
@@ -112,7 +115,7 @@ static int get_schemas(wb_yaml_loader *ld, const yaml_node_t *v, wb_config *cfg)
 }
 
 size_t wb_settings_rows(const char *section, const wb_setting **rows,
-                           const char **keys)
+                        const char **keys)
 {
     size_t n = 0;
     for (size_t i = 0; i < wb_nsettings && n < WB_YAML_MAX_KEYS; i++) {
@@ -141,8 +144,9 @@ static void format_ms(char *buf, size_t size, uint32_t ms)
         snprintf(buf, size, "%" PRIu32 "ms", ms);
 }
 
-static int get_duration(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
-                        uint32_t min_ms, uint32_t max_ms, uint32_t *out)
+static int get_duration(wb_yaml_loader *ld, const yaml_node_t *v,
+                        const char *key, uint32_t min_ms, uint32_t max_ms,
+                        uint32_t *out)
 {
     char *s, lo[16], hi[16];
     uint32_t ms;
@@ -186,16 +190,16 @@ static int get_count(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
     if (!*text || strspn(text, "0123456789") != strlen(text) ||
         wb_config_parse_duration_ms(text, &n) != 0 || n < min || n > max)
         return wb_yaml_fail(ld, v,
-                    "\"%s\" must be a whole number between %" PRIu32
-                    " and %" PRIu32,
-                    key, min, max);
+                            "\"%s\" must be a whole number between %" PRIu32
+                            " and %" PRIu32,
+                            key, min, max);
     *out = n;
     return 0;
 }
 
 /* The checks of a string value beyond its type. */
-static int check_setting(wb_yaml_loader *ld, const wb_setting *s, const yaml_node_t *v,
-                         const char *val)
+static int check_setting(wb_yaml_loader *ld, const wb_setting *s,
+                         const yaml_node_t *v, const char *val)
 {
     switch (s->check) {
     case WB_SETTING_CHECK_NONE:
@@ -228,8 +232,8 @@ static int bad_row(wb_yaml_loader *ld, const wb_setting *s, const char *what)
 }
 
 /* A structure in a section: parsed by hand. */
-static int get_structure(wb_yaml_loader *ld, const wb_setting *s, const yaml_node_t *v,
-                         wb_config *cfg)
+static int get_structure(wb_yaml_loader *ld, const wb_setting *s,
+                         const yaml_node_t *v, wb_config *cfg)
 {
     if (s->offset == offsetof(wb_config, source.schemas))
         return get_schemas(ld, v, cfg);
@@ -237,8 +241,8 @@ static int get_structure(wb_yaml_loader *ld, const wb_setting *s, const yaml_nod
 }
 
 /* The value v of the scalar setting s into cfg. */
-static int get_setting(wb_yaml_loader *ld, const wb_setting *s, const yaml_node_t *v,
-                       wb_config *cfg)
+static int get_setting(wb_yaml_loader *ld, const wb_setting *s,
+                       const yaml_node_t *v, wb_config *cfg)
 {
     void *p = field_of(cfg, s);
     char *str = NULL;
@@ -285,7 +289,8 @@ static int get_setting(wb_yaml_loader *ld, const wb_setting *s, const yaml_node_
 }
 
 /* "[a, b, c]" (a default) into an arena list. */
-static int default_list(wb_yaml_loader *ld, const char *text, char ***out, size_t *n)
+static int default_list(wb_yaml_loader *ld, const char *text, char ***out,
+                        size_t *n)
 {
     size_t cap = 1, k = 0;
     const char *p;
@@ -318,7 +323,8 @@ static int default_list(wb_yaml_loader *ld, const char *text, char ***out, size_
  * out in load_root) is left alone.  A default that does not read as its own
  * type is a bug in the table, reported as such.
  */
-static int apply_default(wb_yaml_loader *ld, const wb_setting *s, wb_config *cfg)
+static int apply_default(wb_yaml_loader *ld, const wb_setting *s,
+                         wb_config *cfg)
 {
     void *p = field_of(cfg, s);
     char *str;
@@ -371,8 +377,8 @@ static int apply_default(wb_yaml_loader *ld, const wb_setting *s, wb_config *cfg
     return bad_row(ld, s, "invalid default");
 }
 
-int wb_settings_load_section(wb_yaml_loader *ld, const yaml_node_t *map, const char *section,
-                        wb_config *cfg)
+int wb_settings_load_section(wb_yaml_loader *ld, const yaml_node_t *map,
+                             const char *section, wb_config *cfg)
 {
     const wb_setting *rows[WB_YAML_MAX_KEYS] = {0};
     const char *keys[WB_YAML_MAX_KEYS] = {0};

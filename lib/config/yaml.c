@@ -34,7 +34,8 @@
 /* " in <ctx>" or " at the top level", for messages. */
 #define IN_CTX(ctx) (ctx) ? " in " : " at the top level", (ctx) ? (ctx) : ""
 
-static int fail_vpos(wb_yaml_loader *ld, int line, int col, const char *fmt, va_list ap)
+static int fail_vpos(wb_yaml_loader *ld, int line, int col, const char *fmt,
+                     va_list ap)
 {
     wb_error_vset(ld->err, WB_ECONFIG, fmt, ap);
     wb_error_position(ld->err, ld->file, line, col);
@@ -51,7 +52,8 @@ int wb_yaml_fail_at(wb_yaml_loader *ld, int line, int col, const char *fmt, ...)
 }
 
 /* Error at node (1:1 when node is NULL). */
-int wb_yaml_fail(wb_yaml_loader *ld, const yaml_node_t *node, const char *fmt, ...)
+int wb_yaml_fail(wb_yaml_loader *ld, const yaml_node_t *node, const char *fmt,
+                 ...)
 {
     wb_config_pos p = node_pos(node);
     va_list ap;
@@ -133,7 +135,7 @@ static bool pos_before(wb_config_pos a, wb_config_pos b)
  * hostile file cannot make this quadratic.
  */
 bool wb_yaml_find_dup(wb_yaml_dup *items, size_t n, const wb_yaml_dup **first,
-                     const wb_yaml_dup **second)
+                      const wb_yaml_dup **second)
 {
     const wb_yaml_dup *best = NULL, *best_first = NULL;
     if (n < 2)
@@ -188,9 +190,9 @@ static int env_lookup(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
         (j < end && !(end - j >= 2 && s[j] == ':' && s[j + 1] == '-'))) {
         size_t shown = end + 1 - *pi;
         wb_yaml_fail(ld, v,
-             "invalid environment variable reference \"%.*s\" in value "
-             "of \"%s\"",
-             (int)(shown > 80 ? 80 : shown), s + *pi, key);
+                     "invalid environment variable reference \"%.*s\" in value "
+                     "of \"%s\"",
+                     (int)(shown > 80 ? 80 : shown), s + *pi, key);
         wb_error_hint(ld->err, "Write ${NAME} or ${NAME:-default}, where NAME "
                                "is letters, digits and underscores; write $$ "
                                "for a literal $.");
@@ -221,8 +223,8 @@ static int env_lookup(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
 }
 
 /* One substitution pass: measure (dst NULL) or write at most cap bytes. */
-static int expand_pass(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
-                       char *dst, size_t cap, size_t *outlen)
+static int expand_pass(wb_yaml_loader *ld, const yaml_node_t *v,
+                       const char *key, char *dst, size_t cap, size_t *outlen)
 {
     const char *s = sval(v);
     size_t n = slen(v), i = 0, o = 0;
@@ -252,9 +254,9 @@ static int expand_pass(wb_yaml_loader *ld, const yaml_node_t *v, const char *key
         }
         if (plen > MAX_EXPANDED || o > MAX_EXPANDED - plen)
             return wb_yaml_fail(ld, v,
-                        "value of \"%s\" is too long after environment "
-                        "variable substitution",
-                        key);
+                                "value of \"%s\" is too long after environment "
+                                "variable substitution",
+                                key);
         if (dst && o < cap)
             memcpy(dst + o, piece, plen < cap - o ? plen : cap - o);
         o += plen;
@@ -264,21 +266,24 @@ static int expand_pass(wb_yaml_loader *ld, const yaml_node_t *v, const char *key
 }
 
 /* Substitute ${...} in a scalar value into a new arena string. */
-int wb_yaml_expand(wb_yaml_loader *ld, const yaml_node_t *v, const char *key, char **out)
+int wb_yaml_expand(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
+                   char **out)
 {
     size_t len, len2;
     char *buf;
     int rc;
 
     if (memchr(sval(v), '\0', slen(v)))
-        return wb_yaml_fail(ld, v, "value of \"%s\" contains a NUL character", key);
+        return wb_yaml_fail(ld, v, "value of \"%s\" contains a NUL character",
+                            key);
     rc = expand_pass(ld, v, key, NULL, 0, &len);
     if (rc)
         return rc;
     if (len > MAX_EXPANDED - ld->expanded)
-        return wb_yaml_fail(ld, v,
-                    "configuration is too large after environment variable "
-                    "substitution");
+        return wb_yaml_fail(
+            ld, v,
+            "configuration is too large after environment variable "
+            "substitution");
     ld->expanded += len;
     buf = wb_arena_alloc(ld->arena, len + 1);
     if (!buf)
@@ -292,7 +297,7 @@ int wb_yaml_expand(wb_yaml_loader *ld, const yaml_node_t *v, const char *key, ch
 }
 
 int wb_yaml_string(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
-                      char **out)
+                   char **out)
 {
     if (v->type != YAML_SCALAR_NODE || is_null(v)) {
         wb_yaml_fail(ld, v, "\"%s\" must be a string", key);
@@ -304,7 +309,7 @@ int wb_yaml_string(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
 }
 
 int wb_yaml_bool(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
-                    bool *out)
+                 bool *out)
 {
     static const char *const yes[] = {"true", "yes", "on"};
     static const char *const no[] = {"false", "no", "off"};
@@ -333,7 +338,7 @@ int wb_yaml_bool(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
 
 /* One of names (case-insensitive); *out is its index. */
 int wb_yaml_enum(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
-                    const char *const *names, size_t nnames, size_t *out)
+                 const char *const *names, size_t nnames, size_t *out)
 {
     char *s, list[128];
     size_t used = 0;
@@ -361,8 +366,8 @@ int wb_yaml_enum(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
     return rc;
 }
 
-static int unknown_key(wb_yaml_loader *ld, const yaml_node_t *k, const char *ctx,
-                       const char *const *keys, size_t nkeys)
+static int unknown_key(wb_yaml_loader *ld, const yaml_node_t *k,
+                       const char *ctx, const char *const *keys, size_t nkeys)
 {
     char list[200], guess[96] = "";
     size_t used = 0, best = 3;
@@ -387,8 +392,8 @@ static int unknown_key(wb_yaml_loader *ld, const yaml_node_t *k, const char *ctx
  * given once.  vals[i] becomes the value of keys[i], or NULL when absent.
  */
 int wb_yaml_keys(wb_yaml_loader *ld, const yaml_node_t *map, const char *ctx,
-                     const char *const *keys, size_t nkeys,
-                     const yaml_node_t **vals)
+                 const char *const *keys, size_t nkeys,
+                 const yaml_node_t **vals)
 {
     const yaml_node_t *knodes[WB_YAML_MAX_KEYS];
 
@@ -409,7 +414,8 @@ int wb_yaml_keys(wb_yaml_loader *ld, const yaml_node_t *map, const char *ctx,
         if (i == nkeys)
             return unknown_key(ld, k, ctx, keys, nkeys);
         if (knodes[i]) {
-            wb_yaml_fail(ld, k, "duplicate key \"%s\"%s%s", keys[i], IN_CTX(ctx));
+            wb_yaml_fail(ld, k, "duplicate key \"%s\"%s%s", keys[i],
+                         IN_CTX(ctx));
             wb_error_detail(ld->err, "It was first given at line %d.",
                             node_pos(knodes[i]).line);
             return WB_ECONFIG;
@@ -421,10 +427,11 @@ int wb_yaml_keys(wb_yaml_loader *ld, const yaml_node_t *map, const char *ctx,
 }
 
 int wb_yaml_missing(wb_yaml_loader *ld, const yaml_node_t *map, const char *ctx,
-                       const char *key)
+                    const char *key)
 {
     if (ctx)
-        return wb_yaml_fail(ld, map, "missing required key \"%s\" in %s", key, ctx);
+        return wb_yaml_fail(ld, map, "missing required key \"%s\" in %s", key,
+                            ctx);
     return wb_yaml_fail(ld, map, "missing required key \"%s\"", key);
 }
 
@@ -433,7 +440,7 @@ int wb_yaml_missing(wb_yaml_loader *ld, const yaml_node_t *map, const char *ctx,
  * ("target:" with nothing under it), which *is_null reports.
  */
 int wb_yaml_check_map(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
-                     bool optional, bool *was_null)
+                      bool optional, bool *was_null)
 {
     *was_null = false;
     if (optional && is_null(v)) {
@@ -466,8 +473,8 @@ static void offset_position(const char *buf, size_t len, size_t offset,
     *col = c;
 }
 
-static int yaml_fail(wb_yaml_loader *ld, const yaml_parser_t *p, const char *buf,
-                     size_t len)
+static int yaml_fail(wb_yaml_loader *ld, const yaml_parser_t *p,
+                     const char *buf, size_t len)
 {
     int line, col;
 
@@ -480,7 +487,7 @@ static int yaml_fail(wb_yaml_loader *ld, const yaml_parser_t *p, const char *buf
         col = (int)p->problem_mark.column + 1;
     }
     wb_yaml_fail_at(ld, line, col, "invalid YAML: %s",
-             p->problem ? p->problem : "syntax error");
+                    p->problem ? p->problem : "syntax error");
     if (p->error == YAML_READER_ERROR && p->problem_value != -1)
         wb_error_detail(ld->err, "The byte is 0x%02X at offset %zu.",
                         (unsigned)p->problem_value & 0xFF, p->problem_offset);
@@ -532,7 +539,8 @@ int wb_yaml_check_aliases(wb_yaml_loader *ld)
 #undef REF
     for (size_t i = 0; i < n; i++) {
         if (refs[i] > 1) {
-            wb_yaml_fail(ld, &start[i], "anchors and aliases are not supported");
+            wb_yaml_fail(ld, &start[i],
+                         "anchors and aliases are not supported");
             wb_error_hint(ld->err, "Write the value out in each place.");
             return WB_ECONFIG;
         }
@@ -545,7 +553,7 @@ int wb_yaml_check_aliases(wb_yaml_loader *ld)
  * *doc; on failure nothing is left to free.
  */
 int wb_yaml_parse_document(wb_yaml_loader *ld, const char *buf, size_t len,
-                          yaml_document_t *doc)
+                           yaml_document_t *doc)
 {
     yaml_parser_t parser;
     yaml_document_t extra;
@@ -564,10 +572,11 @@ int wb_yaml_parse_document(wb_yaml_loader *ld, const char *buf, size_t len,
         rc = yaml_fail(ld, &parser, buf, len);
     } else {
         if (yaml_document_get_root_node(&extra))
-            rc = wb_yaml_fail_at(ld, (int)extra.start_mark.line + 1,
-                          (int)extra.start_mark.column + 1,
-                          "configuration file must contain a single YAML "
-                          "document");
+            rc =
+                wb_yaml_fail_at(ld, (int)extra.start_mark.line + 1,
+                                (int)extra.start_mark.column + 1,
+                                "configuration file must contain a single YAML "
+                                "document");
         yaml_document_delete(&extra);
     }
     yaml_parser_delete(&parser);

@@ -116,8 +116,8 @@ static inline unsigned char to_lower(unsigned char c)
 
 /* Set ld->err to WB_ECONFIG with the message at line:col (1-based) of the
  * file; returns WB_ECONFIG. */
-int wb_yaml_fail_at(wb_yaml_loader *ld, int line, int col, const char *fmt,
-                    ...) __attribute__((format(printf, 4, 5)));
+int wb_yaml_fail_at(wb_yaml_loader *ld, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* The same at node (1:1 when node is NULL). */
 int wb_yaml_fail(wb_yaml_loader *ld, const yaml_node_t *node, const char *fmt,
@@ -193,13 +193,13 @@ int wb_yaml_keys(wb_yaml_loader *ld, const yaml_node_t *map, const char *ctx,
                  const yaml_node_t **vals);
 
 /* "missing required key" at map. */
-int wb_yaml_missing(wb_yaml_loader *ld, const yaml_node_t *map,
-                    const char *ctx, const char *key);
+int wb_yaml_missing(wb_yaml_loader *ld, const yaml_node_t *map, const char *ctx,
+                    const char *key);
 
 /* A section that must be a map.  An optional section may also be null
  * ("target:" with nothing under it), which *was_null reports. */
-int wb_yaml_check_map(wb_yaml_loader *ld, const yaml_node_t *v,
-                      const char *key, bool optional, bool *was_null);
+int wb_yaml_check_map(wb_yaml_loader *ld, const yaml_node_t *v, const char *key,
+                      bool optional, bool *was_null);
 
 /*
  * Sort items and find the repetition that comes first in the file: *second

@@ -1,24 +1,10 @@
 /*
- * map/expr.c - row filters and value expressions of the declarative mapping.
+ * map/expr.c - evaluation of the declarative mapping's value expressions
+ * and row filters, per change.
  *
- * Filter grammar (a SQL subset; keywords are case-insensitive):
- *
- *   or      := and ( OR and )*
- *   and     := not ( AND not )*
- *   not     := NOT not | pred
- *   pred    := '(' or ')'
- *            | operand IS [NOT] NULL
- *            | operand [NOT] IN '(' literal ( ',' literal )* ')'
- *            | operand cmp operand
- *            | operand                       -- a boolean column, TRUE, FALSE
- *   operand := identifier | "quoted identifier" | 'text' | number
- *            | TRUE | FALSE | NULL
- *   cmp     := = | <> | != | < | <= | > | >=
- *
- * Why this subset: it is what row filters in publications and in other CDC
- * tools are written with, and every part of it can be evaluated on a
- * change's text values without a server.  Identifiers are NOT folded to
- * lower case: column names elsewhere in the file are taken literally too.
+ * The trees come from the configuration (config/expr_ast.h, parsed at load
+ * time in lib/config/); evaluation is pure: no I/O, results in the memory
+ * given, so it is unit-tested without a server.
  *
  * Comparison rules: values travel as text, so the column's type decides:
  * numeric types compare as numbers, bool as truth values, everything else
@@ -34,439 +20,6 @@
 #include <strings.h>
 
 #include "map/expr.h"
-
-/* ------------------------------------------------------------------ */
-/* filter parser                                                       */
-/* ------------------------------------------------------------------ */
-
-#define MAX_DEPTH 64
-
-typedef struct parser {
-    const char *s;
-    size_t pos;
-    wb_arena *arena;
-    wb_error *err;
-    int *offset;
-    int depth;
-} parser;
-
-static int syntax(parser *p, size_t at, const char *msg)
-{
-    *p->offset = (int)at;
-    return wb_error_set(p->err, WB_ECONFIG, "syntax error in filter: %s", msg);
-}
-
-static void skip_ws(parser *p)
-{
-    while (p->s[p->pos] && isspace((unsigned char)p->s[p->pos]))
-        p->pos++;
-}
-
-static bool word_char(char c)
-{
-    return isalnum((unsigned char)c) || c == '_' || (unsigned char)c >= 0x80;
-}
-
-/* Is the next token the keyword kw (case-insensitive, whole word)? */
-static bool peek_kw(parser *p, const char *kw)
-{
-    size_t n = strlen(kw);
-    skip_ws(p);
-    if (strncasecmp(p->s + p->pos, kw, n) != 0)
-        return false;
-    return !word_char(p->s[p->pos + n]);
-}
-
-static bool take_kw(parser *p, const char *kw)
-{
-    if (!peek_kw(p, kw))
-        return false;
-    p->pos += strlen(kw);
-    return true;
-}
-
-static bool is_keyword(const char *w, size_t n)
-{
-    static const char *const kws[] = {"and", "or",   "not",  "is",
-                                      "in",  "null", "true", "false"};
-    for (size_t i = 0; i < sizeof(kws) / sizeof(kws[0]); i++)
-        if (strlen(kws[i]) == n && strncasecmp(w, kws[i], n) == 0)
-            return true;
-    return false;
-}
-
-static wb_filter *new_node(parser *p, wb_filter_kind kind, size_t at)
-{
-    wb_filter *f = wb_arena_alloc(p->arena, sizeof(*f));
-    if (f) {
-        memset(f, 0, sizeof(*f));
-        f->kind = kind;
-        f->offset = (int)at;
-    }
-    return f;
-}
-
-static int nomem(parser *p)
-{
-    return wb_error_set(p->err, WB_ENOMEM, "out of memory");
-}
-
-/* One operand; a bare keyword (TRUE, FALSE, NULL) is a literal. */
-static int operand(parser *p, wb_filter_operand *o)
-{
-    const char *s = p->s;
-    size_t start;
-
-    skip_ws(p);
-    start = p->pos;
-    memset(o, 0, sizeof(*o));
-    o->slot = -1;
-    if (s[p->pos] == '\'' || s[p->pos] == '"') {
-        char q = s[p->pos];
-        size_t n = 0, cap = strlen(s + p->pos) + 1;
-        char *buf = wb_arena_alloc(p->arena, cap);
-        if (!buf)
-            return nomem(p);
-        p->pos++;
-        for (;;) {
-            char c = s[p->pos];
-            if (c == '\0')
-                return syntax(p, start,
-                              q == '\'' ? "unterminated string"
-                                        : "unterminated quoted "
-                                          "identifier");
-            p->pos++;
-            if (c == q) {
-                if (s[p->pos] != q)
-                    break;
-                p->pos++; /* doubled quote */
-            }
-            buf[n++] = c;
-        }
-        buf[n] = '\0';
-        if (q == '"' && n == 0)
-            return syntax(p, start, "zero-length quoted identifier");
-        o->is_column = q == '"';
-        o->text = buf;
-        return 0;
-    }
-    if (isdigit((unsigned char)s[p->pos]) ||
-        ((s[p->pos] == '-' || s[p->pos] == '+' || s[p->pos] == '.') &&
-         (isdigit((unsigned char)s[p->pos + 1]) ||
-          (s[p->pos + 1] == '.' && isdigit((unsigned char)s[p->pos + 2]))))) {
-        char *end;
-        errno = 0;
-        (void)strtod(s + p->pos, &end);
-        if (end == s + p->pos || word_char(*end))
-            return syntax(p, start, "invalid number");
-        o->text = wb_arena_strndup(p->arena, s + p->pos,
-                                   (size_t)(end - (s + p->pos)));
-        if (!o->text)
-            return nomem(p);
-        o->numeric_literal = true;
-        p->pos = (size_t)(end - s);
-        return 0;
-    }
-    if (word_char(s[p->pos])) {
-        size_t n = 0;
-        while (word_char(s[p->pos + n]))
-            n++;
-        if (n == 4 && strncasecmp(s + p->pos, "null", 4) == 0) {
-            p->pos += n;
-            o->text = NULL; /* the NULL literal */
-            return 0;
-        }
-        if ((n == 4 && strncasecmp(s + p->pos, "true", 4) == 0) ||
-            (n == 5 && strncasecmp(s + p->pos, "false", 5) == 0)) {
-            o->text = n == 4 ? "true" : "false";
-            p->pos += n;
-            return 0;
-        }
-        if (is_keyword(s + p->pos, n))
-            return syntax(p, start, "expected a column or a value");
-        o->is_column = true;
-        o->text = wb_arena_strndup(p->arena, s + p->pos, n);
-        if (!o->text)
-            return nomem(p);
-        p->pos += n;
-        return 0;
-    }
-    return syntax(p, start,
-                  s[p->pos] ? "expected a column or a value"
-                            : "unexpected end of filter");
-}
-
-static int parse_or(parser *p, wb_filter **out);
-
-static int cmp_op(parser *p, wb_filter_cmp *cmp)
-{
-    const char *s = p->s + p->pos;
-    static const struct {
-        const char *t;
-        wb_filter_cmp c;
-    } ops[] = {{"<>", WB_CMP_NE}, {"!=", WB_CMP_NE}, {"<=", WB_CMP_LE},
-               {">=", WB_CMP_GE}, {"=", WB_CMP_EQ},  {"<", WB_CMP_LT},
-               {">", WB_CMP_GT}};
-    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-        size_t n = strlen(ops[i].t);
-        if (strncmp(s, ops[i].t, n) == 0) {
-            p->pos += n;
-            *cmp = ops[i].c;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static int parse_pred(parser *p, wb_filter **out)
-{
-    size_t start;
-    wb_filter *f;
-    int rc;
-
-    skip_ws(p);
-    start = p->pos;
-    if (p->s[p->pos] == '(') {
-        p->pos++;
-        if ((rc = parse_or(p, out)) != 0)
-            return rc;
-        skip_ws(p);
-        if (p->s[p->pos] != ')')
-            return syntax(p, p->pos, "expected \")\"");
-        p->pos++;
-        return 0;
-    }
-    f = new_node(p, WB_FILTER_CMP, start);
-    if (!f)
-        return nomem(p);
-    if ((rc = operand(p, &f->lhs)) != 0)
-        return rc;
-    if (take_kw(p, "is")) {
-        f->kind = WB_FILTER_ISNULL;
-        f->negated = take_kw(p, "not");
-        if (!take_kw(p, "null"))
-            return syntax(p, p->pos, "expected NULL after IS");
-    } else if (peek_kw(p, "in") ||
-               (peek_kw(p, "not") &&
-                (p->pos += 3, skip_ws(p), peek_kw(p, "in")) &&
-                (f->negated = true))) {
-        size_t cap = 8;
-        take_kw(p, "in");
-        f->kind = WB_FILTER_IN;
-        skip_ws(p);
-        if (p->s[p->pos] != '(')
-            return syntax(p, p->pos, "expected \"(\" after IN");
-        p->pos++;
-        f->list = wb_arena_alloc(p->arena, cap * sizeof(*f->list));
-        if (!f->list)
-            return nomem(p);
-        for (;;) {
-            if (f->nlist == cap) {
-                wb_filter_operand *bigger =
-                    wb_arena_alloc(p->arena, 2 * cap * sizeof(*f->list));
-                if (!bigger)
-                    return nomem(p);
-                memcpy(bigger, f->list, cap * sizeof(*f->list));
-                f->list = bigger;
-                cap *= 2;
-            }
-            size_t at = p->pos;
-            if ((rc = operand(p, &f->list[f->nlist])) != 0)
-                return rc;
-            if (f->list[f->nlist].is_column)
-                return syntax(p, at, "IN lists hold values, not columns");
-            f->nlist++;
-            skip_ws(p);
-            if (p->s[p->pos] == ',') {
-                p->pos++;
-                continue;
-            }
-            if (p->s[p->pos] == ')') {
-                p->pos++;
-                break;
-            }
-            return syntax(p, p->pos, "expected \",\" or \")\" in IN list");
-        }
-    } else if (peek_kw(p, "not")) {
-        return syntax(p, p->pos, "expected IN after NOT");
-    } else {
-        skip_ws(p);
-        if (cmp_op(p, &f->cmp)) {
-            if ((rc = operand(p, &f->rhs)) != 0)
-                return rc;
-        } else {
-            f->kind = WB_FILTER_BOOL;
-        }
-    }
-    if (!f->lhs.is_column && f->kind != WB_FILTER_BOOL &&
-        !(f->kind == WB_FILTER_CMP && f->rhs.is_column))
-        return syntax(p, start, "a condition must read a column");
-    if (f->kind == WB_FILTER_CMP && !f->lhs.is_column) {
-        /* 'x' = col: put the column first, mirroring the operator. */
-        wb_filter_operand t = f->lhs;
-        static const wb_filter_cmp mirror[] = {0,         WB_CMP_EQ, WB_CMP_NE,
-                                               WB_CMP_GT, WB_CMP_GE, WB_CMP_LT,
-                                               WB_CMP_LE};
-        f->lhs = f->rhs;
-        f->rhs = t;
-        f->cmp = mirror[f->cmp];
-    }
-    *out = f;
-    return 0;
-}
-
-static int parse_not(parser *p, wb_filter **out)
-{
-    size_t start;
-    skip_ws(p);
-    start = p->pos;
-    if (++p->depth > MAX_DEPTH)
-        return syntax(p, start, "filter is nested too deeply");
-    if (take_kw(p, "not")) {
-        wb_filter *f = new_node(p, WB_FILTER_NOT, start);
-        int rc;
-        if (!f)
-            return nomem(p);
-        if ((rc = parse_not(p, &f->left)) != 0)
-            return rc;
-        *out = f;
-    } else {
-        int rc = parse_pred(p, out);
-        if (rc)
-            return rc;
-    }
-    p->depth--;
-    return 0;
-}
-
-static int parse_binary(parser *p, wb_filter **out, bool is_or)
-{
-    int rc = is_or ? parse_binary(p, out, false) : parse_not(p, out);
-    if (rc)
-        return rc;
-    for (;;) {
-        size_t at;
-        skip_ws(p);
-        at = p->pos;
-        if (!take_kw(p, is_or ? "or" : "and"))
-            return 0;
-        wb_filter *f = new_node(p, is_or ? WB_FILTER_OR : WB_FILTER_AND, at);
-        if (!f)
-            return nomem(p);
-        f->left = *out;
-        rc =
-            is_or ? parse_binary(p, &f->right, false) : parse_not(p, &f->right);
-        if (rc)
-            return rc;
-        *out = f;
-    }
-}
-
-static int parse_or(parser *p, wb_filter **out)
-{
-    int rc;
-    if (++p->depth > MAX_DEPTH)
-        return syntax(p, p->pos, "filter is nested too deeply");
-    rc = parse_binary(p, out, true);
-    p->depth--;
-    return rc;
-}
-
-int wb_filter_parse(const char *text, wb_arena *arena, wb_filter **out,
-                    int *offset, wb_error *err)
-{
-    parser p = {text, 0, arena, err, offset, 0};
-    int rc;
-
-    *offset = 0;
-    skip_ws(&p);
-    if (!text[p.pos])
-        return syntax(&p, 0, "filter is empty");
-    rc = parse_or(&p, out);
-    if (rc)
-        return rc;
-    skip_ws(&p);
-    if (text[p.pos])
-        return syntax(&p, p.pos, "unexpected text after the condition");
-    return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* slots                                                               */
-/* ------------------------------------------------------------------ */
-
-typedef struct slots {
-    wb_config_mapping *m;
-    size_t cap;
-    wb_arena *arena;
-} slots;
-
-static int slot_of(slots *s, const char *name, int *out)
-{
-    wb_config_mapping *m = s->m;
-    for (size_t i = 0; i < m->nrefs; i++)
-        if (strcmp(m->refs[i], name) == 0) {
-            *out = (int)i;
-            return 0;
-        }
-    if (m->nrefs == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 8;
-        char **bigger = wb_arena_alloc(s->arena, cap * sizeof(*bigger));
-        if (!bigger)
-            return WB_ENOMEM;
-        if (m->nrefs)
-            memcpy(bigger, m->refs, m->nrefs * sizeof(*bigger));
-        m->refs = bigger;
-        s->cap = cap;
-    }
-    m->refs[m->nrefs] = (char *)name;
-    *out = (int)m->nrefs++;
-    return 0;
-}
-
-static int slots_expr(slots *s, wb_expr *e)
-{
-    int rc;
-    if (!e)
-        return 0;
-    if (e->kind == WB_EXPR_COLUMN && (rc = slot_of(s, e->name, &e->slot)))
-        return rc;
-    for (size_t i = 0; i < e->nargs; i++)
-        if ((rc = slots_expr(s, e->args[i])) != 0)
-            return rc;
-    return 0;
-}
-
-static int slots_operand(slots *s, wb_filter_operand *o)
-{
-    return o->is_column ? slot_of(s, o->text, &o->slot) : 0;
-}
-
-static int slots_filter(slots *s, wb_filter *f)
-{
-    int rc;
-    if (!f)
-        return 0;
-    if ((rc = slots_filter(s, f->left)) || (rc = slots_filter(s, f->right)))
-        return rc;
-    if ((rc = slots_operand(s, &f->lhs)) || (rc = slots_operand(s, &f->rhs)))
-        return rc;
-    return 0;
-}
-
-int wb_mapping_assign_slots(wb_config_mapping *m, wb_arena *arena)
-{
-    slots s = {m, 0, arena};
-    int rc;
-    m->nrefs = 0;
-    m->refs = NULL;
-    for (size_t i = 0; i < m->nvalues; i++)
-        if ((rc = slots_expr(&s, m->values[i].expr)) != 0)
-            return rc;
-    if ((rc = slots_filter(&s, m->filter)) != 0)
-        return rc;
-    return 0;
-}
 
 /* ------------------------------------------------------------------ */
 /* expression evaluation                                               */
@@ -495,9 +48,10 @@ static char *m_strdup(const wb_eval_mem *m, const char *s)
 static const wb_plugin_value null_value = {WB_PLUGIN_VALUE_NULL, NULL};
 static const wb_plugin_value absent_value = {WB_PLUGIN_VALUE_ABSENT, NULL};
 
-static const wb_plugin_value *slot_value(const wb_eval_row *row, int slot)
+/* The value of the column with index ref in the mapping's refs[]. */
+static const wb_plugin_value *ref_value(const wb_eval_row *row, int ref)
 {
-    const wb_plugin_value *v = slot >= 0 ? row->slot[slot] : NULL;
+    const wb_plugin_value *v = ref >= 0 ? row->slot[ref] : NULL;
     return v ? v : &absent_value;
 }
 
@@ -816,7 +370,7 @@ int wb_expr_eval(const wb_expr *e, const wb_eval_row *row,
 
     switch (e->kind) {
     case WB_EXPR_COLUMN:
-        *out = *slot_value(row, e->slot);
+        *out = *ref_value(row, e->ref);
         return 0;
     case WB_EXPR_CONST:
         out->kind = e->name ? WB_PLUGIN_VALUE_TEXT : WB_PLUGIN_VALUE_NULL;
@@ -998,7 +552,7 @@ static int operand_text(fctx *c, const wb_filter_operand *o, const char **text)
         *text = o->text;
         return 0;
     }
-    const wb_plugin_value *v = slot_value(c->row, o->slot);
+    const wb_plugin_value *v = ref_value(c->row, o->ref);
     if (!is_value(v)) {
         *c->column = o->text;
         return WB_FILTER_CANNOT;
@@ -1009,9 +563,8 @@ static int operand_text(fctx *c, const wb_filter_operand *o, const char **text)
 
 static uint32_t operand_type(const fctx *c, const wb_filter_operand *o)
 {
-    return o->is_column && o->slot >= 0 && c->row->types
-               ? c->row->types[o->slot]
-               : 0;
+    return o->is_column && o->ref >= 0 && c->row->types ? c->row->types[o->ref]
+                                                        : 0;
 }
 
 /* Compare a and b under type; *out <0, 0, >0.  WB_EDATA on a mismatch. */
