@@ -31,7 +31,6 @@
 
 #include "config/expr_ast.h"
 
-
 #define MAX_DEPTH 64
 
 typedef struct parser {

@@ -224,7 +224,7 @@ static int check_setting(wb_yaml_loader *ld, const wb_setting *s,
     return 0;
 }
 
-/* An internal error: the table asks for something config.c cannot do. */
+/* An internal error: the table asks for something section.c cannot do. */
 static int bad_row(wb_yaml_loader *ld, const wb_setting *s, const char *what)
 {
     return wb_error_set(ld->err, WB_EINVAL, "setting \"%s.%s\": %s",
@@ -320,7 +320,7 @@ static int default_list(wb_yaml_loader *ld, const char *text, char ***out,
 
 /*
  * The default of s into cfg; a key with no default (required, or worked
- * out in load_root) is left alone.  A default that does not read as its own
+ * out in config.c) is left alone.  A default that does not read as its own
  * type is a bug in the table, reported as such.
  */
 static int apply_default(wb_yaml_loader *ld, const wb_setting *s,
