@@ -24,7 +24,7 @@ static bool pg_space(char c)
 }
 
 int wb_cast_data_fail(wb_error *err, const wb_expr *e, const char *fmt,
-                     const char *a, const char *b)
+                      const char *a, const char *b)
 {
     wb_error_set(err, WB_EDATA, fmt, a, b);
     for (; e; e = e->nargs ? e->args[0] : NULL)
@@ -83,23 +83,23 @@ static int cast_int(const wb_expr *e, const char *s, bool big,
     if (*p == '-' || *p == '+')
         neg = *p++ == '-';
     if (!isdigit((unsigned char)*p))
-        return wb_cast_data_fail(err, e, "invalid input syntax for type %s: \"%s\"",
-                         type, s);
+        return wb_cast_data_fail(
+            err, e, "invalid input syntax for type %s: \"%s\"", type, s);
     for (; isdigit((unsigned char)*p); p++) {
         int d = *p - '0';
         if (v < (min + d) / 10)
-            return wb_cast_data_fail(err, e, "value \"%s\" is out of range for type %s",
-                             s, type);
+            return wb_cast_data_fail(
+                err, e, "value \"%s\" is out of range for type %s", s, type);
         v = v * 10 - d;
     }
     while (pg_space(*p))
         p++;
     if (*p)
-        return wb_cast_data_fail(err, e, "invalid input syntax for type %s: \"%s\"",
-                         type, s);
+        return wb_cast_data_fail(
+            err, e, "invalid input syntax for type %s: \"%s\"", type, s);
     if (!neg && v == min)
-        return wb_cast_data_fail(err, e, "value \"%s\" is out of range for type %s", s,
-                         type);
+        return wb_cast_data_fail(
+            err, e, "value \"%s\" is out of range for type %s", s, type);
     snprintf(buf, sizeof(buf), "%lld", (long long)(neg ? v : -v));
     return text_out(arena, out, m_strdup(arena, buf));
 }
@@ -233,13 +233,14 @@ static int cast_numeric(const wb_expr *e, const char *s,
     return text_out(arena, out, t);
 syntax:
     return wb_cast_data_fail(err, e, "invalid input syntax for type %s: \"%s\"",
-                     "numeric", s);
+                             "numeric", s);
 overflow:
-    return wb_cast_data_fail(err, e, "value overflows numeric format%s%s", "", "");
+    return wb_cast_data_fail(err, e, "value overflows numeric format%s%s", "",
+                             "");
 }
 
 int wb_cast(const wb_expr *e, const char *s, const wb_eval_mem *arena,
-                wb_plugin_value *out, wb_error *err)
+            wb_plugin_value *out, wb_error *err)
 {
     switch (e->cast_to) {
     case WB_CAST_TEXT:
@@ -252,8 +253,9 @@ int wb_cast(const wb_expr *e, const char *s, const wb_eval_mem *arena,
     case WB_CAST_BOOLEAN: {
         int b = wb_cast_parse_bool(s);
         if (b < 0)
-            return wb_cast_data_fail(err, e, "invalid input syntax for type %s: \"%s\"",
-                             "boolean", s);
+            return wb_cast_data_fail(err, e,
+                                     "invalid input syntax for type %s: \"%s\"",
+                                     "boolean", s);
         out->kind = WB_PLUGIN_VALUE_TEXT;
         out->text = b ? "true" : "false";
         return 0;

@@ -30,9 +30,9 @@ static inline char *m_strdup(const wb_eval_mem *m, const char *s)
     return m_strndup(m, s, strlen(s));
 }
 
-
 /* s (NULL: out of memory) as the text result. */
-static inline int text_out(const wb_eval_mem *arena, wb_plugin_value *out, char *s)
+static inline int text_out(const wb_eval_mem *arena, wb_plugin_value *out,
+                           char *s)
 {
     if (!s)
         return WB_ENOMEM;
