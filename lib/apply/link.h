@@ -27,7 +27,7 @@
 
 #include "config/config.h"
 
-#include "map/expr_ast.h" /* users read e->lookup */
+#include "config/expr_ast.h" /* users read e->lookup */
 #include "common/strbuf.h"
 
 /* One lookup value of one mapping. */

@@ -21,7 +21,7 @@
 #include <strings.h>
 
 #include "common/conn.h"
-#include "map/expr_ast.h"
+#include "config/expr_ast.h"
 #include "common/pgarray.h"
 #include "check/catalog.h"
 

@@ -46,7 +46,7 @@ typedef struct wb_config_colmap {
 
 /*
  * The mapping language's trees (value expressions and row filters) are
- * defined in lib/map/expr_ast.h; the configuration only holds pointers to them.
+ * defined in config/expr_ast.h; the configuration only holds pointers to them.
  */
 typedef struct wb_expr wb_expr;
 typedef struct wb_filter wb_filter;

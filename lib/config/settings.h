@@ -5,15 +5,16 @@
  *
  * A row says where the key is, its type, its default as written in YAML,
  * whether a reload may change it and where its value lives in wb_config.
- * config.c drives from it the key lists of those sections (unknown keys and
- * "did you mean"), the parsing of every scalar value, the defaults and the
- * reload check (wb_config_restart_key).  Keys whose values are structures
- * (the sections themselves, source.schemas, mappings) have a row too, so
- * that the key lists are complete and in file order, but are parsed by hand
- * in config.c.  The mapping keys ("mappings" entries) are not in the table.
+ * section.c drives from it the key lists of those sections (unknown keys
+ * and "did you mean"), the parsing of every scalar value and the defaults;
+ * reload.c the reload check (wb_config_restart_key).  Keys whose values are
+ * structures (the sections themselves, source.schemas, mappings) have a row
+ * too, so that the key lists are complete and in file order, but are parsed
+ * by hand (config.c, section.c, mapping.c).  The mapping keys ("mappings"
+ * entries) are not in the table.
  */
-#ifndef WALBRIDGE_CONFIG_INT_H
-#define WALBRIDGE_CONFIG_INT_H
+#ifndef WALBRIDGE_SETTINGS_H
+#define WALBRIDGE_SETTINGS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -34,7 +35,7 @@ typedef enum wb_setting_type {
     WB_SETTING_COUNT        /* uint32_t, a whole number min..max */
 } wb_setting_type;
 
-/* Checks beyond the type, with their own messages (config.c). */
+/* Checks beyond the type, with their own messages (section.c). */
 typedef enum wb_setting_check {
     WB_SETTING_CHECK_NONE = 0,
     WB_SETTING_CHECK_CONNINFO, /* a conninfo that must not be empty */

@@ -1,24 +1,10 @@
 /*
- * map/expr.c - row filters and value expressions of the declarative mapping.
+ * map/expr.c - evaluation of the declarative mapping's value expressions
+ * and row filters, per change.
  *
- * Filter grammar (a SQL subset; keywords are case-insensitive):
- *
- *   or      := and ( OR and )*
- *   and     := not ( AND not )*
- *   not     := NOT not | pred
- *   pred    := '(' or ')'
- *            | operand IS [NOT] NULL
- *            | operand [NOT] IN '(' literal ( ',' literal )* ')'
- *            | operand cmp operand
- *            | operand                       -- a boolean column, TRUE, FALSE
- *   operand := identifier | "quoted identifier" | 'text' | number
- *            | TRUE | FALSE | NULL
- *   cmp     := = | <> | != | < | <= | > | >=
- *
- * Why this subset: it is what row filters in publications and in other CDC
- * tools are written with, and every part of it can be evaluated on a
- * change's text values without a server.  Identifiers are NOT folded to
- * lower case: column names elsewhere in the file are taken literally too.
+ * The trees come from the configuration (config/expr_ast.h, parsed at load
+ * time in lib/config/); evaluation is pure: no I/O, results in the memory
+ * given, so it is unit-tested without a server.
  *
  * Comparison rules: values travel as text, so the column's type decides:
  * numeric types compare as numbers, bool as truth values, everything else
@@ -33,486 +19,25 @@
 #include <string.h>
 #include <strings.h>
 
-#include "map/expr.h"
-
-/* ------------------------------------------------------------------ */
-/* filter parser                                                       */
-/* ------------------------------------------------------------------ */
-
-#define MAX_DEPTH 64
-
-typedef struct parser {
-    const char *s;
-    size_t pos;
-    wb_arena *arena;
-    wb_error *err;
-    int *offset;
-    int depth;
-} parser;
-
-static int syntax(parser *p, size_t at, const char *msg)
-{
-    *p->offset = (int)at;
-    return wb_error_set(p->err, WB_ECONFIG, "syntax error in filter: %s", msg);
-}
-
-static void skip_ws(parser *p)
-{
-    while (p->s[p->pos] && isspace((unsigned char)p->s[p->pos]))
-        p->pos++;
-}
-
-static bool word_char(char c)
-{
-    return isalnum((unsigned char)c) || c == '_' || (unsigned char)c >= 0x80;
-}
-
-/* Is the next token the keyword kw (case-insensitive, whole word)? */
-static bool peek_kw(parser *p, const char *kw)
-{
-    size_t n = strlen(kw);
-    skip_ws(p);
-    if (strncasecmp(p->s + p->pos, kw, n) != 0)
-        return false;
-    return !word_char(p->s[p->pos + n]);
-}
-
-static bool take_kw(parser *p, const char *kw)
-{
-    if (!peek_kw(p, kw))
-        return false;
-    p->pos += strlen(kw);
-    return true;
-}
-
-static bool is_keyword(const char *w, size_t n)
-{
-    static const char *const kws[] = {"and", "or",   "not",  "is",
-                                      "in",  "null", "true", "false"};
-    for (size_t i = 0; i < sizeof(kws) / sizeof(kws[0]); i++)
-        if (strlen(kws[i]) == n && strncasecmp(w, kws[i], n) == 0)
-            return true;
-    return false;
-}
-
-static wb_filter *new_node(parser *p, wb_filter_kind kind, size_t at)
-{
-    wb_filter *f = wb_arena_alloc(p->arena, sizeof(*f));
-    if (f) {
-        memset(f, 0, sizeof(*f));
-        f->kind = kind;
-        f->offset = (int)at;
-    }
-    return f;
-}
-
-static int nomem(parser *p)
-{
-    return wb_error_set(p->err, WB_ENOMEM, "out of memory");
-}
-
-/* One operand; a bare keyword (TRUE, FALSE, NULL) is a literal. */
-static int operand(parser *p, wb_filter_operand *o)
-{
-    const char *s = p->s;
-    size_t start;
-
-    skip_ws(p);
-    start = p->pos;
-    memset(o, 0, sizeof(*o));
-    o->slot = -1;
-    if (s[p->pos] == '\'' || s[p->pos] == '"') {
-        char q = s[p->pos];
-        size_t n = 0, cap = strlen(s + p->pos) + 1;
-        char *buf = wb_arena_alloc(p->arena, cap);
-        if (!buf)
-            return nomem(p);
-        p->pos++;
-        for (;;) {
-            char c = s[p->pos];
-            if (c == '\0')
-                return syntax(p, start,
-                              q == '\'' ? "unterminated string"
-                                        : "unterminated quoted "
-                                          "identifier");
-            p->pos++;
-            if (c == q) {
-                if (s[p->pos] != q)
-                    break;
-                p->pos++; /* doubled quote */
-            }
-            buf[n++] = c;
-        }
-        buf[n] = '\0';
-        if (q == '"' && n == 0)
-            return syntax(p, start, "zero-length quoted identifier");
-        o->is_column = q == '"';
-        o->text = buf;
-        return 0;
-    }
-    if (isdigit((unsigned char)s[p->pos]) ||
-        ((s[p->pos] == '-' || s[p->pos] == '+' || s[p->pos] == '.') &&
-         (isdigit((unsigned char)s[p->pos + 1]) ||
-          (s[p->pos + 1] == '.' && isdigit((unsigned char)s[p->pos + 2]))))) {
-        char *end;
-        errno = 0;
-        (void)strtod(s + p->pos, &end);
-        if (end == s + p->pos || word_char(*end))
-            return syntax(p, start, "invalid number");
-        o->text = wb_arena_strndup(p->arena, s + p->pos,
-                                   (size_t)(end - (s + p->pos)));
-        if (!o->text)
-            return nomem(p);
-        o->numeric_literal = true;
-        p->pos = (size_t)(end - s);
-        return 0;
-    }
-    if (word_char(s[p->pos])) {
-        size_t n = 0;
-        while (word_char(s[p->pos + n]))
-            n++;
-        if (n == 4 && strncasecmp(s + p->pos, "null", 4) == 0) {
-            p->pos += n;
-            o->text = NULL; /* the NULL literal */
-            return 0;
-        }
-        if ((n == 4 && strncasecmp(s + p->pos, "true", 4) == 0) ||
-            (n == 5 && strncasecmp(s + p->pos, "false", 5) == 0)) {
-            o->text = n == 4 ? "true" : "false";
-            p->pos += n;
-            return 0;
-        }
-        if (is_keyword(s + p->pos, n))
-            return syntax(p, start, "expected a column or a value");
-        o->is_column = true;
-        o->text = wb_arena_strndup(p->arena, s + p->pos, n);
-        if (!o->text)
-            return nomem(p);
-        p->pos += n;
-        return 0;
-    }
-    return syntax(p, start,
-                  s[p->pos] ? "expected a column or a value"
-                            : "unexpected end of filter");
-}
-
-static int parse_or(parser *p, wb_filter **out);
-
-static int cmp_op(parser *p, wb_filter_cmp *cmp)
-{
-    const char *s = p->s + p->pos;
-    static const struct {
-        const char *t;
-        wb_filter_cmp c;
-    } ops[] = {{"<>", WB_CMP_NE}, {"!=", WB_CMP_NE}, {"<=", WB_CMP_LE},
-               {">=", WB_CMP_GE}, {"=", WB_CMP_EQ},  {"<", WB_CMP_LT},
-               {">", WB_CMP_GT}};
-    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-        size_t n = strlen(ops[i].t);
-        if (strncmp(s, ops[i].t, n) == 0) {
-            p->pos += n;
-            *cmp = ops[i].c;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static int parse_pred(parser *p, wb_filter **out)
-{
-    size_t start;
-    wb_filter *f;
-    int rc;
-
-    skip_ws(p);
-    start = p->pos;
-    if (p->s[p->pos] == '(') {
-        p->pos++;
-        if ((rc = parse_or(p, out)) != 0)
-            return rc;
-        skip_ws(p);
-        if (p->s[p->pos] != ')')
-            return syntax(p, p->pos, "expected \")\"");
-        p->pos++;
-        return 0;
-    }
-    f = new_node(p, WB_FILTER_CMP, start);
-    if (!f)
-        return nomem(p);
-    if ((rc = operand(p, &f->lhs)) != 0)
-        return rc;
-    if (take_kw(p, "is")) {
-        f->kind = WB_FILTER_ISNULL;
-        f->negated = take_kw(p, "not");
-        if (!take_kw(p, "null"))
-            return syntax(p, p->pos, "expected NULL after IS");
-    } else if (peek_kw(p, "in") ||
-               (peek_kw(p, "not") &&
-                (p->pos += 3, skip_ws(p), peek_kw(p, "in")) &&
-                (f->negated = true))) {
-        size_t cap = 8;
-        take_kw(p, "in");
-        f->kind = WB_FILTER_IN;
-        skip_ws(p);
-        if (p->s[p->pos] != '(')
-            return syntax(p, p->pos, "expected \"(\" after IN");
-        p->pos++;
-        f->list = wb_arena_alloc(p->arena, cap * sizeof(*f->list));
-        if (!f->list)
-            return nomem(p);
-        for (;;) {
-            if (f->nlist == cap) {
-                wb_filter_operand *bigger =
-                    wb_arena_alloc(p->arena, 2 * cap * sizeof(*f->list));
-                if (!bigger)
-                    return nomem(p);
-                memcpy(bigger, f->list, cap * sizeof(*f->list));
-                f->list = bigger;
-                cap *= 2;
-            }
-            size_t at = p->pos;
-            if ((rc = operand(p, &f->list[f->nlist])) != 0)
-                return rc;
-            if (f->list[f->nlist].is_column)
-                return syntax(p, at, "IN lists hold values, not columns");
-            f->nlist++;
-            skip_ws(p);
-            if (p->s[p->pos] == ',') {
-                p->pos++;
-                continue;
-            }
-            if (p->s[p->pos] == ')') {
-                p->pos++;
-                break;
-            }
-            return syntax(p, p->pos, "expected \",\" or \")\" in IN list");
-        }
-    } else if (peek_kw(p, "not")) {
-        return syntax(p, p->pos, "expected IN after NOT");
-    } else {
-        skip_ws(p);
-        if (cmp_op(p, &f->cmp)) {
-            if ((rc = operand(p, &f->rhs)) != 0)
-                return rc;
-        } else {
-            f->kind = WB_FILTER_BOOL;
-        }
-    }
-    if (!f->lhs.is_column && f->kind != WB_FILTER_BOOL &&
-        !(f->kind == WB_FILTER_CMP && f->rhs.is_column))
-        return syntax(p, start, "a condition must read a column");
-    if (f->kind == WB_FILTER_CMP && !f->lhs.is_column) {
-        /* 'x' = col: put the column first, mirroring the operator. */
-        wb_filter_operand t = f->lhs;
-        static const wb_filter_cmp mirror[] = {0,         WB_CMP_EQ, WB_CMP_NE,
-                                               WB_CMP_GT, WB_CMP_GE, WB_CMP_LT,
-                                               WB_CMP_LE};
-        f->lhs = f->rhs;
-        f->rhs = t;
-        f->cmp = mirror[f->cmp];
-    }
-    *out = f;
-    return 0;
-}
-
-static int parse_not(parser *p, wb_filter **out)
-{
-    size_t start;
-    skip_ws(p);
-    start = p->pos;
-    if (++p->depth > MAX_DEPTH)
-        return syntax(p, start, "filter is nested too deeply");
-    if (take_kw(p, "not")) {
-        wb_filter *f = new_node(p, WB_FILTER_NOT, start);
-        int rc;
-        if (!f)
-            return nomem(p);
-        if ((rc = parse_not(p, &f->left)) != 0)
-            return rc;
-        *out = f;
-    } else {
-        int rc = parse_pred(p, out);
-        if (rc)
-            return rc;
-    }
-    p->depth--;
-    return 0;
-}
-
-static int parse_binary(parser *p, wb_filter **out, bool is_or)
-{
-    int rc = is_or ? parse_binary(p, out, false) : parse_not(p, out);
-    if (rc)
-        return rc;
-    for (;;) {
-        size_t at;
-        skip_ws(p);
-        at = p->pos;
-        if (!take_kw(p, is_or ? "or" : "and"))
-            return 0;
-        wb_filter *f = new_node(p, is_or ? WB_FILTER_OR : WB_FILTER_AND, at);
-        if (!f)
-            return nomem(p);
-        f->left = *out;
-        rc =
-            is_or ? parse_binary(p, &f->right, false) : parse_not(p, &f->right);
-        if (rc)
-            return rc;
-        *out = f;
-    }
-}
-
-static int parse_or(parser *p, wb_filter **out)
-{
-    int rc;
-    if (++p->depth > MAX_DEPTH)
-        return syntax(p, p->pos, "filter is nested too deeply");
-    rc = parse_binary(p, out, true);
-    p->depth--;
-    return rc;
-}
-
-int wb_filter_parse(const char *text, wb_arena *arena, wb_filter **out,
-                    int *offset, wb_error *err)
-{
-    parser p = {text, 0, arena, err, offset, 0};
-    int rc;
-
-    *offset = 0;
-    skip_ws(&p);
-    if (!text[p.pos])
-        return syntax(&p, 0, "filter is empty");
-    rc = parse_or(&p, out);
-    if (rc)
-        return rc;
-    skip_ws(&p);
-    if (text[p.pos])
-        return syntax(&p, p.pos, "unexpected text after the condition");
-    return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* slots                                                               */
-/* ------------------------------------------------------------------ */
-
-typedef struct slots {
-    wb_config_mapping *m;
-    size_t cap;
-    wb_arena *arena;
-} slots;
-
-static int slot_of(slots *s, const char *name, int *out)
-{
-    wb_config_mapping *m = s->m;
-    for (size_t i = 0; i < m->nrefs; i++)
-        if (strcmp(m->refs[i], name) == 0) {
-            *out = (int)i;
-            return 0;
-        }
-    if (m->nrefs == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 8;
-        char **bigger = wb_arena_alloc(s->arena, cap * sizeof(*bigger));
-        if (!bigger)
-            return WB_ENOMEM;
-        if (m->nrefs)
-            memcpy(bigger, m->refs, m->nrefs * sizeof(*bigger));
-        m->refs = bigger;
-        s->cap = cap;
-    }
-    m->refs[m->nrefs] = (char *)name;
-    *out = (int)m->nrefs++;
-    return 0;
-}
-
-static int slots_expr(slots *s, wb_expr *e)
-{
-    int rc;
-    if (!e)
-        return 0;
-    if (e->kind == WB_EXPR_COLUMN && (rc = slot_of(s, e->name, &e->slot)))
-        return rc;
-    for (size_t i = 0; i < e->nargs; i++)
-        if ((rc = slots_expr(s, e->args[i])) != 0)
-            return rc;
-    return 0;
-}
-
-static int slots_operand(slots *s, wb_filter_operand *o)
-{
-    return o->is_column ? slot_of(s, o->text, &o->slot) : 0;
-}
-
-static int slots_filter(slots *s, wb_filter *f)
-{
-    int rc;
-    if (!f)
-        return 0;
-    if ((rc = slots_filter(s, f->left)) || (rc = slots_filter(s, f->right)))
-        return rc;
-    if ((rc = slots_operand(s, &f->lhs)) || (rc = slots_operand(s, &f->rhs)))
-        return rc;
-    return 0;
-}
-
-int wb_mapping_assign_slots(wb_config_mapping *m, wb_arena *arena)
-{
-    slots s = {m, 0, arena};
-    int rc;
-    m->nrefs = 0;
-    m->refs = NULL;
-    for (size_t i = 0; i < m->nvalues; i++)
-        if ((rc = slots_expr(&s, m->values[i].expr)) != 0)
-            return rc;
-    if ((rc = slots_filter(&s, m->filter)) != 0)
-        return rc;
-    return 0;
-}
+#include "map/cast.h"
 
 /* ------------------------------------------------------------------ */
 /* expression evaluation                                               */
 /* ------------------------------------------------------------------ */
 
-static void *m_alloc(const wb_eval_mem *m, size_t n)
-{
-    return m->alloc(m->ctx, n ? n : 1);
-}
-
-static char *m_strndup(const wb_eval_mem *m, const char *s, size_t n)
-{
-    char *d = m_alloc(m, n + 1);
-    if (d) {
-        memcpy(d, s, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
-static char *m_strdup(const wb_eval_mem *m, const char *s)
-{
-    return m_strndup(m, s, strlen(s));
-}
-
 static const wb_plugin_value null_value = {WB_PLUGIN_VALUE_NULL, NULL};
 static const wb_plugin_value absent_value = {WB_PLUGIN_VALUE_ABSENT, NULL};
 
-static const wb_plugin_value *slot_value(const wb_eval_row *row, int slot)
+/* The value of the column with index ref in the mapping's refs[]. */
+static const wb_plugin_value *ref_value(const wb_eval_row *row, int ref)
 {
-    const wb_plugin_value *v = slot >= 0 ? row->slot[slot] : NULL;
+    const wb_plugin_value *v = ref >= 0 ? row->slot[ref] : NULL;
     return v ? v : &absent_value;
 }
 
 static bool is_value(const wb_plugin_value *v)
 {
     return v->kind == WB_PLUGIN_VALUE_NULL || v->kind == WB_PLUGIN_VALUE_TEXT;
-}
-
-static int text_out(const wb_eval_mem *arena, wb_plugin_value *out, char *s)
-{
-    if (!s)
-        return WB_ENOMEM;
-    out->kind = WB_PLUGIN_VALUE_TEXT;
-    out->text = s;
-    return 0;
 }
 
 static int case_map(const char *s, bool upper, const wb_eval_mem *arena,
@@ -535,261 +60,6 @@ static bool trim_char(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* PostgreSQL's isspace() test in its input functions (the C locale's). */
-static bool pg_space(char c)
-{
-    return isspace((unsigned char)c) != 0;
-}
-
-static int data_fail(wb_error *err, const wb_expr *e, const char *fmt,
-                     const char *a, const char *b)
-{
-    wb_error_set(err, WB_EDATA, fmt, a, b);
-    for (; e; e = e->nargs ? e->args[0] : NULL)
-        if (e->kind == WB_EXPR_COLUMN) {
-            wb_error_column(err, e->name);
-            break;
-        }
-    return WB_EDATA;
-}
-
-/*
- * s as a truth value exactly as PostgreSQL's boolin reads it (bool.c,
- * parse_bool_with_len): surrounding whitespace is ignored, and any prefix
- * of true, false, yes, no, and of on and off from two letters, in any
- * case, or 1 or 0.  1 true, 0 false, -1 not a boolean.
- */
-static int parse_bool(const char *s)
-{
-    static const struct {
-        const char *word;
-        size_t min; /* shortest accepted prefix */
-        int value;
-    } words[] = {{"true", 1, 1}, {"false", 1, 0}, {"yes", 1, 1}, {"no", 1, 0},
-                 {"on", 2, 1},   {"off", 2, 0},   {"1", 1, 1},   {"0", 1, 0}};
-    while (pg_space(*s))
-        s++;
-    size_t n = strlen(s);
-    while (n && pg_space(s[n - 1]))
-        n--;
-    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-        if (n >= words[i].min && n <= strlen(words[i].word) &&
-            strncasecmp(s, words[i].word, n) == 0)
-            return words[i].value;
-    return -1;
-}
-
-/*
- * s as PostgreSQL 15's int4in / int8in read it (numutils.c,
- * pg_strtoint32/64): whitespace, one sign, decimal digits (no
- * underscores, no 0x: those came in PostgreSQL 16), whitespace.  The
- * result is printed as int4out / int8out would.
- */
-static int cast_int(const wb_expr *e, const char *s, bool big,
-                    const wb_eval_mem *arena, wb_plugin_value *out,
-                    wb_error *err)
-{
-    const char *type = big ? "bigint" : "integer";
-    const char *p = s;
-    bool neg = false;
-    /* Accumulated as a negative number, whose range is the larger. */
-    int64_t v = 0, min = big ? INT64_MIN : INT32_MIN;
-    char buf[32];
-
-    while (pg_space(*p))
-        p++;
-    if (*p == '-' || *p == '+')
-        neg = *p++ == '-';
-    if (!isdigit((unsigned char)*p))
-        return data_fail(err, e, "invalid input syntax for type %s: \"%s\"",
-                         type, s);
-    for (; isdigit((unsigned char)*p); p++) {
-        int d = *p - '0';
-        if (v < (min + d) / 10)
-            return data_fail(err, e, "value \"%s\" is out of range for type %s",
-                             s, type);
-        v = v * 10 - d;
-    }
-    while (pg_space(*p))
-        p++;
-    if (*p)
-        return data_fail(err, e, "invalid input syntax for type %s: \"%s\"",
-                         type, s);
-    if (!neg && v == min)
-        return data_fail(err, e, "value \"%s\" is out of range for type %s", s,
-                         type);
-    snprintf(buf, sizeof(buf), "%lld", (long long)(neg ? v : -v));
-    return text_out(arena, out, m_strdup(arena, buf));
-}
-
-/* numeric's limits (numeric.c): the weight of the first nonzero base-10000
- * digit is an int16, the display scale 14 bits. */
-#define NUMERIC_WEIGHT_MAX 32767
-#define NUMERIC_DSCALE_MAX 0x3FFF
-
-/*
- * s as PostgreSQL 15's numeric_in reads it (set_var_from_str), printed as
- * numeric_out prints it: NaN and the infinities in the spellings float8in
- * takes; else a sign, digits with at most one decimal point (at least one
- * digit right after the sign or point), an exponent read by strtol (so it
- * may itself start with whitespace and a sign), whitespace around.  The
- * display scale is the digits after the point less the exponent, at least
- * 0; zero has no sign.  '1e3' is 1000, '-0' is 0, '1.50' stays 1.50.
- */
-static int cast_numeric(const wb_expr *e, const char *s,
-                        const wb_eval_mem *arena, wb_plugin_value *out,
-                        wb_error *err)
-{
-    static const struct {
-        const char *word;
-        const char *value;
-    } special[] = {{"NaN", "NaN"},
-                   {"Infinity", "Infinity"},
-                   {"+Infinity", "Infinity"},
-                   {"-Infinity", "-Infinity"},
-                   {"inf", "Infinity"},
-                   {"+inf", "Infinity"},
-                   {"-inf", "-Infinity"}};
-    const char *p = s, *digits;
-    bool neg = false, point = false;
-    long dweight = -1, dscale = 0, ndigits = 0;
-
-    while (pg_space(*p))
-        p++;
-    for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++) {
-        size_t n = strlen(special[i].word);
-        if (strncasecmp(p, special[i].word, n) != 0)
-            continue;
-        for (p += n; pg_space(*p); p++)
-            ;
-        if (*p)
-            goto syntax;
-        out->kind = WB_PLUGIN_VALUE_TEXT;
-        out->text = special[i].value;
-        return 0;
-    }
-    if (*p == '+' || *p == '-')
-        neg = *p++ == '-';
-    if (*p == '.') {
-        point = true;
-        p++;
-    }
-    if (!isdigit((unsigned char)*p))
-        goto syntax;
-    digits = p;
-    for (;; p++) {
-        if (isdigit((unsigned char)*p)) {
-            ndigits++;
-            if (point)
-                dscale++;
-            else
-                dweight++;
-        } else if (*p == '.' && !point) {
-            point = true;
-        } else if (*p == '.') {
-            goto syntax;
-        } else {
-            break;
-        }
-    }
-    if (*p == 'e' || *p == 'E') {
-        char *end;
-        long x = strtol(p + 1, &end, 10);
-        if (end == p + 1)
-            goto syntax;
-        p = end;
-        if (x >= INT32_MAX / 2 || x <= -(INT32_MAX / 2))
-            goto overflow;
-        dweight += x;
-        dscale -= x;
-        if (dscale < 0)
-            dscale = 0;
-    }
-    while (pg_space(*p))
-        p++;
-    if (*p)
-        goto syntax;
-
-    /* The digits without the point; digit k (0-based) stands at the
-     * decimal position dweight - k. */
-    char *d = m_alloc(arena, (size_t)ndigits + 1);
-    if (!d)
-        return WB_ENOMEM;
-    long nd = 0, first = -1;
-    for (const char *q = digits; nd < ndigits; q++)
-        if (isdigit((unsigned char)*q)) {
-            if (first < 0 && *q != '0')
-                first = nd;
-            d[nd++] = *q;
-        }
-    if (dscale > NUMERIC_DSCALE_MAX)
-        goto overflow;
-    if (first < 0) {
-        neg = false; /* zero has no sign */
-    } else {
-        long top = dweight - first; /* position of the first nonzero */
-        long w = top >= 0 ? top / 4 : -((-top - 1) / 4 + 1);
-        if (w > NUMERIC_WEIGHT_MAX)
-            goto overflow;
-    }
-    /* Integer part: positions top..0 without leading zeros, else "0";
-     * then dscale fraction digits, zero where no digit was written. */
-    long hi = first >= 0 && dweight - first >= 0 ? dweight - first : 0;
-    size_t cap = (size_t)hi + (size_t)dscale + 4;
-    char *t = m_alloc(arena, cap), *o = t;
-    if (!t)
-        return WB_ENOMEM;
-    if (neg)
-        *o++ = '-';
-    for (long pos = hi; pos >= -dscale; pos--) {
-        long k = dweight - pos; /* index of the digit at pos */
-        if (pos == -1)
-            *o++ = '.';
-        *o++ = k >= 0 && k < ndigits ? d[k] : '0';
-    }
-    *o = '\0';
-    return text_out(arena, out, t);
-syntax:
-    return data_fail(err, e, "invalid input syntax for type %s: \"%s\"",
-                     "numeric", s);
-overflow:
-    return data_fail(err, e, "value overflows numeric format%s%s", "", "");
-}
-
-static int cast(const wb_expr *e, const char *s, const wb_eval_mem *arena,
-                wb_plugin_value *out, wb_error *err)
-{
-    switch (e->cast_to) {
-    case WB_CAST_TEXT:
-        return text_out(arena, out, m_strdup(arena, s));
-    case WB_CAST_INTEGER:
-    case WB_CAST_BIGINT:
-        return cast_int(e, s, e->cast_to == WB_CAST_BIGINT, arena, out, err);
-    case WB_CAST_NUMERIC:
-        return cast_numeric(e, s, arena, out, err);
-    case WB_CAST_BOOLEAN: {
-        int b = parse_bool(s);
-        if (b < 0)
-            return data_fail(err, e, "invalid input syntax for type %s: \"%s\"",
-                             "boolean", s);
-        out->kind = WB_PLUGIN_VALUE_TEXT;
-        out->text = b ? "true" : "false";
-        return 0;
-    }
-    case WB_CAST_DATE:
-        /* PostgreSQL's date input (DateStyle, BC, time zones, Julian
-         * days, 'epoch', 'infinity'...) is not redone here: the value
-         * passes unchanged and the applier casts it in the statement on
-         * the target (config.c allows a date cast only as the whole
-         * expression of a target column, where nothing else reads it). */
-        out->kind = WB_PLUGIN_VALUE_TEXT;
-        out->text = s;
-        return 0;
-    }
-    return wb_error_set(err, WB_EINVAL, "unknown cast type %d",
-                        (int)e->cast_to);
-}
-
 /* Evaluate every argument; *special is set to the first non-value
  * (unchanged/absent) met, which then becomes the result. */
 static int eval_args(const wb_expr *e, const wb_eval_row *row,
@@ -807,6 +77,149 @@ static int eval_args(const wb_expr *e, const wb_eval_row *row,
     return 0;
 }
 
+/* SQL NULL into *out; for the functions whose NULL argument gives NULL. */
+static int null_out(wb_plugin_value *out)
+{
+    *out = null_value;
+    return 0;
+}
+
+/* btrim(s) of spaces, tabs and newlines. */
+static int eval_trim(const wb_plugin_value *arg, const wb_eval_mem *mem,
+                     wb_plugin_value *out)
+{
+    const char *s = arg->text;
+    size_t n;
+    if (arg->kind == WB_PLUGIN_VALUE_NULL)
+        return null_out(out);
+    while (trim_char(*s))
+        s++;
+    n = strlen(s);
+    while (n && trim_char(s[n - 1]))
+        n--;
+    return text_out(mem, out, m_strndup(mem, s, n));
+}
+
+/* The text arguments joined by sep; NULL ones skipped; all NULL: NULL. */
+static int eval_concat(const wb_expr *e, const wb_plugin_value *vals,
+                       const wb_eval_mem *mem, wb_plugin_value *out)
+{
+    size_t len = 0, seplen = e->sep ? strlen(e->sep) : 0, used = 0;
+    bool any = false;
+    char *d;
+    for (size_t i = 0; i < e->nargs; i++)
+        if (vals[i].kind == WB_PLUGIN_VALUE_TEXT)
+            len += strlen(vals[i].text) + seplen;
+    if (len == 0) {
+        bool all_null = true;
+        for (size_t i = 0; i < e->nargs; i++)
+            all_null = all_null && vals[i].kind == WB_PLUGIN_VALUE_NULL;
+        if (all_null)
+            return null_out(out);
+    }
+    d = m_alloc(mem, len + 1);
+    if (!d)
+        return WB_ENOMEM;
+    for (size_t i = 0; i < e->nargs; i++) {
+        size_t n;
+        if (vals[i].kind != WB_PLUGIN_VALUE_TEXT)
+            continue;
+        if (any && seplen) {
+            memcpy(d + used, e->sep, seplen);
+            used += seplen;
+        }
+        n = strlen(vals[i].text);
+        memcpy(d + used, vals[i].text, n);
+        used += n;
+        any = true;
+    }
+    d[used] = '\0';
+    return text_out(mem, out, d);
+}
+
+/* Part e->part of arg split on e->sep; no such part: NULL. */
+static int eval_split(const wb_expr *e, const wb_plugin_value *arg,
+                      const wb_eval_mem *mem, wb_plugin_value *out)
+{
+    const char *s = arg->text, *sep = e->sep, *p, *end;
+    size_t seplen = strlen(sep), nparts = 1;
+    int want;
+    if (arg->kind == WB_PLUGIN_VALUE_NULL)
+        return null_out(out);
+    for (p = s; (p = strstr(p, sep)) != NULL; p += seplen)
+        nparts++;
+    want = e->part > 0 ? e->part : (int)nparts + e->part + 1;
+    if (want < 1 || (size_t)want > nparts)
+        return null_out(out);
+    p = s;
+    for (int i = 1; i < want; i++)
+        p = strstr(p, sep) + seplen;
+    end = strstr(p, sep);
+    return text_out(mem, out,
+                    m_strndup(mem, p, end ? (size_t)(end - p) : strlen(p)));
+}
+
+/* The value map: arg looked up; a miss is else: (args[1]) or an error. */
+static int eval_map(const wb_expr *e, const wb_plugin_value *arg,
+                    const wb_eval_row *row, const wb_eval_mem *mem,
+                    wb_plugin_value *out, wb_error *err)
+{
+    for (size_t i = 0; i < e->nmap; i++) {
+        bool hit =
+            arg->kind == WB_PLUGIN_VALUE_NULL
+                ? e->map_from[i] == NULL
+                : e->map_from[i] && strcmp(e->map_from[i], arg->text) == 0;
+        if (hit) {
+            out->kind =
+                e->map_to[i] ? WB_PLUGIN_VALUE_TEXT : WB_PLUGIN_VALUE_NULL;
+            out->text = e->map_to[i];
+            return 0;
+        }
+    }
+    /* NULL maps to NULL unless listed: else: is for unknown codes. */
+    if (arg->kind == WB_PLUGIN_VALUE_NULL)
+        return null_out(out);
+    if (e->nargs > 1)
+        return wb_expr_eval(e->args[1], row, mem, out, err);
+    return wb_cast_data_fail(err, e,
+                             "value \"%s\" has no entry in the value "
+                             "map%s",
+                             arg->text, "");
+}
+
+/* A function of e on its evaluated arguments vals (all values). */
+static int eval_function(const wb_expr *e, const wb_eval_row *row,
+                         const wb_plugin_value *vals, const wb_eval_mem *mem,
+                         wb_plugin_value *out, wb_error *err)
+{
+    switch (e->kind) {
+    case WB_EXPR_LOWER:
+    case WB_EXPR_UPPER:
+        if (vals[0].kind == WB_PLUGIN_VALUE_NULL)
+            return null_out(out);
+        return case_map(vals[0].text, e->kind == WB_EXPR_UPPER, mem, out);
+    case WB_EXPR_TRIM:
+        return eval_trim(&vals[0], mem, out);
+    case WB_EXPR_CONCAT:
+        return eval_concat(e, vals, mem, out);
+    case WB_EXPR_SPLIT:
+        return eval_split(e, &vals[0], mem, out);
+    case WB_EXPR_CAST:
+        if (vals[0].kind == WB_PLUGIN_VALUE_NULL)
+            return null_out(out);
+        return wb_cast(e, vals[0].text, mem, out, err);
+    case WB_EXPR_MAP:
+        return eval_map(e, &vals[0], row, mem, out, err);
+    case WB_EXPR_LOOKUP:
+        /* The match value; the applier turns it into a subquery. */
+        *out = vals[0];
+        return 0;
+    default:
+        return wb_error_set(err, WB_EINVAL, "unknown expression kind %d",
+                            (int)e->kind);
+    }
+}
+
 int wb_expr_eval(const wb_expr *e, const wb_eval_row *row,
                  const wb_eval_mem *arena, wb_plugin_value *out, wb_error *err)
 {
@@ -816,7 +229,7 @@ int wb_expr_eval(const wb_expr *e, const wb_eval_row *row,
 
     switch (e->kind) {
     case WB_EXPR_COLUMN:
-        *out = *slot_value(row, e->slot);
+        *out = *ref_value(row, e->ref);
         return 0;
     case WB_EXPR_CONST:
         out->kind = e->name ? WB_PLUGIN_VALUE_TEXT : WB_PLUGIN_VALUE_NULL;
@@ -853,114 +266,7 @@ int wb_expr_eval(const wb_expr *e, const wb_eval_row *row,
         *out = *special;
         return 0;
     }
-
-    switch (e->kind) {
-    case WB_EXPR_LOWER:
-    case WB_EXPR_UPPER:
-        if (vals[0].kind == WB_PLUGIN_VALUE_NULL)
-            break;
-        return case_map(vals[0].text, e->kind == WB_EXPR_UPPER, arena, out);
-    case WB_EXPR_TRIM: {
-        const char *s = vals[0].text;
-        size_t n;
-        if (vals[0].kind == WB_PLUGIN_VALUE_NULL)
-            break;
-        while (trim_char(*s))
-            s++;
-        n = strlen(s);
-        while (n && trim_char(s[n - 1]))
-            n--;
-        return text_out(arena, out, m_strndup(arena, s, n));
-    }
-    case WB_EXPR_CONCAT: {
-        size_t len = 0, seplen = e->sep ? strlen(e->sep) : 0, used = 0;
-        bool any = false;
-        char *d;
-        for (size_t i = 0; i < e->nargs; i++)
-            if (vals[i].kind == WB_PLUGIN_VALUE_TEXT)
-                len += strlen(vals[i].text) + seplen;
-        if (len == 0) {
-            bool all_null = true;
-            for (size_t i = 0; i < e->nargs; i++)
-                all_null = all_null && vals[i].kind == WB_PLUGIN_VALUE_NULL;
-            if (all_null)
-                break;
-        }
-        d = m_alloc(arena, len + 1);
-        if (!d)
-            return WB_ENOMEM;
-        for (size_t i = 0; i < e->nargs; i++) {
-            size_t n;
-            if (vals[i].kind != WB_PLUGIN_VALUE_TEXT)
-                continue;
-            if (any && seplen) {
-                memcpy(d + used, e->sep, seplen);
-                used += seplen;
-            }
-            n = strlen(vals[i].text);
-            memcpy(d + used, vals[i].text, n);
-            used += n;
-            any = true;
-        }
-        d[used] = '\0';
-        return text_out(arena, out, d);
-    }
-    case WB_EXPR_SPLIT: {
-        const char *s = vals[0].text, *sep = e->sep;
-        size_t seplen = strlen(sep), nparts = 1;
-        const char *p;
-        int want;
-        if (vals[0].kind == WB_PLUGIN_VALUE_NULL)
-            break;
-        for (p = s; (p = strstr(p, sep)) != NULL; p += seplen)
-            nparts++;
-        want = e->part > 0 ? e->part : (int)nparts + e->part + 1;
-        if (want < 1 || (size_t)want > nparts)
-            break; /* no such part: NULL */
-        p = s;
-        for (int i = 1; i < want; i++)
-            p = strstr(p, sep) + seplen;
-        const char *end = strstr(p, sep);
-        return text_out(
-            arena, out,
-            m_strndup(arena, p, end ? (size_t)(end - p) : strlen(p)));
-    }
-    case WB_EXPR_CAST:
-        if (vals[0].kind == WB_PLUGIN_VALUE_NULL)
-            break;
-        return cast(e, vals[0].text, arena, out, err);
-    case WB_EXPR_MAP:
-        for (size_t i = 0; i < e->nmap; i++) {
-            bool hit = vals[0].kind == WB_PLUGIN_VALUE_NULL
-                           ? e->map_from[i] == NULL
-                           : e->map_from[i] &&
-                                 strcmp(e->map_from[i], vals[0].text) == 0;
-            if (hit) {
-                out->kind =
-                    e->map_to[i] ? WB_PLUGIN_VALUE_TEXT : WB_PLUGIN_VALUE_NULL;
-                out->text = e->map_to[i];
-                return 0;
-            }
-        }
-        /* NULL maps to NULL unless listed: else: is for unknown codes. */
-        if (vals[0].kind == WB_PLUGIN_VALUE_NULL)
-            break;
-        if (e->nargs > 1)
-            return wb_expr_eval(e->args[1], row, arena, out, err);
-        return data_fail(err, e,
-                         "value \"%s\" has no entry in the value "
-                         "map%s",
-                         vals[0].text, "");
-    case WB_EXPR_LOOKUP:
-        /* The match value; the applier turns it into a subquery. */
-        *out = vals[0];
-        return 0;
-    default:
-        return wb_error_set(err, WB_EINVAL, "unknown expression kind %d",
-                            (int)e->kind);
-    }
-    *out = null_value;
-    return 0;
+    return eval_function(e, row, vals, arena, out, err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -998,7 +304,7 @@ static int operand_text(fctx *c, const wb_filter_operand *o, const char **text)
         *text = o->text;
         return 0;
     }
-    const wb_plugin_value *v = slot_value(c->row, o->slot);
+    const wb_plugin_value *v = ref_value(c->row, o->ref);
     if (!is_value(v)) {
         *c->column = o->text;
         return WB_FILTER_CANNOT;
@@ -1009,9 +315,8 @@ static int operand_text(fctx *c, const wb_filter_operand *o, const char **text)
 
 static uint32_t operand_type(const fctx *c, const wb_filter_operand *o)
 {
-    return o->is_column && o->slot >= 0 && c->row->types
-               ? c->row->types[o->slot]
-               : 0;
+    return o->is_column && o->ref >= 0 && c->row->types ? c->row->types[o->ref]
+                                                        : 0;
 }
 
 /* Compare a and b under type; *out <0, 0, >0.  WB_EDATA on a mismatch. */
@@ -1033,7 +338,7 @@ static int compare(fctx *c, const wb_filter_operand *lhs, uint32_t type,
         return 0;
     }
     if (type == BOOLOID) {
-        int x = parse_bool(a), y = parse_bool(b);
+        int x = wb_cast_parse_bool(a), y = wb_cast_parse_bool(b);
         if (x < 0 || y < 0) {
             wb_error_set(c->err, WB_EDATA,
                          "filter compares boolean column \"%s\" with "
@@ -1049,40 +354,150 @@ static int compare(fctx *c, const wb_filter_operand *lhs, uint32_t type,
     return 0;
 }
 
-static int eval(fctx *c, const wb_filter *f, int *res)
+static int eval(fctx *c, const wb_filter *f, int *res);
+
+/* AND, OR in SQL's three-valued logic, with CANNOT (a column unknown)
+ * decided when the other side settles it. */
+static int eval_logic(fctx *c, const wb_filter *f, int *res)
+{
+    bool is_and = f->kind == WB_FILTER_AND;
+    int settles = is_and ? WB_FILTER_FALSE : WB_FILTER_TRUE;
+    int rc, l, r;
+
+    if ((rc = eval(c, f->left, &l)) != 0)
+        return rc;
+    /* Short-circuit as SQL may: FALSE AND x, TRUE OR x. */
+    if (l == settles) {
+        *res = l;
+        return 0;
+    }
+    if ((rc = eval(c, f->right, &r)) != 0)
+        return rc;
+    if (l == WB_FILTER_CANNOT || r == WB_FILTER_CANNOT)
+        *res = r == settles ? r : WB_FILTER_CANNOT;
+    else if (r == settles)
+        *res = r;
+    else if (l == WB_FILTER_UNKNOWN || r == WB_FILTER_UNKNOWN)
+        *res = WB_FILTER_UNKNOWN;
+    else
+        *res = l;
+    return 0;
+}
+
+/* lhs op rhs. */
+static int eval_cmp(fctx *c, const wb_filter *f, int *res)
 {
     const char *a, *b;
-    int rc, l, r, cmp;
+    uint32_t t;
+    int rc, l, cmp;
+
+    if ((rc = operand_text(c, &f->lhs, &a)) != 0 ||
+        (rc = operand_text(c, &f->rhs, &b)) != 0) {
+        *res = rc;
+        return 0;
+    }
+    if (!a || !b) {
+        *res = WB_FILTER_UNKNOWN;
+        return 0;
+    }
+    t = operand_type(c, &f->lhs);
+    if (!t)
+        t = operand_type(c, &f->rhs);
+    if ((rc = compare(c, &f->lhs, t, a, b, &cmp)) != 0)
+        return rc;
+    switch (f->cmp) {
+    case WB_CMP_EQ:
+        l = cmp == 0;
+        break;
+    case WB_CMP_NE:
+        l = cmp != 0;
+        break;
+    case WB_CMP_LT:
+        l = cmp < 0;
+        break;
+    case WB_CMP_LE:
+        l = cmp <= 0;
+        break;
+    case WB_CMP_GT:
+        l = cmp > 0;
+        break;
+    default:
+        l = cmp >= 0;
+        break;
+    }
+    *res = l ? WB_FILTER_TRUE : WB_FILTER_FALSE;
+    return 0;
+}
+
+/* lhs [NOT] IN (list): a NULL in the list makes a miss unknown. */
+static int eval_in(fctx *c, const wb_filter *f, int *res)
+{
+    bool saw_null = false;
+    const char *a;
+    int rc, cmp;
+
+    if ((rc = operand_text(c, &f->lhs, &a)) != 0) {
+        *res = rc;
+        return 0;
+    }
+    if (!a) {
+        *res = WB_FILTER_UNKNOWN;
+        return 0;
+    }
+    for (size_t i = 0; i < f->nlist; i++) {
+        if (!f->list[i].text) {
+            saw_null = true;
+            continue;
+        }
+        if ((rc = compare(c, &f->lhs, operand_type(c, &f->lhs), a,
+                          f->list[i].text, &cmp)) != 0)
+            return rc;
+        if (cmp == 0) {
+            *res = f->negated ? WB_FILTER_FALSE : WB_FILTER_TRUE;
+            return 0;
+        }
+    }
+    *res = saw_null ? WB_FILTER_UNKNOWN
+                    : (f->negated ? WB_FILTER_TRUE : WB_FILTER_FALSE);
+    return 0;
+}
+
+/* A boolean column alone, or TRUE/FALSE. */
+static int eval_bool(fctx *c, const wb_filter *f, int *res)
+{
+    const char *a;
+    int rc, l;
+
+    if ((rc = operand_text(c, &f->lhs, &a)) != 0) {
+        *res = rc;
+        return 0;
+    }
+    if (!a) {
+        *res = WB_FILTER_UNKNOWN;
+        return 0;
+    }
+    l = wb_cast_parse_bool(a);
+    if (l < 0) {
+        wb_error_set(c->err, WB_EDATA,
+                     "filter uses column \"%s\" as a condition, but its "
+                     "value \"%s\" is not a boolean",
+                     f->lhs.text, a);
+        wb_error_column(c->err, f->lhs.text);
+        return WB_EDATA;
+    }
+    *res = l ? WB_FILTER_TRUE : WB_FILTER_FALSE;
+    return 0;
+}
+
+static int eval(fctx *c, const wb_filter *f, int *res)
+{
+    const char *a;
+    int rc, l;
 
     switch (f->kind) {
     case WB_FILTER_AND:
-    case WB_FILTER_OR: {
-        bool is_and = f->kind == WB_FILTER_AND;
-        if ((rc = eval(c, f->left, &l)) != 0)
-            return rc;
-        /* Short-circuit as SQL may: FALSE AND x, TRUE OR x. */
-        if (l == (is_and ? WB_FILTER_FALSE : WB_FILTER_TRUE)) {
-            *res = l;
-            return 0;
-        }
-        if ((rc = eval(c, f->right, &r)) != 0)
-            return rc;
-        if (l == WB_FILTER_CANNOT || r == WB_FILTER_CANNOT) {
-            /* Still decided when the other side settles it. */
-            if (r == (is_and ? WB_FILTER_FALSE : WB_FILTER_TRUE))
-                *res = r;
-            else
-                *res = WB_FILTER_CANNOT;
-            return 0;
-        }
-        if (r == (is_and ? WB_FILTER_FALSE : WB_FILTER_TRUE))
-            *res = r;
-        else if (l == WB_FILTER_UNKNOWN || r == WB_FILTER_UNKNOWN)
-            *res = WB_FILTER_UNKNOWN;
-        else
-            *res = l;
-        return 0;
-    }
+    case WB_FILTER_OR:
+        return eval_logic(c, f, res);
     case WB_FILTER_NOT:
         if ((rc = eval(c, f->left, &l)) != 0)
             return rc;
@@ -1098,91 +513,11 @@ static int eval(fctx *c, const wb_filter *f, int *res)
         *res = (a == NULL) != f->negated ? WB_FILTER_TRUE : WB_FILTER_FALSE;
         return 0;
     case WB_FILTER_BOOL:
-        if ((rc = operand_text(c, &f->lhs, &a)) != 0) {
-            *res = rc;
-            return 0;
-        }
-        if (!a) {
-            *res = WB_FILTER_UNKNOWN;
-            return 0;
-        }
-        l = parse_bool(a);
-        if (l < 0) {
-            wb_error_set(c->err, WB_EDATA,
-                         "filter uses column \"%s\" as a condition, but its "
-                         "value \"%s\" is not a boolean",
-                         f->lhs.text, a);
-            wb_error_column(c->err, f->lhs.text);
-            return WB_EDATA;
-        }
-        *res = l ? WB_FILTER_TRUE : WB_FILTER_FALSE;
-        return 0;
+        return eval_bool(c, f, res);
     case WB_FILTER_CMP:
-        if ((rc = operand_text(c, &f->lhs, &a)) != 0 ||
-            (rc = operand_text(c, &f->rhs, &b)) != 0) {
-            *res = rc;
-            return 0;
-        }
-        if (!a || !b) {
-            *res = WB_FILTER_UNKNOWN;
-            return 0;
-        }
-        {
-            uint32_t t = operand_type(c, &f->lhs);
-            if (!t)
-                t = operand_type(c, &f->rhs);
-            if ((rc = compare(c, &f->lhs, t, a, b, &cmp)) != 0)
-                return rc;
-        }
-        switch (f->cmp) {
-        case WB_CMP_EQ:
-            l = cmp == 0;
-            break;
-        case WB_CMP_NE:
-            l = cmp != 0;
-            break;
-        case WB_CMP_LT:
-            l = cmp < 0;
-            break;
-        case WB_CMP_LE:
-            l = cmp <= 0;
-            break;
-        case WB_CMP_GT:
-            l = cmp > 0;
-            break;
-        default:
-            l = cmp >= 0;
-            break;
-        }
-        *res = l ? WB_FILTER_TRUE : WB_FILTER_FALSE;
-        return 0;
-    case WB_FILTER_IN: {
-        bool saw_null = false;
-        if ((rc = operand_text(c, &f->lhs, &a)) != 0) {
-            *res = rc;
-            return 0;
-        }
-        if (!a) {
-            *res = WB_FILTER_UNKNOWN;
-            return 0;
-        }
-        for (size_t i = 0; i < f->nlist; i++) {
-            if (!f->list[i].text) {
-                saw_null = true;
-                continue;
-            }
-            if ((rc = compare(c, &f->lhs, operand_type(c, &f->lhs), a,
-                              f->list[i].text, &cmp)) != 0)
-                return rc;
-            if (cmp == 0) {
-                *res = f->negated ? WB_FILTER_FALSE : WB_FILTER_TRUE;
-                return 0;
-            }
-        }
-        *res = saw_null ? WB_FILTER_UNKNOWN
-                        : (f->negated ? WB_FILTER_TRUE : WB_FILTER_FALSE);
-        return 0;
-    }
+        return eval_cmp(c, f, res);
+    case WB_FILTER_IN:
+        return eval_in(c, f, res);
     }
     return wb_error_set(c->err, WB_EINVAL, "unknown filter node %d",
                         (int)f->kind);

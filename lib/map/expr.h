@@ -1,14 +1,16 @@
 /*
- * map/expr.h - row filters and value expressions of the declarative mapping.
+ * map/expr.h - evaluation of the declarative mapping's row filters and value
+ * expressions.
  *
- * Parsing of filter text happens once, at configuration load; evaluation
- * runs per change and is pure (no I/O, results in the arena given), so both
- * are unit-tested without a server (tests/unit/test_expr.c).
+ * The trees are parsed once, at configuration load (config/expr_ast.h);
+ * evaluation runs per change and is pure (no I/O, results in the memory
+ * given), so both are unit-tested without a server (tests/unit/test_expr.c).
  *
- * Columns are referred to by slot: the loader numbers the distinct source
- * columns a mapping's values and filter read (wb_config_mapping.refs), and
- * the built-in mapping resolves slots to the relation's column positions
- * once per relation version, not per change.
+ * Columns are referred to by index: the loader numbers the distinct source
+ * columns a mapping's values and filter read (wb_config_mapping.refs,
+ * wb_mapping_number_refs), and the built-in mapping resolves those indexes
+ * to the relation's column positions once per relation version, not per
+ * change.
  */
 #ifndef WALBRIDGE_EXPR_INT_H
 #define WALBRIDGE_EXPR_INT_H
@@ -21,26 +23,14 @@
 #include "common/error.h"
 #include "walbridge/plugin.h"
 
-#include "map/expr_ast.h"
+#include "config/expr_ast.h"
 
-/*
- * Parse filter text into *out (arena).  On a syntax error returns WB_ECONFIG
- * with err's message set (no position) and *offset the byte offset in text
- * where the problem is.
- */
-int wb_filter_parse(const char *text, wb_arena *arena, wb_filter **out,
-                    int *offset, wb_error *err);
-
-/*
- * Number the column references of m's values, filter and soft-delete
- * values into m->refs / m->nrefs (slots).  WB_ENOMEM or 0.
- */
-int wb_mapping_assign_slots(wb_config_mapping *m, wb_arena *arena);
-
-/* A row as the evaluator sees it: one value per slot. */
+/* A row as the evaluator sees it: one value per index of the mapping's
+ * refs[].  (The member keeps the name "slot" until builtin.c, which fills
+ * it, is renamed with it; it is not the replication slot.) */
 typedef struct wb_eval_row {
-    const wb_plugin_value *const *slot; /* slot -> value (NULL: absent) */
-    const uint32_t *types;              /* slot -> type OID (0: unknown) */
+    const wb_plugin_value *const *slot; /* ref -> value (NULL: absent) */
+    const uint32_t *types;              /* ref -> type OID (0: unknown) */
 } wb_eval_row;
 
 /* Where evaluation allocates (the per-message arena, through the plugin

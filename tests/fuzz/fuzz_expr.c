@@ -15,7 +15,8 @@
  *     so that it is a tree a configuration could hold;
  *   - the rest: filter text, parsed with wb_filter_parse.
  *
- * Slots are numbered by wb_mapping_assign_slots, as the loader does.
+ * Column indexes are numbered by wb_mapping_number_refs, as the loader
+ * does.
  *
  * Checked: evaluation returns 0, WB_EDATA (with a message) or WB_ENOMEM;
  * the result is NULL, text that can be read, or unchanged/absent only when
@@ -177,7 +178,7 @@ static wb_expr *new_expr(wb_expr_kind kind)
     CHECK(e != NULL);
     memset(e, 0, sizeof(*e));
     e->kind = kind;
-    e->slot = -1;
+    e->ref = -1;
     return e;
 }
 
@@ -311,24 +312,24 @@ static bool reads_kind(const wb_expr *e, int kind)
 }
 
 typedef struct row {
-    const wb_plugin_value **slot;
+    const wb_plugin_value **value;
     uint32_t *types;
     wb_eval_row r;
 } row;
 
-/* The row as the built-in mapping hands it over: slot -> value by name. */
+/* The row as the built-in mapping hands it over: ref -> value by name. */
 static void build_row(row *rw, const wb_config_mapping *m)
 {
     size_t n = m->nrefs ? m->nrefs : 1;
-    rw->slot = wb_arena_alloc(tree_arena, n * sizeof(*rw->slot));
+    rw->value = wb_arena_alloc(tree_arena, n * sizeof(*rw->value));
     rw->types = wb_arena_alloc(tree_arena, n * sizeof(*rw->types));
-    CHECK(rw->slot && rw->types);
+    CHECK(rw->value && rw->types);
     for (size_t i = 0; i < m->nrefs; i++) {
         column_in *c = col_of(m->refs[i]);
-        rw->slot[i] = c && c->kind != MISSING ? &c->v : NULL;
+        rw->value[i] = c && c->kind != MISSING ? &c->v : NULL;
         rw->types[i] = c ? c->type : 0;
     }
-    rw->r.slot = rw->slot;
+    rw->r.slot = rw->value;
     rw->r.types = rw->types;
 }
 
@@ -613,7 +614,7 @@ static void check_filter(const char *text, const wb_filter *f, const row *rw)
     }
     memset(&m2, 0, sizeof(m2));
     m2.filter = neg;
-    CHECK(wb_mapping_assign_slots(&m2, tree_arena) == 0);
+    CHECK(wb_mapping_number_refs(&m2, tree_arena) == 0);
     build_row(&rw2, &m2);
     wb_error_clear(&err2);
     rc2 = wb_filter_eval(neg, &rw2.r, &res2, &column2, &err2);
@@ -667,7 +668,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     m.nvalues = 1;
     m.values = &v;
     m.filter = f;
-    CHECK(wb_mapping_assign_slots(&m, tree_arena) == 0);
+    CHECK(wb_mapping_number_refs(&m, tree_arena) == 0);
     build_row(&rw, &m);
 
     check_expr(v.expr, &rw);

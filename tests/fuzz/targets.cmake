@@ -7,15 +7,19 @@ set(WB_FUZZ_TARGETS pgoutput config pgarray spool expr)
 
 set(WB_FUZZ_SRCS_pgoutput decode/pgoutput.c source/copydata.c decode/relcache.c
                           common/arena.c common/error.c)
-set(WB_FUZZ_SRCS_config config/config.c config/settings.c common/arena.c
-                        common/error.c map/expr.c map/router.c map/builtin.c
-                        map/loader.c common/log.c)
+set(WB_FUZZ_SRCS_config
+    config/config.c config/yaml.c config/names.c config/section.c
+    config/settings.c config/mapping.c config/conflict.c config/expr_parse.c
+    config/filter_parse.c config/expr_refs.c config/reload.c common/arena.c common/error.c map/expr.c map/cast.c
+    map/router.c
+    map/builtin.c map/loader.c common/log.c)
 set(WB_FUZZ_LIBS_config PkgConfig::YAML ${CMAKE_DL_LIBS})
 set(WB_FUZZ_SRCS_pgarray common/pgarray.c common/strbuf.c common/error.c)
 # fuzz_spool.c includes lib/source/spool.c itself, to write raw bytes into a
 # transaction's file.
 set(WB_FUZZ_SRCS_spool common/error.c)
-set(WB_FUZZ_SRCS_expr map/expr.c common/arena.c common/error.c)
+set(WB_FUZZ_SRCS_expr map/expr.c map/cast.c config/filter_parse.c config/expr_refs.c
+                      common/arena.c common/error.c)
 
 # wb_fuzz_sources(<out-var> <name>): the harness and its lib/ sources.
 function(wb_fuzz_sources out name)

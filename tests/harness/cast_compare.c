@@ -197,7 +197,7 @@ static const char *shown(const char *s, char *buf, size_t n)
 static void compare(PGconn *conn, wb_arena *arena, wb_cast_type to,
                     const char *in)
 {
-    static wb_expr column = {.kind = WB_EXPR_COLUMN, .name = "v", .slot = 0};
+    static wb_expr column = {.kind = WB_EXPR_COLUMN, .name = "v", .ref = 0};
     static wb_expr *args[] = {&column};
     wb_expr cast = {.kind = WB_EXPR_CAST, .nargs = 1, .args = args};
     wb_plugin_value value = {WB_PLUGIN_VALUE_TEXT, in};

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "map/expr_ast.h"
+#include "config/expr_ast.h"
 #include "config/config.h"
 #include "walbridge/plugin.h"
 #include "wbtest.h"

@@ -41,7 +41,7 @@ static int parse_error(const char *text, const char *needle)
     return off;
 }
 
-/* A row of named columns for the evaluator: slots in m.refs order. */
+/* A row of named columns for the evaluator: values in m.refs order. */
 typedef struct row {
     wb_config_mapping m;
     const wb_plugin_value *vals[8];
@@ -68,7 +68,7 @@ static int eval_filter(const char *text, int n, const char *const *names,
     r.m.filter = parse(text);
     if (!r.m.filter)
         return -1;
-    WB_CHECK_INT_EQ(wb_mapping_assign_slots(&r.m, arena), 0);
+    WB_CHECK_INT_EQ(wb_mapping_number_refs(&r.m, arena), 0);
     for (size_t s = 0; s < r.m.nrefs; s++) {
         for (int i = 0; i < n; i++)
             if (strcmp(names[i], r.m.refs[s]) == 0) {
@@ -177,13 +177,13 @@ static void test_filter_unchanged_toast(void)
 
 /* ---- expressions ------------------------------------------------- */
 
-static wb_expr *col(const char *name, int slot)
+static wb_expr *col(const char *name, int ref)
 {
     wb_expr *e = wb_arena_alloc(arena, sizeof(*e));
     memset(e, 0, sizeof(*e));
     e->kind = WB_EXPR_COLUMN;
     e->name = (char *)name;
-    e->slot = slot;
+    e->ref = ref;
     return e;
 }
 
@@ -206,9 +206,9 @@ static wb_expr *fn(wb_expr_kind kind, wb_expr *a, wb_expr *b)
     return e;
 }
 
-/* slots: 0 first, 1 last, 2 email, 3 code, 4 bio(unchanged), 5 null */
-static const wb_plugin_value *slotv[6];
-static wb_eval_row erow = {slotv, NULL};
+/* refs: 0 first, 1 last, 2 email, 3 code, 4 bio(unchanged), 5 null */
+static const wb_plugin_value *refv[6];
+static wb_eval_row erow = {refv, NULL};
 
 static const char *ev(const wb_expr *e, int *kind)
 {
@@ -249,7 +249,7 @@ static void test_expressions(void)
     v[4] = UNCH;
     v[5] = NUL;
     for (int i = 0; i < 6; i++)
-        slotv[i] = &v[i];
+        refv[i] = &v[i];
 
     CHECK_TEXT(fn(WB_EXPR_TRIM, col("first", 0), NULL), "Mary");
     CHECK_TEXT(fn(WB_EXPR_LOWER, fn(WB_EXPR_TRIM, col("email", 2), NULL), NULL),
@@ -275,7 +275,7 @@ static void test_expressions(void)
 
     /* split: 1-based, negative from the end, a missing part is NULL. */
     static wb_plugin_value full = {WB_PLUGIN_VALUE_TEXT, "Mary Ann O'Hara"};
-    slotv[0] = &full;
+    refv[0] = &full;
     wb_expr *s = fn(WB_EXPR_SPLIT, col("first", 0), NULL);
     s->sep = " ";
     s->part = 1;
@@ -286,7 +286,7 @@ static void test_expressions(void)
     CHECK_TEXT(s, "Ann");
     s->part = 4;
     CHECK_KIND(s, WB_PLUGIN_VALUE_NULL);
-    slotv[0] = &v[0];
+    refv[0] = &v[0];
 
     /* coalesce is lazy: an unchanged later argument does not matter. */
     wb_expr *co = fn(WB_EXPR_COALESCE, col("n", 5), cnst("n/a"));
@@ -305,7 +305,7 @@ static void test_expressions(void)
     m->args[0] = col("n", 5);
     CHECK_TEXT(m, "Unknown"); /* null: a listed key */
     static wb_plugin_value x = {WB_PLUGIN_VALUE_TEXT, "X"};
-    slotv[3] = &x;
+    refv[3] = &x;
     m->args[0] = col("code", 3);
     int k;
     const char *msg = ev(m, &k);
@@ -316,7 +316,7 @@ static void test_expressions(void)
     me->map_from = from;
     me->map_to = to;
     CHECK_TEXT(me, "Other");
-    slotv[3] = &v[3];
+    refv[3] = &v[3];
 
     /* casts read and print values as PostgreSQL 15's input and output
      * functions do (the same cases, and more, are compared with a real
@@ -397,7 +397,7 @@ static void test_expressions(void)
     };
     static wb_plugin_value in = {WB_PLUGIN_VALUE_TEXT, NULL};
     wb_expr *ci = fn(WB_EXPR_CAST, col("first", 0), NULL);
-    slotv[0] = &in;
+    refv[0] = &in;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         in.text = cases[i].in;
         ci->cast_to = cases[i].to;
@@ -424,7 +424,7 @@ static void test_expressions(void)
         WB_CHECK_INT_EQ(wb_expr_eval(ci, &erow, &mem, &out, &err), WB_EDATA);
         WB_CHECK_STR_EQ(err.column, "first");
     }
-    slotv[0] = &v[0];
+    refv[0] = &v[0];
 }
 
 int main(void)

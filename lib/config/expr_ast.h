@@ -1,14 +1,14 @@
 /*
- * map/expr_ast.h - the trees of the declarative mapping's expression language:
- * value expressions ("values:") and row filters ("filter:").
+ * config/expr_ast.h - the trees of the declarative mapping's expression
+ * language: value expressions ("values:") and row filters ("filter:").
  *
- * config.c builds them at load time (parse_expr, and wb_filter_parse in
- * expr.c for filter text); expr.c evaluates them per change, builtin.c,
- * link.c and catalog.c read them.  They live here, not in walbridge/config.h,
- * so that the configuration's public header does not carry the mapping
- * language: config.h names wb_expr and wb_filter only as incomplete types.
- * The only thing taken from config.h is wb_config_pos, where a node was
- * written.
+ * The language is the configuration file's, so its trees and parsers live
+ * in lib/config/: expr_parse.c builds value expressions at load time,
+ * filter_parse.c filter text.  lib/map/expr.c evaluates them per change;
+ * builtin.c, link.c and catalog.c read them.  config.h names wb_expr and
+ * wb_filter only as incomplete types, so that users of the configuration
+ * do not carry the language.  The only thing taken from config.h is
+ * wb_config_pos, where a node was written.
  */
 #ifndef WALBRIDGE_EXPR_AST_H
 #define WALBRIDGE_EXPR_AST_H
@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/arena.h"
+#include "common/error.h"
 #include "config/config.h"
 
 /*
@@ -56,7 +58,7 @@ typedef struct wb_expr {
     wb_expr_kind kind;
     char *name; /* COLUMN: source column; CONST: the text (NULL:
                    SQL NULL) */
-    int slot;   /* COLUMN: index into the mapping's refs[] */
+    int ref;    /* COLUMN: index into the mapping's refs[] */
     size_t nargs;
     struct wb_expr **args;
     char *sep; /* CONCAT (default ""), SPLIT (required) */
@@ -102,7 +104,7 @@ typedef enum wb_filter_cmp {
 typedef struct wb_filter_operand {
     bool is_column;
     char *text;           /* column name or literal text */
-    int slot;             /* column: index into the mapping's refs[] */
+    int ref;              /* column: index into the mapping's refs[] */
     bool numeric_literal; /* an unquoted number */
 } wb_filter_operand;
 
@@ -116,5 +118,20 @@ typedef struct wb_filter {
     wb_filter_operand *list;
     int offset; /* byte offset in the source text */
 } wb_filter;
+
+/*
+ * Parse filter text into *out (arena).  On a syntax error returns WB_ECONFIG
+ * with err's message set (no position) and *offset the byte offset in text
+ * where the problem is.  (filter_parse.c)
+ */
+int wb_filter_parse(const char *text, wb_arena *arena, wb_filter **out,
+                    int *offset, wb_error *err);
+
+/*
+ * Number the source columns that m's values and filter read into m->refs /
+ * m->nrefs, and set each column node's ref to its index.  WB_ENOMEM or 0.
+ * (expr_refs.c)
+ */
+int wb_mapping_number_refs(wb_config_mapping *m, wb_arena *arena);
 
 #endif
