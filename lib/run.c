@@ -30,7 +30,7 @@
 #include "apply/apply.h"
 #include "dispatch.h"
 #include "source/source.h"
-#include "check/startup_int.h"
+#include "check/startup.h"
 #include "common/log.h"
 #include "map/router.h"
 #include "decode/pgoutput.h"

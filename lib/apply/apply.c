@@ -22,7 +22,7 @@
 #include "common/conn.h"
 #include "apply/link.h"
 #include "common/pgarray.h"
-#include "check/startup_int.h"
+#include "check/startup.h"
 #include "common/log.h"
 
 #define MAX_STATEMENTS      512
