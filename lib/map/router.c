@@ -278,8 +278,7 @@ static int set_conflict(emit_ctx *x, const wb_plugin_op *op, wb_target_op *t)
     t->commit_time = x->c->commit_time;
     t->from_schema = x->in->m->from.schema;
     t->from_table = x->in->m->from.table;
-    if (t->kind == WB_OP_UPDATE &&
-        op->size >= offsetof(wb_plugin_op, old) + sizeof(op->old))
+    if (t->kind == WB_OP_UPDATE && WB_PLUGIN_HAS(op, old))
         t->old = op->old;
     if (cf->by_source && x->pc) {
         const wb_plugin_value *v =
@@ -314,7 +313,7 @@ static int host_emit(void *ctx, const wb_plugin_op *op)
     if (!x)
         return -1;
     m = x->in->m;
-    if (!op || op->size < offsetof(wb_plugin_op, flags) + sizeof(op->flags))
+    if (!op || !WB_PLUGIN_HAS(op, flags))
         return emit_fail(x,
                          "mapping \"%s\" emitted an operation of unknown "
                          "size",
