@@ -32,36 +32,15 @@
 #include <stdint.h>
 
 #include "common/arena.h"
-#include "config/config.h"
 #include "common/error.h"
 #include "common/lsn.h"
-#include "decode/pgoutput.h"
+#include "config/config.h"
+#include "map/change.h"
 #include "walbridge/plugin.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef enum wb_change_kind {
-    WB_CHANGE_INSERT = 'I',
-    WB_CHANGE_UPDATE = 'U',
-    WB_CHANGE_DELETE = 'D',
-    WB_CHANGE_TRUNCATE = 'T'
-} wb_change_kind;
-
-/* One source change, as the router sees it. */
-typedef struct wb_change {
-    wb_change_kind kind;
-    const wb_pgoutput_relation *rel; /* latest Relation for the relid */
-    char oldkind;                    /* 0, 'K' or 'O' */
-    const wb_tuple *oldtup;          /* NULL when absent */
-    const wb_tuple *newtup;          /* NULL for delete and truncate */
-    wb_lsn lsn;                      /* commit LSN of the transaction */
-    int64_t commit_time;             /* PG epoch microseconds */
-    uint8_t truncate_flags;          /* WB_TRUNCATE_* for truncate */
-    uint64_t rel_version;            /* rel's relcache generation: changes
-                                        whenever rel's shape may have */
-} wb_change;
 
 typedef enum wb_op_kind {
     WB_OP_UPSERT = 1, /* INSERT (keys, set) ON CONFLICT (keys) DO UPDATE set */

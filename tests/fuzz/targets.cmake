@@ -8,8 +8,8 @@ set(WB_FUZZ_TARGETS pgoutput config pgarray spool expr)
 set(WB_FUZZ_SRCS_pgoutput decode/pgoutput.c source/copydata.c decode/relcache.c
                           common/arena.c common/error.c)
 set(WB_FUZZ_SRCS_config config/config.c config/settings.c common/arena.c
-                        common/error.c map/expr.c map/router.c map/builtin.c
-                        map/loader.c common/log.c)
+                        common/error.c map/expr.c map/router.c map/change.c
+                        map/builtin.c map/loader.c common/log.c)
 set(WB_FUZZ_LIBS_config PkgConfig::YAML ${CMAKE_DL_LIBS})
 set(WB_FUZZ_SRCS_pgarray common/pgarray.c common/strbuf.c common/error.c)
 # fuzz_spool.c includes lib/source/spool.c itself, to write raw bytes into a
