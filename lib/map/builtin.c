@@ -31,10 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "map/router.h"
-
+#include "map/builtin.h"
 #include "map/expr.h"
-#include "map/loader.h"
+#include "map/router.h"
 
 typedef struct plan {
     uint32_t relid;
@@ -99,7 +98,8 @@ static int builtin_init(wb_plugin_init *args, void **out)
             st->lookups[i].match = e->lookup.match;
             st->lookups[i].column = e->lookup.column;
         } else if (e->kind == WB_EXPR_CAST && e->cast_to == WB_CAST_DATE) {
-            /* Only ever the whole expression (config.c): its value is the
+            /* Only ever the whole expression (the configuration
+             * refuses a date cast anywhere else): its value is the
              * text to cast, which the target casts. */
             st->lookups[i].cast = "date";
         }

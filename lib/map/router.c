@@ -29,6 +29,7 @@
 
 #include "common/log.h"
 
+#include "map/builtin.h"
 #include "map/change.h"
 #include "map/loader.h"
 #include "map/router.h"
