@@ -19,6 +19,7 @@
 
 enum { SRC = WB_CATINFO_SRC, TGT = WB_CATINFO_TGT };
 
+/* Short names for what check/catinfo.h read, used on every line here. */
 typedef wb_catinfo_rel rel;
 typedef wb_catinfo_col col;
 typedef wb_catinfo_idx idx;

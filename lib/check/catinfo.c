@@ -18,7 +18,7 @@
 
 enum { SRC = WB_CATINFO_SRC, TGT = WB_CATINFO_TGT };
 
-typedef wb_catinfo_rel rel;
+typedef wb_catinfo_rel rel; /* as in catalog.c */
 
 /* Column rows ('c'), index key rows ('i'), relation rows ('r') and casts
  * ('x'), ordered by kind, relation (ord: position in the parameters),
