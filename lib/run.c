@@ -30,7 +30,7 @@
 #include "apply/apply.h"
 #include "dispatch.h"
 #include "source/source.h"
-#include "check/startup_int.h"
+#include "check/startup.h"
 #include "common/log.h"
 #include "map/router.h"
 #include "decode/pgoutput.h"
@@ -662,7 +662,7 @@ static int prepare(run_state *st, wb_lsn *startpos)
     char a[WB_LSN_BUFLEN], b[WB_LSN_BUFLEN];
     int rc;
 
-    /* Before anything is written, the start-up checks (check/startup_int.h)
+    /* Before anything is written, the start-up checks (check/startup.h)
      * that need no session of the applier's; wb_apply_open runs the rest of the
      * list on its session.  walbridge check runs the whole list. */
     if (!st->ever_streamed &&

@@ -24,7 +24,8 @@
  *   - members are only ever appended to wb_plugin, wb_plugin_host,
  *     wb_plugin_change, wb_plugin_op and wb_plugin_init, never reordered;
  *   - every such struct carries its size, so each side reads only the
- *     members the other side knew about when it was compiled;
+ *     members the other side knew about when it was compiled (test with
+ *     WB_PLUGIN_HAS below);
  *   - WB_PLUGIN_ABI_VERSION changes only when that rule must be broken,
  *     and a plugin built for another version is refused at load time with a
  *     message naming both versions.
@@ -59,6 +60,24 @@ extern "C" {
 
 #define WB_PLUGIN_ABI_VERSION  1
 #define WB_PLUGIN_ENTRY_SYMBOL "walbridge_plugin"
+
+/*
+ * WB_PLUGIN_HAS(ptr, member): does *ptr, a struct with a size member that
+ * the other side filled in (wb_plugin, wb_plugin_host, wb_plugin_change,
+ * wb_plugin_op, wb_plugin_init), cover member?  A member appended after
+ * the other side was compiled is outside its size: read it, or write it
+ * back, only when this is true.  For example a plugin sets init()'s
+ * errnode with
+ *
+ *   if (WB_PLUGIN_HAS(args, errnode))
+ *       args->errnode = node;
+ *
+ * ptr is evaluated more than once; member is never read.
+ */
+#define WB_PLUGIN_HAS(ptr, member)                                             \
+    ((size_t)((const char *)&(ptr)->member - (const char *)(ptr)) +            \
+         sizeof((ptr)->member) <=                                              \
+     (size_t)(ptr)->size)
 
 /* The plugin's configuration: a read-only tree of the YAML under
  * plugin.config, after ${VAR} substitution.  Owned by walbridge. */

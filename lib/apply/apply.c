@@ -22,7 +22,7 @@
 #include "common/conn.h"
 #include "apply/link.h"
 #include "common/pgarray.h"
-#include "check/startup_int.h"
+#include "check/startup.h"
 #include "common/log.h"
 
 #define MAX_STATEMENTS      512
@@ -499,7 +499,7 @@ int wb_apply_open(const wb_config *cfg, wb_apply **out, wb_error *err)
     if (rc)
         goto fail;
 
-    /* The start-up checks of the target session (check/startup_int.h), on every
+    /* The start-up checks of the target session (check/startup.h), on every
      * connect: they also say where progress goes and whether commit
      * timestamps are tracked, and refuse before anything is created. */
     {

@@ -31,7 +31,7 @@ typedef struct wb_apply wb_apply;
 /*
  * Connect to the target (cfg->target.conninfo, or the source's when empty),
  * pin the session (synchronous_commit on), run the start-up checks of the
- * target session (check/startup_int.h: TARGET and RULES) and set up progress
+ * target session (check/startup.h: TARGET and RULES) and set up progress
  * storage: origin (created when missing, attached to the session) or table
  * (created when missing).  In auto mode an origin is used when the role
  * may.  Returns 0 or WB_ECONN / WB_ESQL / WB_ESTATE (origin in use by

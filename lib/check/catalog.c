@@ -1,18 +1,10 @@
 /*
  * check/catalog.c - the configuration checked against the live catalog (see
- * walbridge/catalog.h).
+ * check/catalog.h).
  *
- * Per mapping, one query per database reads everything the checks need
- * about the mapping's relations: whether schema and table exist, relkind,
- * replica identity, publication membership, the columns with their types
- * (format_type for messages, typcategory for the conversion rule), the
- * unique and replica identity indexes with their key columns, and the
- * pg_cast entries into the columns' types.  The checks themselves run here,
- * in C, so that every problem can point at its own node of the file.
- *
- * Types of two databases are compared by OID only when both come from the
- * same database (or are built-in types whose OIDs are fixed), otherwise by
- * name.
+ * Per mapping, check/catinfo.c reads what the catalogs say about the
+ * mapping's relations (one query per database); the checks themselves run
+ * here, in C, so that every problem can point at its own node of the file.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,55 +12,18 @@
 #include <string.h>
 #include <strings.h>
 
-#include "common/conn.h"
-#include "config/expr_ast.h"
-#include "common/pgarray.h"
 #include "check/catalog.h"
+#include "check/catinfo.h"
+#include "common/strbuf.h"
+#include "config/expr_ast.h"
 
-enum { SRC = 0, TGT = 1 };
+enum { SRC = WB_CATINFO_SRC, TGT = WB_CATINFO_TGT };
 
-/* Column rows, index rows, ... of the catalog query: see CATALOG_SQL. */
-typedef struct col {
-    const char *name;
-    const char *type;    /* format_type with typmod, for messages */
-    const char *typname; /* format_type without typmod, for comparing */
-    char cat;            /* pg_type.typcategory */
-    unsigned long oid;
-} col;
-
-typedef struct idx {
-    const char *name;
-    const char *flags; /* u unique, p partial, r replica identity, k primary,
-                          d deferrable, v not valid */
-    size_t ncols;
-    const char **cols; /* key columns; NULL for an expression */
-} idx;
-
-typedef struct cast {
-    unsigned long target, source;
-    const char *source_name;
-} cast;
-
-typedef struct rel {
-    const wb_config_table *t;
-    int side;
-    bool nsp_exists, exists;
-    char relkind, replident;
-    int in_pub; /* 1 yes, 0 no, -1 the publication does not exist */
-    size_t ncols, nidx;
-    col *cols;
-    idx *idx;
-} rel;
-
-/* A value's type, as far as it is known before it reaches the target. */
-typedef struct vtype {
-    bool known;
-    int side; /* whose OID: SRC, TGT, or -1 built-in (fixed OID) */
-    unsigned long oid;
-    const char *name;  /* format_type without typmod */
-    const char *shown; /* with typmod */
-    char cat;
-} vtype;
+/* Short names for what check/catinfo.h read, used on every line here. */
+typedef wb_catinfo_rel rel;
+typedef wb_catinfo_col col;
+typedef wb_catinfo_idx idx;
+typedef wb_catinfo_type vtype;
 
 #define MAX_SEEN 256
 
@@ -78,13 +33,7 @@ typedef struct check {
     wb_catalog_report_fn report;
     void *arg;
     int problems;
-    bool same_db;
-    PGconn *conn[2];
-    PGresult *res[2];
-    size_t ncasts[2];
-    cast *casts[2];
-    size_t nrels;
-    rel *rels;
+    wb_catinfo ci; /* the current mapping's relations */
     /* (name, position) pairs already reported missing, so that a column
      * named twice at one place (a filter) is reported once. */
     size_t nseen;
@@ -93,62 +42,6 @@ typedef struct check {
         int line, col;
     } seen[MAX_SEEN];
 } check;
-
-static const char CATALOG_SQL[] =
-    "WITH req AS ("
-    " SELECT r.ord::int AS ord, r.nsp, r.rel"
-    " FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS r(nsp, rel, ord)"
-    "), r AS ("
-    " SELECT req.ord, req.nsp, req.rel, n.oid AS nspoid, c.oid AS reloid,"
-    "  c.relkind, c.relreplident"
-    " FROM req"
-    " LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = req.nsp"
-    " LEFT JOIN pg_catalog.pg_class c"
-    "  ON c.relnamespace = n.oid AND c.relname = req.rel"
-    "), atts AS ("
-    " SELECT r.ord, a.attnum, a.attname, a.atttypid, a.atttypmod"
-    " FROM r JOIN pg_catalog.pg_attribute a ON a.attrelid = r.reloid"
-    " WHERE a.attnum > 0 AND NOT a.attisdropped"
-    ") "
-    "SELECT 'c' AS k, atts.ord, '' AS g, atts.attnum::int AS s,"
-    " atts.attname::text AS a,"
-    " pg_catalog.format_type(atts.atttypid, atts.atttypmod) AS b,"
-    " t.typcategory::text AS c, atts.atttypid::text AS d,"
-    " pg_catalog.format_type(atts.atttypid, NULL) AS e"
-    " FROM atts JOIN pg_catalog.pg_type t ON t.oid = atts.atttypid "
-    "UNION ALL "
-    "SELECT 'i', r.ord, ic.relname::text, k.n::int, a.attname::text,"
-    " concat(CASE WHEN i.indisunique THEN 'u' END,"
-    "  CASE WHEN i.indpred IS NOT NULL THEN 'p' END,"
-    "  CASE WHEN i.indisreplident THEN 'r' END,"
-    "  CASE WHEN i.indisprimary THEN 'k' END,"
-    "  CASE WHEN NOT i.indimmediate THEN 'd' END,"
-    "  CASE WHEN NOT i.indisvalid THEN 'v' END),"
-    " NULL, NULL, NULL"
-    " FROM r JOIN pg_catalog.pg_index i ON i.indrelid = r.reloid"
-    " JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid"
-    " CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY"
-    "  AS k(attnum, n)"
-    " LEFT JOIN pg_catalog.pg_attribute a"
-    "  ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
-    " WHERE k.n <= i.indnkeyatts AND (i.indisunique OR i.indisreplident) "
-    "UNION ALL "
-    "SELECT 'r', r.ord, '', 0, (r.nspoid IS NOT NULL)::text, r.relkind::text,"
-    " r.relreplident::text,"
-    " (SELECT (EXISTS (SELECT FROM pg_catalog.pg_publication_tables pt"
-    "   WHERE pt.pubname = $3 AND pt.schemaname = r.nsp"
-    "   AND pt.tablename = r.rel))::text"
-    "  FROM pg_catalog.pg_publication p WHERE p.pubname = $3),"
-    " NULL"
-    " FROM r "
-    "UNION ALL "
-    "SELECT DISTINCT 'x', 0, '', 0, c.casttarget::text, c.castsource::text,"
-    " pg_catalog.format_type(c.castsource, NULL), NULL, NULL"
-    " FROM pg_catalog.pg_cast c"
-    " WHERE c.casttarget IN (SELECT atttypid FROM atts) "
-    "ORDER BY 1, 2, 3, 4";
-
-enum { K_KIND, K_ORD, K_GROUP, K_SEQ, K_A, K_B, K_C, K_D, K_E };
 
 /* ------------------------------------------------------------ reporting */
 
@@ -243,32 +136,6 @@ static void format_msg(char *buf, size_t len, const char *fmt, ...)
     va_end(ap);
 }
 
-/* -------------------------------------------------------- catalog query */
-
-static rel *find_rel(check *c, int side, const char *schema, const char *table)
-{
-    for (size_t i = 0; i < c->nrels; i++)
-        if (c->rels[i].side == side &&
-            strcmp(c->rels[i].t->schema, schema) == 0 &&
-            strcmp(c->rels[i].t->table, table) == 0)
-            return &c->rels[i];
-    return NULL;
-}
-
-static int add_rel(check *c, size_t cap, int side, const wb_config_table *t)
-{
-    if (find_rel(c, side, t->schema, t->table))
-        return 0;
-    if (c->nrels >= cap)
-        return WB_ENOMEM;
-    rel *r = &c->rels[c->nrels++];
-    memset(r, 0, sizeof(*r));
-    r->t = t;
-    r->side = side;
-    r->in_pub = -1;
-    return 0;
-}
-
 /* Lookup tables live on the target; they may sit at any depth. */
 static size_t count_lookups(const wb_expr *e)
 {
@@ -278,8 +145,8 @@ static size_t count_lookups(const wb_expr *e)
     return n;
 }
 
-static int add_lookups(check *c, size_t cap, const wb_expr *e,
-                       wb_config_table *tmp, size_t *ntmp)
+static int add_lookups(check *c, const wb_expr *e, wb_config_table *tmp,
+                       size_t *ntmp)
 {
     if (!e)
         return 0;
@@ -288,181 +155,19 @@ static int add_lookups(check *c, size_t cap, const wb_expr *e,
         t->schema = e->lookup.schema;
         t->table = e->lookup.table;
         t->pos = e->pos;
-        int rc = add_rel(c, cap, TGT, t);
+        int rc = wb_catinfo_add(&c->ci, TGT, t);
         if (rc)
             return rc;
     }
     for (size_t i = 0; i < e->nargs; i++) {
-        int rc = add_lookups(c, cap, e->args[i], tmp, ntmp);
+        int rc = add_lookups(c, e->args[i], tmp, ntmp);
         if (rc)
             return rc;
     }
     return 0;
 }
 
-static const char *val(PGresult *res, int row, int f)
-{
-    return PQgetisnull(res, row, f) ? NULL : PQgetvalue(res, row, f);
-}
-
-/* Run the query for the relations of the given sides on conn and fill
- * them in; sides is a bit set (1 << SRC, 1 << TGT). */
-static int load(check *c, int slot, unsigned sides, wb_error *err)
-{
-    PGconn *conn = c->conn[slot];
-    wb_strbuf schemas = {0}, tables = {0};
-    int rc = 0;
-    rel **order = calloc(c->nrels + 1, sizeof(*order));
-    size_t n = 0;
-
-    if (!order)
-        return wb_error_set(err, WB_ENOMEM, "out of memory");
-    for (size_t i = 0; i < c->nrels; i++) {
-        if (!(sides & (1u << c->rels[i].side)))
-            continue;
-        order[n++] = &c->rels[i];
-        if ((rc = wb_pgarray_add(&schemas, c->rels[i].t->schema)) != 0 ||
-            (rc = wb_pgarray_add(&tables, c->rels[i].t->table)) != 0)
-            break;
-    }
-    if (rc == 0)
-        rc = wb_pgarray_finish(&schemas);
-    if (rc == 0)
-        rc = wb_pgarray_finish(&tables);
-    if (rc) {
-        rc = wb_error_set(err, WB_ENOMEM, "out of memory");
-        goto out;
-    }
-    {
-        /* Publication membership is a question about source tables. */
-        const char *pub =
-            (sides & (1u << SRC)) ? c->cfg->source.publication : NULL;
-        const char *params[3] = {schemas.data, tables.data, pub};
-        PGresult *res =
-            PQexecParams(conn, CATALOG_SQL, 3, NULL, params, NULL, NULL, 0);
-        char what[300];
-        format_msg(what, sizeof(what),
-                   "could not read the catalog for mapping \"%s\"", c->m->name);
-        rc = wb_conn_expect(conn, res, PGRES_TUPLES_OK, &c->res[slot], what,
-                            err);
-        if (rc)
-            goto out;
-    }
-    PGresult *res = c->res[slot];
-    int rows = PQntuples(res);
-    size_t nx = 0;
-    /* First pass: sizes. */
-    for (int i = 0; i < rows; i++) {
-        const char *k = PQgetvalue(res, i, K_KIND);
-        int ord = atoi(PQgetvalue(res, i, K_ORD));
-        rel *r = ord >= 1 && (size_t)ord <= n ? order[ord - 1] : NULL;
-        if (*k == 'x')
-            nx++;
-        else if (!r)
-            continue;
-        else if (*k == 'c')
-            r->ncols++;
-        else if (*k == 'i' && atoi(PQgetvalue(res, i, K_SEQ)) == 1)
-            r->nidx++;
-    }
-    for (size_t i = 0; i < n; i++) {
-        order[i]->cols = calloc(order[i]->ncols + 1, sizeof(col));
-        order[i]->idx = calloc(order[i]->nidx + 1, sizeof(idx));
-        if (!order[i]->cols || !order[i]->idx) {
-            rc = wb_error_set(err, WB_ENOMEM, "out of memory");
-            goto out;
-        }
-        order[i]->ncols = order[i]->nidx = 0;
-    }
-    c->casts[slot] = calloc(nx + 1, sizeof(cast));
-    if (!c->casts[slot]) {
-        rc = wb_error_set(err, WB_ENOMEM, "out of memory");
-        goto out;
-    }
-    /* Second pass: fill in.  Rows come ordered by kind, relation, index and
-     * position, so an index's columns are consecutive. */
-    for (int i = 0; i < rows; i++) {
-        const char *k = PQgetvalue(res, i, K_KIND);
-        int ord = atoi(PQgetvalue(res, i, K_ORD));
-        rel *r = ord >= 1 && (size_t)ord <= n ? order[ord - 1] : NULL;
-        if (*k == 'x') {
-            cast *x = &c->casts[slot][c->ncasts[slot]++];
-            x->target = strtoul(PQgetvalue(res, i, K_A), NULL, 10);
-            x->source = strtoul(PQgetvalue(res, i, K_B), NULL, 10);
-            x->source_name = PQgetvalue(res, i, K_C);
-        } else if (!r) {
-            continue;
-        } else if (*k == 'r') {
-            const char *kind = val(res, i, K_B), *ident = val(res, i, K_C);
-            const char *pub = val(res, i, K_D);
-            r->nsp_exists = strcmp(PQgetvalue(res, i, K_A), "true") == 0;
-            r->exists = kind != NULL;
-            r->relkind = kind ? kind[0] : 0;
-            r->replident = ident ? ident[0] : 0;
-            r->in_pub = !pub ? -1 : strcmp(pub, "true") == 0;
-        } else if (*k == 'c') {
-            col *cl = &r->cols[r->ncols++];
-            cl->name = PQgetvalue(res, i, K_A);
-            cl->type = PQgetvalue(res, i, K_B);
-            cl->cat = PQgetvalue(res, i, K_C)[0];
-            cl->oid = strtoul(PQgetvalue(res, i, K_D), NULL, 10);
-            cl->typname = PQgetvalue(res, i, K_E);
-        } else if (*k == 'i') {
-            int seq = atoi(PQgetvalue(res, i, K_SEQ));
-            if (seq == 1) {
-                idx *x = &r->idx[r->nidx++];
-                x->name = PQgetvalue(res, i, K_GROUP);
-                x->flags = PQgetvalue(res, i, K_B);
-                /* INDEX_MAX_KEYS is 32: enough for any index. */
-                x->cols = calloc(33, sizeof(*x->cols));
-                if (!x->cols) {
-                    rc = wb_error_set(err, WB_ENOMEM, "out of memory");
-                    goto out;
-                }
-            }
-            if (r->nidx > 0 && r->idx[r->nidx - 1].ncols < 32) {
-                idx *x = &r->idx[r->nidx - 1];
-                x->cols[x->ncols++] = val(res, i, K_A);
-            }
-        }
-    }
-out:
-    free(order);
-    wb_strbuf_free(&schemas);
-    wb_strbuf_free(&tables);
-    return rc;
-}
-
-static void free_rels(check *c)
-{
-    for (size_t i = 0; i < c->nrels; i++) {
-        for (size_t j = 0; j < c->rels[i].nidx; j++)
-            free(c->rels[i].idx[j].cols);
-        free(c->rels[i].cols);
-        free(c->rels[i].idx);
-    }
-    free(c->rels);
-    c->rels = NULL;
-    c->nrels = 0;
-    for (int s = 0; s < 2; s++) {
-        PQclear(c->res[s]);
-        c->res[s] = NULL;
-        free(c->casts[s]);
-        c->casts[s] = NULL;
-        c->ncasts[s] = 0;
-    }
-    c->nseen = 0;
-}
-
 /* ------------------------------------------------------------- checks */
-
-static const col *find_col(const rel *r, const char *name)
-{
-    for (size_t i = 0; r && i < r->ncols; i++)
-        if (strcmp(r->cols[i].name, name) == 0)
-            return &r->cols[i];
-    return NULL;
-}
 
 static bool seen_before(check *c, const char *name, wb_config_pos pos)
 {
@@ -479,24 +184,14 @@ static bool seen_before(check *c, const char *name, wb_config_pos pos)
     return false;
 }
 
-/* A relation that exists and is usable: its problems are reported once,
- * by check_rel; columns of an unusable one are not checked. */
-static bool usable(const rel *r)
-{
-    return r && r->exists &&
-           (r->relkind == 'r' || r->relkind == 'p' ||
-            (r->side == TGT &&
-             (r->relkind == 'v' || r->relkind == 'm' || r->relkind == 'f')));
-}
-
 /* The column name of r (which is usable), or a report of its absence. */
 static const col *need_col(check *c, const rel *r, const char *name,
                            wb_config_pos pos, const char *role)
 {
-    const col *cl = find_col(r, name);
+    const col *cl = wb_catinfo_find_col(r, name);
     char hint[256] = "";
 
-    if (cl || !usable(r))
+    if (cl || !wb_catinfo_usable(r))
         return cl;
     if (seen_before(c, name, pos))
         return NULL;
@@ -548,7 +243,7 @@ static void check_rel(check *c, const rel *r, const wb_config_table *t,
         problem(c, t->pos, NULL, hint,
                 "mapping \"%s\": %s table \"%s.%s\" does not exist", c->m->name,
                 role, t->schema, t->table);
-    } else if (!usable(r)) {
+    } else if (!wb_catinfo_usable(r)) {
         problem(c, t->pos, NULL,
                 r->side == SRC ? "Only tables can be published." : NULL,
                 "mapping \"%s\": %s relation \"%s.%s\" is not a table",
@@ -563,21 +258,9 @@ static void check_rel(check *c, const rel *r, const wb_config_table *t,
     }
 }
 
-static vtype col_type(const col *cl, int side)
-{
-    vtype v = {true, side, cl->oid, cl->typname, cl->type, cl->cat};
-    return v;
-}
-
-static vtype builtin(unsigned long oid, const char *name, char cat)
-{
-    vtype v = {true, -1, oid, name, name, cat};
-    return v;
-}
-
 static vtype text_type(void)
 {
-    return builtin(25, "text", 'S');
+    return wb_catinfo_builtin(25, "text", 'S');
 }
 
 /* The type of the value an expression produces; unknown for literals,
@@ -585,13 +268,14 @@ static vtype text_type(void)
 static vtype expr_type(check *c, const wb_expr *e)
 {
     vtype unknown = {0};
-    const rel *src = find_rel(c, SRC, c->m->from.schema, c->m->from.table);
+    const rel *src =
+        wb_catinfo_find_rel(&c->ci, SRC, c->m->from.schema, c->m->from.table);
     if (!e)
         return unknown;
     switch (e->kind) {
     case WB_EXPR_COLUMN: {
-        const col *cl = find_col(src, e->name);
-        return cl ? col_type(cl, SRC) : unknown;
+        const col *cl = wb_catinfo_find_col(src, e->name);
+        return cl ? wb_catinfo_col_type(cl, SRC) : unknown;
     }
     case WB_EXPR_CONST:
         return unknown;
@@ -600,15 +284,15 @@ static vtype expr_type(check *c, const wb_expr *e)
         case WB_CAST_TEXT:
             return text_type();
         case WB_CAST_INTEGER:
-            return builtin(23, "integer", 'N');
+            return wb_catinfo_builtin(23, "integer", 'N');
         case WB_CAST_BIGINT:
-            return builtin(20, "bigint", 'N');
+            return wb_catinfo_builtin(20, "bigint", 'N');
         case WB_CAST_NUMERIC:
-            return builtin(1700, "numeric", 'N');
+            return wb_catinfo_builtin(1700, "numeric", 'N');
         case WB_CAST_BOOLEAN:
-            return builtin(16, "boolean", 'B');
+            return wb_catinfo_builtin(16, "boolean", 'B');
         case WB_CAST_DATE:
-            return builtin(1082, "date", 'D');
+            return wb_catinfo_builtin(1082, "date", 'D');
         }
         return unknown;
     case WB_EXPR_COALESCE: {
@@ -629,47 +313,22 @@ static vtype expr_type(check *c, const wb_expr *e)
         /* The mapped values are literals; only else: can bring a type. */
         return e->nargs > 1 ? expr_type(c, e->args[1]) : unknown;
     case WB_EXPR_LOOKUP: {
-        const rel *lr = find_rel(c, TGT, e->lookup.schema, e->lookup.table);
-        const col *cl = usable(lr) && e->lookup.column
-                            ? find_col(lr, e->lookup.column)
+        const rel *lr =
+            wb_catinfo_find_rel(&c->ci, TGT, e->lookup.schema, e->lookup.table);
+        const col *cl = wb_catinfo_usable(lr) && e->lookup.column
+                            ? wb_catinfo_find_col(lr, e->lookup.column)
                             : NULL;
-        return cl ? col_type(cl, TGT) : unknown;
+        return cl ? wb_catinfo_col_type(cl, TGT) : unknown;
     }
     default:
         return text_type();
     }
 }
 
-/* May a value of type v be written into column to (of side)? */
-static bool convertible(const check *c, vtype v, const col *to, int side)
-{
-    bool oids_comparable = v.side == -1 || v.side == side || c->same_db;
-    if (!v.known)
-        return true;
-    if ((oids_comparable && v.oid == to->oid) ||
-        strcmp(v.name, to->typname) == 0)
-        return true;
-    /* Values travel as text: any string type takes any value's text, and
-     * a string is the input of any type (external ids kept as varchar on
-     * one side and integer on the other); a string that does not parse
-     * fails when applied, naming the row. */
-    if (to->cat == 'S' || v.cat == 'S' || v.cat == to->cat)
-        return true;
-    int slot = c->same_db ? 0 : side;
-    for (size_t i = 0; i < c->ncasts[slot]; i++) {
-        const cast *x = &c->casts[slot][i];
-        if (x->target == to->oid &&
-            (oids_comparable ? x->source == v.oid
-                             : strcmp(x->source_name, v.name) == 0))
-            return true;
-    }
-    return false;
-}
-
 static void check_conversion(check *c, vtype v, const char *what, const col *to,
                              const rel *tr, wb_config_pos pos, const char *hint)
 {
-    if (!to || convertible(c, v, to, tr->side))
+    if (!to || wb_catinfo_convertible(&c->ci, v, to, tr->side))
         return;
     problem(c, pos, NULL, hint,
             "mapping \"%s\": %s (%s) cannot be converted to column \"%s\" "
@@ -686,11 +345,13 @@ static void check_expr_columns(check *c, const rel *src, const wb_expr *e)
     if (e->kind == WB_EXPR_COLUMN && e->name)
         need_col(c, src, e->name, e->pos, "source");
     if (e->kind == WB_EXPR_LOOKUP && e->lookup.schema && e->lookup.table) {
-        const rel *lr = find_rel(c, TGT, e->lookup.schema, e->lookup.table);
+        const rel *lr =
+            wb_catinfo_find_rel(&c->ci, TGT, e->lookup.schema, e->lookup.table);
         wb_config_table t = {e->lookup.schema, e->lookup.table, e->pos};
-        if (lr && !usable(lr) && !seen_before(c, "\x01lookup", e->pos))
+        if (lr && !wb_catinfo_usable(lr) &&
+            !seen_before(c, "\x01lookup", e->pos))
             check_rel(c, lr, &t, "lookup");
-        if (usable(lr)) {
+        if (wb_catinfo_usable(lr)) {
             if (e->lookup.match)
                 need_col(c, lr, e->lookup.match, e->pos, "lookup");
             if (e->lookup.column)
@@ -748,18 +409,20 @@ static void check_value(check *c, const rel *src, const rel *tgt,
     if (!e || !to)
         return;
     if (e->kind == WB_EXPR_LOOKUP) {
-        const rel *lr = find_rel(c, TGT, e->lookup.schema, e->lookup.table);
-        const col *lc = usable(lr) && e->lookup.column
-                            ? find_col(lr, e->lookup.column)
+        const rel *lr =
+            wb_catinfo_find_rel(&c->ci, TGT, e->lookup.schema, e->lookup.table);
+        const col *lc = wb_catinfo_usable(lr) && e->lookup.column
+                            ? wb_catinfo_find_col(lr, e->lookup.column)
                             : NULL;
-        const col *mc = usable(lr) && e->lookup.match
-                            ? find_col(lr, e->lookup.match)
+        const col *mc = wb_catinfo_usable(lr) && e->lookup.match
+                            ? wb_catinfo_find_col(lr, e->lookup.match)
                             : NULL;
         char what[300];
         if (lc) {
             format_msg(what, sizeof(what), "lookup column \"%s.%s.%s\"",
                        lr->t->schema, lr->t->table, lc->name);
-            check_conversion(c, col_type(lc, TGT), what, to, tgt, e->pos,
+            check_conversion(c, wb_catinfo_col_type(lc, TGT), what, to, tgt,
+                             e->pos,
                              "Look up a column of a convertible type, or "
                              "change the column's type.");
         }
@@ -789,7 +452,7 @@ static void check_pairs(check *c, const rel *src, const rel *tgt,
         if (from && to) {
             char what[300];
             format_msg(what, sizeof(what), "source column \"%s\"", from->name);
-            check_conversion(c, col_type(from, SRC), what, to, tgt,
+            check_conversion(c, wb_catinfo_col_type(from, SRC), what, to, tgt,
                              pairs[i].pos,
                              "Values travel as text: map it in \"values\" "
                              "with a {cast: ...}, or change the column's "
@@ -817,7 +480,7 @@ static void check_target_key(check *c, const rel *tgt)
     const idx *near = NULL;
 
     for (size_t i = 0; i < m->nkeys; i++) {
-        if (!find_col(tgt, m->keys[i].to))
+        if (!wb_catinfo_find_col(tgt, m->keys[i].to))
             return; /* reported as missing already */
         if (!in_list(keys, nk, m->keys[i].to) && nk < 32)
             keys[nk++] = m->keys[i].to;
@@ -910,7 +573,7 @@ static void check_replica_identity(check *c, const rel *src)
     }
     for (size_t k = 0; k < m->nkeys; k++) {
         const char *kc = m->keys[k].from;
-        if (!find_col(src, kc) || in_list(ri->cols, ri->ncols, kc))
+        if (!wb_catinfo_find_col(src, kc) || in_list(ri->cols, ri->ncols, kc))
             continue;
         if (better)
             format_msg(hint, sizeof(hint),
@@ -1025,44 +688,47 @@ static int check_mapping(check *c, const wb_config_mapping *m, wb_error *err)
     if (builtin_map)
         for (size_t i = 0; i < m->nvalues; i++)
             nlookups += count_lookups(m->values[i].expr);
-    size_t cap = 1 + nto + nlookups;
-    c->rels = calloc(cap, sizeof(*c->rels));
+    rc = wb_catinfo_reserve(&c->ci, 1 + nto + nlookups);
     tmp = calloc(nlookups + 1, sizeof(*tmp));
-    if (!c->rels || !tmp) {
+    if (rc || !tmp) {
         rc = wb_error_set(err, WB_ENOMEM, "out of memory");
         goto out;
     }
-    rc = add_rel(c, cap, SRC, &m->from);
+    rc = wb_catinfo_add(&c->ci, SRC, &m->from);
     for (size_t i = 0; rc == 0 && i < nto; i++)
-        rc = add_rel(c, cap, TGT, &tos[i]);
+        rc = wb_catinfo_add(&c->ci, TGT, &tos[i]);
     for (size_t i = 0; rc == 0 && builtin_map && i < m->nvalues; i++)
-        rc = add_lookups(c, cap, m->values[i].expr, tmp, &ntmp);
+        rc = add_lookups(c, m->values[i].expr, tmp, &ntmp);
     if (rc) {
         rc = wb_error_set(err, WB_ENOMEM, "out of memory");
         goto out;
     }
-    if (c->same_db)
-        rc = load(c, 0, (1u << SRC) | (1u << TGT), err);
-    else if ((rc = load(c, SRC, 1u << SRC, err)) == 0)
-        rc = load(c, TGT, 1u << TGT, err);
+    const char *pub = c->cfg->source.publication;
+    if (c->ci.same_db)
+        rc = wb_catinfo_load(&c->ci, 0, (1u << SRC) | (1u << TGT), pub, m->name,
+                             err);
+    else if ((rc = wb_catinfo_load(&c->ci, SRC, 1u << SRC, pub, m->name,
+                                   err)) == 0)
+        rc = wb_catinfo_load(&c->ci, TGT, 1u << TGT, pub, m->name, err);
     if (rc)
         goto out;
 
-    rel *src = find_rel(c, SRC, m->from.schema, m->from.table);
-    rel *tgt = find_rel(c, TGT, tos[0].schema, tos[0].table);
+    rel *src = wb_catinfo_find_rel(&c->ci, SRC, m->from.schema, m->from.table);
+    rel *tgt = wb_catinfo_find_rel(&c->ci, TGT, tos[0].schema, tos[0].table);
     check_rel(c, src, &m->from, "source");
     for (size_t i = 0; i < nto; i++) {
-        const rel *t = find_rel(c, TGT, tos[i].schema, tos[i].table);
+        const rel *t =
+            wb_catinfo_find_rel(&c->ci, TGT, tos[i].schema, tos[i].table);
         /* The same table twice in a plugin's list: reported once. */
         if (t->t == &tos[i])
             check_rel(c, t, &tos[i], "target");
     }
-    if (usable(src))
+    if (wb_catinfo_usable(src))
         check_publication(c, src);
     if (!builtin_map)
         goto out;
-    if (!usable(src) || !usable(tgt) || tgt->relkind == 'v' ||
-        tgt->relkind == 'm' || tgt->relkind == 'f') {
+    if (!wb_catinfo_usable(src) || !wb_catinfo_usable(tgt) ||
+        tgt->relkind == 'v' || tgt->relkind == 'm' || tgt->relkind == 'f') {
         /* Without both tables, every column would be reported missing;
          * the lookups can still be checked. */
         for (size_t i = 0; i < m->nvalues; i++)
@@ -1095,7 +761,8 @@ static int check_mapping(check *c, const wb_config_mapping *m, wb_error *err)
         check_replica_identity(c, src);
     check_conflict(c, src, tgt);
 out:
-    free_rels(c);
+    wb_catinfo_reset(&c->ci);
+    c->nseen = 0;
     free(tmp);
     return rc;
 }
@@ -1108,9 +775,9 @@ int wb_catalog_check(PGconn *source, PGconn *target, const wb_config *cfg,
     c.cfg = cfg;
     c.report = report;
     c.arg = arg;
-    c.conn[SRC] = source;
-    c.conn[TGT] = target ? target : source;
-    c.same_db = c.conn[TGT] == source;
+    c.ci.conn[SRC] = source;
+    c.ci.conn[TGT] = target ? target : source;
+    c.ci.same_db = c.ci.conn[TGT] == source;
     for (size_t i = 0; i < cfg->nmappings; i++) {
         if (!cfg->mappings[i].enabled)
             continue;

@@ -7,7 +7,7 @@
  * the first change that touches it, possibly days after the start, with the
  * stream stopped.  These checks run before anything is written, by
  * `walbridge check` and at the start of `walbridge run` (one of the
- * start-up checks of walbridge/startup.h), and report every problem at
+ * start-up checks of check/startup.h), and report every problem at
  * once, each at the file:line:column of the node to fix.
  *
  * For every enabled mapping:
@@ -30,8 +30,8 @@
  * One catalog query per mapping and database, over an ordinary connection;
  * names are always parameters.
  */
-#ifndef WALBRIDGE_CATALOG_H
-#define WALBRIDGE_CATALOG_H
+#ifndef WB_CHECK_CATALOG_H
+#define WB_CHECK_CATALOG_H
 
 #include <stdbool.h>
 

@@ -1,6 +1,6 @@
 /*
  * check/startup.c - the start-up checks of `walbridge run`, one list for run
- * and `walbridge check` (see check/startup_int.h for who calls which classes
+ * and `walbridge check` (see check/startup.h for who calls which classes
  * when).
  *
  * Every check here only reads: nothing is created, so check can run them
@@ -12,12 +12,11 @@
 
 #include <libpq-fe.h>
 
-#include "common/conn.h"
-#include "check/startup_int.h"
 #include "check/catalog.h"
-#include "map/graph.h"
-#include "common/log.h"
 #include "check/startup.h"
+#include "common/conn.h"
+#include "common/log.h"
+#include "map/graph.h"
 
 typedef struct startup_check {
     unsigned cls;
@@ -30,7 +29,7 @@ static void log_report(void *arg, wb_log_level level, const wb_error *problem)
     wb_log_error(level, problem);
 }
 
-/* Mapping cycles without skip_unchanged (walbridge/graph.h). */
+/* Mapping cycles without skip_unchanged (map/graph.h). */
 static int check_graph(wb_startup *s, wb_error *err)
 {
     int n = wb_graph_check(s->cfg, log_report, NULL);
@@ -44,7 +43,7 @@ static int check_graph(wb_startup *s, wb_error *err)
     return 0;
 }
 
-/* Every enabled mapping against the catalogs (walbridge/catalog.h). */
+/* Every enabled mapping against the catalogs (check/catalog.h). */
 static int check_catalog(wb_startup *s, wb_error *err)
 {
     int n =

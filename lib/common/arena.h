@@ -8,8 +8,8 @@
  * so a hostile or corrupt length field can never make the process grow
  * without bound: an allocation past the limit fails instead.
  */
-#ifndef WALBRIDGE_ARENA_H
-#define WALBRIDGE_ARENA_H
+#ifndef WB_COMMON_ARENA_H
+#define WB_COMMON_ARENA_H
 
 #include <stddef.h>
 

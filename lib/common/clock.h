@@ -2,10 +2,10 @@
  * common/clock.h - the one monotonic clock, for deadlines, batch latency and
  * flush intervals (never for timestamps that are stored or compared with
  * the server's: those are wall-clock microseconds since PostgreSQL's
- * epoch, see walbridge/lsn.h).
+ * epoch, see common/lsn.h).
  */
-#ifndef WALBRIDGE_CLOCK_INT_H
-#define WALBRIDGE_CLOCK_INT_H
+#ifndef WB_COMMON_CLOCK_H
+#define WB_COMMON_CLOCK_H
 
 #include <stdint.h>
 

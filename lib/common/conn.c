@@ -12,7 +12,6 @@
 
 #include "common/conn.h"
 #include "common/log.h"
-#include "common/conninfo.h"
 
 #define PINNED_OPTIONS                                                         \
     "-c datestyle=ISO -c intervalstyle=postgres -c extra_float_digits=3 "      \

@@ -1,10 +1,17 @@
 /*
- * common/conn.h - opening libpq connections the way walbridge needs them.
+ * common/conn.h - opening libpq connections the way walbridge needs them,
+ * and connection strings that are safe to log.
+ *
+ * walbridge never logs a conninfo as given: it may carry a password (in
+ * password=, or in a URI's userinfo).  wb_conninfo_redact parses the string
+ * with libpq's own parser and prints only the keys that identify the server
+ * and never a secret.
  */
-#ifndef WALBRIDGE_CONN_INT_H
-#define WALBRIDGE_CONN_INT_H
+#ifndef WB_COMMON_CONN_H
+#define WB_COMMON_CONN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <libpq-fe.h>
 
@@ -22,6 +29,15 @@
  */
 PGconn *wb_conn_open(const char *conninfo, bool replication,
                      const char *appname, const char *role, wb_error *err);
+
+/*
+ * Write a loggable description of conninfo ("host=/tmp port=5432
+ * dbname=app user=sync") into out (always NUL-terminated when outlen > 0).
+ * Only host, hostaddr, port, dbname, user, sslmode and application_name are
+ * printed.  An unparseable string yields "(invalid connection string)",
+ * never the input.  Returns out.
+ */
+char *wb_conninfo_redact(const char *conninfo, char *out, size_t outlen);
 
 /*
  * Fill err from a failed PGresult (or the connection when res is NULL):

@@ -8,8 +8,8 @@
  * struct has fixed-size buffers so that reporting an error never allocates
  * and can never fail.
  */
-#ifndef WALBRIDGE_ERROR_H
-#define WALBRIDGE_ERROR_H
+#ifndef WB_COMMON_ERROR_H
+#define WB_COMMON_ERROR_H
 
 #include <stdarg.h>
 #include <stdint.h>

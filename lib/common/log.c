@@ -24,11 +24,6 @@ void wb_log_set_level(wb_log_level min)
     min_level = min;
 }
 
-wb_log_level wb_log_get_level(void)
-{
-    return min_level;
-}
-
 int wb_log_level_parse(const char *s, wb_log_level *out)
 {
     static const struct {

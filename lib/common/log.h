@@ -6,8 +6,8 @@
  * layer that understands it (normally the run loop); lower layers only fill
  * a wb_error and return.
  */
-#ifndef WALBRIDGE_LOG_H
-#define WALBRIDGE_LOG_H
+#ifndef WB_COMMON_LOG_H
+#define WB_COMMON_LOG_H
 
 #include "common/error.h"
 
@@ -34,7 +34,6 @@ typedef void (*wb_log_fn)(void *ud, wb_log_level level, const char *msg,
 /* Install the sink and the minimum level (not thread-safe; call at start). */
 void wb_log_set_sink(wb_log_fn fn, void *ud);
 void wb_log_set_level(wb_log_level min);
-wb_log_level wb_log_get_level(void);
 /* Parse "debug", "info", "warning", "error"; returns 0 or WB_EINVAL. */
 int wb_log_level_parse(const char *s, wb_log_level *out);
 const char *wb_log_level_name(wb_log_level level);

@@ -4,8 +4,8 @@
  * An LSN is a 64-bit byte position in the WAL, printed by PostgreSQL as two
  * hexadecimal 32-bit halves ("16/B374D848").  0 means "invalid / unknown".
  */
-#ifndef WALBRIDGE_LSN_H
-#define WALBRIDGE_LSN_H
+#ifndef WB_COMMON_LSN_H
+#define WB_COMMON_LSN_H
 
 #include <stdint.h>
 

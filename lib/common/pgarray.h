@@ -6,8 +6,8 @@
  * syntax is PostgreSQL's array input format: double-quoted, with backslash
  * before '"' and '\', and an unquoted NULL for SQL NULL.
  */
-#ifndef WALBRIDGE_PGARRAY_INT_H
-#define WALBRIDGE_PGARRAY_INT_H
+#ifndef WB_COMMON_PGARRAY_H
+#define WB_COMMON_PGARRAY_H
 
 #include <stddef.h>
 

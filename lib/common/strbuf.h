@@ -10,8 +10,8 @@
  * Identifiers and literals are quoted without a connection, exactly as
  * libpq's PQescapeIdentifier and PQescapeLiteral quote UTF-8 text.
  */
-#ifndef WALBRIDGE_STRBUF_INT_H
-#define WALBRIDGE_STRBUF_INT_H
+#ifndef WB_COMMON_STRBUF_H
+#define WB_COMMON_STRBUF_H
 
 #include <stddef.h>
 

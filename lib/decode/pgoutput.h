@@ -1,6 +1,6 @@
 /*
  * decode/pgoutput.h - decoder for the pgoutput logical replication
- * protocol, and the relation cache it needs.
+ * protocol (the relation cache it needs is decode/relcache.h).
  *
  * Mirrors PostgreSQL's logicalproto.h / proto.c: one struct and one
  * bounds-checked reader per message.  The wire layout of every message is
@@ -14,8 +14,8 @@
  * be passed to libpq as text parameters directly.  The relation cache deep
  * copies what it keeps.
  */
-#ifndef WALBRIDGE_PGOUTPUT_H
-#define WALBRIDGE_PGOUTPUT_H
+#ifndef WB_DECODE_PGOUTPUT_H
+#define WB_DECODE_PGOUTPUT_H
 
 #include <stdbool.h>
 #include <stddef.h>

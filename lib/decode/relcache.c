@@ -24,7 +24,7 @@
 static uint64_t last_generation;
 
 #define MAX_ENTRIES      1000000
-#define INITIAL_CAPACITY 64 /* slots; always a power of two */
+#define INITIAL_CAPACITY 64 /* buckets; always a power of two */
 
 typedef struct rc_entry {
     wb_relcache_entry pub; /* first, so &e->pub is what callers see */
@@ -32,7 +32,7 @@ typedef struct rc_entry {
 } rc_entry;
 
 struct wb_relcache {
-    rc_entry **slots; /* NULL = empty */
+    rc_entry **buckets; /* NULL = empty */
     size_t capacity;
     size_t count;
 };
@@ -52,13 +52,13 @@ static size_t hash_relid(uint32_t relid)
     return h;
 }
 
-/* Slot holding relid, or the empty slot where it would go. */
-static size_t find_slot(rc_entry **slots, size_t capacity, uint32_t relid)
+/* Bucket holding relid, or the empty bucket where it would go. */
+static size_t find_bucket(rc_entry **buckets, size_t capacity, uint32_t relid)
 {
     size_t mask = capacity - 1;
     size_t i = hash_relid(relid) & mask;
 
-    while (slots[i] && slots[i]->pub.rel.relid != relid)
+    while (buckets[i] && buckets[i]->pub.rel.relid != relid)
         i = (i + 1) & mask;
     return i;
 }
@@ -71,12 +71,12 @@ static int grow(wb_relcache *rc)
     if (!ns)
         return WB_ENOMEM;
     for (size_t i = 0; i < rc->capacity; i++) {
-        rc_entry *e = rc->slots[i];
+        rc_entry *e = rc->buckets[i];
         if (e)
-            ns[find_slot(ns, ncap, e->pub.rel.relid)] = e;
+            ns[find_bucket(ns, ncap, e->pub.rel.relid)] = e;
     }
-    free(rc->slots);
-    rc->slots = ns;
+    free(rc->buckets);
+    rc->buckets = ns;
     rc->capacity = ncap;
     return 0;
 }
@@ -148,8 +148,8 @@ wb_relcache *wb_relcache_create(void)
 
     if (!rc)
         return NULL;
-    rc->slots = calloc(INITIAL_CAPACITY, sizeof(*rc->slots));
-    if (!rc->slots) {
+    rc->buckets = calloc(INITIAL_CAPACITY, sizeof(*rc->buckets));
+    if (!rc->buckets) {
         free(rc);
         return NULL;
     }
@@ -162,14 +162,14 @@ void wb_relcache_destroy(wb_relcache *rc)
     if (!rc)
         return;
     for (size_t i = 0; i < rc->capacity; i++) {
-        rc_entry *e = rc->slots[i];
+        rc_entry *e = rc->buckets[i];
         if (!e)
             continue;
         release_user(e);
         free(e->block);
         free(e);
     }
-    free(rc->slots);
+    free(rc->buckets);
     free(rc);
 }
 
@@ -180,7 +180,7 @@ wb_relcache_entry *wb_relcache_update(wb_relcache *rc,
     wb_pgoutput_relation copy;
     void *block;
     rc_entry *e;
-    size_t slot;
+    size_t bucket;
 
     if (!rel || (rel->natts && !rel->atts)) {
         wb_error_set(err, WB_EINVAL, "invalid relation for the cache");
@@ -195,8 +195,8 @@ wb_relcache_entry *wb_relcache_update(wb_relcache *rc,
         return NULL;
     }
 
-    slot = find_slot(rc->slots, rc->capacity, rel->relid);
-    e = rc->slots[slot];
+    bucket = find_bucket(rc->buckets, rc->capacity, rel->relid);
+    e = rc->buckets[bucket];
     if (e) {
         void *old = e->block;
         e->pub.rel = copy;
@@ -223,7 +223,7 @@ wb_relcache_entry *wb_relcache_update(wb_relcache *rc,
                          "out of memory growing the relation cache");
             return NULL;
         }
-        slot = find_slot(rc->slots, rc->capacity, rel->relid);
+        bucket = find_bucket(rc->buckets, rc->capacity, rel->relid);
     }
     e = calloc(1, sizeof(*e));
     if (!e) {
@@ -236,14 +236,14 @@ wb_relcache_entry *wb_relcache_update(wb_relcache *rc,
     e->pub.rel = copy;
     e->pub.generation = ++last_generation;
     e->block = block;
-    rc->slots[slot] = e;
+    rc->buckets[bucket] = e;
     rc->count++;
     return &e->pub;
 }
 
 wb_relcache_entry *wb_relcache_lookup(wb_relcache *rc, uint32_t relid)
 {
-    rc_entry *e = rc->slots[find_slot(rc->slots, rc->capacity, relid)];
+    rc_entry *e = rc->buckets[find_bucket(rc->buckets, rc->capacity, relid)];
     return e ? &e->pub : NULL;
 }
 

@@ -31,10 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "map/router.h"
-
+#include "map/builtin.h"
 #include "map/expr.h"
-#include "map/loader.h"
+#include "map/router.h"
 
 typedef struct plan {
     uint32_t relid;
@@ -99,7 +98,8 @@ static int builtin_init(wb_plugin_init *args, void **out)
             st->lookups[i].match = e->lookup.match;
             st->lookups[i].column = e->lookup.column;
         } else if (e->kind == WB_EXPR_CAST && e->cast_to == WB_CAST_DATE) {
-            /* Only ever the whole expression (config.c): its value is the
+            /* Only ever the whole expression (the configuration
+             * refuses a date cast anywhere else): its value is the
              * text to cast, which the target casts. */
             st->lookups[i].cast = "date";
         }
@@ -274,191 +274,283 @@ static int remove_row(const state *st, const wb_config_delete *how,
     return host->emit(ctx, &op);
 }
 
-static int builtin_map(void *p, const wb_plugin_change *c,
-                       const wb_plugin_host *host, void *ctx)
-{
-    state *st = p;
-    const wb_config_mapping *m = st->m;
-    const plan *pl = &st->plan;
+/* One change on its way through the mapping: what the steps of
+ * builtin_map share. */
+typedef struct build {
+    const state *st;
+    const wb_config_mapping *m;
+    const wb_plugin_change *c;
+    const wb_plugin_host *host;
+    void *ctx;
     wb_plugin_col *keys, *set;
-    const wb_plugin_value **slots = NULL;
+    size_t nset;
+    bool complete;        /* every mapped column known: may insert */
+    wb_plugin_col *oldc;  /* conflict: set's old values, or NULL */
+    wb_eval_row row, old; /* what values and filter read (old: oldc only) */
+} build;
+
+/* A row for the evaluator: vals by the mapping's column references. */
+static wb_eval_row eval_row(const wb_plugin_value *const *vals,
+                            const uint32_t *types)
+{
     wb_eval_row row;
-    wb_plugin_op op;
-    size_t nset = 0;
-    bool complete = true;
-    wb_plugin_col *oldc = NULL; /* conflict: set's old values */
-    const wb_plugin_value **oslots = NULL;
-    wb_eval_row orow;
+    row.values = vals;
+    row.types = types;
+    return row;
+}
 
-    if (make_plan(st, c, host, ctx) != 0)
-        return -1;
-    keys = host->alloc(ctx, (m->nkeys + 1) * sizeof(*keys));
-    set = host->alloc(ctx,
-                      (m->nkeys + m->ncolumns + m->nvalues + 1) * sizeof(*set));
-    if (!keys || !set)
-        return host->error(ctx, NULL, "out of memory routing a change");
+/* The row the values and the filter read: the row as it now is. */
+static int read_new_row(build *b)
+{
+    const wb_config_mapping *m = b->m;
+    const plan *pl = &b->st->plan;
+    const wb_plugin_value **vals = NULL;
 
-    if (c->op == 'D') {
-        if (m->on_delete.action == WB_ON_DELETE_IGNORE)
-            return 0;
-        if (old_key(st, c, keys, true, host, ctx) != 0)
-            return -1;
-        return remove_row(st, &m->on_delete, keys, host, ctx);
-    }
-
-    /* The row the values and the filter read, by slot. */
     if (m->nrefs) {
-        slots = host->alloc(ctx, m->nrefs * sizeof(*slots));
-        if (!slots)
-            return host->error(ctx, NULL, "out of memory routing a change");
+        vals = b->host->alloc(b->ctx, m->nrefs * sizeof(*vals));
+        if (!vals)
+            return b->host->error(b->ctx, NULL,
+                                  "out of memory routing a change");
         for (size_t i = 0; i < m->nrefs; i++)
-            slots[i] = current(c, pl->refidx[i]);
+            vals[i] = current(b->c, pl->refidx[i]);
     }
-    row.slot = slots;
-    row.types = pl->reftypes;
-    if (m->conflict.resolve != WB_CONFLICT_NONE && c->op == 'U' && c->oldv) {
-        /* Old values, to tell a target column someone else changed from
-         * one this change moves on (NULL column: not known). */
-        static const wb_plugin_value absent = {WB_PLUGIN_VALUE_ABSENT, NULL};
-        oldc = host->alloc(ctx, (m->nkeys + m->ncolumns + m->nvalues + 1) *
-                                    sizeof(*oldc));
-        oslots = host->alloc(ctx, (m->nrefs + 1) * sizeof(*oslots));
-        if (!oldc || !oslots)
-            return host->error(ctx, NULL, "out of memory routing a change");
-        for (size_t i = 0; i < m->nrefs; i++) {
-            const wb_plugin_value *ov = old_of(c, pl->refidx[i]);
-            oslots[i] = ov ? ov : &absent;
-        }
-        orow.slot = oslots;
-        orow.types = pl->reftypes;
-        if (m->filter) {
-            /* A row that was outside the filter has no mapped old state on
-             * the target to compare with. */
-            wb_error e;
-            const char *column = NULL;
-            int result = 0;
-            wb_error_clear(&e);
-            if (wb_filter_eval(m->filter, &orow, &result, &column, &e) != 0 ||
-                result != WB_FILTER_TRUE)
-                oldc = NULL;
-        }
-    }
+    b->row = eval_row(vals, pl->reftypes);
+    return 0;
+}
 
+/*
+ * With a conflict policy, an update's old values, to tell a target column
+ * someone else changed from one this change moves on (NULL column: not
+ * known): b->oldc gets room for them and b->old the old row, unless the
+ * old row was outside the filter, and so has no mapped old state on the
+ * target to compare with.
+ */
+static int read_old_row(build *b)
+{
+    static const wb_plugin_value absent = {WB_PLUGIN_VALUE_ABSENT, NULL};
+    const wb_config_mapping *m = b->m;
+    const plan *pl = &b->st->plan;
+    const wb_plugin_value **vals;
+
+    if (m->conflict.resolve == WB_CONFLICT_NONE || b->c->op != 'U' ||
+        !b->c->oldv)
+        return 0;
+    b->oldc = b->host->alloc(b->ctx, (m->nkeys + m->ncolumns + m->nvalues + 1) *
+                                         sizeof(*b->oldc));
+    vals = b->host->alloc(b->ctx, (m->nrefs + 1) * sizeof(*vals));
+    if (!b->oldc || !vals)
+        return b->host->error(b->ctx, NULL, "out of memory routing a change");
+    for (size_t i = 0; i < m->nrefs; i++) {
+        const wb_plugin_value *ov = old_of(b->c, pl->refidx[i]);
+        vals[i] = ov ? ov : &absent;
+    }
+    b->old = eval_row(vals, pl->reftypes);
     if (m->filter) {
         wb_error e;
         const char *column = NULL;
-        int result;
+        int result = 0;
         wb_error_clear(&e);
-        if (wb_filter_eval(m->filter, &row, &result, &column, &e) != 0)
-            return host->error(ctx, e.column[0] ? e.column : NULL, "%s",
-                               e.message);
-        if (result == WB_FILTER_CANNOT)
-            return host->error(ctx, column,
-                               "filter of mapping \"%s\" reads column \"%s\", "
-                               "whose value the source did not send",
-                               m->name, column);
-        if (result != WB_FILTER_TRUE) {
-            /* Nothing to do needs no key: the row may be outside the filter
-             * just because its key is NULL (a record created by another
-             * writer, such as Salesforce through Heroku Connect). */
-            if (c->op == 'I' || m->on_filter_out.action == WB_ON_DELETE_IGNORE)
-                return 0;
-            if (old_key(st, c, keys, false, host, ctx) != 0)
-                return -1;
-            return remove_row(st, &m->on_filter_out, keys, host, ctx);
-        }
+        if (wb_filter_eval(m->filter, &b->old, &result, &column, &e) != 0 ||
+            result != WB_FILTER_TRUE)
+            b->oldc = NULL;
     }
+    return 0;
+}
 
-    memset(&op, 0, sizeof(op));
-    op.size = sizeof(op);
-    op.schema = m->to.schema;
-    op.table = m->to.table;
-    op.nkeys = m->nkeys;
-    op.keys = keys;
-    if (c->op == 'I') {
-        op.kind = WB_PLUGIN_UPSERT;
-        for (size_t k = 0; k < m->nkeys; k++) {
-            keys[k].column = m->keys[k].to;
-            keys[k].lookup = NULL;
-            if (key_text(st, k, &c->newv[pl->keyidx[k]], false, &keys[k].value,
-                         host, ctx) != 0)
-                return -1;
-        }
-    } else {
-        op.kind = WB_PLUGIN_UPDATE;
-        for (size_t k = 0; k < m->nkeys; k++) {
-            int idx = pl->keyidx[k];
-            const wb_plugin_value *nv = current(c, idx);
-            const wb_plugin_value *ov = old_of(c, idx);
-            const char *newv, *oldv;
-            if (key_text(st, k, nv, false, &newv, host, ctx) != 0)
-                return -1;
-            oldv = newv;
-            if (ov && key_text(st, k, ov, true, &oldv, host, ctx) != 0)
-                return -1;
-            keys[k] = (wb_plugin_col){m->keys[k].to, oldv, NULL};
-            if (oldc)
-                oldc[nset] =
-                    (wb_plugin_col){ov ? m->keys[k].to : NULL, oldv, NULL};
-            set[nset++] = (wb_plugin_col){m->keys[k].to, newv, NULL};
-        }
+/*
+ * The filter against the new row.  *done when the change ends here: an
+ * insert that does not pass writes nothing, an update whose row left the
+ * filter gets on_filter_out; the result is then the change's.
+ */
+static int filter_new_row(build *b, bool *done)
+{
+    const wb_config_mapping *m = b->m;
+    wb_error e;
+    const char *column = NULL;
+    int result;
+
+    *done = false;
+    if (!m->filter)
+        return 0;
+    wb_error_clear(&e);
+    *done = true;
+    if (wb_filter_eval(m->filter, &b->row, &result, &column, &e) != 0)
+        return b->host->error(b->ctx, e.column[0] ? e.column : NULL, "%s",
+                              e.message);
+    if (result == WB_FILTER_CANNOT)
+        return b->host->error(b->ctx, column,
+                              "filter of mapping \"%s\" reads column \"%s\", "
+                              "whose value the source did not send",
+                              m->name, column);
+    if (result == WB_FILTER_TRUE) {
+        *done = false;
+        return 0;
     }
+    /* Nothing to do needs no key: the row may be outside the filter just
+     * because its key is NULL (a record created by another writer, such
+     * as Salesforce through Heroku Connect). */
+    if (b->c->op == 'I' || m->on_filter_out.action == WB_ON_DELETE_IGNORE)
+        return 0;
+    if (old_key(b->st, b->c, b->keys, false, b->host, b->ctx) != 0)
+        return -1;
+    return remove_row(b->st, &m->on_filter_out, b->keys, b->host, b->ctx);
+}
 
+/* An insert's key: the new row's. */
+static int insert_keys(build *b)
+{
+    const wb_config_mapping *m = b->m;
+    for (size_t k = 0; k < m->nkeys; k++) {
+        b->keys[k].column = m->keys[k].to;
+        b->keys[k].lookup = NULL;
+        if (key_text(b->st, k, &b->c->newv[b->st->plan.keyidx[k]], false,
+                     &b->keys[k].value, b->host, b->ctx) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* An update matches the old key and sets the new one, first in set. */
+static int update_keys(build *b)
+{
+    const wb_config_mapping *m = b->m;
+    for (size_t k = 0; k < m->nkeys; k++) {
+        int idx = b->st->plan.keyidx[k];
+        const wb_plugin_value *nv = current(b->c, idx);
+        const wb_plugin_value *ov = old_of(b->c, idx);
+        const char *newv, *oldv;
+        if (key_text(b->st, k, nv, false, &newv, b->host, b->ctx) != 0)
+            return -1;
+        oldv = newv;
+        if (ov && key_text(b->st, k, ov, true, &oldv, b->host, b->ctx) != 0)
+            return -1;
+        b->keys[k] = (wb_plugin_col){m->keys[k].to, oldv, NULL};
+        if (b->oldc)
+            b->oldc[b->nset] =
+                (wb_plugin_col){ov ? m->keys[k].to : NULL, oldv, NULL};
+        b->set[b->nset++] = (wb_plugin_col){m->keys[k].to, newv, NULL};
+    }
+    return 0;
+}
+
+/* columns: copied as they are; a value the source did not send is left
+ * out of SET (the target keeps it). */
+static void add_columns(build *b)
+{
+    const wb_config_mapping *m = b->m;
     for (size_t i = 0; i < m->ncolumns; i++) {
-        const wb_plugin_value *v = current(c, pl->colidx[i]);
+        int idx = b->st->plan.colidx[i];
+        const wb_plugin_value *v = current(b->c, idx);
         if (!is_value(v)) {
-            complete = false; /* left out of SET: the target keeps it */
+            b->complete = false;
             continue;
         }
-        if (oldc) {
-            const wb_plugin_value *ov = old_of(c, pl->colidx[i]);
-            oldc[nset] = (wb_plugin_col){ov ? m->columns[i].to : NULL,
-                                         ov ? ov->text : NULL, NULL};
+        if (b->oldc) {
+            const wb_plugin_value *ov = old_of(b->c, idx);
+            b->oldc[b->nset] = (wb_plugin_col){ov ? m->columns[i].to : NULL,
+                                               ov ? ov->text : NULL, NULL};
         }
-        set[nset++] = (wb_plugin_col){m->columns[i].to, v->text, NULL};
+        b->set[b->nset++] = (wb_plugin_col){m->columns[i].to, v->text, NULL};
     }
+}
+
+/* values: each expression over the row (a lookup's value is its match
+ * value; the target resolves it). */
+static int add_values(build *b)
+{
+    const wb_config_mapping *m = b->m;
+    wb_eval_mem mem = {b->host->alloc, b->ctx};
+
     for (size_t i = 0; i < m->nvalues; i++) {
         const wb_expr *e = m->values[i].expr;
+        const wb_plugin_lookup *on = on_target(&b->st->lookups[i]);
         wb_plugin_value v;
         wb_error err;
         wb_error_clear(&err);
-        /* A lookup's value is its match value; the target resolves it. */
-        wb_eval_mem mem = {host->alloc, ctx};
-        int rc = wb_expr_eval(e, &row, &mem, &v, &err);
+        int rc = wb_expr_eval(e, &b->row, &mem, &v, &err);
         if (rc == WB_ENOMEM)
-            return host->error(ctx, NULL, "out of memory routing a change");
+            return b->host->error(b->ctx, NULL,
+                                  "out of memory routing a change");
         if (rc != 0)
-            return host->error(ctx, err.column[0] ? err.column : NULL,
-                               "%s in value of \"%s\" of mapping \"%s\"",
-                               err.message, m->values[i].to, m->name);
+            return b->host->error(b->ctx, err.column[0] ? err.column : NULL,
+                                  "%s in value of \"%s\" of mapping \"%s\"",
+                                  err.message, m->values[i].to, m->name);
         if (!is_value(&v)) {
-            complete = false;
+            b->complete = false;
             continue;
         }
-        if (oldc) {
+        if (b->oldc) {
             /* The old row through the same expression; any failure (a
              * value the source did not send, one that does not convert)
              * only makes the old value unknown. */
             wb_plugin_value ov;
             wb_error oerr;
             wb_error_clear(&oerr);
-            if (wb_expr_eval(e, &orow, &mem, &ov, &oerr) == 0 && is_value(&ov))
-                oldc[nset] = (wb_plugin_col){m->values[i].to, ov.text, NULL};
+            if (wb_expr_eval(e, &b->old, &mem, &ov, &oerr) == 0 &&
+                is_value(&ov))
+                b->oldc[b->nset] =
+                    (wb_plugin_col){m->values[i].to, ov.text, NULL};
             else
-                oldc[nset] = (wb_plugin_col){NULL, NULL, NULL};
-            oldc[nset].lookup = on_target(&st->lookups[i]);
+                b->oldc[b->nset] = (wb_plugin_col){NULL, NULL, NULL};
+            b->oldc[b->nset].lookup = on;
         }
-        set[nset++] = (wb_plugin_col){m->values[i].to, v.text,
-                                      on_target(&st->lookups[i])};
+        b->set[b->nset++] = (wb_plugin_col){m->values[i].to, v.text, on};
     }
-    op.nset = nset;
-    op.set = set;
-    op.old = op.kind == WB_PLUGIN_UPDATE ? oldc : NULL;
+    return 0;
+}
+
+static int builtin_map(void *p, const wb_plugin_change *c,
+                       const wb_plugin_host *host, void *ctx)
+{
+    state *st = p;
+    const wb_config_mapping *m = st->m;
+    build b = {.st = st, .m = m, .c = c, .host = host, .ctx = ctx};
+    wb_plugin_op op;
+    bool done;
+    int rc;
+
+    if (make_plan(st, c, host, ctx) != 0)
+        return -1;
+    b.keys = host->alloc(ctx, (m->nkeys + 1) * sizeof(*b.keys));
+    b.set = host->alloc(ctx, (m->nkeys + m->ncolumns + m->nvalues + 1) *
+                                 sizeof(*b.set));
+    if (!b.keys || !b.set)
+        return host->error(ctx, NULL, "out of memory routing a change");
+    if (c->op == 'D') {
+        if (m->on_delete.action == WB_ON_DELETE_IGNORE)
+            return 0;
+        if (old_key(st, c, b.keys, true, host, ctx) != 0)
+            return -1;
+        return remove_row(st, &m->on_delete, b.keys, host, ctx);
+    }
+    if (read_new_row(&b) != 0 || read_old_row(&b) != 0)
+        return -1;
+    rc = filter_new_row(&b, &done);
+    if (done)
+        return rc;
+
+    b.complete = true;
+    rc = c->op == 'I' ? insert_keys(&b) : update_keys(&b);
+    if (rc != 0)
+        return -1;
+    add_columns(&b);
+    if (add_values(&b) != 0)
+        return -1;
+    memset(&op, 0, sizeof(op));
+    op.size = sizeof(op);
+    op.kind = c->op == 'I' ? WB_PLUGIN_UPSERT : WB_PLUGIN_UPDATE;
+    op.schema = m->to.schema;
+    op.table = m->to.table;
+    op.nkeys = m->nkeys;
+    op.keys = b.keys;
+    op.nset = b.nset;
+    op.set = b.set;
+    op.old = op.kind == WB_PLUGIN_UPDATE ? b.oldc : NULL;
     if (m->skip_unchanged)
         op.flags |= WB_PLUGIN_OP_SKIP_UNCHANGED;
-    if (op.kind == WB_PLUGIN_UPDATE && complete)
+    if (op.kind == WB_PLUGIN_UPDATE && b.complete)
         op.flags |= WB_PLUGIN_OP_INSERT_IF_MISSING;
-    if (op.kind == WB_PLUGIN_UPDATE && nset == 0)
+    if (op.kind == WB_PLUGIN_UPDATE && b.nset == 0)
         return 0;
     return host->emit(ctx, &op);
 }

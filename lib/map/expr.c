@@ -31,7 +31,7 @@ static const wb_plugin_value absent_value = {WB_PLUGIN_VALUE_ABSENT, NULL};
 /* The value of the column with index ref in the mapping's refs[]. */
 static const wb_plugin_value *ref_value(const wb_eval_row *row, int ref)
 {
-    const wb_plugin_value *v = ref >= 0 ? row->slot[ref] : NULL;
+    const wb_plugin_value *v = ref >= 0 ? row->values[ref] : NULL;
     return v ? v : &absent_value;
 }
 

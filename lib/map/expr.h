@@ -26,11 +26,10 @@
 #include "config/expr_ast.h"
 
 /* A row as the evaluator sees it: one value per index of the mapping's
- * refs[].  (The member keeps the name "slot" until builtin.c, which fills
- * it, is renamed with it; it is not the replication slot.) */
+ * refs[]. */
 typedef struct wb_eval_row {
-    const wb_plugin_value *const *slot; /* ref -> value (NULL: absent) */
-    const uint32_t *types;              /* ref -> type OID (0: unknown) */
+    const wb_plugin_value *const *values; /* ref -> value (NULL: absent) */
+    const uint32_t *types;                /* ref -> type OID (0: unknown) */
 } wb_eval_row;
 
 /* Where evaluation allocates (the per-message arena, through the plugin

@@ -1,5 +1,5 @@
 /*
- * map/graph.c - cycles in the mapping graph (see walbridge/graph.h).
+ * map/graph.c - cycles in the mapping graph (see map/graph.h).
  *
  * Nodes are the tables, numbered in the order they first appear in the
  * file; edges are (mapping, "to" table) pairs of the enabled mappings.

@@ -13,8 +13,8 @@
  *
  * Pure: reads the configuration only, never connects.
  */
-#ifndef WALBRIDGE_GRAPH_H
-#define WALBRIDGE_GRAPH_H
+#ifndef WB_MAP_GRAPH_H
+#define WB_MAP_GRAPH_H
 
 #include "config/config.h"
 #include "common/error.h"

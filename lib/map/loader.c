@@ -20,7 +20,8 @@ struct wb_plugin_handle {
     const wb_plugin *p;
 };
 
-/* The smallest wb_plugin that has every callback of ABI 1. */
+/* The smallest wb_plugin that has every callback of ABI 1 (for the
+ * message; the test is WB_PLUGIN_HAS(p, fini)). */
 #define MIN_PLUGIN_SIZE (offsetof(wb_plugin, fini) + sizeof(void (*)(void)))
 
 static int load_fail(wb_error *err, const wb_config_mapping *m,
@@ -91,7 +92,7 @@ int wb_plugin_load(const wb_config_mapping *m, const char *config_path,
         dlclose(dl);
         return WB_ECONFIG;
     }
-    if (p->size < MIN_PLUGIN_SIZE || !p->init || !p->map || !p->name) {
+    if (!WB_PLUGIN_HAS(p, fini) || !p->init || !p->map || !p->name) {
         load_fail(err, m, config_path,
                   "plugin \"%s\" returned an "
                   "incomplete wb_plugin%s",

@@ -1,10 +1,10 @@
 /*
- * map/loader.h - loading external mapping plugins (dlopen) and the built-in
- * declarative mapping, which is registered through the same wb_plugin
- * struct (see walbridge/plugin.h).
+ * map/loader.h - loading external mapping plugins (dlopen); the built-in
+ * declarative mapping is registered through the same wb_plugin struct
+ * (map/builtin.h, walbridge/plugin.h).
  */
-#ifndef WALBRIDGE_PLUGIN_INT_H
-#define WALBRIDGE_PLUGIN_INT_H
+#ifndef WB_MAP_LOADER_H
+#define WB_MAP_LOADER_H
 
 #include "config/config.h"
 #include "common/error.h"
@@ -23,8 +23,5 @@ int wb_plugin_load(const wb_config_mapping *m, const char *config_path,
 const wb_plugin *wb_plugin_get(const wb_plugin_handle *h);
 /* dlclose; NULL is allowed.  Call fini on every state first. */
 void wb_plugin_unload(wb_plugin_handle *h);
-
-/* The built-in declarative mapping (lib/map/builtin.c). */
-const wb_plugin *wb_builtin_plugin(void);
 
 #endif

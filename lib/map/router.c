@@ -5,13 +5,14 @@
  * Every enabled mapping is an instance of a plugin: the built-in declarative
  * mapping (lib/map/builtin.c) or a shared object (lib/map/loader.c), both
  * behind the same struct wb_plugin.  The router turns the decoder's change into
- * the ABI's wb_plugin_change once per change, calls each instance whose "from"
- * is the change's relation, and checks what comes back (a target the mapping
- * did not declare, an op without a key) before it reaches the applier.
+ * the ABI's wb_plugin_change once per change (lib/map/change.c), calls each
+ * instance whose "from" is the change's relation, and checks what comes back
+ * (a target the mapping did not declare, an op without a key) before it
+ * reaches the applier.
  *
- * Pure, as before: no I/O; everything returned lives in the per-message
- * arena given, so the rules are unit-tested without a server
- * (tests/unit/test_router.c, tests/unit/test_builtin.c).
+ * Pure: no I/O; everything returned lives in the per-message arena given,
+ * so the rules are unit-tested without a server (tests/unit/test_router.c,
+ * tests/unit/test_plugin.c).
  *
  * Host-level rules, the same for every plugin:
  * - truncate is decided here from on_truncate, for each "to" table: plugins
@@ -28,6 +29,8 @@
 
 #include "common/log.h"
 
+#include "map/builtin.h"
+#include "map/change.h"
 #include "map/loader.h"
 #include "map/router.h"
 
@@ -278,8 +281,7 @@ static int set_conflict(emit_ctx *x, const wb_plugin_op *op, wb_target_op *t)
     t->commit_time = x->c->commit_time;
     t->from_schema = x->in->m->from.schema;
     t->from_table = x->in->m->from.table;
-    if (t->kind == WB_OP_UPDATE &&
-        op->size >= offsetof(wb_plugin_op, old) + sizeof(op->old))
+    if (t->kind == WB_OP_UPDATE && WB_PLUGIN_HAS(op, old))
         t->old = op->old;
     if (cf->by_source && x->pc) {
         const wb_plugin_value *v =
@@ -314,7 +316,7 @@ static int host_emit(void *ctx, const wb_plugin_op *op)
     if (!x)
         return -1;
     m = x->in->m;
-    if (!op || op->size < offsetof(wb_plugin_op, flags) + sizeof(op->flags))
+    if (!op || !WB_PLUGIN_HAS(op, flags))
         return emit_fail(x,
                          "mapping \"%s\" emitted an operation of unknown "
                          "size",
@@ -545,97 +547,6 @@ bool wb_router_is_mapped(wb_router *r, const char *nspname, const char *relname)
 /* routing                                                             */
 /* ------------------------------------------------------------------ */
 
-static int data_error(wb_error *err, const wb_change *c, const char *column,
-                      const char *fmt, const char *a)
-{
-    wb_error_set(err, WB_EDATA, fmt, a);
-    wb_error_relation(err, c->rel->nspname, c->rel->relname);
-    if (column)
-        wb_error_column(err, column);
-    wb_error_lsn(err, c->lsn);
-    return WB_EDATA;
-}
-
-/* A decoder tuple as ABI values; key_only: a 'K' tuple, whose non-key
- * columns are not sent. */
-static int convert_row(const wb_change *c, const wb_tuple *t, bool key_only,
-                       wb_arena *arena, wb_plugin_value **out, wb_error *err)
-{
-    const wb_pgoutput_relation *rel = c->rel;
-    wb_plugin_value *v = wb_arena_alloc(arena, (rel->natts + 1) * sizeof(*v));
-    if (!v)
-        return wb_error_set(err, WB_ENOMEM, "out of memory routing a change");
-    for (int i = 0; i < rel->natts; i++) {
-        const wb_tuple_value *tv = i < t->ncols ? &t->cols[i] : NULL;
-        v[i].text = NULL;
-        if (!tv || (key_only && !(rel->atts[i].flags & WB_PGO_COLUMN_KEY))) {
-            v[i].kind = WB_PLUGIN_VALUE_ABSENT;
-            continue;
-        }
-        switch (tv->kind) {
-        case WB_TUPLE_NULL:
-            v[i].kind = WB_PLUGIN_VALUE_NULL;
-            break;
-        case WB_TUPLE_TEXT:
-            v[i].kind = WB_PLUGIN_VALUE_TEXT;
-            v[i].text = tv->data;
-            break;
-        case WB_TUPLE_UNCHANGED:
-            v[i].kind = WB_PLUGIN_VALUE_UNCHANGED;
-            break;
-        default:
-            return data_error(err, c, rel->atts[i].name,
-                              "column \"%s\" arrived in binary format, which "
-                              "is not supported",
-                              rel->atts[i].name);
-        }
-    }
-    *out = v;
-    return 0;
-}
-
-static int make_change(const wb_change *c, wb_arena *arena,
-                       wb_plugin_change *pc, wb_error *err)
-{
-    const wb_pgoutput_relation *rel = c->rel;
-    const char **names =
-        wb_arena_alloc(arena, (rel->natts + 1) * sizeof(*names));
-    uint32_t *types = wb_arena_alloc(arena, (rel->natts + 1) * sizeof(*types));
-    uint8_t *is_key = wb_arena_alloc(arena, rel->natts + 1);
-    wb_plugin_value *oldv = NULL, *newv = NULL;
-    int rc;
-
-    if (!names || !types || !is_key)
-        return wb_error_set(err, WB_ENOMEM, "out of memory routing a change");
-    for (int i = 0; i < rel->natts; i++) {
-        names[i] = rel->atts[i].name;
-        types[i] = rel->atts[i].typoid;
-        is_key[i] = (rel->atts[i].flags & WB_PGO_COLUMN_KEY) ? 1 : 0;
-    }
-    if (c->oldtup && (rc = convert_row(c, c->oldtup, c->oldkind == 'K', arena,
-                                       &oldv, err)) != 0)
-        return rc;
-    if (c->newtup &&
-        (rc = convert_row(c, c->newtup, false, arena, &newv, err)) != 0)
-        return rc;
-    memset(pc, 0, sizeof(*pc));
-    pc->size = sizeof(*pc);
-    pc->op = (char)c->kind;
-    pc->schema = rel->nspname;
-    pc->table = rel->relname;
-    pc->relid = rel->relid;
-    pc->rel_version = c->rel_version;
-    pc->ncols = rel->natts;
-    pc->names = names;
-    pc->type_oids = types;
-    pc->is_key = is_key;
-    pc->oldv = oldv;
-    pc->newv = newv;
-    pc->lsn = c->lsn;
-    pc->commit_time = wb_pgtime_to_unix_us(c->commit_time);
-    return 0;
-}
-
 static int route_truncate(const instance *in, const wb_change *c, emit_ctx *x)
 {
     const wb_config_mapping *m = in->m;
@@ -690,7 +601,7 @@ int wb_router_route(wb_router *r, const wb_change *change, wb_arena *arena,
         if (!(in->m->operations & op_bit(change->kind)))
             continue;
         if (!made) {
-            if ((rc = make_change(change, arena, &pc, err)) != 0)
+            if ((rc = wb_change_for_plugin(change, arena, &pc, err)) != 0)
                 return rc;
             made = true;
         }

@@ -5,8 +5,7 @@
  * source relation) and produces zero or more target operations, using the
  * mappings of the configuration.  Operations name their target and columns
  * by name and carry values as text (NULL pointer = SQL NULL), so the applier
- * can build and cache one prepared statement per operation shape, and a
- * future plugin ABI can produce the same structures.
+ * can build and cache one prepared statement per operation shape.
  *
  * The router is pure: no I/O, no server.  Everything it returns lives in the
  * arena passed in (the per-message arena) and dies at its next reset.
@@ -32,36 +31,15 @@
 #include <stdint.h>
 
 #include "common/arena.h"
-#include "config/config.h"
 #include "common/error.h"
 #include "common/lsn.h"
-#include "decode/pgoutput.h"
+#include "config/config.h"
+#include "map/change.h"
 #include "walbridge/plugin.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef enum wb_change_kind {
-    WB_CHANGE_INSERT = 'I',
-    WB_CHANGE_UPDATE = 'U',
-    WB_CHANGE_DELETE = 'D',
-    WB_CHANGE_TRUNCATE = 'T'
-} wb_change_kind;
-
-/* One source change, as the router sees it. */
-typedef struct wb_change {
-    wb_change_kind kind;
-    const wb_pgoutput_relation *rel; /* latest Relation for the relid */
-    char oldkind;                    /* 0, 'K' or 'O' */
-    const wb_tuple *oldtup;          /* NULL when absent */
-    const wb_tuple *newtup;          /* NULL for delete and truncate */
-    wb_lsn lsn;                      /* commit LSN of the transaction */
-    int64_t commit_time;             /* PG epoch microseconds */
-    uint8_t truncate_flags;          /* WB_TRUNCATE_* for truncate */
-    uint64_t rel_version;            /* rel's relcache generation: changes
-                                        whenever rel's shape may have */
-} wb_change;
 
 typedef enum wb_op_kind {
     WB_OP_UPSERT = 1, /* INSERT (keys, set) ON CONFLICT (keys) DO UPDATE set */
@@ -81,8 +59,9 @@ struct wb_plugin_lookup {
     const char *cast; /* "date", or NULL */
 };
 
-/* A column and its value: the plugin ABI's struct itself, so that what a
- * plugin emits is queued without a copy. */
+/* A column and its value: the plugin ABI's struct itself, so that what the
+ * built-in mapping emits is queued without a copy (an external plugin's
+ * columns are copied, to keep their names past the message). */
 typedef wb_plugin_col wb_op_value;
 
 typedef struct wb_target_op {
@@ -143,12 +122,6 @@ int wb_router_route(wb_router *r, const wb_change *change, wb_arena *arena,
                     wb_target_op **ops, size_t *nops, wb_error *err);
 
 /*
- * What the router makes of one source change for the applier: the target
- * operations, and what the applier needs of the source row besides them,
- * so that data flows one way (decoder, router, applier) and the applier
- * never reads decoder structs.
- */
-/*
  * A write of another writer to a table that a last_writer_wins by commit
  * time mapping writes: which columns it wrote, for the column clock
  * (wb_apply_clock_change).  Values are text (NULL: SQL NULL); unchanged
@@ -165,6 +138,12 @@ typedef struct wb_clock_write {
     bool *same; /* the old row (replica identity full) had that value */
 } wb_clock_write;
 
+/*
+ * What the router makes of one source change for the applier: the target
+ * operations, and what the applier needs of the source row besides them,
+ * so that data flows one way (decoder, router, applier) and the applier
+ * never reads decoder structs.
+ */
 typedef struct wb_routed {
     /* A row of this relation changed (NULL for a truncate): if it is a
      * mapping's lookup table, its pending links are due. */

@@ -17,8 +17,8 @@
  * Parsing is pure and bounds-checked: bytes in, struct out; the payload
  * pointer aliases the input buffer.
  */
-#ifndef WALBRIDGE_COPYDATA_H
-#define WALBRIDGE_COPYDATA_H
+#ifndef WB_SOURCE_COPYDATA_H
+#define WB_SOURCE_COPYDATA_H
 
 #include <stddef.h>
 #include <stdint.h>

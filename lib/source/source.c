@@ -89,17 +89,9 @@ void wb_source_close(wb_source *s)
     free(s);
 }
 
-int wb_source_server_version(const wb_source *s)
-{
-    return s->server_version;
-}
 const char *wb_source_system_id(const wb_source *s)
 {
     return s->system_id;
-}
-int wb_source_proto_version(const wb_source *s)
-{
-    return s->proto_version;
 }
 uint32_t wb_source_timeline(const wb_source *s)
 {

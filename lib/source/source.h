@@ -6,8 +6,8 @@
  * standby status updates.  It never decides what to confirm: the run loop
  * passes the flush position, which it derives from durably stored progress.
  */
-#ifndef WALBRIDGE_SOURCE_INT_H
-#define WALBRIDGE_SOURCE_INT_H
+#ifndef WB_SOURCE_SOURCE_H
+#define WB_SOURCE_SOURCE_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -30,9 +30,7 @@ typedef struct wb_slot_info {
 int wb_source_open(const wb_config *cfg, wb_source **out, wb_error *err);
 void wb_source_close(wb_source *s);
 
-int wb_source_server_version(const wb_source *s); /* e.g. 150018 */
 const char *wb_source_system_id(const wb_source *s);
-int wb_source_proto_version(const wb_source *s);
 uint32_t wb_source_timeline(const wb_source *s);
 
 /* Create the publication FOR TABLES IN SCHEMA ... when it is missing. */
@@ -40,7 +38,7 @@ int wb_source_ensure_publication(wb_source *s, wb_error *err);
 
 /*
  * Look the slot up; create it (pgoutput, no snapshot) when it is missing,
- * creation is allowed and nothing is stored (progress_stored false).  A
+ * creation is allowed and nothing is stored (stored is WB_INVALID_LSN).  A
  * missing slot with stored progress is WB_ESTATE: recreating it would
  * silently skip every change in between.
  */

@@ -12,8 +12,8 @@
  * and nothing needs to survive one (the server sends an uncommitted
  * transaction again from the start).
  */
-#ifndef WALBRIDGE_SPOOL_INT_H
-#define WALBRIDGE_SPOOL_INT_H
+#ifndef WB_SOURCE_SPOOL_H
+#define WB_SOURCE_SPOOL_H
 
 #include <stdbool.h>
 #include <stddef.h>

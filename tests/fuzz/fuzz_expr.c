@@ -329,7 +329,7 @@ static void build_row(row *rw, const wb_config_mapping *m)
         rw->value[i] = c && c->kind != MISSING ? &c->v : NULL;
         rw->types[i] = c ? c->type : 0;
     }
-    rw->r.slot = rw->value;
+    rw->r.values = rw->value;
     rw->r.types = rw->types;
 }
 

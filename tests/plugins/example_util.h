@@ -28,7 +28,7 @@ static inline int cfg_fail(wb_plugin_init *args, const wb_plugin_node *at,
     va_end(ap);
     /* errnode was appended to wb_plugin_init: only set it when the host's
      * struct has it. */
-    if (args->size >= offsetof(wb_plugin_init, errnode) + sizeof(args->errnode))
+    if (WB_PLUGIN_HAS(args, errnode))
         args->errnode = at;
     return -1;
 }

@@ -3,7 +3,7 @@
  */
 #include <string.h>
 
-#include "common/conninfo.h"
+#include "common/conn.h"
 #include "wbtest.h"
 
 static void test_redact(void)

@@ -76,7 +76,7 @@ static int eval_filter(const char *text, int n, const char *const *names,
                 r.types[s] = types[i];
             }
     }
-    r.er.slot = r.vals;
+    r.er.values = r.vals;
     r.er.types = r.types;
     wb_error_clear(&err);
     const char *col = NULL;
