@@ -26,6 +26,7 @@
 #include "common/arena.h"
 #include "source/copydata.h"
 #include "common/log.h"
+#include "common/names.h"
 #include "decode/pgoutput.h"
 #include "decode/relcache.h"
 
@@ -145,9 +146,9 @@ static int handle_origin(wb_dispatch *d, const wb_pgoutput_origin *o)
 static int handle_message(wb_dispatch *d, const wb_pgoutput_message *m)
 {
     /* The marker walbridge writes into its own transactions when no
-     * replication origin can be used (apply/apply.h). */
+     * replication origin can be used (common/names.h). */
     if (d->in_txn && (m->flags & WB_MESSAGE_TRANSACTIONAL) &&
-        strcmp(m->prefix, WB_APPLY_MARKER_PREFIX) == 0 &&
+        strcmp(m->prefix, WB_MARKER_PREFIX) == 0 &&
         strcmp(m->content, d->cfg->target.origin) == 0)
         d->skip_txn = d->own_txn = true;
     return 0;

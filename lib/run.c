@@ -31,8 +31,10 @@
 #include "dispatch.h"
 #include "source/source.h"
 #include "check/startup_int.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "map/router.h"
+#include "progress.h"
 #include "decode/pgoutput.h"
 #include "run.h"
 
@@ -89,13 +91,6 @@ typedef struct run_state {
     wb_run_stats stats;
 } run_state;
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool idle(const run_state *st)
 {
     return wb_dispatch_idle(st->disp) && !wb_apply_busy(st->apply);
@@ -127,7 +122,7 @@ static int send_status(run_state *st, bool ping)
     int rc = wb_source_send_status(st->src, st->persisted, ping, st->err);
     if (rc < 0)
         return rc;
-    st->last_status_ms = mono_ms();
+    st->last_status_ms = wb_clock_ms();
     if (ping)
         st->last_ping_ms = st->last_status_ms;
     if (rc == 1 && !st->want_write) {
@@ -151,7 +146,7 @@ static int persist_idle(run_state *st, bool force)
 {
     const wb_stream_pos *pos = wb_dispatch_pos(st->disp);
     wb_lsn cand = pos->pending > pos->keepalive ? pos->pending : pos->keepalive;
-    int64_t now = mono_ms();
+    int64_t now = wb_clock_ms();
     int rc;
 
     if (!idle(st) || cand <= st->persisted)
@@ -581,7 +576,7 @@ static void on_apply_poll(uv_poll_t *h, int status, int events)
 static void on_timer(uv_timer_t *h)
 {
     run_state *st = h->data;
-    int64_t now = mono_ms();
+    int64_t now = wb_clock_ms();
     int rc;
 
     if (st->finished)
@@ -672,61 +667,36 @@ static int prepare(run_state *st, wb_lsn *startpos)
     if ((rc = wb_apply_open(st->cfg, &st->apply, st->err)) != 0)
         return rc;
     wb_apply_set_rowmode_until(st->apply, st->rowmode_until);
-    if ((rc = wb_apply_stored_lsn(st->apply, &stored, st->err)) != 0)
+    wb_progress *progress = wb_apply_progress(st->apply);
+    if ((rc = wb_progress_stored_lsn(progress, &stored, st->err)) != 0)
         return rc;
     if ((rc = wb_source_open(st->cfg, &st->src, st->err)) != 0)
         return rc;
-    rc = wb_apply_check_source(st->apply, wb_source_system_id(st->src),
-                               wb_source_timeline(st->src), st->err);
+    rc = wb_progress_check_source(progress, wb_source_system_id(st->src),
+                                  wb_source_timeline(st->src), st->err);
     if (rc)
         return rc;
     if ((rc = wb_source_ensure_publication(st->src, st->err)) != 0)
         return rc;
     if ((rc = wb_source_ensure_slot(st->src, stored, &slot, st->err)) != 0)
         return rc;
-    if (slot.created) {
-        /* Store the starting point so that later checks have a base. */
-        rc = wb_apply_store_progress(st->apply, slot.consistent_point,
-                                     wb_pgtime_now(), st->err);
-        if (rc == 0)
-            rc = wb_apply_drain(st->apply, STOP_TIMEOUT_MS, st->err);
-        if (rc)
-            return rc;
-        stored = slot.consistent_point;
-    } else if (slot.active_pid &&
-               (rc = wait_slot_inactive(st, stored, &slot)) != 0) {
+    if (!slot.created && slot.active_pid &&
+        (rc = wait_slot_inactive(st, stored, &slot)) != 0)
         return rc;
-    } else if (slot.active_pid) {
-        wb_error_set(st->err, WB_ESTATE,
-                     "replication slot \"%s\" is active for PID %d",
-                     st->cfg->source.slot, slot.active_pid);
-        wb_error_hint(st->err, "Is another walbridge using this slot?");
-        return WB_ESTATE;
-    } else if (stored == WB_INVALID_LSN) {
-        wb_log(WB_LOG_WARNING,
-               "no progress stored for existing slot \"%s\": starting at its "
-               "confirmed_flush_lsn %s",
-               st->cfg->source.slot, wb_lsn_format(slot.confirmed_flush, a));
-        stored = slot.confirmed_flush;
+    wb_progress_slot ps = {slot.created, slot.consistent_point,
+                           slot.confirmed_flush, slot.active_pid};
+    bool store;
+    if ((rc = wb_progress_resume(st->cfg->source.slot, stored, &ps, &stored,
+                                 &store, st->err)) != 0)
+        return rc;
+    if (store) {
+        /* Store the starting point so that later checks have a base. */
         rc = wb_apply_store_progress(st->apply, stored, wb_pgtime_now(),
                                      st->err);
         if (rc == 0)
             rc = wb_apply_drain(st->apply, STOP_TIMEOUT_MS, st->err);
         if (rc)
             return rc;
-    } else if (slot.confirmed_flush > stored) {
-        wb_error_set(
-            st->err, WB_ESTATE,
-            "replication slot \"%s\" has confirmed %s, past the stored "
-            "position %s",
-            st->cfg->source.slot, wb_lsn_format(slot.confirmed_flush, a),
-            wb_lsn_format(stored, b));
-        wb_error_detail(st->err, "Changes between the two positions will "
-                                 "never be sent again.");
-        wb_error_hint(st->err, "Was the target restored from a backup, or the "
-                               "slot used by another consumer?  Resynchronise "
-                               "the tables before starting again.");
-        return WB_ESTATE;
     }
     st->persisted = stored;
     st->stats.start_lsn = stored;
@@ -736,8 +706,9 @@ static int prepare(run_state *st, wb_lsn *startpos)
         return rc;
     wb_log(WB_LOG_INFO, "resuming at %s (progress stored in %s)%s%s",
            wb_lsn_format(stored, a),
-           wb_apply_mode(st->apply) == WB_PROGRESS_ORIGIN ? "replication origin"
-                                                          : "progress table",
+           wb_progress_get_mode(progress) == WB_PROGRESS_ORIGIN
+               ? "replication origin"
+               : "progress table",
            st->opts.until_now ? ", until " : "",
            st->opts.until_now ? wb_lsn_format(st->until, b) : "");
     return 0;
@@ -826,7 +797,7 @@ static int run_session(run_state *st)
     uv_poll_init(&st->loop, &st->poll, wb_source_socket(st->src));
     st->poll.data = st;
     st->poll_started = true;
-    st->last_persist_ms = st->last_status_ms = mono_ms();
+    st->last_persist_ms = st->last_status_ms = wb_clock_ms();
     uv_poll_start(&st->poll, UV_READABLE, on_poll);
     uv_poll_init(&st->loop, &st->apoll, wb_apply_socket(st->apply));
     st->apoll.data = st;
@@ -909,7 +880,7 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
         rc = err->code ? err->code : WB_ENOMEM;
         goto done;
     }
-    srand((unsigned)(mono_ms() ^ (int64_t)getpid()));
+    srand((unsigned)(wb_clock_ms() ^ (int64_t)getpid()));
     /* Signals are caught from the start so a stop during set-up is clean. */
     if ((rc = setup_loop(st)) != 0)
         goto done;

@@ -18,6 +18,7 @@
 #include <libpq-fe.h>
 
 #include "apply/apply.h"
+#include "progress.h"
 #include "common/clock.h"
 #include "common/conn.h"
 #include "apply/link.h"
@@ -27,7 +28,6 @@
 
 #define MAX_STATEMENTS      512
 #define STMT_BUCKETS        1031 /* prime, > 2 x MAX_STATEMENTS */
-#define ORIGIN_WAIT_TRIES   60   /* x 250 ms */
 #define SQL_MAX             (64 * 1024)
 #define MAX_ITEMS           16384 /* queued statements awaiting their result */
 #define ITEM_CASTS          8     /* target-side casts an item can name */
@@ -85,13 +85,6 @@ typedef struct run {
     uint64_t keyset[RUN_KEYSET]; /* hashes of key values in the run */
 } run;
 
-/* synchronous_commit off: a committed batch waiting for its WAL flush. */
-typedef struct unflushed {
-    wb_lsn local; /* target WAL position at or past the commit record */
-    wb_lsn end;   /* the batch's source end_lsn */
-} unflushed;
-#define MAX_UNFLUSHED 4096
-
 /* What a queued statement was, to read its result in context. */
 typedef struct item {
     item_kind kind;
@@ -121,9 +114,7 @@ struct wb_apply {
     PGconn *conn;
     const wb_config *cfg;
     wb_progress_mode mode;
-    char *origin;       /* origin name */
-    char *progress_rel; /* quoted schema.table */
-    char *progress_sql; /* upsert of the progress row (table mode) */
+    wb_progress *progress; /* the stored position (progress.h) */
     stmt *buckets[STMT_BUCKETS];
     size_t nstmts;
     uint64_t stmt_seq;
@@ -145,7 +136,6 @@ struct wb_apply {
     int64_t batch_latency_ms;
     size_t commits_out;   /* batch COMMITs sent, result not yet read */
     wb_lsn last_sent_end; /* end_lsn stored by the last COMMIT sent */
-    char *guard_sql;      /* table mode: is that position stored? */
 
     coltype *coltypes; /* of every mapping target, read at open */
     size_t ncoltypes;
@@ -154,10 +144,6 @@ struct wb_apply {
     bool set_failed;      /* a set-based statement failed */
     run *run;
 
-    wb_lsn durable; /* end of the last batch known durable */
-    bool sync_commit;
-    unflushed unfl[MAX_UNFLUSHED]; /* ring, oldest first */
-    size_t unfl_head, unfl_n;
     bool flush_query_out; /* an IT_FLUSH_LSN is in flight */
     int64_t last_flush_query_ms;
     wb_apply_stats stats;
@@ -174,7 +160,6 @@ struct wb_apply {
     unsigned cfg_gen; /* bumped by a reload: statements built from
                          mapping settings (conflict, links) are keyed
                          on it, so none outlives its configuration */
-    char roident[16]; /* our origin's id (origin mode), for conflict logs */
 };
 
 /* FNV-1a: statement shapes are short strings. */
@@ -208,15 +193,6 @@ static int exec_ok(wb_apply *a, const char *sql, int nparams,
         out, what, err);
 }
 
-/* The text of fn(rel), malloc'd; NULL when out of memory. */
-static char *sql_for(int (*fn)(wb_strbuf *, const char *), const char *rel)
-{
-    wb_strbuf b = {0};
-    char *sql = fn(&b, rel) == 0 ? strdup(b.data) : NULL;
-    wb_strbuf_free(&b);
-    return sql;
-}
-
 /* Run one statement built by a wb_sql_* function (no parameters). */
 static int exec_built(wb_apply *a, wb_strbuf *sql, const char *what,
                       wb_error *err)
@@ -226,68 +202,6 @@ static int exec_built(wb_apply *a, wb_strbuf *sql, const char *what,
                                 what, err);
     wb_strbuf_free(sql);
     return rc;
-}
-
-static bool is_sqlstate(const wb_error *err, const char *state)
-{
-    return err && strcmp(err->sqlstate, state) == 0;
-}
-
-/* Attach the session to the origin, creating it first when missing. */
-static int setup_origin(wb_apply *a, wb_error *err)
-{
-    const char *p[1] = {a->origin};
-    PGresult *res;
-    int rc;
-
-    rc = exec_ok(a, "SELECT pg_replication_origin_oid($1)", 1, p,
-                 PGRES_TUPLES_OK, &res, "could not look up replication origin",
-                 err);
-    if (rc)
-        return rc;
-    bool missing = PQgetisnull(res, 0, 0);
-    if (missing) {
-        PQclear(res);
-        rc = exec_ok(a, "SELECT pg_replication_origin_create($1)", 1, p,
-                     PGRES_TUPLES_OK, &res,
-                     "could not create replication origin", err);
-        if (rc)
-            return rc;
-        wb_log(WB_LOG_INFO, "created replication origin \"%s\"", a->origin);
-    }
-    /* Its id names our own writes in conflict logs. */
-    snprintf(a->roident, sizeof(a->roident), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    /* A backend of ours that just lost its client may still hold the
-     * origin for a moment: retry "already active" for a bounded time. */
-    for (int i = 0;; i++) {
-        rc = exec_ok(a, "SELECT pg_replication_origin_session_setup($1)", 1, p,
-                     PGRES_TUPLES_OK, NULL, "could not use replication origin",
-                     err);
-        if (!rc || !is_sqlstate(err, "55006") || i >= ORIGIN_WAIT_TRIES)
-            break;
-        struct timespec ts = {0, 250 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    if (rc && is_sqlstate(err, "55006")) {
-        err->code = rc = WB_ESTATE;
-        wb_error_hint(err, "Is another walbridge running with the same "
-                           "slot and origin?");
-    }
-    return rc;
-}
-
-static int setup_table(wb_apply *a, wb_error *err)
-{
-    wb_strbuf sql = {0};
-    int rc;
-
-    wb_sql_create_schema(&sql, a->cfg->target.progress_schema);
-    if ((rc = exec_built(a, &sql, "could not create the progress schema",
-                         err)) != 0)
-        return rc;
-    wb_sql_progress_create(&sql, a->progress_rel);
-    return exec_built(a, &sql, "could not create the progress table", err);
 }
 
 /*
@@ -470,32 +384,20 @@ int wb_apply_open(const wb_config *cfg, wb_apply **out, wb_error *err)
     if (!a)
         return wb_error_set(err, WB_ENOMEM, "out of memory");
     a->cfg = cfg;
-    a->origin = strdup(cfg->target.origin);
     a->conn = wb_conn_open(conninfo, false, "walbridge", "target", err);
     if (!a->conn) {
         wb_apply_close(a);
         return err ? err->code : WB_ECONN;
     }
-    {
-        wb_strbuf r = {0};
-        wb_strbuf_append_rel(&r, cfg->target.progress_schema,
-                             cfg->target.progress_table);
-        a->progress_rel = r.err ? NULL : strdup(r.data);
-        wb_strbuf_free(&r);
-        if (!a->progress_rel || !a->origin) {
-            wb_apply_close(a);
-            return wb_error_set(err, WB_ENOMEM, "out of memory");
-        }
-    }
     /* With synchronous_commit on, COMMIT means durable.  With off (faster
      * commits), a batch only counts as durable once the target's WAL flush
      * position passes its commit: see IT_LOCAL_LSN / IT_FLUSH_LSN. */
-    a->sync_commit = cfg->target.synchronous_commit;
-    rc = exec_ok(a,
-                 a->sync_commit ? "SET synchronous_commit = on"
-                                : "SET synchronous_commit = off",
-                 0, NULL, PGRES_COMMAND_OK, NULL,
-                 "could not configure the target session", err);
+    rc =
+        exec_ok(a,
+                cfg->target.synchronous_commit ? "SET synchronous_commit = on"
+                                               : "SET synchronous_commit = off",
+                0, NULL, PGRES_COMMAND_OK, NULL,
+                "could not configure the target session", err);
     if (rc)
         goto fail;
 
@@ -510,23 +412,10 @@ int wb_apply_open(const wb_config *cfg, wb_apply **out, wb_error *err)
         a->mode = s.mode;
         a->track_cts = s.track_cts;
     }
-    if (cfg->target.progress == WB_PROGRESS_AUTO &&
-        a->mode == WB_PROGRESS_TABLE)
-        wb_log(WB_LOG_INFO,
-               "role may not use replication origins, storing progress "
-               "in table %s",
-               a->progress_rel);
-    if (a->mode == WB_PROGRESS_ORIGIN && (rc = setup_origin(a, err)) != 0)
+    rc = wb_progress_open(a->conn, cfg, a->mode, cfg->target.synchronous_commit,
+                          &a->progress, err);
+    if (rc)
         goto fail;
-    if (a->mode == WB_PROGRESS_TABLE && (rc = setup_table(a, err)) != 0)
-        goto fail;
-    a->progress_sql = sql_for(wb_sql_progress_store, a->progress_rel);
-    /* Table mode: is a batch's position stored?  (see open_batch) */
-    a->guard_sql = sql_for(wb_sql_progress_guard, a->progress_rel);
-    if (!a->progress_sql || !a->guard_sql) {
-        rc = wb_error_set(err, WB_ENOMEM, "out of memory");
-        goto fail;
-    }
     if ((rc = setup_links(a, err)) != 0)
         goto fail;
     if ((rc = setup_clock(a, err)) != 0)
@@ -561,10 +450,7 @@ void wb_apply_close(wb_apply *a)
         for (size_t i = 0; i < RUN_MAX_COLS; i++)
             wb_strbuf_free(&a->run->arr[i]);
     free(a->run);
-    free(a->origin);
-    free(a->progress_rel);
-    free(a->progress_sql);
-    free(a->guard_sql);
+    wb_progress_close(a->progress);
     free(a->pending_rel);
     free(a->clock_rel);
     wb_strbuf_free(&a->karr);
@@ -576,9 +462,9 @@ void wb_apply_close(wb_apply *a)
     free(a);
 }
 
-wb_progress_mode wb_apply_mode(const wb_apply *a)
+wb_progress *wb_apply_progress(const wb_apply *a)
 {
-    return a->mode;
+    return a->progress;
 }
 
 void wb_apply_get_stats(const wb_apply *a, wb_apply_stats *out)
@@ -587,59 +473,6 @@ void wb_apply_get_stats(const wb_apply *a, wb_apply_stats *out)
         *out = a->stats;
     else
         memset(out, 0, sizeof(*out));
-}
-
-static int lsn_from_result(PGresult *res, wb_lsn *lsn, wb_error *err)
-{
-    if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0))
-        return 0;
-    wb_lsn v;
-    if (wb_lsn_parse(PQgetvalue(res, 0, 0), &v) != 0)
-        return wb_error_set(err, WB_ESQL, "invalid stored position \"%s\"",
-                            PQgetvalue(res, 0, 0));
-    if (v > *lsn)
-        *lsn = v;
-    return 0;
-}
-
-int wb_apply_stored_lsn(wb_apply *a, wb_lsn *lsn, wb_error *err)
-{
-    PGresult *res;
-    int rc;
-
-    *lsn = WB_INVALID_LSN;
-    if (a->mode == WB_PROGRESS_ORIGIN) {
-        rc = exec_ok(a, "SELECT pg_replication_origin_session_progress(true)",
-                     0, NULL, PGRES_TUPLES_OK, &res,
-                     "could not read replication origin progress", err);
-        if (rc)
-            return rc;
-        rc = lsn_from_result(res, lsn, err);
-        PQclear(res);
-        if (rc)
-            return rc;
-    }
-    /* The table may hold progress from a run without origin privileges. */
-    const char *p[2] = {a->progress_rel, a->cfg->source.slot};
-    rc = exec_ok(a, "SELECT to_regclass($1) IS NOT NULL", 1, p, PGRES_TUPLES_OK,
-                 &res, "could not look up the progress table", err);
-    if (rc)
-        return rc;
-    bool exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    PQclear(res);
-    if (!exists)
-        return 0;
-    char *sql = sql_for(wb_sql_progress_read, a->progress_rel);
-    if (!sql)
-        return wb_error_set(err, WB_ENOMEM, "out of memory");
-    rc = exec_ok(a, sql, 1, p + 1, PGRES_TUPLES_OK, &res,
-                 "could not read the progress table", err);
-    free(sql);
-    if (rc)
-        return rc;
-    rc = lsn_from_result(res, lsn, err);
-    PQclear(res);
-    return rc;
 }
 
 /*
@@ -793,7 +626,7 @@ static int open_batch(wb_apply *a, wb_error *err)
      * changes all turned out to be no-ops (a delete of a row already gone)
      * or that only store a position would otherwise not be durable.
      */
-    const char *p[2] = {a->origin, NULL};
+    const char *p[1] = {wb_progress_origin_name(a->progress)};
     rc = send_simple(a, IT_OTHER, WB_SQL_MARKER, 1, p, err);
     if (rc || a->commits_out == 0 || a->last_sent_end == WB_INVALID_LSN)
         return rc;
@@ -806,12 +639,9 @@ static int open_batch(wb_apply *a, wb_error *err)
      * is stored, and fails (rolls back) otherwise.  The first error read is
      * the previous batch's own.
      */
-    char lsnbuf[WB_LSN_BUFLEN];
-    p[0] = wb_lsn_format(a->last_sent_end, lsnbuf);
-    if (a->mode == WB_PROGRESS_ORIGIN)
-        return send_simple(a, IT_OTHER, WB_SQL_ORIGIN_GUARD, 1, p, err);
-    p[1] = a->cfg->source.slot;
-    return send_simple(a, IT_OTHER, a->guard_sql, 2, p, err);
+    wb_progress_stmt g;
+    wb_progress_guard_stmt(a->progress, a->last_sent_end, &g);
+    return send_simple(a, IT_OTHER, g.sql, g.nparams, g.params, err);
 }
 
 /* What a statement is for: names errors of its preparation. */
@@ -1557,8 +1387,6 @@ int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn, wb_error *err)
 /* Queue the stored position, COMMIT and a sync for the open batch. */
 static int close_batch(wb_apply *a, wb_error *err)
 {
-    char lsnbuf[WB_LSN_BUFLEN], tsbuf[32];
-    const char *p[3];
     int rc;
 
     if (!a->in_txn)
@@ -1571,18 +1399,9 @@ static int close_batch(wb_apply *a, wb_error *err)
         return rc;
     if ((rc = resolve_links(a, err)) != 0)
         return rc;
-    wb_lsn_format(a->batch_end, lsnbuf);
-    snprintf(tsbuf, sizeof(tsbuf), "%lld", (long long)a->batch_time);
-    if (a->mode == WB_PROGRESS_ORIGIN) {
-        p[0] = lsnbuf;
-        p[1] = tsbuf;
-        rc = send_simple(a, IT_OTHER, WB_SQL_ORIGIN_XACT_SETUP, 2, p, err);
-    } else {
-        p[0] = a->cfg->source.slot;
-        p[1] = lsnbuf;
-        p[2] = tsbuf;
-        rc = send_simple(a, IT_OTHER, a->progress_sql, 3, p, err);
-    }
+    wb_progress_stmt ps;
+    wb_progress_store_stmt(a->progress, a->batch_end, a->batch_time, &ps);
+    rc = send_simple(a, IT_OTHER, ps.sql, ps.nparams, ps.params, err);
     if (rc)
         return rc;
     if (!PQsendQueryParams(a->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
@@ -1592,7 +1411,7 @@ static int close_batch(wb_apply *a, wb_error *err)
     a->last_sent_end = a->batch_end;
     it->lsn = a->batch_end;
     it->txns = a->batch_txns;
-    if (!a->sync_commit) {
+    if (!wb_progress_sync_commit(a->progress)) {
         rc = send_simple(a, IT_LOCAL_LSN, "SELECT pg_current_wal_insert_lsn()",
                          0, NULL, err);
         if (rc)
@@ -1679,7 +1498,8 @@ int wb_apply_source_idle(wb_apply *a, wb_error *err)
 static int query_flush(wb_apply *a, bool force, wb_error *err)
 {
     int rc;
-    if (a->sync_commit || a->flush_query_out || (a->unfl_n == 0 && !force) ||
+    if (wb_progress_sync_commit(a->progress) || a->flush_query_out ||
+        (wb_progress_unflushed(a->progress) == 0 && !force) ||
         (!force && wb_clock_ms() - a->last_flush_query_ms < FLUSH_QUERY_MS))
         return 0;
     rc = send_simple(a, IT_FLUSH_LSN, "SELECT pg_current_wal_flush_lsn()", 0,
@@ -1709,12 +1529,12 @@ int wb_apply_tick(wb_apply *a, wb_error *err)
 int wb_apply_make_durable(wb_apply *a, int timeout_ms, wb_error *err)
 {
     int rc;
-    if (a->sync_commit || a->unfl_n == 0)
+    if (wb_progress_unflushed(a->progress) == 0)
         return 0;
     /* A commit with synchronous_commit on flushes the WAL up to its own
      * record, so everything committed before it is then durable too.  It
      * must write WAL before COMMIT to be waited for: the marker does. */
-    const char *p[1] = {a->origin};
+    const char *p[1] = {wb_progress_origin_name(a->progress)};
     ensure_pipeline(a);
     if ((rc = send_simple(a, IT_OTHER, "BEGIN", 0, NULL, err)) != 0 ||
         (rc = send_simple(a, IT_OTHER, "SET LOCAL synchronous_commit = on", 0,
@@ -1892,6 +1712,7 @@ static int conflict_result(wb_apply *a, const item *it, PGresult *res,
                            wb_error *err)
 {
     char lsnbuf[WB_LSN_BUFLEN], inc[40], who[64];
+    const char *roident = wb_progress_origin_id(a->progress);
 
     if (PQntuples(res) != 1 || PQnfields(res) != 6)
         return wb_error_set(err, WB_EPROTO,
@@ -1921,8 +1742,9 @@ static int conflict_result(wb_apply *a, const item *it, PGresult *res,
                                 "is off)");
     else if (strcmp(PQgetvalue(res, 0, 5), "0") == 0)
         snprintf(who, sizeof(who), "a local session");
-    else if (a->roident[0] && strcmp(PQgetvalue(res, 0, 5), a->roident) == 0)
-        snprintf(who, sizeof(who), "walbridge (origin \"%s\")", a->origin);
+    else if (roident[0] && strcmp(PQgetvalue(res, 0, 5), roident) == 0)
+        snprintf(who, sizeof(who), "walbridge (origin \"%s\")",
+                 wb_progress_origin_name(a->progress));
     else
         snprintf(who, sizeof(who), "replication origin %s",
                  PQgetvalue(res, 0, 5));
@@ -1973,8 +1795,7 @@ static int handle_result(wb_apply *a, item *it, PGresult *res, wb_error *err)
         if (strcmp(PQcmdStatus(res), "COMMIT") != 0)
             return wb_error_set(err, WB_ESQL,
                                 "target transaction was rolled back");
-        if (a->sync_commit)
-            a->durable = it->lsn;
+        wb_progress_committed(a->progress, it->lsn);
         a->stats.txns += it->txns;
         a->stats.rows_written += a->pending_written;
         a->stats.conflicts += a->pending_conflicts;
@@ -2006,9 +1827,7 @@ static int handle_result(wb_apply *a, item *it, PGresult *res, wb_error *err)
             wb_lsn_parse(PQgetvalue(res, 0, 0), &local) != 0)
             return wb_error_set(err, WB_EPROTO,
                                 "invalid WAL position from the target");
-        a->unfl[(a->unfl_head + a->unfl_n) % MAX_UNFLUSHED] =
-            (unflushed){local, it->lsn};
-        a->unfl_n++;
+        wb_progress_committed_at(a->progress, local, it->lsn);
         return 0;
     }
     case IT_FLUSH_LSN: {
@@ -2018,12 +1837,7 @@ static int handle_result(wb_apply *a, item *it, PGresult *res, wb_error *err)
             wb_lsn_parse(PQgetvalue(res, 0, 0), &flushed) != 0)
             return wb_error_set(err, WB_EPROTO,
                                 "invalid WAL position from the target");
-        while (a->unfl_n > 0 && a->unfl[a->unfl_head].local <= flushed) {
-            if (a->unfl[a->unfl_head].end > a->durable)
-                a->durable = a->unfl[a->unfl_head].end;
-            a->unfl_head = (a->unfl_head + 1) % MAX_UNFLUSHED;
-            a->unfl_n--;
-        }
+        wb_progress_flushed(a->progress, flushed);
         return 0;
     }
     case IT_OP:
@@ -2136,121 +1950,24 @@ bool wb_apply_wants_write(const wb_apply *a)
 }
 wb_lsn wb_apply_durable_lsn(const wb_apply *a)
 {
-    return a->durable;
+    return wb_progress_durable(a->progress);
 }
 bool wb_apply_busy(const wb_apply *a)
 {
     /* Not idle while committed batches still wait for their WAL flush:
      * an idle position stored after them must not be reported first. */
-    return a->in_txn || a->nitems > 0 || a->unfl_n > 0;
+    return a->in_txn || a->nitems > 0 || wb_progress_unflushed(a->progress) > 0;
 }
 
 bool wb_apply_backlogged(const wb_apply *a)
 {
     return a->nitems >= MAX_ITEMS / 2 ||
            a->inflight_bytes >= MAX_INFLIGHT_BYTES ||
-           a->unfl_n >= MAX_UNFLUSHED - 64;
+           wb_progress_unflushed(a->progress) >= WB_PROGRESS_RING - 64;
 }
 
 bool wb_apply_drained_enough(const wb_apply *a)
 {
     return a->nitems < MAX_ITEMS / 4 &&
            a->inflight_bytes < MAX_INFLIGHT_BYTES / 2;
-}
-
-void wb_apply_abandon(wb_apply *a)
-{
-    /* Closing the connection rolls back whatever is open on the server. */
-    if (a->conn) {
-        PQfinish(a->conn);
-        a->conn = NULL;
-    }
-    a->in_txn = false;
-    a->nitems = 0;
-    a->commits_out = 0;
-    a->pending_written = a->pending_conflicts = 0;
-    a->pending_linked = a->pending_noted = 0;
-}
-
-int wb_apply_check_source(wb_apply *a, const char *system_id, uint32_t timeline,
-                          wb_error *err)
-{
-    const char *schema = a->cfg->target.progress_schema;
-    wb_strbuf sql = {0};
-    char tl[16];
-    PGresult *res;
-    wb_error e;
-    int rc;
-
-    snprintf(tl, sizeof(tl), "%u", timeline);
-    wb_error_clear(&e);
-    wb_sql_create_schema(&sql, schema);
-    rc = exec_built(a, &sql, "could not create the progress schema", &e);
-    if (rc == 0) {
-        wb_sql_identity_create(&sql, schema);
-        rc = exec_built(a, &sql, "could not create the source identity table",
-                        &e);
-    }
-    if (rc) {
-        if (rc == WB_ECONN || rc == WB_ENOMEM) {
-            if (err)
-                *err = e;
-            return rc;
-        }
-        wb_log(WB_LOG_WARNING,
-               "cannot record the source's identity, so a failover or a "
-               "different source server will not be detected: %s",
-               e.message);
-        return 0;
-    }
-    const char *p[3] = {a->cfg->source.slot, system_id, tl};
-    if (wb_sql_identity_read(&sql, schema) != 0) {
-        wb_strbuf_free(&sql);
-        return wb_error_set(err, WB_ENOMEM, "out of memory");
-    }
-    rc = exec_ok(a, sql.data, 1, p, PGRES_TUPLES_OK, &res,
-                 "could not read the source identity", err);
-    wb_strbuf_free(&sql);
-    if (rc)
-        return rc;
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        if (wb_sql_identity_insert(&sql, schema) != 0) {
-            wb_strbuf_free(&sql);
-            return wb_error_set(err, WB_ENOMEM, "out of memory");
-        }
-        rc = exec_ok(a, sql.data, 3, p, PGRES_COMMAND_OK, NULL,
-                     "could not record the source identity", err);
-        wb_strbuf_free(&sql);
-        return rc;
-    }
-    if (strcmp(PQgetvalue(res, 0, 0), system_id) != 0) {
-        wb_error_set(err, WB_ESTATE,
-                     "source system identifier changed for slot \"%s\"",
-                     a->cfg->source.slot);
-        wb_error_detail(err,
-                        "The progress was stored for system %s; the "
-                        "source is now system %s.",
-                        PQgetvalue(res, 0, 0), system_id);
-        wb_error_hint(err, "The connection string points at another cluster. "
-                           "If that is intended, resynchronise and delete the "
-                           "slot's row in source_identity and its progress.");
-        PQclear(res);
-        return WB_ESTATE;
-    }
-    if (strcmp(PQgetvalue(res, 0, 1), tl) != 0) {
-        wb_error_set(err, WB_ESTATE,
-                     "source timeline changed for slot \"%s\" from %s to %s",
-                     a->cfg->source.slot, PQgetvalue(res, 0, 1), tl);
-        wb_error_detail(err, "The source was promoted or restored: changes "
-                             "decoded on the old timeline may be missing from "
-                             "the new one.");
-        wb_error_hint(err, "Check that the slot was carried over (failover "
-                           "slots), then update the slot's row in "
-                           "source_identity to the new timeline.");
-        PQclear(res);
-        return WB_ESTATE;
-    }
-    PQclear(res);
-    return 0;
 }

@@ -1,13 +1,7 @@
 /*
- * apply/apply.h - the applier: target writes and stored progress, on one
- * ordinary connection.
- *
- * Exactly-once rests on one rule: the source position (the Commit message's
- * end_lsn) is written in the same target transaction as the rows, through a
- * replication origin (pg_replication_origin_xact_setup, WAL-logged inside
- * the commit record, as PostgreSQL's apply worker does) or, where the role
- * may not use origins, an upsert into a progress table.  Either both the
- * rows and the position are durable, or neither.
+ * apply/apply.h - the applier: target writes, on one ordinary connection,
+ * in batches that carry the stored position (progress.h) in the same
+ * target transaction as their rows.
  */
 #ifndef WALBRIDGE_APPLY_INT_H
 #define WALBRIDGE_APPLY_INT_H
@@ -24,10 +18,6 @@
 
 typedef struct wb_apply wb_apply;
 
-/* Prefix of the transactional logical message that marks walbridge's own
- * transactions when no replication origin can be used. */
-#define WB_APPLY_MARKER_PREFIX WB_SQL_MARKER_PREFIX
-
 /*
  * Connect to the target (cfg->target.conninfo, or the source's when empty),
  * pin the session (synchronous_commit on), run the start-up checks of the
@@ -41,15 +31,9 @@ typedef struct wb_apply wb_apply;
 int wb_apply_open(const wb_config *cfg, wb_apply **out, wb_error *err);
 void wb_apply_close(wb_apply *a);
 
-/* The progress mode actually in use (origin or table, never auto). */
-wb_progress_mode wb_apply_mode(const wb_apply *a);
-
-/*
- * Read the stored position: the highest of the origin's durable progress
- * and the progress table's row for the slot.  *lsn is WB_INVALID_LSN when
- * nothing is stored.
- */
-int wb_apply_stored_lsn(wb_apply *a, wb_lsn *lsn, wb_error *err);
+/* The stored position of this target session (progress.h): read it,
+ * check the source's identity against it.  Lives as long as the applier. */
+struct wb_progress *wb_apply_progress(const wb_apply *a);
 
 /*
  * Applying runs in libpq pipeline mode: the calls below queue statements
@@ -141,19 +125,6 @@ bool wb_apply_busy(const wb_apply *a);
  * drained_enough. */
 bool wb_apply_backlogged(const wb_apply *a);
 bool wb_apply_drained_enough(const wb_apply *a);
-/* Drop everything (closing the connection rolls back on the server). */
-void wb_apply_abandon(wb_apply *a);
-
-/*
- * Compare the source's system identifier and timeline with the ones stored
- * for this slot (recording them the first time).  A different system means
- * the slot name now points at another cluster; a different timeline means
- * a failover happened: both are WB_ESTATE, never silently continued.
- * When the role may not create the identity table, the check is skipped
- * with a warning (returns 0).
- */
-int wb_apply_check_source(wb_apply *a, const char *system_id, uint32_t timeline,
-                          wb_error *err);
 
 /*
  * A change of schema.table reached walbridge.  If that is the lookup table
