@@ -66,11 +66,18 @@ int wb_apply_txn_done(wb_apply *a, wb_lsn end_lsn, int64_t commit_time,
 int wb_apply_tick(wb_apply *a, wb_error *err);
 /*
  * The source has nothing more to read and no transaction is open: close
- * the open batch now if it holds complete transactions, the last of them
- * committed at the source less than batch_latency ago (caught up, not
- * catching up), and no earlier batch's COMMIT still awaits its result
- * (else the caller asks again when results arrive, and the batch keeps
- * filling meanwhile; the latency timer still bounds it).
+ * the open batch now (waiting for batch_latency then only adds lag: at a
+ * low rate, every transaction would wait the whole 10 ms) if it holds
+ * complete transactions and
+ * - the last of them committed at the source less than batch_latency ago:
+ *   caught up, not catching up on a backlog, which is left to the count,
+ *   size and latency bounds;
+ * - no earlier batch's COMMIT still awaits its result.  Meanwhile the
+ *   batch keeps growing (group commit); the caller asks again when results
+ *   arrive, so the number of target commits follows the target's pace, not
+ *   the source's; the latency timer still bounds it.
+ * The batch is closed exactly as by the latency timer: its stored position
+ * goes in the same transaction, and only confirmed commits are reported.
  */
 int wb_apply_source_idle(wb_apply *a, wb_error *err);
 /* Close the open batch now (commit what is complete, or roll back). */
@@ -108,6 +115,10 @@ int wb_apply_make_durable(wb_apply *a, int timeout_ms, wb_error *err);
  */
 bool wb_apply_set_failed(const wb_apply *a);
 void wb_apply_set_rowmode_until(wb_apply *a, wb_lsn lsn);
+
+/* Drain, then make committed batches durable (wb_apply_make_durable):
+ * everything sent is committed and durable, or an error says why not. */
+int wb_apply_settle(wb_apply *a, int timeout_ms, wb_error *err);
 
 /* Ask the server to send the results it holds (before waiting on them). */
 int wb_apply_kick(wb_apply *a, wb_error *err);

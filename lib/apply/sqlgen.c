@@ -396,13 +396,12 @@ static bool sql_clock_lookup(wb_strbuf *sql, const wb_sql_conflict_shape *c,
            add(sql, "::text[] AND ck.col = ") && lit(sql, col) && add(sql, ")");
 }
 
-static bool build_conflict(wb_strbuf *sql, const wb_sql_conflict_shape *c)
+/* x: per column same (s), clean (o) and what the clock knows (l) */
+static bool conflict_x_cols(wb_strbuf *sql, const wb_sql_conflict_shape *c)
 {
     const wb_target_op *op = c->op;
-    const wb_config_conflict *cf = op->conflict;
-    bool ok;
+    bool ok = true;
 
-    ok = add(sql, "WITH x AS (SELECT ");
     for (size_t j = 0; ok && j < c->m; j++) {
         const wb_op_value *v = ccol(c, j);
         ok = add(sql, "t.") && ident(sql, v->column) &&
@@ -421,7 +420,15 @@ static bool build_conflict(wb_strbuf *sql, const wb_sql_conflict_shape *c)
             ok = ok && sql_clock_lookup(sql, c, v->column) &&
                  add(sql, " AS ") && sql_jname(sql, "l", j) && add(sql, ", ");
     }
-    /* wins: does the incoming change win where the policy decides? */
+    return ok;
+}
+
+/* w: does the incoming change win where the policy decides? */
+static bool conflict_wins(wb_strbuf *sql, const wb_sql_conflict_shape *c)
+{
+    const wb_config_conflict *cf = c->op->conflict;
+    bool ok = true;
+
     switch (cf->resolve) {
     case WB_CONFLICT_TARGET_WINS:
         ok = ok && add(sql, "false");
@@ -434,9 +441,8 @@ static bool build_conflict(wb_strbuf *sql, const wb_sql_conflict_shape *c)
              * written by this very transaction, frozen, or from before
              * track_commit_timestamp: older than anything incoming. */
             snprintf(b, sizeof(b),
-                     "coalesce(o.timestamp <= '2000-01-01 00:00:00+00'::"
-                     "timestamptz + $%d::bigint * interval '1 microsecond', "
-                     "true)",
+                     "coalesce(o.timestamp <= " WB_SQL_PG_EPOCH
+                     " + $%d::bigint * interval '1 microsecond', true)",
                      c->stampp);
             ok = ok && add(sql, b);
         } else {
@@ -449,6 +455,15 @@ static bool build_conflict(wb_strbuf *sql, const wb_sql_conflict_shape *c)
         ok = ok && add(sql, "true");
         break;
     }
+    return ok;
+}
+
+/* The rest of x: the row's last commit, and the row locked by its key. */
+static bool conflict_x_row(wb_strbuf *sql, const wb_sql_conflict_shape *c)
+{
+    const wb_target_op *op = c->op;
+    bool ok = true;
+
     ok = ok && add(sql, " AS w, ");
     if (c->track_cts)
         ok = ok && add(sql, "o.timestamp AS ts, o.roident AS ro FROM ") &&
@@ -460,8 +475,15 @@ static bool build_conflict(wb_strbuf *sql, const wb_sql_conflict_shape *c)
              add(sql, "NULL::timestamptz AS ts, NULL::oid AS ro "
                       "FROM ") &&
              add_rel(sql, op) && add(sql, " AS t WHERE ");
-    ok = ok && sql_keymatch(sql, c, "t") &&
-         add(sql, " FOR UPDATE OF t), y AS (SELECT ");
+    return ok && sql_keymatch(sql, c, "t") && add(sql, " FOR UPDATE OF t), ");
+}
+
+/* y: per column conflict (k) and write (d) */
+static bool conflict_y(wb_strbuf *sql, const wb_sql_conflict_shape *c)
+{
+    const wb_config_conflict *cf = c->op->conflict;
+    bool ok = add(sql, "y AS (SELECT ");
+
     for (size_t j = 0; ok && j < c->m; j++) {
         const char *col = ccol(c, j)->column;
         bool src = owned_by((const char *const *)cf->source_owns,
@@ -490,8 +512,15 @@ static bool build_conflict(wb_strbuf *sql, const wb_sql_conflict_shape *c)
         ok =
             ok && add(sql, ") AS ") && sql_jname(sql, "d", j) && add(sql, ", ");
     }
-    ok = ok && add(sql, "x.ts, x.ro FROM x), u AS (UPDATE ") &&
-         add_rel(sql, op) && add(sql, " AS t SET ");
+    return ok && add(sql, "x.ts, x.ro FROM x)");
+}
+
+/* u: the update of the columns to write */
+static bool conflict_u(wb_strbuf *sql, const wb_sql_conflict_shape *c)
+{
+    const wb_target_op *op = c->op;
+    bool ok = add(sql, ", u AS (UPDATE ") && add_rel(sql, op) &&
+              add(sql, " AS t SET ");
     for (size_t j = 0; ok && j < c->m; j++) {
         const wb_op_value *v = ccol(c, j);
         ok = (j == 0 || add(sql, ", ")) && ident(sql, v->column) &&
@@ -504,7 +533,15 @@ static bool build_conflict(wb_strbuf *sql, const wb_sql_conflict_shape *c)
     for (size_t j = 0; ok && j < c->m; j++)
         ok = (j == 0 || add(sql, " OR ")) && add(sql, "y.") &&
              sql_jname(sql, "d", j);
-    ok = ok && add(sql, ") RETURNING 1)");
+    return ok && add(sql, ") RETURNING 1)");
+}
+
+/* k: the clock of the columns written (commit-time policy) */
+static bool conflict_k(wb_strbuf *sql, const wb_sql_conflict_shape *c)
+{
+    const wb_target_op *op = c->op;
+    bool ok = true;
+
     if (c->clock) {
         /* Record when each written value was committed at the source. */
         ok = ok && add(sql, ", k AS (INSERT INTO ") && add(sql, c->clock) &&
@@ -524,6 +561,15 @@ static bool build_conflict(wb_strbuf *sql, const wb_sql_conflict_shape *c)
                             "(tbl, key, col) DO UPDATE SET lsn = "
                             "EXCLUDED.lsn, md5 = EXCLUDED.md5)");
     }
+    return ok;
+}
+
+/* i: the insert of a row that is not there */
+static bool conflict_i(wb_strbuf *sql, const wb_sql_conflict_shape *c)
+{
+    const wb_target_op *op = c->op;
+    bool ok = true;
+
     if (op->kind == WB_OP_UPSERT || op->insert_if_missing) {
         ok = ok && add(sql, ", i AS (INSERT INTO ") && add_rel(sql, op) &&
              add(sql, " (");
@@ -539,6 +585,16 @@ static bool build_conflict(wb_strbuf *sql, const wb_sql_conflict_shape *c)
             ok = (k == 0 || add(sql, ", ")) && ident(sql, op->keys[k].column);
         ok = ok && add(sql, ") DO NOTHING RETURNING 1)");
     }
+    return ok;
+}
+
+/* The one row: written, found, the conflicting columns, of which the
+ * incoming won, the row's last commit time and origin. */
+static bool conflict_select(wb_strbuf *sql, const wb_sql_conflict_shape *c)
+{
+    const wb_target_op *op = c->op;
+    bool ok = true;
+
     ok = ok && add(sql, " SELECT (SELECT count(*) FROM u)");
     if (op->kind == WB_OP_UPSERT || op->insert_if_missing)
         ok = ok && add(sql, " + (SELECT count(*) FROM i)");
@@ -556,6 +612,14 @@ static bool build_conflict(wb_strbuf *sql, const wb_sql_conflict_shape *c)
         ok = ok && add(sql, ") FROM y)");
     }
     return ok && add(sql, ", (SELECT ts FROM y), (SELECT ro FROM y)");
+}
+
+static bool build_conflict(wb_strbuf *sql, const wb_sql_conflict_shape *c)
+{
+    return add(sql, "WITH x AS (SELECT ") && conflict_x_cols(sql, c) &&
+           conflict_wins(sql, c) && conflict_x_row(sql, c) &&
+           conflict_y(sql, c) && conflict_u(sql, c) && conflict_k(sql, c) &&
+           conflict_i(sql, c) && conflict_select(sql, c);
 }
 
 int wb_sql_conflict(wb_strbuf *b, const wb_sql_conflict_shape *c)
