@@ -14,19 +14,18 @@
 #include "common/lsn.h"
 
 #include "map/router.h"
-#include "apply/sqlgen.h"
 
 typedef struct wb_apply wb_apply;
 
 /*
  * Connect to the target (cfg->target.conninfo, or the source's when empty),
- * pin the session (synchronous_commit on), run the start-up checks of the
- * target session (check/startup_int.h: TARGET and RULES) and set up progress
- * storage: origin (created when missing, attached to the session) or table
- * (created when missing).  In auto mode an origin is used when the role
- * may.  Returns 0 or WB_ECONN / WB_ESQL / WB_ESTATE (origin in use by
- * another process) / a start-up check's refusal (WB_ECONFIG, WB_ECATALOG)
- * with err.
+ * pin the session (synchronous_commit as target.synchronous_commit says),
+ * run the start-up checks of the target session (check/startup_int.h:
+ * TARGET and RULES) and set up progress storage (progress.h: origin or
+ * table; in auto mode an origin when the role may), the pending link table
+ * and the column clock when the mappings need them.  Returns 0 or WB_ECONN /
+ * WB_ESQL / WB_ESTATE (origin in use by another process) / a start-up check's
+ * refusal (WB_ECONFIG, WB_ECATALOG) with err.
  */
 int wb_apply_open(const wb_config *cfg, wb_apply **out, wb_error *err);
 void wb_apply_close(wb_apply *a);

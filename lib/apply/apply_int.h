@@ -61,8 +61,8 @@ typedef struct wb_apply_tally {
 
 /* batch.c: the open target transaction. */
 typedef struct wb_apply_batch {
-    bool open;   /* a batch (target transaction) is open */
-    wb_lsn end;  /* end_lsn of the last complete source txn in it */
+    bool open;  /* a batch (target transaction) is open */
+    wb_lsn end; /* end_lsn of the last complete source txn in it */
     int64_t time;
     uint64_t txns;
     size_t bytes;

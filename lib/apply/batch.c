@@ -162,8 +162,8 @@ static int close_batch(wb_apply *a, wb_error *err)
     wb_progress_store_stmt(a->progress, b->end, b->time, &ps);
     if ((rc = send_plain(a, ps.sql, ps.nparams, ps.params, err)) != 0)
         return rc;
-    wb_pipe_item it = {.done = commit_done, .ctx = a, .lsn = b->end,
-                       .n = b->txns};
+    wb_pipe_item it = {
+        .done = commit_done, .ctx = a, .lsn = b->end, .n = b->txns};
     if ((rc = wb_pipe_send(&a->pipe, "COMMIT", 0, NULL, &it,
                            "could not send COMMIT", err)) != 0)
         return rc;

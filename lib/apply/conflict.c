@@ -155,12 +155,12 @@ static void conflict_flags(const wb_target_op *op, char *flags)
         for (size_t i = 0; i < op->nset; i++) {
             const wb_op_value *o = op->old ? &op->old[i] : NULL;
             bool known = o && o->column;
-            flags[f++] = !known ? 'u'
-                         : (o->value == NULL) != (op->set[i].value == NULL) ||
-                                 (o->value &&
-                                  strcmp(o->value, op->set[i].value) != 0)
-                             ? 'c'
-                             : 'n';
+            flags[f++] =
+                !known ? 'u'
+                : (o->value == NULL) != (op->set[i].value == NULL) ||
+                        (o->value && strcmp(o->value, op->set[i].value) != 0)
+                    ? 'c'
+                    : 'n';
         }
     } else {
         for (size_t i = 0; i < op->nkeys + op->nset; i++)
@@ -253,8 +253,8 @@ static void last_writer(wb_apply *a, PGresult *res, char *who, size_t n)
 /* Log the conflict the statement of it found: cols conflicted, the
  * incoming change won those in won. */
 static void log_conflict(wb_apply *a, const wb_pipe_item *it,
-                         const wb_apply_row *r, PGresult *res,
-                         const char *cols, const char *won)
+                         const wb_apply_row *r, PGresult *res, const char *cols,
+                         const char *won)
 {
     char lsnbuf[WB_LSN_BUFLEN], inc[40], who[64];
     wb_error e;
@@ -289,8 +289,7 @@ static void log_conflict(wb_apply *a, const wb_pipe_item *it,
  * columns, those of them the incoming change won, the target row's last
  * commit time and origin.
  */
-int wb_apply_conflict_done(const wb_pipe_item *it, PGresult *res,
-                           wb_error *err)
+int wb_apply_conflict_done(const wb_pipe_item *it, PGresult *res, wb_error *err)
 {
     wb_apply *a = it->ctx;
     const wb_apply_row *r = it->arg;

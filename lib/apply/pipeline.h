@@ -50,7 +50,7 @@ struct wb_pipe_item {
 };
 
 typedef struct wb_pipe {
-    PGconn *conn; /* borrowed */
+    PGconn *conn;     /* borrowed */
     bool on;          /* in pipeline mode */
     bool want_write;  /* libpq has unsent output */
     bool expect_null; /* a NULL result ends the previous statement */

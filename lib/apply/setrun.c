@@ -102,9 +102,9 @@ static int load_table(wb_apply *a, const wb_config_table *t, wb_error *err)
     if (rc)
         return rc;
     for (int i = 0; i < PQntuples(res) && rc == 0; i++)
-        rc = wb_setrun_add_coltype(&a->set, t->schema, t->table,
-                                   PQgetvalue(res, i, 0),
-                                   PQgetvalue(res, i, 1));
+        rc =
+            wb_setrun_add_coltype(&a->set, t->schema, t->table,
+                                  PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
     PQclear(res);
     return rc ? wb_error_set(err, WB_ENOMEM, "out of memory") : 0;
 }
@@ -195,14 +195,13 @@ static int set_done(const wb_pipe_item *it, PGresult *res, wb_error *err)
     if (PQresultStatus(res) == PGRES_FATAL_ERROR) {
         snprintf(what, sizeof(what),
                  "could not %s \"%s.%s\" for mapping \"%s\"",
-                 wb_apply_op_verb((wb_op_kind)it->kind),
-                 it->schema, it->table, it->mapping);
+                 wb_apply_op_verb((wb_op_kind)it->kind), it->schema, it->table,
+                 it->mapping);
         return wb_apply_fail(a, it, res, what, true, NULL, true, err);
     }
     if (it->kind == WB_OP_UPDATE) /* counted: see wb_sql_counted */
         a->pending.written +=
-            PQntuples(res) == 1 ? strtoull(PQgetvalue(res, 0, 0), NULL, 10)
-                                : 0;
+            PQntuples(res) == 1 ? strtoull(PQgetvalue(res, 0, 0), NULL, 10) : 0;
     else
         a->pending.written += strtoull(PQcmdTuples(res), NULL, 10);
     return 0;
@@ -234,14 +233,14 @@ int wb_apply_run_flush(wb_apply *a, wb_error *err)
      * again row by row, which names the row and column); sql_cast hands
      * the date to the column as the row statement does. */
     for (size_t i = 0; i < r->ncols; i++)
-        types[i] = r->casts[i] ? DATEARRAYOID
-                               : (Oid)strtoul(wb_setrun_coltype(
-                                                  &a->set, r->shape.schema,
-                                                  r->shape.table, r->cols[i]),
-                                              NULL, 10);
-    wb_pipe_item prep =
-        wb_apply_prep_item(a, r->shape.mapping, r->shape.schema,
-                           r->shape.table, r->last_lsn, true);
+        types[i] =
+            r->casts[i]
+                ? DATEARRAYOID
+                : (Oid)strtoul(wb_setrun_coltype(&a->set, r->shape.schema,
+                                                 r->shape.table, r->cols[i]),
+                               NULL, 10);
+    wb_pipe_item prep = wb_apply_prep_item(a, r->shape.mapping, r->shape.schema,
+                                           r->shape.table, r->last_lsn, true);
     wb_stmt_ctx ctx = {&prep, (int)r->ncols, types};
     const char *name;
     if ((rc = wb_stmt_get(&a->stmts, &a->pipe, key, build_set_sql, r, &ctx,
@@ -275,8 +274,7 @@ void wb_apply_run_discard(wb_apply *a)
 }
 
 /* Start a run of op's shape (key: its shape key). */
-static void start_run(wb_setrun_run *r, const wb_target_op *op,
-                      const char *key)
+static void start_run(wb_setrun_run *r, const wb_target_op *op, const char *key)
 {
     snprintf(r->key, sizeof(r->key), "%s", key);
     r->shape = *op;

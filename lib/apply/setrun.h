@@ -50,8 +50,7 @@ int wb_setrun_add_coltype(wb_setrun *s, const char *schema, const char *table,
 const char *wb_setrun_coltype(const wb_setrun *s, const char *schema,
                               const char *table, const char *column);
 /* May op, of a transaction at lsn, join a run? */
-bool wb_setrun_eligible(const wb_setrun *s, const wb_target_op *op,
-                        wb_lsn lsn);
+bool wb_setrun_eligible(const wb_setrun *s, const wb_target_op *op, wb_lsn lsn);
 void wb_setrun_free(wb_setrun *s);
 
 /* A run's key set: hashes of the key values in it (never 0). */

@@ -4,7 +4,8 @@
  * Pure functions: each takes the statement's shape (the op, its column
  * lists, the parameter numbers) and appends the text to a wb_strbuf; no
  * connection, no applier state, so that tests/unit/test_sqlgen.c can
- * assert the exact text of every shape.  apply.c prepares and sends them.
+ * assert the exact text of every shape.  The applier's rooms prepare and
+ * send them.
  * Identifiers are always quoted and values are always parameters; the
  * only literals are names (of columns and tables) that the statements
  * compare or store as text.  Each returns the buffer's error: 0,
@@ -109,8 +110,8 @@ bool wb_sql_counted(const wb_target_op *op);
 
 /*
  * The parameter layout of a row statement of a mapping with a conflict
- * policy (see sqlgen.c): for an update its set list (keys first), for an
- * upsert the keys and then the set list, m columns.
+ * policy (see sqlgen_conflict.c): for an update its set list (keys first), for
+ * an upsert the keys and then the set list, m columns.
  */
 typedef struct wb_sql_conflict_shape {
     const wb_target_op *op;
