@@ -16,7 +16,9 @@
 #include "common/log.h"
 #include "progress.h"
 
-#define ORIGIN_WAIT_TRIES 60 /* x 250 ms */
+#define ORIGIN_WAIT_TRIES  60 /* x 250 ms */
+#define IDLE_PERSIST_BYTES (1024 * 1024)
+#define IDLE_PERSIST_MS    60000
 
 struct wb_progress {
     PGconn *conn; /* the applier's, borrowed */
@@ -155,8 +157,8 @@ int wb_progress_open(PGconn *conn, const wb_config *cfg, wb_progress_mode mode,
                "role may not use replication origins, storing progress "
                "in table %s",
                p->rel);
-    rc = mode == WB_PROGRESS_ORIGIN ? setup_origin(p, err)
-                                    : setup_table(p, err);
+    rc =
+        mode == WB_PROGRESS_ORIGIN ? setup_origin(p, err) : setup_table(p, err);
     if (rc) {
         wb_progress_close(p);
         return rc;
@@ -217,9 +219,9 @@ int wb_progress_stored_lsn(wb_progress *p, wb_lsn *lsn, wb_error *err)
 
     *lsn = WB_INVALID_LSN;
     if (p->mode == WB_PROGRESS_ORIGIN) {
-        rc = exec_ok(p, WB_SQL_ORIGIN_SESSION_PROGRESS, 0, NULL,
-                     PGRES_TUPLES_OK, &res,
-                     "could not read replication origin progress", err);
+        rc =
+            exec_ok(p, WB_SQL_ORIGIN_SESSION_PROGRESS, 0, NULL, PGRES_TUPLES_OK,
+                    &res, "could not read replication origin progress", err);
         if (rc)
             return rc;
         rc = lsn_from_result(res, lsn, err);
@@ -280,11 +282,10 @@ void wb_progress_peek(PGconn *conn, const wb_config *cfg, wb_lsn *lsn,
     if (sql) {
         /* A missing table is not an error for status. */
         const char *prm[1] = {rel};
-        PGresult *r = PQexecParams(conn, WB_SQL_REL_EXISTS, 1, NULL, prm, NULL,
-                                   NULL, 0);
+        PGresult *r =
+            PQexecParams(conn, WB_SQL_REL_EXISTS, 1, NULL, prm, NULL, NULL, 0);
         bool exists = PQresultStatus(r) == PGRES_TUPLES_OK &&
-                      PQntuples(r) > 0 &&
-                      strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+                      PQntuples(r) > 0 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
         PQclear(r);
         if (exists && (v = peek_lsn(conn, sql, cfg->source.slot)) > *lsn) {
             *lsn = v;
@@ -321,9 +322,10 @@ static int identity_changed(wb_progress *p, PGresult *res,
         wb_error_detail(err, "The source was promoted or restored: changes "
                              "decoded on the old timeline may be missing from "
                              "the new one.");
-        wb_error_hint(err, "Check that the slot was carried over (failover "
-                           "slots), then update the slot's row in "
-                           "" WB_OWN_SOURCE_IDENTITY " to the new timeline.");
+        wb_error_hint(
+            err, "Check that the slot was carried over (failover "
+                 "slots), then update the slot's row in " WB_OWN_SOURCE_IDENTITY
+                 " to the new timeline.");
         return WB_ESTATE;
     }
     return 0;
@@ -436,8 +438,8 @@ void wb_progress_guard_stmt(const wb_progress *p, wb_lsn end,
 }
 
 int wb_progress_resume(const char *slot_name, wb_lsn stored,
-                       const wb_progress_slot *slot, wb_lsn *start,
-                       bool *store, wb_error *err)
+                       const wb_progress_slot *slot, wb_lsn *start, bool *store,
+                       wb_error *err)
 {
     char a[WB_LSN_BUFLEN], b[WB_LSN_BUFLEN];
 
@@ -473,6 +475,23 @@ int wb_progress_resume(const char *slot_name, wb_lsn stored,
         return WB_ESTATE;
     }
     return 0;
+}
+
+wb_lsn wb_progress_idle_due(const wb_progress_idle *in, bool force)
+{
+    wb_lsn cand = in->pending > in->keepalive ? in->pending : in->keepalive;
+
+    if (cand <= in->stored)
+        return WB_INVALID_LSN;
+    if (!force) {
+        bool due = in->now_ms - in->last_ms >= in->interval_ms;
+        bool worth = in->pending > in->stored ||
+                     cand - in->stored >= IDLE_PERSIST_BYTES ||
+                     in->now_ms - in->last_ms >= IDLE_PERSIST_MS;
+        if (!due || !worth)
+            return WB_INVALID_LSN;
+    }
+    return cand;
 }
 
 void wb_progress_ring_push(wb_progress_ring *r, wb_lsn local, wb_lsn end)

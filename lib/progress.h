@@ -118,8 +118,28 @@ typedef struct wb_progress_slot {
     int active_pid;          /* 0 when inactive */
 } wb_progress_slot;
 int wb_progress_resume(const char *slot_name, wb_lsn stored,
-                       const wb_progress_slot *slot, wb_lsn *start,
-                       bool *store, wb_error *err);
+                       const wb_progress_slot *slot, wb_lsn *start, bool *store,
+                       wb_error *err);
+
+/*
+ * Positions that need no target rows (the loop's, run.c): the end of the
+ * latest source transaction that wrote nothing (pending: an echo of our
+ * own writes, nothing mapped) and the walsender's position while no
+ * transaction is open (keepalive).  They are stored by a small
+ * progress-only batch: pending at the next status interval, keepalive
+ * lazily (>= 1 MiB ahead or once a minute) so that an idle source does not
+ * pin WAL and a quiet one does not get a transaction per tick.  Returns
+ * the position to store now, or WB_INVALID_LSN; force (stopping): any
+ * that moved.
+ */
+typedef struct wb_progress_idle {
+    wb_lsn pending, keepalive;
+    wb_lsn stored;       /* durably stored */
+    int64_t now_ms;      /* wb_clock_ms() */
+    int64_t last_ms;     /* when one was last stored */
+    int64_t interval_ms; /* source.status_interval */
+} wb_progress_idle;
+wb_lsn wb_progress_idle_due(const wb_progress_idle *in, bool force);
 
 /*
  * Durability.  With synchronous_commit on, a COMMIT's success means its

@@ -366,4 +366,3 @@ wb_sql_conflict_shape wb_sql_conflict_layout(const wb_target_op *op,
     }
     return c;
 }
-

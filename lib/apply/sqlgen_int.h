@@ -46,7 +46,7 @@ static inline int done(wb_strbuf *b, bool ok)
  * The SQL for one value of op as parameter $n: the parameter, the subquery
  * of a lookup, or the cast on the target (see sqlgen.c).
  */
-bool wb_sql_value(wb_strbuf *buf, const wb_target_op *op,
-                  const wb_op_value *v, int n);
+bool wb_sql_value(wb_strbuf *buf, const wb_target_op *op, const wb_op_value *v,
+                  int n);
 
 #endif

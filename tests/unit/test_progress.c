@@ -78,9 +78,8 @@ static void test_resume(void)
     WB_CHECK(!store);
 
     /* Nothing stored: its confirmed_flush_lsn, stored. */
-    WB_CHECK_INT_EQ(wb_progress_resume("s", WB_INVALID_LSN, &s, &start,
-                                       &store, &err),
-                    0);
+    WB_CHECK_INT_EQ(
+        wb_progress_resume("s", WB_INVALID_LSN, &s, &start, &store, &err), 0);
     WB_CHECK_U64_EQ(start, 0x100);
     WB_CHECK(store);
 
@@ -100,11 +99,36 @@ static void test_resume(void)
     WB_CHECK_STR_CONTAINS(err.message, "active for PID 42");
 }
 
+static void test_idle_due(void)
+{
+    /* A skipped transaction's end, at the status interval. */
+    wb_progress_idle in = {0x2000, 0x1000, 0x1000, 10000, 9500, 1000};
+    WB_CHECK_U64_EQ(wb_progress_idle_due(&in, false), 0);
+    in.now_ms = 10500;
+    WB_CHECK_U64_EQ(wb_progress_idle_due(&in, false), 0x2000);
+    /* Nothing moved past what is stored. */
+    in.stored = 0x2000;
+    WB_CHECK_U64_EQ(wb_progress_idle_due(&in, true), 0);
+    /* A keepalive a little ahead: lazily (a minute, or 1 MiB ahead). */
+    in = (wb_progress_idle){0, 0x3000, 0x2000, 20000, 10000, 1000};
+    WB_CHECK_U64_EQ(wb_progress_idle_due(&in, false), 0);
+    in.now_ms = 70000;
+    WB_CHECK_U64_EQ(wb_progress_idle_due(&in, false), 0x3000);
+    in.now_ms = 20000;
+    in.keepalive = 0x2000 + 1024 * 1024;
+    WB_CHECK_U64_EQ(wb_progress_idle_due(&in, false), 0x2000 + 1024 * 1024);
+    /* Stopping: whatever moved. */
+    in.keepalive = 0x2001;
+    WB_CHECK_U64_EQ(wb_progress_idle_due(&in, true), 0x2001);
+    WB_CHECK_U64_EQ(wb_progress_idle_due(&in, false), 0);
+}
+
 int main(void)
 {
     WB_RUN(test_ring_in_order);
     WB_RUN(test_ring_wraps);
     WB_RUN(test_ring_durable_is_max);
     WB_RUN(test_resume);
+    WB_RUN(test_idle_due);
     return wbtest_summary();
 }

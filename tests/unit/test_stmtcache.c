@@ -33,9 +33,10 @@ static void test_key_text(void)
     char *k = wb_stmt_shape_key(&op, 7, buf, sizeof(buf));
     WB_CHECK(k == buf);
     char want[64];
-    snprintf(want, sizeof(want), "%c---\x1fs\x1ft\x1fid\x1e\x1f"
-                                 "a\x1e"
-                                 "b\x1e",
+    snprintf(want, sizeof(want),
+             "%c---\x1fs\x1ft\x1fid\x1e\x1f"
+             "a\x1e"
+             "b\x1e",
              '0' + (int)WB_OP_UPSERT);
     WB_CHECK_STR_EQ(k, want);
 }
