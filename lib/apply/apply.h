@@ -83,7 +83,6 @@ int wb_apply_source_idle(wb_apply *a, wb_error *err);
 int wb_apply_close_batch(wb_apply *a, wb_error *err);
 /* Roll back the open batch (a source transaction was cut off). */
 int wb_apply_rollback_batch(wb_apply *a, wb_error *err);
-bool wb_apply_batch_due(const wb_apply *a);
 /* Milliseconds until the open batch is due by age (0: now), or -1 when
  * there is no batch holding a complete transaction. */
 int64_t wb_apply_batch_due_in_ms(const wb_apply *a);
@@ -100,13 +99,6 @@ int wb_apply_consume(wb_apply *a, wb_error *err);
 /* Send queued output: 0 all sent, 1 more to send (wait for writable). */
 int wb_apply_flush(wb_apply *a, wb_error *err);
 /*
- * synchronous_commit off: make every committed batch durable now (a small
- * transaction committed with synchronous_commit on flushes the WAL before
- * it) and wait for the target to confirm; no-op when on.
- */
-int wb_apply_make_durable(wb_apply *a, int timeout_ms, wb_error *err);
-
-/*
  * A set-based statement failed (the error came from wb_apply_consume):
  * the caller should apply the batch again row by row, on a new session,
  * with wb_apply_set_rowmode_until(err->lsn), so that the error names the
@@ -115,8 +107,10 @@ int wb_apply_make_durable(wb_apply *a, int timeout_ms, wb_error *err);
 bool wb_apply_set_failed(const wb_apply *a);
 void wb_apply_set_rowmode_until(wb_apply *a, wb_lsn lsn);
 
-/* Drain, then make committed batches durable (wb_apply_make_durable):
- * everything sent is committed and durable, or an error says why not. */
+/* Drain, then make committed batches durable: with synchronous_commit
+ * off, a small transaction committed with synchronous_commit on flushes
+ * the WAL before it, and the target's flush position is read.  Everything
+ * sent is then committed and durable, or an error says why not. */
 int wb_apply_settle(wb_apply *a, int timeout_ms, wb_error *err);
 
 /* Ask the server to send the results it holds (before waiting on them). */

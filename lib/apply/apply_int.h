@@ -11,6 +11,7 @@
  *                transactions, closed with the stored position (progress.h)
  *   conflict.c   conflict statements' results and logs; the column clock
  *   link.c       key links: pending lookups noted and resolved
+ *   sqlgen.c, sqlgen_conflict.c   the statements' text (pure)
  * Each room keeps its state in its own member of struct wb_apply below and
  * queues statements with a completion of its own; this header is shared
  * by the rooms only.

@@ -198,7 +198,8 @@ int wb_apply_rollback_batch(wb_apply *a, wb_error *err)
     return wb_pipe_flush(&a->pipe, err) < 0 ? WB_ECONN : 0;
 }
 
-bool wb_apply_batch_due(const wb_apply *a)
+/* The open batch holds complete transactions and is full or old. */
+static bool batch_due(const wb_apply *a)
 {
     const wb_apply_batch *b = &a->batch;
     return b->open && b->end != WB_INVALID_LSN &&
@@ -221,7 +222,7 @@ int wb_apply_txn_done(wb_apply *a, wb_lsn end_lsn, int64_t commit_time,
     }
     if (wrote)
         b->txns++;
-    if (wb_apply_batch_due(a))
+    if (batch_due(a))
         return close_batch(a, err);
     /* Sent by the run loop once the messages at hand are handled: one
      * write per round, not one per transaction. */
@@ -278,12 +279,14 @@ static int query_flush(wb_apply *a, bool force, wb_error *err)
 int wb_apply_tick(wb_apply *a, wb_error *err)
 {
     int rc;
-    if (wb_apply_batch_due(a) && (rc = close_batch(a, err)) != 0)
+    if (batch_due(a) && (rc = close_batch(a, err)) != 0)
         return rc;
     return a->pipe.on ? query_flush(a, false, err) : 0;
 }
 
-int wb_apply_make_durable(wb_apply *a, int timeout_ms, wb_error *err)
+/* synchronous_commit off: make every committed batch durable now and
+ * wait for the target to confirm; no-op when on. */
+static int make_durable(wb_apply *a, int timeout_ms, wb_error *err)
 {
     int rc;
     if (wb_progress_unflushed(a->progress) == 0)
@@ -310,7 +313,7 @@ int wb_apply_make_durable(wb_apply *a, int timeout_ms, wb_error *err)
 int wb_apply_settle(wb_apply *a, int timeout_ms, wb_error *err)
 {
     int rc = wb_apply_drain(a, timeout_ms, err);
-    return rc ? rc : wb_apply_make_durable(a, timeout_ms, err);
+    return rc ? rc : make_durable(a, timeout_ms, err);
 }
 
 int wb_apply_close_batch(wb_apply *a, wb_error *err)
