@@ -25,7 +25,9 @@
 #include "source/spool.h"
 #include "common/arena.h"
 #include "source/copydata.h"
+#include "check/startup.h"
 #include "common/log.h"
+#include "common/names.h"
 #include "decode/pgoutput.h"
 #include "decode/relcache.h"
 
@@ -34,9 +36,9 @@
 #define MSG_ARENA_LIMIT ((size_t)1100 * 1024 * 1024)
 
 struct wb_dispatch {
-    const wb_config *cfg;
-    wb_router *router;
-    wb_apply *apply; /* the session's; NULL between sessions */
+    const wb_config *cfg; /* in force: the one given, or the latest reload */
+    wb_router *router;    /* cfg's (owned) */
+    wb_apply *apply;      /* the session's; NULL between sessions */
     wb_relcache *relcache;
     wb_arena *msg_arena;
     wb_spool *spool; /* streamed transactions until their commit */
@@ -59,7 +61,16 @@ struct wb_dispatch {
 
     bool in_stream; /* between Stream Start and Stream Stop */
     uint32_t stream_xid;
+
+    bool reload_requested; /* SIGHUP: reload at the next transaction end */
+    wb_config *owned;      /* the latest reloaded configuration, or NULL */
+    /* Earlier reloaded configurations the open target session may still
+     * point into; freed when the session ends. */
+    size_t nretired;
+    wb_config *retired[16];
 };
+
+static void reload(wb_dispatch *d);
 
 static int proto_error(wb_dispatch *d, const char *fmt, const char *what)
 {
@@ -129,8 +140,8 @@ static int handle_commit(wb_dispatch *d, const wb_pgoutput_commit *c)
     }
     if (c->end_lsn > d->pos.recv)
         d->pos.recv = c->end_lsn;
-    if (d->hooks.txn_end)
-        d->hooks.txn_end(d->hooks.ud);
+    /* The only moment the configuration may change. */
+    reload(d);
     return 0;
 }
 
@@ -145,9 +156,9 @@ static int handle_origin(wb_dispatch *d, const wb_pgoutput_origin *o)
 static int handle_message(wb_dispatch *d, const wb_pgoutput_message *m)
 {
     /* The marker walbridge writes into its own transactions when no
-     * replication origin can be used (apply/apply.h). */
+     * replication origin can be used (common/names.h). */
     if (d->in_txn && (m->flags & WB_MESSAGE_TRANSACTIONAL) &&
-        strcmp(m->prefix, WB_APPLY_MARKER_PREFIX) == 0 &&
+        strcmp(m->prefix, WB_MARKER_PREFIX) == 0 &&
         strcmp(m->content, d->cfg->target.origin) == 0)
         d->skip_txn = d->own_txn = true;
     return 0;
@@ -515,13 +526,131 @@ int wb_dispatch_copydata(wb_dispatch *d, const char *buf, size_t len,
     return rc;
 }
 
-wb_dispatch *wb_dispatch_create(const wb_config *cfg, wb_router *router,
-                                wb_run_stats *stats,
+/*
+ * SIGHUP: load the file again and swap the mappings, only between source
+ * transactions (never inside one, so every transaction is mapped by one
+ * configuration), and only when nothing but mappings and log changed.
+ * Anything else is refused with a message and the old configuration stays
+ * in force: never a half-changed mapping.
+ */
+
+/* The reloaded file, if it may replace the one in force; NULL (logged)
+ * when it may not. */
+static wb_config *load_next(wb_dispatch *d)
+{
+    wb_config *next = NULL;
+    wb_error e;
+    const char *key;
+
+    wb_error_clear(&e);
+    if (wb_config_load(d->cfg->path, &next, &e) != 0) {
+        wb_error_hint(&e, "The previous configuration stays in force.");
+        wb_log_error(WB_LOG_ERROR, &e);
+        return NULL;
+    }
+    if ((key = wb_config_restart_key(d->cfg, next)) != NULL) {
+        wb_error_set(&e, WB_ECONFIG,
+                     "configuration reload refused: \"%s\" changed", key);
+        wb_error_hint(&e,
+                      "Only mappings and log settings change on reload; "
+                      "restart walbridge to change \"%s\".",
+                      key);
+        wb_log_error(WB_LOG_ERROR, &e);
+        wb_config_free(next);
+        return NULL;
+    }
+    /* The same checks as at start (the session's own follow, in
+     * wb_apply_reconfigure): mappings that do not fit the catalog would
+     * stop walbridge at their first change instead. */
+    if (wb_startup_verify_classes(next, WB_STARTUP_FILE | WB_STARTUP_CATALOG,
+                                  &e) != 0) {
+        wb_error_hint(&e, "The previous configuration stays in force.");
+        wb_log_error(WB_LOG_ERROR, &e);
+        wb_config_free(next);
+        return NULL;
+    }
+    if (d->nretired == sizeof(d->retired) / sizeof(d->retired[0])) {
+        wb_log(WB_LOG_ERROR,
+               "configuration reload refused: too many reloads "
+               "in one session (%zu)",
+               d->nretired);
+        wb_config_free(next);
+        return NULL;
+    }
+    return next;
+}
+
+static void reload(wb_dispatch *d)
+{
+    wb_config *next;
+    wb_router *router;
+    wb_error e;
+
+    if (!d->reload_requested || d->in_txn)
+        return;
+    d->reload_requested = false;
+    if (!(next = load_next(d)))
+        return;
+    wb_error_clear(&e);
+    if (!(router = wb_router_create(next, &e))) {
+        wb_error_hint(&e, "The previous configuration stays in force.");
+        wb_log_error(WB_LOG_ERROR, &e);
+        wb_config_free(next);
+        return;
+    }
+    /* A changed log.level applies; an unchanged one leaves --log-level. */
+    if (strcmp(d->cfg->log.level, next->log.level) != 0) {
+        wb_log_level lvl;
+        if (wb_log_level_parse(next->log.level, &lvl) == 0)
+            wb_log_set_level(lvl);
+    }
+    if (d->apply && wb_apply_reconfigure(d->apply, next, &e) != 0) {
+        /* The applier keeps working with the previous configuration. */
+        wb_error_hint(&e, "The previous configuration stays in force.");
+        wb_log_error(WB_LOG_ERROR, &e);
+        wb_router_destroy(router);
+        wb_config_free(next);
+        return;
+    }
+    wb_router_destroy(d->router);
+    d->router = router;
+    if (d->owned)
+        d->retired[d->nretired++] = d->owned;
+    d->owned = next;
+    d->cfg = next;
+    wb_log(WB_LOG_INFO, "reloaded configuration \"%s\": %zu mappings",
+           next->path, next->nmappings);
+}
+
+void wb_dispatch_request_reload(wb_dispatch *d)
+{
+    d->reload_requested = true;
+    reload(d);
+}
+
+const wb_config *wb_dispatch_config(const wb_dispatch *d)
+{
+    return d->cfg;
+}
+
+static void free_retired(wb_dispatch *d)
+{
+    for (size_t i = 0; i < d->nretired; i++)
+        wb_config_free(d->retired[i]);
+    d->nretired = 0;
+}
+
+wb_dispatch *wb_dispatch_create(const wb_config *cfg, wb_run_stats *stats,
                                 const wb_dispatch_hooks *hooks, wb_error *err)
 {
+    /* Reports its own errors (a plugin that cannot be loaded or rejects
+     * its config is WB_ECONFIG, with the file position). */
+    wb_router *router = wb_router_create(cfg, err);
+    if (!router)
+        return NULL;
     wb_dispatch *d = calloc(1, sizeof(*d));
-
     if (!d) {
+        wb_router_destroy(router);
         wb_error_set(err, WB_ENOMEM, "out of memory");
         return NULL;
     }
@@ -555,14 +684,10 @@ void wb_dispatch_destroy(wb_dispatch *d)
     wb_relcache_destroy(d->relcache);
     wb_arena_destroy(d->msg_arena);
     wb_spool_destroy(d->spool);
+    wb_router_destroy(d->router);
+    free_retired(d);
+    wb_config_free(d->owned);
     free(d);
-}
-
-void wb_dispatch_set_config(wb_dispatch *d, const wb_config *cfg,
-                            wb_router *router)
-{
-    d->cfg = cfg;
-    d->router = router;
 }
 
 int wb_dispatch_start_session(wb_dispatch *d, wb_apply *apply, wb_lsn resume)
@@ -591,6 +716,8 @@ void wb_dispatch_end_session(wb_dispatch *d)
     d->in_stream = false;
     /* Uncommitted streamed transactions are sent again from the start. */
     wb_spool_clear(d->spool);
+    /* The session's applier is closed: nothing points into them any more. */
+    free_retired(d);
     /* A new walsender sends every Relation again before using it. */
     wb_relcache_destroy(d->relcache);
     d->relcache = wb_relcache_create();

@@ -7,9 +7,10 @@
  * apply_handle_* functions): Begin opens a source transaction, its changes
  * go to the router and the applier, Commit closes it; streamed
  * transactions are spooled until their Stream Commit and replayed through
- * the same handlers.  It owns the transaction state and the relation cache;
- * the loop owns connections, timers, signals and when positions are stored
- * and reported.
+ * the same handlers.  It owns the transaction state, the relation cache,
+ * and the configuration in force with its router (a reload swaps them
+ * between source transactions); the loop owns connections, timers, signals
+ * and when positions are stored and reported.
  */
 #ifndef WB_DISPATCH_INT_H
 #define WB_DISPATCH_INT_H
@@ -30,9 +31,6 @@ typedef struct wb_dispatch wb_dispatch;
 /* Calls back into the loop. */
 typedef struct wb_dispatch_hooks {
     void *ud;
-    /* A source transaction ended (its Commit was handled): the only moment
-     * the configuration may change (SIGHUP reload). */
-    void (*txn_end)(void *ud);
     /* A streamed transaction's replay waited for the target to catch up:
      * more of it may be durable now. */
     void (*target_waited)(void *ud);
@@ -51,18 +49,26 @@ typedef struct wb_stream_pos {
 } wb_stream_pos;
 
 /*
- * router is borrowed (the loop swaps it on reload with
- * wb_dispatch_set_config); stats are counted into the caller's struct.
- * Returns NULL with err set.
+ * cfg is borrowed (it must outlive the dispatcher); its router (mappings
+ * and plugins, map/router.h) is created here; stats are counted into the
+ * caller's struct.  Returns NULL with err set (a plugin that cannot be
+ * loaded or rejects its configuration is WB_ECONFIG).
  */
-wb_dispatch *wb_dispatch_create(const wb_config *cfg, wb_router *router,
-                                wb_run_stats *stats,
+wb_dispatch *wb_dispatch_create(const wb_config *cfg, wb_run_stats *stats,
                                 const wb_dispatch_hooks *hooks, wb_error *err);
 void wb_dispatch_destroy(wb_dispatch *d);
 
-/* Between source transactions only: map the next ones with these. */
-void wb_dispatch_set_config(wb_dispatch *d, const wb_config *cfg,
-                            wb_router *router);
+/*
+ * SIGHUP: load the configuration file again at the next end of a source
+ * transaction (now when none is open) and, when only mappings and log
+ * settings changed and the new mappings pass the start-up checks, map the
+ * following transactions with it (the router rebuilt, the applier
+ * reconfigured).  Otherwise the reason is logged and the configuration in
+ * force stays.
+ */
+void wb_dispatch_request_reload(wb_dispatch *d);
+/* The configuration in force. */
+const wb_config *wb_dispatch_config(const wb_dispatch *d);
 
 /* A session starts: changes go to apply; commits before resume were
  * applied by an earlier session.  Positions that needed no write are

@@ -7,18 +7,11 @@
  * the configuration.  What each message means is dispatch.c's: every
  * CopyData message read is handed there before the next one is read.
  *
- * Position bookkeeping (all end-of-commit LSNs of the source; the stream's
- * are learnt in dispatch.c, wb_stream_pos):
- *   persisted    durably stored in the target; the only value ever reported
- *                to the server as flushed.
- *   pending      end_lsn of the latest transaction that needed no target
- *                write (echo of our own writes, nothing mapped); stored by a
- *                small progress-only transaction at the next feedback tick.
- *   keepalive    the walsender's sent position, taken from keepalives only
- *                while no transaction is open: every commit before it has
- *                been received and handled.  Stored lazily (>= 1 MiB ahead
- *                or once a minute) so an idle source does not pin WAL and a
- *                quiet one does not get a transaction per tick.
+ * Position bookkeeping: persisted is the position durably stored in the
+ * target (wb_apply_durable_lsn), the only value ever reported to the
+ * server as flushed.  Positions that need no target rows (dispatch.h's
+ * wb_stream_pos) are stored by a small progress-only batch when
+ * progress.h's wb_progress_idle_due says so, and reported once durable.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,31 +24,22 @@
 #include "dispatch.h"
 #include "source/source.h"
 #include "check/startup.h"
+#include "common/clock.h"
 #include "common/log.h"
-#include "map/router.h"
-#include "decode/pgoutput.h"
+#include "progress.h"
 #include "run.h"
 
-#define TICK_MS            100
-#define UNTIL_PING_MS      200
-#define IDLE_PERSIST_BYTES (1024 * 1024)
-#define IDLE_PERSIST_MS    60000
-#define STOP_TIMEOUT_MS    5000
-#define SLOT_WAIT_MS       15000
+#define TICK_MS         100
+#define UNTIL_PING_MS   200
+#define STOP_TIMEOUT_MS 5000
+#define SLOT_WAIT_MS    15000
 
 typedef struct run_state {
-    const wb_config *cfg;
     wb_run_opts opts;
     uv_loop_t loop;
     uv_poll_t poll;
     uv_timer_t timer;
     uv_signal_t sigint, sigterm, sighup;
-    bool reload_requested; /* SIGHUP: reload at the next transaction end */
-    wb_config *owned;      /* the latest reloaded configuration, or NULL */
-    /* Earlier reloaded configurations the open target session may still
-     * point into; freed when the session ends. */
-    size_t nretired;
-    wb_config *retired[16];
     bool poll_started;
     bool want_write;
     uv_poll_t apoll; /* the apply connection's socket */
@@ -64,8 +48,8 @@ typedef struct run_state {
 
     wb_source *src;
     wb_apply *apply;
-    wb_router *router;
-    wb_dispatch *disp; /* the messages and the source transaction */
+    wb_dispatch *disp; /* the messages, the source transaction and the
+                          configuration in force */
 
     wb_lsn persisted;
     wb_lsn until; /* --until now target */
@@ -89,11 +73,10 @@ typedef struct run_state {
     wb_run_stats stats;
 } run_state;
 
-static int64_t mono_ms(void)
+/* The configuration in force (a reload swaps it between transactions). */
+static const wb_config *config(const run_state *st)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return wb_dispatch_config(st->disp);
 }
 
 static bool idle(const run_state *st)
@@ -127,7 +110,7 @@ static int send_status(run_state *st, bool ping)
     int rc = wb_source_send_status(st->src, st->persisted, ping, st->err);
     if (rc < 0)
         return rc;
-    st->last_status_ms = mono_ms();
+    st->last_status_ms = wb_clock_ms();
     if (ping)
         st->last_ping_ms = st->last_status_ms;
     if (rc == 1 && !st->want_write) {
@@ -150,28 +133,22 @@ static int update_apply_poll(run_state *st)
 static int persist_idle(run_state *st, bool force)
 {
     const wb_stream_pos *pos = wb_dispatch_pos(st->disp);
-    wb_lsn cand = pos->pending > pos->keepalive ? pos->pending : pos->keepalive;
-    int64_t now = mono_ms();
+    wb_progress_idle in = {
+        pos->pending,        pos->keepalive,
+        st->persisted,       wb_clock_ms(),
+        st->last_persist_ms, (int64_t)config(st)->source.status_interval_ms};
+    wb_lsn cand = wb_progress_idle_due(&in, force);
     int rc;
 
-    if (!idle(st) || cand <= st->persisted)
+    if (!idle(st) || cand == WB_INVALID_LSN)
         return 0;
-    if (!force) {
-        bool due = now - st->last_persist_ms >=
-                   (int64_t)st->cfg->source.status_interval_ms;
-        bool worth = pos->pending > st->persisted ||
-                     cand - st->persisted >= IDLE_PERSIST_BYTES ||
-                     now - st->last_persist_ms >= IDLE_PERSIST_MS;
-        if (!due || !worth)
-            return 0;
-    }
     /* Durable, and so reported, once the target confirms the commit. */
     rc = wb_apply_store_progress(
         st->apply, cand,
         pos->pending == cand ? pos->pending_time : wb_pgtime_now(), st->err);
     if (rc)
         return rc;
-    st->last_persist_ms = now;
+    st->last_persist_ms = in.now_ms;
     return update_apply_poll(st);
 }
 
@@ -222,17 +199,14 @@ static void finish(run_state *st)
     else
         rc = wb_apply_close_batch(st->apply, st->err);
     if (rc == 0)
-        rc = wb_apply_drain(st->apply, STOP_TIMEOUT_MS, st->err);
-    if (rc == 0)
-        rc = wb_apply_make_durable(st->apply, STOP_TIMEOUT_MS, st->err);
+        rc = wb_apply_settle(st->apply, STOP_TIMEOUT_MS, st->err);
     note_durable(st);
     wb_dispatch_abandon(st->disp);
     /* After a rollback, positions seen meanwhile (skipped transactions,
      * echoes of our own earlier batches) may lie past transactions of the
      * rolled-back batch: storing one would skip them at the next start. */
     if (rc == 0 && !rolled_back && (rc = persist_idle(st, true)) == 0 &&
-        (rc = wb_apply_drain(st->apply, STOP_TIMEOUT_MS, st->err)) == 0 &&
-        (rc = wb_apply_make_durable(st->apply, STOP_TIMEOUT_MS, st->err)) == 0)
+        (rc = wb_apply_settle(st->apply, STOP_TIMEOUT_MS, st->err)) == 0)
         note_durable(st);
     if (rc != 0 && retryable(rc, st->err)) {
         /* The last batch met a deadlock (or the like) on its way out: it
@@ -287,96 +261,6 @@ static void shutdown_loop(run_state *st)
     uv_stop(&st->loop);
 }
 
-/*
- * SIGHUP: load the file again and swap the mappings, only between source
- * transactions (never inside one, so every transaction is mapped by one
- * configuration), and only when nothing but mappings and log changed.
- * Anything else is refused with a message and the old configuration stays
- * in force: never a half-changed mapping.
- */
-static void reload(run_state *st)
-{
-    wb_config *next = NULL;
-    wb_router *router;
-    wb_error e;
-    const char *key;
-
-    if (!st->reload_requested || wb_dispatch_in_txn(st->disp))
-        return;
-    st->reload_requested = false;
-    wb_error_clear(&e);
-    if (wb_config_load(st->cfg->path, &next, &e) != 0) {
-        wb_error_hint(&e, "The previous configuration stays in force.");
-        wb_log_error(WB_LOG_ERROR, &e);
-        return;
-    }
-    if ((key = wb_config_restart_key(st->cfg, next)) != NULL) {
-        wb_error_set(&e, WB_ECONFIG,
-                     "configuration reload refused: \"%s\" changed", key);
-        wb_error_hint(&e,
-                      "Only mappings and log settings change on reload; "
-                      "restart walbridge to change \"%s\".",
-                      key);
-        wb_log_error(WB_LOG_ERROR, &e);
-        wb_config_free(next);
-        return;
-    }
-    /* The same checks as at start (the session's own follow, in
-     * wb_apply_reconfigure): mappings that do not fit the catalog would
-     * stop walbridge at their first change instead. */
-    if (wb_startup_verify_classes(next, WB_STARTUP_FILE | WB_STARTUP_CATALOG,
-                                  &e) != 0) {
-        wb_error_hint(&e, "The previous configuration stays in force.");
-        wb_log_error(WB_LOG_ERROR, &e);
-        wb_config_free(next);
-        return;
-    }
-    if (st->nretired == sizeof(st->retired) / sizeof(st->retired[0])) {
-        wb_log(WB_LOG_ERROR,
-               "configuration reload refused: too many reloads "
-               "in one session (%zu)",
-               st->nretired);
-        wb_config_free(next);
-        return;
-    }
-    if (!(router = wb_router_create(next, &e))) {
-        wb_error_hint(&e, "The previous configuration stays in force.");
-        wb_log_error(WB_LOG_ERROR, &e);
-        wb_config_free(next);
-        return;
-    }
-    /* A changed log.level applies; an unchanged one leaves --log-level. */
-    if (strcmp(st->cfg->log.level, next->log.level) != 0) {
-        wb_log_level lvl;
-        if (wb_log_level_parse(next->log.level, &lvl) == 0)
-            wb_log_set_level(lvl);
-    }
-    if (wb_apply_reconfigure(st->apply, next, &e) != 0) {
-        /* The applier keeps working with the previous configuration. */
-        wb_error_hint(&e, "The previous configuration stays in force.");
-        wb_log_error(WB_LOG_ERROR, &e);
-        wb_router_destroy(router);
-        wb_config_free(next);
-        return;
-    }
-    wb_router_destroy(st->router);
-    st->router = router;
-    wb_dispatch_set_config(st->disp, next, router);
-    if (st->owned)
-        st->retired[st->nretired++] = st->owned;
-    st->owned = next;
-    st->cfg = next;
-    wb_log(WB_LOG_INFO, "reloaded configuration \"%s\": %zu mappings",
-           next->path, next->nmappings);
-}
-
-static void free_retired(run_state *st)
-{
-    for (size_t i = 0; i < st->nretired; i++)
-        wb_config_free(st->retired[i]);
-    st->nretired = 0;
-}
-
 static bool until_reached(const run_state *st)
 {
     return st->opts.until_now && idle(st) &&
@@ -418,19 +302,8 @@ static void on_batch_timer(uv_timer_t *h)
     arm_batch_timer(st);
 }
 
-/*
- * Commit the open batch as soon as the source has nothing more to send
- * and the last message was a Commit: waiting for batch_latency then only
- * adds lag (at a low rate, every transaction would wait the whole 10 ms).
- * Under load batches still fill up: while an earlier batch's COMMIT
- * awaits its result the batch keeps growing (group commit) and is closed
- * when that result arrives (on_apply_poll), so the number of target
- * commits follows the target's pace, not the source's; and a batch whose
- * last transaction committed more than batch_latency ago (catching up on
- * a backlog) is left to the count, size and latency bounds.  The batch is
- * closed exactly as by the latency timer: its stored position goes in the same
- * transaction, and only confirmed commits are reported.
- */
+/* The source has nothing more to send and the last message was a Commit:
+ * the applier may close the batch now (wb_apply_source_idle says when). */
 static int close_if_source_idle(run_state *st)
 {
     if (!st->src_drained || wb_dispatch_in_txn(st->disp) || st->finished)
@@ -581,7 +454,7 @@ static void on_apply_poll(uv_poll_t *h, int status, int events)
 static void on_timer(uv_timer_t *h)
 {
     run_state *st = h->data;
-    int64_t now = mono_ms();
+    int64_t now = wb_clock_ms();
     int rc;
 
     if (st->finished)
@@ -600,7 +473,7 @@ static void on_timer(uv_timer_t *h)
         return;
     }
     if (now - st->last_status_ms >=
-        (int64_t)st->cfg->source.status_interval_ms) {
+        (int64_t)config(st)->source.status_interval_ms) {
         if ((rc = send_status(st, false)) != 0) {
             fail(st, rc);
             return;
@@ -622,8 +495,7 @@ static void on_sighup(uv_signal_t *h, int signum)
     wb_log(WB_LOG_INFO, "received SIGHUP, reloading the configuration%s",
            wb_dispatch_in_txn(st->disp) ? " when the current transaction ends"
                                         : "");
-    st->reload_requested = true;
-    reload(st);
+    wb_dispatch_request_reload(st->disp);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -667,66 +539,41 @@ static int prepare(run_state *st, wb_lsn *startpos)
      * list on its session.  walbridge check runs the whole list. */
     if (!st->ever_streamed &&
         (rc = wb_startup_verify_classes(
-             st->cfg, WB_STARTUP_FILE | WB_STARTUP_CATALOG, st->err)) != 0)
+             config(st), WB_STARTUP_FILE | WB_STARTUP_CATALOG, st->err)) != 0)
         return rc;
-    if ((rc = wb_apply_open(st->cfg, &st->apply, st->err)) != 0)
+    if ((rc = wb_apply_open(config(st), &st->apply, st->err)) != 0)
         return rc;
     wb_apply_set_rowmode_until(st->apply, st->rowmode_until);
-    if ((rc = wb_apply_stored_lsn(st->apply, &stored, st->err)) != 0)
+    wb_progress *progress = wb_apply_progress(st->apply);
+    if ((rc = wb_progress_stored_lsn(progress, &stored, st->err)) != 0)
         return rc;
-    if ((rc = wb_source_open(st->cfg, &st->src, st->err)) != 0)
+    if ((rc = wb_source_open(config(st), &st->src, st->err)) != 0)
         return rc;
-    rc = wb_apply_check_source(st->apply, wb_source_system_id(st->src),
-                               wb_source_timeline(st->src), st->err);
+    rc = wb_progress_check_source(progress, wb_source_system_id(st->src),
+                                  wb_source_timeline(st->src), st->err);
     if (rc)
         return rc;
     if ((rc = wb_source_ensure_publication(st->src, st->err)) != 0)
         return rc;
     if ((rc = wb_source_ensure_slot(st->src, stored, &slot, st->err)) != 0)
         return rc;
-    if (slot.created) {
-        /* Store the starting point so that later checks have a base. */
-        rc = wb_apply_store_progress(st->apply, slot.consistent_point,
-                                     wb_pgtime_now(), st->err);
-        if (rc == 0)
-            rc = wb_apply_drain(st->apply, STOP_TIMEOUT_MS, st->err);
-        if (rc)
-            return rc;
-        stored = slot.consistent_point;
-    } else if (slot.active_pid &&
-               (rc = wait_slot_inactive(st, stored, &slot)) != 0) {
+    if (!slot.created && slot.active_pid &&
+        (rc = wait_slot_inactive(st, stored, &slot)) != 0)
         return rc;
-    } else if (slot.active_pid) {
-        wb_error_set(st->err, WB_ESTATE,
-                     "replication slot \"%s\" is active for PID %d",
-                     st->cfg->source.slot, slot.active_pid);
-        wb_error_hint(st->err, "Is another walbridge using this slot?");
-        return WB_ESTATE;
-    } else if (stored == WB_INVALID_LSN) {
-        wb_log(WB_LOG_WARNING,
-               "no progress stored for existing slot \"%s\": starting at its "
-               "confirmed_flush_lsn %s",
-               st->cfg->source.slot, wb_lsn_format(slot.confirmed_flush, a));
-        stored = slot.confirmed_flush;
+    wb_progress_slot ps = {slot.created, slot.consistent_point,
+                           slot.confirmed_flush, slot.active_pid};
+    bool store;
+    if ((rc = wb_progress_resume(config(st)->source.slot, stored, &ps, &stored,
+                                 &store, st->err)) != 0)
+        return rc;
+    if (store) {
+        /* Store the starting point so that later checks have a base. */
         rc = wb_apply_store_progress(st->apply, stored, wb_pgtime_now(),
                                      st->err);
         if (rc == 0)
             rc = wb_apply_drain(st->apply, STOP_TIMEOUT_MS, st->err);
         if (rc)
             return rc;
-    } else if (slot.confirmed_flush > stored) {
-        wb_error_set(
-            st->err, WB_ESTATE,
-            "replication slot \"%s\" has confirmed %s, past the stored "
-            "position %s",
-            st->cfg->source.slot, wb_lsn_format(slot.confirmed_flush, a),
-            wb_lsn_format(stored, b));
-        wb_error_detail(st->err, "Changes between the two positions will "
-                                 "never be sent again.");
-        wb_error_hint(st->err, "Was the target restored from a backup, or the "
-                               "slot used by another consumer?  Resynchronise "
-                               "the tables before starting again.");
-        return WB_ESTATE;
     }
     st->persisted = stored;
     st->stats.start_lsn = stored;
@@ -736,8 +583,9 @@ static int prepare(run_state *st, wb_lsn *startpos)
         return rc;
     wb_log(WB_LOG_INFO, "resuming at %s (progress stored in %s)%s%s",
            wb_lsn_format(stored, a),
-           wb_apply_mode(st->apply) == WB_PROGRESS_ORIGIN ? "replication origin"
-                                                          : "progress table",
+           wb_progress_get_mode(progress) == WB_PROGRESS_ORIGIN
+               ? "replication origin"
+               : "progress table",
            st->opts.until_now ? ", until " : "",
            st->opts.until_now ? wb_lsn_format(st->until, b) : "");
     return 0;
@@ -800,7 +648,6 @@ static void end_session(run_state *st)
     wb_apply_close(st->apply);
     st->src = NULL;
     st->apply = NULL;
-    free_retired(st); /* nothing points into them any more */
     st->active = false;
     st->want_write = false;
     wb_dispatch_end_session(st->disp);
@@ -826,7 +673,7 @@ static int run_session(run_state *st)
     uv_poll_init(&st->loop, &st->poll, wb_source_socket(st->src));
     st->poll.data = st;
     st->poll_started = true;
-    st->last_persist_ms = st->last_status_ms = mono_ms();
+    st->last_persist_ms = st->last_status_ms = wb_clock_ms();
     uv_poll_start(&st->poll, UV_READABLE, on_poll);
     uv_poll_init(&st->loop, &st->apoll, wb_apply_socket(st->apply));
     st->apoll.data = st;
@@ -871,12 +718,6 @@ static uint64_t backoff_ms(int attempt)
     return d / 2 + (uint64_t)rand() % (d / 2 + 1);
 }
 
-/* dispatch.c: a source transaction ended, the time for a pending reload. */
-static void hook_txn_end(void *ud)
-{
-    reload(ud);
-}
-
 /* dispatch.c: a streamed transaction's replay waited for the target. */
 static void hook_target_waited(void *ud)
 {
@@ -890,7 +731,7 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
     wb_error local;
     int rc, attempt = 0;
     bool loop_ready = false;
-    wb_dispatch_hooks hooks = {st, hook_txn_end, hook_target_waited};
+    wb_dispatch_hooks hooks = {st, hook_target_waited};
 
     if (!st)
         return wb_error_set(err, WB_ENOMEM, "out of memory");
@@ -898,18 +739,15 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
         wb_error_clear(&local);
         err = &local;
     }
-    st->cfg = cfg;
     st->opts = opts ? *opts : (wb_run_opts){0};
     st->err = err;
-    /* These report their own errors (a plugin that cannot be loaded or
-     * rejects its config is WB_ECONFIG, with the file position). */
-    if (!(st->router = wb_router_create(cfg, err)) ||
-        !(st->disp =
-              wb_dispatch_create(cfg, st->router, &st->stats, &hooks, err))) {
+    /* Reports its own errors (a plugin that cannot be loaded or rejects
+     * its config is WB_ECONFIG, with the file position). */
+    if (!(st->disp = wb_dispatch_create(cfg, &st->stats, &hooks, err))) {
         rc = err->code ? err->code : WB_ENOMEM;
         goto done;
     }
-    srand((unsigned)(mono_ms() ^ (int64_t)getpid()));
+    srand((unsigned)(wb_clock_ms() ^ (int64_t)getpid()));
     /* Signals are caught from the start so a stop during set-up is clean. */
     if ((rc = setup_loop(st)) != 0)
         goto done;
@@ -961,9 +799,6 @@ done:
     if (stats)
         *stats = st->stats;
     wb_dispatch_destroy(st->disp);
-    wb_router_destroy(st->router);
-    free_retired(st);
-    wb_config_free(st->owned);
     free(st);
     return rc;
 }

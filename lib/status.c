@@ -14,6 +14,7 @@
 
 #include "common/conn.h"
 #include "apply/sqlgen.h"
+#include "progress.h"
 #include "status.h"
 
 static PGresult *q(PGconn *c, const char *sql, int n, const char *const *p)
@@ -32,43 +33,6 @@ static void lsn_field(PGresult *r, int col, wb_lsn *out)
         wb_lsn_parse(PQgetvalue(r, 0, col), out);
 }
 
-static void stored_position(const wb_config *cfg, PGconn *t, wb_status *st)
-{
-    const char *p[2] = {cfg->target.origin, cfg->source.slot};
-    PGresult *r;
-    wb_lsn v = 0;
-
-    r = q(t, "SELECT pg_replication_origin_progress($1, true)", 1, p);
-    lsn_field(r, 0, &v);
-    PQclear(r);
-    if (v) {
-        st->stored = v;
-        snprintf(st->stored_in, sizeof(st->stored_in), "origin");
-    }
-    wb_strbuf rel = {0}, sql = {0};
-    wb_strbuf_append_rel(&rel, cfg->target.progress_schema,
-                         cfg->target.progress_table);
-    if (!rel.err && wb_sql_progress_read(&sql, rel.data) == 0) {
-        const char *rp[1] = {rel.data};
-        /* A missing table is not an error for status. */
-        PGresult *pr = q(t, "SELECT to_regclass($1)", 1, rp);
-        bool exists = pr && PQntuples(pr) && !PQgetisnull(pr, 0, 0);
-        PQclear(pr);
-        if (exists) {
-            v = 0;
-            r = q(t, sql.data, 1, p + 1);
-            lsn_field(r, 0, &v);
-            PQclear(r);
-            if (v > st->stored) {
-                st->stored = v;
-                snprintf(st->stored_in, sizeof(st->stored_in), "table");
-            }
-        }
-    }
-    wb_strbuf_free(&rel);
-    wb_strbuf_free(&sql);
-}
-
 /* Lookups waiting for their parent (apply/link.h); -1 without the table. */
 static void pending_links(const wb_config *cfg, PGconn *t, wb_status *st)
 {
@@ -78,8 +42,8 @@ static void pending_links(const wb_config *cfg, PGconn *t, wb_status *st)
     if (rel.err || wb_sql_pending_summary(&sql, rel.data) != 0)
         goto out;
     const char *rp[1] = {rel.data};
-    PGresult *r = q(t, "SELECT to_regclass($1)", 1, rp);
-    bool exists = r && PQntuples(r) && !PQgetisnull(r, 0, 0);
+    PGresult *r = q(t, WB_SQL_REL_EXISTS, 1, rp);
+    bool exists = r && PQntuples(r) && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
     if (!exists)
         goto out;
@@ -165,7 +129,9 @@ int wb_status_collect(const wb_config *cfg, wb_status *st, wb_error *err)
     tgt = wb_conn_open(tci, false, "walbridge status", "target", err);
     if (!tgt)
         return err ? err->code : WB_ECONN;
-    stored_position(cfg, tgt, st);
+    const char *where;
+    wb_progress_peek(tgt, cfg, &st->stored, &where);
+    snprintf(st->stored_in, sizeof(st->stored_in), "%s", where);
     pending_links(cfg, tgt, st);
     PQfinish(tgt);
     if (st->stored && st->current_lsn >= st->stored)

@@ -35,7 +35,8 @@ typedef struct wb_status {
     char stored_in[16];      /* "origin", "table" or "" */
     int64_t lag_bytes;       /* current_lsn - stored, or -1 */
     double lag_seconds;      /* walsender's flush_lag, or -1 when unknown */
-    int64_t pending_links;   /* walbridge.pending_link rows, -1: no table */
+    int64_t pending_links;   /* <progress_schema>.pending_link rows,
+                                -1: no table */
     double oldest_pending_s; /* age of the oldest, seconds (0: none) */
     char publication[64];
     bool publication_exists;

@@ -1,13 +1,7 @@
 /*
- * apply/apply.h - the applier: target writes and stored progress, on one
- * ordinary connection.
- *
- * Exactly-once rests on one rule: the source position (the Commit message's
- * end_lsn) is written in the same target transaction as the rows, through a
- * replication origin (pg_replication_origin_xact_setup, WAL-logged inside
- * the commit record, as PostgreSQL's apply worker does) or, where the role
- * may not use origins, an upsert into a progress table.  Either both the
- * rows and the position are durable, or neither.
+ * apply/apply.h - the applier: target writes, on one ordinary connection,
+ * in batches that carry the stored position (progress.h) in the same
+ * target transaction as their rows.
  */
 #ifndef WALBRIDGE_APPLY_INT_H
 #define WALBRIDGE_APPLY_INT_H
@@ -20,36 +14,25 @@
 #include "common/lsn.h"
 
 #include "map/router.h"
-#include "apply/sqlgen.h"
 
 typedef struct wb_apply wb_apply;
 
-/* Prefix of the transactional logical message that marks walbridge's own
- * transactions when no replication origin can be used. */
-#define WB_APPLY_MARKER_PREFIX WB_SQL_MARKER_PREFIX
-
 /*
  * Connect to the target (cfg->target.conninfo, or the source's when empty),
- * pin the session (synchronous_commit on), run the start-up checks of the
- * target session (check/startup.h: TARGET and RULES) and set up progress
- * storage: origin (created when missing, attached to the session) or table
- * (created when missing).  In auto mode an origin is used when the role
- * may.  Returns 0 or WB_ECONN / WB_ESQL / WB_ESTATE (origin in use by
- * another process) / a start-up check's refusal (WB_ECONFIG, WB_ECATALOG)
- * with err.
+ * pin the session (synchronous_commit as target.synchronous_commit says),
+ * run the start-up checks of the target session (check/startup.h:
+ * TARGET and RULES) and set up progress storage (progress.h: origin or
+ * table; in auto mode an origin when the role may), the pending link table
+ * and the column clock when the mappings need them.  Returns 0 or WB_ECONN /
+ * WB_ESQL / WB_ESTATE (origin in use by another process) / a start-up check's
+ * refusal (WB_ECONFIG, WB_ECATALOG) with err.
  */
 int wb_apply_open(const wb_config *cfg, wb_apply **out, wb_error *err);
 void wb_apply_close(wb_apply *a);
 
-/* The progress mode actually in use (origin or table, never auto). */
-wb_progress_mode wb_apply_mode(const wb_apply *a);
-
-/*
- * Read the stored position: the highest of the origin's durable progress
- * and the progress table's row for the slot.  *lsn is WB_INVALID_LSN when
- * nothing is stored.
- */
-int wb_apply_stored_lsn(wb_apply *a, wb_lsn *lsn, wb_error *err);
+/* The stored position of this target session (progress.h): read it,
+ * check the source's identity against it.  Lives as long as the applier. */
+struct wb_progress *wb_apply_progress(const wb_apply *a);
 
 /*
  * Applying runs in libpq pipeline mode: the calls below queue statements
@@ -82,18 +65,24 @@ int wb_apply_txn_done(wb_apply *a, wb_lsn end_lsn, int64_t commit_time,
 int wb_apply_tick(wb_apply *a, wb_error *err);
 /*
  * The source has nothing more to read and no transaction is open: close
- * the open batch now if it holds complete transactions, the last of them
- * committed at the source less than batch_latency ago (caught up, not
- * catching up), and no earlier batch's COMMIT still awaits its result
- * (else the caller asks again when results arrive, and the batch keeps
- * filling meanwhile; the latency timer still bounds it).
+ * the open batch now (waiting for batch_latency then only adds lag: at a
+ * low rate, every transaction would wait the whole 10 ms) if it holds
+ * complete transactions and
+ * - the last of them committed at the source less than batch_latency ago:
+ *   caught up, not catching up on a backlog, which is left to the count,
+ *   size and latency bounds;
+ * - no earlier batch's COMMIT still awaits its result.  Meanwhile the
+ *   batch keeps growing (group commit); the caller asks again when results
+ *   arrive, so the number of target commits follows the target's pace, not
+ *   the source's; the latency timer still bounds it.
+ * The batch is closed exactly as by the latency timer: its stored position
+ * goes in the same transaction, and only confirmed commits are reported.
  */
 int wb_apply_source_idle(wb_apply *a, wb_error *err);
 /* Close the open batch now (commit what is complete, or roll back). */
 int wb_apply_close_batch(wb_apply *a, wb_error *err);
 /* Roll back the open batch (a source transaction was cut off). */
 int wb_apply_rollback_batch(wb_apply *a, wb_error *err);
-bool wb_apply_batch_due(const wb_apply *a);
 /* Milliseconds until the open batch is due by age (0: now), or -1 when
  * there is no batch holding a complete transaction. */
 int64_t wb_apply_batch_due_in_ms(const wb_apply *a);
@@ -110,13 +99,6 @@ int wb_apply_consume(wb_apply *a, wb_error *err);
 /* Send queued output: 0 all sent, 1 more to send (wait for writable). */
 int wb_apply_flush(wb_apply *a, wb_error *err);
 /*
- * synchronous_commit off: make every committed batch durable now (a small
- * transaction committed with synchronous_commit on flushes the WAL before
- * it) and wait for the target to confirm; no-op when on.
- */
-int wb_apply_make_durable(wb_apply *a, int timeout_ms, wb_error *err);
-
-/*
  * A set-based statement failed (the error came from wb_apply_consume):
  * the caller should apply the batch again row by row, on a new session,
  * with wb_apply_set_rowmode_until(err->lsn), so that the error names the
@@ -124,6 +106,12 @@ int wb_apply_make_durable(wb_apply *a, int timeout_ms, wb_error *err);
  */
 bool wb_apply_set_failed(const wb_apply *a);
 void wb_apply_set_rowmode_until(wb_apply *a, wb_lsn lsn);
+
+/* Drain, then make committed batches durable: with synchronous_commit
+ * off, a small transaction committed with synchronous_commit on flushes
+ * the WAL before it, and the target's flush position is read.  Everything
+ * sent is then committed and durable, or an error says why not. */
+int wb_apply_settle(wb_apply *a, int timeout_ms, wb_error *err);
 
 /* Ask the server to send the results it holds (before waiting on them). */
 int wb_apply_kick(wb_apply *a, wb_error *err);
@@ -141,19 +129,6 @@ bool wb_apply_busy(const wb_apply *a);
  * drained_enough. */
 bool wb_apply_backlogged(const wb_apply *a);
 bool wb_apply_drained_enough(const wb_apply *a);
-/* Drop everything (closing the connection rolls back on the server). */
-void wb_apply_abandon(wb_apply *a);
-
-/*
- * Compare the source's system identifier and timeline with the ones stored
- * for this slot (recording them the first time).  A different system means
- * the slot name now points at another cluster; a different timeline means
- * a failover happened: both are WB_ESTATE, never silently continued.
- * When the role may not create the identity table, the check is skipped
- * with a warning (returns 0).
- */
-int wb_apply_check_source(wb_apply *a, const char *system_id, uint32_t timeline,
-                          wb_error *err);
 
 /*
  * A change of schema.table reached walbridge.  If that is the lookup table

@@ -17,7 +17,8 @@
  * never dropped, and never applied twice: pending rows live and die in the
  * same transactions as the rows they are about.
  *
- * The module builds SQL only; apply.c sends it.
+ * This header is the links' SQL; link.c also notes and resolves them in
+ * the applier's batches (apply/apply_int.h).
  */
 #ifndef WALBRIDGE_LINK_INT_H
 #define WALBRIDGE_LINK_INT_H

@@ -4,7 +4,8 @@
  * Pure functions: each takes the statement's shape (the op, its column
  * lists, the parameter numbers) and appends the text to a wb_strbuf; no
  * connection, no applier state, so that tests/unit/test_sqlgen.c can
- * assert the exact text of every shape.  apply.c prepares and sends them.
+ * assert the exact text of every shape.  The applier's rooms prepare and
+ * send them.
  * Identifiers are always quoted and values are always parameters; the
  * only literals are names (of columns and tables) that the statements
  * compare or store as text.  Each returns the buffer's error: 0,
@@ -20,26 +21,31 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/names.h"
 #include "common/strbuf.h"
 #include "map/router.h"
 
-/* walbridge's own tables in the progress schema (written unquoted after
- * the quoted schema: they are plain lower-case names). */
-#define WB_OWN_PENDING_LINK    "pending_link"
-#define WB_OWN_COLUMN_CLOCK    "column_clock"
-#define WB_OWN_SOURCE_IDENTITY "source_identity"
-
 /* PostgreSQL's epoch as SQL, for timestamps sent as microseconds since
- * it (the C side's is WB_PG_EPOCH_OFFSET_US, walbridge/lsn.h). */
+ * it (the C side's is WB_PG_EPOCH_OFFSET_US, common/lsn.h). */
 #define WB_SQL_PG_EPOCH "'2000-01-01 00:00:00+00'::timestamptz"
 
-/* Prefix of the transactional logical message that starts every batch:
- * it marks walbridge's own transactions when no replication origin can be
- * used (apply/apply.h's WB_APPLY_MARKER_PREFIX). */
-#define WB_SQL_MARKER_PREFIX "walbridge"
-/* That message ($1: the origin name). */
+/* The message that starts every batch ($1: the origin name), with
+ * common/names.h's WB_MARKER_PREFIX. */
 #define WB_SQL_MARKER                                                          \
-    "SELECT pg_logical_emit_message(true, '" WB_SQL_MARKER_PREFIX "', $1)"
+    "SELECT pg_logical_emit_message(true, '" WB_MARKER_PREFIX "', $1)"
+
+/* Replication origins ($1: the origin name): its oid (NULL when missing),
+ * create it, attach this session to it. */
+#define WB_SQL_ORIGIN_OID     "SELECT pg_replication_origin_oid($1)"
+#define WB_SQL_ORIGIN_CREATE  "SELECT pg_replication_origin_create($1)"
+#define WB_SQL_ORIGIN_SESSION "SELECT pg_replication_origin_session_setup($1)"
+/* The attached origin's durable progress. */
+#define WB_SQL_ORIGIN_SESSION_PROGRESS                                         \
+    "SELECT pg_replication_origin_session_progress(true)"
+/* Any origin's ($1) durable progress, without attaching to it. */
+#define WB_SQL_ORIGIN_PROGRESS "SELECT pg_replication_origin_progress($1, true)"
+/* Does the relation $1 (quoted "schema"."table") exist? */
+#define WB_SQL_REL_EXISTS "SELECT to_regclass($1) IS NOT NULL"
 
 /* Origin mode: the position ($1) and source commit time ($2, microseconds
  * since the epoch) that COMMIT stores. */
@@ -104,8 +110,8 @@ bool wb_sql_counted(const wb_target_op *op);
 
 /*
  * The parameter layout of a row statement of a mapping with a conflict
- * policy (see sqlgen.c): for an update its set list (keys first), for an
- * upsert the keys and then the set list, m columns.
+ * policy (see sqlgen_conflict.c): for an update its set list (keys first), for
+ * an upsert the keys and then the set list, m columns.
  */
 typedef struct wb_sql_conflict_shape {
     const wb_target_op *op;

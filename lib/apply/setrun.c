@@ -1,0 +1,377 @@
+/*
+ * apply/setrun.c - runs of rows as one set-based statement (see
+ * apply/setrun.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apply/apply_int.h"
+#include "apply/sqlgen.h"
+#include "common/pgarray.h"
+
+#define DATEARRAYOID  1182 /* date[] (pg_type.h is not a client header) */
+#define RUN_MAX_ROWS  1000
+#define RUN_MAX_BYTES ((size_t)4 * 1024 * 1024)
+
+/* The rows collected, one text[] per parameter, for flush_run. */
+struct wb_setrun_run {
+    bool active;
+    char key[1024];     /* the row statement's shape key */
+    wb_target_op shape; /* kind, target, column names (config strings) */
+    const char *cols[WB_RUN_MAX_COLS];
+    const char *casts[WB_RUN_MAX_COLS]; /* a cast on the target ("date"),
+                                           or NULL */
+    size_t ncols, nkeys, nset;
+    wb_strbuf arr[WB_RUN_MAX_COLS];
+    size_t nrows, bytes;
+    wb_lsn last_lsn;
+    wb_setrun_keyset keyset;
+};
+
+int wb_setrun_add_coltype(wb_setrun *s, const char *schema, const char *table,
+                          const char *column, const char *type)
+{
+    wb_coltype *ct =
+        realloc(s->coltypes, (s->ncoltypes + 1) * sizeof(*s->coltypes));
+    if (!ct)
+        return WB_ENOMEM;
+    s->coltypes = ct;
+    wb_coltype *c = &s->coltypes[s->ncoltypes++];
+    c->schema = strdup(schema);
+    c->table = strdup(table);
+    c->column = strdup(column);
+    c->type = strdup(type);
+    return c->schema && c->table && c->column && c->type ? 0 : WB_ENOMEM;
+}
+
+const char *wb_setrun_coltype(const wb_setrun *s, const char *schema,
+                              const char *table, const char *column)
+{
+    for (size_t i = 0; i < s->ncoltypes; i++)
+        if (strcmp(s->coltypes[i].column, column) == 0 &&
+            strcmp(s->coltypes[i].table, table) == 0 &&
+            strcmp(s->coltypes[i].schema, schema) == 0)
+            return strcmp(s->coltypes[i].type, "0") == 0 ? NULL
+                                                         : s->coltypes[i].type;
+    return NULL;
+}
+
+void wb_setrun_free(wb_setrun *s)
+{
+    for (size_t i = 0; i < s->ncoltypes; i++) {
+        free(s->coltypes[i].schema);
+        free(s->coltypes[i].table);
+        free(s->coltypes[i].column);
+        free(s->coltypes[i].type);
+    }
+    free(s->coltypes);
+    s->coltypes = NULL;
+    s->ncoltypes = 0;
+    if (s->run)
+        for (size_t i = 0; i < WB_RUN_MAX_COLS; i++)
+            wb_strbuf_free(&s->run->arr[i]);
+    free(s->run);
+    s->run = NULL;
+}
+
+/*
+ * Read, for every column of every mapping target, the OID of the array
+ * type of its type: set-based statements declare their parameters with
+ * it, so each array element is read by the column type's own input
+ * function, without a typmod, and the assignment to the column applies
+ * the typmod exactly as for a row statement ("value too long" rather
+ * than the silent truncation of an explicit cast to varchar(n) or
+ * character).  Columns that are arrays themselves have no array type
+ * ("0") and are applied row by row: unnest would flatten them.  A target that
+ * does not exist is skipped: its first row statement will report it properly.
+ */
+static int load_table(wb_apply *a, const wb_config_table *t, wb_error *err)
+{
+    const char *p[2] = {t->schema, t->table};
+    PGresult *res;
+    int rc = wb_apply_exec(a,
+                           "SELECT a.attname, t.typarray FROM pg_attribute a "
+                           "JOIN pg_type t ON t.oid = a.atttypid "
+                           "JOIN pg_class c ON c.oid = a.attrelid "
+                           "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                           "WHERE n.nspname = $1 AND c.relname = $2 "
+                           "AND a.attnum > 0 AND NOT a.attisdropped",
+                           2, p, PGRES_TUPLES_OK, &res,
+                           "could not read the target's column types", err);
+    if (rc)
+        return rc;
+    for (int i = 0; i < PQntuples(res) && rc == 0; i++)
+        rc =
+            wb_setrun_add_coltype(&a->set, t->schema, t->table,
+                                  PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+    PQclear(res);
+    return rc ? wb_error_set(err, WB_ENOMEM, "out of memory") : 0;
+}
+
+int wb_apply_load_coltypes(wb_apply *a, wb_error *err)
+{
+    const wb_setrun *s = &a->set;
+    for (size_t m = 0; m < a->cfg->nmappings; m++)
+        for (size_t k = 0; k < a->cfg->mappings[m].nto; k++) {
+            const wb_config_table *t = &a->cfg->mappings[m].tos[k];
+            bool seen = false;
+            for (size_t i = 0; i < s->ncoltypes && !seen; i++)
+                seen = strcmp(s->coltypes[i].schema, t->schema) == 0 &&
+                       strcmp(s->coltypes[i].table, t->table) == 0;
+            int rc;
+            if (!seen && (rc = load_table(a, t, err)) != 0)
+                return rc;
+        }
+    return 0;
+}
+
+bool wb_setrun_eligible(const wb_setrun *s, const wb_target_op *op, wb_lsn lsn)
+{
+    if (!s->enabled || lsn <= s->rowmode_until)
+        return false;
+    /* Row statements only: the set statements compare nothing and look
+     * nothing up (yet); a cast on the target is a date[] parameter. */
+    if (op->skip_unchanged || op->has_lookup || op->conflict)
+        return false;
+    if (op->nkeys + op->nset > WB_RUN_MAX_COLS || op->nkeys == 0)
+        return false;
+    switch (op->kind) {
+    case WB_OP_UPSERT:
+    case WB_OP_DELETE:
+        break;
+    case WB_OP_UPDATE:
+        if (!op->insert_if_missing || op->nset < op->nkeys)
+            return false;
+        break;
+    default:
+        return false;
+    }
+    for (size_t i = 0; i < op->nkeys; i++)
+        if (!wb_setrun_coltype(s, op->schema, op->table, op->keys[i].column))
+            return false;
+    for (size_t i = 0; i < op->nset; i++)
+        if (!wb_setrun_coltype(s, op->schema, op->table, op->set[i].column))
+            return false;
+    return true;
+}
+
+uint64_t wb_setrun_key_hash(const wb_op_value *v, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        for (const char *p = v[i].value ? v[i].value : ""; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        h = (h ^ (v[i].value ? 0x1f : 0x1e)) * 1099511628211ULL;
+    }
+    return h ? h : 1;
+}
+
+bool wb_setrun_keyset_add(wb_setrun_keyset *ks, uint64_t h)
+{
+    for (size_t i = h % WB_RUN_KEYSET;; i = (i + 1) % WB_RUN_KEYSET) {
+        if (ks->h[i] == h)
+            return false;
+        if (ks->h[i] == 0) {
+            ks->h[i] = h;
+            return true;
+        }
+    }
+}
+
+static int build_set_sql(const void *arg, wb_strbuf *sql)
+{
+    const wb_setrun_run *r = arg;
+    wb_sql_set s = {&r->shape, r->cols, r->casts, r->ncols, r->nkeys, r->nset};
+    return wb_sql_set_run(sql, &s);
+}
+
+/* The completion of a set statement: it->kind the op, it->n its rows. */
+static int set_done(const wb_pipe_item *it, PGresult *res, wb_error *err)
+{
+    wb_apply *a = it->ctx;
+    char what[320];
+
+    if (PQresultStatus(res) == PGRES_FATAL_ERROR) {
+        snprintf(what, sizeof(what),
+                 "could not %s \"%s.%s\" for mapping \"%s\"",
+                 wb_apply_op_verb((wb_op_kind)it->kind), it->schema, it->table,
+                 it->mapping);
+        return wb_apply_fail(a, it, res, what, true, NULL, true, err);
+    }
+    if (it->kind == WB_OP_UPDATE) /* counted: see wb_sql_counted */
+        a->pending.written +=
+            PQntuples(res) == 1 ? strtoull(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    else
+        a->pending.written += strtoull(PQcmdTuples(res), NULL, 10);
+    return 0;
+}
+
+/* Empty the run for the next one. */
+static void reset_run(wb_setrun_run *r)
+{
+    for (size_t i = 0; i < r->ncols; i++)
+        wb_strbuf_reset(&r->arr[i]);
+    memset(&r->keyset, 0, sizeof(r->keyset));
+    r->nrows = r->bytes = 0;
+    r->active = false;
+}
+
+int wb_apply_run_flush(wb_apply *a, wb_error *err)
+{
+    wb_setrun_run *r = a->set.run;
+    const char *params[WB_RUN_MAX_COLS];
+    Oid types[WB_RUN_MAX_COLS];
+    char key[1100];
+    int rc;
+
+    if (!r || !r->active || r->nrows == 0)
+        return 0;
+    snprintf(key, sizeof(key), "S\x1f%s", r->key);
+    /* A value cast on the target is sent in a date[]: date_in reads each
+     * element (a bad one fails the statement, and the batch is applied
+     * again row by row, which names the row and column); sql_cast hands
+     * the date to the column as the row statement does. */
+    for (size_t i = 0; i < r->ncols; i++)
+        types[i] =
+            r->casts[i]
+                ? DATEARRAYOID
+                : (Oid)strtoul(wb_setrun_coltype(&a->set, r->shape.schema,
+                                                 r->shape.table, r->cols[i]),
+                               NULL, 10);
+    wb_pipe_item prep = wb_apply_prep_item(a, r->shape.mapping, r->shape.schema,
+                                           r->shape.table, r->last_lsn, true);
+    wb_stmt_ctx ctx = {&prep, (int)r->ncols, types};
+    const char *name;
+    if ((rc = wb_stmt_get(&a->stmts, &a->pipe, key, build_set_sql, r, &ctx,
+                          &name, err)))
+        return rc;
+    for (size_t i = 0; i < r->ncols; i++) {
+        if ((rc = wb_pgarray_finish(&r->arr[i])) != 0)
+            return wb_error_set(err, rc, "set-based run too large");
+        params[i] = r->arr[i].data;
+    }
+    wb_pipe_item it = prep;
+    it.done = set_done;
+    it.kind = (int)r->shape.kind;
+    it.n = r->nrows;
+    it.bytes = r->bytes;
+    if ((rc = wb_pipe_send_prepared(&a->pipe, name, (int)r->ncols, params, &it,
+                                    "could not send changes to the target",
+                                    err)) != 0)
+        return rc;
+    a->stats.ops += r->nrows;
+    a->stats.set_statements++;
+    reset_run(r);
+    return wb_pipe_flush_request(&a->pipe, err);
+}
+
+void wb_apply_run_discard(wb_apply *a)
+{
+    wb_setrun_run *r = a->set.run;
+    if (r && r->active)
+        reset_run(r);
+}
+
+/* Start a run of op's shape (key: its shape key). */
+static void start_run(wb_setrun_run *r, const wb_target_op *op, const char *key)
+{
+    snprintf(r->key, sizeof(r->key), "%s", key);
+    r->shape = *op;
+    r->nkeys = op->nkeys;
+    r->nset = op->nset;
+    r->ncols = 0;
+    memset(r->casts, 0, sizeof(r->casts));
+    if (op->kind == WB_OP_UPDATE) {
+        for (size_t i = 0; i < op->nset; i++)
+            r->casts[i] = op->set[i].lookup ? op->set[i].lookup->cast : NULL;
+        for (size_t i = 0; i < op->nset; i++)
+            r->cols[r->ncols++] = op->set[i].column;
+        for (size_t i = 0; i < op->nkeys; i++)
+            r->cols[r->ncols++] = op->keys[i].column;
+    } else {
+        for (size_t i = 0; i < op->nset; i++)
+            r->casts[op->nkeys + i] =
+                op->set[i].lookup ? op->set[i].lookup->cast : NULL;
+        for (size_t i = 0; i < op->nkeys; i++)
+            r->cols[r->ncols++] = op->keys[i].column;
+        for (size_t i = 0; i < op->nset; i++)
+            r->cols[r->ncols++] = op->set[i].column;
+    }
+    r->active = true;
+}
+
+/* op's values in the run's column order. */
+static int add_values(wb_setrun_run *r, const wb_target_op *op)
+{
+    size_t c = 0;
+    int rc = 0;
+    if (op->kind == WB_OP_UPDATE) {
+        for (size_t i = 0; i < op->nset; i++)
+            rc = wb_pgarray_add(&r->arr[c++], op->set[i].value);
+        for (size_t i = 0; i < op->nkeys; i++)
+            rc = rc ? rc : wb_pgarray_add(&r->arr[c++], op->keys[i].value);
+    } else {
+        for (size_t i = 0; i < op->nkeys; i++)
+            rc = rc ? rc : wb_pgarray_add(&r->arr[c++], op->keys[i].value);
+        for (size_t i = 0; i < op->nset; i++)
+            rc = rc ? rc : wb_pgarray_add(&r->arr[c++], op->set[i].value);
+    }
+    return rc;
+}
+
+int wb_apply_run_add(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
+                     bool *added, wb_error *err)
+{
+    char keybuf[1024];
+    int rc;
+
+    *added = false;
+    if (!wb_setrun_eligible(&a->set, op, lsn))
+        return wb_apply_run_flush(a, err);
+    char *key = wb_stmt_shape_key(op, a->cfg_gen, keybuf, sizeof(keybuf));
+    if (!key)
+        return wb_error_set(err, WB_ENOMEM, "out of memory");
+    if (key != keybuf) { /* too long to keep: row by row */
+        free(key);
+        return wb_apply_run_flush(a, err);
+    }
+    if (!a->set.run && !(a->set.run = calloc(1, sizeof(wb_setrun_run))))
+        return wb_error_set(err, WB_ENOMEM, "out of memory");
+    wb_setrun_run *r = a->set.run;
+
+    /* The key values this op touches: old (match) and new (written). */
+    const wb_op_value *newkeys = op->kind == WB_OP_UPDATE ? op->set : op->keys;
+    uint64_t hk = wb_setrun_key_hash(op->keys, op->nkeys);
+    uint64_t hn = wb_setrun_key_hash(newkeys, op->nkeys);
+    size_t bytes = 0;
+    for (size_t i = 0; i < op->nkeys; i++)
+        bytes += (op->keys[i].value ? strlen(op->keys[i].value) : 0) + 8;
+    for (size_t i = 0; i < op->nset; i++)
+        bytes += (op->set[i].value ? strlen(op->set[i].value) : 0) + 8;
+
+    if (r->active) {
+        bool same = strcmp(r->key, key) == 0;
+        bool fits =
+            r->nrows < RUN_MAX_ROWS && r->bytes + bytes <= RUN_MAX_BYTES;
+        /* A repeated key ends the run before this op. */
+        bool fresh = same && fits && wb_setrun_keyset_add(&r->keyset, hk) &&
+                     (hn == hk || wb_setrun_keyset_add(&r->keyset, hn));
+        if (!fresh && (rc = wb_apply_run_flush(a, err)) != 0)
+            return rc;
+    }
+    if (!r->active) {
+        start_run(r, op, key);
+        wb_setrun_keyset_add(&r->keyset, hk);
+        if (hn != hk)
+            wb_setrun_keyset_add(&r->keyset, hn);
+    }
+    if ((rc = add_values(r, op)) != 0)
+        return wb_error_set(err, rc, "out of memory building a set-based run");
+    r->nrows++;
+    r->bytes += bytes;
+    r->last_lsn = lsn;
+    a->batch.bytes += bytes;
+    *added = true;
+    return 0;
+}

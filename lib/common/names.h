@@ -1,0 +1,27 @@
+/*
+ * common/names.h - the names of walbridge's own objects on the target.
+ *
+ * One place, so that the applier that writes them, `walbridge status`
+ * that reads them and the dispatcher that recognises walbridge's own
+ * transactions agree.  The tables live in target.progress_schema; the
+ * progress table itself is named by target.progress_table (its default,
+ * like the schema's, is in config/settings.c).  Written unquoted after the
+ * quoted schema: they are plain lower-case names.
+ */
+#ifndef WALBRIDGE_NAMES_H
+#define WALBRIDGE_NAMES_H
+
+/* Lookups that missed, retried later (apply/link.h). */
+#define WB_OWN_PENDING_LINK "pending_link"
+/* Per target row and column, the commit LSN of its value
+ * (last_writer_wins by commit time, apply/conflict.h). */
+#define WB_OWN_COLUMN_CLOCK "column_clock"
+/* The source's system identifier and timeline per slot (progress.h). */
+#define WB_OWN_SOURCE_IDENTITY "source_identity"
+
+/* Prefix of the transactional logical message that starts every batch:
+ * it marks walbridge's own transactions when no replication origin can
+ * be used (dispatch.c skips them when they come back). */
+#define WB_MARKER_PREFIX "walbridge"
+
+#endif
