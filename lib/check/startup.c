@@ -16,7 +16,7 @@
 #include "check/startup.h"
 #include "common/conn.h"
 #include "common/log.h"
-#include "map/graph.h"
+#include "check/graph.h"
 
 typedef struct startup_check {
     unsigned cls;
@@ -29,7 +29,7 @@ static void log_report(void *arg, wb_log_level level, const wb_error *problem)
     wb_log_error(level, problem);
 }
 
-/* Mapping cycles without skip_unchanged (map/graph.h). */
+/* Mapping cycles without skip_unchanged (check/graph.h). */
 static int check_graph(wb_startup *s, wb_error *err)
 {
     int n = wb_graph_check(s->cfg, log_report, NULL);

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "map/graph.h"
+#include "check/graph.h"
 #include "wbtest.h"
 
 #define MAXM 80

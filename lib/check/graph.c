@@ -1,5 +1,5 @@
 /*
- * map/graph.c - cycles in the mapping graph (see map/graph.h).
+ * check/graph.c - cycles in the mapping graph (see check/graph.h).
  *
  * Nodes are the tables, numbered in the order they first appear in the
  * file; edges are (mapping, "to" table) pairs of the enabled mappings.
@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "common/strbuf.h"
-#include "map/graph.h"
+#include "check/graph.h"
 
 /* Edge visits of the enumeration before it gives up listing. */
 #define STEP_BUDGET 1000000L

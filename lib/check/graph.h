@@ -1,5 +1,5 @@
 /*
- * map/graph.h - cycles in the mapping graph.
+ * check/graph.h - cycles in the mapping graph.
  *
  * The tables of the enabled mappings form a directed graph: an edge from a
  * mapping's "from" table to each of its "to" tables.  A cycle
@@ -13,8 +13,8 @@
  *
  * Pure: reads the configuration only, never connects.
  */
-#ifndef WB_MAP_GRAPH_H
-#define WB_MAP_GRAPH_H
+#ifndef WB_CHECK_GRAPH_H
+#define WB_CHECK_GRAPH_H
 
 #include "config/config.h"
 #include "common/error.h"
