@@ -4,14 +4,14 @@
  * Set-up, reads and the identity check run as plain blocking statements on
  * the applier's session before it enters pipeline mode; the store itself
  * is a statement of each batch's transaction, sent by apply/batch.c.
- * Statement text is apply/sqlgen.c's.
+ * Statement text is progress_sql.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "apply/sqlgen.h"
+#include "common/names.h"
 #include "common/conn.h"
 #include "common/log.h"
 #include "progress.h"
@@ -75,15 +75,15 @@ static int setup_origin(wb_progress *p, wb_error *err)
     PGresult *res;
     int rc;
 
-    rc = exec_ok(p, WB_SQL_ORIGIN_OID, 1, prm, PGRES_TUPLES_OK, &res,
+    rc = exec_ok(p, WB_PROGRESS_SQL_ORIGIN_OID, 1, prm, PGRES_TUPLES_OK, &res,
                  "could not look up replication origin", err);
     if (rc)
         return rc;
     bool missing = PQgetisnull(res, 0, 0);
     if (missing) {
         PQclear(res);
-        rc = exec_ok(p, WB_SQL_ORIGIN_CREATE, 1, prm, PGRES_TUPLES_OK, &res,
-                     "could not create replication origin", err);
+        rc = exec_ok(p, WB_PROGRESS_SQL_ORIGIN_CREATE, 1, prm, PGRES_TUPLES_OK,
+                     &res, "could not create replication origin", err);
         if (rc)
             return rc;
         wb_log(WB_LOG_INFO, "created replication origin \"%s\"", p->origin);
@@ -94,8 +94,8 @@ static int setup_origin(wb_progress *p, wb_error *err)
     /* A backend of ours that just lost its client may still hold the
      * origin for a moment: retry "already active" for a bounded time. */
     for (int i = 0;; i++) {
-        rc = exec_ok(p, WB_SQL_ORIGIN_SESSION, 1, prm, PGRES_TUPLES_OK, NULL,
-                     "could not use replication origin", err);
+        rc = exec_ok(p, WB_PROGRESS_SQL_ORIGIN_SESSION, 1, prm, PGRES_TUPLES_OK,
+                     NULL, "could not use replication origin", err);
         if (!rc || !is_sqlstate(err, "55006") || i >= ORIGIN_WAIT_TRIES)
             break;
         struct timespec ts = {0, 250 * 1000 * 1000};
@@ -114,11 +114,11 @@ static int setup_table(wb_progress *p, wb_error *err)
     wb_strbuf sql = {0};
     int rc;
 
-    wb_sql_create_schema(&sql, p->cfg->target.progress_schema);
+    wb_names_create_schema(&sql, p->cfg->target.progress_schema);
     if ((rc = exec_built(p, &sql, "could not create the progress schema",
                          err)) != 0)
         return rc;
-    wb_sql_progress_create(&sql, p->rel);
+    wb_progress_sql_create(&sql, p->rel);
     return exec_built(p, &sql, "could not create the progress table", err);
 }
 
@@ -163,8 +163,8 @@ int wb_progress_open(PGconn *conn, const wb_config *cfg, wb_progress_mode mode,
         wb_progress_close(p);
         return rc;
     }
-    p->store_sql = sql_for(wb_sql_progress_store, p->rel);
-    p->guard_sql = sql_for(wb_sql_progress_guard, p->rel);
+    p->store_sql = sql_for(wb_progress_sql_store, p->rel);
+    p->guard_sql = sql_for(wb_progress_sql_guard, p->rel);
     if (!p->store_sql || !p->guard_sql) {
         wb_progress_close(p);
         return wb_error_set(err, WB_ENOMEM, "out of memory");
@@ -219,9 +219,9 @@ int wb_progress_stored_lsn(wb_progress *p, wb_lsn *lsn, wb_error *err)
 
     *lsn = WB_INVALID_LSN;
     if (p->mode == WB_PROGRESS_ORIGIN) {
-        rc =
-            exec_ok(p, WB_SQL_ORIGIN_SESSION_PROGRESS, 0, NULL, PGRES_TUPLES_OK,
-                    &res, "could not read replication origin progress", err);
+        rc = exec_ok(p, WB_PROGRESS_SQL_ORIGIN_SESSION_PROGRESS, 0, NULL,
+                     PGRES_TUPLES_OK, &res,
+                     "could not read replication origin progress", err);
         if (rc)
             return rc;
         rc = lsn_from_result(res, lsn, err);
@@ -239,7 +239,7 @@ int wb_progress_stored_lsn(wb_progress *p, wb_lsn *lsn, wb_error *err)
     PQclear(res);
     if (!exists)
         return 0;
-    char *sql = sql_for(wb_sql_progress_read, p->rel);
+    char *sql = sql_for(wb_progress_sql_read, p->rel);
     if (!sql)
         return wb_error_set(err, WB_ENOMEM, "out of memory");
     rc = exec_ok(p, sql, 1, prm + 1, PGRES_TUPLES_OK, &res,
@@ -270,8 +270,9 @@ void wb_progress_peek(PGconn *conn, const wb_config *cfg, wb_lsn *lsn,
                       const char **where)
 {
     char *rel = progress_rel(cfg);
-    char *sql = rel ? sql_for(wb_sql_progress_read, rel) : NULL;
-    wb_lsn v = peek_lsn(conn, WB_SQL_ORIGIN_PROGRESS, cfg->target.origin);
+    char *sql = rel ? sql_for(wb_progress_sql_read, rel) : NULL;
+    wb_lsn v =
+        peek_lsn(conn, WB_PROGRESS_SQL_ORIGIN_PROGRESS, cfg->target.origin);
 
     *lsn = WB_INVALID_LSN;
     *where = "";
@@ -340,10 +341,10 @@ static int identity_table(wb_progress *p, wb_error *err)
     int rc;
 
     wb_error_clear(&e);
-    wb_sql_create_schema(&sql, schema);
+    wb_names_create_schema(&sql, schema);
     rc = exec_built(p, &sql, "could not create the progress schema", &e);
     if (rc == 0) {
-        wb_sql_identity_create(&sql, schema);
+        wb_progress_sql_identity_create(&sql, schema);
         rc = exec_built(p, &sql, "could not create the source identity table",
                         &e);
     }
@@ -375,7 +376,7 @@ int wb_progress_check_source(wb_progress *p, const char *system_id,
     if ((rc = identity_table(p, err)) != 0)
         return rc < 0 ? rc : 0;
     const char *prm[3] = {p->cfg->source.slot, system_id, tl};
-    if (wb_sql_identity_read(&sql, schema) != 0) {
+    if (wb_progress_sql_identity_read(&sql, schema) != 0) {
         wb_strbuf_free(&sql);
         return wb_error_set(err, WB_ENOMEM, "out of memory");
     }
@@ -386,7 +387,7 @@ int wb_progress_check_source(wb_progress *p, const char *system_id,
         return rc;
     if (PQntuples(res) == 0) {
         PQclear(res);
-        if (wb_sql_identity_insert(&sql, schema) != 0) {
+        if (wb_progress_sql_identity_insert(&sql, schema) != 0) {
             wb_strbuf_free(&sql);
             return wb_error_set(err, WB_ENOMEM, "out of memory");
         }
@@ -406,7 +407,7 @@ void wb_progress_store_stmt(const wb_progress *p, wb_lsn end,
     wb_lsn_format(end, s->lsn);
     snprintf(s->ts, sizeof(s->ts), "%lld", (long long)commit_time);
     if (p->mode == WB_PROGRESS_ORIGIN) {
-        s->sql = WB_SQL_ORIGIN_XACT_SETUP;
+        s->sql = WB_PROGRESS_SQL_ORIGIN_XACT_SETUP;
         s->nparams = 2;
         s->params[0] = s->lsn;
         s->params[1] = s->ts;
@@ -427,7 +428,7 @@ void wb_progress_guard_stmt(const wb_progress *p, wb_lsn end,
     s->params[2] = NULL;
     s->ts[0] = '\0';
     if (p->mode == WB_PROGRESS_ORIGIN) {
-        s->sql = WB_SQL_ORIGIN_GUARD;
+        s->sql = WB_PROGRESS_SQL_ORIGIN_GUARD;
         s->nparams = 1;
         s->params[1] = NULL;
     } else {

@@ -11,7 +11,7 @@
  * module is that position's one home (as PostgreSQL's origin.c): setting
  * up the origin or the table, reading what is stored, the statement that
  * stores it in a batch (sent by apply/batch.c in the batch's transaction;
- * the text is apply/sqlgen.c's), the check that the source is still the
+ * its text is progress_sql.c's), the check that the source is still the
  * cluster the position belongs to, where to resume from, and, with
  * synchronous_commit off, which committed positions the target has
  * flushed.  Used by the applier, the run loop and `walbridge status`.
@@ -27,6 +27,7 @@
 
 #include "common/error.h"
 #include "common/lsn.h"
+#include "common/strbuf.h"
 #include "config/config.h"
 
 typedef struct wb_progress wb_progress;
@@ -179,5 +180,48 @@ wb_lsn wb_progress_durable(const wb_progress *p);
 /* Committed batches not known durable yet (0 with synchronous_commit). */
 size_t wb_progress_unflushed(const wb_progress *p);
 bool wb_progress_sync_commit(const wb_progress *p);
+
+/* ------------------------------------------------------ statement text */
+/* Pure (progress_sql.c), each returning the buffer's error. */
+
+/* Replication origins ($1: the origin name): its oid (NULL when missing),
+ * create it, attach this session to it. */
+#define WB_PROGRESS_SQL_ORIGIN_OID    "SELECT pg_replication_origin_oid($1)"
+#define WB_PROGRESS_SQL_ORIGIN_CREATE "SELECT pg_replication_origin_create($1)"
+#define WB_PROGRESS_SQL_ORIGIN_SESSION                                         \
+    "SELECT pg_replication_origin_session_setup($1)"
+/* The attached origin's durable progress. */
+#define WB_PROGRESS_SQL_ORIGIN_SESSION_PROGRESS                                \
+    "SELECT pg_replication_origin_session_progress(true)"
+/* Any origin's ($1) durable progress, without attaching to it. */
+#define WB_PROGRESS_SQL_ORIGIN_PROGRESS                                        \
+    "SELECT pg_replication_origin_progress($1, true)"
+
+/* Origin mode: the position ($1) and source commit time ($2, microseconds
+ * since the epoch) that COMMIT stores. */
+#define WB_PROGRESS_SQL_ORIGIN_XACT_SETUP                                      \
+    "SELECT pg_replication_origin_xact_setup($1::pg_lsn, " WB_PG_EPOCH_SQL     \
+    " + $2::bigint * interval '1 microsecond')"
+
+/* Origin mode: fails unless the stored position is at least $1. */
+#define WB_PROGRESS_SQL_ORIGIN_GUARD                                           \
+    "SELECT (CASE WHEN pg_replication_origin_session_progress(false) >= "      \
+    "$1::pg_lsn THEN '1' ELSE 'walbridge: the previous batch was not "         \
+    "committed' END)::int"
+
+/* The progress table rel (quoted "schema"."table"): create it; upsert
+ * ($1 slot, $2 end_lsn, $3 commit time in microseconds since the epoch);
+ * the guard ($1 end_lsn, $2 slot) that fails unless that position is
+ * stored; read the slot's ($1) position. */
+int wb_progress_sql_create(wb_strbuf *b, const char *rel);
+int wb_progress_sql_store(wb_strbuf *b, const char *rel);
+int wb_progress_sql_guard(wb_strbuf *b, const char *rel);
+int wb_progress_sql_read(wb_strbuf *b, const char *rel);
+
+/* The source identity table (in "schema"): create, read ($1 slot), record
+ * ($1 slot, $2 system identifier, $3 timeline). */
+int wb_progress_sql_identity_create(wb_strbuf *b, const char *schema);
+int wb_progress_sql_identity_read(wb_strbuf *b, const char *schema);
+int wb_progress_sql_identity_insert(wb_strbuf *b, const char *schema);
 
 #endif

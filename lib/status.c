@@ -38,7 +38,7 @@ static void pending_links(const wb_config *cfg, PGconn *t, wb_status *st)
 {
     wb_strbuf rel = {0}, sql = {0};
     st->pending_links = -1;
-    wb_sql_own_rel(&rel, cfg->target.progress_schema, WB_OWN_PENDING_LINK);
+    wb_names_rel(&rel, cfg->target.progress_schema, WB_OWN_PENDING_LINK);
     if (rel.err || wb_sql_pending_summary(&sql, rel.data) != 0)
         goto out;
     const char *rp[1] = {rel.data};

@@ -54,14 +54,14 @@ int wb_apply_own_table(wb_apply *a, const char *name, const char *what,
     wb_strbuf r = {0}, sql = {0};
     char msg[160];
 
-    wb_sql_own_rel(&r, a->cfg->target.progress_schema, name);
+    wb_names_rel(&r, a->cfg->target.progress_schema, name);
     if (r.err || !(*rel = strdup(r.data))) {
         wb_strbuf_free(&r);
         return wb_error_set(err, WB_ENOMEM, "out of memory");
     }
     wb_strbuf_free(&r);
     snprintf(msg, sizeof(msg), "could not create the schema of %s", what);
-    wb_sql_create_schema(&sql, a->cfg->target.progress_schema);
+    wb_names_create_schema(&sql, a->cfg->target.progress_schema);
     return wb_apply_exec_built(a, &sql, msg, err);
 }
 

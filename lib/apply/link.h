@@ -43,7 +43,7 @@ typedef struct wb_link {
  * when there are none).  WB_ENOMEM. */
 int wb_link_collect(const wb_config *cfg, wb_link **out, size_t *n);
 
-/* The pending table's DDL (pending_rel: wb_sql_own_rel's
+/* The pending table's DDL (pending_rel: wb_names_rel's
  * "schema".pending_link). */
 int wb_link_create_sql(const char *pending_rel, wb_strbuf *b);
 

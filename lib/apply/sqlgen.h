@@ -12,8 +12,8 @@
  * WB_ENOMEM, WB_ELIMIT (past the buffer's limit), or WB_EINVAL for a
  * shape that has no such statement.
  *
- * walbridge's own tables live in target.progress_schema: the progress
- * table (named by target.progress_table) and the ones named here.
+ * The statements of the stored position (progress and source identity)
+ * are progress.h's; the names of walbridge's own tables common/names.h's.
  */
 #ifndef WALBRIDGE_SQLGEN_INT_H
 #define WALBRIDGE_SQLGEN_INT_H
@@ -25,63 +25,12 @@
 #include "common/strbuf.h"
 #include "map/router.h"
 
-/* PostgreSQL's epoch as SQL, for timestamps sent as microseconds since
- * it (the C side's is WB_PG_EPOCH_OFFSET_US, common/lsn.h). */
-#define WB_SQL_PG_EPOCH "'2000-01-01 00:00:00+00'::timestamptz"
-
 /* The message that starts every batch ($1: the origin name), with
  * common/names.h's WB_MARKER_PREFIX. */
 #define WB_SQL_MARKER                                                          \
     "SELECT pg_logical_emit_message(true, '" WB_MARKER_PREFIX "', $1)"
 
-/* Replication origins ($1: the origin name): its oid (NULL when missing),
- * create it, attach this session to it. */
-#define WB_SQL_ORIGIN_OID     "SELECT pg_replication_origin_oid($1)"
-#define WB_SQL_ORIGIN_CREATE  "SELECT pg_replication_origin_create($1)"
-#define WB_SQL_ORIGIN_SESSION "SELECT pg_replication_origin_session_setup($1)"
-/* The attached origin's durable progress. */
-#define WB_SQL_ORIGIN_SESSION_PROGRESS                                         \
-    "SELECT pg_replication_origin_session_progress(true)"
-/* Any origin's ($1) durable progress, without attaching to it. */
-#define WB_SQL_ORIGIN_PROGRESS "SELECT pg_replication_origin_progress($1, true)"
-/* Does the relation $1 (quoted "schema"."table") exist? */
-#define WB_SQL_REL_EXISTS "SELECT to_regclass($1) IS NOT NULL"
-
-/* Origin mode: the position ($1) and source commit time ($2, microseconds
- * since the epoch) that COMMIT stores. */
-#define WB_SQL_ORIGIN_XACT_SETUP                                               \
-    "SELECT pg_replication_origin_xact_setup($1::pg_lsn, " WB_SQL_PG_EPOCH     \
-    " + $2::bigint * interval '1 microsecond')"
-
-/* Origin mode: fails unless the stored position is at least $1. */
-#define WB_SQL_ORIGIN_GUARD                                                    \
-    "SELECT (CASE WHEN pg_replication_origin_session_progress(false) >= "      \
-    "$1::pg_lsn THEN '1' ELSE 'walbridge: the previous batch was not "         \
-    "committed' END)::int"
-
-/* ------------------------------------------------- walbridge's tables */
-
-/* CREATE SCHEMA IF NOT EXISTS "schema" */
-int wb_sql_create_schema(wb_strbuf *b, const char *schema);
-/* "schema".name, name one of WB_OWN_* */
-int wb_sql_own_rel(wb_strbuf *b, const char *schema, const char *name);
-
-/* The progress table rel (quoted "schema"."table"): create it; upsert
- * ($1 slot, $2 end_lsn, $3 commit time in microseconds since the epoch);
- * the guard ($1 end_lsn, $2 slot) that fails unless that position is
- * stored; read the slot's ($1) position. */
-int wb_sql_progress_create(wb_strbuf *b, const char *rel);
-int wb_sql_progress_store(wb_strbuf *b, const char *rel);
-int wb_sql_progress_guard(wb_strbuf *b, const char *rel);
-int wb_sql_progress_read(wb_strbuf *b, const char *rel);
-
-/* The source identity table (in "schema"): create, read ($1 slot), record
- * ($1 slot, $2 system identifier, $3 timeline). */
-int wb_sql_identity_create(wb_strbuf *b, const char *schema);
-int wb_sql_identity_read(wb_strbuf *b, const char *schema);
-int wb_sql_identity_insert(wb_strbuf *b, const char *schema);
-
-/* The pending links (rel: wb_sql_own_rel's WB_OWN_PENDING_LINK): how many
+/* The pending links (rel: wb_names_rel's WB_OWN_PENDING_LINK): how many
  * and the age in seconds of the oldest.  Their DDL and statements are
  * link.c's. */
 int wb_sql_pending_summary(wb_strbuf *b, const char *rel);

@@ -157,7 +157,7 @@ static bool conflict_wins(wb_strbuf *sql, const wb_sql_conflict_shape *c)
              * written by this very transaction, frozen, or from before
              * track_commit_timestamp: older than anything incoming. */
             snprintf(b, sizeof(b),
-                     "coalesce(o.timestamp <= " WB_SQL_PG_EPOCH
+                     "coalesce(o.timestamp <= " WB_PG_EPOCH_SQL
                      " + $%d::bigint * interval '1 microsecond', true)",
                      c->stampp);
             ok = ok && add(sql, b);

@@ -29,6 +29,8 @@ char *wb_lsn_format(wb_lsn lsn, char *buf);
  * These convert to and from Unix microseconds.
  */
 #define WB_PG_EPOCH_OFFSET_US INT64_C(946684800000000)
+/* The same epoch as SQL, for timestamps sent as microseconds since it. */
+#define WB_PG_EPOCH_SQL "'2000-01-01 00:00:00+00'::timestamptz"
 static inline int64_t wb_pgtime_to_unix_us(int64_t pg)
 {
     return pg + WB_PG_EPOCH_OFFSET_US;

@@ -11,6 +11,8 @@
 #ifndef WALBRIDGE_NAMES_H
 #define WALBRIDGE_NAMES_H
 
+#include "common/strbuf.h"
+
 /* Lookups that missed, retried later (apply/link.h). */
 #define WB_OWN_PENDING_LINK "pending_link"
 /* Per target row and column, the commit LSN of its value
@@ -23,5 +25,13 @@
  * it marks walbridge's own transactions when no replication origin can
  * be used (dispatch.c skips them when they come back). */
 #define WB_MARKER_PREFIX "walbridge"
+
+/* Does the relation $1 (quoted "schema"."table") exist? */
+#define WB_SQL_REL_EXISTS "SELECT to_regclass($1) IS NOT NULL"
+
+/* Append CREATE SCHEMA IF NOT EXISTS "schema" to b; the buffer's error. */
+int wb_names_create_schema(wb_strbuf *b, const char *schema);
+/* Append "schema".name (name one of WB_OWN_*) to b; the buffer's error. */
+int wb_names_rel(wb_strbuf *b, const char *schema, const char *name);
 
 #endif

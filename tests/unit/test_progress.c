@@ -123,8 +123,77 @@ static void test_idle_due(void)
     WB_CHECK_U64_EQ(wb_progress_idle_due(&in, false), 0);
 }
 
+/* The statement text of the stored position (progress_sql.c). */
+static wb_strbuf b;
+
+static const char *text(int rc)
+{
+    WB_CHECK_INT_EQ(rc, 0);
+    return wb_strbuf_str(&b);
+}
+
+static void test_sql(void)
+{
+    const char *rel = "\"wb\".\"Progress\"";
+    wb_strbuf_reset(&b);
+    WB_CHECK_STR_EQ(
+        text(wb_progress_sql_create(&b, rel)),
+        "CREATE TABLE IF NOT EXISTS \"wb\".\"Progress\" (slot text PRIMARY "
+        "KEY, end_lsn pg_lsn NOT NULL, commit_time timestamptz, updated_at "
+        "timestamptz NOT NULL DEFAULT now())");
+    wb_strbuf_reset(&b);
+    WB_CHECK_STR_EQ(
+        text(wb_progress_sql_store(&b, rel)),
+        "INSERT INTO \"wb\".\"Progress\" (slot, end_lsn, commit_time, "
+        "updated_at) "
+        "VALUES ($1, $2::pg_lsn, '2000-01-01 00:00:00+00'::timestamptz + "
+        "$3::bigint "
+        "* interval '1 microsecond', now()) ON CONFLICT (slot) DO UPDATE SET "
+        "end_lsn = EXCLUDED.end_lsn, commit_time = EXCLUDED.commit_time, "
+        "updated_at "
+        "= now()");
+    wb_strbuf_reset(&b);
+    WB_CHECK_STR_EQ(
+        text(wb_progress_sql_guard(&b, rel)),
+        "SELECT (CASE WHEN EXISTS (SELECT 1 FROM \"wb\".\"Progress\" WHERE "
+        "slot = $2 AND end_lsn >= $1::pg_lsn) THEN '1' ELSE 'walbridge: the "
+        "previous batch was not committed' END)::int");
+    wb_strbuf_reset(&b);
+    WB_CHECK_STR_EQ(text(wb_progress_sql_read(&b, rel)),
+                    "SELECT end_lsn FROM \"wb\".\"Progress\" WHERE slot = $1");
+    wb_strbuf_reset(&b);
+    WB_CHECK_STR_EQ(
+        text(wb_progress_sql_identity_create(&b, "wb")),
+        "CREATE TABLE IF NOT EXISTS \"wb\".source_identity (slot text PRIMARY "
+        "KEY, system_identifier text NOT NULL, timeline integer NOT NULL, "
+        "recorded_at "
+        "timestamptz NOT NULL DEFAULT now())");
+    wb_strbuf_reset(&b);
+    WB_CHECK_STR_EQ(
+        text(wb_progress_sql_identity_read(&b, "wb")),
+        "SELECT system_identifier, timeline FROM \"wb\".source_identity WHERE "
+        "slot = $1");
+    wb_strbuf_reset(&b);
+    WB_CHECK_STR_EQ(text(wb_progress_sql_identity_insert(&b, "wb")),
+                    "INSERT INTO \"wb\".source_identity (slot, "
+                    "system_identifier, timeline) "
+                    "VALUES ($1, $2, $3) ON CONFLICT (slot) DO NOTHING");
+    WB_CHECK_STR_EQ(WB_PROGRESS_SQL_ORIGIN_XACT_SETUP,
+                    "SELECT pg_replication_origin_xact_setup($1::pg_lsn, "
+                    "'2000-01-01 00:00:00+00'::timestamptz "
+                    "+ $2::bigint * interval '1 microsecond')");
+    WB_CHECK_STR_EQ(
+        WB_PROGRESS_SQL_ORIGIN_GUARD,
+        "SELECT (CASE WHEN pg_replication_origin_session_progress(false) >= "
+        "$1::pg_lsn THEN '1' ELSE 'walbridge: the previous batch was not "
+        "committed' "
+        "END)::int");
+    wb_strbuf_free(&b);
+}
+
 int main(void)
 {
+    WB_RUN(test_sql);
     WB_RUN(test_ring_in_order);
     WB_RUN(test_ring_wraps);
     WB_RUN(test_ring_durable_is_max);
