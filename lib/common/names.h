@@ -16,7 +16,7 @@
 /* Lookups that missed, retried later (apply/link.h). */
 #define WB_OWN_PENDING_LINK "pending_link"
 /* Per target row and column, the commit LSN of its value
- * (last_writer_wins by commit time, apply/conflict.h). */
+ * (last_writer_wins by commit time, apply/conflict.c). */
 #define WB_OWN_COLUMN_CLOCK "column_clock"
 /* The source's system identifier and timeline per slot (progress.h). */
 #define WB_OWN_SOURCE_IDENTITY "source_identity"

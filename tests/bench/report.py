@@ -76,8 +76,7 @@ def baseline_table(raw, g):
            "the baseline right after walbridge:", ""]
     rows = [["case", "walbridge s", "baseline s", "baseline time / walbridge time",
              "CPU s (wb / base)", "peak RSS MiB (wb / base)"]]
-    for case, name in (("bulk_id", "bulk, identity"), ("backlog_id", "backlog, identity"),
-                       ("bulk_portal", "bulk, portal"), ("backlog_portal", "backlog, portal")):
+    for case, name in (("bulk_id", "bulk, identity"), ("backlog_id", "backlog, identity")):
         a, b = g(f"{case}.wb.secs"), g(f"{case}.wb0.secs")
         if b is None:
             continue

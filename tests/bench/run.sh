@@ -42,10 +42,15 @@
 #   WB_BENCH_BASELINE  a second walbridge to compare in the same run: a
 #                      binary, or a git revision of this repository (built,
 #                      Release, in build-bench-baseline/<commit>/).  It runs
-#                      the bulk and backlog cases after walbridge, on its
-#                      own slot and target database, and the report adds a
-#                      table "walbridge vs baseline" (e.g.
-#                      WB_BENCH_BASELINE=main~3 after a refactoring)
+#                      the identity bulk and backlog cases after walbridge,
+#                      on its own slot and target database, and the report
+#                      adds a table "walbridge vs baseline" (e.g.
+#                      WB_BENCH_BASELINE=main~3 after a refactoring).  Not
+#                      the portal cases: there each consumer writes into the
+#                      source database, so the second one would also decode
+#                      the first one's writes
+#   WB_BENCH_CASES     the cases to run, of: bulk_id backlog_id steady
+#                      bulk_portal backlog_portal big (default: all)
 #   WB_BENCH_TARGET_YAML  extra keys for walbridge's target section, one
 #                      per line, e.g. "batch_latency: 0ms" (default: none,
 #                      walbridge's defaults)
@@ -469,31 +474,21 @@ wb_timed() {
 # base_prepare CASE: writes $WORK/CASE.wb0.yaml; no-op without a baseline.
 base_prepare() {
     [[ -n $BASE_BIN ]] || return 0
-    local c=$1 kind=${2:-identity}
-    local conn="host=$TGT_HOST port=5432 user=postgres dbname=wbbase"
-    [[ $kind == identity ]] || conn=""
-    WB_BIN=$BASE_BIN wb_config "$WORK/$c.wb0.yaml" "wb0_$c" "$kind" "$conn"
+    local c=$1
+    WB_BIN=$BASE_BIN wb_config "$WORK/$c.wb0.yaml" "wb0_$c" identity \
+        "host=$TGT_HOST port=5432 user=postgres dbname=wbbase"
     fg timeout -k 5 "$T_SHORT" "$BASE_BIN" run -c "$WORK/$c.wb0.yaml" --until now \
         >>"$WORK/$c.wb0.log" 2>&1 || die "the baseline could not create its slot"
 }
-# base_timed CASE KIND: the baseline's run, after walbridge's.  The portal
-# cases share one target table: for the bulk case it is emptied first, so
-# the baseline inserts what walbridge inserted; the backlog case updates
-# rows that both find in place.
+# base_timed CASE: the baseline's run, after walbridge's, checked as
+# walbridge's is.
 base_timed() {
     [[ -n $BASE_BIN ]] || return 0
-    local c=$1 kind=$2
-    if [[ $c == bulk_portal ]]; then
-        src -c 'TRUNCATE salesforce.account' >/dev/null
-    fi
+    local c=$1
     checkpoint_both
     say "  walbridge baseline"
     wb_timed "$c" "$WORK/$c.wb0.yaml" "$WORK/$c.wb0.log" wb0 "$BASE_BIN"
-    if [[ $kind == identity ]]; then
-        verify_identity "$c" wb0 wbb
-    else
-        verify_portal "$c" wb0
-    fi
+    verify_identity "$c" wb0 wbb
     src -c "SELECT pg_drop_replication_slot('wb0_$c')" >/dev/null
 }
 
@@ -689,7 +684,7 @@ case_bulk_identity() {
     wb_timed $c "$cfg" "$log"
     verify_identity $c wb wbt
     src -c "SELECT pg_drop_replication_slot('wb_bulk_id')" >/dev/null
-    base_timed $c identity
+    base_timed $c
 }
 
 # backlog_identity: BACKLOG_TXNS single-row updates while nobody consumes.
@@ -718,7 +713,7 @@ case_backlog_identity() {
     wb_timed $c "$cfg" "$log"
     verify_identity $c wb wbt
     src -c "SELECT pg_drop_replication_slot('wb_backlog_id')" >/dev/null
-    base_timed $c identity
+    base_timed $c
 }
 
 case_bulk_portal() {
@@ -726,7 +721,6 @@ case_bulk_portal() {
     say "bulk, portal.users -> salesforce.account: one transaction inserting $BULK_ROWS rows"
     wb_config "$cfg" wb_bulk_portal portal
     wb_prepare "$cfg" "$log"
-    base_prepare bulk_portal portal
     recv_prepare recv_bulk_portal
     fg src -c "INSERT INTO portal.users (email, first_name, last_name, phone)
             SELECT 'user' || g || '@example.com', 'First' || g % 1000,
@@ -742,7 +736,6 @@ case_bulk_portal() {
     wb_timed $c "$cfg" "$log"
     verify_portal $c
     src -c "SELECT pg_drop_replication_slot('wb_bulk_portal')" >/dev/null
-    base_timed $c portal
 }
 
 case_backlog_portal() {
@@ -750,7 +743,6 @@ case_backlog_portal() {
     say "backlog, portal.users -> salesforce.account: $BACKLOG_TXNS single-row UPDATE transactions"
     wb_config "$cfg" wb_backlog_portal portal
     wb_prepare "$cfg" "$log"
-    base_prepare backlog_portal portal
     recv_prepare recv_backlog_portal
     pgbench_run "$WORK/$c.pgbench.log" -c "$CLIENTS" -j 2 -t $((BACKLOG_TXNS / CLIENTS)) \
         -D nrows="$BULK_ROWS" -f "$WORK/update_users.sql"
@@ -765,7 +757,6 @@ case_backlog_portal() {
     wb_timed $c "$cfg" "$log"
     verify_portal $c
     src -c "SELECT pg_drop_replication_slot('wb_backlog_portal')" >/dev/null
-    base_timed $c portal
 }
 
 # lag_stats FUNC PREFIX: p50/p99/max of the recorded lag, then clear it.
@@ -955,12 +946,18 @@ record meta.wb_target_yaml "$(printf '%s' "${WB_BENCH_TARGET_YAML:-}" | tr '\n' 
 # Other work on the machine skews every figure: keep the load with them.
 record meta.loadavg_start "$(cut -d ' ' -f 1-3 /proc/loadavg)"
 
-case_bulk_identity
-case_backlog_identity
-case_steady
-case_bulk_portal
-case_backlog_portal
-case_big
+record meta.cases "${WB_BENCH_CASES:-all}"
+for c in ${WB_BENCH_CASES:-bulk_id backlog_id steady bulk_portal backlog_portal big}; do
+    case $c in
+    bulk_id) case_bulk_identity ;;
+    backlog_id) case_backlog_identity ;;
+    steady) case_steady ;;
+    bulk_portal) case_bulk_portal ;;
+    backlog_portal) case_backlog_portal ;;
+    big) case_big ;;
+    *) die "WB_BENCH_CASES: unknown case $c" ;;
+    esac
+done
 
 record meta.runtime_s "$((SECONDS - T_START))"
 record meta.loadavg_end "$(cut -d ' ' -f 1-3 /proc/loadavg)"
