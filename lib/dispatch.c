@@ -404,7 +404,7 @@ static int replay_one(void *ud, const char *msg, size_t len)
     /* A replay is one long callback: the source cannot be paused, so wait
      * for the target here when its queue is full (back-pressure). */
     if (wb_apply_backlogged(d->apply)) {
-        if ((rc = wb_apply_drain(d->apply, REPLAY_DRAIN_MS, d->err)) != 0)
+        if ((rc = wb_apply_make_room(d->apply, REPLAY_DRAIN_MS, d->err)) != 0)
             return rc;
         if (d->hooks.target_waited)
             d->hooks.target_waited(d->hooks.ud);

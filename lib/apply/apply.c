@@ -20,12 +20,12 @@
 #include <libpq-fe.h>
 
 #include "apply/apply_int.h"
+#include "apply/flow.h"
 #include "apply/sqlgen.h"
 #include "check/startup.h"
 #include "common/conn.h"
 #include "common/log.h"
 
-#define MAX_INFLIGHT_BYTES  ((size_t)8 * 1024 * 1024) /* keeps RSS < 32 MiB */
 #define FLUSH_REQUEST_EVERY 256
 
 int wb_apply_exec(wb_apply *a, const char *sql, int nparams,
@@ -536,15 +536,36 @@ bool wb_apply_busy(const wb_apply *a)
            wb_progress_unflushed(a->progress) > 0;
 }
 
+static wb_flow_load load(const wb_apply *a)
+{
+    return (wb_flow_load){.queued = wb_pipe_queued(&a->pipe),
+                          .max_queued = WB_PIPE_MAX_ITEMS,
+                          .inflight_bytes = a->pipe.inflight_bytes,
+                          .unsent_bytes = a->pipe.unsent_bytes,
+                          .unflushed = wb_progress_unflushed(a->progress),
+                          .max_unflushed = WB_PROGRESS_RING};
+}
+
 bool wb_apply_backlogged(const wb_apply *a)
 {
-    return wb_pipe_queued(&a->pipe) >= WB_PIPE_MAX_ITEMS / 2 ||
-           a->pipe.inflight_bytes >= MAX_INFLIGHT_BYTES ||
-           wb_progress_unflushed(a->progress) >= WB_PROGRESS_RING - 64;
+    wb_flow_load l = load(a);
+    return wb_flow_backlogged(&l);
 }
 
 bool wb_apply_drained_enough(const wb_apply *a)
 {
-    return wb_pipe_queued(&a->pipe) < WB_PIPE_MAX_ITEMS / 4 &&
-           a->pipe.inflight_bytes < MAX_INFLIGHT_BYTES / 2;
+    wb_flow_load l = load(a);
+    return wb_flow_drained_enough(&l);
+}
+
+int wb_apply_make_room(wb_apply *a, int timeout_ms, wb_error *err)
+{
+    wb_flow_load l = load(a);
+    if (!wb_flow_backlogged(&l))
+        return 0;
+    /* A full libpq buffer needs only the socket; a full server side needs
+     * its results, all of them (as the run loop's hysteresis would). */
+    if (wb_flow_only_unsent(&l))
+        return wb_pipe_wait_sent(&a->pipe, timeout_ms, err);
+    return wb_apply_drain(a, timeout_ms, err);
 }

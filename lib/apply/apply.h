@@ -125,10 +125,15 @@ bool wb_apply_wants_write(const wb_apply *a);
 wb_lsn wb_apply_durable_lsn(const wb_apply *a);
 /* A batch is open or statements await results. */
 bool wb_apply_busy(const wb_apply *a);
-/* Back-pressure: stop reading the source at backlogged, resume at
- * drained_enough. */
+/* Back-pressure (apply/flow.h): stop reading the source at backlogged,
+ * resume at drained_enough. */
 bool wb_apply_backlogged(const wb_apply *a);
 bool wb_apply_drained_enough(const wb_apply *a);
+/* For a caller that cannot stop reading (a streamed transaction's
+ * replay): when backlogged, block until libpq's output is sent, or, when
+ * the server side is full, until every result is in (wb_apply_drain).
+ * 0, or WB_ECONN on a timeout (timeout_ms). */
+int wb_apply_make_room(wb_apply *a, int timeout_ms, wb_error *err);
 
 /*
  * A change of schema.table reached walbridge.  If that is the lookup table

@@ -4,6 +4,7 @@
  * The applier (apply/apply.h) is one object on one target connection,
  * built of rooms, one job each:
  *   pipeline.c   the libpq pipeline: queue, send, results to completions
+ *   flow.c       back-pressure: when the source should wait (pure)
  *   stmtcache.c  prepared statements by shape
  *   apply.c      open, close, reconfigure; a row operation (wb_apply_op)
  *   setrun.c     runs of rows sent as one set-based statement

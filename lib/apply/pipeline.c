@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <string.h>
 
+#include "apply/flow.h"
 #include "apply/pipeline.h"
 #include "common/clock.h"
 #include "common/conn.h"
@@ -17,11 +18,20 @@ void wb_pipe_start(wb_pipe *p)
     p->on = true;
 }
 
-static void push(wb_pipe *p, const wb_pipe_item *it)
+/* A statement was queued in libpq: its item joins the queue.  Once
+ * libpq's buffer holds more than its bound (apply/flow.h) a flush is
+ * tried at once, without waiting: what the socket does not take leaves
+ * the applier backlogged until it does.  0 or WB_ECONN. */
+static int push(wb_pipe *p, const wb_pipe_item *it, wb_error *err)
 {
     p->items[(p->head + p->n) % WB_PIPE_MAX_ITEMS] = *it;
     p->n++;
     p->inflight_bytes += it->bytes;
+    p->unsent_bytes += it->bytes;
+    if (p->unsent_bytes < WB_FLOW_MAX_UNSENT_BYTES)
+        return 0;
+    int r = wb_pipe_flush(p, err);
+    return r < 0 ? r : 0;
 }
 
 int wb_pipe_send_failed(wb_pipe *p, const char *what, wb_error *err)
@@ -36,8 +46,7 @@ int wb_pipe_send(wb_pipe *p, const char *sql, int nparams,
     if (!PQsendQueryParams(p->conn, sql, nparams, NULL, params, NULL, NULL, 0))
         return wb_pipe_send_failed(
             p, what ? what : "could not send to the target", err);
-    push(p, it);
-    return 0;
+    return push(p, it, err);
 }
 
 int wb_pipe_send_prepared(wb_pipe *p, const char *name, int nparams,
@@ -47,8 +56,7 @@ int wb_pipe_send_prepared(wb_pipe *p, const char *name, int nparams,
     if (!PQsendQueryPrepared(p->conn, name, nparams, params, NULL, NULL, 0))
         return wb_pipe_send_failed(
             p, what ? what : "could not send a change to the target", err);
-    push(p, it);
-    return 0;
+    return push(p, it, err);
 }
 
 int wb_pipe_prepare(wb_pipe *p, const char *name, const char *sql, int ntypes,
@@ -57,8 +65,7 @@ int wb_pipe_prepare(wb_pipe *p, const char *name, const char *sql, int ntypes,
     if (!PQsendPrepare(p->conn, name, sql, ntypes, types))
         return wb_pipe_send_failed(
             p, "could not send a statement to the target", err);
-    push(p, it);
-    return 0;
+    return push(p, it, err);
 }
 
 static int sync_done(const wb_pipe_item *it, PGresult *res, wb_error *err)
@@ -75,8 +82,7 @@ int wb_pipe_sync(wb_pipe *p, wb_error *err)
     wb_pipe_item it = {.done = sync_done};
     if (!PQpipelineSync(p->conn))
         return wb_pipe_send_failed(p, "could not send a pipeline sync", err);
-    push(p, &it);
-    return 0;
+    return push(p, &it, err);
 }
 
 int wb_pipe_flush_request(wb_pipe *p, wb_error *err)
@@ -88,12 +94,17 @@ int wb_pipe_flush_request(wb_pipe *p, wb_error *err)
 
 int wb_pipe_flush(wb_pipe *p, wb_error *err)
 {
-    if (!p->on)
+    if (!p->on) {
+        /* Blocking mode: libpq sent everything before returning. */
+        p->unsent_bytes = 0;
         return 0;
+    }
     int r = PQflush(p->conn);
     if (r < 0)
         return wb_pipe_send_failed(p, "could not send to the target", err);
     p->want_write = r == 1;
+    if (r == 0)
+        p->unsent_bytes = 0;
     return r;
 }
 
@@ -144,6 +155,27 @@ int wb_pipe_kick(wb_pipe *p, wb_error *err)
     if ((rc = wb_pipe_flush_request(p, err)) != 0)
         return rc;
     return wb_pipe_flush(p, err) < 0 ? WB_ECONN : 0;
+}
+
+int wb_pipe_wait_sent(wb_pipe *p, int timeout_ms, wb_error *err)
+{
+    int64_t deadline = wb_clock_ms() + timeout_ms;
+    int rc;
+
+    while ((rc = wb_pipe_flush(p, err)) != 0) {
+        if (rc < 0)
+            return rc;
+        int64_t left = deadline - wb_clock_ms();
+        if (left <= 0)
+            return wb_error_set(err, WB_ECONN,
+                                "timed out sending to the target");
+        struct pollfd pfd = {.fd = PQsocket(p->conn),
+                             .events = POLLIN | POLLOUT};
+        poll(&pfd, 1, (int)(left < 100 ? left : 100));
+        if ((rc = wb_pipe_consume(p, err)) != 0)
+            return rc;
+    }
+    return 0;
 }
 
 int wb_pipe_wait(wb_pipe *p, int timeout_ms, wb_error *err)

@@ -55,7 +55,10 @@ typedef struct wb_pipe {
     bool want_write;  /* libpq has unsent output */
     bool expect_null; /* a NULL result ends the previous statement */
     size_t head, n;
-    size_t inflight_bytes;
+    size_t inflight_bytes; /* parameter bytes of the queued statements */
+    /* Parameter bytes queued since libpq's output buffer was last seen
+     * empty (PQflush returned 0): bounds what libpq shifts (apply/flow.h). */
+    size_t unsent_bytes;
     wb_pipe_item items[WB_PIPE_MAX_ITEMS];
 } wb_pipe;
 
@@ -64,7 +67,8 @@ void wb_pipe_start(wb_pipe *p);
 
 /* Queue a statement (text with parameters, a prepared one, or a
  * preparation) with it (copied) as its completion.  0 or WB_ECONN, with
- * what (NULL: a default) saying what could not be sent. */
+ * what (NULL: a default) saying what could not be sent.  Past the bound of
+ * libpq's unsent output this also tries a flush, which never waits. */
 int wb_pipe_send(wb_pipe *p, const char *sql, int nparams,
                  const char *const *params, const wb_pipe_item *it,
                  const char *what, wb_error *err);
@@ -89,6 +93,10 @@ int wb_pipe_flush(wb_pipe *p, wb_error *err);
 int wb_pipe_consume(wb_pipe *p, wb_error *err);
 /* Ask for the results held by the server and send what libpq buffers. */
 int wb_pipe_kick(wb_pipe *p, wb_error *err);
+/* Block until libpq's output buffer is written to the socket (reading
+ * results meanwhile, so that the server never waits on us); WB_ECONN
+ * after timeout_ms. */
+int wb_pipe_wait_sent(wb_pipe *p, int timeout_ms, wb_error *err);
 /* Block until every queued statement has its result; WB_ECONN when the
  * target sends none for timeout_ms (a hang, not a slow queue). */
 int wb_pipe_wait(wb_pipe *p, int timeout_ms, wb_error *err);
