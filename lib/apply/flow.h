@@ -14,9 +14,11 @@
  *    PQflush that returned 0).  libpq moves the unsent rest of its buffer
  *    to the start after every partial write, and tries a write after
  *    every message once 8 KiB are queued, so a backlog of megabytes there
- *    is copied again for every statement queued behind it (a third of
- *    walbridge's CPU on a bulk load).  Kept to a few hundred KiB, the
- *    copies stay small; the socket's buffer and the server hold the rest.
+ *    is copied again for every statement queued behind it (7-9% of
+ *    walbridge's CPU on a bulk load into a slow target, measured with
+ *    tests/bench/profile.sh; none when the target keeps up).  Kept to a
+ *    few hundred KiB, the copies stay small; the socket's buffer and the
+ *    server hold the rest.
  *    The pipeline tries a flush as soon as it passes the bound
  *    (apply/pipeline.c); the source waits only when the socket is full.
  */
@@ -26,10 +28,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define WB_FLOW_MAX_INFLIGHT_BYTES                                             \
-    ((size_t)8 * 1024 * 1024) /* RSS < 32 MiB                                  \
-                               */
-#define WB_FLOW_MAX_UNSENT_BYTES ((size_t)256 * 1024)
+/* Parameter bytes at the server: keeps walbridge's RSS under 32 MiB. */
+#define WB_FLOW_MAX_INFLIGHT_BYTES ((size_t)8 * 1024 * 1024)
+#define WB_FLOW_MAX_UNSENT_BYTES   ((size_t)256 * 1024)
 
 typedef struct wb_flow_load {
     size_t queued;         /* statements awaiting their result */
