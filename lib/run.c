@@ -782,6 +782,9 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
         wb_log_error(WB_LOG_WARNING, err);
         wb_log(WB_LOG_INFO, "reconnecting in %llu ms (attempt %d)",
                (unsigned long long)delay, attempt);
+        /* Count the delay from now, not from the loop's cached time,
+         * which the failed attempt left behind. */
+        uv_update_time(&st->loop);
         uv_timer_start(&st->backoff, on_backoff, delay, 0);
         uv_run(&st->loop, UV_RUN_DEFAULT);
         uv_timer_stop(&st->backoff);
