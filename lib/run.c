@@ -170,7 +170,8 @@ static void log_stopped(run_state *st)
     wb_log(WB_LOG_INFO,
            "stopped at %s: %llu transactions applied, %llu skipped, %llu "
            "changes routed, %llu target operations, %llu rows written, "
-           "%llu conflicts, %llu links pending, %llu linked later",
+           "%llu conflicts, %llu links pending, %llu linked later, %llu "
+           "rows by COPY (%llu COPY runs applied again as upserts)",
            wb_lsn_format(st->persisted, a),
            (unsigned long long)st->stats.txns_applied,
            (unsigned long long)st->stats.txns_skipped,
@@ -179,7 +180,9 @@ static void log_stopped(run_state *st)
            (unsigned long long)(st->stats.rows_written + as.rows_written),
            (unsigned long long)(st->stats.conflicts + as.conflicts),
            (unsigned long long)(st->stats.links_pending + as.links_pending),
-           (unsigned long long)(st->stats.links_resolved + as.links_resolved));
+           (unsigned long long)(st->stats.links_resolved + as.links_resolved),
+           (unsigned long long)(st->stats.rows_copied + as.rows_copied),
+           (unsigned long long)(st->stats.copy_fallbacks + as.copy_fallbacks));
 }
 
 static void finish(run_state *st)
@@ -644,6 +647,8 @@ static void end_session(run_state *st)
         st->stats.conflicts += as.conflicts;
         st->stats.links_pending += as.links_pending;
         st->stats.links_resolved += as.links_resolved;
+        st->stats.rows_copied += as.rows_copied;
+        st->stats.copy_fallbacks += as.copy_fallbacks;
     }
     wb_apply_close(st->apply);
     st->src = NULL;

@@ -40,6 +40,8 @@ typedef struct wb_run_stats {
     uint64_t conflicts;      /* rows a conflict policy decided */
     uint64_t links_pending;  /* lookups that missed, noted to retry */
     uint64_t links_resolved; /* children linked once their parent was */
+    uint64_t rows_copied;    /* inserts sent by COPY (committed) */
+    uint64_t copy_fallbacks; /* COPY runs applied again as upserts */
     wb_lsn start_lsn;        /* stored position at start */
     wb_lsn final_lsn;        /* stored position at exit */
 } wb_run_stats;

@@ -104,6 +104,7 @@ static int open_session(wb_apply *a, const wb_config *cfg, wb_error *err)
         (rc = wb_apply_setup_clock(a, err)) != 0)
         return rc;
     a->set.enabled = cfg->target.set_based;
+    a->set.copy_min_rows = cfg->target.copy_min_rows;
     if (a->set.enabled && (rc = wb_apply_load_coltypes(a, err)) != 0)
         return rc;
     a->batch.max_txns = cfg->target.batch_max_txns;
@@ -174,6 +175,9 @@ int wb_apply_reconfigure(wb_apply *a, const wb_config *cfg, wb_error *err)
         return WB_ECONFIG;
     }
     if ((rc = wb_apply_reconfigure_links(a, cfg, err)) != 0)
+        return rc;
+    /* The run names columns in the old configuration's strings. */
+    if ((rc = wb_apply_run_flush(a, err)) != 0)
         return rc;
     a->cfg = cfg;
     a->cfg_gen++;
@@ -429,11 +433,6 @@ static wb_apply_row *note_row(wb_apply *a, const wb_target_op *op)
 
 int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn, wb_error *err)
 {
-    const char *name;
-    size_t n = op->nkeys + 2 * op->nset + 4;
-    const char *params[n];
-    char flags[op->nkeys + op->nset + 1], stamp[32], lsnbuf[WB_LSN_BUFLEN];
-    size_t p = 0, bytes = 0;
     int rc;
 
     if (wb_pipe_queued(&a->pipe) + 8 > WB_PIPE_MAX_ITEMS)
@@ -443,6 +442,19 @@ int wb_apply_op(wb_apply *a, const wb_target_op *op, wb_lsn lsn, wb_error *err)
     bool added;
     if ((rc = wb_apply_run_add(a, op, lsn, &added, err)) != 0 || added)
         return rc;
+    return wb_apply_row_send(a, op, lsn, err);
+}
+
+int wb_apply_row_send(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
+                      wb_error *err)
+{
+    const char *name;
+    size_t n = op->nkeys + 2 * op->nset + 4;
+    const char *params[n];
+    char flags[op->nkeys + op->nset + 1], stamp[32], lsnbuf[WB_LSN_BUFLEN];
+    size_t p = 0, bytes = 0;
+    int rc;
+
     if ((rc = get_stmt(a, op, &name, lsn, err)) != 0)
         return rc;
     if (op->kind == WB_OP_UPSERT) {
@@ -499,6 +511,10 @@ int wb_apply_consume(wb_apply *a, wb_error *err)
 int wb_apply_kick(wb_apply *a, wb_error *err)
 {
     int rc;
+    /* An open COPY only needs its data sent: ending it here would cut a
+     * bulk load into short COPYs at every pause of the source. */
+    if (a->pipe.copying)
+        return wb_pipe_flush(&a->pipe, err) < 0 ? WB_ECONN : 0;
     if (a->pipe.on && (rc = wb_apply_run_flush(a, err)) != 0)
         return rc;
     return wb_pipe_kick(&a->pipe, err);
@@ -507,6 +523,8 @@ int wb_apply_kick(wb_apply *a, wb_error *err)
 int wb_apply_drain(wb_apply *a, int timeout_ms, wb_error *err)
 {
     int rc;
+    if (a->pipe.copying && (rc = wb_apply_run_flush(a, err)) != 0)
+        return rc;
     /* Whatever is queued without a Sync must be asked for. */
     if ((rc = wb_apply_kick(a, err)) != 0)
         return rc;

@@ -169,6 +169,9 @@ typedef struct wb_apply_stats {
     uint64_t conflicts;      /* rows where a conflict policy decided */
     uint64_t links_pending;  /* lookups that missed: noted to retry */
     uint64_t links_resolved; /* child rows linked later */
+    uint64_t rows_copied;    /* inserts sent by COPY, in committed batches */
+    uint64_t copy_fallbacks; /* COPY runs that met a row already there and
+                                were applied again as upserts */
 } wb_apply_stats;
 void wb_apply_get_stats(const wb_apply *a, wb_apply_stats *out);
 

@@ -8,6 +8,7 @@
  *   stmtcache.c  prepared statements by shape
  *   apply.c      open, close, reconfigure; a row operation (wb_apply_op)
  *   setrun.c     runs of rows sent as one set-based statement
+ *   copyrun.c    long runs of inserts streamed with COPY instead
  *   batch.c      batches: one target transaction over several source
  *                transactions, closed with the stored position (progress.h)
  *   conflict.c   conflict statements' results and logs; the column clock
@@ -59,6 +60,7 @@ typedef struct wb_apply_row {
  * their batch commits, dropped when it rolls back. */
 typedef struct wb_apply_tally {
     uint64_t written, conflicts, linked, noted;
+    uint64_t copied, copy_fallbacks; /* copyrun.c */
 } wb_apply_tally;
 
 /* batch.c: the open target transaction. */
@@ -165,10 +167,35 @@ int wb_apply_load_coltypes(wb_apply *a, wb_error *err);
  * it).  *added false: op is not eligible and must go row by row. */
 int wb_apply_run_add(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
                      bool *added, wb_error *err);
-/* Send the run as one statement (nothing when empty). */
+/* Send the run (nothing when empty): by COPY when it is long enough and
+ * COPY takes it, else as one set statement. */
 int wb_apply_run_flush(wb_apply *a, wb_error *err);
-/* Drop the run without sending it (its batch is being rolled back). */
-void wb_apply_run_discard(wb_apply *a);
+/* Send the run (not empty) without COPY: as one set statement, or row by
+ * row when it has an array column. */
+int wb_apply_run_send(wb_apply *a, wb_error *err);
+/* Empty the run for the next one. */
+void wb_apply_run_reset(wb_apply *a);
+/* Drop the run without sending it (its batch is being rolled back),
+ * aborting its COPY if one is open. */
+int wb_apply_run_discard(wb_apply *a, wb_error *err);
+
+/* ---------------------------------------------------------- copyrun.c */
+
+/* The run (r->copy, at least target.copy_min_rows rows) grew: start its
+ * COPY if need be and stream the rows not sent yet. */
+int wb_apply_copy_feed(wb_apply *a, wb_error *err);
+/* End the run's COPY (starting it if need be) and read its result; when
+ * it failed, roll back to the savepoint taken before it and send the run
+ * as a set statement (an upsert) instead.  The run is then empty. */
+int wb_apply_copy_finish(wb_apply *a, wb_error *err);
+/* Abort the open COPY (its batch is being rolled back). */
+int wb_apply_copy_abort(wb_apply *a, wb_error *err);
+
+/* ------------------------------------------------------------ apply.c */
+
+/* Queue op's own row statement (not through a run). */
+int wb_apply_row_send(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
+                      wb_error *err);
 
 /* ------------------------------------------------------------ batch.c */
 

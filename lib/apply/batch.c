@@ -90,6 +90,8 @@ static int commit_done(const wb_pipe_item *it, PGresult *res, wb_error *err)
     a->stats.conflicts += a->pending.conflicts;
     a->stats.links_resolved += a->pending.linked;
     a->stats.links_pending += a->pending.noted;
+    a->stats.rows_copied += a->pending.copied;
+    a->stats.copy_fallbacks += a->pending.copy_fallbacks;
     memset(&a->pending, 0, sizeof(a->pending));
     return 0;
 }
@@ -187,7 +189,8 @@ int wb_apply_rollback_batch(wb_apply *a, wb_error *err)
     int rc;
     if (!a->batch.open)
         return 0;
-    wb_apply_run_discard(a);
+    if ((rc = wb_apply_run_discard(a, err)) != 0)
+        return rc;
     a->batch.open = false;
     a->batch.end = WB_INVALID_LSN;
     wb_pipe_item it = {.done = rollback_done, .ctx = a};

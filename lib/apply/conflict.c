@@ -118,6 +118,9 @@ int wb_apply_clock_change(wb_apply *a, const wb_clock_write *w, bool *wrote,
         return wb_error_set(err, WB_ENOMEM, "out of memory");
     if (!ncols)
         return 0;
+    /* Nothing else goes out while a run's COPY is open. */
+    if (a->pipe.copying && (rc = wb_apply_run_flush(a, err)) != 0)
+        return rc;
     if ((rc = wb_apply_open_batch(a, err)) != 0)
         return rc;
     const char *name;

@@ -24,6 +24,10 @@ void wb_pipe_start(wb_pipe *p)
  * the applier backlogged until it does.  0 or WB_ECONN. */
 static int push(wb_pipe *p, const wb_pipe_item *it, wb_error *err)
 {
+    if (p->copying) /* a caller forgot to end its COPY: a bug */
+        return wb_error_set(err, WB_EPROTO,
+                            "internal error: a statement was queued during "
+                            "COPY");
     p->items[(p->head + p->n) % WB_PIPE_MAX_ITEMS] = *it;
     p->n++;
     p->inflight_bytes += it->bytes;
@@ -94,7 +98,7 @@ int wb_pipe_flush_request(wb_pipe *p, wb_error *err)
 
 int wb_pipe_flush(wb_pipe *p, wb_error *err)
 {
-    if (!p->on) {
+    if (!p->on && !p->copying) {
         /* Blocking mode: libpq sent everything before returning. */
         p->unsent_bytes = 0;
         return 0;
@@ -110,11 +114,16 @@ int wb_pipe_flush(wb_pipe *p, wb_error *err)
 
 int wb_pipe_consume(wb_pipe *p, wb_error *err)
 {
-    if (!p->on)
+    if (!p->on && !p->copying)
         return 0;
     if (!PQconsumeInput(p->conn))
         return wb_conn_result_error(err, WB_ECONN, p->conn, NULL,
                                     "lost the target connection");
+    /* During a COPY the server sends nothing but an early error, read
+     * into libpq (so the socket stops polling readable) and reported by
+     * the COPY's end. */
+    if (p->copying)
+        return 0;
     while (p->n > 0 && !PQisBusy(p->conn)) {
         PGresult *res = PQgetResult(p->conn);
         if (!res) {
@@ -206,4 +215,129 @@ int wb_pipe_wait(wb_pipe *p, int timeout_ms, wb_error *err)
             return rc;
     }
     return 0;
+}
+
+/* ------------------------------------------------------------------ COPY */
+
+/* Out of pipeline mode: send what libpq holds and read until it has a
+ * result (or, during COPY, is ready for data).  The deadline is on
+ * silence: it moves whenever the socket is ready. */
+static int wait_ready(wb_pipe *p, int timeout_ms, wb_error *err)
+{
+    int64_t deadline = wb_clock_ms() + timeout_ms;
+    for (;;) {
+        int f = PQflush(p->conn);
+        if (f < 0)
+            return wb_pipe_send_failed(p, "could not send to the target", err);
+        if (f == 0 && !PQisBusy(p->conn))
+            return 0;
+        int64_t left = deadline - wb_clock_ms();
+        if (left <= 0)
+            return wb_error_set(err, WB_ECONN,
+                                "timed out waiting for the target");
+        struct pollfd pfd = {.fd = PQsocket(p->conn),
+                             .events = (short)(POLLIN | (f ? POLLOUT : 0))};
+        if (poll(&pfd, 1, (int)(left < 100 ? left : 100)) > 0)
+            deadline = wb_clock_ms() + timeout_ms;
+        if (!PQconsumeInput(p->conn))
+            return wb_conn_result_error(err, WB_ECONN, p->conn, NULL,
+                                        "lost the target connection");
+    }
+}
+
+/* Read the results left (up to libpq's NULL), dropping them. */
+static int drop_results(wb_pipe *p, int timeout_ms, wb_error *err)
+{
+    for (;;) {
+        int rc = wait_ready(p, timeout_ms, err);
+        if (rc)
+            return rc;
+        PGresult *res = PQgetResult(p->conn);
+        if (!res)
+            return 0;
+        PQclear(res);
+    }
+}
+
+/* Back into pipeline mode after a COPY (libpq is idle). */
+static int reenter(wb_pipe *p, wb_error *err)
+{
+    p->copying = false;
+    p->unsent_bytes = 0;
+    p->want_write = false;
+    if (!PQenterPipelineMode(p->conn))
+        return wb_pipe_send_failed(p, "could not re-enter pipeline mode", err);
+    p->on = true;
+    return 0;
+}
+
+int wb_pipe_copy_begin(wb_pipe *p, const char *sql, int timeout_ms,
+                       PGresult **failed, wb_error *err)
+{
+    int rc;
+    *failed = NULL;
+    if (p->n > 0 || p->copying)
+        return wb_error_set(err, WB_EPROTO,
+                            "internal error: COPY with statements in flight");
+    if (p->expect_null && (rc = drop_results(p, timeout_ms, err)) != 0)
+        return rc;
+    p->expect_null = false;
+    if (p->on && !PQexitPipelineMode(p->conn))
+        return wb_pipe_send_failed(p, "could not leave pipeline mode for COPY",
+                                   err);
+    p->on = false;
+    if (!PQsendQuery(p->conn, sql))
+        return wb_pipe_send_failed(p, "could not send COPY to the target", err);
+    if ((rc = wait_ready(p, timeout_ms, err)) != 0)
+        return rc;
+    PGresult *res = PQgetResult(p->conn);
+    if (res && PQresultStatus(res) == PGRES_COPY_IN) {
+        PQclear(res);
+        p->copying = true;
+        return 0;
+    }
+    if ((rc = drop_results(p, timeout_ms, err)) != 0) {
+        PQclear(res);
+        return rc;
+    }
+    if (!res)
+        return wb_error_set(err, WB_EPROTO, "no result for COPY");
+    *failed = res;
+    return reenter(p, err);
+}
+
+int wb_pipe_copy_put(wb_pipe *p, const char *data, size_t len, wb_error *err)
+{
+    if (PQputCopyData(p->conn, data, (int)len) != 1)
+        return wb_pipe_send_failed(p, "could not send COPY data", err);
+    p->unsent_bytes += len;
+    if (p->unsent_bytes < WB_FLOW_MAX_UNSENT_BYTES)
+        return 0;
+    int r = wb_pipe_flush(p, err);
+    return r < 0 ? r : 0;
+}
+
+int wb_pipe_copy_end(wb_pipe *p, const char *abort, int timeout_ms,
+                     PGresult **res, wb_error *err)
+{
+    int r, rc;
+    *res = NULL;
+    /* 0: a non-blocking connection had no room for the message yet. */
+    while ((r = PQputCopyEnd(p->conn, abort)) == 0)
+        if ((rc = wb_pipe_wait_sent(p, timeout_ms, err)) != 0)
+            return rc;
+    if (r < 0)
+        return wb_pipe_send_failed(p, "could not end COPY", err);
+    p->copying = false;
+    if ((rc = wait_ready(p, timeout_ms, err)) != 0)
+        return rc;
+    PGresult *got = PQgetResult(p->conn);
+    if ((rc = drop_results(p, timeout_ms, err)) != 0) {
+        PQclear(got);
+        return rc;
+    }
+    if (!got)
+        return wb_error_set(err, WB_EPROTO, "no result for COPY");
+    *res = got;
+    return reenter(p, err);
 }

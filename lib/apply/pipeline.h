@@ -9,6 +9,12 @@
  * handed to the item's completion (as a libuv request carries its
  * callback): the code that queued the statement says what its result
  * means.  The pipeline itself knows only statements, syncs and flushes.
+ *
+ * libpq runs no COPY in pipeline mode, so a COPY leaves it: once every
+ * queued statement has its result, wb_pipe_copy_begin exits pipeline mode
+ * and starts the COPY, wb_pipe_copy_put streams its data (flushed and
+ * bounded like statements), and wb_pipe_copy_end ends it, hands back its
+ * result and enters pipeline mode again.  Nothing else is sent meanwhile.
  */
 #ifndef WALBRIDGE_APPLY_PIPELINE_H
 #define WALBRIDGE_APPLY_PIPELINE_H
@@ -52,6 +58,7 @@ struct wb_pipe_item {
 typedef struct wb_pipe {
     PGconn *conn;     /* borrowed */
     bool on;          /* in pipeline mode */
+    bool copying;     /* out of it, in a COPY FROM STDIN */
     bool want_write;  /* libpq has unsent output */
     bool expect_null; /* a NULL result ends the previous statement */
     size_t head, n;
@@ -100,6 +107,27 @@ int wb_pipe_wait_sent(wb_pipe *p, int timeout_ms, wb_error *err);
 /* Block until every queued statement has its result; WB_ECONN when the
  * target sends none for timeout_ms (a hang, not a slow queue). */
 int wb_pipe_wait(wb_pipe *p, int timeout_ms, wb_error *err);
+
+/*
+ * Start sql, a COPY ... FROM STDIN, out of pipeline mode.  Every queued
+ * statement must have its result already (wb_pipe_wait after a sync).
+ * *failed: NULL when the server waits for the data (p->copying), else its
+ * error result (the caller clears it; pipeline mode is back on).  WB_ECONN
+ * when the target is lost or silent for timeout_ms.
+ */
+int wb_pipe_copy_begin(wb_pipe *p, const char *sql, int timeout_ms,
+                       PGresult **failed, wb_error *err);
+/* Queue COPY data: counted as unsent output, flushed (without waiting)
+ * past the same bound as statements.  0 or WB_ECONN. */
+int wb_pipe_copy_put(wb_pipe *p, const char *data, size_t len, wb_error *err);
+/*
+ * End the COPY (abort: with an error instead, so that the server discards
+ * it) and wait for its result, in *res (the caller clears it); pipeline
+ * mode is on again.  WB_ECONN when the target is lost or silent for
+ * timeout_ms.
+ */
+int wb_pipe_copy_end(wb_pipe *p, const char *abort, int timeout_ms,
+                     PGresult **res, wb_error *err);
 
 static inline size_t wb_pipe_queued(const wb_pipe *p)
 {

@@ -10,24 +10,7 @@
 #include "apply/sqlgen.h"
 #include "common/pgarray.h"
 
-#define DATEARRAYOID  1182 /* date[] (pg_type.h is not a client header) */
-#define RUN_MAX_ROWS  1000
-#define RUN_MAX_BYTES ((size_t)4 * 1024 * 1024)
-
-/* The rows collected, one text[] per parameter, for flush_run. */
-struct wb_setrun_run {
-    bool active;
-    char key[1024];     /* the row statement's shape key */
-    wb_target_op shape; /* kind, target, column names (config strings) */
-    const char *cols[WB_RUN_MAX_COLS];
-    const char *casts[WB_RUN_MAX_COLS]; /* a cast on the target ("date"),
-                                           or NULL */
-    size_t ncols, nkeys, nset;
-    wb_strbuf arr[WB_RUN_MAX_COLS];
-    size_t nrows, bytes;
-    wb_lsn last_lsn;
-    wb_setrun_keyset keyset;
-};
+#define DATEARRAYOID 1182 /* date[] (pg_type.h is not a client header) */
 
 int wb_setrun_add_coltype(wb_setrun *s, const char *schema, const char *table,
                           const char *column, const char *type)
@@ -45,16 +28,23 @@ int wb_setrun_add_coltype(wb_setrun *s, const char *schema, const char *table,
     return c->schema && c->table && c->column && c->type ? 0 : WB_ENOMEM;
 }
 
-const char *wb_setrun_coltype(const wb_setrun *s, const char *schema,
-                              const char *table, const char *column)
+/* The column's array type as read ("0": none), or NULL when unknown. */
+static const char *coltype_text(const wb_setrun *s, const char *schema,
+                                const char *table, const char *column)
 {
     for (size_t i = 0; i < s->ncoltypes; i++)
         if (strcmp(s->coltypes[i].column, column) == 0 &&
             strcmp(s->coltypes[i].table, table) == 0 &&
             strcmp(s->coltypes[i].schema, schema) == 0)
-            return strcmp(s->coltypes[i].type, "0") == 0 ? NULL
-                                                         : s->coltypes[i].type;
+            return s->coltypes[i].type;
     return NULL;
+}
+
+const char *wb_setrun_coltype(const wb_setrun *s, const char *schema,
+                              const char *table, const char *column)
+{
+    const char *t = coltype_text(s, schema, table, column);
+    return t && strcmp(t, "0") == 0 ? NULL : t;
 }
 
 void wb_setrun_free(wb_setrun *s)
@@ -68,11 +58,43 @@ void wb_setrun_free(wb_setrun *s)
     free(s->coltypes);
     s->coltypes = NULL;
     s->ncoltypes = 0;
-    if (s->run)
+    for (size_t i = 0; i < s->nnocopy; i++)
+        free(s->nocopy[i]);
+    free(s->nocopy);
+    s->nocopy = NULL;
+    s->nnocopy = 0;
+    if (s->run) {
         for (size_t i = 0; i < WB_RUN_MAX_COLS; i++)
             wb_strbuf_free(&s->run->arr[i]);
+        wb_strbuf_free(&s->run->rows);
+        wb_strbuf_free(&s->run->chunk);
+    }
     free(s->run);
     s->run = NULL;
+}
+
+bool wb_setrun_nocopy(const wb_setrun *s, const char *schema, const char *table)
+{
+    size_t ls = strlen(schema);
+    for (size_t i = 0; i < s->nnocopy; i++)
+        if (strncmp(s->nocopy[i], schema, ls) == 0 &&
+            s->nocopy[i][ls] == '\x1f' &&
+            strcmp(s->nocopy[i] + ls + 1, table) == 0)
+            return true;
+    return false;
+}
+
+int wb_setrun_add_nocopy(wb_setrun *s, const char *schema, const char *table)
+{
+    char **n = realloc(s->nocopy, (s->nnocopy + 1) * sizeof(*n));
+    if (!n)
+        return WB_ENOMEM;
+    s->nocopy = n;
+    size_t len = strlen(schema) + strlen(table) + 2;
+    if (!(n[s->nnocopy] = malloc(len)))
+        return WB_ENOMEM;
+    snprintf(n[s->nnocopy++], len, "%s\x1f%s", schema, table);
+    return 0;
 }
 
 /*
@@ -147,13 +169,29 @@ bool wb_setrun_eligible(const wb_setrun *s, const wb_target_op *op, wb_lsn lsn)
     default:
         return false;
     }
-    for (size_t i = 0; i < op->nkeys; i++)
-        if (!wb_setrun_coltype(s, op->schema, op->table, op->keys[i].column))
+    /* An array column cannot go through unnest (it would be flattened):
+     * such a run is only for COPY, and sent row by row without it. */
+    bool copy_only = op->kind == WB_OP_UPSERT && s->copy_min_rows > 0;
+    for (size_t i = 0; i < op->nkeys + op->nset; i++) {
+        const char *col =
+            i < op->nkeys ? op->keys[i].column : op->set[i - op->nkeys].column;
+        const char *t = coltype_text(s, op->schema, op->table, col);
+        if (!t || (strcmp(t, "0") == 0 && !copy_only))
             return false;
-    for (size_t i = 0; i < op->nset; i++)
-        if (!wb_setrun_coltype(s, op->schema, op->table, op->set[i].column))
-            return false;
+    }
     return true;
+}
+
+bool wb_setrun_has_array(const wb_setrun *s, const wb_target_op *op)
+{
+    for (size_t i = 0; i < op->nkeys + op->nset; i++) {
+        const char *col =
+            i < op->nkeys ? op->keys[i].column : op->set[i - op->nkeys].column;
+        const char *t = coltype_text(s, op->schema, op->table, col);
+        if (t && strcmp(t, "0") == 0)
+            return true;
+    }
+    return false;
 }
 
 uint64_t wb_setrun_key_hash(const wb_op_value *v, size_t n)
@@ -170,13 +208,35 @@ uint64_t wb_setrun_key_hash(const wb_op_value *v, size_t n)
 bool wb_setrun_keyset_add(wb_setrun_keyset *ks, uint64_t h)
 {
     for (size_t i = h % WB_RUN_KEYSET;; i = (i + 1) % WB_RUN_KEYSET) {
-        if (ks->h[i] == h)
+        bool used = ks->slot[i].gen == ks->gen && ks->slot[i].h != 0;
+        if (used && ks->slot[i].h == h)
             return false;
-        if (ks->h[i] == 0) {
-            ks->h[i] = h;
+        if (!used) {
+            ks->slot[i].h = h;
+            ks->slot[i].gen = ks->gen;
             return true;
         }
     }
+}
+
+void wb_setrun_keyset_clear(wb_setrun_keyset *ks)
+{
+    if (++ks->gen == 0) /* once in 2^32 runs: old slots would count again */
+        memset(ks, 0, sizeof(*ks));
+}
+
+void wb_setrun_next_row(const wb_setrun_run *r, size_t *off, const char **vals)
+{
+    const char *p = r->rows.data + *off;
+    for (size_t c = 0; c < r->ncols; c++) {
+        if (*p++ == 'n') {
+            vals[c] = NULL;
+            continue;
+        }
+        vals[c] = p;
+        p += strlen(p) + 1;
+    }
+    *off = (size_t)(p - r->rows.data);
 }
 
 static int build_set_sql(const void *arg, wb_strbuf *sql)
@@ -207,17 +267,89 @@ static int set_done(const wb_pipe_item *it, PGresult *res, wb_error *err)
     return 0;
 }
 
-/* Empty the run for the next one. */
-static void reset_run(wb_setrun_run *r)
+void wb_apply_run_reset(wb_apply *a)
 {
+    wb_setrun_run *r = a->set.run;
+    if (!r)
+        return;
     for (size_t i = 0; i < r->ncols; i++)
         wb_strbuf_reset(&r->arr[i]);
-    memset(&r->keyset, 0, sizeof(r->keyset));
+    wb_strbuf_reset(&r->rows);
+    wb_strbuf_reset(&r->chunk);
+    wb_setrun_keyset_clear(&r->keyset);
     r->nrows = r->bytes = 0;
+    r->copied_rows = r->copied_off = 0;
     r->active = false;
 }
 
+/* One text[] literal per column, built from the run's rows. */
+static int build_arrays(wb_setrun_run *r)
+{
+    const char *vals[WB_RUN_MAX_COLS];
+    size_t off = 0;
+    int rc;
+    for (size_t i = 0; i < r->ncols; i++)
+        wb_strbuf_reset(&r->arr[i]);
+    for (size_t n = 0; n < r->nrows; n++) {
+        wb_setrun_next_row(r, &off, vals);
+        for (size_t i = 0; i < r->ncols; i++)
+            if ((rc = wb_pgarray_add(&r->arr[i], vals[i])) != 0)
+                return rc;
+    }
+    for (size_t i = 0; i < r->ncols; i++)
+        if ((rc = wb_pgarray_finish(&r->arr[i])) != 0)
+            return rc;
+    return 0;
+}
+
 int wb_apply_run_flush(wb_apply *a, wb_error *err)
+{
+    wb_setrun_run *r = a->set.run;
+    if (!r || !r->active || r->nrows == 0)
+        return 0;
+    if (r->copy && (a->pipe.copying || r->nrows >= a->set.copy_min_rows))
+        return wb_apply_copy_finish(a, err);
+    return wb_apply_run_send(a, err);
+}
+
+static int send_set(wb_apply *a, wb_error *err);
+
+/* The run row by row, each the statement it would have been alone (a run
+ * with an array column, which unnest would flatten). */
+static int send_rows(wb_apply *a, wb_error *err)
+{
+    wb_setrun_run *r = a->set.run;
+    wb_op_value cols[WB_RUN_MAX_COLS];
+    const char *vals[WB_RUN_MAX_COLS];
+    wb_target_op op = r->shape;
+    size_t off = 0;
+    int rc;
+
+    op.keys = cols;
+    op.set = cols + r->nkeys;
+    for (size_t n = 0; n < r->nrows; n++) {
+        /* Room in the queue: a run can be longer than the queue. */
+        if (wb_pipe_queued(&a->pipe) + 16 > WB_PIPE_MAX_ITEMS &&
+            ((rc = wb_pipe_kick(&a->pipe, err)) != 0 ||
+             (rc = wb_pipe_wait(&a->pipe, 60000, err)) != 0))
+            return rc;
+        wb_setrun_next_row(r, &off, vals);
+        for (size_t i = 0; i < r->ncols; i++)
+            cols[i] = (wb_op_value){r->cols[i], vals[i], NULL};
+        if ((rc = wb_apply_row_send(a, &op, r->last_lsn, err)) != 0)
+            return rc;
+    }
+    wb_apply_run_reset(a);
+    return 0;
+}
+
+int wb_apply_run_send(wb_apply *a, wb_error *err)
+{
+    return a->set.run->rows_only ? send_rows(a, err) : send_set(a, err);
+}
+
+/* The run as one set statement. */
+static int send_set(wb_apply *a, wb_error *err)
 {
     wb_setrun_run *r = a->set.run;
     const char *params[WB_RUN_MAX_COLS];
@@ -225,8 +357,6 @@ int wb_apply_run_flush(wb_apply *a, wb_error *err)
     char key[1100];
     int rc;
 
-    if (!r || !r->active || r->nrows == 0)
-        return 0;
     snprintf(key, sizeof(key), "S\x1f%s", r->key);
     /* A value cast on the target is sent in a date[]: date_in reads each
      * element (a bad one fails the statement, and the batch is applied
@@ -246,11 +376,10 @@ int wb_apply_run_flush(wb_apply *a, wb_error *err)
     if ((rc = wb_stmt_get(&a->stmts, &a->pipe, key, build_set_sql, r, &ctx,
                           &name, err)))
         return rc;
-    for (size_t i = 0; i < r->ncols; i++) {
-        if ((rc = wb_pgarray_finish(&r->arr[i])) != 0)
-            return wb_error_set(err, rc, "set-based run too large");
+    if ((rc = build_arrays(r)) != 0)
+        return wb_error_set(err, rc, "set-based run too large");
+    for (size_t i = 0; i < r->ncols; i++)
         params[i] = r->arr[i].data;
-    }
     wb_pipe_item it = prep;
     it.done = set_done;
     it.kind = (int)r->shape.kind;
@@ -262,19 +391,20 @@ int wb_apply_run_flush(wb_apply *a, wb_error *err)
         return rc;
     a->stats.ops += r->nrows;
     a->stats.set_statements++;
-    reset_run(r);
+    wb_apply_run_reset(a);
     return wb_pipe_flush_request(&a->pipe, err);
 }
 
-void wb_apply_run_discard(wb_apply *a)
+int wb_apply_run_discard(wb_apply *a, wb_error *err)
 {
-    wb_setrun_run *r = a->set.run;
-    if (r && r->active)
-        reset_run(r);
+    int rc = a->pipe.copying ? wb_apply_copy_abort(a, err) : 0;
+    wb_apply_run_reset(a);
+    return rc;
 }
 
 /* Start a run of op's shape (key: its shape key). */
-static void start_run(wb_setrun_run *r, const wb_target_op *op, const char *key)
+static void start_run(wb_apply *a, wb_setrun_run *r, const wb_target_op *op,
+                      const char *key)
 {
     snprintf(r->key, sizeof(r->key), "%s", key);
     r->shape = *op;
@@ -298,24 +428,37 @@ static void start_run(wb_setrun_run *r, const wb_target_op *op, const char *key)
         for (size_t i = 0; i < op->nset; i++)
             r->cols[r->ncols++] = op->set[i].column;
     }
+    /* COPY takes inserts whose values go to their columns unchanged. */
+    r->copy = a->set.copy_min_rows > 0 && op->kind == WB_OP_UPSERT &&
+              !wb_setrun_nocopy(&a->set, op->schema, op->table);
+    for (size_t i = 0; i < r->ncols && r->copy; i++)
+        r->copy = r->casts[i] == NULL;
+    r->rows_only = wb_setrun_has_array(&a->set, op);
     r->active = true;
+}
+
+static int store_value(wb_strbuf *rows, const char *v)
+{
+    if (!v)
+        return wb_strbuf_append(rows, "n", 1);
+    int rc = wb_strbuf_append(rows, "v", 1);
+    return rc ? rc : wb_strbuf_append(rows, v, strlen(v) + 1);
 }
 
 /* op's values in the run's column order. */
 static int add_values(wb_setrun_run *r, const wb_target_op *op)
 {
-    size_t c = 0;
     int rc = 0;
     if (op->kind == WB_OP_UPDATE) {
-        for (size_t i = 0; i < op->nset; i++)
-            rc = wb_pgarray_add(&r->arr[c++], op->set[i].value);
-        for (size_t i = 0; i < op->nkeys; i++)
-            rc = rc ? rc : wb_pgarray_add(&r->arr[c++], op->keys[i].value);
+        for (size_t i = 0; i < op->nset && !rc; i++)
+            rc = store_value(&r->rows, op->set[i].value);
+        for (size_t i = 0; i < op->nkeys && !rc; i++)
+            rc = store_value(&r->rows, op->keys[i].value);
     } else {
-        for (size_t i = 0; i < op->nkeys; i++)
-            rc = rc ? rc : wb_pgarray_add(&r->arr[c++], op->keys[i].value);
-        for (size_t i = 0; i < op->nset; i++)
-            rc = rc ? rc : wb_pgarray_add(&r->arr[c++], op->set[i].value);
+        for (size_t i = 0; i < op->nkeys && !rc; i++)
+            rc = store_value(&r->rows, op->keys[i].value);
+        for (size_t i = 0; i < op->nset && !rc; i++)
+            rc = store_value(&r->rows, op->set[i].value);
     }
     return rc;
 }
@@ -353,7 +496,8 @@ int wb_apply_run_add(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
     if (r->active) {
         bool same = strcmp(r->key, key) == 0;
         bool fits =
-            r->nrows < RUN_MAX_ROWS && r->bytes + bytes <= RUN_MAX_BYTES;
+            r->nrows < (r->copy ? WB_RUN_MAX_COPY_ROWS : WB_RUN_MAX_ROWS) &&
+            r->bytes + bytes <= WB_RUN_MAX_BYTES;
         /* A repeated key ends the run before this op. */
         bool fresh = same && fits && wb_setrun_keyset_add(&r->keyset, hk) &&
                      (hn == hk || wb_setrun_keyset_add(&r->keyset, hn));
@@ -361,7 +505,7 @@ int wb_apply_run_add(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
             return rc;
     }
     if (!r->active) {
-        start_run(r, op, key);
+        start_run(a, r, op, key);
         wb_setrun_keyset_add(&r->keyset, hk);
         if (hn != hk)
             wb_setrun_keyset_add(&r->keyset, hn);
@@ -373,5 +517,7 @@ int wb_apply_run_add(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
     r->last_lsn = lsn;
     a->batch.bytes += bytes;
     *added = true;
+    if (r->copy && (a->pipe.copying || r->nrows >= a->set.copy_min_rows))
+        return wb_apply_copy_feed(a, err);
     return 0;
 }

@@ -11,6 +11,11 @@
  * and before anything else is queued.  When a set statement fails, the
  * batch is applied again row by row so the error names the exact row
  * (wb_apply_set_failed / wb_apply_set_rowmode_until).
+ *
+ * A run of inserts without a target-side cast may be longer (30000 rows,
+ * still 4 MiB): once it has target.copy_min_rows rows it is streamed with
+ * COPY (apply/copyrun.c), and only sent as a set statement when COPY
+ * fails.  So a run keeps its rows' values until it is sent (rows below).
  */
 #ifndef WALBRIDGE_APPLY_SETRUN_H
 #define WALBRIDGE_APPLY_SETRUN_H
@@ -23,8 +28,13 @@
 #include "common/lsn.h"
 #include "map/router.h"
 
-#define WB_RUN_MAX_COLS 256
-#define WB_RUN_KEYSET   4096 /* > 2 x keys per run (old and new) */
+#include "common/strbuf.h"
+
+#define WB_RUN_MAX_COLS      256
+#define WB_RUN_MAX_ROWS      1000
+#define WB_RUN_MAX_COPY_ROWS 30000
+#define WB_RUN_MAX_BYTES     ((size_t)4 * 1024 * 1024)
+#define WB_RUN_KEYSET        65536 /* > 2 x keys per run (old and new) */
 
 /* A target column's array type, for the parameters of set statements. */
 typedef struct wb_coltype {
@@ -34,7 +44,11 @@ typedef struct wb_coltype {
 typedef struct wb_setrun_run wb_setrun_run;
 
 typedef struct wb_setrun {
-    bool enabled;         /* target.set_based */
+    bool enabled;           /* target.set_based */
+    uint32_t copy_min_rows; /* target.copy_min_rows (0: no COPY) */
+    char **nocopy;          /* schema, 0x1f, table: targets where COPY failed
+                               other than on a row already there */
+    size_t nnocopy;
     wb_lsn rowmode_until; /* apply row by row up to this LSN (pinpointing) */
     bool failed;          /* a set-based statement failed */
     wb_coltype *coltypes; /* of every mapping target, read at open */
@@ -51,15 +65,60 @@ const char *wb_setrun_coltype(const wb_setrun *s, const char *schema,
                               const char *table, const char *column);
 /* May op, of a transaction at lsn, join a run? */
 bool wb_setrun_eligible(const wb_setrun *s, const wb_target_op *op, wb_lsn lsn);
+/* Has op an array column (eligible only as an insert, for COPY)? */
+bool wb_setrun_has_array(const wb_setrun *s, const wb_target_op *op);
 void wb_setrun_free(wb_setrun *s);
 
-/* A run's key set: hashes of the key values in it (never 0). */
+/* A run's key set: hashes of the key values in it (never 0).  A slot
+ * counts only in its generation, so emptying the set for the next run
+ * costs nothing however large the set is (most runs are one row). */
 typedef struct wb_setrun_keyset {
-    uint64_t h[WB_RUN_KEYSET];
+    uint32_t gen;
+    struct {
+        uint64_t h;
+        uint32_t gen;
+    } slot[WB_RUN_KEYSET];
 } wb_setrun_keyset;
 uint64_t wb_setrun_key_hash(const wb_op_value *v, size_t n);
 /* Add h; false when it is there already (a hash collision only ends the
  * run early, which is always safe). */
 bool wb_setrun_keyset_add(wb_setrun_keyset *ks, uint64_t h);
+/* Empty the set. */
+void wb_setrun_keyset_clear(wb_setrun_keyset *ks);
+
+/* The run being collected.  Its values are kept row after row in rows,
+ * each value a flag byte ('n' SQL NULL, 'v' a value) and, after 'v', the
+ * text with its NUL: a set statement's arrays and a COPY's data are both
+ * built from them, and a failed COPY is sent again as a set statement. */
+struct wb_setrun_run {
+    bool active;
+    char key[1024];     /* the row statement's shape key */
+    wb_target_op shape; /* kind, target, column names (config strings) */
+    const char *cols[WB_RUN_MAX_COLS];
+    const char *casts[WB_RUN_MAX_COLS]; /* a cast on the target ("date"),
+                                           or NULL */
+    size_t ncols, nkeys, nset;
+    wb_strbuf rows;
+    size_t nrows, bytes;
+    wb_lsn last_lsn;
+    wb_setrun_keyset keyset;
+    wb_strbuf arr[WB_RUN_MAX_COLS]; /* a set statement's parameters */
+    bool copy;                      /* inserts without a cast: COPY may
+                                       take them (copyrun.c) */
+    bool rows_only;                 /* an array column: COPY, or row by
+                                       row, never unnest */
+    size_t copied_rows, copied_off; /* rows (and bytes of rows) already
+                                       given to the open COPY */
+    wb_strbuf chunk;                /* COPY data not yet handed to libpq */
+};
+
+/* The values of the row at *off in r->rows (vals: r->ncols of them);
+ * *off moves to the next row. */
+void wb_setrun_next_row(const wb_setrun_run *r, size_t *off, const char **vals);
+/* Has COPY failed on schema.table other than on a row already there? */
+bool wb_setrun_nocopy(const wb_setrun *s, const char *schema,
+                      const char *table);
+/* Remember that it has; WB_ENOMEM. */
+int wb_setrun_add_nocopy(wb_setrun *s, const char *schema, const char *table);
 
 #endif

@@ -387,6 +387,21 @@ int wb_sql_set_run(wb_strbuf *sql, const wb_sql_set *r)
     return rc;
 }
 
+int wb_sql_copy_in(wb_strbuf *b, const char *schema, const char *table,
+                   const char *const *cols, size_t ncols)
+{
+    wb_strbuf_add(b, "COPY ");
+    wb_strbuf_append_rel(b, schema, table);
+    wb_strbuf_add(b, " (");
+    for (size_t i = 0; i < ncols; i++) {
+        if (i)
+            wb_strbuf_add(b, ", ");
+        wb_strbuf_append_ident(b, cols[i]);
+    }
+    wb_strbuf_add(b, ") FROM STDIN");
+    return done(b, ncols > 0);
+}
+
 int wb_sql_row(wb_strbuf *b, const wb_target_op *op)
 {
     if (op->conflict) {

@@ -179,6 +179,7 @@ typedef struct wb_config {
         uint32_t batch_latency_ms; /* default 10ms, 0..10s */
         bool synchronous_commit;   /* default true; see README */
         bool set_based;            /* default true: runs via unnest() */
+        uint32_t copy_min_rows;    /* default 1000; 0: no COPY */
     } target;
 
     size_t nmappings;

@@ -193,6 +193,16 @@ const wb_setting wb_settings[] = {
      .restart = true,
      AT(target, set_based),
      .doc = "Runs of same-shape changes as one statement over unnest()."},
+    {.section = "target",
+     .key = "copy_min_rows",
+     .type = WB_SETTING_COUNT,
+     .def = "1000",
+     .restart = true,
+     AT(target, copy_min_rows),
+     .min = 0,
+     .max = 1000000,
+     .doc = "Runs of at least this many inserts are sent with COPY (0: "
+            "never)."},
 
     /* log */
     {.section = "log",

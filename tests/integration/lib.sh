@@ -19,6 +19,9 @@ set -euo pipefail
 
 WB_TEST_SCRIPT=$(basename "$0" .sh)
 WB_TEST_NAME=${WB_TEST_SCRIPT#test_}
+# A script run again another way (tests/CMakeLists.txt sets the variant)
+# gets a database, slot and work dir of its own.
+WB_TEST_NAME=$WB_TEST_NAME${WB_TEST_VARIANT:+_$WB_TEST_VARIANT}
 # Slot names allow lower-case letters, digits and underscore only.
 WB_TEST_NAME=$(printf '%s' "$WB_TEST_NAME" | tr '[:upper:]' '[:lower:]' | tr -c 'a-z0-9_' '_')
 WB_DB=wbt_${WB_TEST_NAME}

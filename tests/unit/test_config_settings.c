@@ -437,6 +437,7 @@ static const char *const restart_names[][2] = {
     {"target.batch_latency", "target.batch_latency_ms"},
     {"target.synchronous_commit", "target.synchronous_commit"},
     {"target.set_based", "target.set_based"},
+    {"target.copy_min_rows", "target.copy_min_rows"},
 };
 
 static const char *expected_name(const char *at)

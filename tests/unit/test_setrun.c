@@ -88,6 +88,22 @@ static void test_eligible(void)
     op = base(WB_OP_UPSERT);
     op.set = arr;
     WB_CHECK(!wb_setrun_eligible(&s, &op, 100));
+    WB_CHECK(wb_setrun_has_array(&s, &op));
+    /* ... unless COPY may take it: inserts only (unnest would flatten it,
+     * COPY does not). */
+    s.copy_min_rows = 1000;
+    WB_CHECK(wb_setrun_eligible(&s, &op, 100));
+    op.kind = WB_OP_DELETE;
+    WB_CHECK(!wb_setrun_eligible(&s, &op, 100));
+    s.copy_min_rows = 0;
+    /* An unknown column never. */
+    wb_op_value unknown[2] = {{"id", "1", NULL}, {"nope", "x", NULL}};
+    op = base(WB_OP_UPSERT);
+    op.set = unknown;
+    s.copy_min_rows = 1000;
+    WB_CHECK(!wb_setrun_eligible(&s, &op, 100));
+    WB_CHECK(!wb_setrun_has_array(&s, &op));
+    s.copy_min_rows = 0;
 
     /* Row mode up to an LSN (pinpointing a failed set), and off. */
     op = base(WB_OP_UPSERT);
@@ -120,7 +136,31 @@ static void test_keyset(void)
     /* Colliding slots probe on. */
     WB_CHECK(wb_setrun_keyset_add(ks, ha + WB_RUN_KEYSET));
     WB_CHECK(!wb_setrun_keyset_add(ks, ha + WB_RUN_KEYSET));
+    /* Cleared (by generation, not by writing every slot): all new again,
+     * the probed slot included. */
+    wb_setrun_keyset_clear(ks);
+    WB_CHECK(wb_setrun_keyset_add(ks, ha + WB_RUN_KEYSET));
+    WB_CHECK(wb_setrun_keyset_add(ks, ha));
+    WB_CHECK(!wb_setrun_keyset_add(ks, ha));
+    /* The generation wrapping around empties it for real. */
+    ks->gen = UINT32_MAX;
+    WB_CHECK(wb_setrun_keyset_add(ks, hb));
+    wb_setrun_keyset_clear(ks);
+    WB_CHECK(wb_setrun_keyset_add(ks, hb));
+    WB_CHECK(wb_setrun_keyset_add(ks, ha));
     free(ks);
+}
+
+static void test_nocopy(void)
+{
+    wb_setrun s = {0};
+    WB_CHECK(!wb_setrun_nocopy(&s, "a", "b"));
+    WB_CHECK_INT_EQ(wb_setrun_add_nocopy(&s, "a", "b.c"), 0);
+    WB_CHECK(wb_setrun_nocopy(&s, "a", "b.c"));
+    /* "a.b" + "c" spells the same text; it is another table. */
+    WB_CHECK(!wb_setrun_nocopy(&s, "a.b", "c"));
+    WB_CHECK(!wb_setrun_nocopy(&s, "a", "b"));
+    wb_setrun_free(&s);
 }
 
 int main(void)
@@ -128,5 +168,6 @@ int main(void)
     WB_RUN(test_coltype);
     WB_RUN(test_eligible);
     WB_RUN(test_keyset);
+    WB_RUN(test_nocopy);
     return wbtest_summary();
 }

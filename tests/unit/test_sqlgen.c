@@ -352,6 +352,18 @@ static const char *set_run(const wb_sql_set *s)
     return text(wb_sql_set_run(&b, s));
 }
 
+static void test_copy_in(void)
+{
+    const char *cols[] = {"id", "na\"me"};
+    wb_strbuf sql = {0};
+    WB_CHECK_INT_EQ(wb_sql_copy_in(&sql, "My Schema", "t\"1", cols, 2), 0);
+    WB_CHECK_STR_EQ(sql.data, "COPY \"My Schema\".\"t\"\"1\" (\"id\", "
+                              "\"na\"\"me\") FROM STDIN");
+    wb_strbuf_reset(&sql);
+    WB_CHECK(wb_sql_copy_in(&sql, "s", "t", cols, 0) != 0);
+    wb_strbuf_free(&sql);
+}
+
 static void test_set_runs(void)
 {
     const char *cols[] = {"id", "na\"me", "caf\u00e9"};
@@ -463,6 +475,7 @@ int main(void)
     WB_RUN(test_conflict_clock);
     WB_RUN(test_conflict_by_column);
     WB_RUN(test_set_runs);
+    WB_RUN(test_copy_in);
     WB_RUN(test_limit);
     WB_RUN(test_pending_summary);
     WB_RUN(test_clock);
