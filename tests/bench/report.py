@@ -161,11 +161,11 @@ def main():
          f"{fmt(rss_max, 1)} MiB", le(rss_max, 32.0)),
         ("source tps with walbridge >= with the native subscription",
          fmt_x(d["steady.wb_vs_native_tps"]), ge(d["steady.wb_vs_native_tps"], 1.0)),
-        ("bulk, expressions: walbridge rows/s >= 1.5x the native subscription (identity)",
+        ("bulk, expressions: walbridge rows/s >= 1.5x the native subscription's (identity)",
          fmt_x(d["bulk_expr.wb_vs_native"]), ge(d["bulk_expr.wb_vs_native"], 1.5)),
-        ("bulk, expressions: walbridge rows/s >= 0.9x pg_recvlogical",
+        ("bulk, expressions: walbridge rows/s >= 0.9x pg_recvlogical's (same WAL)",
          fmt_x(d["bulk_expr.wb_vs_recv"]), ge(d["bulk_expr.wb_vs_recv"], 0.9)),
-        ("backlog, expressions: catch-up >= 2x faster than the native subscription (identity)",
+        ("backlog, expressions: catch-up >= 2x faster than the native subscription's (identity)",
          fmt_x(d["backlog_expr.wb_vs_native"]), ge(d["backlog_expr.wb_vs_native"], 2.0)),
     ]
     tmet = {t[0]: t[2] for t in targets}
@@ -179,7 +179,9 @@ def main():
 
     def met_all(*names):
         oks = [tmet[n] for n in names]
-        return None if None in oks else all(oks)
+        if False in oks:
+            return False
+        return None if None in oks else True
 
     rows_n = fmt_int(g("bulk_id.rows"))
     txns_n = fmt_int(g("backlog_id.txns"))
