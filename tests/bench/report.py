@@ -105,14 +105,14 @@ def main():
 
     d = {}  # derived figures
     # Throughput of the bulk cases: rows per second.
-    for case in ("bulk_id", "bulk_expr", "bulk_portal"):
+    for case in ("bulk_id", "bulk_portal"):
         rows = g(f"{case}.rows")
         for who in ("wb", "native", "recv"):
             d[f"{case}.{who}.rows_per_s"] = div(rows, g(f"{case}.{who}.secs"))
         d[f"{case}.wb_vs_recv"] = div(d[f"{case}.wb.rows_per_s"], d[f"{case}.recv.rows_per_s"])
         d[f"{case}.wb_vs_native"] = div(d[f"{case}.wb.rows_per_s"], d[f"{case}.native.rows_per_s"])
     # Backlog: catch-up time and transactions per second.
-    for case in ("backlog_id", "backlog_expr", "backlog_portal"):
+    for case in ("backlog_id", "backlog_portal"):
         txns = g(f"{case}.txns")
         for who in ("wb", "native", "recv"):
             d[f"{case}.{who}.txns_per_s"] = div(txns, g(f"{case}.{who}.secs"))
@@ -123,9 +123,10 @@ def main():
     # tool runs its expressions, so it is compared with the identity
     # consumers of the same run (walbridge's own identity figure, the
     # native subscription, pg_recvlogical).
-    for case, kind, unit in (("bulk_expr", "bulk", "rows_per_s"), ("backlog_expr", "backlog", "txns_per_s")):
+    for case, kind, unit, n in (("bulk_expr", "bulk", "rows_per_s", "rows"),
+                                ("backlog_expr", "backlog", "txns_per_s", "txns")):
         ident = f"{kind}_id"
-        x = d[f"{case}.wb.{unit}"]
+        x = d[f"{case}.wb.{unit}"] = div(g(f"{case}.{n}"), g(f"{case}.wb.secs"))
         d[f"{case}.wb_vs_identity"] = div(x, d[f"{ident}.wb.{unit}"])
         d[f"{case}.wb_vs_native"] = div(x, d[f"{ident}.native.{unit}"])
         d[f"{case}.wb_vs_recv"] = div(x, d[f"{ident}.recv.{unit}"])
