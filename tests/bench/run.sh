@@ -25,9 +25,14 @@
 #             lag from the source UPDATE to the target row (p50, p99),
 #             also at a fixed rate (pgbench -R) after each consumer's run
 #   big       one transaction of BIG_ROWS rows: walbridge's peak RSS and CPU
-# bulk and backlog run twice: identity mapping bench.items -> the target
-# cluster (comparable with the native subscription), and the example mapping
-# portal.users -> salesforce.account within the source database.
+# bulk and backlog run for three mappings: identity bench.items -> the
+# target cluster (comparable with the native subscription), the same
+# bench.items through expressions (a rename, upper(), a concatenation and a
+# cast) into bench.items_expr of the target cluster, and the example mapping
+# portal.users -> salesforce.account within the source database.  The
+# expression mapping is one more consumer of the identity cases' workload,
+# on its own slot, so it decodes the same WAL; no PostgreSQL tool runs
+# expressions, so its figures stand beside the identity ones of the same run.
 #
 # Environment:
 #   WB_BIN             use this walbridge binary (default: build it, Release,
@@ -49,8 +54,11 @@
 #                      the portal cases: there each consumer writes into the
 #                      source database, so the second one would also decode
 #                      the first one's writes
-#   WB_BENCH_CASES     the cases to run, of: bulk_id backlog_id steady
-#                      bulk_portal backlog_portal big (default: all)
+#   WB_BENCH_CASES     the cases to run, of: bulk_id bulk_expr backlog_id
+#                      backlog_expr steady bulk_portal backlog_portal big
+#                      (default: all).  A backlog case updates the rows its
+#                      bulk case inserted (bulk_id, bulk_expr): name that
+#                      one too, before it
 #   WB_BENCH_TARGET_YAML  extra keys for walbridge's target section, one
 #                      per line, e.g. "batch_latency: 0ms" (default: none,
 #                      walbridge's defaults)
@@ -384,18 +392,31 @@ src -c "$BENCH_DDL" -f "$ROOT/schemas/all.sql" \
         INSERT INTO portal.bench_marker VALUES (1, 0);' \
     -c 'CREATE PUBLICATION bench_pub FOR TABLES IN SCHEMA bench' \
     -c 'CREATE PUBLICATION portal_pub FOR TABLES IN SCHEMA portal'
-wbt -c "$BENCH_DDL" -c "$TARGET_DDL"
+# The target of the expression mapping (bulk_expr, backlog_expr): what
+# wb_config's expr mapping computes from bench.items.
+EXPR_DDL="
+CREATE TABLE bench.items_expr (
+    item_id     bigint PRIMARY KEY,
+    body        text,
+    code        text,
+    label       text,
+    n           bigint NOT NULL DEFAULT 0,
+    updated_at  timestamptz NOT NULL
+);
+"
+wbt -c "$BENCH_DDL" -c "$TARGET_DDL" -c "$EXPR_DDL"
 nat -c "$BENCH_DDL" -c "$TARGET_DDL"
 [[ -z $BASE_BIN ]] || wbb -c "$BENCH_DDL" -c "$TARGET_DDL"
 
 # ------------------------------------------------------------- consumers --
 
 # wb_config FILE SLOT KIND [TARGET-CONNINFO]: KIND identity (bench.items ->
-# target cluster; its database wbtarget unless given) or portal
-# (portal.users -> salesforce.account, same database).
+# target cluster; its database wbtarget unless given), expr (bench.items ->
+# bench.items_expr of wbtarget through expressions; verify_expr computes the
+# same in SQL) or portal (portal.users -> salesforce.account, same database).
 wb_config() {
     local file=$1 slot=$2 kind=$3 tconn=${4:-$WBT_CONN}
-    if [[ $kind == identity ]]; then
+    if [[ $kind == identity || $kind == expr ]]; then
         cat >"$file" <<EOF
 source:
   conninfo: "$SRC_CONN"
@@ -407,12 +428,28 @@ target:
   conninfo: "$tconn"
 $TARGET_YAML
 mappings:
+EOF
+        if [[ $kind == identity ]]; then
+            cat >>"$file" <<EOF
   - name: items
     from: bench.items
     to: bench.items
     key: { id: id }
     columns: { payload: payload, n: n, updated_at: updated_at }
 EOF
+        else
+            cat >>"$file" <<EOF
+  - name: items_expr
+    from: bench.items
+    to: bench.items_expr
+    key: { id: item_id }
+    columns: { payload: body, updated_at: updated_at }
+    values:
+      code: { upper: payload }
+      label: { concat: [{ const: item }, id, n], sep: "-" }
+      n: { cast: n, to: bigint }
+EOF
+        fi
     else
         cat >"$file" <<EOF
 source:
@@ -618,6 +655,28 @@ verify_identity() {
     fi
 }
 
+# verify_expr CASE: bench.items_expr holds what the expression mapping
+# computes from every bench.items row, computed here in SQL on the source.
+verify_expr() {
+    local case=$1 s t
+    s=$(src -c "SELECT count(*) || '/' || coalesce(sum(hashtext(payload)), 0)
+                || '/' || coalesce(sum(hashtext(upper(payload))), 0)
+                || '/' || coalesce(sum(hashtext(concat_ws('-', 'item', id, n))), 0)
+                || '/' || coalesce(sum(n), 0) || '/' || coalesce(max(updated_at)::text, '-')
+                FROM bench.items")
+    t=$(wbt -c "SELECT count(*) || '/' || coalesce(sum(hashtext(body)), 0)
+                || '/' || coalesce(sum(hashtext(code)), 0)
+                || '/' || coalesce(sum(hashtext(label)), 0)
+                || '/' || coalesce(sum(n), 0) || '/' || coalesce(max(updated_at)::text, '-')
+                FROM bench.items_expr")
+    if [[ "$s" == "$t" ]]; then
+        record "$case.wb.verified" ok
+    else
+        say "WARNING: $case: bench.items_expr differs from the expressions on the source ($t vs $s)"
+        record "$case.wb.verified" "MISMATCH"
+    fi
+}
+
 # verify_portal CASE [WHO]: salesforce.account holds every portal.users row.
 verify_portal() {
     local case=$1 who=${2:-wb} bad
@@ -658,62 +717,106 @@ EOF
 
 # ------------------------------------------------------------------ cases --
 
-# bulk_identity: one transaction of BULK_ROWS inserts into bench.items.
-case_bulk_identity() {
+# want CASE: CASE is one of the cases to run (WB_BENCH_CASES).
+want() { [[ " $CASES " == *" $1 "* ]]; }
+
+# expr_prepare CASE: walbridge's slot (and stored position) for the
+# expression mapping of CASE (bulk_expr, backlog_expr), created before the
+# workload; no-op unless CASE is to run.
+expr_prepare() {
+    want "$1" || return 0
+    wb_config "$WORK/$1.yaml" "wb_$1" expr
+    wb_prepare "$WORK/$1.yaml" "$WORK/$1.wb.log"
+}
+# expr_timed CASE: the expression mapping's run on the same WAL, after the
+# identity consumers', checked against the expressions computed in SQL.
+expr_timed() {
+    want "$1" || return 0
+    checkpoint_both
+    say "  walbridge, expression mapping"
+    wb_timed "$1" "$WORK/$1.yaml" "$WORK/$1.wb.log"
+    verify_expr "$1"
+    src -c "SELECT pg_drop_replication_slot('wb_$1')" >/dev/null
+}
+
+# bulk_items: one transaction of BULK_ROWS inserts into bench.items, for
+# the identity consumers (bulk_id) and the expression mapping (bulk_expr),
+# each the only one running at a time.
+case_bulk_items() {
     local c=bulk_id cfg=$WORK/bulk_id.yaml log=$WORK/bulk_id.wb.log endlsn
-    say "bulk, identity: one transaction inserting $BULK_ROWS rows"
-    wb_config "$cfg" wb_bulk_id identity
-    wb_prepare "$cfg" "$log"
-    base_prepare bulk_id
-    native_prepare nat_bulk_id
-    recv_prepare recv_bulk_id
+    say "bulk, bench.items: one transaction inserting $BULK_ROWS rows"
+    if want bulk_id; then
+        wb_config "$cfg" wb_bulk_id identity
+        wb_prepare "$cfg" "$log"
+        base_prepare bulk_id
+        native_prepare nat_bulk_id
+        recv_prepare recv_bulk_id
+    fi
+    expr_prepare bulk_expr
     fg src -c "INSERT INTO bench.items (id, payload, n, updated_at)
             SELECT g, md5(g::text) || md5((g + 1)::text), 0, clock_timestamp()
               FROM generate_series(1, $BULK_ROWS) g"
     endlsn=$(end_marker bench.marker)
-    record $c.rows "$BULK_ROWS"
-    checkpoint_both
-    say "  pg_recvlogical"
-    recv_timed $c recv_bulk_id bench_pub "$endlsn"
-    checkpoint_both
-    say "  native subscription"
-    native_timed $c nat_bulk_id "$endlsn"
-    verify_identity $c native nat
-    checkpoint_both
-    say "  walbridge"
-    wb_timed $c "$cfg" "$log"
-    verify_identity $c wb wbt
-    src -c "SELECT pg_drop_replication_slot('wb_bulk_id')" >/dev/null
-    base_timed $c
+    if want bulk_id; then
+        record $c.rows "$BULK_ROWS"
+        checkpoint_both
+        say "  pg_recvlogical"
+        recv_timed $c recv_bulk_id bench_pub "$endlsn"
+        checkpoint_both
+        say "  native subscription"
+        native_timed $c nat_bulk_id "$endlsn"
+        verify_identity $c native nat
+        checkpoint_both
+        say "  walbridge, identity"
+        wb_timed $c "$cfg" "$log"
+        verify_identity $c wb wbt
+        src -c "SELECT pg_drop_replication_slot('wb_bulk_id')" >/dev/null
+        base_timed $c
+    fi
+    want bulk_expr && record bulk_expr.rows "$BULK_ROWS"
+    expr_timed bulk_expr
 }
 
-# backlog_identity: BACKLOG_TXNS single-row updates while nobody consumes.
-case_backlog_identity() {
+# backlog_items: BACKLOG_TXNS single-row updates of bench.items while
+# nobody consumes, for the identity consumers (backlog_id) and the
+# expression mapping (backlog_expr).
+case_backlog_items() {
     local c=backlog_id cfg=$WORK/backlog_id.yaml log=$WORK/backlog_id.wb.log endlsn
-    say "backlog, identity: $BACKLOG_TXNS single-row UPDATE transactions (pgbench, $CLIENTS clients)"
-    wb_config "$cfg" wb_backlog_id identity
-    wb_prepare "$cfg" "$log"
-    base_prepare backlog_id
-    native_prepare nat_backlog_id
-    recv_prepare recv_backlog_id
-    pgbench_run "$WORK/$c.pgbench.log" -c "$CLIENTS" -j 2 -t $((BACKLOG_TXNS / CLIENTS)) \
+    local pglog=$WORK/backlog_items.pgbench.log
+    say "backlog, bench.items: $BACKLOG_TXNS single-row UPDATE transactions (pgbench, $CLIENTS clients)"
+    if want backlog_id; then
+        wb_config "$cfg" wb_backlog_id identity
+        wb_prepare "$cfg" "$log"
+        base_prepare backlog_id
+        native_prepare nat_backlog_id
+        recv_prepare recv_backlog_id
+    fi
+    expr_prepare backlog_expr
+    pgbench_run "$pglog" -c "$CLIENTS" -j 2 -t $((BACKLOG_TXNS / CLIENTS)) \
         -D nrows="$BULK_ROWS" -f "$WORK/update_items.sql"
     endlsn=$(end_marker bench.marker)
-    record $c.txns "$(pgbench_txns "$WORK/$c.pgbench.log")"
-    record $c.source_tps "$(pgbench_tps "$WORK/$c.pgbench.log")"
-    checkpoint_both
-    say "  pg_recvlogical"
-    recv_timed $c recv_backlog_id bench_pub "$endlsn"
-    checkpoint_both
-    say "  native subscription"
-    native_timed $c nat_backlog_id "$endlsn"
-    verify_identity $c native nat
-    checkpoint_both
-    say "  walbridge"
-    wb_timed $c "$cfg" "$log"
-    verify_identity $c wb wbt
-    src -c "SELECT pg_drop_replication_slot('wb_backlog_id')" >/dev/null
-    base_timed $c
+    local cc
+    for cc in backlog_id backlog_expr; do
+        want $cc || continue
+        record $cc.txns "$(pgbench_txns "$pglog")"
+        record $cc.source_tps "$(pgbench_tps "$pglog")"
+    done
+    if want backlog_id; then
+        checkpoint_both
+        say "  pg_recvlogical"
+        recv_timed $c recv_backlog_id bench_pub "$endlsn"
+        checkpoint_both
+        say "  native subscription"
+        native_timed $c nat_backlog_id "$endlsn"
+        verify_identity $c native nat
+        checkpoint_both
+        say "  walbridge, identity"
+        wb_timed $c "$cfg" "$log"
+        verify_identity $c wb wbt
+        src -c "SELECT pg_drop_replication_slot('wb_backlog_id')" >/dev/null
+        base_timed $c
+    fi
+    expr_timed backlog_expr
 }
 
 case_bulk_portal() {
@@ -947,10 +1050,20 @@ record meta.wb_target_yaml "$(printf '%s' "${WB_BENCH_TARGET_YAML:-}" | tr '\n' 
 record meta.loadavg_start "$(cut -d ' ' -f 1-3 /proc/loadavg)"
 
 record meta.cases "${WB_BENCH_CASES:-all}"
-for c in ${WB_BENCH_CASES:-bulk_id backlog_id steady bulk_portal backlog_portal big}; do
+CASES=${WB_BENCH_CASES:-bulk_id bulk_expr backlog_id backlog_expr steady bulk_portal backlog_portal big}
+# bulk_id and bulk_expr share one workload (so do backlog_id and
+# backlog_expr): it runs once, where the first of them is named.
+RAN=" "
+for c in $CASES; do
     case $c in
-    bulk_id) case_bulk_identity ;;
-    backlog_id) case_backlog_identity ;;
+    bulk_id | bulk_expr)
+        [[ $RAN == *" bulk "* ]] || case_bulk_items
+        RAN+="bulk "
+        ;;
+    backlog_id | backlog_expr)
+        [[ $RAN == *" backlog "* ]] || case_backlog_items
+        RAN+="backlog "
+        ;;
     steady) case_steady ;;
     bulk_portal) case_bulk_portal ;;
     backlog_portal) case_backlog_portal ;;
