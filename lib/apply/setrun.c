@@ -205,29 +205,41 @@ uint64_t wb_setrun_key_hash(const wb_op_value *v, size_t n)
     return h ? h : 1;
 }
 
+#define HASH_BITS                                                              \
+    48 /* of a key's hash kept in a slot; the generation                       \
+          takes the 16 above them */
+#define HASH_MASK ((UINT64_C(1) << HASH_BITS) - 1)
+
 bool wb_setrun_keyset_add(wb_setrun_keyset *ks, uint64_t h)
 {
+    if (ks->gen == 0) /* a zeroed set: its first generation */
+        ks->gen = 1;
+    uint64_t want = (h & HASH_MASK) | ((uint64_t)ks->gen << HASH_BITS);
     for (size_t i = h % WB_RUN_KEYSET;; i = (i + 1) % WB_RUN_KEYSET) {
-        bool used = ks->slot[i].gen == ks->gen && ks->slot[i].h != 0;
-        if (used && ks->slot[i].h == h)
-            return false;
-        if (!used) {
-            ks->slot[i].h = h;
-            ks->slot[i].gen = ks->gen;
+        if (ks->slot[i] >> HASH_BITS != ks->gen) { /* free in this run */
+            ks->slot[i] = want;
             return true;
         }
+        if (ks->slot[i] == want)
+            return false;
     }
 }
 
 void wb_setrun_keyset_clear(wb_setrun_keyset *ks)
 {
-    if (++ks->gen == 0) /* once in 2^32 runs: old slots would count again */
-        memset(ks, 0, sizeof(*ks));
+    if (++ks->gen == 0) { /* wrapped: old slots would count again */
+        memset(ks->slot, 0, sizeof(ks->slot));
+        ks->gen = 1;
+    }
 }
 
-void wb_setrun_next_row(const wb_setrun_run *r, size_t *off, const char **vals)
+wb_lsn wb_setrun_next_row(const wb_setrun_run *r, size_t *off,
+                          const char **vals)
 {
     const char *p = r->rows.data + *off;
+    wb_lsn lsn;
+    memcpy(&lsn, p, sizeof(lsn));
+    p += sizeof(lsn);
     for (size_t c = 0; c < r->ncols; c++) {
         if (*p++ == 'n') {
             vals[c] = NULL;
@@ -237,6 +249,7 @@ void wb_setrun_next_row(const wb_setrun_run *r, size_t *off, const char **vals)
         p += strlen(p) + 1;
     }
     *off = (size_t)(p - r->rows.data);
+    return lsn;
 }
 
 static int build_set_sql(const void *arg, wb_strbuf *sql)
@@ -333,10 +346,10 @@ static int send_rows(wb_apply *a, wb_error *err)
             ((rc = wb_pipe_kick(&a->pipe, err)) != 0 ||
              (rc = wb_pipe_wait(&a->pipe, 60000, err)) != 0))
             return rc;
-        wb_setrun_next_row(r, &off, vals);
+        wb_lsn lsn = wb_setrun_next_row(r, &off, vals);
         for (size_t i = 0; i < r->ncols; i++)
             cols[i] = (wb_op_value){r->cols[i], vals[i], NULL};
-        if ((rc = wb_apply_row_send(a, &op, r->last_lsn, err)) != 0)
+        if ((rc = wb_apply_row_send(a, &op, lsn, err)) != 0)
             return rc;
     }
     wb_apply_run_reset(a);
@@ -445,10 +458,10 @@ static int store_value(wb_strbuf *rows, const char *v)
     return rc ? rc : wb_strbuf_append(rows, v, strlen(v) + 1);
 }
 
-/* op's values in the run's column order. */
-static int add_values(wb_setrun_run *r, const wb_target_op *op)
+/* op's LSN and values, in the run's column order. */
+static int add_values(wb_setrun_run *r, const wb_target_op *op, wb_lsn lsn)
 {
-    int rc = 0;
+    int rc = wb_strbuf_append(&r->rows, (const char *)&lsn, sizeof(lsn));
     if (op->kind == WB_OP_UPDATE) {
         for (size_t i = 0; i < op->nset && !rc; i++)
             rc = store_value(&r->rows, op->set[i].value);
@@ -510,7 +523,7 @@ int wb_apply_run_add(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
         if (hn != hk)
             wb_setrun_keyset_add(&r->keyset, hn);
     }
-    if ((rc = add_values(r, op)) != 0)
+    if ((rc = add_values(r, op, lsn)) != 0)
         return wb_error_set(err, rc, "out of memory building a set-based run");
     r->nrows++;
     r->bytes += bytes;

@@ -12,7 +12,7 @@
  * batch is applied again row by row so the error names the exact row
  * (wb_apply_set_failed / wb_apply_set_rowmode_until).
  *
- * A run of inserts without a target-side cast may be longer (30000 rows,
+ * A run of inserts without a target-side cast may be longer (16000 rows,
  * still 4 MiB): once it has target.copy_min_rows rows it is streamed with
  * COPY (apply/copyrun.c), and only sent as a set statement when COPY
  * fails.  So a run keeps its rows' values until it is sent (rows below).
@@ -32,9 +32,9 @@
 
 #define WB_RUN_MAX_COLS      256
 #define WB_RUN_MAX_ROWS      1000
-#define WB_RUN_MAX_COPY_ROWS 30000
+#define WB_RUN_MAX_COPY_ROWS 16000
 #define WB_RUN_MAX_BYTES     ((size_t)4 * 1024 * 1024)
-#define WB_RUN_KEYSET        65536 /* > 2 x keys per run (old and new) */
+#define WB_RUN_KEYSET        32768 /* > 2 x keys per run (old and new) */
 
 /* A target column's array type, for the parameters of set statements. */
 typedef struct wb_coltype {
@@ -69,15 +69,14 @@ bool wb_setrun_eligible(const wb_setrun *s, const wb_target_op *op, wb_lsn lsn);
 bool wb_setrun_has_array(const wb_setrun *s, const wb_target_op *op);
 void wb_setrun_free(wb_setrun *s);
 
-/* A run's key set: hashes of the key values in it (never 0).  A slot
- * counts only in its generation, so emptying the set for the next run
- * costs nothing however large the set is (most runs are one row). */
+/* A run's key set: hashes of the key values in it.  A slot holds 48 bits
+ * of a hash and the generation (run) that put it there, and counts only
+ * in its generation: emptying the set for the next run costs nothing
+ * however large the set is (most runs are one row), and 8 bytes a slot
+ * keep it in the CPU's cache (256 KiB). */
 typedef struct wb_setrun_keyset {
-    uint32_t gen;
-    struct {
-        uint64_t h;
-        uint32_t gen;
-    } slot[WB_RUN_KEYSET];
+    uint16_t gen; /* 0: a zeroed set, taken as 1 */
+    uint64_t slot[WB_RUN_KEYSET];
 } wb_setrun_keyset;
 uint64_t wb_setrun_key_hash(const wb_op_value *v, size_t n);
 /* Add h; false when it is there already (a hash collision only ends the
@@ -86,10 +85,11 @@ bool wb_setrun_keyset_add(wb_setrun_keyset *ks, uint64_t h);
 /* Empty the set. */
 void wb_setrun_keyset_clear(wb_setrun_keyset *ks);
 
-/* The run being collected.  Its values are kept row after row in rows,
- * each value a flag byte ('n' SQL NULL, 'v' a value) and, after 'v', the
- * text with its NUL: a set statement's arrays and a COPY's data are both
- * built from them, and a failed COPY is sent again as a set statement. */
+/* The run being collected.  Its rows are kept one after another in rows:
+ * the change's LSN (a wb_lsn's bytes), then each value as a flag byte
+ * ('n' SQL NULL, 'v' a value) and, after 'v', the text with its NUL.  A
+ * set statement's arrays, a COPY's data and row statements are all built
+ * from them, and a failed COPY is sent again another way. */
 struct wb_setrun_run {
     bool active;
     char key[1024];     /* the row statement's shape key */
@@ -112,9 +112,10 @@ struct wb_setrun_run {
     wb_strbuf chunk;                /* COPY data not yet handed to libpq */
 };
 
-/* The values of the row at *off in r->rows (vals: r->ncols of them);
- * *off moves to the next row. */
-void wb_setrun_next_row(const wb_setrun_run *r, size_t *off, const char **vals);
+/* The LSN and values of the row at *off in r->rows (vals: r->ncols of
+ * them); *off moves to the next row. */
+wb_lsn wb_setrun_next_row(const wb_setrun_run *r, size_t *off,
+                          const char **vals);
 /* Has COPY failed on schema.table other than on a row already there? */
 bool wb_setrun_nocopy(const wb_setrun *s, const char *schema,
                       const char *table);

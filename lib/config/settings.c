@@ -200,7 +200,7 @@ const wb_setting wb_settings[] = {
      .restart = true,
      AT(target, copy_min_rows),
      .min = 0,
-     .max = 1000000,
+     .max = 16000, /* a COPY run's longest (apply/setrun.h) */
      .doc = "Runs of at least this many inserts are sent with COPY (0: "
             "never)."},
 

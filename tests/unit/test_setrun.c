@@ -143,7 +143,7 @@ static void test_keyset(void)
     WB_CHECK(wb_setrun_keyset_add(ks, ha));
     WB_CHECK(!wb_setrun_keyset_add(ks, ha));
     /* The generation wrapping around empties it for real. */
-    ks->gen = UINT32_MAX;
+    ks->gen = UINT16_MAX;
     WB_CHECK(wb_setrun_keyset_add(ks, hb));
     wb_setrun_keyset_clear(ks);
     WB_CHECK(wb_setrun_keyset_add(ks, hb));
