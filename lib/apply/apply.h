@@ -113,10 +113,12 @@ void wb_apply_set_rowmode_until(wb_apply *a, wb_lsn lsn);
  * sent is then committed and durable, or an error says why not. */
 int wb_apply_settle(wb_apply *a, int timeout_ms, wb_error *err);
 
-/* Ask the server to send the results it holds (before waiting on them). */
+/* Ask the server to send the results it holds (before waiting on them);
+ * during a run's COPY only send its data, leaving the COPY open. */
 int wb_apply_kick(wb_apply *a, wb_error *err);
-/* Block until every queued statement has its result; WB_ECONN when the
- * target sends none for timeout_ms (a hang, not a slow queue). */
+/* Block until every queued statement has its result (a run's COPY is
+ * ended first); WB_ECONN when the target sends none for timeout_ms (a
+ * hang, not a slow queue). */
 int wb_apply_drain(wb_apply *a, int timeout_ms, wb_error *err);
 
 int wb_apply_socket(const wb_apply *a);

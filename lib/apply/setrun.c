@@ -105,8 +105,9 @@ int wb_setrun_add_nocopy(wb_setrun *s, const char *schema, const char *table)
  * the typmod exactly as for a row statement ("value too long" rather
  * than the silent truncation of an explicit cast to varchar(n) or
  * character).  Columns that are arrays themselves have no array type
- * ("0") and are applied row by row: unnest would flatten them.  A target that
- * does not exist is skipped: its first row statement will report it properly.
+ * ("0"): unnest would flatten them, so their runs are for COPY only
+ * (inserts), sent row by row without it.  A target that does not exist is
+ * skipped: its first row statement will report it properly.
  */
 static int load_table(wb_apply *a, const wb_config_table *t, wb_error *err)
 {
@@ -205,9 +206,9 @@ uint64_t wb_setrun_key_hash(const wb_op_value *v, size_t n)
     return h ? h : 1;
 }
 
-#define HASH_BITS                                                              \
-    48 /* of a key's hash kept in a slot; the generation                       \
-          takes the 16 above them */
+/* A slot keeps 48 bits of a key's hash; the generation takes the 16
+ * above them. */
+#define HASH_BITS 48
 #define HASH_MASK ((UINT64_C(1) << HASH_BITS) - 1)
 
 bool wb_setrun_keyset_add(wb_setrun_keyset *ks, uint64_t h)
