@@ -44,7 +44,8 @@ typedef struct run_state {
     bool want_write;
     uv_poll_t apoll; /* the apply connection's socket */
     bool apoll_started;
-    bool src_paused; /* back-pressure: not reading the source */
+    int apoll_events; /* what apoll watches now (0: stopped) */
+    bool src_paused;  /* back-pressure: not reading the source */
 
     wb_source *src;
     wb_apply *apply;
@@ -126,6 +127,12 @@ static int update_apply_poll(run_state *st)
 {
     int events =
         UV_READABLE | (wb_apply_wants_write(st->apply) ? UV_WRITABLE : 0);
+    /* Called every round: libuv re-registers the socket with epoll on
+     * every uv_poll_start, even for the same events (a profiled 4% of
+     * walbridge's time on a backlog of one-row transactions). */
+    if (events == st->apoll_events)
+        return 0;
+    st->apoll_events = events;
     return uv_poll_start(&st->apoll, events, on_apply_poll) == 0 ? 0 : WB_EIO;
 }
 
@@ -258,6 +265,7 @@ static void shutdown_loop(run_state *st)
         uv_poll_stop(&st->poll);
     if (st->apoll_started)
         uv_poll_stop(&st->apoll);
+    st->apoll_events = 0;
     uv_timer_stop(&st->timer);
     uv_timer_stop(&st->batch_timer);
     st->batch_timer_armed = false;
@@ -636,6 +644,7 @@ static void end_session(run_state *st)
         uv_poll_stop(&st->apoll);
         uv_close((uv_handle_t *)&st->apoll, close_cb);
         st->apoll_started = false;
+        st->apoll_events = 0;
     }
     uv_run(&st->loop, UV_RUN_NOWAIT);
     uv_timer_stop(&st->timer);
@@ -683,6 +692,7 @@ static int run_session(run_state *st)
     uv_poll_init(&st->loop, &st->apoll, wb_apply_socket(st->apply));
     st->apoll.data = st;
     st->apoll_started = true;
+    st->apoll_events = UV_READABLE;
     uv_poll_start(&st->apoll, UV_READABLE, on_apply_poll);
     st->src_paused = false;
     uv_timer_start(&st->timer, on_timer, TICK_MS, TICK_MS);
