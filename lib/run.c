@@ -337,12 +337,17 @@ static void drain_source(run_state *st)
         char *buf;
         if (wb_apply_backlogged(st->apply)) {
             if (!st->src_paused) {
-                uv_poll_stop(&st->poll);
-                st->src_paused = true;
                 if ((rc = wb_apply_kick(st->apply, st->err)) != 0) {
                     fail(st, rc);
                     return;
                 }
+                /* The kick may have sent everything (the data of a COPY,
+                 * which no result follows): then no event of the target
+                 * socket would ever resume the source. */
+                if (!wb_apply_backlogged(st->apply))
+                    continue;
+                uv_poll_stop(&st->poll);
+                st->src_paused = true;
             }
             break;
         }

@@ -14,6 +14,9 @@
 #      of the failed COPY left no trace.
 #   c. a target that refuses COPY (as row-level security does) gets its
 #      rows by the upsert, with one warning, and COPY is not tried again.
+#   d. a load far larger than what libpq may hold unsent (256 KiB): the
+#      source pauses and resumes while a COPY stays open (no result comes
+#      back to wake it), and every row arrives.
 source "$(dirname "$0")/lib.sh"
 
 q() { wb_psql -c "$1"; }
@@ -145,3 +148,26 @@ assert_contains "$WB_WORK/run.$WB_RUN_N.log" "COPY refused by this target; apply
 assert_eq "$(grep -c 'WARNING' "$WB_WORK/run.$WB_RUN_N.log")" 1 "one warning: the second run did not try COPY"
 assert_eq "$(diff_rows "(SELECT * FROM public.bulk_dst WHERE id <> 9000) t")" 0 "every source row arrived, by the upsert"
 assert_eq "$(stopsum "$WB_WORK/run.$WB_RUN_N.log")" "0/0" "nothing by COPY"
+
+echo "-- d. 300000 rows, a COPY after another, the source paused and resumed while they are open"
+q "DROP TRIGGER no_copy ON public.bulk_dst" >/dev/null
+# A target slower than walbridge (a row trigger with some work), so that
+# COPY data piles up in libpq and the source pauses again and again.
+wb_psql <<'SQL'
+CREATE FUNCTION testlog.slow() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM md5(md5(md5(NEW.name)));
+  RETURN NEW;
+END $$;
+CREATE TRIGGER slow BEFORE INSERT ON public.bulk_dst0 FOR EACH ROW EXECUTE FUNCTION testlog.slow();
+SQL
+CFGD=$WB_WORK/copy_d.yaml
+wb_write_config "$CFGD" "${WB_SLOT}_d"
+mapping bulk_d public.bulk_dst0 >>"$CFGD"
+wb_run_until "$CFGD" # the slot
+q "INSERT INTO portal.bulk_src SELECT g, repeat('x', 60) || g, g, now(), jsonb_build_object('g', g), ARRAY['a', 'b']
+   FROM generate_series(100001, 400000) g" >/dev/null
+wb_run_until "$CFGD"
+assert_eq "$(stopsum "$WB_WORK/run.$WB_RUN_N.log")" "300000/0" "300000 rows by COPY"
+assert_eq "$(q "SELECT count(*) FROM portal.bulk_src s JOIN public.bulk_dst0 t USING (id, name, n, at, doc, tags) WHERE s.id > 100000")" \
+    300000 "every row arrived whole"
