@@ -508,13 +508,22 @@ int wb_apply_consume(wb_apply *a, wb_error *err)
     return wb_pipe_consume(&a->pipe, err);
 }
 
+static wb_flow_load load(const wb_apply *a);
+
 int wb_apply_kick(wb_apply *a, wb_error *err)
 {
     int rc;
-    /* An open COPY only needs its data sent: ending it here would cut a
-     * bulk load into short COPYs at every pause of the source. */
-    if (a->pipe.copying)
-        return wb_pipe_flush(&a->pipe, err) < 0 ? WB_ECONN : 0;
+    if (a->pipe.copying) {
+        /* An open COPY only needs its data sent: ending it here would cut
+         * a bulk load into short COPYs at every pause of the source.
+         * Unless the server side is full: only results free it, and none
+         * come back during a COPY. */
+        wb_flow_load l = load(a);
+        if (!wb_flow_server_full(&l))
+            return wb_pipe_flush(&a->pipe, err) < 0 ? WB_ECONN : 0;
+        if ((rc = wb_apply_run_flush(a, err)) != 0)
+            return rc;
+    }
     if (a->pipe.on && (rc = wb_apply_run_flush(a, err)) != 0)
         return rc;
     return wb_pipe_kick(&a->pipe, err);

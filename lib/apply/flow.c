@@ -3,7 +3,7 @@
  */
 #include "apply/flow.h"
 
-static bool server_full(const wb_flow_load *l)
+bool wb_flow_server_full(const wb_flow_load *l)
 {
     return l->queued >= l->max_queued / 2 ||
            l->inflight_bytes >= WB_FLOW_MAX_INFLIGHT_BYTES ||
@@ -12,7 +12,8 @@ static bool server_full(const wb_flow_load *l)
 
 bool wb_flow_backlogged(const wb_flow_load *l)
 {
-    return server_full(l) || l->unsent_bytes >= WB_FLOW_MAX_UNSENT_BYTES;
+    return wb_flow_server_full(l) ||
+           l->unsent_bytes >= WB_FLOW_MAX_UNSENT_BYTES;
 }
 
 bool wb_flow_drained_enough(const wb_flow_load *l)
@@ -23,5 +24,6 @@ bool wb_flow_drained_enough(const wb_flow_load *l)
 
 bool wb_flow_only_unsent(const wb_flow_load *l)
 {
-    return !server_full(l) && l->unsent_bytes >= WB_FLOW_MAX_UNSENT_BYTES;
+    return !wb_flow_server_full(l) &&
+           l->unsent_bytes >= WB_FLOW_MAX_UNSENT_BYTES;
 }

@@ -41,6 +41,9 @@ typedef struct wb_flow_load {
     size_t max_unflushed;  /* the capacity for those */
 } wb_flow_load;
 
+/* The server side is at a bound (queue, bytes in flight, batches awaiting
+ * their WAL flush): only results free it. */
+bool wb_flow_server_full(const wb_flow_load *l);
 /* Stop reading the source: one of the bounds is reached. */
 bool wb_flow_backlogged(const wb_flow_load *l);
 /* Read it again: libpq's buffer was emptied into the socket and the

@@ -44,8 +44,13 @@ static void test_server_bounds(void)
     l = idle();
     l.unflushed = 4096 - 64;
     WB_CHECK(wb_flow_backlogged(&l));
+    /* Only results free it (an open COPY must end for them). */
+    WB_CHECK(wb_flow_server_full(&l));
     l.unflushed--;
     WB_CHECK(!wb_flow_backlogged(&l));
+    WB_CHECK(!wb_flow_server_full(&l));
+    l.unsent_bytes = WB_FLOW_MAX_UNSENT_BYTES;
+    WB_CHECK(!wb_flow_server_full(&l));
 }
 
 static void test_unsent_bound(void)
