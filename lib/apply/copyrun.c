@@ -31,6 +31,7 @@
 
 #include "apply/apply_int.h"
 #include "apply/sqlgen.h"
+#include "common/conn.h"
 #include "common/copytext.h"
 #include "common/log.h"
 
@@ -58,11 +59,16 @@ static int back_to_savepoint(wb_apply *a, const wb_setrun_run *r, wb_error *err)
     return rc ? rc : send_plain(a, r, WB_SQL_COPY_RELEASE, err);
 }
 
-/* A COPY failed (res): a row already there, or not.  Log it, and keep COPY
- * off a target that refuses it for reasons other than the data. */
+/* A COPY failed (res): the connection is gone (WB_ECONN, err set: it is
+ * retried as any lost connection), or a row is already there, or not.
+ * Log it, and keep COPY off a target that refuses it for reasons other
+ * than the data. */
 static int note_failure(wb_apply *a, const wb_setrun_run *r,
-                        const PGresult *res)
+                        const PGresult *res, wb_error *err)
 {
+    if (wb_conn_lost(a->conn, res))
+        return wb_conn_result_error(err, WB_ECONN, a->conn, res,
+                                    "lost the target connection during COPY");
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
     if (state && strcmp(state, "23505") == 0) {
@@ -80,9 +86,10 @@ static int note_failure(wb_apply *a, const wb_setrun_run *r,
            msg ? msg : "no message",
            data ? "; applying its rows as a set statement"
                 : "; applying its rows without COPY from now on");
-    return data
-               ? 0
-               : wb_setrun_add_nocopy(&a->set, r->shape.schema, r->shape.table);
+    if (!data &&
+        wb_setrun_add_nocopy(&a->set, r->shape.schema, r->shape.table) != 0)
+        return wb_error_set(err, WB_ENOMEM, "out of memory");
+    return 0;
 }
 
 /* Open the run's COPY behind a savepoint, once the statements before it
@@ -108,11 +115,9 @@ static int begin(wb_apply *a, wb_setrun_run *r, wb_error *err)
     if (rc || !failed)
         return rc;
     r->copy = false;
-    rc = note_failure(a, r, failed);
+    rc = note_failure(a, r, failed, err);
     PQclear(failed);
-    if (rc)
-        return wb_error_set(err, rc, "out of memory");
-    return back_to_savepoint(a, r, err);
+    return rc ? rc : back_to_savepoint(a, r, err);
 }
 
 /* Hand the chunk to libpq. */
@@ -165,11 +170,9 @@ int wb_apply_copy_finish(wb_apply *a, wb_error *err)
         wb_apply_run_reset(a);
         return rc;
     }
-    rc = note_failure(a, r, res);
+    rc = note_failure(a, r, res, err);
     PQclear(res);
-    if (rc)
-        return wb_error_set(err, rc, "out of memory");
-    if ((rc = back_to_savepoint(a, r, err)) != 0)
+    if (rc || (rc = back_to_savepoint(a, r, err)) != 0)
         return rc;
     return wb_apply_run_send(a, err);
 }

@@ -42,7 +42,8 @@
 #                      a machine with a fast disk)
 #   WB_BENCH_BULK_ROWS, WB_BENCH_BACKLOG_TXNS, WB_BENCH_STEADY_SECS,
 #   WB_BENCH_BIG_ROWS  override the sizes
-#   WB_BENCH_RATE      tps of the fixed-rate lag run (default 500)
+#   WB_BENCH_RATE      tps of the fixed-rate lag run (default 2000, the
+#                      rate of issue 13's lag target)
 #   WB_BENCH_OUT       output directory (default tests/bench/results)
 #   WB_BENCH_BASELINE  a second walbridge to compare in the same run: a
 #                      binary, or a git revision of this repository (built,
@@ -101,7 +102,7 @@ else
 fi
 CLIENTS=4
 # The fixed-rate run after each steady consumer run, for latency.
-RATE=${WB_BENCH_RATE:-500}
+RATE=${WB_BENCH_RATE:-2000}
 RATE_SECS=$(((STEADY_SECS + 1) / 2))
 FSYNC=${WB_BENCH_FSYNC:-off}
 OUT=${WB_BENCH_OUT:-$BENCH/results}

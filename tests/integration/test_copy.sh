@@ -17,6 +17,9 @@
 #   d. a load far larger than what libpq may hold unsent (256 KiB): the
 #      source pauses and resumes while a COPY stays open (no result comes
 #      back to wake it), and every row arrives.
+#   e. the target backend is terminated while a COPY is open: walbridge
+#      reconnects, and every row arrives, inserted exactly once (the row
+#      trigger's log, which commits with the rows, has each id once).
 source "$(dirname "$0")/lib.sh"
 
 q() { wb_psql -c "$1"; }
@@ -171,3 +174,21 @@ wb_run_until "$CFGD"
 assert_eq "$(stopsum "$WB_WORK/run.$WB_RUN_N.log")" "300000/0" "300000 rows by COPY"
 assert_eq "$(q "SELECT count(*) FROM portal.bulk_src s JOIN public.bulk_dst0 t USING (id, name, n, at, doc, tags) WHERE s.id > 100000")" \
     300000 "every row arrived whole"
+
+echo "-- e. the target backend terminated in the middle of a COPY"
+q "TRUNCATE testlog.writes" >/dev/null
+q "INSERT INTO portal.bulk_src SELECT g, 'fifth ' || g, g, now(), '{}', '{}' FROM generate_series(500001, 700000) g" >/dev/null
+wb_start_bg "$CFGD"
+wb_wait_sql 60 "SELECT count(*) > 0 FROM pg_stat_activity WHERE query LIKE 'COPY %bulk_dst0%' AND state = 'active'" t \
+    "a COPY into bulk_dst0 is running"
+assert_eq "$(q "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE 'COPY %bulk_dst0%' AND state = 'active'")" 1 \
+    "its backend terminated"
+wb_wait_sql 120 "SELECT count(*) FROM public.bulk_dst0 WHERE id > 500000" 200000 "all 200000 rows arrived after the reconnect"
+rc=0
+wb_stop_bg || rc=$?
+assert_eq "$rc" 0 "walbridge stopped cleanly"
+assert_contains "$WB_LOG" "reconnecting in"
+assert_eq "$(q "SELECT count(*) || '/' || count(DISTINCT id) FROM testlog.writes WHERE tbl = 'bulk_dst0' AND id > 500000")" \
+    "200000/200000" "each row inserted exactly once"
+assert_eq "$(q "SELECT count(*) FROM portal.bulk_src s JOIN public.bulk_dst0 t USING (id, name, n, at, doc, tags) WHERE s.id > 500000")" \
+    200000 "every row arrived whole"
