@@ -435,8 +435,12 @@ static void on_apply_poll(uv_poll_t *h, int status, int events)
     if (st->finished)
         return;
     if (status < 0) {
-        wb_error_set(st->err, WB_ECONN, "could not poll the target socket: %s",
-                     uv_strerror(status));
+        /* libpq may have closed the socket after the server's goodbye
+         * (a backend terminated during a COPY): its message says why. */
+        if (wb_apply_consume(st->apply, st->err) == 0)
+            wb_error_set(st->err, WB_ECONN,
+                         "could not poll the target socket: %s",
+                         uv_strerror(status));
         fail(st, WB_ECONN);
         return;
     }
