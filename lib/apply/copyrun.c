@@ -12,11 +12,12 @@
  * COPY fails with a unique violation, the transaction goes back to the
  * savepoint, and the run is sent as the upsert it would have been without
  * COPY, so the target ends exactly as it would have.  Any other failure
- * takes the same way back (the set statement then reports the error as it
- * always does) and, unless it is one of the data (a bad value, a broken
- * constraint), COPY is not tried on that target again (row-level security,
- * say, refuses COPY but not INSERT).  Row triggers fire once per row, as
- * for INSERT.
+ * takes the same way back (the set statement, or the row statements of a
+ * run with an array column, then report the error as they always do)
+ * and, unless it is one of the data (a bad value, a broken constraint),
+ * COPY is not tried on that target again (row-level security, say,
+ * refuses COPY but not INSERT).  A lost connection is retried as any is.
+ * Row triggers fire once per row, as for INSERT.
  *
  * libpq runs no COPY in pipeline mode: starting one waits for every
  * statement in flight (one round trip, plus one for the COPY itself),
