@@ -521,10 +521,9 @@ int wb_apply_kick(wb_apply *a, wb_error *err)
         wb_flow_load l = load(a);
         if (!wb_flow_server_full(&l))
             return wb_pipe_flush(&a->pipe, err) < 0 ? WB_ECONN : 0;
-        if ((rc = wb_apply_run_flush(a, err)) != 0)
-            return rc;
     }
-    if (a->pipe.on && (rc = wb_apply_run_flush(a, err)) != 0)
+    if ((a->pipe.on || a->pipe.copying) &&
+        (rc = wb_apply_run_flush(a, err)) != 0)
         return rc;
     return wb_pipe_kick(&a->pipe, err);
 }

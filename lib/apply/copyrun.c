@@ -36,8 +36,7 @@
 #include "common/copytext.h"
 #include "common/log.h"
 
-#define CHUNK_BYTES  ((size_t)64 * 1024)
-#define COPY_WAIT_MS 60000 /* silence from the target that means a hang */
+#define CHUNK_BYTES ((size_t)64 * 1024)
 
 /* Queue a statement of the run's whose result is only checked. */
 static int send_plain(wb_apply *a, const wb_setrun_run *r, const char *sql,
@@ -104,14 +103,14 @@ static int begin(wb_apply *a, wb_setrun_run *r, wb_error *err)
 
     if ((rc = send_plain(a, r, WB_SQL_COPY_SAVEPOINT, err)) != 0 ||
         (rc = wb_pipe_sync(&a->pipe, err)) != 0 ||
-        (rc = wb_pipe_wait(&a->pipe, COPY_WAIT_MS, err)) != 0)
+        (rc = wb_pipe_wait(&a->pipe, WB_RUN_WAIT_MS, err)) != 0)
         return rc;
     if ((rc = wb_sql_copy_in(&sql, r->shape.schema, r->shape.table, r->cols,
                              r->ncols)) != 0) {
         wb_strbuf_free(&sql);
         return wb_error_set(err, rc, "could not build a COPY statement");
     }
-    rc = wb_pipe_copy_begin(&a->pipe, sql.data, COPY_WAIT_MS, &failed, err);
+    rc = wb_pipe_copy_begin(&a->pipe, sql.data, WB_RUN_WAIT_MS, &failed, err);
     wb_strbuf_free(&sql);
     if (rc || !failed)
         return rc;
@@ -160,7 +159,7 @@ int wb_apply_copy_finish(wb_apply *a, wb_error *err)
     if (!a->pipe.copying)
         return wb_apply_run_send(a, err);
     if ((rc = put_chunk(a, r, err)) != 0 ||
-        (rc = wb_pipe_copy_end(&a->pipe, NULL, COPY_WAIT_MS, &res, err)) != 0)
+        (rc = wb_pipe_copy_end(&a->pipe, NULL, WB_RUN_WAIT_MS, &res, err)) != 0)
         return rc;
     if (PQresultStatus(res) == PGRES_COMMAND_OK) {
         a->pending.written += strtoull(PQcmdTuples(res), NULL, 10);
@@ -182,7 +181,7 @@ int wb_apply_copy_abort(wb_apply *a, wb_error *err)
 {
     PGresult *res = NULL;
     int rc = wb_pipe_copy_end(&a->pipe, "the batch is rolled back",
-                              COPY_WAIT_MS, &res, err);
+                              WB_RUN_WAIT_MS, &res, err);
     PQclear(res);
     return rc;
 }

@@ -18,10 +18,20 @@ void wb_pipe_start(wb_pipe *p)
     p->on = true;
 }
 
-/* A statement was queued in libpq: its item joins the queue.  Once
- * libpq's buffer holds more than its bound (apply/flow.h) a flush is
- * tried at once, without waiting: what the socket does not take leaves
- * the applier backlogged until it does.  0 or WB_ECONN. */
+/* bytes more were queued in libpq.  Once its buffer holds more than its
+ * bound (apply/flow.h) a flush is tried at once, without waiting: what
+ * the socket does not take leaves the applier backlogged until it does.
+ * 0 or WB_ECONN. */
+static int queued_bytes(wb_pipe *p, size_t bytes, wb_error *err)
+{
+    p->unsent_bytes += bytes;
+    if (p->unsent_bytes < WB_FLOW_MAX_UNSENT_BYTES)
+        return 0;
+    int r = wb_pipe_flush(p, err);
+    return r < 0 ? r : 0;
+}
+
+/* A statement was queued in libpq: its item joins the queue. */
 static int push(wb_pipe *p, const wb_pipe_item *it, wb_error *err)
 {
     if (p->copying) /* a caller forgot to end its COPY: a bug */
@@ -31,11 +41,7 @@ static int push(wb_pipe *p, const wb_pipe_item *it, wb_error *err)
     p->items[(p->head + p->n) % WB_PIPE_MAX_ITEMS] = *it;
     p->n++;
     p->inflight_bytes += it->bytes;
-    p->unsent_bytes += it->bytes;
-    if (p->unsent_bytes < WB_FLOW_MAX_UNSENT_BYTES)
-        return 0;
-    int r = wb_pipe_flush(p, err);
-    return r < 0 ? r : 0;
+    return queued_bytes(p, it->bytes, err);
 }
 
 int wb_pipe_send_failed(wb_pipe *p, const char *what, wb_error *err)
@@ -259,9 +265,19 @@ static int drop_results(wb_pipe *p, int timeout_ms, wb_error *err)
     }
 }
 
-/* Back into pipeline mode after a COPY (libpq is idle). */
-static int reenter(wb_pipe *p, wb_error *err)
+/* res is the result of a COPY (or of its start): read the rest up to
+ * libpq's NULL, hand res over in *out and go back into pipeline mode. */
+static int hand_over(wb_pipe *p, PGresult *res, int timeout_ms, PGresult **out,
+                     wb_error *err)
 {
+    int rc = drop_results(p, timeout_ms, err);
+    if (rc) {
+        PQclear(res);
+        return rc;
+    }
+    if (!res)
+        return wb_error_set(err, WB_EPROTO, "no result for COPY");
+    *out = res;
     p->copying = false;
     p->unsent_bytes = 0;
     p->want_write = false;
@@ -296,25 +312,14 @@ int wb_pipe_copy_begin(wb_pipe *p, const char *sql, int timeout_ms,
         p->copying = true;
         return 0;
     }
-    if ((rc = drop_results(p, timeout_ms, err)) != 0) {
-        PQclear(res);
-        return rc;
-    }
-    if (!res)
-        return wb_error_set(err, WB_EPROTO, "no result for COPY");
-    *failed = res;
-    return reenter(p, err);
+    return hand_over(p, res, timeout_ms, failed, err);
 }
 
 int wb_pipe_copy_put(wb_pipe *p, const char *data, size_t len, wb_error *err)
 {
     if (PQputCopyData(p->conn, data, (int)len) != 1)
         return wb_pipe_send_failed(p, "could not send COPY data", err);
-    p->unsent_bytes += len;
-    if (p->unsent_bytes < WB_FLOW_MAX_UNSENT_BYTES)
-        return 0;
-    int r = wb_pipe_flush(p, err);
-    return r < 0 ? r : 0;
+    return queued_bytes(p, len, err);
 }
 
 int wb_pipe_copy_end(wb_pipe *p, const char *abort, int timeout_ms,
@@ -331,13 +336,5 @@ int wb_pipe_copy_end(wb_pipe *p, const char *abort, int timeout_ms,
     p->copying = false;
     if ((rc = wait_ready(p, timeout_ms, err)) != 0)
         return rc;
-    PGresult *got = PQgetResult(p->conn);
-    if ((rc = drop_results(p, timeout_ms, err)) != 0) {
-        PQclear(got);
-        return rc;
-    }
-    if (!got)
-        return wb_error_set(err, WB_EPROTO, "no result for COPY");
-    *res = got;
-    return reenter(p, err);
+    return hand_over(p, PQgetResult(p->conn), timeout_ms, res, err);
 }

@@ -149,6 +149,29 @@ int wb_apply_load_coltypes(wb_apply *a, wb_error *err)
     return 0;
 }
 
+/* op's i-th value in a run's column order: an update's set (its first
+ * nkeys the new key values) then its old keys, else keys then set. */
+static const wb_op_value *op_col(const wb_target_op *op, size_t i)
+{
+    if (op->kind == WB_OP_UPDATE)
+        return i < op->nset ? &op->set[i] : &op->keys[i - op->nset];
+    return i < op->nkeys ? &op->keys[i] : &op->set[i - op->nkeys];
+}
+
+/* Are the types of all op's columns known?  *array: one is an array. */
+static bool scan_types(const wb_setrun *s, const wb_target_op *op, bool *array)
+{
+    *array = false;
+    for (size_t i = 0; i < op->nkeys + op->nset; i++) {
+        const char *t =
+            coltype_text(s, op->schema, op->table, op_col(op, i)->column);
+        if (!t)
+            return false;
+        *array = *array || strcmp(t, "0") == 0;
+    }
+    return true;
+}
+
 bool wb_setrun_eligible(const wb_setrun *s, const wb_target_op *op, wb_lsn lsn)
 {
     if (!s->enabled || lsn <= s->rowmode_until)
@@ -172,27 +195,17 @@ bool wb_setrun_eligible(const wb_setrun *s, const wb_target_op *op, wb_lsn lsn)
     }
     /* An array column cannot go through unnest (it would be flattened):
      * such a run is only for COPY, and sent row by row without it. */
-    bool copy_only = op->kind == WB_OP_UPSERT && s->copy_min_rows > 0;
-    for (size_t i = 0; i < op->nkeys + op->nset; i++) {
-        const char *col =
-            i < op->nkeys ? op->keys[i].column : op->set[i - op->nkeys].column;
-        const char *t = coltype_text(s, op->schema, op->table, col);
-        if (!t || (strcmp(t, "0") == 0 && !copy_only))
-            return false;
-    }
-    return true;
+    bool array;
+    if (!scan_types(s, op, &array))
+        return false;
+    return !array || (op->kind == WB_OP_UPSERT && s->copy_min_rows > 0);
 }
 
 bool wb_setrun_has_array(const wb_setrun *s, const wb_target_op *op)
 {
-    for (size_t i = 0; i < op->nkeys + op->nset; i++) {
-        const char *col =
-            i < op->nkeys ? op->keys[i].column : op->set[i - op->nkeys].column;
-        const char *t = coltype_text(s, op->schema, op->table, col);
-        if (t && strcmp(t, "0") == 0)
-            return true;
-    }
-    return false;
+    bool array;
+    scan_types(s, op, &array);
+    return array;
 }
 
 uint64_t wb_setrun_key_hash(const wb_op_value *v, size_t n)
@@ -345,7 +358,7 @@ static int send_rows(wb_apply *a, wb_error *err)
         /* Room in the queue: a run can be longer than the queue. */
         if (wb_pipe_queued(&a->pipe) + 16 > WB_PIPE_MAX_ITEMS &&
             ((rc = wb_pipe_kick(&a->pipe, err)) != 0 ||
-             (rc = wb_pipe_wait(&a->pipe, 60000, err)) != 0))
+             (rc = wb_pipe_wait(&a->pipe, WB_RUN_WAIT_MS, err)) != 0))
             return rc;
         wb_lsn lsn = wb_setrun_next_row(r, &off, vals);
         for (size_t i = 0; i < r->ncols; i++)
@@ -424,23 +437,13 @@ static void start_run(wb_apply *a, wb_setrun_run *r, const wb_target_op *op,
     r->shape = *op;
     r->nkeys = op->nkeys;
     r->nset = op->nset;
-    r->ncols = 0;
-    memset(r->casts, 0, sizeof(r->casts));
-    if (op->kind == WB_OP_UPDATE) {
-        for (size_t i = 0; i < op->nset; i++)
-            r->casts[i] = op->set[i].lookup ? op->set[i].lookup->cast : NULL;
-        for (size_t i = 0; i < op->nset; i++)
-            r->cols[r->ncols++] = op->set[i].column;
-        for (size_t i = 0; i < op->nkeys; i++)
-            r->cols[r->ncols++] = op->keys[i].column;
-    } else {
-        for (size_t i = 0; i < op->nset; i++)
-            r->casts[op->nkeys + i] =
-                op->set[i].lookup ? op->set[i].lookup->cast : NULL;
-        for (size_t i = 0; i < op->nkeys; i++)
-            r->cols[r->ncols++] = op->keys[i].column;
-        for (size_t i = 0; i < op->nset; i++)
-            r->cols[r->ncols++] = op->set[i].column;
+    r->ncols = op->nkeys + op->nset;
+    /* In a run, a lookup is a cast on the target (wb_setrun_eligible),
+     * and keys are never cast. */
+    for (size_t i = 0; i < r->ncols; i++) {
+        const wb_op_value *v = op_col(op, i);
+        r->cols[i] = v->column;
+        r->casts[i] = v->lookup ? v->lookup->cast : NULL;
     }
     /* COPY takes inserts whose values go to their columns unchanged. */
     r->copy = a->set.copy_min_rows > 0 && op->kind == WB_OP_UPSERT &&
@@ -463,17 +466,8 @@ static int store_value(wb_strbuf *rows, const char *v)
 static int add_values(wb_setrun_run *r, const wb_target_op *op, wb_lsn lsn)
 {
     int rc = wb_strbuf_append(&r->rows, (const char *)&lsn, sizeof(lsn));
-    if (op->kind == WB_OP_UPDATE) {
-        for (size_t i = 0; i < op->nset && !rc; i++)
-            rc = store_value(&r->rows, op->set[i].value);
-        for (size_t i = 0; i < op->nkeys && !rc; i++)
-            rc = store_value(&r->rows, op->keys[i].value);
-    } else {
-        for (size_t i = 0; i < op->nkeys && !rc; i++)
-            rc = store_value(&r->rows, op->keys[i].value);
-        for (size_t i = 0; i < op->nset && !rc; i++)
-            rc = store_value(&r->rows, op->set[i].value);
-    }
+    for (size_t i = 0; i < r->ncols && !rc; i++)
+        rc = store_value(&r->rows, op_col(op, i)->value);
     return rc;
 }
 

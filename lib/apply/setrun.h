@@ -35,6 +35,9 @@
 #define WB_RUN_MAX_COPY_ROWS 16000
 #define WB_RUN_MAX_BYTES     ((size_t)4 * 1024 * 1024)
 #define WB_RUN_KEYSET        32768 /* > 2 x keys per run (old and new) */
+/* Silence from the target that means a hang, when a run waits for it
+ * (the queue's room, a COPY's start or end). */
+#define WB_RUN_WAIT_MS 60000
 
 /* A target column's array type, for the parameters of set statements. */
 typedef struct wb_coltype {

@@ -172,6 +172,11 @@ q "INSERT INTO portal.bulk_src SELECT g, repeat('x', 60) || g, g, now(), jsonb_b
    FROM generate_series(100001, 400000) g" >/dev/null
 wb_run_until "$CFGD"
 assert_eq "$(stopsum "$WB_WORK/run.$WB_RUN_N.log")" "300000/0" "300000 rows by COPY"
+# Each COPY runs behind its own savepoint, so its rows share the xmin of
+# one subtransaction: a COPY takes at most 16000 rows, then the next.
+assert_eq "$(q "SELECT count(*) || ' COPYs, at most ' || max(n) FROM
+               (SELECT count(*) n FROM public.bulk_dst0 WHERE id BETWEEN 100001 AND 400000 GROUP BY xmin::text) c")" \
+    "19 COPYs, at most 16000" "300000 rows in COPYs of at most 16000 rows"
 assert_eq "$(q "SELECT count(*) FROM portal.bulk_src s JOIN public.bulk_dst0 t USING (id, name, n, at, doc, tags) WHERE s.id > 100000")" \
     300000 "every row arrived whole"
 
