@@ -622,6 +622,22 @@ static void reload(wb_dispatch *d)
            next->path, next->nmappings);
 }
 
+int wb_dispatch_set_binary(wb_dispatch *d, const wb_binary_plan *plan)
+{
+    wb_router_set_text(d->router);
+    for (size_t i = 0; plan && i < plan->nmappings; i++) {
+        int rc = plan->types[i]
+                     ? wb_router_set_binary(d->router, &d->cfg->mappings[i],
+                                            plan->types[i])
+                     : 0;
+        if (rc) {
+            wb_router_set_text(d->router);
+            return rc;
+        }
+    }
+    return 0;
+}
+
 void wb_dispatch_request_reload(wb_dispatch *d)
 {
     d->reload_requested = true;
