@@ -63,7 +63,8 @@ typedef struct run_state {
     bool active;          /* a session (connections + stream) is up */
     bool ever_streamed;   /* some session reached START_REPLICATION */
     bool binary;          /* this session reads binary values */
-    bool text_only;       /* binary values failed once: text from now on */
+    bool text_only;       /* binary values failed: text from now on */
+    wb_lsn format_lsn;    /* where binary values last failed (WB_EFORMAT) */
     wb_lsn rowmode_until; /* apply row by row up to here (after a failed
                              set-based statement) */
     bool finished;        /* the current session is over */
@@ -825,19 +826,18 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
                        !retryable(rc, err);
         /* Binary values failed: a column changed type, a reload made a
          * router that reads text, or a change could not be applied.  Read
-         * the stretch again as text at once: the text session applies it,
-         * or reports it with its values readable.  Text stays for the
-         * rest of the run, unless a binary session got somewhere first
-         * (a reload, an ALTER long past) and the next one may choose
-         * again. */
+         * the stretch again at once: after a data error, or when binary
+         * failed at this very LSN before (the type changed mid-stream),
+         * as text, for the rest of the run: the text session applies it,
+         * or reports it with its values readable.  Otherwise (a reload)
+         * the next session chooses again. */
         bool text =
             st->binary && !st->stop_requested &&
             (rc == WB_EFORMAT || (rc == WB_EDATA && !retryable(rc, err)));
         end_session(st);
         if (text) {
-            st->text_only =
-                rc == WB_EDATA ||
-                st->stats.txns_applied + st->stats.txns_skipped == before;
+            st->text_only = rc == WB_EDATA || err->lsn == st->format_lsn;
+            st->format_lsn = err->lsn;
             wb_log(WB_LOG_INFO,
                    "reading the stream again with values as "
                    "text: %s",

@@ -52,6 +52,15 @@ static bool mapping_text(const wb_config_mapping *m, char *why, size_t len)
     return what != NULL;
 }
 
+/* text, varchar and bpchar share one binary format (the characters), as
+ * they share the text one: a value of one is a value of the others. */
+static bool same_format(uint32_t a, uint32_t b)
+{
+    bool ta = a == 25 || a == 1042 || a == 1043;
+    bool tb = b == 25 || b == 1042 || b == 1043;
+    return a == b || (ta && tb);
+}
+
 /* Why the pair cannot travel in binary, or false. */
 static bool pair_text(const wb_config_mapping *m, const wb_config_colmap *cm,
                       const wb_binary_col *s, const wb_binary_col *t,
@@ -62,7 +71,7 @@ static bool pair_text(const wb_config_mapping *m, const wb_config_colmap *cm,
                  s ? cm->to : cm->from, m->name);
         return true;
     }
-    if (s->typoid != t->typoid) {
+    if (!same_format(s->typoid, t->typoid)) {
         snprintf(why, len,
                  "mapping \"%s\" copies column \"%s\" (type %s) into column "
                  "\"%s\" of another type (%s)",

@@ -13,10 +13,11 @@
  *   - no plugin (ABI 1 hands plugins text), no values: (expressions,
  *     casts, lookups read text), no filter, no conflict policy (its
  *     stamps and old values are compared as text), no soft delete;
- *   - each key and column pair has one type OID on both sides, and that
- *     OID means the same on both: a built-in type, or any type when the
- *     target is the source database (a user type's OID, and the element
- *     OIDs that binary arrays carry, differ between databases);
+ *   - each key and column pair has one type OID on both sides (or text,
+ *     varchar and bpchar, whose binary format is their characters), and
+ *     that OID means the same on both: a built-in type, or any type when
+ *     the target is the source database (a user type's OID, and the
+ *     element OIDs that binary arrays carry, differ between databases);
  *   - the source type has a send function and the target one a receive
  *     function.
  * Otherwise the reason is given (logged at start, shown by walbridge

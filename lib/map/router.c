@@ -582,11 +582,13 @@ int wb_router_set_binary(wb_router *r, const wb_config_mapping *m,
 static int check_binary(instance *in, const wb_change *c, wb_error *err)
 {
     const wb_pgoutput_relation *rel = c->rel;
-    if (!in->bin)
-        return wb_error_set(err, WB_EFORMAT,
-                            "mapping \"%s\" cannot read values in binary "
-                            "format",
-                            in->m->name);
+    if (!in->bin) {
+        wb_error_set(err, WB_EFORMAT,
+                     "mapping \"%s\" cannot read values in binary format",
+                     in->m->name);
+        wb_error_lsn(err, c->lsn);
+        return WB_EFORMAT;
+    }
     if (in->bin_checked && in->bin_relid == rel->relid &&
         in->bin_version == c->rel_version)
         return 0;
