@@ -19,6 +19,11 @@
  * refuses COPY but not INSERT).  A lost connection is retried as any is.
  * Row triggers fire once per row, as for INSERT.
  *
+ * A run of binary values (wb_target_op.binary) goes in COPY's binary
+ * format (common/pgbinary.h), the rest in its text format
+ * (common/copytext.h): either way each value reaches its column's
+ * receive or input function as the source sent it.
+ *
  * libpq runs no COPY in pipeline mode: starting one waits for every
  * statement in flight (one round trip, plus one for the COPY itself),
  * which is why only runs of at least target.copy_min_rows rows take it.

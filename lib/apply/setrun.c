@@ -112,10 +112,11 @@ int wb_setrun_add_nocopy(wb_setrun *s, const char *schema, const char *table)
 }
 
 /*
- * Read, for every column of every mapping target, the OID of the array
- * type of its type: set-based statements declare their parameters with
- * it, so each array element is read by the column type's own input
- * function, without a typmod, and the assignment to the column applies
+ * Read, for every column of every mapping target, the OID of its type
+ * (a binary array's element type) and of the array type of its type:
+ * set-based statements declare their parameters with it, so each array
+ * element is read by the column type's own input (or receive) function,
+ * without a typmod, and the assignment to the column applies
  * the typmod exactly as for a row statement ("value too long" rather
  * than the silent truncation of an explicit cast to varchar(n) or
  * character).  Columns that are arrays themselves have no array type

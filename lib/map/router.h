@@ -4,8 +4,10 @@
  * The router takes one decoded change (insert, update, delete, truncate of a
  * source relation) and produces zero or more target operations, using the
  * mappings of the configuration.  Operations name their target and columns
- * by name and carry values as text (NULL pointer = SQL NULL), so the applier
- * can build and cache one prepared statement per operation shape.
+ * by name and carry values as text (NULL pointer = SQL NULL), or, in ops
+ * with the binary flag, as the source's binary values (check/binary.h), so
+ * the applier can build and cache one prepared statement per operation
+ * shape.
  *
  * The router is pure: no I/O, no server.  Everything it returns lives in the
  * arena passed in (the per-message arena) and dies at its next reset.
