@@ -612,6 +612,7 @@ static void reload(wb_dispatch *d)
         wb_config_free(next);
         return;
     }
+    wb_router_inherit_binary(router, d->router);
     wb_router_destroy(d->router);
     d->router = router;
     if (d->owned)

@@ -838,10 +838,8 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
         if (text) {
             st->text_only = rc == WB_EDATA || err->lsn == st->format_lsn;
             st->format_lsn = err->lsn;
-            wb_log(WB_LOG_INFO,
-                   "reading the stream again with values as "
-                   "text: %s",
-                   err->message);
+            wb_log(WB_LOG_INFO, "reading the stream again%s: %s",
+                   st->text_only ? " with values as text" : "", err->message);
             continue;
         }
         if (rowmode) {

@@ -553,6 +553,11 @@ void wb_router_set_text(wb_router *r)
     r->binary = false;
 }
 
+void wb_router_inherit_binary(wb_router *r, const wb_router *from)
+{
+    r->binary = from->binary;
+}
+
 int wb_router_set_binary(wb_router *r, const wb_config_mapping *m,
                          const uint32_t *types)
 {

@@ -125,6 +125,10 @@ int wb_router_set_binary(wb_router *r, const wb_config_mapping *m,
                          const uint32_t *types);
 /* Back to text values for every mapping (the state after create). */
 void wb_router_set_text(wb_router *r);
+/* r replaces from mid-stream (a reload): if from read binary values, so
+ * does the stream r gets, and each of r's mappings fails with WB_EFORMAT
+ * until wb_router_set_binary marks it (the next session chooses again). */
+void wb_router_inherit_binary(wb_router *r, const wb_router *from);
 
 /*
  * Does any enabled mapping read from this relation?  Cheap (hash lookup);
