@@ -612,6 +612,7 @@ static void reload(wb_dispatch *d)
         wb_config_free(next);
         return;
     }
+    wb_router_inherit_binary(router, d->router);
     wb_router_destroy(d->router);
     d->router = router;
     if (d->owned)
@@ -620,6 +621,22 @@ static void reload(wb_dispatch *d)
     d->cfg = next;
     wb_log(WB_LOG_INFO, "reloaded configuration \"%s\": %zu mappings",
            next->path, next->nmappings);
+}
+
+int wb_dispatch_set_binary(wb_dispatch *d, const wb_binary_plan *plan)
+{
+    wb_router_set_text(d->router);
+    for (size_t i = 0; plan && i < plan->nmappings; i++) {
+        int rc = plan->types[i]
+                     ? wb_router_set_binary(d->router, &d->cfg->mappings[i],
+                                            plan->types[i])
+                     : 0;
+        if (rc) {
+            wb_router_set_text(d->router);
+            return rc;
+        }
+    }
+    return 0;
 }
 
 void wb_dispatch_request_reload(wb_dispatch *d)

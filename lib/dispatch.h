@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "apply/apply.h"
+#include "check/binary.h"
 #include "config/config.h"
 #include "common/error.h"
 #include "common/lsn.h"
@@ -67,6 +68,15 @@ void wb_dispatch_destroy(wb_dispatch *d);
  * force stays.
  */
 void wb_dispatch_request_reload(wb_dispatch *d);
+
+/*
+ * Values come in binary format for the mappings plan marks (plan computed
+ * on wb_dispatch_config(d)); NULL or a text plan: text for all.  Call
+ * before a session streams.  0, or WB_ENOMEM/WB_EINVAL (then text).  A
+ * reload makes a router that reads text: its first change of a mapping
+ * fails with WB_EFORMAT, and the next session chooses again.
+ */
+int wb_dispatch_set_binary(wb_dispatch *d, const wb_binary_plan *plan);
 /* The configuration in force. */
 const wb_config *wb_dispatch_config(const wb_dispatch *d);
 

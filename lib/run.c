@@ -23,6 +23,7 @@
 #include "apply/apply.h"
 #include "dispatch.h"
 #include "source/source.h"
+#include "check/binary.h"
 #include "check/startup.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -61,6 +62,9 @@ typedef struct run_state {
 
     bool active;          /* a session (connections + stream) is up */
     bool ever_streamed;   /* some session reached START_REPLICATION */
+    bool binary;          /* this session reads binary values */
+    bool text_only;       /* binary values failed: text from now on */
+    wb_lsn format_lsn;    /* where binary values last failed (WB_EFORMAT) */
     wb_lsn rowmode_until; /* apply row by row up to here (after a failed
                              set-based statement) */
     bool finished;        /* the current session is over */
@@ -546,6 +550,38 @@ static int wait_slot_inactive(run_state *st, wb_lsn stored, wb_slot_info *slot)
     return 0;
 }
 
+/* Text or binary values for this session (check/binary.h). */
+static int choose_format(run_state *st)
+{
+    wb_binary_plan plan = {0};
+    bool was = st->binary;
+    int rc = 0;
+
+    st->binary = false;
+    if (!st->text_only &&
+        (rc = wb_binary_choose(config(st), &plan, st->err)) != 0) {
+        /* Text always works: a catalog that cannot be read only costs
+         * speed (a lost connection is retried as any). */
+        if (rc == WB_ECONN)
+            return rc;
+        wb_log_error(WB_LOG_WARNING, st->err);
+        wb_error_clear(st->err);
+        snprintf(plan.reason, sizeof(plan.reason),
+                 "the column types could not be read");
+        rc = 0;
+    }
+    if (plan.binary)
+        st->binary = wb_dispatch_set_binary(st->disp, &plan) == 0;
+    else
+        wb_dispatch_set_binary(st->disp, NULL);
+    wb_source_set_binary(st->src, st->binary);
+    if (!st->binary && !st->text_only && (was || !st->ever_streamed) &&
+        config(st)->source.binary != WB_BINARY_OFF)
+        wb_log(WB_LOG_INFO, "values are read as text: %s", plan.reason);
+    wb_binary_plan_free(&plan);
+    return 0;
+}
+
 /* Connect both sides, check state, work out where to start. */
 static int prepare(run_state *st, wb_lsn *startpos)
 {
@@ -568,6 +604,8 @@ static int prepare(run_state *st, wb_lsn *startpos)
     if ((rc = wb_progress_stored_lsn(progress, &stored, st->err)) != 0)
         return rc;
     if ((rc = wb_source_open(config(st), &st->src, st->err)) != 0)
+        return rc;
+    if ((rc = choose_format(st)) != 0)
         return rc;
     rc = wb_progress_check_source(progress, wb_source_system_id(st->src),
                                   wb_source_timeline(st->src), st->err);
@@ -786,7 +824,24 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
         bool rowmode = rc == WB_EDATA && st->apply &&
                        wb_apply_set_failed(st->apply) && !st->stop_requested &&
                        !retryable(rc, err);
+        /* Binary values failed: a column changed type, a reload made a
+         * router that reads text, or a change could not be applied.  Read
+         * the stretch again at once: after a data error, or when binary
+         * failed at this very LSN before (the type changed mid-stream),
+         * as text, for the rest of the run: the text session applies it,
+         * or reports it with its values readable.  Otherwise (a reload)
+         * the next session chooses again. */
+        bool text =
+            st->binary && !st->stop_requested &&
+            (rc == WB_EFORMAT || (rc == WB_EDATA && !retryable(rc, err)));
         end_session(st);
+        if (text) {
+            st->text_only = rc == WB_EDATA || err->lsn == st->format_lsn;
+            st->format_lsn = err->lsn;
+            wb_log(WB_LOG_INFO, "reading the stream again%s: %s",
+                   st->text_only ? " with values as text" : "", err->message);
+            continue;
+        }
         if (rowmode) {
             st->rowmode_until = err->lsn;
             wb_log_error(WB_LOG_WARNING, err);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check/binary.h"
 #include "config/config.h"
 #include "common/error.h"
 #include "common/log.h"
@@ -253,6 +254,25 @@ static int load_config(const cli_opts *o, wb_config **cfg)
     return 0;
 }
 
+/* Which value format run would choose (check/binary.h), and why. */
+static int report_format(const wb_config *cfg)
+{
+    wb_binary_plan plan;
+    wb_error err;
+    wb_error_clear(&err);
+    int rc = wb_binary_choose(cfg, &plan, &err);
+    if (rc) {
+        wb_log_error(WB_LOG_FATAL, &err);
+        return rc;
+    }
+    if (plan.binary)
+        wb_log(WB_LOG_INFO, "values will be read in binary format");
+    else
+        wb_log(WB_LOG_INFO, "values will be read as text: %s", plan.reason);
+    wb_binary_plan_free(&plan);
+    return 0;
+}
+
 static int cmd_check(int argc, char **argv)
 {
     cli_opts o = {0};
@@ -285,6 +305,8 @@ static int cmd_check(int argc, char **argv)
                "configuration file \"%s\" is valid%s: %zu mapping%s", o.config,
                o.offline ? "" : " and matches the database", cfg->nmappings,
                cfg->nmappings == 1 ? "" : "s");
+    if (rc == 0 && !o.offline)
+        rc = report_format(cfg);
     wb_config_free(cfg);
     return exit_code_for(rc);
 }

@@ -20,6 +20,7 @@
 #include <libpq-fe.h>
 
 #include "apply/apply_int.h"
+#include "common/value.h"
 #include "apply/flow.h"
 #include "apply/sqlgen.h"
 #include "check/startup.h"
@@ -421,9 +422,12 @@ static wb_apply_row *note_row(wb_apply *a, const wb_target_op *op)
     r->commit_time = op->commit_time;
     note_casts(r, op);
     for (size_t i = 0, w0 = 0; i < op->nkeys && w0 < sizeof(r->row); i++) {
+        const char *v = op->keys[i].value;
         int w = snprintf(r->row + w0, sizeof(r->row) - w0, "%s%s=%s",
                          i ? ", " : "", op->keys[i].column,
-                         op->keys[i].value ? op->keys[i].value : "NULL");
+                         !v                                 ? "NULL"
+                         : op->binary && wb_value_binary(v) ? "(binary)"
+                                                            : v);
         if (w < 0)
             break;
         w0 += (size_t)w;
@@ -472,8 +476,17 @@ int wb_apply_row_send(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
         (rc = wb_apply_conflict_params(a, op, lsn, params, &p, flags, stamp,
                                        lsnbuf, err)) != 0)
         return rc;
-    for (size_t i = 0; i < p; i++)
-        bytes += params[i] ? strlen(params[i]) : 0;
+    /* Binary values (op->binary) go with their lengths and formats. */
+    int lengths[op->binary ? p + 1 : 1], formats[op->binary ? p + 1 : 1];
+    for (size_t i = 0; i < p; i++) {
+        const char *v = params[i];
+        size_t len = !v ? 0 : op->binary ? wb_value_len(v) : strlen(v);
+        if (op->binary) {
+            lengths[i] = (int)len;
+            formats[i] = v && wb_value_binary(v);
+        }
+        bytes += len;
+    }
     wb_pipe_item it = {.done = op->conflict ? wb_apply_conflict_done : row_done,
                        .ctx = a,
                        .arg = note_row(a, op),
@@ -482,8 +495,11 @@ int wb_apply_row_send(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
                        .table = op->table,
                        .lsn = lsn,
                        .bytes = bytes};
-    if ((rc = wb_pipe_send_prepared(&a->pipe, name, (int)p, params, &it, NULL,
-                                    err)) != 0)
+    if ((rc = op->binary
+                  ? wb_pipe_send_prepared_bin(&a->pipe, name, (int)p, params,
+                                              lengths, formats, &it, NULL, err)
+                  : wb_pipe_send_prepared(&a->pipe, name, (int)p, params, &it,
+                                          NULL, err)) != 0)
         return rc;
     a->batch.bytes += bytes;
     a->stats.ops++;

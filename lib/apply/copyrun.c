@@ -19,6 +19,11 @@
  * refuses COPY but not INSERT).  A lost connection is retried as any is.
  * Row triggers fire once per row, as for INSERT.
  *
+ * A run of binary values (wb_target_op.binary) goes in COPY's binary
+ * format (common/pgbinary.h), the rest in its text format
+ * (common/copytext.h): either way each value reaches its column's
+ * receive or input function as the source sent it.
+ *
  * libpq runs no COPY in pipeline mode: starting one waits for every
  * statement in flight (one round trip, plus one for the COPY itself),
  * which is why only runs of at least target.copy_min_rows rows take it.
@@ -34,6 +39,7 @@
 #include "apply/sqlgen.h"
 #include "common/conn.h"
 #include "common/copytext.h"
+#include "common/pgbinary.h"
 #include "common/log.h"
 
 #define CHUNK_BYTES ((size_t)64 * 1024)
@@ -106,12 +112,15 @@ static int begin(wb_apply *a, wb_setrun_run *r, wb_error *err)
         (rc = wb_pipe_wait(&a->pipe, WB_RUN_WAIT_MS, err)) != 0)
         return rc;
     if ((rc = wb_sql_copy_in(&sql, r->shape.schema, r->shape.table, r->cols,
-                             r->ncols)) != 0) {
+                             r->ncols, r->binary)) != 0) {
         wb_strbuf_free(&sql);
         return wb_error_set(err, rc, "could not build a COPY statement");
     }
     rc = wb_pipe_copy_begin(&a->pipe, sql.data, WB_RUN_WAIT_MS, &failed, err);
     wb_strbuf_free(&sql);
+    if (rc == 0 && !failed && r->binary &&
+        (rc = wb_pgbin_copy_header(&r->chunk)) != 0)
+        return wb_error_set(err, rc, "out of memory building COPY data");
     if (rc || !failed)
         return rc;
     r->copy = false;
@@ -142,7 +151,9 @@ int wb_apply_copy_feed(wb_apply *a, wb_error *err)
         return 0; /* refused: the run goes as a set statement */
     for (; r->copied_rows < r->nrows; r->copied_rows++) {
         wb_setrun_next_row(r, &r->copied_off, vals);
-        if ((rc = wb_copytext_row(&r->chunk, vals, r->ncols)) != 0)
+        rc = r->binary ? wb_pgbin_copy_row(&r->chunk, vals, r->ncols)
+                       : wb_copytext_row(&r->chunk, vals, r->ncols);
+        if (rc != 0)
             return wb_error_set(err, rc, "out of memory building COPY data");
     }
     return r->chunk.len >= CHUNK_BYTES ? put_chunk(a, r, err) : 0;
@@ -158,6 +169,8 @@ int wb_apply_copy_finish(wb_apply *a, wb_error *err)
         return rc;
     if (!a->pipe.copying)
         return wb_apply_run_send(a, err);
+    if (r->binary && (rc = wb_pgbin_copy_trailer(&r->chunk)) != 0)
+        return wb_error_set(err, rc, "out of memory building COPY data");
     if ((rc = put_chunk(a, r, err)) != 0 ||
         (rc = wb_pipe_copy_end(&a->pipe, NULL, WB_RUN_WAIT_MS, &res, err)) != 0)
         return rc;

@@ -69,6 +69,18 @@ int wb_pipe_send_prepared(wb_pipe *p, const char *name, int nparams,
     return push(p, it, err);
 }
 
+int wb_pipe_send_prepared_bin(wb_pipe *p, const char *name, int nparams,
+                              const char *const *params, const int *lengths,
+                              const int *formats, const wb_pipe_item *it,
+                              const char *what, wb_error *err)
+{
+    if (!PQsendQueryPrepared(p->conn, name, nparams, params, lengths, formats,
+                             0))
+        return wb_pipe_send_failed(
+            p, what ? what : "could not send a change to the target", err);
+    return push(p, it, err);
+}
+
 int wb_pipe_prepare(wb_pipe *p, const char *name, const char *sql, int ntypes,
                     const Oid *types, const wb_pipe_item *it, wb_error *err)
 {

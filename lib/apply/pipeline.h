@@ -82,6 +82,12 @@ int wb_pipe_send(wb_pipe *p, const char *sql, int nparams,
 int wb_pipe_send_prepared(wb_pipe *p, const char *name, int nparams,
                           const char *const *params, const wb_pipe_item *it,
                           const char *what, wb_error *err);
+/* The same with parameters given with lengths and formats (1: binary), as
+ * PQsendQueryPrepared takes them. */
+int wb_pipe_send_prepared_bin(wb_pipe *p, const char *name, int nparams,
+                              const char *const *params, const int *lengths,
+                              const int *formats, const wb_pipe_item *it,
+                              const char *what, wb_error *err);
 int wb_pipe_prepare(wb_pipe *p, const char *name, const char *sql, int ntypes,
                     const Oid *types, const wb_pipe_item *it, wb_error *err);
 /* End a unit of work: the server runs what came before, and an error

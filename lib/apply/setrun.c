@@ -9,11 +9,13 @@
 #include "apply/apply_int.h"
 #include "apply/sqlgen.h"
 #include "common/pgarray.h"
+#include "common/pgbinary.h"
+#include "common/value.h"
 
 #define DATEARRAYOID 1182 /* date[] (pg_type.h is not a client header) */
 
 int wb_setrun_add_coltype(wb_setrun *s, const char *schema, const char *table,
-                          const char *column, const char *type)
+                          const char *column, const char *type, uint32_t oid)
 {
     wb_coltype *ct =
         realloc(s->coltypes, (s->ncoltypes + 1) * sizeof(*s->coltypes));
@@ -25,6 +27,7 @@ int wb_setrun_add_coltype(wb_setrun *s, const char *schema, const char *table,
     c->table = strdup(table);
     c->column = strdup(column);
     c->type = strdup(type);
+    c->oid = oid;
     return c->schema && c->table && c->column && c->type ? 0 : WB_ENOMEM;
 }
 
@@ -38,6 +41,17 @@ static const char *coltype_text(const wb_setrun *s, const char *schema,
             strcmp(s->coltypes[i].schema, schema) == 0)
             return s->coltypes[i].type;
     return NULL;
+}
+
+uint32_t wb_setrun_coltype_oid(const wb_setrun *s, const char *schema,
+                               const char *table, const char *column)
+{
+    for (size_t i = 0; i < s->ncoltypes; i++)
+        if (strcmp(s->coltypes[i].column, column) == 0 &&
+            strcmp(s->coltypes[i].table, table) == 0 &&
+            strcmp(s->coltypes[i].schema, schema) == 0)
+            return s->coltypes[i].oid;
+    return 0;
 }
 
 const char *wb_setrun_coltype(const wb_setrun *s, const char *schema,
@@ -98,10 +112,11 @@ int wb_setrun_add_nocopy(wb_setrun *s, const char *schema, const char *table)
 }
 
 /*
- * Read, for every column of every mapping target, the OID of the array
- * type of its type: set-based statements declare their parameters with
- * it, so each array element is read by the column type's own input
- * function, without a typmod, and the assignment to the column applies
+ * Read, for every column of every mapping target, the OID of its type
+ * (a binary array's element type) and of the array type of its type:
+ * set-based statements declare their parameters with it, so each array
+ * element is read by the column type's own input (or receive) function,
+ * without a typmod, and the assignment to the column applies
  * the typmod exactly as for a row statement ("value too long" rather
  * than the silent truncation of an explicit cast to varchar(n) or
  * character).  Columns that are arrays themselves have no array type
@@ -114,7 +129,8 @@ static int load_table(wb_apply *a, const wb_config_table *t, wb_error *err)
     const char *p[2] = {t->schema, t->table};
     PGresult *res;
     int rc = wb_apply_exec(a,
-                           "SELECT a.attname, t.typarray FROM pg_attribute a "
+                           "SELECT a.attname, t.typarray, a.atttypid "
+                           "FROM pg_attribute a "
                            "JOIN pg_type t ON t.oid = a.atttypid "
                            "JOIN pg_class c ON c.oid = a.attrelid "
                            "JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -125,9 +141,10 @@ static int load_table(wb_apply *a, const wb_config_table *t, wb_error *err)
     if (rc)
         return rc;
     for (int i = 0; i < PQntuples(res) && rc == 0; i++)
-        rc =
-            wb_setrun_add_coltype(&a->set, t->schema, t->table,
-                                  PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+        rc = wb_setrun_add_coltype(
+            &a->set, t->schema, t->table, PQgetvalue(res, i, 0),
+            PQgetvalue(res, i, 1),
+            (uint32_t)strtoul(PQgetvalue(res, i, 2), NULL, 10));
     PQclear(res);
     return rc ? wb_error_set(err, WB_ENOMEM, "out of memory") : 0;
 }
@@ -193,6 +210,13 @@ bool wb_setrun_eligible(const wb_setrun *s, const wb_target_op *op, wb_lsn lsn)
     default:
         return false;
     }
+    /* A binary run sends binary arrays and binary COPY: a value that
+     * came as text (a type without a send function) goes row by row. */
+    for (size_t i = 0; op->binary && i < op->nkeys + op->nset; i++) {
+        const char *v = op_col(op, i)->value;
+        if (v && !wb_value_binary(v))
+            return false;
+    }
     /* An array column cannot go through unnest (it would be flattened):
      * such a run is only for COPY, and sent row by row without it. */
     bool array;
@@ -208,12 +232,14 @@ bool wb_setrun_has_array(const wb_setrun *s, const wb_target_op *op)
     return array;
 }
 
-uint64_t wb_setrun_key_hash(const wb_op_value *v, size_t n)
+uint64_t wb_setrun_key_hash(const wb_op_value *v, size_t n, bool binary)
 {
     uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < n; i++) {
-        for (const char *p = v[i].value ? v[i].value : ""; *p; p++)
-            h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        const char *p = v[i].value ? v[i].value : "";
+        size_t len = !v[i].value ? 0 : binary ? wb_value_len(p) : strlen(p);
+        for (size_t j = 0; j < len; j++)
+            h = (h ^ (unsigned char)p[j]) * 1099511628211ULL;
         h = (h ^ (v[i].value ? 0x1f : 0x1e)) * 1099511628211ULL;
     }
     return h ? h : 1;
@@ -257,6 +283,11 @@ wb_lsn wb_setrun_next_row(const wb_setrun_run *r, size_t *off,
     for (size_t c = 0; c < r->ncols; c++) {
         if (*p++ == 'n') {
             vals[c] = NULL;
+            continue;
+        }
+        if (r->binary) {
+            vals[c] = p + WB_VALUE_HDR;
+            p += WB_VALUE_HDR + wb_value_len(vals[c]) + 1;
             continue;
         }
         vals[c] = p;
@@ -309,12 +340,41 @@ void wb_apply_run_reset(wb_apply *a)
     r->active = false;
 }
 
+/* One binary array per column of a binary run, of the target column's
+ * type (the parameter is declared as its array type). */
+static int build_binary_arrays(const wb_setrun *s, wb_setrun_run *r)
+{
+    const char *vals[WB_RUN_MAX_COLS];
+    wb_pgbin_array arr[WB_RUN_MAX_COLS];
+    size_t off = 0;
+    int rc;
+    for (size_t i = 0; i < r->ncols; i++) {
+        wb_strbuf_reset(&r->arr[i]);
+        uint32_t oid = wb_setrun_coltype_oid(s, r->shape.schema, r->shape.table,
+                                             r->cols[i]);
+        if ((rc = wb_pgbin_array_begin(&arr[i], &r->arr[i], oid)) != 0)
+            return rc;
+    }
+    for (size_t n = 0; n < r->nrows; n++) {
+        wb_setrun_next_row(r, &off, vals);
+        for (size_t i = 0; i < r->ncols; i++)
+            if ((rc = wb_pgbin_array_add(&arr[i], vals[i])) != 0)
+                return rc;
+    }
+    for (size_t i = 0; i < r->ncols; i++)
+        if ((rc = wb_pgbin_array_finish(&arr[i])) != 0)
+            return rc;
+    return 0;
+}
+
 /* One text[] literal per column, built from the run's rows. */
-static int build_arrays(wb_setrun_run *r)
+static int build_arrays(const wb_setrun *s, wb_setrun_run *r)
 {
     const char *vals[WB_RUN_MAX_COLS];
     size_t off = 0;
     int rc;
+    if (r->binary)
+        return build_binary_arrays(s, r);
     for (size_t i = 0; i < r->ncols; i++)
         wb_strbuf_reset(&r->arr[i]);
     for (size_t n = 0; n < r->nrows; n++) {
@@ -354,6 +414,7 @@ static int send_rows(wb_apply *a, wb_error *err)
 
     op.keys = cols;
     op.set = cols + r->nkeys;
+    op.binary = r->binary;
     for (size_t n = 0; n < r->nrows; n++) {
         /* Room in the queue: a run can be longer than the queue. */
         if (wb_pipe_queued(&a->pipe) + 16 > WB_PIPE_MAX_ITEMS &&
@@ -380,6 +441,7 @@ static int send_set(wb_apply *a, wb_error *err)
 {
     wb_setrun_run *r = a->set.run;
     const char *params[WB_RUN_MAX_COLS];
+    int lengths[WB_RUN_MAX_COLS], formats[WB_RUN_MAX_COLS];
     Oid types[WB_RUN_MAX_COLS];
     char key[1100];
     int rc;
@@ -403,18 +465,21 @@ static int send_set(wb_apply *a, wb_error *err)
     if ((rc = wb_stmt_get(&a->stmts, &a->pipe, key, build_set_sql, r, &ctx,
                           &name, err)))
         return rc;
-    if ((rc = build_arrays(r)) != 0)
+    if ((rc = build_arrays(&a->set, r)) != 0)
         return wb_error_set(err, rc, "set-based run too large");
-    for (size_t i = 0; i < r->ncols; i++)
+    for (size_t i = 0; i < r->ncols; i++) {
         params[i] = r->arr[i].data;
+        lengths[i] = (int)r->arr[i].len;
+        formats[i] = r->binary;
+    }
     wb_pipe_item it = prep;
     it.done = set_done;
     it.kind = (int)r->shape.kind;
     it.n = r->nrows;
     it.bytes = r->bytes;
-    if ((rc = wb_pipe_send_prepared(&a->pipe, name, (int)r->ncols, params, &it,
-                                    "could not send changes to the target",
-                                    err)) != 0)
+    if ((rc = wb_pipe_send_prepared_bin(
+             &a->pipe, name, (int)r->ncols, params, lengths, formats, &it,
+             "could not send changes to the target", err)) != 0)
         return rc;
     a->stats.ops += r->nrows;
     a->stats.set_statements++;
@@ -451,14 +516,19 @@ static void start_run(wb_apply *a, wb_setrun_run *r, const wb_target_op *op,
     for (size_t i = 0; i < r->ncols && r->copy; i++)
         r->copy = r->casts[i] == NULL;
     r->rows_only = wb_setrun_has_array(&a->set, op);
+    r->binary = op->binary;
     r->active = true;
 }
 
-static int store_value(wb_strbuf *rows, const char *v)
+static int store_value(wb_strbuf *rows, const char *v, bool binary)
 {
     if (!v)
         return wb_strbuf_append(rows, "n", 1);
     int rc = wb_strbuf_append(rows, "v", 1);
+    if (binary) /* the header, the bytes and the NUL, as they are */
+        return rc ? rc
+                  : wb_strbuf_append(rows, v - WB_VALUE_HDR,
+                                     WB_VALUE_HDR + wb_value_len(v) + 1);
     return rc ? rc : wb_strbuf_append(rows, v, strlen(v) + 1);
 }
 
@@ -467,7 +537,7 @@ static int add_values(wb_setrun_run *r, const wb_target_op *op, wb_lsn lsn)
 {
     int rc = wb_strbuf_append(&r->rows, (const char *)&lsn, sizeof(lsn));
     for (size_t i = 0; i < r->ncols && !rc; i++)
-        rc = store_value(&r->rows, op_col(op, i)->value);
+        rc = store_value(&r->rows, op_col(op, i)->value, r->binary);
     return rc;
 }
 
@@ -493,16 +563,17 @@ int wb_apply_run_add(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
 
     /* The key values this op touches: old (match) and new (written). */
     const wb_op_value *newkeys = op->kind == WB_OP_UPDATE ? op->set : op->keys;
-    uint64_t hk = wb_setrun_key_hash(op->keys, op->nkeys);
-    uint64_t hn = wb_setrun_key_hash(newkeys, op->nkeys);
+    uint64_t hk = wb_setrun_key_hash(op->keys, op->nkeys, op->binary);
+    uint64_t hn = wb_setrun_key_hash(newkeys, op->nkeys, op->binary);
     size_t bytes = 0;
-    for (size_t i = 0; i < op->nkeys; i++)
-        bytes += (op->keys[i].value ? strlen(op->keys[i].value) : 0) + 8;
-    for (size_t i = 0; i < op->nset; i++)
-        bytes += (op->set[i].value ? strlen(op->set[i].value) : 0) + 8;
+    for (size_t i = 0; i < op->nkeys + op->nset; i++) {
+        const char *v =
+            i < op->nkeys ? op->keys[i].value : op->set[i - op->nkeys].value;
+        bytes += (!v ? 0 : op->binary ? wb_value_len(v) : strlen(v)) + 8;
+    }
 
     if (r->active) {
-        bool same = strcmp(r->key, key) == 0;
+        bool same = strcmp(r->key, key) == 0 && r->binary == op->binary;
         bool fits =
             r->nrows < (r->copy ? WB_RUN_MAX_COPY_ROWS : WB_RUN_MAX_ROWS) &&
             r->bytes + bytes <= WB_RUN_MAX_BYTES;

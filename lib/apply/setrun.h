@@ -42,6 +42,7 @@
 /* A target column's array type, for the parameters of set statements. */
 typedef struct wb_coltype {
     char *schema, *table, *column, *type;
+    uint32_t oid; /* the column's own type (a binary array's elements) */
 } wb_coltype;
 
 typedef struct wb_setrun_run wb_setrun_run;
@@ -59,10 +60,13 @@ typedef struct wb_setrun {
     wb_setrun_run *run; /* the run being collected (allocated once) */
 } wb_setrun;
 
-/* Record a column's array type OID as text ("0": none, an array column);
- * WB_ENOMEM. */
+/* Record a column's array type OID as text ("0": none, an array column)
+ * and its type's OID; WB_ENOMEM. */
 int wb_setrun_add_coltype(wb_setrun *s, const char *schema, const char *table,
-                          const char *column, const char *type);
+                          const char *column, const char *type, uint32_t oid);
+/* The column's type OID, or 0 when unknown. */
+uint32_t wb_setrun_coltype_oid(const wb_setrun *s, const char *schema,
+                               const char *table, const char *column);
 /* The column's array type OID as text, or NULL when unknown or none. */
 const char *wb_setrun_coltype(const wb_setrun *s, const char *schema,
                               const char *table, const char *column);
@@ -81,7 +85,9 @@ typedef struct wb_setrun_keyset {
     uint16_t gen; /* 0: a zeroed set, taken as 1 */
     uint64_t slot[WB_RUN_KEYSET];
 } wb_setrun_keyset;
-uint64_t wb_setrun_key_hash(const wb_op_value *v, size_t n);
+/* binary: the values have common/value.h's header (wb_target_op.binary),
+ * and their bytes are hashed by length. */
+uint64_t wb_setrun_key_hash(const wb_op_value *v, size_t n, bool binary);
 /* Add h; false when it is there already (a hash collision only ends the
  * run early, which is always safe). */
 bool wb_setrun_keyset_add(wb_setrun_keyset *ks, uint64_t h);
@@ -90,7 +96,8 @@ void wb_setrun_keyset_clear(wb_setrun_keyset *ks);
 
 /* The run being collected.  Its rows are kept one after another in rows:
  * the change's LSN (a wb_lsn's bytes), then each value as a flag byte
- * ('n' SQL NULL, 'v' a value) and, after 'v', the text with its NUL.  A
+ * ('n' SQL NULL, 'v' a value) and, after 'v', the text with its NUL, or
+ * in a binary run the value with its header (common/value.h) and NUL.  A
  * set statement's arrays, a COPY's data and row statements are all built
  * from them, and a failed COPY is sent again another way. */
 struct wb_setrun_run {
@@ -110,6 +117,9 @@ struct wb_setrun_run {
                                        take them (copyrun.c) */
     bool rows_only;                 /* an array column: COPY, or row by
                                        row, never unnest */
+    bool binary;                    /* every value is binary (ops with
+                                       the binary flag): binary arrays,
+                                       COPY (FORMAT binary) */
     size_t copied_rows, copied_off; /* rows (and bytes of rows) already
                                        given to the open COPY */
     wb_strbuf chunk;                /* COPY data not yet handed to libpq */

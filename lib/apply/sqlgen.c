@@ -388,7 +388,7 @@ int wb_sql_set_run(wb_strbuf *sql, const wb_sql_set *r)
 }
 
 int wb_sql_copy_in(wb_strbuf *b, const char *schema, const char *table,
-                   const char *const *cols, size_t ncols)
+                   const char *const *cols, size_t ncols, bool binary)
 {
     wb_strbuf_add(b, "COPY ");
     wb_strbuf_append_rel(b, schema, table);
@@ -398,7 +398,8 @@ int wb_sql_copy_in(wb_strbuf *b, const char *schema, const char *table,
             wb_strbuf_add(b, ", ");
         wb_strbuf_append_ident(b, cols[i]);
     }
-    wb_strbuf_add(b, ") FROM STDIN");
+    wb_strbuf_add(b, binary ? ") FROM STDIN WITH (FORMAT binary)"
+                            : ") FROM STDIN");
     return done(b, ncols > 0);
 }
 

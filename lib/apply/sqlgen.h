@@ -100,9 +100,10 @@ typedef struct wb_sql_set {
 int wb_sql_set_run(wb_strbuf *b, const wb_sql_set *r);
 
 /* COPY "schema"."table" ("col", ...) FROM STDIN: a run of inserts
- * (apply/copyrun.c), in COPY's text format. */
+ * (apply/copyrun.c), in COPY's text format, or with binary in its binary
+ * format (WITH (FORMAT binary)). */
 int wb_sql_copy_in(wb_strbuf *b, const char *schema, const char *table,
-                   const char *const *cols, size_t ncols);
+                   const char *const *cols, size_t ncols, bool binary);
 /* The savepoint a COPY runs behind, to go back to when it fails. */
 #define WB_SQL_COPY_SAVEPOINT "SAVEPOINT walbridge_copy"
 #define WB_SQL_COPY_ROLLBACK  "ROLLBACK TO SAVEPOINT walbridge_copy"

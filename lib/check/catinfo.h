@@ -8,7 +8,8 @@
  * messages, typcategory for the conversion rule), the unique and replica
  * identity indexes with their key columns, and the pg_cast entries into
  * the columns' types.  The rule that says whether a value of one type may
- * be written into a column (values travel as text) is here too, since it
+ * be written into a column (values travel as text; binary ones only between
+ * columns of one type, check/binary.h) is here too, since it
  * reads those casts.  Names are always query parameters.
  */
 #ifndef WB_CHECK_CATINFO_H

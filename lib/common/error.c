@@ -113,6 +113,8 @@ const char *wb_strerror(int code)
         return "canceled";
     case WB_ECATALOG:
         return "configuration does not match the database";
+    case WB_EFORMAT:
+        return "values cannot be read in binary format";
     default:
         return "unknown error";
     }
@@ -147,6 +149,8 @@ const char *wb_err_name(int code)
         return "WB_ECANCELED";
     case WB_ECATALOG:
         return "WB_ECATALOG";
+    case WB_EFORMAT:
+        return "WB_EFORMAT";
     default:
         return "WB_EUNKNOWN";
     }

@@ -31,7 +31,9 @@ typedef enum wb_errcode {
     WB_EIO = -9,        /* operating system I/O error */
     WB_ELIMIT = -10,    /* a configured bound was exceeded */
     WB_ECANCELED = -11, /* stopped on request */
-    WB_ECATALOG = -12   /* the configuration does not match the database */
+    WB_ECATALOG = -12,  /* the configuration does not match the database */
+    WB_EFORMAT = -13    /* values cannot be read in binary format: read the
+                           stream again as text (handled inside wb_run) */
 } wb_errcode;
 
 #define WB_ERR_MSGLEN 512

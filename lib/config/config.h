@@ -147,6 +147,11 @@ typedef struct wb_config_mapping {
     wb_config_pos pos; /* the mapping's entry in the list */
 } wb_config_mapping;
 
+typedef enum wb_binary_mode {
+    WB_BINARY_AUTO = 0, /* binary values when every mapping allows them */
+    WB_BINARY_OFF       /* always text */
+} wb_binary_mode;
+
 typedef enum wb_progress_mode {
     WB_PROGRESS_AUTO = 0, /* replication origin if permitted, else table */
     WB_PROGRESS_ORIGIN,   /* pg_replication_origin_xact_setup */
@@ -166,6 +171,7 @@ typedef struct wb_config {
         bool create_slot;            /* default true */
         uint32_t status_interval_ms; /* default 10000, 100..60000 */
         bool streaming;              /* default false: see README "Streaming" */
+        wb_binary_mode binary;       /* default auto: check/binary.h */
         char *spool_dir;             /* NULL: $TMPDIR or /tmp */
     } source;
 

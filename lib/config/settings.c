@@ -24,6 +24,7 @@ _Static_assert(sizeof(wb_progress_mode) == sizeof(int),
     .size = sizeof(((wb_config *)0)->sec.field), .name = #sec "." #field
 
 static const char *const progress_modes[] = {"auto", "origin", "table"};
+static const char *const binary_modes[] = {"auto", "off"};
 static const char *const log_levels[] = {"debug", "info", "warning", "error"};
 
 const wb_setting wb_settings[] = {
@@ -111,6 +112,16 @@ const wb_setting wb_settings[] = {
      .restart = true,
      AT(source, streaming),
      .doc = "Receive large transactions while they run (PostgreSQL 14+)."},
+    {.section = "source",
+     .key = "binary",
+     .type = WB_SETTING_ENUM,
+     .def = "auto",
+     .restart = true,
+     AT(source, binary),
+     .names = binary_modes,
+     .nnames = sizeof(binary_modes) / sizeof(binary_modes[0]),
+     .doc = "Values in binary format when every mapping copies them into "
+            "columns of the same type (auto), or always as text (off)."},
     {.section = "source",
      .key = "spool_dir",
      .type = WB_SETTING_STRING,

@@ -73,6 +73,7 @@
 #include <string.h>
 
 #include "source/copydata.h"
+#include "common/value.h"
 #include "decode/pgoutput.h"
 
 /* Bounds-checked cursor over one message. */
@@ -276,9 +277,13 @@ static int read_tuple(reader *r, const char *what, wb_tuple *t)
                             "tuple column %u length %" PRIu32
                             " exceeds remaining %zu bytes",
                             i + 1, len, remaining(r));
-            rc = read_bytes(r, "tuple column value", len, &v->data);
-            if (rc)
-                return rc;
+            /* With common/value.h's header: a binary value may hold NUL
+             * bytes, so its length travels with it. */
+            v->data = wb_value_copy(r->arena, (const char *)r->buf + r->off,
+                                    len, kind == WB_TUPLE_BINARY);
+            if (!v->data)
+                return nomem(r, "tuple column value");
+            r->off += len;
             v->len = len;
             break;
         default:

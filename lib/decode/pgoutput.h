@@ -10,8 +10,10 @@
  *
  * Lifetimes: strings and tuple values in a decoded message live in the arena
  * passed to wb_pgoutput_decode (the per-message arena); they die at the next
- * wb_arena_reset.  Text values ('t') are copied and NUL-terminated so they can
- * be passed to libpq as text parameters directly.  The relation cache deep
+ * wb_arena_reset.  Tuple values ('t' and 'b') are copied with the header of
+ * common/value.h in front (length and format) and a NUL after, so text can
+ * be passed to libpq as a text parameter directly and binary with its
+ * length.  The relation cache deep
  * copies what it keeps.
  */
 #ifndef WB_DECODE_PGOUTPUT_H
@@ -62,7 +64,7 @@ typedef enum wb_pgoutput_msgtype {
 typedef struct wb_tuple_value {
     char kind;        /* WB_TUPLE_* */
     uint32_t len;     /* bytes of data, without the added NUL */
-    const char *data; /* 't'/'b': arena copy with a trailing NUL; else NULL */
+    const char *data; /* 't'/'b': arena copy (common/value.h); else NULL */
 } wb_tuple_value;
 
 typedef struct wb_tuple {

@@ -6,6 +6,10 @@
  * tuples; only the arrays are made, in the per-message arena.  An
  * unchanged TOAST value becomes WB_PLUGIN_VALUE_UNCHANGED and a column a
  * 'K' old tuple does not carry WB_PLUGIN_VALUE_ABSENT, never a NULL.
+ * A binary value is passed as WB_PLUGIN_VALUE_TEXT only when the router
+ * says binary values are expected (only built-in mappings that copy values
+ * unchanged read them, check/binary.h); its header (common/value.h) tells
+ * the applier its format and length.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -26,7 +30,8 @@ static int data_error(wb_error *err, const wb_change *c, const char *column,
 /* A decoder tuple as ABI values; key_only: a 'K' tuple, whose non-key
  * columns are not sent. */
 static int convert_row(const wb_change *c, const wb_tuple *t, bool key_only,
-                       wb_arena *arena, wb_plugin_value **out, wb_error *err)
+                       bool binary, wb_arena *arena, wb_plugin_value **out,
+                       wb_error *err)
 {
     const wb_pgoutput_relation *rel = c->rel;
     wb_plugin_value *v = wb_arena_alloc(arena, (rel->natts + 1) * sizeof(*v));
@@ -50,6 +55,13 @@ static int convert_row(const wb_change *c, const wb_tuple *t, bool key_only,
         case WB_TUPLE_UNCHANGED:
             v[i].kind = WB_PLUGIN_VALUE_UNCHANGED;
             break;
+        case WB_TUPLE_BINARY:
+            if (binary) {
+                v[i].kind = WB_PLUGIN_VALUE_TEXT;
+                v[i].text = tv->data;
+                break;
+            }
+            /* fall through */
         default:
             return data_error(err, c, rel->atts[i].name,
                               "column \"%s\" arrived in binary format, which "
@@ -61,7 +73,7 @@ static int convert_row(const wb_change *c, const wb_tuple *t, bool key_only,
     return 0;
 }
 
-int wb_change_for_plugin(const wb_change *c, wb_arena *arena,
+int wb_change_for_plugin(const wb_change *c, bool binary, wb_arena *arena,
                          wb_plugin_change *pc, wb_error *err)
 {
     const wb_pgoutput_relation *rel = c->rel;
@@ -79,11 +91,11 @@ int wb_change_for_plugin(const wb_change *c, wb_arena *arena,
         types[i] = rel->atts[i].typoid;
         is_key[i] = (rel->atts[i].flags & WB_PGO_COLUMN_KEY) ? 1 : 0;
     }
-    if (c->oldtup && (rc = convert_row(c, c->oldtup, c->oldkind == 'K', arena,
-                                       &oldv, err)) != 0)
+    if (c->oldtup && (rc = convert_row(c, c->oldtup, c->oldkind == 'K', binary,
+                                       arena, &oldv, err)) != 0)
         return rc;
     if (c->newtup &&
-        (rc = convert_row(c, c->newtup, false, arena, &newv, err)) != 0)
+        (rc = convert_row(c, c->newtup, false, binary, arena, &newv, err)) != 0)
         return rc;
     memset(pc, 0, sizeof(*pc));
     pc->size = sizeof(*pc);

@@ -9,6 +9,7 @@
 #ifndef WB_MAP_CHANGE_H
 #define WB_MAP_CHANGE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/arena.h"
@@ -41,11 +42,13 @@ typedef struct wb_change {
 /*
  * c as a wb_plugin_change: names, type OIDs, key flags and the old and new
  * rows as wb_plugin_value arrays, allocated in arena (valid until its next
- * reset); commit_time becomes Unix microseconds.  0, WB_ENOMEM, or
- * WB_EDATA for a value in binary format (err names relation, column and
- * LSN).
+ * reset); commit_time becomes Unix microseconds.  binary: values in
+ * binary format are expected, and passed on as WB_PLUGIN_VALUE_TEXT whose
+ * header (common/value.h) says they are binary.  0, WB_ENOMEM, or WB_EDATA
+ * for a value in binary format when !binary (err names relation, column
+ * and LSN).
  */
-int wb_change_for_plugin(const wb_change *c, wb_arena *arena,
+int wb_change_for_plugin(const wb_change *c, bool binary, wb_arena *arena,
                          wb_plugin_change *pc, wb_error *err);
 
 #endif

@@ -45,12 +45,21 @@ typedef struct instance {
      * but a plugin may allocate them in the per-message arena. */
     char **names;
     size_t nnames, capnames;
+    /* Binary values (wb_router_set_binary): the source types of the
+     * mapping's key and column sources, and the relation version last
+     * found to have them. */
+    bool bin;
+    uint32_t *bin_types; /* nkeys then ncolumns */
+    bool bin_checked;
+    uint32_t bin_relid;
+    uint64_t bin_version;
 } instance;
 
 struct wb_router {
     const wb_config *cfg;
     size_t n;
     instance *inst; /* enabled mappings only, in file order */
+    bool binary;    /* some instance's values come in binary format */
 };
 
 /* map()'s ctx: where emitted ops go and where an error is recorded. */
@@ -398,6 +407,7 @@ static int host_emit(void *ctx, const wb_plugin_op *op)
     t->skip_unchanged = op->kind != WB_PLUGIN_DELETE &&
                         (op->flags & WB_PLUGIN_OP_SKIP_UNCHANGED);
     t->has_lookup = lookup;
+    t->binary = x->in->bin;
     if (m->conflict.resolve != WB_CONFLICT_NONE && t->kind != WB_OP_DELETE)
         return set_conflict(x, op, t);
     return 0;
@@ -426,6 +436,9 @@ static void fini_instance(instance *in)
     in->state = NULL;
     wb_plugin_unload(in->h);
     in->h = NULL;
+    free(in->bin_types);
+    in->bin_types = NULL;
+    in->bin = false;
     for (size_t i = 0; i < in->nnames; i++)
         free(in->names[i]);
     free(in->names);
@@ -530,6 +543,84 @@ void wb_router_destroy(wb_router *r)
     free(r);
 }
 
+void wb_router_set_text(wb_router *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->inst[i].bin_types);
+        r->inst[i].bin_types = NULL;
+        r->inst[i].bin = false;
+    }
+    r->binary = false;
+}
+
+void wb_router_inherit_binary(wb_router *r, const wb_router *from)
+{
+    r->binary = from->binary;
+}
+
+int wb_router_set_binary(wb_router *r, const wb_config_mapping *m,
+                         const uint32_t *types)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        instance *in = &r->inst[i];
+        if (in->m != m)
+            continue;
+        if (in->h)
+            return WB_EINVAL; /* plugins get text (ABI 1) */
+        size_t n = m->nkeys + m->ncolumns;
+        uint32_t *t = malloc((n ? n : 1) * sizeof(*t));
+        if (!t)
+            return WB_ENOMEM;
+        memcpy(t, types, n * sizeof(*t));
+        free(in->bin_types);
+        in->bin_types = t;
+        in->bin = true;
+        in->bin_checked = false;
+        r->binary = true;
+        return 0;
+    }
+    return WB_EINVAL;
+}
+
+/* Does change's relation still give in's key and column sources the types
+ * binary values were chosen for?  Checked once per relation version. */
+static int check_binary(instance *in, const wb_change *c, wb_error *err)
+{
+    const wb_pgoutput_relation *rel = c->rel;
+    if (!in->bin) {
+        wb_error_set(err, WB_EFORMAT,
+                     "mapping \"%s\" cannot read values in binary format",
+                     in->m->name);
+        wb_error_lsn(err, c->lsn);
+        return WB_EFORMAT;
+    }
+    if (in->bin_checked && in->bin_relid == rel->relid &&
+        in->bin_version == c->rel_version)
+        return 0;
+    const wb_config_mapping *m = in->m;
+    for (size_t i = 0; i < m->nkeys + m->ncolumns; i++) {
+        const char *col =
+            i < m->nkeys ? m->keys[i].from : m->columns[i - m->nkeys].from;
+        int a = 0;
+        while (a < rel->natts && strcmp(rel->atts[a].name, col) != 0)
+            a++;
+        if (a < rel->natts && rel->atts[a].typoid == in->bin_types[i])
+            continue;
+        wb_error_set(err, WB_EFORMAT,
+                     "column \"%s\" of relation \"%s.%s\" changed type "
+                     "since binary values were chosen",
+                     col, rel->nspname, rel->relname);
+        wb_error_relation(err, rel->nspname, rel->relname);
+        wb_error_column(err, col);
+        wb_error_lsn(err, c->lsn);
+        return WB_EFORMAT;
+    }
+    in->bin_checked = true;
+    in->bin_relid = rel->relid;
+    in->bin_version = c->rel_version;
+    return 0;
+}
+
 static bool same_rel(const wb_config_table *t, const char *nsp, const char *rel)
 {
     return strcmp(t->schema, nsp) == 0 && strcmp(t->table, rel) == 0;
@@ -600,8 +691,11 @@ int wb_router_route(wb_router *r, const wb_change *change, wb_arena *arena,
         }
         if (!(in->m->operations & op_bit(change->kind)))
             continue;
+        if (r->binary && (rc = check_binary(in, change, err)) != 0)
+            return rc;
         if (!made) {
-            if ((rc = wb_change_for_plugin(change, arena, &pc, err)) != 0)
+            if ((rc = wb_change_for_plugin(change, r->binary, arena, &pc,
+                                           err)) != 0)
                 return rc;
             made = true;
         }

@@ -4,8 +4,10 @@
  * The router takes one decoded change (insert, update, delete, truncate of a
  * source relation) and produces zero or more target operations, using the
  * mappings of the configuration.  Operations name their target and columns
- * by name and carry values as text (NULL pointer = SQL NULL), so the applier
- * can build and cache one prepared statement per operation shape.
+ * by name and carry values as text (NULL pointer = SQL NULL), or, in ops
+ * with the binary flag, as the source's binary values (check/binary.h), so
+ * the applier can build and cache one prepared statement per operation
+ * shape.
  *
  * The router is pure: no I/O, no server.  Everything it returns lives in the
  * arena passed in (the per-message arena) and dies at its next reset.
@@ -81,6 +83,10 @@ typedef struct wb_target_op {
                                column already holds its value */
     bool has_lookup;        /* some key or set value is a lookup (not a
                                target-side cast) */
+    bool binary; /* every non-NULL key, set and old value came from the
+                    source tuple unchanged and has common/value.h's header:
+                    its format and length are read from there (a binary
+                    value may hold NUL bytes) */
     /* Conflict handling (mapping's conflict: resolve not NONE), else NULL. */
     const wb_config_conflict *conflict;
     const wb_op_value *old; /* update: nset old values (see wb_plugin_op) */
@@ -104,6 +110,27 @@ wb_router *wb_router_create(const wb_config *cfg, wb_error *err);
 void wb_router_destroy(wb_router *r);
 
 /*
+ * Values of mapping m (one of the router's configuration's, built in)
+ * come in binary format, as check/binary.h chose: types[] holds the source
+ * types of its key sources then its column sources (m->nkeys +
+ * m->ncolumns), as the start-up check found them.  From now on the
+ * router passes those values on unconverted, in ops with the binary flag,
+ * and a change whose relation gives them other types (an ALTER ... TYPE
+ * mid-stream) fails with WB_EFORMAT, so that the stream is read again as
+ * text.  Every mapping must then be marked: one that is not fails the
+ * same way.  0, WB_ENOMEM, or WB_EINVAL (not a built-in mapping of this
+ * router).
+ */
+int wb_router_set_binary(wb_router *r, const wb_config_mapping *m,
+                         const uint32_t *types);
+/* Back to text values for every mapping (the state after create). */
+void wb_router_set_text(wb_router *r);
+/* r replaces from mid-stream (a reload): if from read binary values, so
+ * does the stream r gets, and each of r's mappings fails with WB_EFORMAT
+ * until wb_router_set_binary marks it (the next session chooses again). */
+void wb_router_inherit_binary(wb_router *r, const wb_router *from);
+
+/*
  * Does any enabled mapping read from this relation?  Cheap (hash lookup);
  * lets the caller skip unmapped tables without routing.
  */
@@ -113,10 +140,10 @@ bool wb_router_is_mapped(wb_router *r, const char *nspname,
 /*
  * Map one change.  *ops and *nops receive an array allocated in arena (nops may
  * be 0: the relation is unmapped or the mapping ignores the change).
- * Returns 0, WB_EDATA (a mapped column is missing from the relation, a key
- * value is NULL, unchanged or absent, a value does not convert, a plugin
- * reported an error; err names mapping, relation, column and LSN) or
- * WB_ENOMEM.
+ * Returns 0, WB_EFORMAT (see wb_router_set_binary), WB_EDATA (a mapped column
+ * is missing from the relation, a key value is NULL, unchanged or absent, a
+ * value does not convert, a plugin reported an error; err names mapping,
+ * relation, column and LSN) or WB_ENOMEM.
  */
 int wb_router_route(wb_router *r, const wb_change *change, wb_arena *arena,
                     wb_target_op **ops, size_t *nops, wb_error *err);

@@ -32,6 +32,7 @@ struct wb_source {
     char system_id[32];
     uint32_t timeline;
     bool streaming;
+    bool binary; /* ask for binary values (wb_source_set_binary) */
 };
 
 static int query(wb_source *s, const char *sql, ExecStatusType want,
@@ -100,6 +101,11 @@ uint32_t wb_source_timeline(const wb_source *s)
 int wb_source_socket(const wb_source *s)
 {
     return PQsocket(s->conn);
+}
+
+void wb_source_set_binary(wb_source *s, bool binary)
+{
+    s->binary = binary;
 }
 
 int wb_source_ensure_publication(wb_source *s, wb_error *err)
@@ -304,10 +310,11 @@ int wb_source_start(wb_source *s, wb_lsn startpos, wb_error *err)
     free(pub);
     snprintf(sql, sizeof(sql),
              "START_REPLICATION SLOT \"%s\" LOGICAL %s (proto_version '%d', "
-             "publication_names '%s', messages 'true'%s)",
+             "publication_names '%s', messages 'true'%s%s)",
              s->cfg->source.slot, wb_lsn_format(startpos, lsn),
              s->proto_version, pubq,
-             s->cfg->source.streaming ? ", streaming 'on'" : "");
+             s->cfg->source.streaming ? ", streaming 'on'" : "",
+             s->binary ? ", binary 'true'" : "");
     PGresult *res = PQexec(s->conn, sql);
     if (PQresultStatus(res) != PGRES_COPY_BOTH) {
         char what[256];
@@ -335,9 +342,9 @@ int wb_source_start(wb_source *s, wb_lsn startpos, wb_error *err)
     s->streaming = true;
     wb_log(WB_LOG_INFO,
            "streaming from slot \"%s\" at %s (publication \"%s\", "
-           "pgoutput protocol %d, server %d%s)",
+           "pgoutput protocol %d, server %d, %s values%s)",
            s->cfg->source.slot, lsn, s->cfg->source.publication,
-           s->proto_version, s->server_version,
+           s->proto_version, s->server_version, s->binary ? "binary" : "text",
            s->cfg->source.streaming ? ", streaming in-progress transactions"
                                     : "");
     return 0;

@@ -55,6 +55,10 @@ int wb_source_until_marker(wb_source *s, wb_lsn *lsn, wb_error *err);
 /* START_REPLICATION at startpos (0: the slot's confirmed_flush_lsn). */
 int wb_source_start(wb_source *s, wb_lsn startpos, wb_error *err);
 
+/* Ask wb_source_start for values in binary format (pgoutput's binary
+ * option), as check/binary.h chose. */
+void wb_source_set_binary(wb_source *s, bool binary);
+
 int wb_source_socket(const wb_source *s);
 
 /* Read what the socket has (PQconsumeInput).  WB_ECONN on failure. */

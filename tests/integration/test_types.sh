@@ -10,9 +10,13 @@
 #   DateStyle 'SQL, DMY' (day/month swapped, zone abbreviations like LMT
 #   that do not parse), IntervalStyle sql_standard, extra_float_digits 0
 #   (floats printed with 15/6 significant digits: lossy), bytea_output escape.
-# Run again as test_types_copy (WB_TEST_VARIANT=copy): every run of inserts
-# then goes by COPY ... FROM STDIN, whose text format is read by the same
-# input functions.
+# The mapping copies every column into one of its own type, so walbridge
+# reads values in binary format (source.binary: auto) and hands them to
+# each type's receive function.  Run again as test_types_text
+# (WB_TEST_VARIANT=text, source.binary: off) with values as text, read by
+# the types' input functions, and as test_types_copy and
+# test_types_copy_text, where every run of inserts goes by COPY ... FROM
+# STDIN in the binary or the text format.
 # Length-limited types (char(n), char(n)[], bpchar, varchar(n),
 # numeric(p,s), bit(n)) must arrive whole whatever statements walbridge
 # writes them with.  bit(n) lives in a table of its own, written in runs of
@@ -363,9 +367,10 @@ source:
   slot: $WB_SLOT
   publication: $WB_PUB
   schemas: [portal, public, salesforce]
+$([[ "${WB_TEST_VARIANT:-}" == *text ]] && echo "  binary: off")
 target:
   conninfo: ""
-$([[ "${WB_TEST_VARIANT:-}" == copy ]] && echo "  copy_min_rows: 1")
+$([[ "${WB_TEST_VARIANT:-}" == copy* ]] && echo "  copy_min_rows: 1")
 mappings:
   - name: types
     from: portal.types_src
@@ -523,12 +528,22 @@ wb_psql -c "UPDATE portal.bits_src SET c_bit = ~c_bit, c_bit_arr = '{1111}', c_v
 wb_run_until "$CFG"
 assert_types_synced "bit(n) after update" 3 portal.bits_src public.bits_dst "$BITS_DIFF" 3
 
-if [[ "${WB_TEST_VARIANT:-}" == copy ]]; then
+if [[ "${WB_TEST_VARIANT:-}" == copy* ]]; then
     # Rows 1-4 and bits 1-3 were inserted by COPY, none by the upsert.
     assert_eq "$(cat "$WB_WORK"/run.*.log | sed -n 's/.* \([0-9]*\) rows by COPY (\([0-9]*\) COPY.*/\1+\2/p' |
                  awk -F+ '{r += $1; f += $2} END {print r "/" f}')" "7/0" \
         "variant copy: the 7 inserted rows went by COPY, no COPY fell back"
 fi
+
+# Every run read the values in the format the variant asks for, and none
+# had to read a stretch again as text (binary values all accepted).
+format=binary
+[[ "${WB_TEST_VARIANT:-}" == *text ]] && format=text
+streamed=$(cat "$WB_WORK"/run.*.log | grep -c 'streaming from slot')
+assert_eq "$(cat "$WB_WORK"/run.*.log | grep -c "streaming from slot.*, $format values")/$((streamed > 0))" \
+    "$streamed/1" "every run streamed $format values"
+assert_eq "$(cat "$WB_WORK"/run.*.log | grep -c 'reading the stream again')" "0" \
+    "no stretch was read again as text"
 
 # No run logged a warning or error: every value was accepted as sent (a
 # statement the target refuses and walbridge retries another way is a bug

@@ -427,6 +427,7 @@ static const char *const restart_names[][2] = {
     {"source.create_slot", "source.create_slot"},
     {"source.status_interval", "source.status_interval_ms"},
     {"source.streaming", "source.streaming"},
+    {"source.binary", "source.binary"},
     {"source.spool_dir", "source.spool_dir"},
     {"target.conninfo", "target.conninfo"},
     {"target.progress", "target.progress"},

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/value.h"
 #include "map/router.h"
 #include "wbtest.h"
 
@@ -645,6 +646,61 @@ static void test_clock_write_for_target_changes(void)
     wb_arena_destroy(a);
 }
 
+/* Binary values: passed on unconverted in ops with the binary flag, as
+ * long as the relation keeps the types they were chosen for. */
+static void test_binary_values(void)
+{
+    setup();
+    wb_router *r = wb_router_create(&cfg, NULL);
+    wb_arena *a = wb_arena_create(0, 0);
+    const char *id = wb_value_copy(a, "\0\0\0\x2a", 4, true);
+    const char *email = wb_value_copy(a, "m@x", 3, true);
+    wb_tuple_value v[] = {{WB_TUPLE_BINARY, 4, id},
+                          {WB_TUPLE_BINARY, 3, email},
+                          N,
+                          {WB_TUPLE_BINARY, 3, email},
+                          T("x")};
+    wb_tuple nt = {5, v};
+    wb_change c = {WB_CHANGE_INSERT, &rel, 0, NULL, &nt, 0x100, 0, 0, 1};
+    wb_target_op *ops;
+    size_t nops;
+    wb_error err;
+
+    /* A router reading text refuses binary values. */
+    wb_error_clear(&err);
+    WB_CHECK_INT_EQ(wb_router_route(r, &c, a, &ops, &nops, &err), WB_EDATA);
+    WB_CHECK_STR_CONTAINS(err.message, "binary format");
+
+    /* The types of the key then the columns (id, email, first_name, bio). */
+    uint32_t types[] = {23, 25, 25, 25};
+    WB_CHECK_INT_EQ(wb_router_set_binary(r, &maps[0], types), 0);
+    WB_CHECK_INT_EQ(wb_router_route(r, &c, a, &ops, &nops, &err), 0);
+    WB_CHECK_INT_EQ(nops, 1);
+    WB_CHECK(ops[0].binary);
+    WB_CHECK(ops[0].keys[0].value == id); /* the decoder's, unconverted */
+    WB_CHECK_INT_EQ(wb_value_len(ops[0].keys[0].value), 4);
+
+    /* A column that changed type: read the stream again as text. */
+    wb_pgoutput_column atts2[5];
+    memcpy(atts2, atts, sizeof(atts2));
+    atts2[1].typoid = 1043;
+    wb_pgoutput_relation rel2 = rel;
+    rel2.atts = atts2;
+    wb_change c2 = c;
+    c2.rel = &rel2;
+    c2.rel_version = 2;
+    wb_error_clear(&err);
+    WB_CHECK_INT_EQ(wb_router_route(r, &c2, a, &ops, &nops, &err), WB_EFORMAT);
+    WB_CHECK_STR_EQ(err.column, "email");
+    WB_CHECK_STR_CONTAINS(err.message, "changed type");
+
+    /* Back to text. */
+    wb_router_set_text(r);
+    WB_CHECK_INT_EQ(wb_router_route(r, &c, a, &ops, &nops, NULL), WB_EDATA);
+    wb_arena_destroy(a);
+    wb_router_destroy(r);
+}
+
 int main(void)
 {
     WB_RUN(test_conflict_old_values);
@@ -658,5 +714,6 @@ int main(void)
     WB_RUN(test_language);
     WB_RUN(test_filter_out_ignore_needs_no_key);
     WB_RUN(test_clock_write_for_target_changes);
+    WB_RUN(test_binary_values);
     return wbtest_summary();
 }

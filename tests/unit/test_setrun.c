@@ -31,10 +31,10 @@ static void setup(wb_setrun *s)
 {
     memset(s, 0, sizeof(*s));
     s->enabled = true;
-    WB_CHECK_INT_EQ(wb_setrun_add_coltype(s, "s", "t", "id", "1016"), 0);
-    WB_CHECK_INT_EQ(wb_setrun_add_coltype(s, "s", "t", "a", "1009"), 0);
+    WB_CHECK_INT_EQ(wb_setrun_add_coltype(s, "s", "t", "id", "1016", 20), 0);
+    WB_CHECK_INT_EQ(wb_setrun_add_coltype(s, "s", "t", "a", "1009", 25), 0);
     /* An array column has no array type: row by row. */
-    WB_CHECK_INT_EQ(wb_setrun_add_coltype(s, "s", "t", "tags", "0"), 0);
+    WB_CHECK_INT_EQ(wb_setrun_add_coltype(s, "s", "t", "tags", "0", 1009), 0);
 }
 
 static void test_coltype(void)
@@ -121,9 +121,9 @@ static void test_keyset(void)
     wb_op_value a[2] = {{"k1", "1", NULL}, {"k2", "2", NULL}};
     wb_op_value b[2] = {{"k1", "12", NULL}, {"k2", NULL, NULL}};
     wb_op_value c[2] = {{"k1", "12", NULL}, {"k2", "", NULL}};
-    uint64_t ha = wb_setrun_key_hash(a, 2);
-    uint64_t hb = wb_setrun_key_hash(b, 2);
-    uint64_t hc = wb_setrun_key_hash(c, 2);
+    uint64_t ha = wb_setrun_key_hash(a, 2, false);
+    uint64_t hb = wb_setrun_key_hash(b, 2, false);
+    uint64_t hc = wb_setrun_key_hash(c, 2, false);
     WB_CHECK(ha != 0 && hb != 0);
     /* NULL and '' are different keys; so are ("1","2") and ("12",NULL). */
     WB_CHECK(hb != hc);
@@ -132,7 +132,7 @@ static void test_keyset(void)
     WB_CHECK(wb_setrun_keyset_add(ks, hb));
     /* A repeated key: the run must end before it. */
     WB_CHECK(!wb_setrun_keyset_add(ks, ha));
-    WB_CHECK_U64_EQ(wb_setrun_key_hash(a, 2), ha);
+    WB_CHECK_U64_EQ(wb_setrun_key_hash(a, 2, false), ha);
     /* Colliding slots probe on. */
     WB_CHECK(wb_setrun_keyset_add(ks, ha + WB_RUN_KEYSET));
     WB_CHECK(!wb_setrun_keyset_add(ks, ha + WB_RUN_KEYSET));

@@ -356,11 +356,16 @@ static void test_copy_in(void)
 {
     const char *cols[] = {"id", "na\"me"};
     wb_strbuf sql = {0};
-    WB_CHECK_INT_EQ(wb_sql_copy_in(&sql, "My Schema", "t\"1", cols, 2), 0);
+    WB_CHECK_INT_EQ(wb_sql_copy_in(&sql, "My Schema", "t\"1", cols, 2, false),
+                    0);
     WB_CHECK_STR_EQ(sql.data, "COPY \"My Schema\".\"t\"\"1\" (\"id\", "
                               "\"na\"\"me\") FROM STDIN");
     wb_strbuf_reset(&sql);
-    WB_CHECK(wb_sql_copy_in(&sql, "s", "t", cols, 0) != 0);
+    WB_CHECK_INT_EQ(wb_sql_copy_in(&sql, "s", "t", cols, 1, true), 0);
+    WB_CHECK_STR_EQ(
+        sql.data, "COPY \"s\".\"t\" (\"id\") FROM STDIN WITH (FORMAT binary)");
+    wb_strbuf_reset(&sql);
+    WB_CHECK(wb_sql_copy_in(&sql, "s", "t", cols, 0, false) != 0);
     wb_strbuf_free(&sql);
 }
 
