@@ -629,7 +629,7 @@ int wb_dispatch_set_binary(wb_dispatch *d, const wb_binary_plan *plan)
     for (size_t i = 0; plan && i < plan->nmappings; i++) {
         int rc = plan->types[i]
                      ? wb_router_set_binary(d->router, &d->cfg->mappings[i],
-                                            plan->types[i])
+                                            plan->types[i], plan->text[i])
                      : 0;
         if (rc) {
             wb_router_set_text(d->router);

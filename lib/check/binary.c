@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check/binary.h"
+#include "common/bintext.h"
 #include "common/conn.h"
 #include "common/pgarray.h"
 #include "common/strbuf.h"
@@ -17,10 +18,14 @@
 
 void wb_binary_plan_free(wb_binary_plan *plan)
 {
-    for (size_t i = 0; plan->types && i < plan->nmappings; i++)
+    for (size_t i = 0; plan->types && i < plan->nmappings; i++) {
         free(plan->types[i]);
+        free(plan->text[i]);
+    }
     free(plan->types);
+    free(plan->text);
     plan->types = NULL;
+    plan->text = NULL;
     plan->nmappings = 0;
 }
 
@@ -54,22 +59,32 @@ static bool mapping_text(const wb_config_mapping *m, char *why, size_t len)
 
 /* text, varchar and bpchar share one binary format (the characters), as
  * they share the text one: a value of one is a value of the others. */
-static bool same_format(uint32_t a, uint32_t b)
+static bool textual(uint32_t t)
 {
-    bool ta = a == 25 || a == 1042 || a == 1043;
-    bool tb = b == 25 || b == 1042 || b == 1043;
-    return a == b || (ta && tb);
+    return t == 25 || t == 1042 || t == 1043;
 }
 
-/* Why the pair cannot travel in binary, or false. */
+static bool same_format(uint32_t a, uint32_t b)
+{
+    return a == b || (textual(a) && textual(b));
+}
+
+/* Why the pair cannot travel in binary, or false; *conv: it can, in its
+ * text form. */
 static bool pair_text(const wb_config_mapping *m, const wb_config_colmap *cm,
                       const wb_binary_col *s, const wb_binary_col *t,
-                      bool same_db, char *why, size_t len)
+                      bool same_db, bool *conv, char *why, size_t len)
 {
+    *conv = false;
     if (!s || !t) {
         snprintf(why, len, "column \"%s\" of mapping \"%s\" was not found",
                  s ? cm->to : cm->from, m->name);
         return true;
+    }
+    if (!same_format(s->typoid, t->typoid) && textual(t->typoid) &&
+        wb_bintext_supported(s->typoid) && s->has_send) {
+        *conv = true;
+        return false;
     }
     if (!same_format(s->typoid, t->typoid)) {
         snprintf(why, len,
@@ -104,10 +119,16 @@ int wb_binary_decide(const wb_config *cfg, const wb_binary_col *src,
         snprintf(plan->reason, sizeof(plan->reason), "source.binary is off");
         return 0;
     }
-    plan->types =
-        calloc(cfg->nmappings ? cfg->nmappings : 1, sizeof(*plan->types));
-    if (!plan->types)
+    size_t nm = cfg->nmappings ? cfg->nmappings : 1;
+    plan->types = calloc(nm, sizeof(*plan->types));
+    plan->text = calloc(nm, sizeof(*plan->text));
+    if (!plan->types || !plan->text) {
+        free(plan->types);
+        free(plan->text);
+        plan->types = NULL;
+        plan->text = NULL;
         return WB_ENOMEM;
+    }
     plan->nmappings = cfg->nmappings;
     bool any = false;
     for (size_t i = 0; i < cfg->nmappings; i++) {
@@ -118,17 +139,20 @@ int wb_binary_decide(const wb_config *cfg, const wb_binary_col *src,
         if (mapping_text(m, plan->reason, sizeof(plan->reason)))
             goto text;
         size_t n = m->nkeys + m->ncolumns;
-        if (!(plan->types[i] = calloc(n ? n : 1, sizeof(uint32_t))))
+        if (!(plan->types[i] = calloc(n ? n : 1, sizeof(uint32_t))) ||
+            !(plan->text[i] = calloc(n ? n : 1, 1)))
             goto oom;
         for (size_t k = 0; k < n; k++) {
             const wb_config_colmap *cm =
                 k < m->nkeys ? &m->keys[k] : &m->columns[k - m->nkeys];
             const wb_binary_col *s = find(src, nsrc, &m->from, cm->from);
             const wb_binary_col *t = find(tgt, ntgt, &m->to, cm->to);
-            if (pair_text(m, cm, s, t, same_db, plan->reason,
+            bool conv;
+            if (pair_text(m, cm, s, t, same_db, &conv, plan->reason,
                           sizeof(plan->reason)))
                 goto text;
             plan->types[i][k] = s->typoid;
+            plan->text[i][k] = conv;
         }
     }
     if (!any) {

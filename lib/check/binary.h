@@ -18,6 +18,9 @@
  *     that OID means the same on both: a built-in type, or any type when
  *     the target is the source database (a user type's OID, and the
  *     element OIDs that binary arrays carry, differ between databases);
+ *     or the target is text, varchar or bpchar and the source type one
+ *     whose text form walbridge can write itself (common/bintext.h: the
+ *     integers, boolean, uuid), which the router then does;
  *   - the source type has a send function and the target one a receive
  *     function.
  * Otherwise the reason is given (logged at start, shown by walbridge
@@ -46,12 +49,14 @@ typedef struct wb_binary_col {
 } wb_binary_col;
 
 /* The choice, and for each enabled mapping (in cfg order, disabled ones
- * NULL) the source type OIDs of its key sources then its column sources. */
+ * NULL) the source type OIDs of its key sources then its column sources,
+ * and whether each goes to the target in its text form (bintext.h). */
 typedef struct wb_binary_plan {
     bool binary;
     char reason[400]; /* when !binary: why, one sentence without period */
     size_t nmappings; /* cfg->nmappings */
     uint32_t **types;
+    uint8_t **text;
 } wb_binary_plan;
 
 /*

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bintext.h"
 #include "common/log.h"
 
 #include "map/builtin.h"
@@ -50,6 +51,8 @@ typedef struct instance {
      * found to have them. */
     bool bin;
     uint32_t *bin_types; /* nkeys then ncolumns */
+    uint8_t *bin_text;   /* the same: 1 = write the value's text form */
+    bool bin_any_text;
     bool bin_checked;
     uint32_t bin_relid;
     uint64_t bin_version;
@@ -314,6 +317,49 @@ static int set_conflict(emit_ctx *x, const wb_plugin_op *op, wb_target_op *t)
     return 0;
 }
 
+/* The source type of in's column written into target column col, when
+ * it goes there in its text form (wb_router_set_binary), else 0. */
+static uint32_t text_form(const instance *in, const char *col)
+{
+    const wb_config_mapping *m = in->m;
+    for (size_t k = 0; k < m->nkeys + m->ncolumns; k++)
+        if (in->bin_text[k] &&
+            strcmp(k < m->nkeys ? m->keys[k].to : m->columns[k - m->nkeys].to,
+                   col) == 0)
+            return in->bin_types[k];
+    return 0;
+}
+
+/* Give t's binary values that go into text columns their text form
+ * (common/bintext.h), in copies of its arrays. */
+static int to_text(emit_ctx *x, wb_target_op *t)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        size_t n = pass ? t->nset : t->nkeys;
+        wb_op_value *v = pass ? t->set : t->keys, *copy = NULL;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t typ = v[i].value ? text_form(x->in, v[i].column) : 0;
+            if (!typ)
+                continue;
+            if (!copy) {
+                if (!(copy = wb_arena_alloc(x->arena, n * sizeof(*copy))))
+                    return emit_fail(x, "out of memory routing a change");
+                memcpy(copy, v, n * sizeof(*copy));
+            }
+            if (!(copy[i].value = wb_bintext(x->arena, typ, v[i].value)))
+                return emit_fail(x,
+                                 "column \"%s\" of mapping \"%s\" has no "
+                                 "text form walbridge can write",
+                                 v[i].column, x->in->m->name);
+        }
+        if (copy && pass)
+            t->set = copy;
+        else if (copy)
+            t->keys = copy;
+    }
+    return 0;
+}
+
 static int host_emit(void *ctx, const wb_plugin_op *op)
 {
     emit_ctx *x = ctx;
@@ -408,6 +454,8 @@ static int host_emit(void *ctx, const wb_plugin_op *op)
                         (op->flags & WB_PLUGIN_OP_SKIP_UNCHANGED);
     t->has_lookup = lookup;
     t->binary = x->in->bin;
+    if (x->in->bin_any_text && to_text(x, t) != 0)
+        return -1;
     if (m->conflict.resolve != WB_CONFLICT_NONE && t->kind != WB_OP_DELETE)
         return set_conflict(x, op, t);
     return 0;
@@ -437,7 +485,9 @@ static void fini_instance(instance *in)
     wb_plugin_unload(in->h);
     in->h = NULL;
     free(in->bin_types);
+    free(in->bin_text);
     in->bin_types = NULL;
+    in->bin_text = NULL;
     in->bin = false;
     for (size_t i = 0; i < in->nnames; i++)
         free(in->names[i]);
@@ -547,7 +597,9 @@ void wb_router_set_text(wb_router *r)
 {
     for (size_t i = 0; i < r->n; i++) {
         free(r->inst[i].bin_types);
+        free(r->inst[i].bin_text);
         r->inst[i].bin_types = NULL;
+        r->inst[i].bin_text = NULL;
         r->inst[i].bin = false;
     }
     r->binary = false;
@@ -559,7 +611,7 @@ void wb_router_inherit_binary(wb_router *r, const wb_router *from)
 }
 
 int wb_router_set_binary(wb_router *r, const wb_config_mapping *m,
-                         const uint32_t *types)
+                         const uint32_t *types, const uint8_t *text)
 {
     for (size_t i = 0; i < r->n; i++) {
         instance *in = &r->inst[i];
@@ -569,11 +621,22 @@ int wb_router_set_binary(wb_router *r, const wb_config_mapping *m,
             return WB_EINVAL; /* plugins get text (ABI 1) */
         size_t n = m->nkeys + m->ncolumns;
         uint32_t *t = malloc((n ? n : 1) * sizeof(*t));
-        if (!t)
+        uint8_t *x = calloc(n ? n : 1, 1);
+        if (!t || !x) {
+            free(t);
+            free(x);
             return WB_ENOMEM;
+        }
         memcpy(t, types, n * sizeof(*t));
+        if (text)
+            memcpy(x, text, n);
         free(in->bin_types);
+        free(in->bin_text);
         in->bin_types = t;
+        in->bin_text = x;
+        in->bin_any_text = false;
+        for (size_t k = 0; k < n; k++)
+            in->bin_any_text = in->bin_any_text || x[k];
         in->bin = true;
         in->bin_checked = false;
         r->binary = true;

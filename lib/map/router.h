@@ -113,8 +113,10 @@ void wb_router_destroy(wb_router *r);
  * Values of mapping m (one of the router's configuration's, built in)
  * come in binary format, as check/binary.h chose: types[] holds the source
  * types of its key sources then its column sources (m->nkeys +
- * m->ncolumns), as the start-up check found them.  From now on the
- * router passes those values on unconverted, in ops with the binary flag,
+ * m->ncolumns), as the start-up check found them, and text[] (or NULL)
+ * which of them go into a text column in their text form
+ * (common/bintext.h).  From now on the router passes those values on
+ * unconverted, or in that text form, in ops with the binary flag,
  * and a change whose relation gives them other types (an ALTER ... TYPE
  * mid-stream) fails with WB_EFORMAT, so that the stream is read again as
  * text.  Every mapping must then be marked: one that is not fails the
@@ -122,7 +124,7 @@ void wb_router_destroy(wb_router *r);
  * router).
  */
 int wb_router_set_binary(wb_router *r, const wb_config_mapping *m,
-                         const uint32_t *types);
+                         const uint32_t *types, const uint8_t *text);
 /* Back to text values for every mapping (the state after create). */
 void wb_router_set_text(wb_router *r);
 /* r replaces from mid-stream (a reload): if from read binary values, so

@@ -12,7 +12,7 @@ set(WB_FUZZ_SRCS_config
     config/settings.c config/mapping.c config/conflict.c config/expr_parse.c
     config/filter_parse.c config/expr_refs.c config/reload.c common/arena.c
     common/error.c map/expr.c map/cast.c map/router.c map/change.c
-    map/builtin.c map/loader.c common/log.c)
+    map/builtin.c map/loader.c common/log.c common/bintext.c)
 set(WB_FUZZ_LIBS_config PkgConfig::YAML ${CMAKE_DL_LIBS})
 set(WB_FUZZ_SRCS_pgarray common/pgarray.c common/strbuf.c common/error.c)
 # fuzz_spool.c includes lib/source/spool.c itself, to write raw bytes into a

@@ -278,6 +278,27 @@ wb_wait_server_released() {
 # ------------------------------------------------------------ walbridge runs
 
 # wb_write_config FILE [SLOT]
+# wb_variant_source_keys: extra source keys of the test's variant
+# (WB_TEST_VARIANT=text: values as text, source.binary: off; the default
+# configurations read binary values).
+wb_variant_source_keys() {
+    [[ "${WB_TEST_VARIANT:-}" == *text ]] && echo "  binary: off"
+    return 0
+}
+
+# wb_assert_format: every walbridge run of the test streamed text values
+# (variant text), or some streamed binary values (the others).
+wb_assert_format() {
+    local all bin
+    all=$(grep -c 'streaming from slot' "$WB_LOG" || true)
+    bin=$(grep -c 'streaming from slot.*, binary values' "$WB_LOG" || true)
+    if [[ "${WB_TEST_VARIANT:-}" == *text ]]; then
+        assert_eq "$bin/$((all > 0))" "0/1" "variant text: every run streamed text values"
+    else
+        assert_ge "$bin" 1 "runs streamed binary values"
+    fi
+}
+
 wb_write_config() {
     local file=$1 slot=${2:-$WB_SLOT} s known=0
     wb_check_ident "$slot"
@@ -290,6 +311,7 @@ source:
   slot: $slot
   publication: $WB_PUB
   schemas: [portal, public, salesforce]
+$(wb_variant_source_keys)
 target:
   conninfo: ""
 mappings:

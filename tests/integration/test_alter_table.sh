@@ -201,3 +201,5 @@ wb_assert_synced "target equals the mapped source (phone included) after the fix
 stored_end=$(wb_stored_lsn "$WB_SLOT")
 lsn_le "$fail_lsn" "$stored_end" || fail "stored position $stored_end did not pass the failed transaction $fail_lsn"
 ok "the stored position ($stored_end) is now past the failed transaction"
+
+wb_assert_format

@@ -153,3 +153,5 @@ if [[ "$ndiff" != 0 ]]; then
     fail "(b) source changes and target writes differ as multisets"
 fi
 ok "(b) multiset of source changes equals multiset of target writes ($src_changes = $tgt_changes, no change lost or applied twice)"
+
+wb_assert_format

@@ -55,6 +55,7 @@ source:
   slot: $WB_SLOT
   publication: $WB_PUB
   schemas: [portal]   # the targets in public are not published: no echo of 50 MB writes
+$(wb_variant_source_keys)
 target:
   conninfo: ""
 mappings:
@@ -210,3 +211,5 @@ assert_eq "$(row public.docs_full_dst 5)" "$(wb_psql -c "SELECT 'after target de
     "identity FULL: the missing row is re-created with the value from the old row"
 assert_eq "$(wb_psql -c "SELECT count(*) FROM public.docs_dst WHERE big IS NULL AND id <> 4")/$(wb_psql -c "SELECT count(*) FROM public.docs_full_dst WHERE big IS NULL AND id <> 4")" \
     "0/0" "no target row has a NULL big value except row 4 (NULL at the source)"
+
+wb_assert_format

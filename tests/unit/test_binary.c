@@ -81,6 +81,23 @@ static void test_copying_mapping(void)
     WB_CHECK(p.binary);
     wb_binary_plan_free(&p);
 
+    /* integer into varchar: in its text form, which the router writes. */
+    memcpy(t2, tgt, sizeof(t2));
+    t2[0].typoid = 1043;
+    t2[0].type = "character varying";
+    WB_CHECK_INT_EQ(wb_binary_decide(c, src, 4, t2, 3, true, &p), 0);
+    WB_CHECK(p.binary);
+    WB_CHECK(p.text && p.text[0] && p.text[0][0] == 1 && p.text[0][1] == 0);
+    wb_binary_plan_free(&p);
+    /* ... but not a type whose text form depends on settings. */
+    wb_binary_col s2[4];
+    memcpy(s2, src, sizeof(s2));
+    s2[0].typoid = 1184;
+    s2[0].type = "timestamp with time zone";
+    WB_CHECK_INT_EQ(wb_binary_decide(c, s2, 4, t2, 3, true, &p), 0);
+    WB_CHECK(!p.binary);
+    WB_CHECK_STR_CONTAINS(p.reason, "another type (character varying)");
+
     /* No binary format; a column not found. */
     memcpy(t2, tgt, sizeof(t2));
     t2[1].has_recv = false;

@@ -673,7 +673,7 @@ static void test_binary_values(void)
 
     /* The types of the key then the columns (id, email, first_name, bio). */
     uint32_t types[] = {23, 25, 25, 25};
-    WB_CHECK_INT_EQ(wb_router_set_binary(r, &maps[0], types), 0);
+    WB_CHECK_INT_EQ(wb_router_set_binary(r, &maps[0], types, NULL), 0);
     WB_CHECK_INT_EQ(wb_router_route(r, &c, a, &ops, &nops, &err), 0);
     WB_CHECK_INT_EQ(nops, 1);
     WB_CHECK(ops[0].binary);
@@ -693,6 +693,15 @@ static void test_binary_values(void)
     WB_CHECK_INT_EQ(wb_router_route(r, &c2, a, &ops, &nops, &err), WB_EFORMAT);
     WB_CHECK_STR_EQ(err.column, "email");
     WB_CHECK_STR_CONTAINS(err.message, "changed type");
+
+    /* id (integer) goes into a text column in its text form. */
+    uint8_t text[] = {1, 0, 0, 0};
+    WB_CHECK_INT_EQ(wb_router_set_binary(r, &maps[0], types, text), 0);
+    WB_CHECK_INT_EQ(wb_router_route(r, &c, a, &ops, &nops, &err), 0);
+    WB_CHECK(ops[0].binary);
+    WB_CHECK_STR_EQ(ops[0].keys[0].value, "42");
+    WB_CHECK(wb_value_binary(ops[0].keys[0].value));
+    WB_CHECK(ops[0].set[0].value == email); /* the rest unconverted */
 
     /* Back to text. */
     wb_router_set_text(r);
