@@ -31,27 +31,31 @@ int wb_setrun_add_coltype(wb_setrun *s, const char *schema, const char *table,
     return c->schema && c->table && c->column && c->type ? 0 : WB_ENOMEM;
 }
 
-/* The column's array type as read ("0": none), or NULL when unknown. */
-static const char *coltype_text(const wb_setrun *s, const char *schema,
-                                const char *table, const char *column)
+/* The column's entry, or NULL when unknown. */
+static const wb_coltype *find_coltype(const wb_setrun *s, const char *schema,
+                                      const char *table, const char *column)
 {
     for (size_t i = 0; i < s->ncoltypes; i++)
         if (strcmp(s->coltypes[i].column, column) == 0 &&
             strcmp(s->coltypes[i].table, table) == 0 &&
             strcmp(s->coltypes[i].schema, schema) == 0)
-            return s->coltypes[i].type;
+            return &s->coltypes[i];
     return NULL;
+}
+
+/* The column's array type as read ("0": none), or NULL when unknown. */
+static const char *coltype_text(const wb_setrun *s, const char *schema,
+                                const char *table, const char *column)
+{
+    const wb_coltype *c = find_coltype(s, schema, table, column);
+    return c ? c->type : NULL;
 }
 
 uint32_t wb_setrun_coltype_oid(const wb_setrun *s, const char *schema,
                                const char *table, const char *column)
 {
-    for (size_t i = 0; i < s->ncoltypes; i++)
-        if (strcmp(s->coltypes[i].column, column) == 0 &&
-            strcmp(s->coltypes[i].table, table) == 0 &&
-            strcmp(s->coltypes[i].schema, schema) == 0)
-            return s->coltypes[i].oid;
-    return 0;
+    const wb_coltype *c = find_coltype(s, schema, table, column);
+    return c ? c->oid : 0;
 }
 
 const char *wb_setrun_coltype(const wb_setrun *s, const char *schema,

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libpq-fe.h>
+
 #include "check/binary.h"
 #include "common/bintext.h"
 #include "common/conn.h"
@@ -40,7 +42,7 @@ static const wb_binary_col *find(const wb_binary_col *cols, size_t n,
     return NULL;
 }
 
-/* Why mapping m cannot copy values in binary, or NULL: it can. */
+/* Can mapping m not copy values in binary?  Then why, in why. */
 static bool mapping_text(const wb_config_mapping *m, char *why, size_t len)
 {
     const char *what = m->plugin.path ? "uses a plugin, which reads text"
@@ -240,8 +242,9 @@ static int read_side(PGconn *conn, const wb_config *cfg, bool target,
     return 0;
 }
 
-int wb_binary_choose_on(const wb_config *cfg, PGconn *source, PGconn *target,
-                        wb_binary_plan *plan, wb_error *err)
+/* wb_binary_choose on connections already open (target may be source). */
+static int choose_on(const wb_config *cfg, PGconn *source, PGconn *target,
+                     wb_binary_plan *plan, wb_error *err)
 {
     PGresult *sres = NULL, *tres = NULL;
     wb_binary_col *scols = NULL, *tcols = NULL;
@@ -280,7 +283,7 @@ int wb_binary_choose(const wb_config *cfg, wb_binary_plan *plan, wb_error *err)
         PQfinish(s);
         return err && err->code ? err->code : WB_ECONN;
     }
-    int rc = wb_binary_choose_on(cfg, s, t, plan, err);
+    int rc = choose_on(cfg, s, t, plan, err);
     if (t != s)
         PQfinish(t);
     PQfinish(s);

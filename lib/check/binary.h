@@ -35,8 +35,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <libpq-fe.h>
-
 #include "common/error.h"
 #include "config/config.h"
 
@@ -75,10 +73,6 @@ int wb_binary_decide(const wb_config *cfg, const wb_binary_col *src,
  * does.  0, or WB_ECONN/WB_ESQL/WB_ENOMEM with err.
  */
 int wb_binary_choose(const wb_config *cfg, wb_binary_plan *plan, wb_error *err);
-
-/* The same on connections already open (target may equal source). */
-int wb_binary_choose_on(const wb_config *cfg, PGconn *source, PGconn *target,
-                        wb_binary_plan *plan, wb_error *err);
 
 void wb_binary_plan_free(wb_binary_plan *plan);
 
