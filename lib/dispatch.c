@@ -215,6 +215,29 @@ static int apply_change(wb_dispatch *d, wb_change *c)
     return 0;
 }
 
+int wb_dispatch_copied_row(wb_dispatch *d, const wb_copied_row *row)
+{
+    wb_change c;
+
+    if (d->in_txn || !d->apply)
+        return wb_error_set(d->err, WB_EINVAL,
+                            "a copied row arrived inside a transaction or "
+                            "outside a session");
+    memset(&c, 0, sizeof(c));
+    c.kind = WB_CHANGE_INSERT;
+    c.rel = row->rel;
+    c.rel_version = row->rel_version;
+    c.newtup = row->tup;
+    c.lsn = row->lsn;
+    c.commit_time = row->commit_time;
+    c.only = row->only;
+    c.nonly = row->nonly;
+    wb_arena_reset(d->msg_arena);
+    int rc = apply_change(d, &c);
+    d->txn_wrote = false; /* the caller ends its chunk itself */
+    return rc;
+}
+
 static wb_relcache_entry *relation_for(wb_dispatch *d, uint32_t relid, int *rc)
 {
     wb_relcache_entry *e = wb_relcache_lookup(d->relcache, relid);

@@ -99,6 +99,27 @@ void wb_dispatch_abandon(wb_dispatch *d);
 int wb_dispatch_copydata(wb_dispatch *d, const char *buf, size_t len,
                          bool *reply);
 
+/*
+ * One row of the initial copy (sync.h), read from the source table rel
+ * under the slot's snapshot: routed as an insert committed at lsn (the
+ * snapshot's) and commit_time to the mappings only[] (of the
+ * configuration in force, wb_dispatch_config) and queued on the session's
+ * applier, in the same router and applier as streamed changes.  Only
+ * between source transactions; the caller ends its chunks with
+ * wb_apply_txn_done.  0, or the router's or applier's error (err of
+ * wb_dispatch_create).
+ */
+typedef struct wb_copied_row {
+    const wb_pgoutput_relation *rel;
+    uint64_t rel_version; /* the caller's relation cache generation */
+    const wb_tuple *tup;
+    const wb_config_mapping *const *only;
+    size_t nonly;
+    wb_lsn lsn;
+    int64_t commit_time;
+} wb_copied_row;
+int wb_dispatch_copied_row(wb_dispatch *d, const wb_copied_row *row);
+
 bool wb_dispatch_in_txn(const wb_dispatch *d);
 /* The open source transaction queued target writes. */
 bool wb_dispatch_txn_wrote(const wb_dispatch *d);

@@ -26,9 +26,11 @@
 #include "check/binary.h"
 #include "check/startup.h"
 #include "common/clock.h"
+#include "common/conn.h"
 #include "common/log.h"
 #include "progress.h"
 #include "run.h"
+#include "sync.h"
 
 #define TICK_MS         100
 #define UNTIL_PING_MS   200
@@ -72,7 +74,10 @@ typedef struct run_state {
     uv_timer_t backoff;
     uv_timer_t batch_timer; /* closes a batch when its latency bound is up */
     bool batch_timer_armed;
-    bool src_drained; /* the last drain_source read all the source had */
+    bool src_drained;      /* the last drain_source read all the source had */
+    char snapshot[64];     /* the new slot's exported snapshot, until the
+                              initial copy has read under it (sync.h) */
+    int64_t snapshot_time; /* when the slot was created */
     int result;
     wb_error *err;
     wb_run_stats stats;
@@ -543,7 +548,7 @@ static int wait_slot_inactive(run_state *st, wb_lsn stored, wb_slot_info *slot)
     for (int i = 0; i < SLOT_WAIT_MS / 250 && slot->active_pid; i++) {
         struct timespec ts = {0, 250 * 1000 * 1000};
         nanosleep(&ts, NULL);
-        int rc = wb_source_ensure_slot(st->src, stored, slot, st->err);
+        int rc = wb_source_ensure_slot(st->src, stored, false, slot, st->err);
         if (rc)
             return rc;
     }
@@ -582,12 +587,31 @@ static int choose_format(run_state *st)
     return 0;
 }
 
+/* When the slot is still to be created and mappings copy existing rows:
+ * refuse before anything is created, as check does, when the source role
+ * may not read a table to copy (sync.h). */
+static int copy_access(run_state *st)
+{
+    if (!wb_sync_wanted(config(st)))
+        return 0;
+    PGconn *c = wb_conn_open(config(st)->source.conninfo, false, "walbridge",
+                             "source", st->err);
+    if (!c)
+        return st->err->code ? st->err->code : WB_ECONN;
+    bool exists;
+    int rc = wb_sync_slot_exists(config(st), c, &exists, st->err);
+    if (rc == 0 && !exists)
+        rc = wb_sync_check_access(config(st), c, st->err);
+    PQfinish(c);
+    return rc;
+}
+
 /* Connect both sides, check state, work out where to start. */
 static int prepare(run_state *st, wb_lsn *startpos)
 {
     wb_slot_info slot;
     wb_lsn stored;
-    char a[WB_LSN_BUFLEN], b[WB_LSN_BUFLEN];
+    char a[WB_LSN_BUFLEN];
     int rc;
 
     /* Before anything is written, the start-up checks (check/startup.h)
@@ -596,6 +620,8 @@ static int prepare(run_state *st, wb_lsn *startpos)
     if (!st->ever_streamed &&
         (rc = wb_startup_verify_classes(
              config(st), WB_STARTUP_FILE | WB_STARTUP_CATALOG, st->err)) != 0)
+        return rc;
+    if (!st->ever_streamed && (rc = copy_access(st)) != 0)
         return rc;
     if ((rc = wb_apply_open(config(st), &st->apply, st->err)) != 0)
         return rc;
@@ -613,7 +639,10 @@ static int prepare(run_state *st, wb_lsn *startpos)
         return rc;
     if ((rc = wb_source_ensure_publication(st->src, st->err)) != 0)
         return rc;
-    if ((rc = wb_source_ensure_slot(st->src, stored, &slot, st->err)) != 0)
+    /* A new slot exports its snapshot when mappings copy existing rows:
+     * the copy reads under it before the stream starts (sync.h). */
+    bool copy = wb_sync_wanted(config(st));
+    if ((rc = wb_source_ensure_slot(st->src, stored, copy, &slot, st->err)))
         return rc;
     if (!slot.created && slot.active_pid &&
         (rc = wait_slot_inactive(st, stored, &slot)) != 0)
@@ -624,6 +653,18 @@ static int prepare(run_state *st, wb_lsn *startpos)
     if ((rc = wb_progress_resume(config(st)->source.slot, stored, &ps, &stored,
                                  &store, st->err)) != 0)
         return rc;
+    st->snapshot[0] = '\0';
+    if (slot.created && slot.snapshot[0]) {
+        /* The mappings' copy states and the starting point, together. */
+        st->snapshot_time = wb_pgtime_now();
+        if ((rc = wb_sync_start(config(st), st->apply, stored,
+                                st->snapshot_time, st->err)) != 0)
+            return rc;
+        snprintf(st->snapshot, sizeof(st->snapshot), "%s", slot.snapshot);
+        store = false;
+    } else if (!slot.created) {
+        wb_sync_report(config(st), wb_apply_sync_rows(st->apply));
+    }
     if (store) {
         /* Store the starting point so that later checks have a base. */
         rc = wb_apply_store_progress(st->apply, stored, wb_pgtime_now(),
@@ -636,16 +677,52 @@ static int prepare(run_state *st, wb_lsn *startpos)
     st->persisted = stored;
     st->stats.start_lsn = stored;
     *startpos = stored;
-    if (st->opts.until_now &&
-        (rc = wb_source_until_marker(st->src, &st->until, st->err)) != 0)
-        return rc;
-    wb_log(WB_LOG_INFO, "resuming at %s (progress stored in %s)%s%s",
+    wb_log(WB_LOG_INFO, "resuming at %s (progress stored in %s)",
            wb_lsn_format(stored, a),
            wb_progress_get_mode(progress) == WB_PROGRESS_ORIGIN
                ? "replication origin"
-               : "progress table",
-           st->opts.until_now ? ", until " : "",
-           st->opts.until_now ? wb_lsn_format(st->until, b) : "");
+               : "progress table");
+    return 0;
+}
+
+/* sync.h: asked between chunks of the initial copy, which runs before
+ * the loop does: deliver the signals that arrived meanwhile. */
+static bool copy_should_stop(void *ud)
+{
+    run_state *st = ud;
+    uv_run(&st->loop, UV_RUN_NOWAIT);
+    return st->stop_requested;
+}
+
+/* The slot was just created with a snapshot: copy the existing rows
+ * (sync.h), then, with --until now, note where to stop.  Both use the
+ * replication connection only once the copy no longer needs its snapshot
+ * (any command there ends the export).  1 when a stop was asked for. */
+static int before_stream(run_state *st, wb_lsn startpos)
+{
+    char a[WB_LSN_BUFLEN];
+    int rc;
+
+    if (st->snapshot[0]) {
+        rc = wb_sync_copy(st->disp, st->apply, st->snapshot, startpos,
+                          st->snapshot_time, st->binary, copy_should_stop, st,
+                          st->err);
+        st->snapshot[0] = '\0';
+        if (rc == WB_ECANCELED && st->stop_requested) {
+            note_durable(st);
+            wb_error_clear(st->err);
+            log_stopped(st);
+            return 1;
+        }
+        if (rc)
+            return rc;
+        note_durable(st);
+    }
+    if (st->opts.until_now) {
+        if ((rc = wb_source_until_marker(st->src, &st->until, st->err)) != 0)
+            return rc;
+        wb_log(WB_LOG_INFO, "streaming until %s", wb_lsn_format(st->until, a));
+    }
     return 0;
 }
 
@@ -727,6 +804,8 @@ static int run_session(run_state *st)
         return rc;
     if ((rc = wb_dispatch_start_session(st->disp, st->apply, startpos)) != 0)
         return rc;
+    if ((rc = before_stream(st, startpos)) != 0)
+        return rc < 0 ? rc : 0;
     if ((rc = wb_source_start(st->src, startpos, st->err)) != 0)
         return rc;
     st->active = true;

@@ -22,6 +22,8 @@
 #include "run.h"
 #include "check/startup.h"
 #include "status.h"
+#include "sync.h"
+#include "common/conn.h"
 
 /* Exit codes (documented in the README and in --help). */
 enum {
@@ -273,6 +275,31 @@ static int report_format(const wb_config *cfg)
     return 0;
 }
 
+/* check: what the initial copy will do, or did, per mapping (sync.h);
+ * a source role that may not read a table to copy is refused as run
+ * refuses it. */
+static int report_copy(const wb_config *cfg, wb_error *err)
+{
+    const char *tconn = cfg->target.conninfo && *cfg->target.conninfo
+                            ? cfg->target.conninfo
+                            : cfg->source.conninfo;
+    int rc;
+    PGconn *src = wb_conn_open(cfg->source.conninfo, false, "walbridge check",
+                               "source", err);
+    PGconn *tgt =
+        src ? wb_conn_open(tconn, false, "walbridge check", "target", err)
+            : NULL;
+    if (!src || !tgt)
+        rc = err->code ? err->code : WB_ECONN;
+    else
+        rc = wb_sync_check(cfg, src, tgt, err);
+    if (src)
+        PQfinish(src);
+    if (tgt)
+        PQfinish(tgt);
+    return rc;
+}
+
 static int cmd_check(int argc, char **argv)
 {
     cli_opts o = {0};
@@ -297,7 +324,17 @@ static int cmd_check(int argc, char **argv)
      * that need no connection); problems of the graph and the catalog are
      * logged as found, err is the first refusal or their summary. */
     wb_error_clear(&err);
-    rc = wb_startup_verify(cfg, o.offline, &err);
+    /* In run's order: the file and the catalogs, the copy's privileges
+     * (before anything is created), then the target session's checks. */
+    rc = o.offline ? wb_startup_verify(cfg, true, &err)
+                   : wb_startup_verify_classes(
+                         cfg, WB_STARTUP_FILE | WB_STARTUP_CATALOG, &err);
+    if (rc == 0 && !o.offline)
+        rc = report_copy(cfg, &err);
+    if (rc == 0 && !o.offline)
+        rc = wb_startup_verify_classes(
+            cfg, WB_STARTUP_ALL & ~(WB_STARTUP_FILE | WB_STARTUP_CATALOG),
+            &err);
     if (rc)
         wb_log_error(WB_LOG_FATAL, &err);
     else
