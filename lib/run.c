@@ -654,7 +654,7 @@ static int prepare(run_state *st, wb_lsn *startpos)
                                  &store, st->err)) != 0)
         return rc;
     st->snapshot[0] = '\0';
-    if (slot.created && slot.snapshot[0]) {
+    if (slot.created) {
         /* The mappings' copy states and the starting point, together. */
         st->snapshot_time = wb_pgtime_now();
         if ((rc = wb_sync_start(config(st), st->apply, stored,

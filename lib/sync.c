@@ -484,8 +484,6 @@ int wb_sync_check(const wb_config *cfg, PGconn *src, PGconn *tgt, wb_error *err)
     if ((rc = wb_sync_slot_exists(cfg, src, &slot_exists, err)) != 0)
         return rc;
     if (!slot_exists) {
-        if (!wb_sync_wanted(cfg))
-            return 0;
         if ((rc = wb_sync_check_access(cfg, src, err)) != 0)
             return rc;
         for (size_t i = 0; i < cfg->nmappings; i++) {

@@ -447,6 +447,16 @@ static void print_status_json(const wb_status *st)
             fputc(',', f);
         json_str(f, st->tables[i]);
     }
+    fputs("],\"mappings\":[", f);
+    for (int i = 0; i < st->nmappings; i++) {
+        fputs(i ? ",{\"name\":" : "{\"name\":", f);
+        json_str(f, st->mappings[i].name);
+        fputs(",\"initial_copy\":", f);
+        json_str(f, st->mappings[i].copy);
+        fprintf(f, ",\"rows_copied\":%lld,\"same_definition\":%s}",
+                (long long)st->mappings[i].rows,
+                st->mappings[i].same_def ? "true" : "false");
+    }
     fputs("]}\n", f);
 }
 
@@ -488,6 +498,18 @@ static void print_status_text(const wb_status *st)
            st->publication_exists ? "" : " (missing)");
     for (int i = 0; i < st->ntables; i++)
         printf("  %s\n", st->tables[i]);
+    printf("initial copy:\n");
+    for (int i = 0; i < st->nmappings; i++) {
+        const char *c = st->mappings[i].copy;
+        printf("  %-30s %s", st->mappings[i].name, c);
+        if (strcmp(c, "copying") == 0 || strcmp(c, "done") == 0)
+            printf(" (%lld rows%s, %s)", (long long)st->mappings[i].rows,
+                   st->mappings[i].same_def ? "" : ", under another definition",
+                   st->mappings[i].updated);
+        else if (strcmp(c, "never") == 0 && !st->mappings[i].wanted)
+            printf(" (initial_copy: false)");
+        printf("\n");
+    }
 }
 
 static int cmd_status(int argc, char **argv)

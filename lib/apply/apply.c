@@ -66,31 +66,20 @@ int wb_apply_own_table(wb_apply *a, const char *name, const char *what,
     return wb_apply_exec_built(a, &sql, msg, err);
 }
 
-/* Does some enabled mapping copy existing rows (sync.h)? */
-static bool copies(const wb_config *cfg)
-{
-    for (size_t i = 0; i < cfg->nmappings; i++)
-        if (cfg->mappings[i].enabled && cfg->mappings[i].initial_copy)
-            return true;
-    return false;
-}
-
-/* The sync state table (syncstate.h), created when some mapping copies,
- * and the slot's rows in it as the session starts. */
+/* The sync state table (syncstate.h), and the slot's rows in it as the
+ * session starts. */
 static int setup_sync(wb_apply *a, wb_error *err)
 {
     wb_strbuf sql = {0};
     int rc;
 
-    if (copies(a->cfg)) {
-        if ((rc = wb_apply_own_table(a, WB_OWN_SYNC_STATE, "the sync state",
-                                     &a->sync_rel, err)) != 0)
-            return rc;
-        wb_syncstate_sql_create(&sql, a->sync_rel);
-        if ((rc = wb_apply_exec_built(
-                 a, &sql, "could not create the sync state table", err)) != 0)
-            return rc;
-    }
+    if ((rc = wb_apply_own_table(a, WB_OWN_SYNC_STATE, "the sync state",
+                                 &a->sync_rel, err)) != 0)
+        return rc;
+    wb_syncstate_sql_create(&sql, a->sync_rel);
+    if ((rc = wb_apply_exec_built(
+             a, &sql, "could not create the sync state table", err)) != 0)
+        return rc;
     return wb_syncstate_read(a->conn, a->cfg, &a->sync_rows, err);
 }
 

@@ -103,8 +103,8 @@ int wb_apply_store_progress(wb_apply *a, wb_lsn end_lsn, int64_t commit_time,
  */
 int wb_apply_batch_stmt(wb_apply *a, const char *sql, int nparams,
                         const char *const *params, wb_lsn lsn, wb_error *err);
-/* The sync state table, quoted (NULL when no mapping copies existing
- * rows), and the slot's rows in it when the session started. */
+/* The sync state table, quoted, and the slot's rows in it when the
+ * session started. */
 const char *wb_apply_sync_rel(const wb_apply *a);
 const struct wb_sync_rows *wb_apply_sync_rows(const wb_apply *a);
 /* Read available results; 0 or the first failure (err filled). */

@@ -112,8 +112,8 @@ struct wb_apply {
     wb_apply_batch batch;
     wb_apply_conflicts cf;
     wb_apply_links lk;
-    /* The sync state (syncstate.h): its quoted table (NULL when no
-     * mapping copies) and the slot's rows as the session started. */
+    /* The sync state (syncstate.h): its quoted table and the slot's rows
+     * as the session started. */
     char *sync_rel;
     wb_sync_rows sync_rows;
     /* Row statements in flight, reused round robin: never more than the
