@@ -77,6 +77,9 @@ typedef struct run_state {
     bool src_drained;      /* the last drain_source read all the source had */
     char snapshot[64];     /* the new slot's exported snapshot, until the
                               initial copy has read under it (sync.h) */
+    bool copy_failed;      /* the initial copy stopped on an error: no
+                              retry can go on with it (its snapshot is
+                              gone), so walbridge stops */
     int64_t snapshot_time; /* when the slot was created */
     int result;
     wb_error *err;
@@ -708,6 +711,7 @@ static int before_stream(run_state *st, wb_lsn startpos)
                           st->snapshot_time, st->binary, copy_should_stop, st,
                           st->err);
         st->snapshot[0] = '\0';
+        st->copy_failed = rc != 0 && rc != WB_ECANCELED;
         if (rc == WB_ECANCELED && st->stop_requested) {
             note_durable(st);
             wb_error_clear(st->err);
@@ -914,6 +918,17 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
             st->binary && !st->stop_requested &&
             (rc == WB_EFORMAT || (rc == WB_EDATA && !retryable(rc, err)));
         end_session(st);
+        if (st->copy_failed) {
+            /* Retrying would stream without the rest of the copy: stop,
+             * and say so (the next start reports the mapping as
+             * interrupted). */
+            if (!err->hint[0])
+                wb_error_hint(err, "The initial copy cannot go on: its "
+                                   "snapshot ended with the session.  "
+                                   "walbridge check and walbridge status "
+                                   "report the mappings it left unfinished.");
+            break;
+        }
         if (text) {
             st->text_only = rc == WB_EDATA || err->lsn == st->format_lsn;
             st->format_lsn = err->lsn;

@@ -232,3 +232,30 @@ assert_contains "$WB_WORK/check.e2" \
 wb_run_until "$CFG_E"
 assert_contains "$WB_WORK/run.$WB_RUN_N.log" "WARNING:  mapping \"users_to_contacts\" was never copied" \
     "run reports it too"
+
+# ---------------------------------------------------------------- f
+echo "-- f. a row the target refuses in the middle of a copy stops walbridge"
+q "CREATE TABLE portal.small (id integer PRIMARY KEY, name varchar(100));
+   CREATE TABLE salesforce.small (id integer PRIMARY KEY, name varchar(40));
+   INSERT INTO portal.small SELECT g, CASE WHEN g = 45000 THEN repeat('x', 50) ELSE 'n' || g END
+   FROM generate_series(1, 50000) g" >/dev/null
+SLOT_F=${WB_SLOT}_f
+CFG_F=$WB_WORK/f.yaml
+wb_write_config "$CFG_F" "$SLOT_F"
+cat >>"$CFG_F" <<'EOF'
+    enabled: false
+  - name: small
+    from: portal.small
+    to: salesforce.small
+    key: { id: id }
+    columns: { name: name }
+EOF
+rc=0
+wb_exec "$WB_WORK/run.f" 120 run -c "$CFG_F" --until now || rc=$?
+assert_eq "$rc" 4 "a refused row stops the copy with the data error's exit code"
+assert_contains "$WB_WORK/run.f" "value too long for type character varying(40)" "the error is the target's"
+assert_contains "$WB_WORK/run.f" "HINT:  The initial copy cannot go on" "the hint says the copy cannot go on"
+assert_not_contains "$WB_WORK/run.f" "streaming from slot" "nothing was streamed"
+st=$(state "$SLOT_F" small)
+assert_eq "$st" "copying:$(q "SELECT count(*) FROM salesforce.small")" \
+    "sync_state counts exactly the rows that reached the target"
