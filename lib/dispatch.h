@@ -24,6 +24,7 @@
 #include "config/config.h"
 #include "common/error.h"
 #include "common/lsn.h"
+#include "map/change.h"
 #include "map/router.h"
 #include "run.h"
 
@@ -35,6 +36,14 @@ typedef struct wb_dispatch_hooks {
     /* A streamed transaction's replay waited for the target to catch up:
      * more of it may be durable now. */
     void (*target_waited)(void *ud);
+    /* Every row change decoded (of skipped transactions too), before it
+     * is routed, with its top-level transaction's xid; NULL: none
+     * wanted. */
+    void (*row_change)(void *ud, const wb_change *c, uint32_t xid);
+    /* A non-transactional message whose prefix starts "walbridge.",
+     * outside any transaction; it may queue target writes (the batch is
+     * the open one).  0 or an error with err. */
+    int (*message)(void *ud, const wb_pgoutput_message *m, wb_error *err);
 } wb_dispatch_hooks;
 
 /*
@@ -117,6 +126,8 @@ typedef struct wb_copied_row {
     size_t nonly;
     wb_lsn lsn;
     int64_t commit_time;
+    bool rewrite_only_changed; /* a re-sync's row: write only target rows
+                                  that differ (map/change.h) */
 } wb_copied_row;
 int wb_dispatch_copied_row(wb_dispatch *d, const wb_copied_row *row);
 

@@ -29,6 +29,7 @@
 #include "common/conn.h"
 #include "common/log.h"
 #include "progress.h"
+#include "resync.h"
 #include "run.h"
 #include "sync.h"
 
@@ -54,6 +55,8 @@ typedef struct run_state {
     wb_apply *apply;
     wb_dispatch *disp; /* the messages, the source transaction and the
                           configuration in force */
+    wb_resync *resync; /* the online re-sync's jobs (resync.h) */
+    bool slot_created; /* this session created the slot (and copied) */
 
     wb_lsn persisted;
     wb_lsn until; /* --until now target */
@@ -284,10 +287,13 @@ static void shutdown_loop(run_state *st)
     uv_stop(&st->loop);
 }
 
+/* --until now: caught up, and every re-sync running is done (the
+ * target then holds every row as of now). */
 static bool until_reached(const run_state *st)
 {
     return st->opts.until_now && idle(st) &&
-           wb_dispatch_pos(st->disp)->recv >= st->until;
+           wb_dispatch_pos(st->disp)->recv >= st->until &&
+           !wb_resync_busy(st->resync);
 }
 
 static void on_batch_timer(uv_timer_t *h);
@@ -657,6 +663,7 @@ static int prepare(run_state *st, wb_lsn *startpos)
                                  &store, st->err)) != 0)
         return rc;
     st->snapshot[0] = '\0';
+    st->slot_created = slot.created;
     if (slot.created) {
         /* The mappings' copy states and the starting point, together. */
         st->snapshot_time = wb_pgtime_now();
@@ -774,6 +781,8 @@ static void end_session(run_state *st)
         st->apoll_started = false;
         st->apoll_events = 0;
     }
+    /* Before the applier goes: the re-sync borrows it. */
+    wb_resync_end_session(st->resync);
     uv_run(&st->loop, UV_RUN_NOWAIT);
     uv_timer_stop(&st->timer);
     wb_source_close(st->src);
@@ -826,6 +835,13 @@ static int run_session(run_state *st)
     uv_poll_start(&st->apoll, UV_READABLE, on_apply_poll);
     st->src_paused = false;
     uv_timer_start(&st->timer, on_timer, TICK_MS, TICK_MS);
+    /* Jobs of the online re-sync: mappings whose copy is unfinished (not
+     * when this session's initial copy just wrote their state). */
+    if ((rc = wb_resync_start_session(
+             st->resync, st->disp, st->apply, st->binary,
+             st->slot_created ? NULL : wb_apply_sync_rows(st->apply),
+             st->err)) != 0)
+        return rc;
     /* A signal that arrived during set-up is delivered here. */
     uv_run(&st->loop, UV_RUN_DEFAULT);
     return st->result;
@@ -869,6 +885,28 @@ static void hook_target_waited(void *ud)
     note_durable(ud);
 }
 
+/* dispatch.c: the online re-sync watches row changes and its messages. */
+static void hook_row_change(void *ud, const wb_change *c, uint32_t xid)
+{
+    run_state *st = ud;
+    if (st->resync)
+        wb_resync_row_change(st->resync, c, xid);
+}
+
+static int hook_message(void *ud, const wb_pgoutput_message *m, wb_error *err)
+{
+    run_state *st = ud;
+    return st->resync ? wb_resync_message(st->resync, m, err) : 0;
+}
+
+/* resync.c: reading a chunk failed. */
+static void resync_failed(void *ud, const wb_error *err)
+{
+    run_state *st = ud;
+    *st->err = *err;
+    fail(st, err->code ? err->code : WB_EIO);
+}
+
 int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
            wb_error *err)
 {
@@ -876,7 +914,8 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
     wb_error local;
     int rc, attempt = 0;
     bool loop_ready = false;
-    wb_dispatch_hooks hooks = {st, hook_target_waited};
+    wb_dispatch_hooks hooks = {st, hook_target_waited, hook_row_change,
+                               hook_message};
 
     if (!st)
         return wb_error_set(err, WB_ENOMEM, "out of memory");
@@ -897,6 +936,10 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
     if ((rc = setup_loop(st)) != 0)
         goto done;
     loop_ready = true;
+    if (!(st->resync = wb_resync_create(&st->loop, resync_failed, st, err))) {
+        rc = err->code ? err->code : WB_ENOMEM;
+        goto done;
+    }
     for (;;) {
         uint64_t before = st->stats.txns_applied + st->stats.txns_skipped;
         wb_error_clear(err);
@@ -919,14 +962,14 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
             (rc == WB_EFORMAT || (rc == WB_EDATA && !retryable(rc, err)));
         end_session(st);
         if (st->copy_failed) {
-            /* Retrying would stream without the rest of the copy: stop,
-             * and say so (the next start reports the mapping as
-             * interrupted). */
+            /* A retry here would not copy again (the snapshot is gone):
+             * stop on the error, which needs a person; the next start
+             * goes on with the copy as an online re-sync. */
             if (!err->hint[0])
-                wb_error_hint(err, "The initial copy cannot go on: its "
-                                   "snapshot ended with the session.  "
-                                   "walbridge check and walbridge status "
-                                   "report the mappings it left unfinished.");
+                wb_error_hint(err, "The next start goes on with the copy from "
+                                   "its stored cursor while streaming (an "
+                                   "online re-sync); walbridge status shows "
+                                   "it.");
             break;
         }
         if (text) {
@@ -969,6 +1012,7 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
         }
     }
 done:
+    wb_resync_destroy(st->resync);
     if (loop_ready)
         teardown_loop(st);
     st->stats.final_lsn = st->persisted;

@@ -214,8 +214,9 @@ static int copy_table(copier *x, table_copy *tcp, wb_sync_stop_fn stop,
         if (wb_apply_backlogged(x->a) &&
             (rc = wb_apply_make_room(x->a, ROOM_WAIT_MS, x->err)) != 0)
             return rc;
-        wb_copied_row cr = {&tr.rel, e->generation, &t, tcp->maps, tcp->nmaps,
-                            x->lsn,  x->commit_time};
+        wb_copied_row cr = {&tr.rel,        e->generation, &t,
+                            tcp->maps,      tcp->nmaps,    x->lsn,
+                            x->commit_time, false};
         if ((rc = wb_dispatch_copied_row(x->d, &cr)) != 0)
             return rc;
         rows++;
@@ -323,7 +324,8 @@ int wb_sync_copy(wb_dispatch *d, wb_apply *a, const char *snapshot, wb_lsn lsn,
         rc = wb_error_set(err, WB_ENOMEM, "out of memory");
         goto out;
     }
-    if ((rc = wb_tablecopy_open(cfg, snapshot, &x.tc, err)) != 0)
+    if ((rc = wb_tablecopy_open(cfg->source.conninfo, snapshot, &x.tc, err)) !=
+        0)
         goto out;
     wb_log(WB_LOG_INFO,
            "copying the existing rows of %zu table%s as of %s (%s values)",
@@ -369,22 +371,19 @@ void wb_sync_report(const wb_config *cfg, const wb_sync_rows *rows)
             wb_log(WB_LOG_WARNING,
                    "mapping \"%s\" was never copied: rows that \"%s.%s\" "
                    "held before walbridge's slot was created have not "
-                   "reached \"%s.%s\"",
+                   "reached \"%s.%s\" (walbridge resync --mapping %s "
+                   "copies them)",
                    m->name, m->from.schema, m->from.table, m->to.schema,
-                   m->to.table);
-        else if (r->kind == WB_SYNC_COPYING)
-            wb_log(WB_LOG_WARNING,
-                   "the initial copy of mapping \"%s\" was interrupted after "
-                   "%lld rows: the rest of the rows \"%s.%s\" held when the "
-                   "slot was created have not reached \"%s.%s\"",
-                   m->name, (long long)r->rows, m->from.schema, m->from.table,
-                   m->to.schema, m->to.table);
+                   m->to.table, m->name);
         else if (r->kind == WB_SYNC_DONE && strcmp(r->digest, m->digest) != 0)
             wb_log(WB_LOG_WARNING,
                    "mapping \"%s\" was copied under another definition: "
                    "target rows that no change touched since still hold "
-                   "what the old definition made of them",
-                   m->name);
+                   "what the old definition made of them (walbridge resync "
+                   "--mapping %s copies them again)",
+                   m->name, m->name);
+        /* A copy left at "copying" goes on as an online re-sync from its
+         * cursor (resync.h), which logs it. */
     }
 }
 
@@ -522,8 +521,9 @@ int wb_sync_check(const wb_config *cfg, PGconn *src, PGconn *tgt, wb_error *err)
                    m->name);
         else if (k == WB_SYNC_COPYING)
             wb_log(WB_LOG_WARNING,
-                   "mapping \"%s\": the initial copy was interrupted after "
-                   "%lld rows",
+                   "mapping \"%s\": copying, %lld rows so far (an "
+                   "interrupted copy, or a re-sync: walbridge run goes on "
+                   "with it from its cursor)",
                    m->name, (long long)r->rows);
         else if (!m->initial_copy)
             wb_log(WB_LOG_INFO,

@@ -87,10 +87,10 @@ int wb_sync_check(const wb_config *cfg, PGconn *src, PGconn *tgt,
                   wb_error *err);
 
 /*
- * A session on a slot that existed: log what the sync state says about
- * the enabled mappings that copy existing rows and have not been copied
- * under their current definition (interrupted, never copied, copied under
- * another digest), at WARNING; nothing when all are done.
+ * A session on a slot that existed: warn about the enabled mappings that
+ * copy existing rows and were never copied, or were copied under another
+ * definition (digest); nothing when all are done.  A copy that was
+ * interrupted goes on as an online re-sync (resync.h), which says so.
  */
 void wb_sync_report(const wb_config *cfg, const wb_sync_rows *rows);
 

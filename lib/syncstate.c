@@ -114,13 +114,20 @@ static char *dup_or_null(const PGresult *res, int row, int col, bool *oom)
 int wb_syncstate_read(PGconn *conn, const wb_config *cfg, wb_sync_rows *out,
                       wb_error *err)
 {
+    return wb_syncstate_read_slot(conn, cfg->target.progress_schema,
+                                  cfg->source.slot, out, err);
+}
+
+int wb_syncstate_read_slot(PGconn *conn, const char *schema, const char *slot,
+                           wb_sync_rows *out, wb_error *err)
+{
     wb_strbuf rel = {0}, sql = {0};
     PGresult *res = NULL;
     bool oom = false;
     int rc = 0;
 
     memset(out, 0, sizeof(*out));
-    wb_names_rel(&rel, cfg->target.progress_schema, WB_OWN_SYNC_STATE);
+    wb_names_rel(&rel, schema, WB_OWN_SYNC_STATE);
     wb_syncstate_sql_read(&sql, rel.data ? rel.data : "");
     if (rel.err || sql.err) {
         rc = wb_error_set(err, WB_ENOMEM, "out of memory");
@@ -138,7 +145,7 @@ int wb_syncstate_read(PGconn *conn, const wb_config *cfg, wb_sync_rows *out,
     res = NULL;
     if (!exists)
         goto out;
-    const char *p[1] = {cfg->source.slot};
+    const char *p[1] = {slot};
     rc = wb_conn_expect(
         conn, PQexecParams(conn, sql.data, 1, NULL, p, NULL, NULL, 0),
         PGRES_TUPLES_OK, &res, "could not read the sync state", err);

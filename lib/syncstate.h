@@ -88,5 +88,9 @@ int wb_syncstate_sql_advance(wb_strbuf *b, const char *rel);
  */
 int wb_syncstate_read(PGconn *conn, const wb_config *cfg, wb_sync_rows *out,
                       wb_error *err);
+/* The same for a schema and slot given apart (from a thread that must not
+ * read a configuration a reload may free). */
+int wb_syncstate_read_slot(PGconn *conn, const char *schema, const char *slot,
+                           wb_sync_rows *out, wb_error *err);
 
 #endif

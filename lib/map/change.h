@@ -42,6 +42,9 @@ typedef struct wb_change {
      * mapping that reads rel. */
     const struct wb_config_mapping *const *only;
     size_t nonly;
+    /* A re-synced row (resync.h): most target rows already hold it, so
+     * its writes change only rows that differ (skip_unchanged). */
+    bool rewrite_only_changed;
 } wb_change;
 
 /*

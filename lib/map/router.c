@@ -451,7 +451,8 @@ static int host_emit(void *ctx, const wb_plugin_op *op)
     t->insert_if_missing = op->kind == WB_PLUGIN_UPDATE &&
                            (op->flags & WB_PLUGIN_OP_INSERT_IF_MISSING);
     t->skip_unchanged = op->kind != WB_PLUGIN_DELETE &&
-                        (op->flags & WB_PLUGIN_OP_SKIP_UNCHANGED);
+                        ((op->flags & WB_PLUGIN_OP_SKIP_UNCHANGED) ||
+                         x->c->rewrite_only_changed);
     t->has_lookup = lookup;
     t->binary = x->in->bin;
     if (x->in->bin_any_text && to_text(x, t) != 0)

@@ -181,7 +181,8 @@ static void route_all(const wb_config *cfg)
                            0,
                            i + 1,
                            NULL,
-                           0};
+                           0,
+                           false};
             wb_target_op *ops;
             size_t nops;
             wb_error err;

@@ -160,12 +160,12 @@ assert_ge "$COPIED_C" 119000 "the copy read the snapshot's rows ($COPIED_C)"
 echo "-- d. kill -9, then SIGTERM, in the middle of a copy"
 q "INSERT INTO portal.users (email, first_name, last_name, phone, status)
    SELECT 'big' || g || '@example.com', 'Big' || g, 'B', nextval('testlog.seq')::text, 'active'
-   FROM generate_series(1, 300000) g" >/dev/null
+   FROM generate_series(1, 120000) g" >/dev/null
 for how in KILL TERM; do
     slot=${WB_SLOT}_$(tr '[:upper:]' '[:lower:]' <<<"$how")
     cfg=$WB_WORK/$how.yaml
     wb_write_config "$cfg" "$slot"
-    q "TRUNCATE salesforce.account" >/dev/null
+    q "TRUNCATE salesforce.account, testlog.target_audit" >/dev/null
     wb_start_bg "$cfg"
     pid=$WB_BG_PID
     wb_wait_sql 60 "SELECT coalesce((SELECT rows_copied FROM walbridge.sync_state WHERE slot = '$slot'), 0) >= 40000" t \
@@ -192,13 +192,17 @@ for how in KILL TERM; do
     rc=0
     wb_exec "$WB_WORK/check.$how" 60 check -c "$cfg" || rc=$?
     assert_contains "$WB_WORK/check.$how" \
-        "WARNING:  mapping \"users_to_accounts\": the initial copy was interrupted after $n rows" \
+        "WARNING:  mapping \"users_to_accounts\": copying, $n rows so far (an interrupted copy, or a re-sync: walbridge run goes on with it from its cursor)" \
         "$how: check reports the interrupted copy"
     wb_run_until "$cfg"
     assert_contains "$WB_WORK/run.$WB_RUN_N.log" \
-        "WARNING:  the initial copy of mapping \"users_to_accounts\" was interrupted after $n rows" \
-        "$how: the next run reports it"
-    assert_eq "$(q "SELECT count(*) FROM salesforce.account")" "$n" "$how: and copies nothing twice"
+        "re-syncing mapping \"users_to_accounts\" from \"portal.users\" while streaming after its stored cursor ($n rows stored)" \
+        "$how: the next run goes on from the stored cursor"
+    assert_eq "$(state "$slot" users_to_accounts)" "done:$(q "SELECT count(*) FROM portal.users")" \
+        "$how: and finishes the copy"
+    wb_assert_synced "$how: target equals mapped source"
+    assert_eq "$(q "SELECT count(*) FROM (SELECT id FROM testlog.target_audit WHERE op <> 'D'
+                    GROUP BY id HAVING count(*) > 1) d")" 0 "$how: no row written twice"
 done
 
 # ---------------------------------------------------------------- e
@@ -232,6 +236,8 @@ assert_contains "$WB_WORK/check.e2" \
 wb_run_until "$CFG_E"
 assert_contains "$WB_WORK/run.$WB_RUN_N.log" "WARNING:  mapping \"users_to_contacts\" was never copied" \
     "run reports it too"
+assert_contains "$WB_WORK/run.$WB_RUN_N.log" "(walbridge resync --mapping users_to_contacts copies them)" \
+    "and says how to copy them"
 
 # ---------------------------------------------------------------- f
 echo "-- f. a row the target refuses in the middle of a copy stops walbridge"
@@ -254,7 +260,8 @@ rc=0
 wb_exec "$WB_WORK/run.f" 120 run -c "$CFG_F" --until now || rc=$?
 assert_eq "$rc" 4 "a refused row stops the copy with the data error's exit code"
 assert_contains "$WB_WORK/run.f" "value too long for type character varying(40)" "the error is the target's"
-assert_contains "$WB_WORK/run.f" "HINT:  The initial copy cannot go on" "the hint says the copy cannot go on"
+assert_contains "$WB_WORK/run.f" "HINT:  The next start goes on with the copy from its stored cursor" \
+    "the hint says how the copy goes on"
 assert_not_contains "$WB_WORK/run.f" "streaming from slot" "nothing was streamed"
 st=$(state "$SLOT_F" small)
 assert_eq "$st" "copying:$(q "SELECT count(*) FROM salesforce.small")" \

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# test_resync: `walbridge resync` copies a mapping's source again while
+# walbridge streams (low and high watermarks around each chunk, resync.h).
+#   a. a slot created with initial_copy: false leaves salesforce.account
+#      empty; with walbridge streaming and a writer updating, inserting,
+#      deleting and re-keying portal.users (each change a fresh phone from
+#      testlog.seq), `walbridge resync` fills it: at the end the target
+#      equals the source, no (key, value) is written twice and, per key,
+#      every value written is newer than the one before; watermarks forged
+#      by another session meanwhile are ignored;
+#   b. kill -9 in the middle of a re-sync: the next start goes on from the
+#      stored cursor, and the target ends equal to the source with no row
+#      written twice;
+#   c. a mapping whose source has no key is refused with a clear message.
+source "$(dirname "$0")/lib.sh"
+
+q() { wb_psql -c "$1"; }
+state() { q "SELECT state || ':' || rows_copied FROM walbridge.sync_state WHERE slot = '$WB_SLOT' AND mapping = '$1'"; }
+
+echo "-- set-up: change audit, 60000 users, a slot without a copy"
+wb_setup_change_audit
+q "INSERT INTO portal.users (email, first_name, last_name, phone, status)
+   SELECT 'u' || g || '@example.com', 'F' || g, 'L' || g, nextval('testlog.seq')::text, 'active'
+   FROM generate_series(1, 60000) g" >/dev/null
+CFG=$WB_WORK/walbridge.yaml
+wb_write_config "$CFG"
+echo "    initial_copy: false" >>"$CFG"
+wb_run_until "$CFG"
+assert_eq "$(q "SELECT count(*) FROM salesforce.account")" 0 "initial_copy: false copied nothing"
+q "TRUNCATE testlog.source_log, testlog.target_audit" >/dev/null
+
+# ---------------------------------------------------------------- a
+echo "-- a. resync while streaming, with a writer and forged watermarks"
+wb_start_bg "$CFG"
+BG=$WB_BG_PID
+W=$WB_WORK/writer
+mkdir -p "$W"
+pick="SELECT id FROM portal.users WHERE id % :nc = :client_id ORDER BY random()"
+cat >"$W/update.sql" <<EOF
+UPDATE portal.users SET phone = nextval('testlog.seq')::text WHERE id IN ($pick LIMIT 3);
+EOF
+cat >"$W/insert.sql" <<'EOF'
+INSERT INTO portal.users (email, first_name, last_name, phone)
+  VALUES ('w' || :client_id || '@example.com', 'W', 'W', nextval('testlog.seq')::text);
+EOF
+cat >"$W/delete.sql" <<EOF
+DELETE FROM portal.users WHERE id = ($pick LIMIT 1);
+EOF
+cat >"$W/rekey.sql" <<EOF
+UPDATE portal.users SET id = id + 1000000, phone = nextval('testlog.seq')::text
+  WHERE id = ($pick LIMIT 1) AND id < 1000000;
+EOF
+cat >"$W/forge.sql" <<'EOF'
+SELECT pg_logical_emit_message(false, 'walbridge.watermark', md5(random()::text) || ' H 1');
+EOF
+PGAPPNAME=wbt_writer pgbench -n -c 3 -j 3 -T 600 -R 300 -D nc=3 \
+    -f "$W/update.sql@60" -f "$W/insert.sql@15" -f "$W/delete.sql@10" -f "$W/rekey.sql@10" \
+    -f "$W/forge.sql@5" "$WB_DB" >"$W/pgbench.log" 2>&1 &
+WRITER=$!
+wb_track_pid "$WRITER"
+wb_wait_sql 30 "SELECT count(*) > 100 FROM testlog.source_log" t "the writer is writing"
+rc=0
+wb_exec "$WB_WORK/resync.a" 300 resync -c "$CFG" --mapping users_to_accounts || rc=$?
+[[ "$rc" == 0 ]] || cat "$WB_WORK/resync.a" >&2
+assert_eq "$rc" 0 "walbridge resync exits 0"
+assert_contains "$WB_WORK/resync.a" "re-sync of mapping \"users_to_accounts\" done:" "resync waited until it was done"
+B=$(q "SELECT count(*) FROM testlog.source_log")
+wb_wait_sql 30 "SELECT count(*) > $B + 200 FROM testlog.source_log" t "the writer went on after the re-sync"
+kill "$WRITER"
+wait "$WRITER" 2>/dev/null || true
+wb_untrack_pid "$WRITER"
+wb_bg_check_alive
+wb_stop_bg "$BG"
+wb_run_until "$CFG"
+assert_contains "$WB_LOG" "re-syncing mapping \"users_to_accounts\" from \"portal.users\"" "run took the job"
+assert_contains "$WB_LOG" "ignored a watermark that is not this run's" "forged watermarks were ignored"
+wb_assert_synced "after the re-sync and the writer: target equals mapped source"
+DUPS="SELECT id, phone FROM testlog.target_audit WHERE op <> 'D' GROUP BY id, phone HAVING count(*) > 1"
+if [[ "$(q "SELECT count(*) FROM ($DUPS) d")" != 0 ]]; then
+    wb_psql_table -c "SELECT 'target' AS side, a.n, a.op, a.id, a.phone FROM testlog.target_audit a
+                      WHERE a.id IN (SELECT id FROM ($DUPS) d LIMIT 5)
+                      UNION ALL
+                      SELECT 'source', s.n, s.op, s.id, s.phone FROM testlog.source_log s
+                      WHERE s.id IN (SELECT id FROM ($DUPS) d LIMIT 5) ORDER BY 4, 1, 2" >&2 || true
+fi
+assert_eq "$(q "SELECT count(*) FROM ($DUPS) d")" 0 "no (key, value) written twice"
+assert_eq "$(q "SELECT count(*) FROM (SELECT phone::bigint AS p,
+                       lag(phone::bigint) OVER (PARTITION BY id ORDER BY n) AS prev
+                FROM testlog.target_audit WHERE op <> 'D') d WHERE p <= prev")" 0 \
+    "per key, every value written is newer than the one before"
+assert_ge "$(q "SELECT count(*) FROM testlog.source_log WHERE op = 'U'")" 300 "the writer's updates were many"
+assert_eq "$(state users_to_accounts | cut -d: -f1)" done "sync_state: done"
+rc=0
+wb_exec "$WB_WORK/status.a" 30 status -c "$CFG" --json || rc=$?
+assert_eq "$(jq -r '.mappings[0].initial_copy' "$WB_WORK/status.a.stdout")" done "status: done"
+
+# ---------------------------------------------------------------- b
+echo "-- b. kill -9 in the middle of a re-sync, then go on from the cursor"
+q "INSERT INTO portal.users (email, first_name, last_name, phone, status)
+   SELECT 'b' || g || '@example.com', 'B' || g, 'B', nextval('testlog.seq')::text, 'active'
+   FROM generate_series(1, 80000) g" >/dev/null
+wb_run_until "$CFG"
+q "TRUNCATE salesforce.account, testlog.target_audit" >/dev/null
+wb_start_bg "$CFG"
+BG=$WB_BG_PID
+rc=0
+wb_exec "$WB_WORK/resync.b" 60 resync -c "$CFG" --mapping users_to_accounts --no-wait || rc=$?
+assert_eq "$rc" 0 "walbridge resync --no-wait exits 0"
+wb_wait_sql 120 "SELECT rows_copied >= 30000 FROM walbridge.sync_state WHERE slot = '$WB_SLOT' AND mapping = 'users_to_accounts'" t \
+    "the re-sync is under way"
+kill -KILL "$BG"
+wait "$BG" 2>/dev/null || true
+wb_forget_bg "$BG"
+st=$(state users_to_accounts)
+n=$(q "SELECT count(*) FROM salesforce.account")
+assert_eq "$st" "copying:$n" "after kill -9: sync_state counts exactly the rows in the target"
+wb_run_until "$CFG"
+assert_contains "$WB_WORK/run.$WB_RUN_N.log" "re-syncing mapping \"users_to_accounts\" from \"portal.users\" while streaming after its stored cursor ($n rows stored)" \
+    "the next start goes on from the stored cursor"
+wb_assert_synced "after the resumed re-sync: target equals mapped source"
+assert_eq "$(q "SELECT count(*) FROM (SELECT id FROM testlog.target_audit GROUP BY id HAVING count(*) > 1) d")" 0 \
+    "no row written twice across the kill"
+assert_eq "$(state users_to_accounts | cut -d: -f1)" done "sync_state: done"
+
+# ---------------------------------------------------------------- c
+echo "-- c. a source without a key"
+q "CREATE TABLE portal.nokey (a integer, b text); INSERT INTO portal.nokey VALUES (1, 'x');
+   ALTER TABLE portal.nokey REPLICA IDENTITY FULL;
+   CREATE TABLE salesforce.nokey (a integer PRIMARY KEY, b text)" >/dev/null
+cat >>"$CFG" <<'EOF'
+  - name: nokey
+    from: portal.nokey
+    to: salesforce.nokey
+    key: { a: a }
+    columns: { b: b }
+    initial_copy: false
+EOF
+wb_run_until "$CFG"
+rc=0
+wb_exec "$WB_WORK/resync.c" 60 resync -c "$CFG" --mapping nokey --no-wait || rc=$?
+assert_eq "$rc" 0 "the request is recorded"
+rc=0
+wb_exec "$WB_WORK/run.c" 60 run -c "$CFG" --until now || rc=$?
+assert_eq "$rc" 6 "run stops on a re-sync it cannot do (catalog)"
+assert_contains "$WB_WORK/run.c" "table \"portal.nokey\" has no primary key or replica identity index, which a re-sync while streaming needs" \
+    "and says why"
