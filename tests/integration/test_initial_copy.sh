@@ -101,13 +101,13 @@ SLOT_C=${WB_SLOT}_c
 CFG_C=$WB_WORK/c.yaml
 wb_write_config "$CFG_C" "$SLOT_C"
 q "TRUNCATE salesforce.account, salesforce._trigger_log, testlog.source_log, testlog.target_audit" >/dev/null
-# 100000 more users: the copy takes long enough for the writer to overlap it.
+# 50000 more users: the copy takes long enough for the writer to overlap it.
 q "INSERT INTO portal.users (email, first_name, last_name, phone, status)
    SELECT 'more' || g || '@example.com', 'More' || g, 'M', nextval('testlog.seq')::text, 'active'
-   FROM generate_series(1, 100000) g" >/dev/null
+   FROM generate_series(1, 50000) g" >/dev/null
 W=$WB_WORK/writer
 mkdir -p "$W"
-pick="SELECT id FROM portal.users WHERE id % :nc = :client_id AND id > (SELECT max(id) - 120000 FROM portal.users) ORDER BY random()"
+pick="SELECT id FROM portal.users WHERE id % :nc = :client_id AND id > (SELECT max(id) - 70000 FROM portal.users) ORDER BY random()"
 cat >"$W/update.sql" <<EOF
 UPDATE portal.users SET phone = nextval('testlog.seq')::text WHERE id IN ($pick LIMIT 3);
 EOF
@@ -154,13 +154,13 @@ assert_eq "$(q "SELECT count(*) FROM (SELECT phone::bigint AS p,
     "per key, every value written is newer than the one before"
 assert_ge "$(q "SELECT count(*) FROM testlog.source_log WHERE op = 'U'")" 300 "the writer's updates were many"
 COPIED_C=$(q "SELECT rows_copied FROM walbridge.sync_state WHERE slot = '$SLOT_C' AND mapping = 'users_to_accounts'")
-assert_ge "$COPIED_C" 119000 "the copy read the snapshot's rows ($COPIED_C)"
+assert_ge "$COPIED_C" 69000 "the copy read the snapshot's rows ($COPIED_C)"
 
 # ---------------------------------------------------------------- d
 echo "-- d. kill -9, then SIGTERM, in the middle of a copy"
 q "INSERT INTO portal.users (email, first_name, last_name, phone, status)
    SELECT 'big' || g || '@example.com', 'Big' || g, 'B', nextval('testlog.seq')::text, 'active'
-   FROM generate_series(1, 120000) g" >/dev/null
+   FROM generate_series(1, 60000) g" >/dev/null
 for how in KILL TERM; do
     slot=${WB_SLOT}_$(tr '[:upper:]' '[:lower:]' <<<"$how")
     cfg=$WB_WORK/$how.yaml

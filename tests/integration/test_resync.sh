@@ -98,7 +98,7 @@ assert_eq "$(jq -r '.mappings[0].initial_copy' "$WB_WORK/status.a.stdout")" done
 echo "-- b. kill -9 in the middle of a re-sync, then go on from the cursor"
 q "INSERT INTO portal.users (email, first_name, last_name, phone, status)
    SELECT 'b' || g || '@example.com', 'B' || g, 'B', nextval('testlog.seq')::text, 'active'
-   FROM generate_series(1, 80000) g" >/dev/null
+   FROM generate_series(1, 50000) g" >/dev/null
 wb_run_until "$CFG"
 q "TRUNCATE salesforce.account, testlog.target_audit" >/dev/null
 wb_start_bg "$CFG"
