@@ -11,7 +11,10 @@
 #   b. kill -9 in the middle of a re-sync: the next start goes on from the
 #      stored cursor, and the target ends equal to the source with no row
 #      written twice;
-#   c. a mapping whose source has no key is refused with a clear message.
+#   c. a mapping whose source has no key is refused with a clear message;
+#   d. a composite key of text with a collation ("C": 'B' < 'a' < 'b'), an
+#      enum (in its declared order) and an integer is paged through in
+#      order: every row arrives once.
 source "$(dirname "$0")/lib.sh"
 
 q() { wb_psql -c "$1"; }
@@ -144,3 +147,33 @@ wb_exec "$WB_WORK/run.c" 60 run -c "$CFG" --until now || rc=$?
 assert_eq "$rc" 6 "run stops on a re-sync it cannot do (catalog)"
 assert_contains "$WB_WORK/run.c" "table \"portal.nokey\" has no primary key or replica identity index, which a re-sync while streaming needs" \
     "and says why"
+
+# ---------------------------------------------------------------- d
+echo "-- d. a composite key of text with a collation, an enum and an integer"
+q "CREATE TYPE portal.kind AS ENUM ('zeta', 'alpha', 'mid');
+   CREATE TABLE portal.ck (region text COLLATE \"C\", kind portal.kind, n integer, v text,
+                           PRIMARY KEY (region, kind, n));
+   CREATE TABLE salesforce.ck (region text COLLATE \"C\", kind portal.kind, n integer, v text,
+                               PRIMARY KEY (region, kind, n));
+   INSERT INTO portal.ck SELECT r, k, g, 'v' || g
+   FROM unnest(ARRAY['b', 'B', 'a', 'Ä', 'é']) r, unnest(enum_range(NULL::portal.kind)) k,
+        generate_series(1, 1700) g" >/dev/null
+cat >>"$CFG" <<'EOF'
+  - name: ck
+    from: portal.ck
+    to: salesforce.ck
+    key: { region: region, kind: kind, n: n }
+    columns: { v: v }
+    initial_copy: false
+EOF
+sed -i '/^  - name: nokey$/,/^    initial_copy: false$/d' "$CFG"
+wb_run_until "$CFG"
+rc=0
+wb_exec "$WB_WORK/resync.d" 60 resync -c "$CFG" --mapping ck --no-wait || rc=$?
+assert_eq "$rc" 0 "the re-sync of the composite key is requested"
+wb_run_until "$CFG"
+assert_contains "$WB_WORK/run.$WB_RUN_N.log" "re-sync of mapping \"ck\" done: 25500 rows read" \
+    "run pages through the composite key in order (25500 rows, three chunks)"
+assert_eq "$(q "SELECT count(*) FROM (SELECT * FROM portal.ck EXCEPT SELECT * FROM salesforce.ck) d")" 0 \
+    "every row arrived"
+assert_eq "$(q "SELECT count(*) FROM salesforce.ck")" 25500 "and none twice"
