@@ -118,10 +118,10 @@ struct wb_resync {
     uint32_t snap_xmin, snap_xmax;
     uint32_t *snap_xip;
     size_t snap_nxip;
-    /* Keys of the table changed by transactions the stream delivered
-     * before the low watermark (since the last high one), with their xid:
-     * a commit written before the watermark may still have been invisible
-     * to the chunk's snapshot (commit records come before visibility). */
+    /* Keys of the table changed by transactions the stream delivered,
+     * with their xid, until a chunk's snapshot sees the transaction: a
+     * commit written before a low watermark may still be invisible to
+     * the chunk's snapshot (commit records come before visibility). */
     struct logged {
         uint32_t xid;
         key k;
@@ -744,11 +744,17 @@ void wb_resync_row_change(wb_resync *r, const wb_change *c, uint32_t xid)
             }
             kv[i] = &tups[t]->cols[p];
         }
-        if (before) {
-            if (!log_key(r, xid, kv, j->rel.norder))
-                r->void_chunk = true;
-        } else if (!make_key(r->mark_arena, kv, j->rel.norder, &k) ||
-                   !keyset_add(&r->marked, &k)) {
+        /* Every change is logged: its transaction may still be invisible
+         * to the snapshot of this chunk or of a later one (a commit goes
+         * to the WAL before it becomes visible, and under load the gap
+         * lasted long enough here to span chunks); in the window it is
+         * marked as well. */
+        if (!log_key(r, xid, kv, j->rel.norder)) {
+            r->void_chunk = true;
+            return;
+        }
+        if (!before && (!make_key(r->mark_arena, kv, j->rel.norder, &k) ||
+                        !keyset_add(&r->marked, &k))) {
             r->void_chunk = true;
             return;
         }
@@ -793,33 +799,37 @@ static int apply_chunk(wb_resync *r, wb_error *err)
     /* Changes delivered before the low watermark whose transaction the
      * chunk's snapshot did not see yet: the stream has applied them, the
      * chunk holds the value before them. */
-    size_t unseen = 0;
-    for (size_t i = 0; i < r->nlog && !r->void_chunk; i++) {
+    /* Visibility only grows: an entry the snapshot saw is dropped, one it
+     * did not see stays for the next chunk's. */
+    size_t unseen = 0, logged = r->nlog;
+    bool unknown = false;
+    for (size_t i = 0; i < logged; i++) {
         if (visible(r, r->log[i].xid))
             continue;
-        unseen++;
         if (!r->log[i].k.bytes)
-            r->void_chunk = true; /* a key not known: read it again */
+            unknown = true; /* a key not known: read the chunk again */
         else if (!keyset_add(&r->marked, &r->log[i].k))
             return wb_error_set(err, WB_ENOMEM, "out of memory");
+        r->log[unseen++] = r->log[i];
     }
-    if (r->void_chunk) {
+    r->nlog = unseen;
+    if (unseen == 0)
+        clear_log(r);
+    if (unknown) {
         wb_log(WB_LOG_DEBUG,
                "re-sync of mapping \"%s\": reading chunk %llu "
                "again (a change its snapshot missed, of a key "
                "not known yet)",
                j->mapping, (unsigned long long)r->chunk_no);
-        clear_log(r);
         forget_chunk(r);
         return 0;
     }
     wb_log(WB_LOG_DEBUG,
            "re-sync chunk %llu of mapping \"%s\": %zu rows, %zu keys marked, "
-           "%zu changes before the window (%zu of them not yet visible to "
-           "the chunk), snapshot %u:%u (%zu running)",
+           "%zu changes logged (%zu of them not yet visible to the chunk), "
+           "snapshot %u:%u (%zu running)",
            (unsigned long long)r->chunk_no, j->mapping, r->nrows, r->marked.n,
-           r->nlog, unseen, r->snap_xmin, r->snap_xmax, r->snap_nxip);
-    clear_log(r);
+           logged, unseen, r->snap_xmin, r->snap_xmax, r->snap_nxip);
     const wb_config_mapping *only[1] = {m};
     size_t applied = 0;
     for (size_t i = 0; i < r->nrows; i++) {

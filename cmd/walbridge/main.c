@@ -554,6 +554,42 @@ static int cmd_status(int argc, char **argv)
     return WB_EXIT_OK;
 }
 
+/* How many rows the source table has: the planner's estimate, or, for a
+ * table never analyzed that is small (under 100 MB), a count; 0 when
+ * unknown. */
+static double resync_estimate(PGconn *src, const wb_config_table *t)
+{
+    wb_strbuf rn = {0}, sql = {0};
+    double n = 0;
+    wb_strbuf_append_rel(&rn, t->schema, t->table);
+    const char *p[1] = {rn.data};
+    PGresult *r = rn.err ? NULL
+                         : PQexecParams(src,
+                                        "SELECT reltuples, pg_relation_size("
+                                        "oid) < 104857600 FROM "
+                                        "pg_catalog.pg_class WHERE oid = "
+                                        "$1::regclass",
+                                        1, NULL, p, NULL, NULL, 0);
+    bool small = false;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        n = atof(PQgetvalue(r, 0, 0));
+        small = PQgetvalue(r, 0, 1)[0] == 't';
+    }
+    PQclear(r);
+    if (n <= 0 && small) {
+        n = 0;
+        wb_strbuf_add(&sql, "SELECT count(*) FROM ");
+        wb_strbuf_add(&sql, rn.data);
+        r = sql.err ? NULL : PQexec(src, sql.data);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+            n = atof(PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
+    wb_strbuf_free(&rn);
+    wb_strbuf_free(&sql);
+    return n > 0 ? n : 0;
+}
+
 /*
  * resync: ask the walbridge that runs on the slot to copy a mapping's
  * source again (resync.h).  The request is the mapping's sync state set
@@ -640,8 +676,12 @@ static int cmd_resync(int argc, char **argv)
     wb_log(WB_LOG_INFO, "re-sync of mapping \"%s\" requested", m->name);
     if (o.no_wait)
         goto out;
-    /* Follow it: the state row, and whether anybody streams the slot. */
+    /* Follow it: the state row, and whether anybody streams the slot; on
+     * a terminal a bar (rows against the planner's estimate, rate, ETA),
+     * else a line every 10 s. */
     int64_t t0 = wb_clock_ms(), last = 0, idle_since = 0;
+    bool tty = isatty(STDERR_FILENO);
+    double estimate = resync_estimate(src, &m->from);
     for (;;) {
         wb_sync_rows rows;
         bool exists;
@@ -653,6 +693,8 @@ static int cmd_resync(int argc, char **argv)
         wb_sync_rows_free(&rows);
         int64_t now = wb_clock_ms();
         if (k == WB_SYNC_DONE) {
+            if (tty)
+                fputc('\n', stderr);
             wb_log(WB_LOG_INFO,
                    "re-sync of mapping \"%s\" done: %lld rows "
                    "in %.1f s",
@@ -688,12 +730,32 @@ static int cmd_resync(int argc, char **argv)
                    cfg->source.slot, m->name);
             break;
         }
-        if (now - last >= 2000) {
-            double secs = (double)(now - t0) / 1000.0;
+        double secs = (double)(now - t0) / 1000.0;
+        double rate = secs > 0 ? (double)n / secs : 0.0;
+        if (tty) {
+            /* One line, redrawn: a bar when the size is known. */
+            double share = estimate > 0 ? (double)n / estimate : 0;
+            if (share > 1)
+                share = 1;
+            char bar[31];
+            int full = (int)(share * 30);
+            for (int b = 0; b < 30; b++)
+                bar[b] = b < full ? '#' : '.';
+            bar[30] = '\0';
+            double left = rate > 0 && estimate > (double)n
+                              ? (estimate - (double)n) / rate
+                              : 0;
+            fprintf(stderr,
+                    "\r%s [%s] %3.0f%% %lld of ~%.0f rows, %.0f rows/s, ETA "
+                    "%.0f s   ",
+                    m->name, estimate > 0 ? bar : "", share * 100, (long long)n,
+                    estimate, rate, left);
+            fflush(stderr);
+        } else if (now - last >= 10000) {
             wb_log(WB_LOG_INFO,
                    "re-syncing mapping \"%s\": %lld rows, %.0f "
                    "rows/s",
-                   m->name, (long long)n, secs > 0 ? (double)n / secs : 0.0);
+                   m->name, (long long)n, rate);
             last = now;
         }
         struct timespec ts = {0, 200 * 1000 * 1000};

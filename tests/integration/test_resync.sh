@@ -7,7 +7,7 @@
 #      testlog.seq), `walbridge resync` fills it: at the end the target
 #      equals the source, no (key, value) is written twice and, per key,
 #      every value written is newer than the one before; watermarks forged
-#      by another session meanwhile are ignored;
+#      by another session and a column added meanwhile change nothing;
 #   b. kill -9 in the middle of a re-sync: the next start goes on from the
 #      stored cursor, and the target ends equal to the source with no row
 #      written twice;
@@ -62,11 +62,23 @@ PGAPPNAME=wbt_writer pgbench -n -c 3 -j 3 -T 600 -R 300 -D nc=3 \
 WRITER=$!
 wb_track_pid "$WRITER"
 wb_wait_sql 30 "SELECT count(*) > 100 FROM testlog.source_log" t "the writer is writing"
+# A column added while the re-sync runs (the stream's relation changes
+# shape between chunks).
+( wb_wait_sql 60 "SELECT rows_copied >= 20000 FROM walbridge.sync_state WHERE slot = '$WB_SLOT'
+                  AND mapping = 'users_to_accounts'" t "the re-sync is under way" >/dev/null &&
+  q "ALTER TABLE portal.users ADD COLUMN added_meanwhile text DEFAULT 'x'" >/dev/null ) &
+ALTER=$!
+# On a terminal (script(1) gives it one) resync draws a progress bar.
 rc=0
-wb_exec "$WB_WORK/resync.a" 300 resync -c "$CFG" --mapping users_to_accounts || rc=$?
+timeout -k 10 300 script -qefc "$(printf '%q ' "$WB_BIN" resync -c "$CFG" --mapping users_to_accounts)" \
+    /dev/null >"$WB_WORK/resync.a" 2>&1 </dev/null || rc=$?
+cat "$WB_WORK/resync.a" >>"$WB_LOG"
+wait "$ALTER" || fail "the column was not added during the re-sync"
 [[ "$rc" == 0 ]] || cat "$WB_WORK/resync.a" >&2
 assert_eq "$rc" 0 "walbridge resync exits 0"
 assert_contains "$WB_WORK/resync.a" "re-sync of mapping \"users_to_accounts\" done:" "resync waited until it was done"
+assert_contains "$WB_WORK/resync.a" "users_to_accounts [#" "on a terminal it drew a progress bar"
+assert_contains "$WB_WORK/resync.a" "rows/s, ETA " "with the rate and the time left"
 B=$(q "SELECT count(*) FROM testlog.source_log")
 wb_wait_sql 30 "SELECT count(*) > $B + 200 FROM testlog.source_log" t "the writer went on after the re-sync"
 kill "$WRITER"
