@@ -105,24 +105,8 @@ q "TRUNCATE salesforce.account, salesforce._trigger_log, testlog.source_log, tes
 q "INSERT INTO portal.users (email, first_name, last_name, phone, status)
    SELECT 'more' || g || '@example.com', 'More' || g, 'M', nextval('testlog.seq')::text, 'active'
    FROM generate_series(1, 50000) g" >/dev/null
-W=$WB_WORK/writer
-mkdir -p "$W"
-pick="SELECT id FROM portal.users WHERE id % :nc = :client_id AND id > (SELECT max(id) - 70000 FROM portal.users) ORDER BY random()"
-cat >"$W/update.sql" <<EOF
-UPDATE portal.users SET phone = nextval('testlog.seq')::text WHERE id IN ($pick LIMIT 3);
-EOF
-cat >"$W/insert.sql" <<'EOF'
-INSERT INTO portal.users (email, first_name, last_name, phone)
-  VALUES ('w' || :client_id || '@example.com', 'W', 'W', nextval('testlog.seq')::text);
-EOF
-cat >"$W/delete.sql" <<EOF
-DELETE FROM portal.users WHERE id = ($pick LIMIT 1);
-EOF
-PGAPPNAME=wbt_writer pgbench -n -c 3 -j 3 -T 600 -R 300 -D nc=3 \
-    -f "$W/update.sql@70" -f "$W/insert.sql@20" -f "$W/delete.sql@10" \
-    "$WB_DB" >"$W/pgbench.log" 2>&1 &
-WRITER=$!
-wb_track_pid "$WRITER"
+wb_users_writer "$WB_WORK/writer" "id > (SELECT max(id) - 70000 FROM portal.users)" \
+    update@70 insert@20 delete@10
 wb_wait_sql 30 "SELECT count(*) > 100 FROM testlog.source_log" t "the writer is writing"
 wb_start_bg "$CFG_C"
 C_PID=$WB_BG_PID
@@ -130,9 +114,7 @@ wb_wait_sql 120 "SELECT count(*) > 0 FROM walbridge.sync_state WHERE slot = '$SL
     "the copy finished while the writer wrote"
 B=$(q "SELECT count(*) FROM testlog.source_log")
 wb_wait_sql 30 "SELECT count(*) > $B + 300 FROM testlog.source_log" t "the writer went on after the copy"
-kill "$WRITER"
-wait "$WRITER" 2>/dev/null || true
-wb_untrack_pid "$WRITER"
+wb_users_writer_stop
 wb_stop_bg "$C_PID"
 wb_run_until "$CFG_C"
 wb_assert_synced "after the copy and the writer: target equals mapped source"

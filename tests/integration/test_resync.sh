@@ -36,31 +36,7 @@ q "TRUNCATE testlog.source_log, testlog.target_audit" >/dev/null
 echo "-- a. resync while streaming, with a writer and forged watermarks"
 wb_start_bg "$CFG"
 BG=$WB_BG_PID
-W=$WB_WORK/writer
-mkdir -p "$W"
-pick="SELECT id FROM portal.users WHERE id % :nc = :client_id ORDER BY random()"
-cat >"$W/update.sql" <<EOF
-UPDATE portal.users SET phone = nextval('testlog.seq')::text WHERE id IN ($pick LIMIT 3);
-EOF
-cat >"$W/insert.sql" <<'EOF'
-INSERT INTO portal.users (email, first_name, last_name, phone)
-  VALUES ('w' || :client_id || '@example.com', 'W', 'W', nextval('testlog.seq')::text);
-EOF
-cat >"$W/delete.sql" <<EOF
-DELETE FROM portal.users WHERE id = ($pick LIMIT 1);
-EOF
-cat >"$W/rekey.sql" <<EOF
-UPDATE portal.users SET id = id + 1000000, phone = nextval('testlog.seq')::text
-  WHERE id = ($pick LIMIT 1) AND id < 1000000;
-EOF
-cat >"$W/forge.sql" <<'EOF'
-SELECT pg_logical_emit_message(false, 'walbridge.watermark', md5(random()::text) || ' H 1');
-EOF
-PGAPPNAME=wbt_writer pgbench -n -c 3 -j 3 -T 600 -R 300 -D nc=3 \
-    -f "$W/update.sql@60" -f "$W/insert.sql@15" -f "$W/delete.sql@10" -f "$W/rekey.sql@10" \
-    -f "$W/forge.sql@5" "$WB_DB" >"$W/pgbench.log" 2>&1 &
-WRITER=$!
-wb_track_pid "$WRITER"
+wb_users_writer "$WB_WORK/writer" true update@60 insert@15 delete@10 rekey@10 forge@5
 wb_wait_sql 30 "SELECT count(*) > 100 FROM testlog.source_log" t "the writer is writing"
 # A column added while the re-sync runs (the stream's relation changes
 # shape between chunks).
@@ -81,9 +57,7 @@ assert_contains "$WB_WORK/resync.a" "users_to_accounts [#" "on a terminal it dre
 assert_contains "$WB_WORK/resync.a" "rows/s, ETA " "with the rate and the time left"
 B=$(q "SELECT count(*) FROM testlog.source_log")
 wb_wait_sql 30 "SELECT count(*) > $B + 200 FROM testlog.source_log" t "the writer went on after the re-sync"
-kill "$WRITER"
-wait "$WRITER" 2>/dev/null || true
-wb_untrack_pid "$WRITER"
+wb_users_writer_stop
 wb_bg_check_alive
 wb_stop_bg "$BG"
 wb_run_until "$CFG"
