@@ -155,6 +155,15 @@ static int handle_origin(wb_dispatch *d, const wb_pgoutput_origin *o)
 
 static int handle_message(wb_dispatch *d, const wb_pgoutput_message *m)
 {
+    /* walbridge's own non-transactional messages (watermarks, wake-ups),
+     * decoded at their position in the WAL, outside any transaction. */
+    if (!(m->flags & WB_MESSAGE_TRANSACTIONAL) &&
+        strncmp(m->prefix, "walbridge.", 10) == 0 && d->hooks.message) {
+        int rc = d->hooks.message(d->hooks.ud, m, d->err);
+        if (rc && !d->err->lsn)
+            wb_error_lsn(d->err, m->lsn);
+        return rc;
+    }
     /* The marker walbridge writes into its own transactions when no
      * replication origin can be used (common/names.h). */
     if (d->in_txn && (m->flags & WB_MESSAGE_TRANSACTIONAL) &&
@@ -215,6 +224,30 @@ static int apply_change(wb_dispatch *d, wb_change *c)
     return 0;
 }
 
+int wb_dispatch_copied_row(wb_dispatch *d, const wb_copied_row *row)
+{
+    wb_change c;
+
+    if (d->in_txn || !d->apply)
+        return wb_error_set(d->err, WB_EINVAL,
+                            "a copied row arrived inside a transaction or "
+                            "outside a session");
+    memset(&c, 0, sizeof(c));
+    c.kind = WB_CHANGE_INSERT;
+    c.rel = row->rel;
+    c.rel_version = row->rel_version;
+    c.newtup = row->tup;
+    c.lsn = row->lsn;
+    c.commit_time = row->commit_time;
+    c.only = row->only;
+    c.nonly = row->nonly;
+    c.rewrite_only_changed = row->rewrite_only_changed;
+    wb_arena_reset(d->msg_arena);
+    int rc = apply_change(d, &c);
+    d->txn_wrote = false; /* the caller ends its chunk itself */
+    return rc;
+}
+
 static wb_relcache_entry *relation_for(wb_dispatch *d, uint32_t relid, int *rc)
 {
     wb_relcache_entry *e = wb_relcache_lookup(d->relcache, relid);
@@ -270,69 +303,90 @@ static int apply_row_change(wb_dispatch *d, wb_change *c)
     return apply_change(d, c);
 }
 
+/* Every row change, of skipped transactions too, goes to the row hook
+ * (the online re-sync marks the keys its chunk must not overwrite,
+ * resync.h). */
+static void seen(wb_dispatch *d, const wb_change *c)
+{
+    if (d->hooks.row_change)
+        d->hooks.row_change(d->hooks.ud, c, d->txn_xid);
+}
+
 static int handle_insert(wb_dispatch *d, const wb_pgoutput_insert *ins)
 {
     wb_relcache_entry *e;
     wb_change c;
-    int rc;
+    int rc, skip;
 
-    if ((rc = change_wanted(d, WB_PGO_INSERT)) != 0)
-        return rc < 0 ? rc : 0;
+    if ((skip = change_wanted(d, WB_PGO_INSERT)) < 0)
+        return skip;
+    if (skip && !wb_relcache_lookup(d->relcache, ins->relid))
+        return 0;
     if (!(e = relation_for(d, ins->relid, &rc)))
         return rc;
     init_change(d, &c, WB_CHANGE_INSERT, e);
     c.newtup = &ins->newtup;
-    return apply_row_change(d, &c);
+    seen(d, &c);
+    return skip ? 0 : apply_row_change(d, &c);
 }
 
 static int handle_update(wb_dispatch *d, const wb_pgoutput_update *upd)
 {
     wb_relcache_entry *e;
     wb_change c;
-    int rc;
+    int rc, skip;
 
-    if ((rc = change_wanted(d, WB_PGO_UPDATE)) != 0)
-        return rc < 0 ? rc : 0;
+    if ((skip = change_wanted(d, WB_PGO_UPDATE)) < 0)
+        return skip;
+    if (skip && !wb_relcache_lookup(d->relcache, upd->relid))
+        return 0;
     if (!(e = relation_for(d, upd->relid, &rc)))
         return rc;
     init_change(d, &c, WB_CHANGE_UPDATE, e);
     c.oldkind = upd->oldkind;
     c.oldtup = upd->oldkind ? &upd->oldtup : NULL;
     c.newtup = &upd->newtup;
-    return apply_row_change(d, &c);
+    seen(d, &c);
+    return skip ? 0 : apply_row_change(d, &c);
 }
 
 static int handle_delete(wb_dispatch *d, const wb_pgoutput_delete *del)
 {
     wb_relcache_entry *e;
     wb_change c;
-    int rc;
+    int rc, skip;
 
-    if ((rc = change_wanted(d, WB_PGO_DELETE)) != 0)
-        return rc < 0 ? rc : 0;
+    if ((skip = change_wanted(d, WB_PGO_DELETE)) < 0)
+        return skip;
+    if (skip && !wb_relcache_lookup(d->relcache, del->relid))
+        return 0;
     if (!(e = relation_for(d, del->relid, &rc)))
         return rc;
     init_change(d, &c, WB_CHANGE_DELETE, e);
     c.oldkind = del->oldkind;
     c.oldtup = &del->oldtup;
-    return apply_row_change(d, &c);
+    seen(d, &c);
+    return skip ? 0 : apply_row_change(d, &c);
 }
 
 static int handle_truncate(wb_dispatch *d, const wb_pgoutput_truncate *t)
 {
     wb_relcache_entry *e;
     wb_change c;
-    int rc;
+    int rc, skip;
 
-    if ((rc = change_wanted(d, WB_PGO_TRUNCATE)) != 0)
-        return rc < 0 ? rc : 0;
+    if ((skip = change_wanted(d, WB_PGO_TRUNCATE)) < 0)
+        return skip;
     /* One change per relation, in the order sent. */
     for (uint32_t i = 0; i < t->nrelids; i++) {
+        if (skip && !wb_relcache_lookup(d->relcache, t->relids[i]))
+            continue;
         if (!(e = relation_for(d, t->relids[i], &rc)))
             return rc;
         init_change(d, &c, WB_CHANGE_TRUNCATE, e);
         c.truncate_flags = t->flags;
-        if ((rc = apply_change(d, &c)) != 0)
+        seen(d, &c);
+        if (!skip && (rc = apply_change(d, &c)) != 0)
             return rc;
     }
     return 0;

@@ -24,6 +24,7 @@
 #include "config/config.h"
 #include "common/error.h"
 #include "common/lsn.h"
+#include "map/change.h"
 #include "map/router.h"
 #include "run.h"
 
@@ -35,6 +36,14 @@ typedef struct wb_dispatch_hooks {
     /* A streamed transaction's replay waited for the target to catch up:
      * more of it may be durable now. */
     void (*target_waited)(void *ud);
+    /* Every row change decoded (of skipped transactions too), before it
+     * is routed, with its top-level transaction's xid; NULL: none
+     * wanted. */
+    void (*row_change)(void *ud, const wb_change *c, uint32_t xid);
+    /* A non-transactional message whose prefix starts "walbridge.",
+     * outside any transaction; it may queue target writes (the batch is
+     * the open one).  0 or an error with err. */
+    int (*message)(void *ud, const wb_pgoutput_message *m, wb_error *err);
 } wb_dispatch_hooks;
 
 /*
@@ -98,6 +107,29 @@ void wb_dispatch_abandon(wb_dispatch *d);
  */
 int wb_dispatch_copydata(wb_dispatch *d, const char *buf, size_t len,
                          bool *reply);
+
+/*
+ * One row of the initial copy (sync.h), read from the source table rel
+ * under the slot's snapshot: routed as an insert committed at lsn (the
+ * snapshot's) and commit_time to the mappings only[] (of the
+ * configuration in force, wb_dispatch_config) and queued on the session's
+ * applier, in the same router and applier as streamed changes.  Only
+ * between source transactions; the caller ends its chunks with
+ * wb_apply_txn_done.  0, or the router's or applier's error (err of
+ * wb_dispatch_create).
+ */
+typedef struct wb_copied_row {
+    const wb_pgoutput_relation *rel;
+    uint64_t rel_version; /* the caller's relation cache generation */
+    const wb_tuple *tup;
+    const wb_config_mapping *const *only;
+    size_t nonly;
+    wb_lsn lsn;
+    int64_t commit_time;
+    bool rewrite_only_changed; /* a re-sync's row: write only target rows
+                                  that differ (map/change.h) */
+} wb_copied_row;
+int wb_dispatch_copied_row(wb_dispatch *d, const wb_copied_row *row);
 
 bool wb_dispatch_in_txn(const wb_dispatch *d);
 /* The open source transaction queued target writes. */

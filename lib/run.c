@@ -26,9 +26,12 @@
 #include "check/binary.h"
 #include "check/startup.h"
 #include "common/clock.h"
+#include "common/conn.h"
 #include "common/log.h"
 #include "progress.h"
+#include "resync.h"
 #include "run.h"
+#include "sync.h"
 
 #define TICK_MS         100
 #define UNTIL_PING_MS   200
@@ -52,6 +55,8 @@ typedef struct run_state {
     wb_apply *apply;
     wb_dispatch *disp; /* the messages, the source transaction and the
                           configuration in force */
+    wb_resync *resync; /* the online re-sync's jobs (resync.h) */
+    bool slot_created; /* this session created the slot (and copied) */
 
     wb_lsn persisted;
     wb_lsn until; /* --until now target */
@@ -72,7 +77,13 @@ typedef struct run_state {
     uv_timer_t backoff;
     uv_timer_t batch_timer; /* closes a batch when its latency bound is up */
     bool batch_timer_armed;
-    bool src_drained; /* the last drain_source read all the source had */
+    bool src_drained;      /* the last drain_source read all the source had */
+    char snapshot[64];     /* the new slot's exported snapshot, until the
+                              initial copy has read under it (sync.h) */
+    bool copy_failed;      /* the initial copy stopped on an error: no
+                              retry can go on with it (its snapshot is
+                              gone), so walbridge stops */
+    int64_t snapshot_time; /* when the slot was created */
     int result;
     wb_error *err;
     wb_run_stats stats;
@@ -276,10 +287,13 @@ static void shutdown_loop(run_state *st)
     uv_stop(&st->loop);
 }
 
+/* --until now: caught up, and every re-sync running is done (the
+ * target then holds every row as of now). */
 static bool until_reached(const run_state *st)
 {
     return st->opts.until_now && idle(st) &&
-           wb_dispatch_pos(st->disp)->recv >= st->until;
+           wb_dispatch_pos(st->disp)->recv >= st->until &&
+           !wb_resync_busy(st->resync);
 }
 
 static void on_batch_timer(uv_timer_t *h);
@@ -543,7 +557,7 @@ static int wait_slot_inactive(run_state *st, wb_lsn stored, wb_slot_info *slot)
     for (int i = 0; i < SLOT_WAIT_MS / 250 && slot->active_pid; i++) {
         struct timespec ts = {0, 250 * 1000 * 1000};
         nanosleep(&ts, NULL);
-        int rc = wb_source_ensure_slot(st->src, stored, slot, st->err);
+        int rc = wb_source_ensure_slot(st->src, stored, false, slot, st->err);
         if (rc)
             return rc;
     }
@@ -582,12 +596,31 @@ static int choose_format(run_state *st)
     return 0;
 }
 
+/* When the slot is still to be created and mappings copy existing rows:
+ * refuse before anything is created, as check does, when the source role
+ * may not read a table to copy (sync.h). */
+static int copy_access(run_state *st)
+{
+    if (!wb_sync_wanted(config(st)))
+        return 0;
+    PGconn *c = wb_conn_open(config(st)->source.conninfo, false, "walbridge",
+                             "source", st->err);
+    if (!c)
+        return st->err->code ? st->err->code : WB_ECONN;
+    bool exists;
+    int rc = wb_sync_slot_exists(config(st), c, &exists, st->err);
+    if (rc == 0 && !exists)
+        rc = wb_sync_check_access(config(st), c, st->err);
+    PQfinish(c);
+    return rc;
+}
+
 /* Connect both sides, check state, work out where to start. */
 static int prepare(run_state *st, wb_lsn *startpos)
 {
     wb_slot_info slot;
     wb_lsn stored;
-    char a[WB_LSN_BUFLEN], b[WB_LSN_BUFLEN];
+    char a[WB_LSN_BUFLEN];
     int rc;
 
     /* Before anything is written, the start-up checks (check/startup.h)
@@ -596,6 +629,8 @@ static int prepare(run_state *st, wb_lsn *startpos)
     if (!st->ever_streamed &&
         (rc = wb_startup_verify_classes(
              config(st), WB_STARTUP_FILE | WB_STARTUP_CATALOG, st->err)) != 0)
+        return rc;
+    if (!st->ever_streamed && (rc = copy_access(st)) != 0)
         return rc;
     if ((rc = wb_apply_open(config(st), &st->apply, st->err)) != 0)
         return rc;
@@ -613,7 +648,10 @@ static int prepare(run_state *st, wb_lsn *startpos)
         return rc;
     if ((rc = wb_source_ensure_publication(st->src, st->err)) != 0)
         return rc;
-    if ((rc = wb_source_ensure_slot(st->src, stored, &slot, st->err)) != 0)
+    /* A new slot exports its snapshot when mappings copy existing rows:
+     * the copy reads under it before the stream starts (sync.h). */
+    bool copy = wb_sync_wanted(config(st));
+    if ((rc = wb_source_ensure_slot(st->src, stored, copy, &slot, st->err)))
         return rc;
     if (!slot.created && slot.active_pid &&
         (rc = wait_slot_inactive(st, stored, &slot)) != 0)
@@ -624,6 +662,19 @@ static int prepare(run_state *st, wb_lsn *startpos)
     if ((rc = wb_progress_resume(config(st)->source.slot, stored, &ps, &stored,
                                  &store, st->err)) != 0)
         return rc;
+    st->snapshot[0] = '\0';
+    st->slot_created = slot.created;
+    if (slot.created) {
+        /* The mappings' copy states and the starting point, together. */
+        st->snapshot_time = wb_pgtime_now();
+        if ((rc = wb_sync_start(config(st), st->apply, stored,
+                                st->snapshot_time, st->err)) != 0)
+            return rc;
+        snprintf(st->snapshot, sizeof(st->snapshot), "%s", slot.snapshot);
+        store = false;
+    } else if (!slot.created) {
+        wb_sync_report(config(st), wb_apply_sync_rows(st->apply));
+    }
     if (store) {
         /* Store the starting point so that later checks have a base. */
         rc = wb_apply_store_progress(st->apply, stored, wb_pgtime_now(),
@@ -636,16 +687,53 @@ static int prepare(run_state *st, wb_lsn *startpos)
     st->persisted = stored;
     st->stats.start_lsn = stored;
     *startpos = stored;
-    if (st->opts.until_now &&
-        (rc = wb_source_until_marker(st->src, &st->until, st->err)) != 0)
-        return rc;
-    wb_log(WB_LOG_INFO, "resuming at %s (progress stored in %s)%s%s",
+    wb_log(WB_LOG_INFO, "resuming at %s (progress stored in %s)",
            wb_lsn_format(stored, a),
            wb_progress_get_mode(progress) == WB_PROGRESS_ORIGIN
                ? "replication origin"
-               : "progress table",
-           st->opts.until_now ? ", until " : "",
-           st->opts.until_now ? wb_lsn_format(st->until, b) : "");
+               : "progress table");
+    return 0;
+}
+
+/* sync.h: asked between chunks of the initial copy, which runs before
+ * the loop does: deliver the signals that arrived meanwhile. */
+static bool copy_should_stop(void *ud)
+{
+    run_state *st = ud;
+    uv_run(&st->loop, UV_RUN_NOWAIT);
+    return st->stop_requested;
+}
+
+/* The slot was just created with a snapshot: copy the existing rows
+ * (sync.h), then, with --until now, note where to stop.  Both use the
+ * replication connection only once the copy no longer needs its snapshot
+ * (any command there ends the export).  1 when a stop was asked for. */
+static int before_stream(run_state *st, wb_lsn startpos)
+{
+    char a[WB_LSN_BUFLEN];
+    int rc;
+
+    if (st->snapshot[0]) {
+        rc = wb_sync_copy(st->disp, st->apply, st->snapshot, startpos,
+                          st->snapshot_time, st->binary, copy_should_stop, st,
+                          st->err);
+        st->snapshot[0] = '\0';
+        st->copy_failed = rc != 0 && rc != WB_ECANCELED;
+        if (rc == WB_ECANCELED && st->stop_requested) {
+            note_durable(st);
+            wb_error_clear(st->err);
+            log_stopped(st);
+            return 1;
+        }
+        if (rc)
+            return rc;
+        note_durable(st);
+    }
+    if (st->opts.until_now) {
+        if ((rc = wb_source_until_marker(st->src, &st->until, st->err)) != 0)
+            return rc;
+        wb_log(WB_LOG_INFO, "streaming until %s", wb_lsn_format(st->until, a));
+    }
     return 0;
 }
 
@@ -693,6 +781,8 @@ static void end_session(run_state *st)
         st->apoll_started = false;
         st->apoll_events = 0;
     }
+    /* Before the applier goes: the re-sync borrows it. */
+    wb_resync_end_session(st->resync);
     uv_run(&st->loop, UV_RUN_NOWAIT);
     uv_timer_stop(&st->timer);
     wb_source_close(st->src);
@@ -727,6 +817,8 @@ static int run_session(run_state *st)
         return rc;
     if ((rc = wb_dispatch_start_session(st->disp, st->apply, startpos)) != 0)
         return rc;
+    if ((rc = before_stream(st, startpos)) != 0)
+        return rc < 0 ? rc : 0;
     if ((rc = wb_source_start(st->src, startpos, st->err)) != 0)
         return rc;
     st->active = true;
@@ -743,6 +835,13 @@ static int run_session(run_state *st)
     uv_poll_start(&st->apoll, UV_READABLE, on_apply_poll);
     st->src_paused = false;
     uv_timer_start(&st->timer, on_timer, TICK_MS, TICK_MS);
+    /* Jobs of the online re-sync: mappings whose copy is unfinished (not
+     * when this session's initial copy just wrote their state). */
+    if ((rc = wb_resync_start_session(
+             st->resync, st->disp, st->apply, st->binary,
+             st->slot_created ? NULL : wb_apply_sync_rows(st->apply),
+             st->err)) != 0)
+        return rc;
     /* A signal that arrived during set-up is delivered here. */
     uv_run(&st->loop, UV_RUN_DEFAULT);
     return st->result;
@@ -786,6 +885,28 @@ static void hook_target_waited(void *ud)
     note_durable(ud);
 }
 
+/* dispatch.c: the online re-sync watches row changes and its messages. */
+static void hook_row_change(void *ud, const wb_change *c, uint32_t xid)
+{
+    run_state *st = ud;
+    if (st->resync)
+        wb_resync_row_change(st->resync, c, xid);
+}
+
+static int hook_message(void *ud, const wb_pgoutput_message *m, wb_error *err)
+{
+    run_state *st = ud;
+    return st->resync ? wb_resync_message(st->resync, m, err) : 0;
+}
+
+/* resync.c: reading a chunk failed. */
+static void resync_failed(void *ud, const wb_error *err)
+{
+    run_state *st = ud;
+    *st->err = *err;
+    fail(st, err->code ? err->code : WB_EIO);
+}
+
 int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
            wb_error *err)
 {
@@ -793,7 +914,8 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
     wb_error local;
     int rc, attempt = 0;
     bool loop_ready = false;
-    wb_dispatch_hooks hooks = {st, hook_target_waited};
+    wb_dispatch_hooks hooks = {st, hook_target_waited, hook_row_change,
+                               hook_message};
 
     if (!st)
         return wb_error_set(err, WB_ENOMEM, "out of memory");
@@ -814,6 +936,10 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
     if ((rc = setup_loop(st)) != 0)
         goto done;
     loop_ready = true;
+    if (!(st->resync = wb_resync_create(&st->loop, resync_failed, st, err))) {
+        rc = err->code ? err->code : WB_ENOMEM;
+        goto done;
+    }
     for (;;) {
         uint64_t before = st->stats.txns_applied + st->stats.txns_skipped;
         wb_error_clear(err);
@@ -835,6 +961,17 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
             st->binary && !st->stop_requested &&
             (rc == WB_EFORMAT || (rc == WB_EDATA && !retryable(rc, err)));
         end_session(st);
+        if (st->copy_failed) {
+            /* A retry here would not copy again (the snapshot is gone):
+             * stop on the error, which needs a person; the next start
+             * goes on with the copy as an online re-sync. */
+            if (!err->hint[0])
+                wb_error_hint(err, "The next start goes on with the copy from "
+                                   "its stored cursor while streaming (an "
+                                   "online re-sync); walbridge status shows "
+                                   "it.");
+            break;
+        }
         if (text) {
             st->text_only = rc == WB_EDATA || err->lsn == st->format_lsn;
             st->format_lsn = err->lsn;
@@ -875,6 +1012,7 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
         }
     }
 done:
+    wb_resync_destroy(st->resync);
     if (loop_ready)
         teardown_loop(st);
     st->stats.final_lsn = st->persisted;

@@ -16,6 +16,7 @@
 #include "apply/sqlgen.h"
 #include "progress.h"
 #include "status.h"
+#include "syncstate.h"
 
 static PGresult *q(PGconn *c, const char *sql, int n, const char *const *p)
 {
@@ -56,6 +57,35 @@ static void pending_links(const wb_config *cfg, PGconn *t, wb_status *st)
 out:
     wb_strbuf_free(&rel);
     wb_strbuf_free(&sql);
+}
+
+/* Each enabled mapping's initial copy as the sync state says (sync.h);
+ * a table that cannot be read leaves every mapping "never". */
+static void copy_states(const wb_config *cfg, PGconn *t, wb_status *st)
+{
+    wb_sync_rows rows = {0};
+    wb_error err;
+    wb_error_clear(&err);
+    if (wb_syncstate_read(t, cfg, &rows, &err) != 0)
+        memset(&rows, 0, sizeof(rows));
+    for (size_t i = 0;
+         i < cfg->nmappings && st->nmappings < WB_STATUS_MAX_TABLES; i++) {
+        const wb_config_mapping *m = &cfg->mappings[i];
+        if (!m->enabled)
+            continue;
+        const wb_sync_row *r = wb_sync_rows_find(&rows, m->name);
+        int k = st->nmappings++;
+        snprintf(st->mappings[k].name, sizeof(st->mappings[k].name), "%s",
+                 m->name);
+        snprintf(st->mappings[k].copy, sizeof(st->mappings[k].copy), "%s",
+                 r ? wb_sync_kind_name(r->kind) : "never");
+        st->mappings[k].rows = r ? r->rows : 0;
+        st->mappings[k].same_def = r && strcmp(r->digest, m->digest) == 0;
+        st->mappings[k].wanted = m->initial_copy;
+        snprintf(st->mappings[k].updated, sizeof(st->mappings[k].updated), "%s",
+                 r ? (r->finished_at ? r->finished_at : r->started_at) : "");
+    }
+    wb_sync_rows_free(&rows);
 }
 
 int wb_status_collect(const wb_config *cfg, wb_status *st, wb_error *err)
@@ -133,6 +163,7 @@ int wb_status_collect(const wb_config *cfg, wb_status *st, wb_error *err)
     wb_progress_peek(tgt, cfg, &st->stored, &where);
     snprintf(st->stored_in, sizeof(st->stored_in), "%s", where);
     pending_links(cfg, tgt, st);
+    copy_states(cfg, tgt, st);
     PQfinish(tgt);
     if (st->stored && st->current_lsn >= st->stored)
         st->lag_bytes = (int64_t)(st->current_lsn - st->stored);

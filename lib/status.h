@@ -42,6 +42,16 @@ typedef struct wb_status {
     bool publication_exists;
     int ntables; /* published tables (capped) */
     char tables[WB_STATUS_MAX_TABLES][130];
+    /* Each enabled mapping's initial copy (sync.h, capped). */
+    int nmappings;
+    struct {
+        char name[64];
+        char copy[16];    /* copying, done, skipped, or never */
+        int64_t rows;     /* rows copied so far */
+        bool same_def;    /* copied under the mapping's current definition */
+        bool wanted;      /* initial_copy */
+        char updated[40]; /* when its state last changed ("" never) */
+    } mappings[WB_STATUS_MAX_TABLES];
 } wb_status;
 
 /*

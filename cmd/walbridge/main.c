@@ -22,6 +22,12 @@
 #include "run.h"
 #include "check/startup.h"
 #include "status.h"
+#include "sync.h"
+#include "syncstate.h"
+#include "resync.h"
+#include "common/conn.h"
+#include "common/names.h"
+#include "common/clock.h"
 
 /* Exit codes (documented in the README and in --help). */
 enum {
@@ -136,6 +142,8 @@ static void stderr_sink(void *ud, wb_log_level level, const char *msg_in,
 
 typedef struct cli_opts {
     const char *config;
+    const char *mapping; /* resync */
+    bool no_wait;        /* resync */
     const char *until;
     const char *log_level;
     bool json;
@@ -151,6 +159,7 @@ static void usage(FILE *out)
             "  walbridge run -c FILE [--until now] [--log-level LEVEL]\n"
             "  walbridge check -c FILE [--offline]\n"
             "  walbridge status -c FILE [--json]\n"
+            "  walbridge resync -c FILE --mapping NAME [--no-wait]\n"
             "  walbridge --version | --help\n"
             "\n"
             "Commands:\n"
@@ -163,12 +172,17 @@ static void usage(FILE *out)
             "          keys, replica identity, publication), progress mode,\n"
             "          commit timestamps; --offline: the file only\n"
             "  status  slot, stored position and lag (--json: one object)\n"
+            "  resync  copy a mapping's source again while walbridge run\n"
+            "          streams (online, in key-ordered chunks); waits and\n"
+            "          shows progress unless --no-wait\n"
             "\n"
             "Options:\n"
             "  -c, --config FILE      configuration file (YAML)\n"
             "  --until now            stop when caught up with the start\n"
             "  --log-level LEVEL      debug, info, warning or error\n"
             "  --offline              check: do not connect to the databases\n"
+            "  --mapping NAME         resync: the mapping to copy again\n"
+            "  --no-wait              resync: return once it is requested\n"
             "\n"
             "Exit codes:\n"
             "  0 success, 1 runtime failure (connection, SQL), 2 usage,\n"
@@ -178,7 +192,7 @@ static void usage(FILE *out)
             WB_VERSION);
 }
 
-enum { OPT_RUN = 1, OPT_JSON = 2, OPT_OFFLINE = 4 };
+enum { OPT_RUN = 1, OPT_JSON = 2, OPT_OFFLINE = 4, OPT_RESYNC = 8 };
 
 static int parse_opts(int argc, char **argv, cli_opts *o, int allowed)
 {
@@ -199,6 +213,10 @@ static int parse_opts(int argc, char **argv, cli_opts *o, int allowed)
             o->json = true;
         else if ((allowed & OPT_OFFLINE) && strcmp(a, "--offline") == 0)
             o->offline = true;
+        else if ((allowed & OPT_RESYNC) && strcmp(a, "--mapping") == 0)
+            dst = &o->mapping;
+        else if ((allowed & OPT_RESYNC) && strcmp(a, "--no-wait") == 0)
+            o->no_wait = true;
         else if (strcmp(a, "--log-level") == 0)
             dst = &o->log_level;
         else if (strncmp(a, "--log-level=", 12) == 0)
@@ -273,6 +291,31 @@ static int report_format(const wb_config *cfg)
     return 0;
 }
 
+/* check: what the initial copy will do, or did, per mapping (sync.h);
+ * a source role that may not read a table to copy is refused as run
+ * refuses it. */
+static int report_copy(const wb_config *cfg, wb_error *err)
+{
+    const char *tconn = cfg->target.conninfo && *cfg->target.conninfo
+                            ? cfg->target.conninfo
+                            : cfg->source.conninfo;
+    int rc;
+    PGconn *src = wb_conn_open(cfg->source.conninfo, false, "walbridge check",
+                               "source", err);
+    PGconn *tgt =
+        src ? wb_conn_open(tconn, false, "walbridge check", "target", err)
+            : NULL;
+    if (!src || !tgt)
+        rc = err->code ? err->code : WB_ECONN;
+    else
+        rc = wb_sync_check(cfg, src, tgt, err);
+    if (src)
+        PQfinish(src);
+    if (tgt)
+        PQfinish(tgt);
+    return rc;
+}
+
 static int cmd_check(int argc, char **argv)
 {
     cli_opts o = {0};
@@ -297,7 +340,17 @@ static int cmd_check(int argc, char **argv)
      * that need no connection); problems of the graph and the catalog are
      * logged as found, err is the first refusal or their summary. */
     wb_error_clear(&err);
-    rc = wb_startup_verify(cfg, o.offline, &err);
+    /* In run's order: the file and the catalogs, the copy's privileges
+     * (before anything is created), then the target session's checks. */
+    rc = o.offline ? wb_startup_verify(cfg, true, &err)
+                   : wb_startup_verify_classes(
+                         cfg, WB_STARTUP_FILE | WB_STARTUP_CATALOG, &err);
+    if (rc == 0 && !o.offline)
+        rc = report_copy(cfg, &err);
+    if (rc == 0 && !o.offline)
+        rc = wb_startup_verify_classes(
+            cfg, WB_STARTUP_ALL & ~(WB_STARTUP_FILE | WB_STARTUP_CATALOG),
+            &err);
     if (rc)
         wb_log_error(WB_LOG_FATAL, &err);
     else
@@ -410,6 +463,16 @@ static void print_status_json(const wb_status *st)
             fputc(',', f);
         json_str(f, st->tables[i]);
     }
+    fputs("],\"mappings\":[", f);
+    for (int i = 0; i < st->nmappings; i++) {
+        fputs(i ? ",{\"name\":" : "{\"name\":", f);
+        json_str(f, st->mappings[i].name);
+        fputs(",\"initial_copy\":", f);
+        json_str(f, st->mappings[i].copy);
+        fprintf(f, ",\"rows_copied\":%lld,\"same_definition\":%s}",
+                (long long)st->mappings[i].rows,
+                st->mappings[i].same_def ? "true" : "false");
+    }
     fputs("]}\n", f);
 }
 
@@ -451,6 +514,18 @@ static void print_status_text(const wb_status *st)
            st->publication_exists ? "" : " (missing)");
     for (int i = 0; i < st->ntables; i++)
         printf("  %s\n", st->tables[i]);
+    printf("initial copy:\n");
+    for (int i = 0; i < st->nmappings; i++) {
+        const char *c = st->mappings[i].copy;
+        printf("  %-30s %s", st->mappings[i].name, c);
+        if (strcmp(c, "copying") == 0 || strcmp(c, "done") == 0)
+            printf(" (%lld rows%s, %s)", (long long)st->mappings[i].rows,
+                   st->mappings[i].same_def ? "" : ", under another definition",
+                   st->mappings[i].updated);
+        else if (strcmp(c, "never") == 0 && !st->mappings[i].wanted)
+            printf(" (initial_copy: false)");
+        printf("\n");
+    }
 }
 
 static int cmd_status(int argc, char **argv)
@@ -479,6 +554,226 @@ static int cmd_status(int argc, char **argv)
     return WB_EXIT_OK;
 }
 
+/* How many rows the source table has: the planner's estimate, or, for a
+ * table never analyzed that is small (under 100 MB), a count; 0 when
+ * unknown. */
+static double resync_estimate(PGconn *src, const wb_config_table *t)
+{
+    wb_strbuf rn = {0}, sql = {0};
+    double n = 0;
+    wb_strbuf_append_rel(&rn, t->schema, t->table);
+    const char *p[1] = {rn.data};
+    PGresult *r = rn.err ? NULL
+                         : PQexecParams(src,
+                                        "SELECT reltuples, pg_relation_size("
+                                        "oid) < 104857600 FROM "
+                                        "pg_catalog.pg_class WHERE oid = "
+                                        "$1::regclass",
+                                        1, NULL, p, NULL, NULL, 0);
+    bool small = false;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        n = atof(PQgetvalue(r, 0, 0));
+        small = PQgetvalue(r, 0, 1)[0] == 't';
+    }
+    PQclear(r);
+    if (n <= 0 && small) {
+        n = 0;
+        wb_strbuf_add(&sql, "SELECT count(*) FROM ");
+        wb_strbuf_add(&sql, rn.data);
+        r = sql.err ? NULL : PQexec(src, sql.data);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+            n = atof(PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
+    wb_strbuf_free(&rn);
+    wb_strbuf_free(&sql);
+    return n > 0 ? n : 0;
+}
+
+/*
+ * resync: ask the walbridge that runs on the slot to copy a mapping's
+ * source again (resync.h).  The request is the mapping's sync state set
+ * to copying from the start, on the target; a non-transactional message
+ * wakes the running walbridge, which also finds the request at its next
+ * start.  Then, unless --no-wait, follow it until it is done.
+ */
+static int cmd_resync(int argc, char **argv)
+{
+    cli_opts o = {0};
+    wb_config *cfg;
+    wb_error err;
+    const wb_config_mapping *m = NULL;
+
+    if (parse_opts(argc, argv, &o, OPT_RESYNC) != 0)
+        return WB_EXIT_USAGE;
+    if (!o.mapping) {
+        fprintf(stderr, "walbridge: resync needs --mapping NAME\n");
+        return WB_EXIT_USAGE;
+    }
+    int rc = load_config(&o, &cfg);
+    if (rc)
+        return exit_code_for(rc);
+    for (size_t i = 0; i < cfg->nmappings; i++)
+        if (strcmp(cfg->mappings[i].name, o.mapping) == 0)
+            m = &cfg->mappings[i];
+    wb_error_clear(&err);
+    if (!m || !m->enabled) {
+        wb_error_set(&err, WB_ECONFIG, "no enabled mapping \"%s\" in \"%s\"",
+                     o.mapping, o.config);
+        wb_log_error(WB_LOG_FATAL, &err);
+        wb_config_free(cfg);
+        return WB_EXIT_CONFIG;
+    }
+    const char *tconn = cfg->target.conninfo && *cfg->target.conninfo
+                            ? cfg->target.conninfo
+                            : cfg->source.conninfo;
+    PGconn *src = wb_conn_open(cfg->source.conninfo, false, "walbridge resync",
+                               "source", &err);
+    PGconn *tgt =
+        src ? wb_conn_open(tconn, false, "walbridge resync", "target", &err)
+            : NULL;
+    wb_strbuf rel = {0}, sql = {0};
+    if (!src || !tgt) {
+        rc = err.code ? err.code : WB_ECONN;
+        goto out;
+    }
+    /* The source must be readable (as for the initial copy). */
+    if ((rc = wb_sync_check_access(cfg, src, &err)) != 0)
+        goto out;
+    wb_names_rel(&rel, cfg->target.progress_schema, WB_OWN_SYNC_STATE);
+    wb_names_create_schema(&sql, cfg->target.progress_schema);
+    if (rel.err || sql.err) {
+        rc = wb_error_set(&err, WB_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = wb_conn_expect(tgt, PQexec(tgt, sql.data), PGRES_COMMAND_OK, NULL,
+                             "could not create walbridge's schema", &err)) != 0)
+        goto out;
+    wb_strbuf_reset(&sql);
+    wb_syncstate_sql_create(&sql, rel.data);
+    if ((rc = wb_conn_expect(tgt, PQexec(tgt, sql.data), PGRES_COMMAND_OK, NULL,
+                             "could not create the sync state table", &err)) !=
+        0)
+        goto out;
+    wb_strbuf_reset(&sql);
+    wb_syncstate_sql_start(&sql, rel.data);
+    const char *p[5] = {cfg->source.slot, m->name, m->digest,
+                        wb_sync_kind_name(WB_SYNC_COPYING), NULL};
+    if ((rc = wb_conn_expect(
+             tgt, PQexecParams(tgt, sql.data, 5, NULL, p, NULL, NULL, 0),
+             PGRES_COMMAND_OK, NULL, "could not record the re-sync", &err)) !=
+        0)
+        goto out;
+    const char *w[2] = {WB_RESYNC_WAKE, cfg->source.slot};
+    if ((rc = wb_conn_expect(src,
+                             PQexecParams(src,
+                                          "SELECT pg_catalog.pg_logical_emit_"
+                                          "message(false, $1, $2)",
+                                          2, NULL, w, NULL, NULL, 0),
+                             PGRES_TUPLES_OK, NULL,
+                             "could not wake walbridge up", &err)) != 0)
+        goto out;
+    wb_log(WB_LOG_INFO, "re-sync of mapping \"%s\" requested", m->name);
+    if (o.no_wait)
+        goto out;
+    /* Follow it: the state row, and whether anybody streams the slot; on
+     * a terminal a bar (rows against the planner's estimate, rate, ETA),
+     * else a line every 10 s. */
+    int64_t t0 = wb_clock_ms(), last = 0, idle_since = 0;
+    bool tty = isatty(STDERR_FILENO);
+    double estimate = resync_estimate(src, &m->from);
+    for (;;) {
+        wb_sync_rows rows;
+        bool exists;
+        if ((rc = wb_syncstate_read(tgt, cfg, &rows, &err)) != 0)
+            goto out;
+        const wb_sync_row *r = wb_sync_rows_find(&rows, m->name);
+        wb_sync_kind k = r ? r->kind : WB_SYNC_NONE;
+        int64_t n = r ? r->rows : 0;
+        wb_sync_rows_free(&rows);
+        int64_t now = wb_clock_ms();
+        if (k == WB_SYNC_DONE) {
+            if (tty)
+                fputc('\n', stderr);
+            wb_log(WB_LOG_INFO,
+                   "re-sync of mapping \"%s\" done: %lld rows "
+                   "in %.1f s",
+                   m->name, (long long)n, (double)(now - t0) / 1000.0);
+            break;
+        }
+        if (k != WB_SYNC_COPYING) {
+            rc = wb_error_set(&err, WB_ESTATE,
+                              "the re-sync of mapping \"%s\" was replaced "
+                              "(its state is now \"%s\")",
+                              m->name, wb_sync_kind_name(k));
+            goto out;
+        }
+        if ((rc = wb_sync_slot_exists(cfg, src, &exists, &err)) != 0)
+            goto out;
+        const char *sp[1] = {cfg->source.slot};
+        PGresult *a = PQexecParams(src,
+                                   "SELECT active_pid IS NOT NULL FROM "
+                                   "pg_catalog.pg_replication_slots WHERE "
+                                   "slot_name = $1",
+                                   1, NULL, sp, NULL, NULL, 0);
+        bool active = PQresultStatus(a) == PGRES_TUPLES_OK &&
+                      PQntuples(a) == 1 && PQgetvalue(a, 0, 0)[0] == 't';
+        PQclear(a);
+        if (active)
+            idle_since = 0;
+        else if (!idle_since)
+            idle_since = now;
+        if (idle_since && now - idle_since > 5000) {
+            wb_log(WB_LOG_INFO,
+                   "walbridge does not stream slot \"%s\" now: the re-sync "
+                   "of mapping \"%s\" starts when it does",
+                   cfg->source.slot, m->name);
+            break;
+        }
+        double secs = (double)(now - t0) / 1000.0;
+        double rate = secs > 0 ? (double)n / secs : 0.0;
+        if (tty) {
+            /* One line, redrawn: a bar when the size is known. */
+            double share = estimate > 0 ? (double)n / estimate : 0;
+            if (share > 1)
+                share = 1;
+            char bar[31];
+            int full = (int)(share * 30);
+            for (int b = 0; b < 30; b++)
+                bar[b] = b < full ? '#' : '.';
+            bar[30] = '\0';
+            double left = rate > 0 && estimate > (double)n
+                              ? (estimate - (double)n) / rate
+                              : 0;
+            fprintf(stderr,
+                    "\r%s [%s] %3.0f%% %lld of ~%.0f rows, %.0f rows/s, ETA "
+                    "%.0f s   ",
+                    m->name, estimate > 0 ? bar : "", share * 100, (long long)n,
+                    estimate, rate, left);
+            fflush(stderr);
+        } else if (now - last >= 10000) {
+            wb_log(WB_LOG_INFO,
+                   "re-syncing mapping \"%s\": %lld rows, %.0f "
+                   "rows/s",
+                   m->name, (long long)n, rate);
+            last = now;
+        }
+        struct timespec ts = {0, 200 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+out:
+    if (rc)
+        wb_log_error(WB_LOG_FATAL, &err);
+    wb_strbuf_free(&rel);
+    wb_strbuf_free(&sql);
+    if (src)
+        PQfinish(src);
+    if (tgt)
+        PQfinish(tgt);
+    wb_config_free(cfg);
+    return exit_code_for(rc);
+}
+
 typedef struct subcommand {
     const char *name;
     int (*fn)(int argc, char **argv);
@@ -488,6 +783,7 @@ static const subcommand commands[] = {
     {"run", cmd_run},
     {"check", cmd_check},
     {"status", cmd_status},
+    {"resync", cmd_resync},
 };
 
 int main(int argc, char **argv)

@@ -66,6 +66,23 @@ int wb_apply_own_table(wb_apply *a, const char *name, const char *what,
     return wb_apply_exec_built(a, &sql, msg, err);
 }
 
+/* The sync state table (syncstate.h), and the slot's rows in it as the
+ * session starts. */
+static int setup_sync(wb_apply *a, wb_error *err)
+{
+    wb_strbuf sql = {0};
+    int rc;
+
+    if ((rc = wb_apply_own_table(a, WB_OWN_SYNC_STATE, "the sync state",
+                                 &a->sync_rel, err)) != 0)
+        return rc;
+    wb_syncstate_sql_create(&sql, a->sync_rel);
+    if ((rc = wb_apply_exec_built(
+             a, &sql, "could not create the sync state table", err)) != 0)
+        return rc;
+    return wb_syncstate_read(a->conn, a->cfg, &a->sync_rows, err);
+}
+
 /* Connect, pin the session, run the start-up checks of the target
  * session and set up what the configuration needs on it. */
 static int open_session(wb_apply *a, const wb_config *cfg, wb_error *err)
@@ -102,7 +119,8 @@ static int open_session(wb_apply *a, const wb_config *cfg, wb_error *err)
                                cfg->target.synchronous_commit, &a->progress,
                                err)) != 0 ||
         (rc = wb_apply_setup_links(a, err)) != 0 ||
-        (rc = wb_apply_setup_clock(a, err)) != 0)
+        (rc = wb_apply_setup_clock(a, err)) != 0 ||
+        (rc = setup_sync(a, err)) != 0)
         return rc;
     a->set.enabled = cfg->target.set_based;
     a->set.copy_min_rows = cfg->target.copy_min_rows;
@@ -141,7 +159,19 @@ void wb_apply_close(wb_apply *a)
     wb_progress_close(a->progress);
     wb_apply_conflicts_free(&a->cf);
     wb_apply_links_free(&a->lk);
+    wb_sync_rows_free(&a->sync_rows);
+    free(a->sync_rel);
     free(a);
+}
+
+const wb_sync_rows *wb_apply_sync_rows(const wb_apply *a)
+{
+    return &a->sync_rows;
+}
+
+const char *wb_apply_sync_rel(const wb_apply *a)
+{
+    return a->sync_rel;
 }
 
 wb_progress *wb_apply_progress(const wb_apply *a)

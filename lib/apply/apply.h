@@ -94,6 +94,19 @@ int64_t wb_apply_batch_due_in_ms(const wb_apply *a);
 int wb_apply_store_progress(wb_apply *a, wb_lsn end_lsn, int64_t commit_time,
                             wb_error *err);
 
+/*
+ * Queue one statement of walbridge's own (the sync state's, syncstate.h)
+ * in the open batch, opening one if need be, so that it commits with the
+ * rows around it; its result is only checked (a failure fails the batch
+ * as a row's would: WB_ESQL with what).  The caller then counts a
+ * transaction that wrote (wb_apply_txn_done).
+ */
+int wb_apply_batch_stmt(wb_apply *a, const char *sql, int nparams,
+                        const char *const *params, wb_lsn lsn, wb_error *err);
+/* The sync state table, quoted, and the slot's rows in it when the
+ * session started. */
+const char *wb_apply_sync_rel(const wb_apply *a);
+const struct wb_sync_rows *wb_apply_sync_rows(const wb_apply *a);
 /* Read available results; 0 or the first failure (err filled). */
 int wb_apply_consume(wb_apply *a, wb_error *err);
 /* Send queued output: 0 all sent, 1 more to send (wait for writable). */

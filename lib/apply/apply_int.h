@@ -13,6 +13,8 @@
  *                transactions, closed with the stored position (progress.h)
  *   conflict.c   conflict statements' results and logs; the column clock
  *   link.c       key links: pending lookups noted and resolved
+ * (apply.c also sets up the sync state table, syncstate.h, whose
+ * statements batch.c queues for the initial copy, sync.h.)
  *   sqlgen.c, sqlgen_conflict.c   the statements' text (pure)
  * Each room keeps its state in its own member of struct wb_apply below and
  * queues statements with a completion of its own; this header is shared
@@ -33,6 +35,7 @@
 #include "apply/setrun.h"
 #include "apply/stmtcache.h"
 #include "progress.h"
+#include "syncstate.h"
 
 #define WB_APPLY_ROW_TEXT   96 /* a row's key for errors ("k=v, ...") */
 #define WB_APPLY_ITEM_CASTS 8  /* target-side casts a row can name */
@@ -109,6 +112,10 @@ struct wb_apply {
     wb_apply_batch batch;
     wb_apply_conflicts cf;
     wb_apply_links lk;
+    /* The sync state (syncstate.h): its quoted table and the slot's rows
+     * as the session started. */
+    char *sync_rel;
+    wb_sync_rows sync_rows;
     /* Row statements in flight, reused round robin: never more than the
      * pipeline's items. */
     uint64_t row_next;

@@ -70,6 +70,19 @@ int wb_apply_open_batch(wb_apply *a, wb_error *err)
     return send_plain(a, g.sql, g.nparams, g.params, err);
 }
 
+int wb_apply_batch_stmt(wb_apply *a, const char *sql, int nparams,
+                        const char *const *params, wb_lsn lsn, wb_error *err)
+{
+    int rc;
+    /* A run of rows still gathering (setrun.c) is sent first: a run's
+     * COPY may be open on the connection. */
+    if ((rc = wb_apply_open_batch(a, err)) != 0 ||
+        (rc = wb_apply_run_flush(a, err)) != 0)
+        return rc;
+    wb_pipe_item it = wb_apply_item(a, wb_apply_plain_done, NULL, lsn);
+    return wb_pipe_send(&a->pipe, sql, nparams, params, &it, NULL, err);
+}
+
 /* A COMMIT's result: its batch's position is committed (durable with
  * synchronous_commit on), its results count; it->lsn the batch's end,
  * it->n its source transactions. */

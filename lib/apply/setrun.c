@@ -197,9 +197,11 @@ bool wb_setrun_eligible(const wb_setrun *s, const wb_target_op *op, wb_lsn lsn)
 {
     if (!s->enabled || lsn <= s->rowmode_until)
         return false;
-    /* Row statements only: the set statements compare nothing and look
-     * nothing up (yet); a cast on the target is a date[] parameter. */
-    if (op->skip_unchanged || op->has_lookup || op->conflict)
+    /* Row statements only: the set statements look nothing up (yet) and
+     * compare only an upsert's row with what it would write; a cast on
+     * the target is a date[] parameter. */
+    if ((op->skip_unchanged && op->kind != WB_OP_UPSERT) || op->has_lookup ||
+        op->conflict)
         return false;
     if (op->nkeys + op->nset > WB_RUN_MAX_COLS || op->nkeys == 0)
         return false;
@@ -514,8 +516,10 @@ static void start_run(wb_apply *a, wb_setrun_run *r, const wb_target_op *op,
         r->cols[i] = v->column;
         r->casts[i] = v->lookup ? v->lookup->cast : NULL;
     }
-    /* COPY takes inserts whose values go to their columns unchanged. */
+    /* COPY takes inserts whose values go to their columns unchanged; not
+     * rows that mostly are there already (skip_unchanged: a re-sync's). */
     r->copy = a->set.copy_min_rows > 0 && op->kind == WB_OP_UPSERT &&
+              !op->skip_unchanged &&
               !wb_setrun_nocopy(&a->set, op->schema, op->table);
     for (size_t i = 0; i < r->ncols && r->copy; i++)
         r->copy = r->casts[i] == NULL;

@@ -292,7 +292,8 @@ static bool build_set(wb_strbuf *sql, const wb_sql_set *r, const char *from)
     switch (op->kind) {
     case WB_OP_UPSERT:
         /* params: keys, then set */
-        ok = add(sql, "INSERT INTO ") && add_rel(sql, op) && add(sql, " (");
+        ok = add(sql, "INSERT INTO ") && add_rel(sql, op) &&
+             add(sql, op->skip_unchanged ? " AS t (" : " (");
         for (size_t i = 0; ok && i < r->ncols; i++)
             ok = (i == 0 || add(sql, ", ")) && ident(sql, r->cols[i]);
         ok = ok && add(sql, ") SELECT ");
@@ -308,6 +309,19 @@ static bool build_set(wb_strbuf *sql, const wb_sql_set *r, const char *from)
         for (size_t i = r->nkeys; ok && i < r->ncols; i++)
             ok = (i == r->nkeys || add(sql, ", ")) && ident(sql, r->cols[i]) &&
                  add(sql, " = EXCLUDED.") && ident(sql, r->cols[i]);
+        /* A row already right is not written (the online re-sync's rows,
+         * most of which the target holds already). */
+        if (op->skip_unchanged) {
+            ok = ok && add(sql, " WHERE ROW(");
+            for (size_t i = r->nkeys; ok && i < r->ncols; i++)
+                ok = (i == r->nkeys || add(sql, ", ")) && add(sql, "t.") &&
+                     ident(sql, r->cols[i]);
+            ok = ok && add(sql, ") IS DISTINCT FROM ROW(");
+            for (size_t i = r->nkeys; ok && i < r->ncols; i++)
+                ok = (i == r->nkeys || add(sql, ", ")) &&
+                     add(sql, "EXCLUDED.") && ident(sql, r->cols[i]);
+            ok = ok && add(sql, ")");
+        }
         return ok;
     case WB_OP_DELETE:
         ok = add(sql, "DELETE FROM ") && add_rel(sql, op) &&

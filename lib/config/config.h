@@ -115,7 +115,9 @@ typedef struct wb_plugin_node wb_plugin_node; /* walbridge/plugin.h */
 
 typedef struct wb_config_mapping {
     char *name;
-    bool enabled; /* default true */
+    bool enabled;      /* default true */
+    bool initial_copy; /* default true: copy the source's existing rows
+                          when walbridge creates its slot (sync.h) */
     wb_config_table from;
     size_t nto;             /* >= 1; the built-in mapping has exactly 1 */
     wb_config_table *tos;   /* to: one table, or a list (plugins) */
@@ -145,6 +147,8 @@ typedef struct wb_config_mapping {
         wb_config_pos pos;
     } plugin;
     wb_config_pos pos; /* the mapping's entry in the list */
+    char digest[17];   /* what it does, in hex (name, enabled and
+                          initial_copy left out): see sync.h */
 } wb_config_mapping;
 
 typedef enum wb_binary_mode {

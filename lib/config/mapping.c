@@ -116,12 +116,14 @@ enum {
     MAP_SKIP_UNCHANGED,
     MAP_PLUGIN,
     MAP_CONFLICT,
+    MAP_INITIAL_COPY,
     MAP_NKEYS
 };
 static const char *const mapping_keys[MAP_NKEYS] = {
-    "name",          "enabled",     "from",           "to",     "operations",
-    "key",           "columns",     "values",         "filter", "on_delete",
-    "on_filter_out", "on_truncate", "skip_unchanged", "plugin", "conflict"};
+    "name",           "enabled",   "from",          "to",
+    "operations",     "key",       "columns",       "values",
+    "filter",         "on_delete", "on_filter_out", "on_truncate",
+    "skip_unchanged", "plugin",    "conflict",      "initial_copy"};
 
 /* Target columns must be distinct across key:, columns: and values:. */
 static int check_targets(wb_yaml_loader *ld, wb_config_mapping *m,
@@ -485,7 +487,7 @@ static int load_required(wb_yaml_loader *ld, const yaml_node_t *map,
 }
 
 /* The keys every mapping reads: enabled, from, to, operations,
- * on_truncate. */
+ * on_truncate, initial_copy. */
 static int load_common(wb_yaml_loader *ld, const yaml_node_t *const *v,
                        wb_config_mapping *m)
 {
@@ -496,6 +498,12 @@ static int load_common(wb_yaml_loader *ld, const yaml_node_t *const *v,
 
     if (v[MAP_ENABLED]) {
         rc = wb_yaml_bool(ld, v[MAP_ENABLED], "enabled", &m->enabled);
+        if (rc)
+            return rc;
+    }
+    if (v[MAP_INITIAL_COPY]) {
+        rc = wb_yaml_bool(ld, v[MAP_INITIAL_COPY], "initial_copy",
+                          &m->initial_copy);
         if (rc)
             return rc;
     }
@@ -628,6 +636,67 @@ static int load_policies(wb_yaml_loader *ld, const yaml_node_t *const *v,
     return 0;
 }
 
+/* FNV-1a over n bytes. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* The node's structure and scalars into h (aliases are refused earlier,
+ * so the tree is finite). */
+static uint64_t node_hash(wb_yaml_loader *ld, const yaml_node_t *n, uint64_t h)
+{
+    char tag = (char)('0' + n->type);
+    h = fnv(h, &tag, 1);
+    switch (n->type) {
+    case YAML_SCALAR_NODE:
+        h = fnv(h, n->data.scalar.value, n->data.scalar.length);
+        return fnv(h, "", 1);
+    case YAML_SEQUENCE_NODE:
+        for (yaml_node_item_t *i = n->data.sequence.items.start;
+             i < n->data.sequence.items.top; i++)
+            h = node_hash(ld, node_of(ld, *i), h);
+        return fnv(h, "]", 1);
+    case YAML_MAPPING_NODE:
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+             p < n->data.mapping.pairs.top; p++) {
+            h = node_hash(ld, node_of(ld, p->key), h);
+            h = node_hash(ld, node_of(ld, p->value), h);
+        }
+        return fnv(h, "}", 1);
+    default:
+        return h;
+    }
+}
+
+/*
+ * What the mapping does, as a digest of its entry minus the keys that do
+ * not change which target rows it produces (name, enabled, initial_copy):
+ * the sync state (sync.h) records it, so that rows copied under another
+ * definition are told apart.
+ */
+static void mapping_digest(wb_yaml_loader *ld, const yaml_node_t *map,
+                           wb_config_mapping *m)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+         p < map->data.mapping.pairs.top; p++) {
+        const yaml_node_t *k = node_of(ld, p->key);
+        if (k->type == YAML_SCALAR_NODE &&
+            (strcmp(sval(k), "name") == 0 || strcmp(sval(k), "enabled") == 0 ||
+             strcmp(sval(k), "initial_copy") == 0))
+            continue;
+        h = node_hash(ld, k, h);
+        h = node_hash(ld, node_of(ld, p->value), h);
+    }
+    snprintf(m->digest, sizeof(m->digest), "%016llx", (unsigned long long)h);
+}
+
 /* One entry of "mappings" (a map) into *m. */
 static int load_mapping(wb_yaml_loader *ld, const yaml_node_t *map,
                         size_t entry, wb_config_mapping *m)
@@ -644,7 +713,9 @@ static int load_mapping(wb_yaml_loader *ld, const yaml_node_t *map,
         return wb_yaml_missing(ld, map, ctx, "name");
 
     m->pos = node_pos(map);
+    mapping_digest(ld, map, m);
     m->enabled = true;
+    m->initial_copy = true;
     m->operations = WB_MAP_OP_ALL;
     rc = wb_yaml_string(ld, v[MAP_NAME], "name", &m->name);
     if (rc)

@@ -37,6 +37,14 @@ typedef struct wb_change {
     uint8_t truncate_flags;          /* WB_TRUNCATE_* for truncate */
     uint64_t rel_version;            /* rel's relcache generation: changes
                                         whenever rel's shape may have */
+    /* A row copied from the source (an insert, sync.h): routed only to
+     * these mappings, of the router's configuration; NULL: to every
+     * mapping that reads rel. */
+    const struct wb_config_mapping *const *only;
+    size_t nonly;
+    /* A re-synced row (resync.h): most target rows already hold it, so
+     * its writes change only rows that differ (skip_unchanged). */
+    bool rewrite_only_changed;
 } wb_change;
 
 /*

@@ -451,7 +451,8 @@ static int host_emit(void *ctx, const wb_plugin_op *op)
     t->insert_if_missing = op->kind == WB_PLUGIN_UPDATE &&
                            (op->flags & WB_PLUGIN_OP_INSERT_IF_MISSING);
     t->skip_unchanged = op->kind != WB_PLUGIN_DELETE &&
-                        (op->flags & WB_PLUGIN_OP_SKIP_UNCHANGED);
+                        ((op->flags & WB_PLUGIN_OP_SKIP_UNCHANGED) ||
+                         x->c->rewrite_only_changed);
     t->has_lookup = lookup;
     t->binary = x->in->bin;
     if (x->in->bin_any_text && to_text(x, t) != 0)
@@ -725,6 +726,15 @@ static int route_truncate(const instance *in, const wb_change *c, emit_ctx *x)
     return 0;
 }
 
+/* Is m one of the mappings a copied row goes to? */
+static bool wanted(const wb_change *c, const wb_config_mapping *m)
+{
+    for (size_t i = 0; i < c->nonly; i++)
+        if (c->only[i] == m)
+            return true;
+    return false;
+}
+
 static unsigned op_bit(wb_change_kind k)
 {
     return k == WB_CHANGE_INSERT   ? WB_MAP_OP_INSERT
@@ -745,6 +755,8 @@ int wb_router_route(wb_router *r, const wb_change *change, wb_arena *arena,
     for (size_t i = 0; i < r->n; i++) {
         instance *in = &r->inst[i];
         if (!same_rel(&in->m->from, change->rel->nspname, change->rel->relname))
+            continue;
+        if (change->only && !wanted(change, in->m))
             continue;
         x.in = in;
         if (change->kind == WB_CHANGE_TRUNCATE) {
@@ -890,7 +902,9 @@ int wb_router_route_change(wb_router *r, const wb_change *c, wb_arena *arena,
     if (c->kind != WB_CHANGE_TRUNCATE) {
         out->changed_schema = c->rel->nspname;
         out->changed_table = c->rel->relname;
-        if ((rc = clock_writes(r, c, arena, out)) != 0)
+        /* A copied row is no other writer's change: the clock keeps
+         * what it had (nothing, for a row written before the slot). */
+        if (!c->only && (rc = clock_writes(r, c, arena, out)) != 0)
             return wb_error_set(err, rc, "out of memory");
     }
     out->mapped = wb_router_is_mapped(r, c->rel->nspname, c->rel->relname);

@@ -166,8 +166,8 @@ int wb_source_ensure_publication(wb_source *s, wb_error *err)
     return rc;
 }
 
-int wb_source_ensure_slot(wb_source *s, wb_lsn stored, wb_slot_info *info,
-                          wb_error *err)
+int wb_source_ensure_slot(wb_source *s, wb_lsn stored, bool export,
+                          wb_slot_info *info, wb_error *err)
 {
     const char *slot = s->cfg->source.slot;
     char *lit = wb_conn_quote_literal(s->conn, slot);
@@ -247,13 +247,12 @@ int wb_source_ensure_slot(wb_source *s, wb_lsn stored, wb_slot_info *info,
     if (s->server_version >= 150000)
         snprintf(sql, sizeof(sql),
                  "CREATE_REPLICATION_SLOT \"%s\" LOGICAL pgoutput "
-                 "(SNAPSHOT 'nothing')",
-                 slot);
+                 "(SNAPSHOT '%s')",
+                 slot, export ? "export" : "nothing");
     else
         snprintf(sql, sizeof(sql),
-                 "CREATE_REPLICATION_SLOT \"%s\" LOGICAL pgoutput "
-                 "NOEXPORT_SNAPSHOT",
-                 slot);
+                 "CREATE_REPLICATION_SLOT \"%s\" LOGICAL pgoutput %s", slot,
+                 export ? "EXPORT_SNAPSHOT" : "NOEXPORT_SNAPSHOT");
     char what[256];
     snprintf(what, sizeof(what), "could not create replication slot \"%s\"",
              slot);
@@ -261,6 +260,9 @@ int wb_source_ensure_slot(wb_source *s, wb_lsn stored, wb_slot_info *info,
     if (rc)
         return rc;
     info->exists = info->created = true;
+    if (export && !PQgetisnull(res, 0, 2))
+        snprintf(info->snapshot, sizeof(info->snapshot), "%s",
+                 PQgetvalue(res, 0, 2));
     if (wb_lsn_parse(PQgetvalue(res, 0, 1), &info->consistent_point) != 0) {
         PQclear(res);
         return wb_error_set(err, WB_EPROTO,

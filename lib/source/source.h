@@ -24,6 +24,9 @@ typedef struct wb_slot_info {
     wb_lsn consistent_point; /* when created */
     wb_lsn confirmed_flush;  /* when it existed */
     int active_pid;          /* 0 when inactive */
+    char snapshot[64];       /* created with export: the snapshot's name,
+                                valid while this connection runs no other
+                                command (sync.h) */
 } wb_slot_info;
 
 /* Connect, IDENTIFY_SYSTEM, learn the server version (>= 14 required). */
@@ -37,13 +40,16 @@ uint32_t wb_source_timeline(const wb_source *s);
 int wb_source_ensure_publication(wb_source *s, wb_error *err);
 
 /*
- * Look the slot up; create it (pgoutput, no snapshot) when it is missing,
- * creation is allowed and nothing is stored (stored is WB_INVALID_LSN).  A
- * missing slot with stored progress is WB_ESTATE: recreating it would
- * silently skip every change in between.
+ * Look the slot up; create it (pgoutput) when it is missing, creation is
+ * allowed and nothing is stored (stored is WB_INVALID_LSN).  export: the
+ * new slot exports its snapshot (info->snapshot), which other sessions
+ * may import (SET TRANSACTION SNAPSHOT) until this connection runs its
+ * next command; otherwise none is made.  A missing slot with stored
+ * progress is WB_ESTATE: recreating it would silently skip every change
+ * in between.
  */
-int wb_source_ensure_slot(wb_source *s, wb_lsn stored, wb_slot_info *info,
-                          wb_error *err);
+int wb_source_ensure_slot(wb_source *s, wb_lsn stored, bool export,
+                          wb_slot_info *info, wb_error *err);
 
 /*
  * Write a transactional logical message and return the LSN just past it:

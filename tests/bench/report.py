@@ -227,6 +227,32 @@ def main():
                 "catch-up txn/s (time)", rate_cell("backlog_portal", "wb", "txns_per_s"), "n/a (other table)",
                 rate_cell("backlog_portal", "recv", "txns_per_s"), "", "",
                 f"recvlogical time / wb time {fmt_x(d['backlog_portal.speed_vs_recv'])}", "", ""])
+    # The initial copy (copy_id, copy_portal): rows per second from start
+    # to ready, beside psql COPY TO | COPY FROM, the native subscription's
+    # copy_data, and one INSERT ... SELECT ... ON CONFLICT.
+    for case, peers in (("copy_id", ("wb", "pipe", "native")), ("copy_portal", ("wb", "sql"))):
+        for who in peers:
+            d[f"{case}.{who}.rows_per_s"] = div(g(f"{case}.rows"), g(f"{case}.{who}.secs"))
+    d["copy_id.wb_vs_pipe"] = div(d["copy_id.wb.rows_per_s"], d["copy_id.pipe.rows_per_s"])
+    d["copy_id.wb_vs_native"] = div(d["copy_id.wb.rows_per_s"], d["copy_id.native.rows_per_s"])
+    d["copy_portal.wb_vs_sql"] = div(d["copy_portal.wb.rows_per_s"], d["copy_portal.sql.rows_per_s"])
+    if g("copy_id.rows") is not None:
+        rss = g("copy_id.wb.rss_kb")
+        tbl.append([f"initial copy: {fmt_int(g('copy_id.rows'))} rows, identity, into the target cluster",
+                    "rows/s (time)", rate_cell("copy_id", "wb", "rows_per_s"),
+                    rate_cell("copy_id", "native", "rows_per_s", ", copy_data"),
+                    "", "", f"psql COPY | COPY: {rate_cell('copy_id', 'pipe', 'rows_per_s')}",
+                    f"wb/pipe {fmt_x(d['copy_id.wb_vs_pipe'])}; wb/native {fmt_x(d['copy_id.wb_vs_native'])}; "
+                    f"peak RSS {fmt(None if rss is None else rss / 1024.0, 1)} MiB",
+                    ">= 0.8x pipe, > native; RSS <= 32 MiB",
+                    met(None if d["copy_id.wb_vs_pipe"] is None else
+                        (d["copy_id.wb_vs_pipe"] >= 0.8 and (d["copy_id.wb_vs_native"] or 0) > 1.0
+                         and (rss or 0) <= 32 * 1024))])
+    if g("copy_portal.rows") is not None:
+        tbl.append([f"initial copy: {fmt_int(g('copy_portal.rows'))} rows, portal.users -> salesforce.account",
+                    "rows/s (time)", rate_cell("copy_portal", "wb", "rows_per_s"), "", "", "",
+                    f"INSERT ... SELECT ... ON CONFLICT: {rate_cell('copy_portal', 'sql', 'rows_per_s')}",
+                    f"wb/SQL {fmt_x(d['copy_portal.wb_vs_sql'])}", "compared", ""])
     secs = fmt_int(g("steady.secs"))
     tbl.append([f"steady: pgbench {fmt_int(g('steady.clients'))} clients x {secs} s, 1-row UPDATE",
                 "source tps", fmt_int(g("steady.wb.tps")), fmt_int(g("steady.native.tps")), "",

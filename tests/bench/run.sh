@@ -25,6 +25,11 @@
 #             lag from the source UPDATE to the target row (p50, p99),
 #             also at a fixed rate (pgbench -R) after each consumer's run
 #   big       one transaction of BIG_ROWS rows: walbridge's peak RSS and CPU
+#   copy_id   the initial copy of COPY_ROWS rows into the target cluster,
+#             beside psql COPY TO | psql COPY FROM and the native
+#             subscription with copy_data
+#   copy_portal  the initial copy of COPY_PORTAL_ROWS portal.users into
+#             salesforce.account, beside one INSERT ... SELECT ... ON CONFLICT
 # bulk and backlog run for three mappings: identity bench.items -> the
 # target cluster (comparable with the native subscription), the same
 # bench.items through expressions (a rename, upper(), a concatenation and a
@@ -41,7 +46,8 @@
 #                      measures CPU and round trips, not the disk; "on" for
 #                      a machine with a fast disk)
 #   WB_BENCH_BULK_ROWS, WB_BENCH_BACKLOG_TXNS, WB_BENCH_STEADY_SECS,
-#   WB_BENCH_BIG_ROWS  override the sizes
+#   WB_BENCH_BIG_ROWS, WB_BENCH_COPY_ROWS, WB_BENCH_COPY_PORTAL_ROWS
+#                      override the sizes
 #   WB_BENCH_RATE      tps of the fixed-rate lag run (default 2000, the
 #                      rate of issue 13's lag target)
 #   WB_BENCH_OUT       output directory (default tests/bench/results)
@@ -57,6 +63,7 @@
 #                      the first one's writes
 #   WB_BENCH_CASES     the cases to run, of: bulk_id bulk_expr backlog_id
 #                      backlog_expr steady bulk_portal backlog_portal big
+#                      copy_id copy_portal
 #                      (default: all).  A backlog case updates the rows its
 #                      bulk case inserted (bulk_id, bulk_expr): name that
 #                      one too, before it
@@ -94,11 +101,15 @@ if [[ $MODE == quick ]]; then
     BACKLOG_TXNS=${WB_BENCH_BACKLOG_TXNS:-20000}
     STEADY_SECS=${WB_BENCH_STEADY_SECS:-10}
     BIG_ROWS=${WB_BENCH_BIG_ROWS:-1000000}
+    COPY_ROWS=${WB_BENCH_COPY_ROWS:-1000000}
+    COPY_PORTAL_ROWS=${WB_BENCH_COPY_PORTAL_ROWS:-200000}
 else
     BULK_ROWS=${WB_BENCH_BULK_ROWS:-1000000}
     BACKLOG_TXNS=${WB_BENCH_BACKLOG_TXNS:-100000}
     STEADY_SECS=${WB_BENCH_STEADY_SECS:-30}
     BIG_ROWS=${WB_BENCH_BIG_ROWS:-5000000}
+    COPY_ROWS=${WB_BENCH_COPY_ROWS:-10000000}
+    COPY_PORTAL_ROWS=${WB_BENCH_COPY_PORTAL_ROWS:-1000000}
 fi
 CLIENTS=4
 # The fixed-rate run after each steady consumer run, for latency.
@@ -411,12 +422,15 @@ nat -c "$BENCH_DDL" -c "$TARGET_DDL"
 
 # ------------------------------------------------------------- consumers --
 
+# The streaming cases create each slot before their workload, on tables
+# that earlier cases filled: their mappings copy nothing (initial_copy:
+# false); the copy cases set WB_COPY=true.
 # wb_config FILE SLOT KIND [TARGET-CONNINFO]: KIND identity (bench.items ->
 # target cluster; its database wbtarget unless given), expr (bench.items ->
 # bench.items_expr of wbtarget through expressions; verify_expr computes the
 # same in SQL) or portal (portal.users -> salesforce.account, same database).
 wb_config() {
-    local file=$1 slot=$2 kind=$3 tconn=${4:-$WBT_CONN}
+    local file=$1 slot=$2 kind=$3 tconn=${4:-$WBT_CONN} copy=${WB_COPY:-false}
     if [[ $kind == identity || $kind == expr ]]; then
         cat >"$file" <<EOF
 source:
@@ -437,6 +451,7 @@ EOF
     to: bench.items
     key: { id: id }
     columns: { payload: payload, n: n, updated_at: updated_at }
+    initial_copy: $copy
 EOF
         else
             cat >>"$file" <<EOF
@@ -449,6 +464,7 @@ EOF
       code: { upper: payload }
       label: { concat: [{ const: item }, id, n], sep: "-" }
       n: { cast: n, to: bigint }
+    initial_copy: $copy
 EOF
         fi
     else
@@ -468,6 +484,7 @@ mappings:
     to: salesforce.account
     key: { id: external_id__c }
     columns: { email: personemail, first_name: firstname, last_name: lastname, phone: phone }
+    initial_copy: $copy
 EOF
     fi
     "$WB_BIN" check -c "$file" >/dev/null 2>&1 || {
@@ -1031,6 +1048,90 @@ case_big() {
     src -c "SELECT pg_drop_replication_slot('wb_big')" >/dev/null
 }
 
+# copy_id: the initial copy of COPY_ROWS rows of bench.items into the
+# target cluster, beside the pgcopydb-style baseline (psql COPY TO | psql
+# COPY FROM into the same empty table) and the native subscription with
+# copy_data (until its table is ready).  bench.items is refilled to
+# COPY_ROWS rows first; each consumer starts from an empty target table.
+case_copy_id() {
+    local c=copy_id cfg=$WORK/copy_id.yaml log=$WORK/copy_id.wb.log t0 t1 n
+    say "initial copy, bench.items: $COPY_ROWS rows, identity"
+    fg src -c "TRUNCATE bench.items" -c "INSERT INTO bench.items (id, payload, n, updated_at)
+            SELECT g, md5(g::text) || md5((g + 1)::text), 0, clock_timestamp()
+              FROM generate_series(1, $COPY_ROWS) g" -c "VACUUM ANALYZE bench.items"
+    record $c.rows "$COPY_ROWS"
+    wbt -c "TRUNCATE bench.items"
+    checkpoint_both
+    say "  psql COPY TO | psql COPY FROM"
+    t0=$EPOCHREALTIME
+    fg bash -c "set -o pipefail; PGAPPNAME=bench '$BINDIR/psql' -X -q -h '$SRC_HOST' -d bench \
+            -c 'COPY bench.items TO STDOUT' |
+        PGAPPNAME=bench '$BINDIR/psql' -X -q -h '$TGT_HOST' -d wbtarget \
+            -c 'COPY bench.items FROM STDIN'" || die "the psql COPY pipe failed"
+    t1=$EPOCHREALTIME
+    record "$c.pipe.secs" "$(fsub "$t1" "$t0")"
+    verify_identity $c pipe wbt
+    wbt -c "TRUNCATE bench.items"
+    nat -c "TRUNCATE bench.items"
+    src -c "CREATE PUBLICATION copy_pub FOR TABLE bench.items" >/dev/null
+    checkpoint_both
+    say "  native subscription, copy_data"
+    sampler_start "$c.native"
+    t0=$EPOCHREALTIME
+    nat -c "CREATE SUBSCRIPTION nat_copy CONNECTION '$SRC_CONN' PUBLICATION copy_pub
+            WITH (copy_data = true, slot_name = 'nat_copy', streaming = off)" >/dev/null ||
+        die "CREATE SUBSCRIPTION nat_copy failed"
+    n=0
+    until [[ "$(nat -c "SELECT count(*) = 1 AND bool_and(srsubstate = 'r') FROM pg_subscription_rel")" == t ]]; do
+        sleep 0.1
+        n=$((n + 1))
+        ((n < T_CONSUMER * 10)) || die "the native subscription's copy did not finish"
+    done
+    t1=$EPOCHREALTIME
+    sampler_stop "$c.native"
+    record "$c.native.secs" "$(fsub "$t1" "$t0")"
+    verify_identity $c native nat
+    native_drop nat_copy
+    checkpoint_both
+    say "  walbridge"
+    WB_COPY=true wb_config "$cfg" wb_copy_id identity
+    sed -i 's/^  publication: bench_pub$/  publication: copy_pub/' "$cfg"
+    wb_timed $c "$cfg" "$log"
+    verify_identity $c wb wbt
+    src -c "SELECT pg_drop_replication_slot('wb_copy_id')" -c "DROP PUBLICATION copy_pub" >/dev/null
+}
+
+# copy_portal: the initial copy of portal.users -> salesforce.account
+# within the source database, beside one INSERT ... SELECT ... ON CONFLICT
+# doing the same mapping, each into an empty salesforce.account.
+case_copy_portal() {
+    local c=copy_portal cfg=$WORK/copy_portal.yaml log=$WORK/copy_portal.wb.log t0 t1
+    say "initial copy, portal.users -> salesforce.account: $COPY_PORTAL_ROWS rows"
+    fg src -c "TRUNCATE portal.users CASCADE" -c "INSERT INTO portal.users (email, first_name, last_name, phone)
+            SELECT 'user' || g || '@example.com', 'First' || g % 1000,
+                   'Last' || g % 7919, '+1-555-' || (1000000 + g)
+              FROM generate_series(1, $COPY_PORTAL_ROWS) g" -c "VACUUM ANALYZE portal.users"
+    record $c.rows "$COPY_PORTAL_ROWS"
+    src -c "TRUNCATE salesforce.account"
+    checkpoint_both
+    say "  INSERT ... SELECT ... ON CONFLICT"
+    t0=$EPOCHREALTIME
+    fg src -c "INSERT INTO salesforce.account (external_id__c, personemail, firstname, lastname, phone)
+               SELECT id::text, email, first_name, last_name, phone FROM portal.users
+               ON CONFLICT (external_id__c) DO UPDATE SET personemail = EXCLUDED.personemail,
+                 firstname = EXCLUDED.firstname, lastname = EXCLUDED.lastname, phone = EXCLUDED.phone"
+    t1=$EPOCHREALTIME
+    record "$c.sql.secs" "$(fsub "$t1" "$t0")"
+    verify_portal $c sql
+    src -c "TRUNCATE salesforce.account"
+    checkpoint_both
+    say "  walbridge"
+    WB_COPY=true wb_config "$cfg" wb_copy_portal portal
+    wb_timed $c "$cfg" "$log"
+    verify_portal $c
+    src -c "SELECT pg_drop_replication_slot('wb_copy_portal')" >/dev/null
+}
+
 # ------------------------------------------------------------------- main --
 
 record meta.mode "$MODE"
@@ -1051,7 +1152,7 @@ record meta.wb_target_yaml "$(printf '%s' "${WB_BENCH_TARGET_YAML:-}" | tr '\n' 
 record meta.loadavg_start "$(cut -d ' ' -f 1-3 /proc/loadavg)"
 
 record meta.cases "${WB_BENCH_CASES:-all}"
-CASES=${WB_BENCH_CASES:-bulk_id bulk_expr backlog_id backlog_expr steady bulk_portal backlog_portal big}
+CASES=${WB_BENCH_CASES:-bulk_id bulk_expr backlog_id backlog_expr steady bulk_portal backlog_portal big copy_id copy_portal}
 # bulk_id and bulk_expr share one workload (so do backlog_id and
 # backlog_expr): it runs once, where the first of them is named.
 RAN=" "
@@ -1069,6 +1170,8 @@ for c in $CASES; do
     bulk_portal) case_bulk_portal ;;
     backlog_portal) case_backlog_portal ;;
     big) case_big ;;
+    copy_id) case_copy_id ;;
+    copy_portal) case_copy_portal ;;
     *) die "WB_BENCH_CASES: unknown case $c" ;;
     esac
 done

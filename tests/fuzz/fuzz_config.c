@@ -179,7 +179,10 @@ static void route_all(const wb_config *cfg)
                            0x10,
                            0,
                            0,
-                           i + 1};
+                           i + 1,
+                           NULL,
+                           0,
+                           false};
             wb_target_op *ops;
             size_t nops;
             wb_error err;

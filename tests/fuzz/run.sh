@@ -2,7 +2,7 @@
 # tests/fuzz/run.sh [FUZZER...] - build and run the libFuzzer targets (for
 # CI and by hand).
 #
-#   FUZZER    any of pgoutput config pgarray spool expr (default: all, in
+#   FUZZER    any of pgoutput config pgarray spool expr copyrow (default: all, in
 #             that order)
 #
 # Each fuzzer runs a fixed number of executions (libFuzzer -runs) from a
@@ -55,12 +55,12 @@
 # hand-written seeds come from gen_pgoutput_corpus.c and gen_seed_corpus.py.
 set -euo pipefail
 
-ALL=(pgoutput config pgarray spool expr)
+ALL=(pgoutput config pgarray spool expr copyrow)
 # Default executions per fuzzer, and the largest input each is given.
 declare -A RUNS=([pgoutput]=200000 [config]=40000 [pgarray]=300000
-    [spool]=60000 [expr]=30000)
+    [spool]=60000 [expr]=30000 [copyrow]=30000)
 declare -A MAX_LEN=([pgoutput]=65536 [config]=16384 [pgarray]=8192
-    [spool]=16384 [expr]=8192)
+    [spool]=16384 [expr]=8192 [copyrow]=4096)
 
 usage() {
     echo "usage: $0 [${ALL[*]}]" >&2

@@ -3,7 +3,7 @@
 # the corpus replay tests of the normal build (tests/fuzz/replay.cmake), so
 # both run the same code.  Harness: tests/fuzz/fuzz_<name>.c; seed corpus:
 # tests/fuzz/corpus/<name>/.
-set(WB_FUZZ_TARGETS pgoutput config pgarray spool expr)
+set(WB_FUZZ_TARGETS pgoutput config pgarray spool expr copyrow)
 
 set(WB_FUZZ_SRCS_pgoutput decode/pgoutput.c source/copydata.c decode/relcache.c
                           common/arena.c common/error.c)
@@ -18,6 +18,8 @@ set(WB_FUZZ_SRCS_pgarray common/pgarray.c common/strbuf.c common/error.c)
 # fuzz_spool.c includes lib/source/spool.c itself, to write raw bytes into a
 # transaction's file.
 set(WB_FUZZ_SRCS_spool common/error.c)
+set(WB_FUZZ_SRCS_copyrow decode/copyrow.c common/copytext.c common/strbuf.c
+                         common/arena.c common/error.c)
 set(WB_FUZZ_SRCS_expr map/expr.c map/cast.c config/filter_parse.c config/expr_refs.c
                       common/arena.c common/error.c)
 

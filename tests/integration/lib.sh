@@ -537,6 +537,47 @@ CREATE TRIGGER zz_audit_target AFTER INSERT OR UPDATE OR DELETE ON salesforce.ac
 SQL
 }
 
+# wb_users_writer DIR COND SCRIPT@WEIGHT...: pgbench in the background (3
+# clients, 300 tx/s, until killed) changing portal.users rows that match
+# COND (a SQL condition; "true" for all), each change a fresh phone from
+# testlog.seq (wb_setup_change_audit).  Scripts: update (3 rows), insert,
+# delete, rekey (a new primary key), forge (a watermark with a wrong
+# secret, resync.h).  Sets WB_WRITER_PID; wb_users_writer_stop ends it.
+wb_users_writer() {
+    local dir=$1 cond=$2 w
+    shift 2
+    mkdir -p "$dir"
+    local pick="SELECT id FROM portal.users WHERE id % :nc = :client_id AND ($cond) ORDER BY random()"
+    cat >"$dir/update.sql" <<EOF
+UPDATE portal.users SET phone = nextval('testlog.seq')::text WHERE id IN ($pick LIMIT 3);
+EOF
+    cat >"$dir/insert.sql" <<'EOF'
+INSERT INTO portal.users (email, first_name, last_name, phone)
+  VALUES ('w' || :client_id || '@example.com', 'W', 'W', nextval('testlog.seq')::text);
+EOF
+    cat >"$dir/delete.sql" <<EOF
+DELETE FROM portal.users WHERE id = ($pick LIMIT 1);
+EOF
+    cat >"$dir/rekey.sql" <<EOF
+UPDATE portal.users SET id = id + 1000000, phone = nextval('testlog.seq')::text
+  WHERE id = ($pick LIMIT 1) AND id < 1000000;
+EOF
+    cat >"$dir/forge.sql" <<'EOF'
+SELECT pg_logical_emit_message(false, 'walbridge.watermark', md5(random()::text) || ' H 1');
+EOF
+    local -a args=()
+    for w in "$@"; do args+=(-f "$dir/${w%@*}.sql@${w#*@}"); done
+    PGAPPNAME=wbt_writer pgbench -n -c 3 -j 3 -T 600 -R 300 -D nc=3 "${args[@]}" \
+        "$WB_DB" >"$dir/pgbench.log" 2>&1 &
+    WB_WRITER_PID=$!
+    wb_track_pid "$WB_WRITER_PID"
+}
+wb_users_writer_stop() {
+    kill "$WB_WRITER_PID"
+    wait "$WB_WRITER_PID" 2>/dev/null || true
+    wb_untrack_pid "$WB_WRITER_PID"
+}
+
 # The two logs of wb_setup_change_audit compared as multisets, both ways
 # (EXCEPT ALL keeps duplicates): a 'missing' row is a source change never
 # applied, a 'surplus' row one applied twice (or never made).  Empty means

@@ -36,6 +36,8 @@ CREATE ROLE $ROLE LOGIN REPLICATION;
 GRANT CREATE ON DATABASE $WB_DB TO $ROLE;
 GRANT USAGE ON SCHEMA portal, salesforce TO $ROLE;
 GRANT ALL ON salesforce.cf_tgt, salesforce.cf_tgt_id_seq TO $ROLE;
+-- The initial copy reads the source table (revoked for one case below).
+GRANT SELECT ON portal.cf_src TO $ROLE;
 CREATE PUBLICATION $WB_PUB FOR TABLES IN SCHEMA portal, salesforce;
 SQL
 assert_eq "$(wb_psql -c "SELECT has_function_privilege('$ROLE', 'pg_replication_origin_create(text)', 'EXECUTE')")" f \
@@ -134,6 +136,18 @@ same_refusal identity_not_full identity.yaml 6 \
 assert_contains "$WB_WORK/check.identity_not_full.err" "HINT:  ALTER TABLE portal.cf_plain REPLICA IDENTITY FULL;" \
     "identity_not_full: the hint has the ALTER TABLE"
 nothing_created "$WB_SLOT"
+
+# The initial copy reads the source table under the slot's snapshot: a
+# role that may not SELECT it is refused before the slot is created.
+wb_psql -c "REVOKE SELECT ON portal.cf_src FROM $ROLE"
+config copy_noselect.yaml "$WB_SLOT" "$ROLE" auto portal.cf_src '{ resolve: source_wins }'
+same_refusal copy_without_select copy_noselect.yaml 3 \
+    "permission denied to copy the existing rows of \"portal.cf_src\""
+assert_contains "$WB_WORK/check.copy_without_select.err" \
+    "HINT:  GRANT SELECT ON \"portal\".\"cf_src\" TO \"$ROLE\"; or set initial_copy: false on the mappings that read it." \
+    "copy_without_select: the hint has the GRANT"
+nothing_created "$WB_SLOT"
+wb_psql -c "GRANT SELECT ON portal.cf_src TO $ROLE"
 
 # The same role with progress: auto and a policy that needs no origin: its
 # position goes to a table; check passes it (run would too).

@@ -142,7 +142,18 @@ static void check_names(const char *full, const char *first, const char *last)
     wb_tuple_value v[] = {T("42"), T("ada@example.com"), T(full), T("t"),
                           T("t")};
     wb_tuple nt = {5, v};
-    wb_change c = {WB_CHANGE_INSERT, &customers, 0, NULL, &nt, 0x100, 0, 0, 1};
+    wb_change c = {WB_CHANGE_INSERT,
+                   &customers,
+                   0,
+                   NULL,
+                   &nt,
+                   0x100,
+                   0,
+                   0,
+                   1,
+                   NULL,
+                   0,
+                   false};
     wb_target_op *ops;
     size_t nops;
     int found;
@@ -198,7 +209,18 @@ static void test_split_null_name(void)
     fixture f;
     wb_tuple_value v[] = {T("7"), N, N, T("t"), T("t")};
     wb_tuple nt = {5, v};
-    wb_change c = {WB_CHANGE_INSERT, &customers, 0, NULL, &nt, 0x100, 0, 0, 1};
+    wb_change c = {WB_CHANGE_INSERT,
+                   &customers,
+                   0,
+                   NULL,
+                   &nt,
+                   0x100,
+                   0,
+                   0,
+                   1,
+                   NULL,
+                   0,
+                   false};
     wb_target_op *ops;
     size_t nops;
     int found;
@@ -226,7 +248,18 @@ static void test_split_update_key_change(void)
     wb_tuple_value nv[] = {T("43"), T("e@x"), T("Grace Hopper"), T("t"),
                            T("t")};
     wb_tuple ot = {5, ov}, nt = {5, nv};
-    wb_change c = {WB_CHANGE_UPDATE, &customers, 'K', &ot, &nt, 0x200, 0, 0, 1};
+    wb_change c = {WB_CHANGE_UPDATE,
+                   &customers,
+                   'K',
+                   &ot,
+                   &nt,
+                   0x200,
+                   0,
+                   0,
+                   1,
+                   NULL,
+                   0,
+                   false};
     wb_target_op *ops;
     size_t nops;
     int found;
@@ -256,7 +289,18 @@ static void test_split_update_unchanged_toast(void)
     fixture f;
     wb_tuple_value nv[] = {T("42"), T("new@x"), U, T("t"), T("t")};
     wb_tuple nt = {5, nv};
-    wb_change c = {WB_CHANGE_UPDATE, &customers, 0, NULL, &nt, 0x200, 0, 0, 1};
+    wb_change c = {WB_CHANGE_UPDATE,
+                   &customers,
+                   0,
+                   NULL,
+                   &nt,
+                   0x200,
+                   0,
+                   0,
+                   1,
+                   NULL,
+                   0,
+                   false};
     wb_target_op *ops;
     size_t nops;
     int found;
@@ -292,8 +336,18 @@ static void test_split_delete(void)
     fixture f;
     wb_tuple_value ov[] = {T("42"), N, N, N, N};
     wb_tuple ot = {5, ov};
-    wb_change c = {
-        WB_CHANGE_DELETE, &customers, 'K', &ot, NULL, 0x300, 0, 0, 1};
+    wb_change c = {WB_CHANGE_DELETE,
+                   &customers,
+                   'K',
+                   &ot,
+                   NULL,
+                   0x300,
+                   0,
+                   0,
+                   1,
+                   NULL,
+                   0,
+                   false};
     wb_target_op *ops;
     size_t nops;
 
@@ -324,7 +378,18 @@ static void test_split_null_key_names_column(void)
     fixture f;
     wb_tuple_value v[] = {N, T("e@x"), T("Ada Lovelace"), T("t"), T("t")};
     wb_tuple nt = {5, v};
-    wb_change c = {WB_CHANGE_INSERT, &customers, 0, NULL, &nt, 0x1234, 0, 0, 1};
+    wb_change c = {WB_CHANGE_INSERT,
+                   &customers,
+                   0,
+                   NULL,
+                   &nt,
+                   0x1234,
+                   0,
+                   0,
+                   1,
+                   NULL,
+                   0,
+                   false};
     wb_target_op *ops;
     size_t nops;
 
@@ -359,8 +424,20 @@ static void test_split_follows_relation_version(void)
     wb_tuple_value v1[] = {T("1"), T("a@x"), T("Ada Lovelace"), T("t"), T("t")};
     wb_tuple_value v2[] = {T("2"), T("t"), T("t"), T("Alan Turing"), T("b@x")};
     wb_tuple t1 = {5, v1}, t2 = {5, v2};
-    wb_change c1 = {WB_CHANGE_INSERT, &customers, 0, NULL, &t1, 0x100, 0, 0, 1};
-    wb_change c2 = {WB_CHANGE_INSERT, &rel2, 0, NULL, &t2, 0x200, 0, 0, 2};
+    wb_change c1 = {WB_CHANGE_INSERT,
+                    &customers,
+                    0,
+                    NULL,
+                    &t1,
+                    0x100,
+                    0,
+                    0,
+                    1,
+                    NULL,
+                    0,
+                    false};
+    wb_change c2 = {
+        WB_CHANGE_INSERT, &rel2, 0, NULL, &t2, 0x200, 0, 0, 2, NULL, 0, false};
     wb_target_op *ops;
     size_t nops;
     int found;
@@ -392,7 +469,8 @@ static void check_status(const char *status, const char *email,
         T("5"), email ? (wb_tuple_value)T(email) : (wb_tuple_value)N, T("F"),
         status ? (wb_tuple_value)T(status) : (wb_tuple_value)N};
     wb_tuple nt = {4, v};
-    wb_change c = {WB_CHANGE_INSERT, &users, 0, NULL, &nt, 0x100, 0, 0, 1};
+    wb_change c = {
+        WB_CHANGE_INSERT, &users, 0, NULL, &nt, 0x100, 0, 0, 1, NULL, 0, false};
     wb_target_op *ops;
     size_t nops;
 
@@ -433,8 +511,20 @@ static void test_derive_status_update_and_delete(void)
     wb_tuple_value nv[] = {T("5"), T("a@x"), T("F"), T("banned")};
     wb_tuple_value ov[] = {T("5"), N, N, N};
     wb_tuple nt = {4, nv}, ot = {4, ov};
-    wb_change u = {WB_CHANGE_UPDATE, &users, 0, NULL, &nt, 0x100, 0, 0, 1};
-    wb_change d = {WB_CHANGE_DELETE, &users, 'K', &ot, NULL, 0x200, 0, 0, 1};
+    wb_change u = {
+        WB_CHANGE_UPDATE, &users, 0, NULL, &nt, 0x100, 0, 0, 1, NULL, 0, false};
+    wb_change d = {WB_CHANGE_DELETE,
+                   &users,
+                   'K',
+                   &ot,
+                   NULL,
+                   0x200,
+                   0,
+                   0,
+                   1,
+                   NULL,
+                   0,
+                   false};
     wb_target_op *ops;
     size_t nops;
 
@@ -469,7 +559,18 @@ static void test_derive_status_fail_on(void)
     fixture f;
     wb_tuple_value v[] = {T("5"), T("a@x"), T("F"), T("frozen")};
     wb_tuple nt = {4, v};
-    wb_change c = {WB_CHANGE_UPDATE, &users, 0, NULL, &nt, 0xABCDEF, 0, 0, 1};
+    wb_change c = {WB_CHANGE_UPDATE,
+                   &users,
+                   0,
+                   NULL,
+                   &nt,
+                   0xABCDEF,
+                   0,
+                   0,
+                   1,
+                   NULL,
+                   0,
+                   false};
     wb_target_op *ops;
     size_t nops;
 
@@ -507,7 +608,18 @@ static void test_emitted_names_outlive_the_message(void)
     fixture f;
     wb_tuple_value v[] = {T("9"), T("e@x"), T("n"), T("t"), T("t")};
     wb_tuple nt = {5, v};
-    wb_change c = {WB_CHANGE_INSERT, &customers, 0, NULL, &nt, 0x100, 0, 0, 1};
+    wb_change c = {WB_CHANGE_INSERT,
+                   &customers,
+                   0,
+                   NULL,
+                   &nt,
+                   0x100,
+                   0,
+                   0,
+                   1,
+                   NULL,
+                   0,
+                   false};
     wb_target_op *ops;
     size_t nops;
     const char *schema, *table, *key, *col;

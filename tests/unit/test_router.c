@@ -75,7 +75,8 @@ static void test_insert_is_upsert(void)
     wb_arena *a = wb_arena_create(0, 0);
     wb_tuple_value v[] = {T("42"), T("o'hara@x"), N, T("bio"), T("x")};
     wb_tuple nt = {5, v};
-    wb_change c = {WB_CHANGE_INSERT, &rel, 0, NULL, &nt, 0x100, 0, 0, 1};
+    wb_change c = {
+        WB_CHANGE_INSERT, &rel, 0, NULL, &nt, 0x100, 0, 0, 1, NULL, 0, false};
     wb_target_op *ops;
     size_t nops;
     int found;
@@ -108,7 +109,8 @@ static void test_update_key_change_uses_old_key(void)
     wb_tuple_value ov[] = {T("42"), N, N, N, N};
     wb_tuple_value nv[] = {T("43"), T("e"), T("f"), U, T("x")};
     wb_tuple ot = {5, ov}, nt = {5, nv};
-    wb_change c = {WB_CHANGE_UPDATE, &rel, 'K', &ot, &nt, 0x100, 0, 0, 1};
+    wb_change c = {
+        WB_CHANGE_UPDATE, &rel, 'K', &ot, &nt, 0x100, 0, 0, 1, NULL, 0, false};
     wb_target_op *ops;
     size_t nops;
     int found;
@@ -136,7 +138,8 @@ static void test_update_without_old_tuple(void)
     wb_arena *a = wb_arena_create(0, 0);
     wb_tuple_value nv[] = {T("7"), T("e"), T("f"), T("b"), N};
     wb_tuple nt = {5, nv};
-    wb_change c = {WB_CHANGE_UPDATE, &rel, 0, NULL, &nt, 0x100, 0, 0, 1};
+    wb_change c = {
+        WB_CHANGE_UPDATE, &rel, 0, NULL, &nt, 0x100, 0, 0, 1, NULL, 0, false};
     wb_target_op *ops;
     size_t nops;
 
@@ -160,7 +163,8 @@ static void test_full_identity_fills_unchanged(void)
     wb_tuple_value ov[] = {T("7"), T("e"), T("f"), T("long bio"), N};
     wb_tuple_value nv[] = {T("7"), T("e2"), T("f"), U, N};
     wb_tuple ot = {5, ov}, nt = {5, nv};
-    wb_change c = {WB_CHANGE_UPDATE, &full, 'O', &ot, &nt, 0x100, 0, 0, 1};
+    wb_change c = {
+        WB_CHANGE_UPDATE, &full, 'O', &ot, &nt, 0x100, 0, 0, 1, NULL, 0, false};
     wb_target_op *ops;
     size_t nops;
     int found;
@@ -181,7 +185,8 @@ static void test_delete_and_policies(void)
     wb_arena *a = wb_arena_create(0, 0);
     wb_tuple_value ov[] = {T("9"), N, N, N, N};
     wb_tuple ot = {5, ov};
-    wb_change c = {WB_CHANGE_DELETE, &rel, 'K', &ot, NULL, 0x100, 0, 0, 1};
+    wb_change c = {
+        WB_CHANGE_DELETE, &rel, 'K', &ot, NULL, 0x100, 0, 0, 1, NULL, 0, false};
     wb_target_op *ops;
     size_t nops;
 
@@ -194,7 +199,18 @@ static void test_delete_and_policies(void)
     WB_CHECK_INT_EQ(wb_router_route(r, &c, a, &ops, &nops, NULL), 0);
     WB_CHECK_INT_EQ(nops, 0);
 
-    wb_change t = {WB_CHANGE_TRUNCATE, &rel, 0, NULL, NULL, 0x100, 0, 0, 1};
+    wb_change t = {WB_CHANGE_TRUNCATE,
+                   &rel,
+                   0,
+                   NULL,
+                   NULL,
+                   0x100,
+                   0,
+                   0,
+                   1,
+                   NULL,
+                   0,
+                   false};
     WB_CHECK_INT_EQ(wb_router_route(r, &t, a, &ops, &nops, NULL), 0);
     WB_CHECK_INT_EQ(nops, 0); /* on_truncate: ignore is the default */
     maps[0].on_truncate = WB_ON_TRUNCATE_TRUNCATE;
@@ -217,7 +233,18 @@ static void test_errors_name_relation_column_lsn(void)
     /* NULL key on insert. */
     wb_tuple_value v[] = {N, T("e"), T("f"), T("b"), N};
     wb_tuple nt = {5, v};
-    wb_change c = {WB_CHANGE_INSERT, &rel, 0, NULL, &nt, 0xABCDEF, 0, 0, 1};
+    wb_change c = {WB_CHANGE_INSERT,
+                   &rel,
+                   0,
+                   NULL,
+                   &nt,
+                   0xABCDEF,
+                   0,
+                   0,
+                   1,
+                   NULL,
+                   0,
+                   false};
     wb_error_clear(&err);
     WB_CHECK_INT_EQ(wb_router_route(r, &c, a, &ops, &nops, &err), WB_EDATA);
     WB_CHECK_STR_CONTAINS(err.message, "null value in key column \"id\"");
@@ -234,7 +261,8 @@ static void test_errors_name_relation_column_lsn(void)
     rel2.atts = atts2;
     wb_tuple_value ov[] = {N, T("e"), N, N, N};
     wb_tuple ot = {5, ov};
-    wb_change d = {WB_CHANGE_DELETE, &rel2, 'K', &ot, NULL, 0x10, 0, 0, 1};
+    wb_change d = {
+        WB_CHANGE_DELETE, &rel2, 'K', &ot, NULL, 0x10, 0, 0, 1, NULL, 0, false};
     wb_error_clear(&err);
     WB_CHECK_INT_EQ(wb_router_route(r, &d, a, &ops, &nops, &err), WB_EDATA);
     WB_CHECK_STR_CONTAINS(err.message, "not in the old tuple");
@@ -244,7 +272,8 @@ static void test_errors_name_relation_column_lsn(void)
     wb_pgoutput_relation rel3 = rel;
     rel3.natts = 3; /* no "bio" */
     /* A new Relation message comes with a new version. */
-    wb_change e = {WB_CHANGE_INSERT, &rel3, 0, NULL, &nt, 0x10, 0, 0, 2};
+    wb_change e = {
+        WB_CHANGE_INSERT, &rel3, 0, NULL, &nt, 0x10, 0, 0, 2, NULL, 0, false};
     wb_tuple_value v3[] = {T("1"), T("e"), T("f")};
     wb_tuple nt3 = {3, v3};
     e.newtup = &nt3;
@@ -327,7 +356,8 @@ static void test_language(void)
     /* insert: the row passes the filter; values computed. */
     wb_tuple_value v[] = {T("7"), T("m@x"), T("Mary"), T("Smith"), T("active")};
     wb_tuple nt = {5, v};
-    wb_change ins = {WB_CHANGE_INSERT, &lrel, 0, NULL, &nt, 0x200, 0, 0, 1};
+    wb_change ins = {
+        WB_CHANGE_INSERT, &lrel, 0, NULL, &nt, 0x200, 0, 0, 1, NULL, 0, false};
     WB_CHECK_INT_EQ(wb_router_route(r, &ins, a, &ops, &nops, &err), 0);
     WB_CHECK_INT_EQ(nops, 2);
     WB_CHECK_INT_EQ(ops[0].kind, WB_OP_UPSERT);
@@ -367,7 +397,8 @@ static void test_language(void)
 
     /* update out of the filter: on_filter_out (delete) by key; the insert-
      * only mapping ignores updates. */
-    wb_change upd = {WB_CHANGE_UPDATE, &lrel, 0, NULL, &nt, 0x300, 0, 0, 1};
+    wb_change upd = {
+        WB_CHANGE_UPDATE, &lrel, 0, NULL, &nt, 0x300, 0, 0, 1, NULL, 0, false};
     WB_CHECK_INT_EQ(wb_router_route(r, &upd, a, &ops, &nops, &err), 0);
     WB_CHECK_INT_EQ(nops, 1);
     WB_CHECK_INT_EQ(ops[0].kind, WB_OP_DELETE);
@@ -389,7 +420,18 @@ static void test_language(void)
     /* delete: soft, by setting isdeleted */
     wb_tuple_value ov[] = {T("7"), N, N, N, N};
     wb_tuple ot = {5, ov};
-    wb_change del = {WB_CHANGE_DELETE, &lrel, 'K', &ot, NULL, 0x400, 0, 0, 1};
+    wb_change del = {WB_CHANGE_DELETE,
+                     &lrel,
+                     'K',
+                     &ot,
+                     NULL,
+                     0x400,
+                     0,
+                     0,
+                     1,
+                     NULL,
+                     0,
+                     false};
     WB_CHECK_INT_EQ(wb_router_route(r, &del, a, &ops, &nops, &err), 0);
     WB_CHECK_INT_EQ(nops, 1);
     WB_CHECK_INT_EQ(ops[0].kind, WB_OP_UPDATE);
@@ -402,7 +444,8 @@ static void test_language(void)
     /* a filter that reads an unchanged TOAST value cannot be decided */
     wb_tuple_value tv[] = {T("7"), T("m@x"), T("Mary"), T("Smith"), U};
     wb_tuple tt = {5, tv};
-    wb_change upd2 = {WB_CHANGE_UPDATE, &lrel, 0, NULL, &tt, 0x500, 0, 0, 1};
+    wb_change upd2 = {
+        WB_CHANGE_UPDATE, &lrel, 0, NULL, &tt, 0x500, 0, 0, 1, NULL, 0, false};
     wb_error_clear(&err);
     WB_CHECK_INT_EQ(wb_router_route(r, &upd2, a, &ops, &nops, &err), WB_EDATA);
     WB_CHECK_STR_CONTAINS(err.message, "reads column \"status\"");
@@ -458,7 +501,8 @@ static void test_filter_out_ignore_needs_no_key(void)
     wb_tuple_value ov[] = {T("9"), N, T("001000000000009AAA")};
     wb_tuple_value nv[] = {T("9"), N, T("001000000000009AAA")};
     wb_tuple ot = {3, ov}, nt = {3, nv};
-    wb_change upd = {WB_CHANGE_UPDATE, &rrel, 'O', &ot, &nt, 0x600, 0, 0, 1};
+    wb_change upd = {
+        WB_CHANGE_UPDATE, &rrel, 'O', &ot, &nt, 0x600, 0, 0, 1, NULL, 0, false};
     WB_CHECK_INT_EQ(wb_router_route(r, &upd, a, &ops, &nops, &err), 0);
     WB_CHECK_INT_EQ(nops, 0);
 
@@ -530,7 +574,18 @@ static void test_conflict_old_values(void)
     wb_tuple_value nv[] = {T("7"), T("m@x"), T("Maria"), T("Smith"),
                            T("trial")};
     wb_tuple ot = {5, ov}, nt = {5, nv};
-    wb_change up = {WB_CHANGE_UPDATE, &full, 'O', &ot, &nt, 0x300, 42, 0, 1};
+    wb_change up = {WB_CHANGE_UPDATE,
+                    &full,
+                    'O',
+                    &ot,
+                    &nt,
+                    0x300,
+                    42,
+                    0,
+                    1,
+                    NULL,
+                    0,
+                    false};
     WB_CHECK_INT_EQ(wb_router_route(r, &up, a, &ops, &nops, &err), 0);
     WB_CHECK_INT_EQ(nops, 1);
     WB_CHECK(ops[0].conflict == &c->mappings[0].conflict);
@@ -550,19 +605,32 @@ static void test_conflict_old_values(void)
     wb_tuple_value bv[] = {T("7"), T("m@x"), T("Mary"), T("Smith"),
                            T("banned")};
     wb_tuple bt = {5, bv};
-    wb_change back = {WB_CHANGE_UPDATE, &full, 'O', &bt, &nt, 0x300, 42, 0, 1};
+    wb_change back = {WB_CHANGE_UPDATE,
+                      &full,
+                      'O',
+                      &bt,
+                      &nt,
+                      0x300,
+                      42,
+                      0,
+                      1,
+                      NULL,
+                      0,
+                      false};
     WB_CHECK_INT_EQ(wb_router_route(r, &back, a, &ops, &nops, &err), 0);
     WB_CHECK_INT_EQ(nops, 1);
     WB_CHECK(ops[0].old == NULL);
 
     /* No old row (DEFAULT identity): unknown. */
-    wb_change noold = {WB_CHANGE_UPDATE, &lrel, 0, NULL, &nt, 0x300, 42, 0, 1};
+    wb_change noold = {
+        WB_CHANGE_UPDATE, &lrel, 0, NULL, &nt, 0x300, 42, 0, 1, NULL, 0, false};
     WB_CHECK_INT_EQ(wb_router_route(r, &noold, a, &ops, &nops, &err), 0);
     WB_CHECK(ops[0].old == NULL);
     WB_CHECK(ops[0].conflict != NULL);
 
     /* Insert: a conflict op without old values. */
-    wb_change ins = {WB_CHANGE_INSERT, &full, 0, NULL, &nt, 0x300, 42, 0, 1};
+    wb_change ins = {
+        WB_CHANGE_INSERT, &full, 0, NULL, &nt, 0x300, 42, 0, 1, NULL, 0, false};
     WB_CHECK_INT_EQ(wb_router_route(r, &ins, a, &ops, &nops, &err), 0);
     WB_CHECK_INT_EQ(ops[0].kind, WB_OP_UPSERT);
     WB_CHECK(ops[0].old == NULL);
@@ -597,7 +665,18 @@ static void test_clock_write_for_target_changes(void)
     wb_tuple_value ov[] = {T("42"), T("old@x"), T("Ann"), T("bio")};
     wb_tuple_value nv[] = {T("42"), T("new@x"), T("Ann"), U};
     wb_tuple ot = {4, ov}, nt = {4, nv};
-    wb_change c = {WB_CHANGE_UPDATE, &target, 'O', &ot, &nt, 0x500, 0, 0, 1};
+    wb_change c = {WB_CHANGE_UPDATE,
+                   &target,
+                   'O',
+                   &ot,
+                   &nt,
+                   0x500,
+                   0,
+                   0,
+                   1,
+                   NULL,
+                   0,
+                   false};
     wb_routed out;
 
     WB_CHECK_INT_EQ(wb_router_route_change(r, &c, a, &out, NULL), 0);
@@ -625,13 +704,35 @@ static void test_clock_write_for_target_changes(void)
     /* No usable key (NULL): nothing to record. */
     wb_tuple_value kv[] = {N, T("new@x"), T("Ann"), T("bio")};
     wb_tuple kt = {4, kv};
-    wb_change k = {WB_CHANGE_INSERT, &target, 0, NULL, &kt, 0x600, 0, 0, 1};
+    wb_change k = {WB_CHANGE_INSERT,
+                   &target,
+                   0,
+                   NULL,
+                   &kt,
+                   0x600,
+                   0,
+                   0,
+                   1,
+                   NULL,
+                   0,
+                   false};
     WB_CHECK_INT_EQ(wb_router_route_change(r, &k, a, &out, NULL), 0);
     WB_CHECK_U64_EQ(out.nclock, 0);
     WB_CHECK_STR_EQ(out.changed_table, "account");
 
     /* A truncate changes no row: no lookup note, no clock. */
-    wb_change t = {WB_CHANGE_TRUNCATE, &target, 0, NULL, NULL, 0x700, 0, 0, 1};
+    wb_change t = {WB_CHANGE_TRUNCATE,
+                   &target,
+                   0,
+                   NULL,
+                   NULL,
+                   0x700,
+                   0,
+                   0,
+                   1,
+                   NULL,
+                   0,
+                   false};
     WB_CHECK_INT_EQ(wb_router_route_change(r, &t, a, &out, NULL), 0);
     WB_CHECK(out.changed_table == NULL);
     WB_CHECK_U64_EQ(out.nclock, 0);
@@ -661,7 +762,8 @@ static void test_binary_values(void)
                           {WB_TUPLE_BINARY, 3, email},
                           T("x")};
     wb_tuple nt = {5, v};
-    wb_change c = {WB_CHANGE_INSERT, &rel, 0, NULL, &nt, 0x100, 0, 0, 1};
+    wb_change c = {
+        WB_CHANGE_INSERT, &rel, 0, NULL, &nt, 0x100, 0, 0, 1, NULL, 0, false};
     wb_target_op *ops;
     size_t nops;
     wb_error err;

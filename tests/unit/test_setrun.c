@@ -70,7 +70,7 @@ static void test_eligible(void)
     /* Row statements only for what sets cannot do (yet). */
     wb_config_conflict cf;
     memset(&cf, 0, sizeof(cf));
-    op = base(WB_OP_UPSERT);
+    op = base(WB_OP_UPDATE);
     op.skip_unchanged = true;
     WB_CHECK(!wb_setrun_eligible(&s, &op, 100));
     op = base(WB_OP_UPSERT);
@@ -82,6 +82,11 @@ static void test_eligible(void)
     op = base(WB_OP_UPSERT);
     op.nkeys = 0;
     WB_CHECK(!wb_setrun_eligible(&s, &op, 100));
+
+    /* An upsert that writes only rows that differ (a re-sync's) is one. */
+    op = base(WB_OP_UPSERT);
+    op.skip_unchanged = true;
+    WB_CHECK(wb_setrun_eligible(&s, &op, 100));
 
     /* A column without a known array type. */
     wb_op_value arr[2] = {{"id", "1", NULL}, {"tags", "{a}", NULL}};

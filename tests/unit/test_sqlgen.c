@@ -382,6 +382,19 @@ static void test_set_runs(void)
         "SELECT v.a1, v.a2, v.a3 FROM unnest($1, $2, $3) AS v(a1, a2, a3) ON "
         "CONFLICT (\"id\") DO UPDATE SET \"na\"\"me\" = EXCLUDED.\"na\"\"me\", "
         "\"caf\u00e9\" = EXCLUDED.\"caf\u00e9\"");
+    /* skip_unchanged (a re-sync's rows): a row already right is not
+     * written. */
+    op.skip_unchanged = true;
+    WB_CHECK_STR_EQ(
+        set_run(&s),
+        "INSERT INTO \"My Schema\".\"t\"\"1\" AS t (\"id\", \"na\"\"me\", "
+        "\"caf\u00e9\") "
+        "SELECT v.a1, v.a2, v.a3 FROM unnest($1, $2, $3) AS v(a1, a2, a3) ON "
+        "CONFLICT (\"id\") DO UPDATE SET \"na\"\"me\" = EXCLUDED.\"na\"\"me\", "
+        "\"caf\u00e9\" = EXCLUDED.\"caf\u00e9\" WHERE ROW(t.\"na\"\"me\", "
+        "t.\"caf\u00e9\") IS DISTINCT FROM ROW(EXCLUDED.\"na\"\"me\", "
+        "EXCLUDED.\"caf\u00e9\")");
+    op.skip_unchanged = false;
     s.casts = casts;
     WB_CHECK_STR_EQ(
         set_run(&s),

@@ -1,0 +1,112 @@
+/*
+ * source/tablecopy.h - reading whole source tables under the slot's
+ * exported snapshot, for the initial copy (sync.h).
+ *
+ * The replication connection exports a snapshot when it creates the slot
+ * (source.h); this module opens an ordinary connection to the source,
+ * imports that snapshot into a REPEATABLE READ, READ ONLY transaction
+ * (SET TRANSACTION SNAPSHOT) and reads each table with COPY ... TO STDOUT,
+ * so that every row is seen exactly as it was at the slot's consistent
+ * point: what the stream sends next begins right after it.  Each table is
+ * described the way the walsender's Relation message describes it (the
+ * columns it sends: not dropped, not generated; replica identity flags),
+ * so that its rows go through the same router as streamed ones.  Rows
+ * come ordered by the table's primary key (else its replica identity
+ * index), whose text the caller keeps as the copy's cursor.
+ */
+#ifndef WB_SOURCE_TABLECOPY_H
+#define WB_SOURCE_TABLECOPY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "common/arena.h"
+#include "common/error.h"
+#include "common/lsn.h"
+#include "common/strbuf.h"
+#include "config/config.h"
+#include "decode/pgoutput.h"
+
+typedef struct wb_tablecopy wb_tablecopy;
+
+/* A table as the copy reads it. */
+typedef struct wb_tablecopy_rel {
+    wb_pgoutput_relation rel; /* as a Relation message would give it */
+    char relkind;
+    uint64_t reltuples; /* the planner's estimate (0: unknown) */
+    size_t norder;      /* the key rows come ordered by (0: none): the
+                           replica identity index under REPLICA IDENTITY
+                           USING INDEX, else the primary key */
+    uint16_t *order;    /* its columns, as indexes into rel.atts */
+    const char **types; /* each column's type (format_type) */
+} wb_tablecopy_rel;
+
+/*
+ * Connect to the source (conninfo; an ordinary session) and, with a
+ * snapshot (the
+ * name CREATE_REPLICATION_SLOT returned), import it into a REPEATABLE
+ * READ, READ ONLY transaction.  WB_ECONN, or WB_ESTATE when the snapshot
+ * cannot be imported (its exporting session ran another command or
+ * ended).  Without one, the caller opens its own transactions (the
+ * online re-sync's chunks, resync.h).
+ */
+int wb_tablecopy_open(const char *conninfo, const char *snapshot,
+                      wb_tablecopy **out, wb_error *err);
+void wb_tablecopy_close(wb_tablecopy *tc);
+
+/* A cancel handle (PQgetCancel) for another thread to stop a statement
+ * with (PQcancel); freed by the caller with PQfreeCancel. */
+PGcancel *wb_tablecopy_cancel_handle(wb_tablecopy *tc);
+
+/* BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY (no statement
+ * timeout), and COMMIT. */
+int wb_tablecopy_begin(wb_tablecopy *tc, wb_error *err);
+int wb_tablecopy_commit(wb_tablecopy *tc, wb_error *err);
+
+/* In a transaction begun with wb_tablecopy_begin, as its first
+ * statement: its snapshot, pg_current_snapshot()'s text (xmin:xmax:xip),
+ * malloc'd into *out. */
+int wb_tablecopy_snapshot(wb_tablecopy *tc, char **out, wb_error *err);
+
+/* Write a non-transactional logical message (prefix, content) into the
+ * WAL, decoded at its own position in the stream: *lsn is where. */
+int wb_tablecopy_watermark(wb_tablecopy *tc, const char *prefix,
+                           const char *content, wb_lsn *lsn, wb_error *err);
+
+/*
+ * Describe table t under the snapshot, in arena.  WB_ECATALOG when it
+ * does not exist.
+ */
+int wb_tablecopy_describe(wb_tablecopy *tc, const wb_config_table *t,
+                          wb_arena *arena, wb_tablecopy_rel *out,
+                          wb_error *err);
+
+/*
+ * Start reading r: COPY (SELECT columns FROM [ONLY] table ORDER BY key)
+ * TO STDOUT, in binary format when binary.  In binary format the key's
+ * columns follow once more as text (for the cursor): rows then have
+ * rel.natts + norder fields.
+ */
+int wb_tablecopy_start(wb_tablecopy *tc, const wb_tablecopy_rel *r, bool binary,
+                       wb_error *err);
+/* The same, from the row after cursor (a text[] literal of the key's
+ * values; NULL: the first row) and at most limit rows (0: all). */
+int wb_tablecopy_start_chunk(wb_tablecopy *tc, const wb_tablecopy_rel *r,
+                             bool binary, const char *cursor, long limit,
+                             wb_error *err);
+/* That statement's text (pure; unit-tested). */
+int wb_tablecopy_sql(wb_strbuf *sql, const wb_tablecopy_rel *r, bool binary,
+                     const char *cursor, long limit);
+
+/*
+ * The next row's CopyData message, waiting for it: > 0 its length (*buf
+ * freed with wb_tablecopy_freemem), 0 when the table has been read, or
+ * WB_ECONN / WB_ESQL with err.
+ */
+int wb_tablecopy_read(wb_tablecopy *tc, char **buf, wb_error *err);
+void wb_tablecopy_freemem(char *buf);
+
+#endif

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# test_resync: `walbridge resync` copies a mapping's source again while
+# walbridge streams (low and high watermarks around each chunk, resync.h).
+#   a. a slot created with initial_copy: false leaves salesforce.account
+#      empty; with walbridge streaming and a writer updating, inserting,
+#      deleting and re-keying portal.users (each change a fresh phone from
+#      testlog.seq), `walbridge resync` fills it: at the end the target
+#      equals the source, no (key, value) is written twice and, per key,
+#      every value written is newer than the one before; watermarks forged
+#      by another session and a column added meanwhile change nothing;
+#   b. kill -9 in the middle of a re-sync: the next start goes on from the
+#      stored cursor, and the target ends equal to the source with no row
+#      written twice;
+#   c. a mapping whose source has no key is refused with a clear message;
+#   d. a composite key of text with a collation ("C": 'B' < 'a' < 'b'), an
+#      enum (in its declared order) and an integer is paged through in
+#      order: every row arrives once.
+source "$(dirname "$0")/lib.sh"
+
+q() { wb_psql -c "$1"; }
+state() { q "SELECT state || ':' || rows_copied FROM walbridge.sync_state WHERE slot = '$WB_SLOT' AND mapping = '$1'"; }
+
+echo "-- set-up: change audit, 60000 users, a slot without a copy"
+wb_setup_change_audit
+q "INSERT INTO portal.users (email, first_name, last_name, phone, status)
+   SELECT 'u' || g || '@example.com', 'F' || g, 'L' || g, nextval('testlog.seq')::text, 'active'
+   FROM generate_series(1, 60000) g" >/dev/null
+CFG=$WB_WORK/walbridge.yaml
+wb_write_config "$CFG"
+echo "    initial_copy: false" >>"$CFG"
+wb_run_until "$CFG"
+assert_eq "$(q "SELECT count(*) FROM salesforce.account")" 0 "initial_copy: false copied nothing"
+q "TRUNCATE testlog.source_log, testlog.target_audit" >/dev/null
+
+# ---------------------------------------------------------------- a
+echo "-- a. resync while streaming, with a writer and forged watermarks"
+wb_start_bg "$CFG"
+BG=$WB_BG_PID
+wb_users_writer "$WB_WORK/writer" true update@60 insert@15 delete@10 rekey@10 forge@5
+wb_wait_sql 30 "SELECT count(*) > 100 FROM testlog.source_log" t "the writer is writing"
+# A column added while the re-sync runs (the stream's relation changes
+# shape between chunks).
+( wb_wait_sql 60 "SELECT rows_copied >= 20000 FROM walbridge.sync_state WHERE slot = '$WB_SLOT'
+                  AND mapping = 'users_to_accounts'" t "the re-sync is under way" >/dev/null &&
+  q "ALTER TABLE portal.users ADD COLUMN added_meanwhile text DEFAULT 'x'" >/dev/null ) &
+ALTER=$!
+# On a terminal (script(1) gives it one) resync draws a progress bar.
+rc=0
+timeout -k 10 300 script -qefc "$(printf '%q ' "$WB_BIN" resync -c "$CFG" --mapping users_to_accounts)" \
+    /dev/null >"$WB_WORK/resync.a" 2>&1 </dev/null || rc=$?
+cat "$WB_WORK/resync.a" >>"$WB_LOG"
+wait "$ALTER" || fail "the column was not added during the re-sync"
+[[ "$rc" == 0 ]] || cat "$WB_WORK/resync.a" >&2
+assert_eq "$rc" 0 "walbridge resync exits 0"
+assert_contains "$WB_WORK/resync.a" "re-sync of mapping \"users_to_accounts\" done:" "resync waited until it was done"
+assert_contains "$WB_WORK/resync.a" "users_to_accounts [#" "on a terminal it drew a progress bar"
+assert_contains "$WB_WORK/resync.a" "rows/s, ETA " "with the rate and the time left"
+B=$(q "SELECT count(*) FROM testlog.source_log")
+wb_wait_sql 30 "SELECT count(*) > $B + 200 FROM testlog.source_log" t "the writer went on after the re-sync"
+wb_users_writer_stop
+wb_bg_check_alive
+wb_stop_bg "$BG"
+wb_run_until "$CFG"
+assert_contains "$WB_LOG" "re-syncing mapping \"users_to_accounts\" from \"portal.users\"" "run took the job"
+assert_contains "$WB_LOG" "ignored a watermark that is not this run's" "forged watermarks were ignored"
+wb_assert_synced "after the re-sync and the writer: target equals mapped source"
+DUPS="SELECT id, phone FROM testlog.target_audit WHERE op <> 'D' GROUP BY id, phone HAVING count(*) > 1"
+if [[ "$(q "SELECT count(*) FROM ($DUPS) d")" != 0 ]]; then
+    wb_psql_table -c "SELECT 'target' AS side, a.n, a.op, a.id, a.phone FROM testlog.target_audit a
+                      WHERE a.id IN (SELECT id FROM ($DUPS) d LIMIT 5)
+                      UNION ALL
+                      SELECT 'source', s.n, s.op, s.id, s.phone FROM testlog.source_log s
+                      WHERE s.id IN (SELECT id FROM ($DUPS) d LIMIT 5) ORDER BY 4, 1, 2" >&2 || true
+fi
+assert_eq "$(q "SELECT count(*) FROM ($DUPS) d")" 0 "no (key, value) written twice"
+assert_eq "$(q "SELECT count(*) FROM (SELECT phone::bigint AS p,
+                       lag(phone::bigint) OVER (PARTITION BY id ORDER BY n) AS prev
+                FROM testlog.target_audit WHERE op <> 'D') d WHERE p <= prev")" 0 \
+    "per key, every value written is newer than the one before"
+assert_ge "$(q "SELECT count(*) FROM testlog.source_log WHERE op = 'U'")" 300 "the writer's updates were many"
+assert_eq "$(state users_to_accounts | cut -d: -f1)" done "sync_state: done"
+rc=0
+wb_exec "$WB_WORK/status.a" 30 status -c "$CFG" --json || rc=$?
+assert_eq "$(jq -r '.mappings[0].initial_copy' "$WB_WORK/status.a.stdout")" done "status: done"
+
+# ---------------------------------------------------------------- b
+echo "-- b. kill -9 in the middle of a re-sync, then go on from the cursor"
+q "INSERT INTO portal.users (email, first_name, last_name, phone, status)
+   SELECT 'b' || g || '@example.com', 'B' || g, 'B', nextval('testlog.seq')::text, 'active'
+   FROM generate_series(1, 50000) g" >/dev/null
+wb_run_until "$CFG"
+q "TRUNCATE salesforce.account, testlog.target_audit" >/dev/null
+wb_start_bg "$CFG"
+BG=$WB_BG_PID
+rc=0
+wb_exec "$WB_WORK/resync.b" 60 resync -c "$CFG" --mapping users_to_accounts --no-wait || rc=$?
+assert_eq "$rc" 0 "walbridge resync --no-wait exits 0"
+wb_wait_sql 120 "SELECT rows_copied >= 30000 FROM walbridge.sync_state WHERE slot = '$WB_SLOT' AND mapping = 'users_to_accounts'" t \
+    "the re-sync is under way"
+kill -KILL "$BG"
+wait "$BG" 2>/dev/null || true
+wb_forget_bg "$BG"
+st=$(state users_to_accounts)
+n=$(q "SELECT count(*) FROM salesforce.account")
+assert_eq "$st" "copying:$n" "after kill -9: sync_state counts exactly the rows in the target"
+wb_run_until "$CFG"
+assert_contains "$WB_WORK/run.$WB_RUN_N.log" "re-syncing mapping \"users_to_accounts\" from \"portal.users\" while streaming after its stored cursor ($n rows stored)" \
+    "the next start goes on from the stored cursor"
+wb_assert_synced "after the resumed re-sync: target equals mapped source"
+assert_eq "$(q "SELECT count(*) FROM (SELECT id FROM testlog.target_audit GROUP BY id HAVING count(*) > 1) d")" 0 \
+    "no row written twice across the kill"
+assert_eq "$(state users_to_accounts | cut -d: -f1)" done "sync_state: done"
+
+# ---------------------------------------------------------------- c
+echo "-- c. a source without a key"
+q "CREATE TABLE portal.nokey (a integer, b text); INSERT INTO portal.nokey VALUES (1, 'x');
+   ALTER TABLE portal.nokey REPLICA IDENTITY FULL;
+   CREATE TABLE salesforce.nokey (a integer PRIMARY KEY, b text)" >/dev/null
+cat >>"$CFG" <<'EOF'
+  - name: nokey
+    from: portal.nokey
+    to: salesforce.nokey
+    key: { a: a }
+    columns: { b: b }
+    initial_copy: false
+EOF
+wb_run_until "$CFG"
+rc=0
+wb_exec "$WB_WORK/resync.c" 60 resync -c "$CFG" --mapping nokey --no-wait || rc=$?
+assert_eq "$rc" 0 "the request is recorded"
+rc=0
+wb_exec "$WB_WORK/run.c" 60 run -c "$CFG" --until now || rc=$?
+assert_eq "$rc" 6 "run stops on a re-sync it cannot do (catalog)"
+assert_contains "$WB_WORK/run.c" "table \"portal.nokey\" has no primary key or replica identity index, which a re-sync while streaming needs" \
+    "and says why"
+
+# ---------------------------------------------------------------- d
+echo "-- d. a composite key of text with a collation, an enum and an integer"
+q "CREATE TYPE portal.kind AS ENUM ('zeta', 'alpha', 'mid');
+   CREATE TABLE portal.ck (region text COLLATE \"C\", kind portal.kind, n integer, v text,
+                           PRIMARY KEY (region, kind, n));
+   CREATE TABLE salesforce.ck (region text COLLATE \"C\", kind portal.kind, n integer, v text,
+                               PRIMARY KEY (region, kind, n));
+   INSERT INTO portal.ck SELECT r, k, g, 'v' || g
+   FROM unnest(ARRAY['b', 'B', 'a', 'Ä', 'é']) r, unnest(enum_range(NULL::portal.kind)) k,
+        generate_series(1, 1700) g" >/dev/null
+cat >>"$CFG" <<'EOF'
+  - name: ck
+    from: portal.ck
+    to: salesforce.ck
+    key: { region: region, kind: kind, n: n }
+    columns: { v: v }
+    initial_copy: false
+EOF
+sed -i '/^  - name: nokey$/,/^    initial_copy: false$/d' "$CFG"
+wb_run_until "$CFG"
+rc=0
+wb_exec "$WB_WORK/resync.d" 60 resync -c "$CFG" --mapping ck --no-wait || rc=$?
+assert_eq "$rc" 0 "the re-sync of the composite key is requested"
+wb_run_until "$CFG"
+assert_contains "$WB_WORK/run.$WB_RUN_N.log" "re-sync of mapping \"ck\" done: 25500 rows read" \
+    "run pages through the composite key in order (25500 rows, three chunks)"
+assert_eq "$(q "SELECT count(*) FROM (SELECT * FROM portal.ck EXCEPT SELECT * FROM salesforce.ck) d")" 0 \
+    "every row arrived"
+assert_eq "$(q "SELECT count(*) FROM salesforce.ck")" 25500 "and none twice"

@@ -1,0 +1,102 @@
+/*
+ * test_tablecopy.c - the COPY statement that reads a source table for the
+ * initial copy and the re-sync's chunks (source/tablecopy.c): columns,
+ * ONLY, the key's text columns of a binary copy, the cursor's row
+ * comparison with its casts, the order and the limit.
+ */
+#include <string.h>
+
+#include "common/strbuf.h"
+#include "source/tablecopy.h"
+#include "wbtest.h"
+
+static wb_pgoutput_column atts[] = {
+    {WB_PGO_COLUMN_KEY, "id", 23, -1},
+    {0, "na\"me", 25, -1},
+    {WB_PGO_COLUMN_KEY, "region", 25, -1},
+};
+static const char *types[] = {"integer", "text", "text"};
+static uint16_t order[] = {2, 0}; /* (region, id) */
+
+static wb_tablecopy_rel rel(void)
+{
+    wb_tablecopy_rel r;
+    memset(&r, 0, sizeof(r));
+    r.rel.nspname = "My Schema";
+    r.rel.relname = "t";
+    r.rel.natts = 3;
+    r.rel.atts = atts;
+    r.relkind = 'r';
+    r.norder = 2;
+    r.order = order;
+    r.types = types;
+    return r;
+}
+
+static void test_whole_table(void)
+{
+    wb_tablecopy_rel r = rel();
+    wb_strbuf b = {0};
+    WB_CHECK_INT_EQ(wb_tablecopy_sql(&b, &r, false, NULL, 0), 0);
+    WB_CHECK_STR_EQ(b.data, "COPY (SELECT \"id\", \"na\"\"me\", \"region\" "
+                            "FROM ONLY \"My Schema\".\"t\" ORDER BY \"My "
+                            "Schema\".\"t\".\"region\", \"My "
+                            "Schema\".\"t\".\"id\") TO STDOUT");
+    wb_strbuf_free(&b);
+}
+
+/* Binary: the key's columns again as text, for the cursor; a partitioned
+ * table without ONLY. */
+static void test_binary_partitioned(void)
+{
+    wb_tablecopy_rel r = rel();
+    wb_strbuf b = {0};
+    r.relkind = 'p';
+    WB_CHECK_INT_EQ(wb_tablecopy_sql(&b, &r, true, NULL, 0), 0);
+    WB_CHECK_STR_EQ(b.data, "COPY (SELECT \"id\", \"na\"\"me\", \"region\", "
+                            "\"region\"::text, \"id\"::text FROM \"My "
+                            "Schema\".\"t\" ORDER BY \"My "
+                            "Schema\".\"t\".\"region\", \"My "
+                            "Schema\".\"t\".\"id\") TO STDOUT WITH (FORMAT "
+                            "binary)");
+    wb_strbuf_free(&b);
+}
+
+/* A chunk: after the cursor (a quoted text[] literal, each element cast
+ * to its column's type), at most limit rows. */
+static void test_chunk(void)
+{
+    wb_tablecopy_rel r = rel();
+    wb_strbuf b = {0};
+    WB_CHECK_INT_EQ(wb_tablecopy_sql(&b, &r, false, "{\"it's\",42}", 500), 0);
+    WB_CHECK_STR_EQ(
+        b.data,
+        "COPY (SELECT \"id\", \"na\"\"me\", \"region\" FROM ONLY \"My "
+        "Schema\".\"t\" WHERE (\"My Schema\".\"t\".\"region\", \"My "
+        "Schema\".\"t\".\"id\") > (('{\"it''s\",42}'::text[])[1]::text, "
+        "('{\"it''s\",42}'::text[])[2]::integer) ORDER BY \"My "
+        "Schema\".\"t\".\"region\", \"My Schema\".\"t\".\"id\" LIMIT 500) TO "
+        "STDOUT");
+    wb_strbuf_free(&b);
+}
+
+/* No key: no order, no cursor. */
+static void test_no_key(void)
+{
+    wb_tablecopy_rel r = rel();
+    wb_strbuf b = {0};
+    r.norder = 0;
+    WB_CHECK_INT_EQ(wb_tablecopy_sql(&b, &r, false, "{1}", 0), 0);
+    WB_CHECK_STR_EQ(b.data, "COPY (SELECT \"id\", \"na\"\"me\", \"region\" "
+                            "FROM ONLY \"My Schema\".\"t\") TO STDOUT");
+    wb_strbuf_free(&b);
+}
+
+int main(void)
+{
+    WB_RUN(test_whole_table);
+    WB_RUN(test_binary_partitioned);
+    WB_RUN(test_chunk);
+    WB_RUN(test_no_key);
+    return wbtest_summary();
+}
