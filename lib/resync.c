@@ -653,9 +653,7 @@ int wb_resync_start_session(wb_resync *r, wb_dispatch *d, wb_apply *a,
                             wb_error *err)
 {
     const wb_config *cfg = wb_dispatch_config(d);
-    const char *tci = cfg->target.conninfo && *cfg->target.conninfo
-                          ? cfg->target.conninfo
-                          : cfg->source.conninfo;
+    const char *tci = wb_config_target_conninfo(cfg);
     r->d = d;
     r->a = a;
     r->binary = binary;
@@ -831,7 +829,6 @@ static int apply_chunk(wb_resync *r, wb_error *err)
            (unsigned long long)r->chunk_no, j->mapping, r->nrows, r->marked.n,
            logged, unseen, r->snap_xmin, r->snap_xmax, r->snap_nxip);
     const wb_config_mapping *only[1] = {m};
-    size_t applied = 0;
     for (size_t i = 0; i < r->nrows; i++) {
         if (keyset_has(&r->marked, &r->rows[i].k)) {
             j->dropped++;
@@ -844,7 +841,6 @@ static int apply_chunk(wb_resync *r, wb_error *err)
                             1,           r->hw,          r->read_time,    true};
         if ((rc = wb_dispatch_copied_row(r->d, &cr)) != 0)
             return rc;
-        applied++;
     }
     bool done = (long)r->nrows < r->limit;
     int64_t total = j->rows + (int64_t)r->nrows;
@@ -894,7 +890,6 @@ static int apply_chunk(wb_resync *r, wb_error *err)
         wb_log(WB_LOG_INFO, "re-syncing mapping \"%s\": %lld rows read",
                j->mapping, (long long)j->rows);
     }
-    (void)applied;
     forget_chunk(r);
     return 0;
 }

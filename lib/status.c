@@ -153,9 +153,7 @@ int wb_status_collect(const wb_config *cfg, wb_status *st, wb_error *err)
     PQclear(r);
     PQfinish(src);
 
-    const char *tci = cfg->target.conninfo && *cfg->target.conninfo
-                          ? cfg->target.conninfo
-                          : cfg->source.conninfo;
+    const char *tci = wb_config_target_conninfo(cfg);
     tgt = wb_conn_open(tci, false, "walbridge status", "target", err);
     if (!tgt)
         return err ? err->code : WB_ECONN;

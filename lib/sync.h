@@ -26,8 +26,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "apply/apply.h"
 #include <libpq-fe.h>
+
+#include "apply/apply.h"
 
 #include "common/error.h"
 #include "common/lsn.h"

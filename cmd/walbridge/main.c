@@ -296,9 +296,7 @@ static int report_format(const wb_config *cfg)
  * refuses it. */
 static int report_copy(const wb_config *cfg, wb_error *err)
 {
-    const char *tconn = cfg->target.conninfo && *cfg->target.conninfo
-                            ? cfg->target.conninfo
-                            : cfg->source.conninfo;
+    const char *tconn = wb_config_target_conninfo(cfg);
     int rc;
     PGconn *src = wb_conn_open(cfg->source.conninfo, false, "walbridge check",
                                "source", err);
@@ -624,9 +622,7 @@ static int cmd_resync(int argc, char **argv)
         wb_config_free(cfg);
         return WB_EXIT_CONFIG;
     }
-    const char *tconn = cfg->target.conninfo && *cfg->target.conninfo
-                            ? cfg->target.conninfo
-                            : cfg->source.conninfo;
+    const char *tconn = wb_config_target_conninfo(cfg);
     PGconn *src = wb_conn_open(cfg->source.conninfo, false, "walbridge resync",
                                "source", &err);
     PGconn *tgt =
@@ -684,7 +680,6 @@ static int cmd_resync(int argc, char **argv)
     double estimate = resync_estimate(src, &m->from);
     for (;;) {
         wb_sync_rows rows;
-        bool exists;
         if ((rc = wb_syncstate_read(tgt, cfg, &rows, &err)) != 0)
             goto out;
         const wb_sync_row *r = wb_sync_rows_find(&rows, m->name);
@@ -708,8 +703,6 @@ static int cmd_resync(int argc, char **argv)
                               m->name, wb_sync_kind_name(k));
             goto out;
         }
-        if ((rc = wb_sync_slot_exists(cfg, src, &exists, &err)) != 0)
-            goto out;
         const char *sp[1] = {cfg->source.slot};
         PGresult *a = PQexecParams(src,
                                    "SELECT active_pid IS NOT NULL FROM "

@@ -87,9 +87,7 @@ static int setup_sync(wb_apply *a, wb_error *err)
  * session and set up what the configuration needs on it. */
 static int open_session(wb_apply *a, const wb_config *cfg, wb_error *err)
 {
-    const char *conninfo = cfg->target.conninfo && *cfg->target.conninfo
-                               ? cfg->target.conninfo
-                               : cfg->source.conninfo;
+    const char *conninfo = wb_config_target_conninfo(cfg);
     int rc;
 
     a->conn = wb_conn_open(conninfo, false, "walbridge", "target", err);

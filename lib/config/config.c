@@ -318,3 +318,9 @@ void wb_config_free(wb_config *cfg)
     if (cfg)
         wb_arena_destroy(((config_block *)cfg)->arena);
 }
+
+const char *wb_config_target_conninfo(const wb_config *cfg)
+{
+    return cfg->target.conninfo && *cfg->target.conninfo ? cfg->target.conninfo
+                                                         : cfg->source.conninfo;
+}

@@ -218,6 +218,10 @@ int wb_config_load_buffer(const char *buf, size_t len, const char *name,
 /* Free; NULL is allowed. */
 void wb_config_free(wb_config *cfg);
 
+/* The target's connection string: target.conninfo, or the source's when
+ * it is empty (the same database). */
+const char *wb_config_target_conninfo(const wb_config *cfg);
+
 /*
  * For a reload: the first setting that differs between a and b and that a
  * running walbridge cannot change (connections, slot, publication, progress,

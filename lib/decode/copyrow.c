@@ -104,17 +104,25 @@ static size_t unescape(const char *f, size_t n, char *dst)
     return o;
 }
 
-static int decode_text(wb_copyrow_reader *r, const char *buf, size_t len,
-                       wb_arena *arena, wb_tuple *out, wb_error *err)
+/* out: a row of r->ncols columns, in arena. */
+static int new_row(const wb_copyrow_reader *r, wb_arena *arena, wb_tuple *out,
+                   wb_error *err)
 {
-    if (len == 0 || buf[len - 1] != '\n')
-        return bad(err, "a text row does not end with a newline");
-    len--;
     out->ncols = r->ncols;
     out->cols =
         wb_arena_alloc(arena, (r->ncols ? r->ncols : 1) * sizeof(*out->cols));
-    if (!out->cols)
-        return wb_error_set(err, WB_ENOMEM, "out of memory");
+    return out->cols ? 0 : wb_error_set(err, WB_ENOMEM, "out of memory");
+}
+
+static int decode_text(wb_copyrow_reader *r, const char *buf, size_t len,
+                       wb_arena *arena, wb_tuple *out, wb_error *err)
+{
+    int rc;
+    if (len == 0 || buf[len - 1] != '\n')
+        return bad(err, "a text row does not end with a newline");
+    len--;
+    if ((rc = new_row(r, arena, out, err)) != 0)
+        return rc;
     size_t start = 0;
     for (uint16_t c = 0; c < r->ncols; c++) {
         size_t end = start;
@@ -162,6 +170,7 @@ static int decode_binary(wb_copyrow_reader *r, const char *buf, size_t len,
 {
     const unsigned char *p = (const unsigned char *)buf;
     size_t off = 0;
+    int rc;
 
     if (r->ended)
         return bad(err, "data after the trailer");
@@ -191,11 +200,8 @@ static int decode_binary(wb_copyrow_reader *r, const char *buf, size_t len,
                             "invalid COPY data: a row has %d columns, "
                             "expected %u",
                             (int)nf, (unsigned)r->ncols);
-    out->ncols = r->ncols;
-    out->cols =
-        wb_arena_alloc(arena, (r->ncols ? r->ncols : 1) * sizeof(*out->cols));
-    if (!out->cols)
-        return wb_error_set(err, WB_ENOMEM, "out of memory");
+    if ((rc = new_row(r, arena, out, err)) != 0)
+        return rc;
     for (uint16_t c = 0; c < r->ncols; c++) {
         wb_tuple_value *v = &out->cols[c];
         if (len - off < 4)
