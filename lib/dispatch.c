@@ -162,6 +162,11 @@ static int handle_message(wb_dispatch *d, const wb_pgoutput_message *m)
         int rc = d->hooks.message(d->hooks.ud, m, d->err);
         if (rc && !d->err->lsn)
             wb_error_lsn(d->err, m->lsn);
+        /* Outside a transaction, every commit before it has been handled:
+         * it is as good a position as a keepalive's (`walbridge compare`
+         * waits for it to be stored). */
+        if (rc == 0 && !d->in_txn && m->lsn > d->pos.keepalive)
+            d->pos.keepalive = m->lsn;
         return rc;
     }
     /* The marker walbridge writes into its own transactions when no

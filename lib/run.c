@@ -28,6 +28,7 @@
 #include "common/clock.h"
 #include "common/conn.h"
 #include "common/log.h"
+#include "compare.h"
 #include "progress.h"
 #include "resync.h"
 #include "run.h"
@@ -63,6 +64,8 @@ typedef struct run_state {
 
     int64_t last_status_ms;
     int64_t last_persist_ms;
+    bool store_soon; /* store an idle position at the next tick
+                        (`walbridge compare` waits for it) */
     int64_t last_ping_ms;
 
     bool active;          /* a session (connections + stream) is up */
@@ -159,11 +162,16 @@ static int persist_idle(run_state *st, bool force)
         pos->pending,        pos->keepalive,
         st->persisted,       wb_clock_ms(),
         st->last_persist_ms, (int64_t)config(st)->source.status_interval_ms};
-    wb_lsn cand = wb_progress_idle_due(&in, force);
+    wb_lsn cand = wb_progress_idle_due(&in, force || st->store_soon);
     int rc;
 
-    if (!idle(st) || cand == WB_INVALID_LSN)
+    if (!idle(st))
         return 0;
+    if (cand == WB_INVALID_LSN) {
+        st->store_soon = false; /* nothing newer to store */
+        return 0;
+    }
+    st->store_soon = false;
     /* Durable, and so reported, once the target confirms the commit. */
     rc = wb_apply_store_progress(
         st->apply, cand,
@@ -896,6 +904,11 @@ static void hook_row_change(void *ud, const wb_change *c, uint32_t xid)
 static int hook_message(void *ud, const wb_pgoutput_message *m, wb_error *err)
 {
     run_state *st = ud;
+    /* `walbridge compare` waits for a position past its message: store
+     * one at the next tick instead of lazily. */
+    if (strcmp(m->prefix, WB_COMPARE_MESSAGE) == 0 &&
+        strcmp(m->content, config(st)->source.slot) == 0)
+        st->store_soon = true;
     return st->resync ? wb_resync_message(st->resync, m, err) : 0;
 }
 
