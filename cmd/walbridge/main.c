@@ -16,8 +16,8 @@
 #include "config/config.h"
 #include "common/error.h"
 #include "common/log.h"
-#include "map/router.h"
 #include "common/lsn.h"
+#include "compare.h"
 #include "map/router.h"
 #include "run.h"
 #include "check/startup.h"
@@ -32,12 +32,13 @@
 /* Exit codes (documented in the README and in --help). */
 enum {
     WB_EXIT_OK = 0,
-    WB_EXIT_FAILURE = 1, /* runtime failure: connection, SQL, I/O */
-    WB_EXIT_USAGE = 2,   /* bad command line */
-    WB_EXIT_CONFIG = 3,  /* bad configuration file */
-    WB_EXIT_DATA = 4,    /* a change could not be mapped or applied */
-    WB_EXIT_STATE = 5,   /* slot / stored progress inconsistent */
-    WB_EXIT_CATALOG = 6  /* configuration does not match the database */
+    WB_EXIT_FAILURE = 1,  /* runtime failure: connection, SQL, I/O */
+    WB_EXIT_USAGE = 2,    /* bad command line */
+    WB_EXIT_CONFIG = 3,   /* bad configuration file */
+    WB_EXIT_DATA = 4,     /* a change could not be mapped or applied */
+    WB_EXIT_STATE = 5,    /* slot / stored progress inconsistent */
+    WB_EXIT_CATALOG = 6,  /* configuration does not match the database */
+    WB_EXIT_DIFFERENT = 7 /* compare: persistent differences */
 };
 
 static int exit_code_for(int rc)
@@ -144,6 +145,8 @@ typedef struct cli_opts {
     const char *config;
     const char *mapping; /* resync */
     bool no_wait;        /* resync */
+    bool dry_run;        /* resync: compare only */
+    const char *wait;    /* compare: seconds to wait for walbridge */
     const char *until;
     const char *log_level;
     bool json;
@@ -152,47 +155,63 @@ typedef struct cli_opts {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "walbridge %s - keep PostgreSQL tables in sync from the WAL\n"
-            "\n"
-            "Usage:\n"
-            "  walbridge run -c FILE [--until now] [--log-level LEVEL]\n"
-            "  walbridge check -c FILE [--offline]\n"
-            "  walbridge status -c FILE [--json]\n"
-            "  walbridge resync -c FILE --mapping NAME [--no-wait]\n"
-            "  walbridge --version | --help\n"
-            "\n"
-            "Commands:\n"
-            "  run     stream changes from the slot and apply the mappings\n"
-            "          until SIGINT/SIGTERM; with --until now, stop once\n"
-            "          everything committed before the start is applied\n"
-            "  check   validate the configuration file and its mapping\n"
-            "          graph, then run's start-up checks against the\n"
-            "          databases: catalogs (tables, columns, types, unique\n"
-            "          keys, replica identity, publication), progress mode,\n"
-            "          commit timestamps; --offline: the file only\n"
-            "  status  slot, stored position and lag (--json: one object)\n"
-            "  resync  copy a mapping's source again while walbridge run\n"
-            "          streams (online, in key-ordered chunks); waits and\n"
-            "          shows progress unless --no-wait\n"
-            "\n"
-            "Options:\n"
-            "  -c, --config FILE      configuration file (YAML)\n"
-            "  --until now            stop when caught up with the start\n"
-            "  --log-level LEVEL      debug, info, warning or error\n"
-            "  --offline              check: do not connect to the databases\n"
-            "  --mapping NAME         resync: the mapping to copy again\n"
-            "  --no-wait              resync: return once it is requested\n"
-            "\n"
-            "Exit codes:\n"
-            "  0 success, 1 runtime failure (connection, SQL), 2 usage,\n"
-            "  3 invalid configuration, 4 change could not be applied,\n"
-            "  5 replication state inconsistent (slot or stored progress),\n"
-            "  6 configuration does not match the database (check, run)\n",
-            WB_VERSION);
+    fprintf(
+        out,
+        "walbridge %s - keep PostgreSQL tables in sync from the WAL\n"
+        "\n"
+        "Usage:\n"
+        "  walbridge run -c FILE [--until now] [--log-level LEVEL]\n"
+        "  walbridge check -c FILE [--offline]\n"
+        "  walbridge status -c FILE [--json]\n"
+        "  walbridge resync -c FILE --mapping NAME [--no-wait | --dry-run]\n"
+        "  walbridge compare -c FILE [--mapping NAME] [--json] [--wait "
+        "SECONDS]\n"
+        "  walbridge --version | --help\n"
+        "\n"
+        "Commands:\n"
+        "  run     stream changes from the slot and apply the mappings\n"
+        "          until SIGINT/SIGTERM; with --until now, stop once\n"
+        "          everything committed before the start is applied\n"
+        "  check   validate the configuration file and its mapping\n"
+        "          graph, then run's start-up checks against the\n"
+        "          databases: catalogs (tables, columns, types, unique\n"
+        "          keys, replica identity, publication), progress mode,\n"
+        "          commit timestamps; --offline: the file only\n"
+        "  status  slot, stored position and lag (--json: one object)\n"
+        "  resync  copy a mapping's source again while walbridge run\n"
+        "          streams (online, in key-ordered chunks); waits and\n"
+        "          shows progress unless --no-wait; --dry-run: compare\n"
+        "          the mapping instead\n"
+        "  compare report target rows missing, extra or different from\n"
+        "          what each mapping produces from its source\n"
+        "\n"
+        "Options:\n"
+        "  -c, --config FILE      configuration file (YAML)\n"
+        "  --until now            stop when caught up with the start\n"
+        "  --log-level LEVEL      debug, info, warning or error\n"
+        "  --offline              check: do not connect to the databases\n"
+        "  --mapping NAME         resync: the mapping to copy again\n"
+        "  --no-wait              resync: return once it is requested\n"
+        "  --dry-run              resync: only report what differs\n"
+        "  --wait SECONDS         compare: how long to wait for walbridge\n"
+        "                         to apply what the source had (30)\n"
+        "\n"
+        "Exit codes:\n"
+        "  0 success, 1 runtime failure (connection, SQL), 2 usage,\n"
+        "  3 invalid configuration, 4 change could not be applied,\n"
+        "  5 replication state inconsistent (slot or stored progress),\n"
+        "  6 configuration does not match the database (check, run),\n"
+        "  7 compare: persistent differences\n",
+        WB_VERSION);
 }
 
-enum { OPT_RUN = 1, OPT_JSON = 2, OPT_OFFLINE = 4, OPT_RESYNC = 8 };
+enum {
+    OPT_RUN = 1,
+    OPT_JSON = 2,
+    OPT_OFFLINE = 4,
+    OPT_RESYNC = 8,
+    OPT_COMPARE = 16
+};
 
 static int parse_opts(int argc, char **argv, cli_opts *o, int allowed)
 {
@@ -213,10 +232,15 @@ static int parse_opts(int argc, char **argv, cli_opts *o, int allowed)
             o->json = true;
         else if ((allowed & OPT_OFFLINE) && strcmp(a, "--offline") == 0)
             o->offline = true;
-        else if ((allowed & OPT_RESYNC) && strcmp(a, "--mapping") == 0)
+        else if ((allowed & (OPT_RESYNC | OPT_COMPARE)) &&
+                 strcmp(a, "--mapping") == 0)
             dst = &o->mapping;
         else if ((allowed & OPT_RESYNC) && strcmp(a, "--no-wait") == 0)
             o->no_wait = true;
+        else if ((allowed & OPT_RESYNC) && strcmp(a, "--dry-run") == 0)
+            o->dry_run = true;
+        else if ((allowed & OPT_COMPARE) && strcmp(a, "--wait") == 0)
+            dst = &o->wait;
         else if (strcmp(a, "--log-level") == 0)
             dst = &o->log_level;
         else if (strncmp(a, "--log-level=", 12) == 0)
@@ -237,6 +261,14 @@ static int parse_opts(int argc, char **argv, cli_opts *o, int allowed)
     if (!o->config) {
         fprintf(stderr, "walbridge: -c FILE is required\n");
         return -1;
+    }
+    if (o->wait) {
+        char *end;
+        long w = strtol(o->wait, &end, 10);
+        if (*end || w < 0 || w > 86400) {
+            fprintf(stderr, "walbridge: --wait needs seconds (0 to 86400)\n");
+            return -1;
+        }
     }
     if (o->until && strcmp(o->until, "now") != 0) {
         fprintf(stderr, "walbridge: --until only accepts \"now\"\n");
@@ -552,6 +584,162 @@ static int cmd_status(int argc, char **argv)
     return WB_EXIT_OK;
 }
 
+static void print_compare_text(const wb_compare_report *r)
+{
+    char a[WB_LSN_BUFLEN], b[WB_LSN_BUFLEN];
+    for (size_t i = 0; i < r->ntables; i++) {
+        const wb_compare_table *t = &r->tables[i];
+        printf("mapping %s -> %s.%s: ", t->mapping, t->schema, t->table);
+        if (!t->compared) {
+            printf("not compared: %s\n", t->note ? t->note : "");
+            continue;
+        }
+        printf("%lld source rows; ", (long long)t->source_rows);
+        int64_t pers = 0, fl = 0;
+        for (int k = 0; k < WB_COMPARE_NKINDS; k++) {
+            pers += t->persistent[k];
+            fl += t->in_flight[k];
+        }
+        if (pers == 0 && fl == 0)
+            printf("no differences");
+        else
+            printf("%lld missing, %lld extra, %lld different%s",
+                   (long long)t->persistent[WB_COMPARE_MISSING],
+                   (long long)t->persistent[WB_COMPARE_EXTRA],
+                   (long long)t->persistent[WB_COMPARE_DIFFERENT],
+                   t->extra_counted ? ""
+                                    : " (extra not counted: another "
+                                      "mapping writes the table)");
+        if (fl)
+            printf("; in flight: %lld missing, %lld extra, %lld different",
+                   (long long)t->in_flight[WB_COMPARE_MISSING],
+                   (long long)t->in_flight[WB_COMPARE_EXTRA],
+                   (long long)t->in_flight[WB_COMPARE_DIFFERENT]);
+        if (t->resolved)
+            printf("; %lld applied while comparing", (long long)t->resolved);
+        printf("\n");
+        if (t->note)
+            printf("  note: %s\n", t->note);
+        for (size_t k = 0; k < t->nkeys; k++) {
+            const wb_compare_key *e = &t->keys[k];
+            printf("  %s%-9s %s%s%s\n", e->in_flight ? "in flight " : "",
+                   wb_compare_kind_name(e->kind), e->key,
+                   e->columns[0] ? ": " : "", e->columns);
+        }
+    }
+    if (!r->caught_up)
+        printf("walbridge %s: its stored position %s is before the source's "
+               "%s, so differences could not be confirmed\n",
+               r->streaming ? "did not catch up in time"
+                            : "does not stream the slot",
+               r->stored ? wb_lsn_format(r->stored, a) : "(none)",
+               wb_lsn_format(r->source_lsn, b));
+}
+
+static void print_compare_json(const wb_compare_report *r)
+{
+    FILE *f = stdout;
+    fputs("{\"source_lsn\":", f);
+    json_lsn(f, r->source_lsn);
+    fputs(",\"stored_lsn\":", f);
+    json_lsn(f, r->stored);
+    fprintf(f, ",\"streaming\":%s,\"caught_up\":%s,\"persistent\":%lld",
+            r->streaming ? "true" : "false", r->caught_up ? "true" : "false",
+            (long long)wb_compare_persistent(r));
+    fputs(",\"mappings\":[", f);
+    for (size_t i = 0; i < r->ntables; i++) {
+        const wb_compare_table *t = &r->tables[i];
+        fputs(i ? ",{\"mapping\":" : "{\"mapping\":", f);
+        json_str(f, t->mapping);
+        fputs(",\"target\":", f);
+        char rel[512];
+        snprintf(rel, sizeof(rel), "%s.%s", t->schema, t->table);
+        json_str(f, rel);
+        fprintf(f, ",\"compared\":%s,\"passes\":%d,\"source_rows\":%lld",
+                t->compared ? "true" : "false", t->passes,
+                (long long)t->source_rows);
+        fprintf(f, ",\"extra_counted\":%s",
+                t->extra_counted ? "true" : "false");
+        for (int pass = 0; pass < 2; pass++) {
+            const int64_t *c = pass ? t->in_flight : t->persistent;
+            fprintf(f, ",\"%s\":{", pass ? "in_flight" : "persistent");
+            for (int k = 0; k < WB_COMPARE_NKINDS; k++)
+                fprintf(f, "%s\"%s\":%lld", k ? "," : "",
+                        wb_compare_kind_name((wb_compare_kind)k),
+                        (long long)c[k]);
+            fputs("}", f);
+        }
+        fprintf(f, ",\"resolved\":%lld,\"note\":", (long long)t->resolved);
+        if (t->note)
+            json_str(f, t->note);
+        else
+            fputs("null", f);
+        fputs(",\"keys\":[", f);
+        for (size_t k = 0; k < t->nkeys; k++) {
+            const wb_compare_key *e = &t->keys[k];
+            fputs(k ? ",{\"kind\":" : "{\"kind\":", f);
+            json_str(f, wb_compare_kind_name(e->kind));
+            fprintf(f, ",\"in_flight\":%s,\"key\":",
+                    e->in_flight ? "true" : "false");
+            json_str(f, e->key);
+            fputs(",\"columns\":[", f);
+            const char *p = e->columns;
+            bool first = true;
+            while (*p) {
+                const char *q = strstr(p, ", ");
+                size_t n = q ? (size_t)(q - p) : strlen(p);
+                char col[256];
+                snprintf(col, sizeof(col), "%.*s", (int)n, p);
+                fputs(first ? "" : ",", f);
+                json_str(f, col);
+                first = false;
+                p += n + (q ? 2 : 0);
+            }
+            fputs("]}", f);
+        }
+        fputs("]}", f);
+    }
+    fputs("]}\n", f);
+}
+
+/* compare (and resync --dry-run): exit 7 when persistent differences
+ * remain. */
+static int run_compare(const cli_opts *o)
+{
+    wb_config *cfg;
+    wb_error err;
+    wb_compare_report rep;
+    wb_compare_opts co = {o->mapping, o->wait ? atoi(o->wait) * 1000 : 30000,
+                          10};
+
+    int rc = load_config(o, &cfg);
+    if (rc)
+        return exit_code_for(rc);
+    wb_error_clear(&err);
+    rc = wb_compare_run(cfg, &co, &rep, &err);
+    wb_config_free(cfg);
+    if (rc) {
+        wb_log_error(WB_LOG_FATAL, &err);
+        wb_compare_report_free(&rep);
+        return exit_code_for(rc);
+    }
+    if (o->json)
+        print_compare_json(&rep);
+    else
+        print_compare_text(&rep);
+    int64_t n = wb_compare_persistent(&rep);
+    wb_compare_report_free(&rep);
+    return n ? WB_EXIT_DIFFERENT : WB_EXIT_OK;
+}
+
+static int cmd_compare(int argc, char **argv)
+{
+    cli_opts o = {0};
+    if (parse_opts(argc, argv, &o, OPT_COMPARE | OPT_JSON) != 0)
+        return WB_EXIT_USAGE;
+    return run_compare(&o);
+}
+
 /* How many rows the source table has: the planner's estimate, or, for a
  * table never analyzed that is small (under 100 MB), a count; 0 when
  * unknown. */
@@ -602,12 +790,25 @@ static int cmd_resync(int argc, char **argv)
     wb_error err;
     const wb_config_mapping *m = NULL;
 
-    if (parse_opts(argc, argv, &o, OPT_RESYNC) != 0)
+    if (parse_opts(argc, argv, &o, OPT_RESYNC | OPT_JSON) != 0)
         return WB_EXIT_USAGE;
     if (!o.mapping) {
         fprintf(stderr, "walbridge: resync needs --mapping NAME\n");
         return WB_EXIT_USAGE;
     }
+    if (o.dry_run && o.no_wait) {
+        fprintf(stderr, "walbridge: --dry-run and --no-wait do not go "
+                        "together\n");
+        return WB_EXIT_USAGE;
+    }
+    if (o.json && !o.dry_run) {
+        fprintf(stderr, "walbridge: resync takes --json with --dry-run "
+                        "only\n");
+        return WB_EXIT_USAGE;
+    }
+    /* What a re-sync would repair, and nothing else. */
+    if (o.dry_run)
+        return run_compare(&o);
     int rc = load_config(&o, &cfg);
     if (rc)
         return exit_code_for(rc);
@@ -773,10 +974,8 @@ typedef struct subcommand {
 } subcommand;
 
 static const subcommand commands[] = {
-    {"run", cmd_run},
-    {"check", cmd_check},
-    {"status", cmd_status},
-    {"resync", cmd_resync},
+    {"run", cmd_run},       {"check", cmd_check},     {"status", cmd_status},
+    {"resync", cmd_resync}, {"compare", cmd_compare},
 };
 
 int main(int argc, char **argv)
