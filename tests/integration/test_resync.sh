@@ -64,6 +64,7 @@ wb_run_until "$CFG"
 assert_contains "$WB_LOG" "re-syncing mapping \"users_to_accounts\" from \"portal.users\"" "run took the job"
 assert_contains "$WB_LOG" "ignored a watermark that is not this run's" "forged watermarks were ignored"
 wb_assert_synced "after the re-sync and the writer: target equals mapped source"
+wb_assert_compare_clean "$CFG" "compare agrees"
 DUPS="SELECT id, phone FROM testlog.target_audit WHERE op <> 'D' GROUP BY id, phone HAVING count(*) > 1"
 if [[ "$(q "SELECT count(*) FROM ($DUPS) d")" != 0 ]]; then
     wb_psql_table -c "SELECT 'target' AS side, a.n, a.op, a.id, a.phone FROM testlog.target_audit a
@@ -107,6 +108,7 @@ wb_run_until "$CFG"
 assert_contains "$WB_WORK/run.$WB_RUN_N.log" "re-syncing mapping \"users_to_accounts\" from \"portal.users\" while streaming after its stored cursor ($n rows stored)" \
     "the next start goes on from the stored cursor"
 wb_assert_synced "after the resumed re-sync: target equals mapped source"
+wb_assert_compare_clean "$CFG" "compare agrees"
 assert_eq "$(q "SELECT count(*) FROM (SELECT id FROM testlog.target_audit GROUP BY id HAVING count(*) > 1) d")" 0 \
     "no row written twice across the kill"
 assert_eq "$(state users_to_accounts | cut -d: -f1)" done "sync_state: done"
