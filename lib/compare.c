@@ -71,7 +71,13 @@ static void projected(wb_strbuf *b, const wb_compare_shape *s, size_t i)
 {
     const wb_compare_col *c = &s->cols[i];
     const wb_plugin_lookup *l = c->lookup;
-    if (!l) {
+    if (s->from_table) {
+        /* The source column's text, read by the target column's input:
+         * what the stream's text value does. */
+        wb_strbuf_add(b, "CAST((s.");
+        wb_strbuf_append_ident(b, c->src);
+        wb_strbuf_append_fmt(b, ")::pg_catalog.text AS %s)", c->type);
+    } else if (!l) {
         wb_strbuf_append_fmt(b, "CAST(s.c%zu AS %s)", i + 1, c->type);
     } else if (l->cast) {
         /* As sqlgen.c: the cast's own input, then the column's. */
@@ -143,21 +149,31 @@ int wb_compare_sql_diff(wb_strbuf *b, const wb_compare_shape *s,
         wb_strbuf_append_literal(b, s->cols[i].name);
         wb_strbuf_add(b, " END");
     }
-    wb_strbuf_add(b, ") ELSE '' END AS columns, p.wb_src, t.wb_xmin");
+    /* What the source row projects to, for the re-check (built for the
+     * rows that differ only: a whole-row value per scanned row would
+     * cost a third of the join). */
+    wb_strbuf_add(b, ") ELSE '' END AS columns, CASE WHEN p.wb_row THEN ROW(");
+    for (size_t i = 0; i < s->ncols; i++)
+        wb_strbuf_append_fmt(b, "%sp.p%zu", i ? ", " : "", i + 1);
+    wb_strbuf_add(b, ")::pg_catalog.text END AS wb_src, t.wb_xmin");
     for (size_t i = 0; i < nkeys; i++)
         wb_strbuf_append_fmt(b, ", COALESCE(p.p%zu, t.t%zu) AS k%zu", i + 1,
                              i + 1, i + 1);
 
     /* The projection, typed. */
-    wb_strbuf_add(b, " FROM (SELECT true AS wb_row, s::pg_catalog.text AS "
-                     "wb_src");
+    wb_strbuf_add(b, " FROM (SELECT true AS wb_row");
     for (size_t i = 0; i < s->ncols; i++) {
         wb_strbuf_add(b, ", ");
         projected(b, s, i);
         wb_strbuf_append_fmt(b, " AS p%zu", i + 1);
     }
-    wb_strbuf_add(b, " FROM ");
-    wb_strbuf_append_rel(b, "pg_temp", stage);
+    if (s->from_table) {
+        wb_strbuf_add(b, " FROM ONLY ");
+        wb_strbuf_append_rel(b, s->from_schema, s->from_table);
+    } else {
+        wb_strbuf_add(b, " FROM ");
+        wb_strbuf_append_rel(b, "pg_temp", stage);
+    }
     wb_strbuf_add(b, " s) p");
 
     /* The target: rows with a whole key (another writer's rows without
@@ -285,7 +301,8 @@ static bool target_owned(const wb_config_mapping *m, const char *col)
 
 /* Add column v to the shape unless it is there. */
 static int shape_add(compare_run *x, const wb_config_mapping *m, stage *st,
-                     const wb_target_op *op, const wb_op_value *v, bool key)
+                     const wb_target_op *op, const wb_op_value *v, bool key,
+                     const char *src)
 {
     for (size_t i = 0; i < st->ncols; i++)
         if (strcmp(st->cols[i].name, v->column) == 0)
@@ -294,6 +311,7 @@ static int shape_add(compare_run *x, const wb_config_mapping *m, stage *st,
     memset(c, 0, sizeof(*c));
     c->name = wb_arena_strdup(x->shape_arena, v->column);
     c->key = key;
+    c->src = src;
     c->compared = !target_owned(m, v->column);
     c->lookup = NULL;
     if (!c->name)
@@ -315,10 +333,9 @@ static int shape_add(compare_run *x, const wb_config_mapping *m, stage *st,
 
 /* Learn the shape from op (its keys, then what it sets) and create the
  * stage; then COPY into it. */
-static int stage_create(compare_run *x, const wb_config_mapping *m, stage *st,
-                        const wb_target_op *op)
+static int stage_shape(compare_run *x, const wb_config_mapping *m, stage *st,
+                       const wb_target_op *op, const char *const *src)
 {
-    wb_strbuf sql = {0};
     size_t most = op->nkeys + op->nset;
     int rc = 0;
 
@@ -330,9 +347,18 @@ static int stage_create(compare_run *x, const wb_config_mapping *m, stage *st,
         return wb_error_set(x->err, WB_ENOMEM, "out of memory");
     st->ncols = 0;
     for (size_t i = 0; i < op->nkeys && rc == 0; i++)
-        rc = shape_add(x, m, st, op, &op->keys[i], true);
+        rc = shape_add(x, m, st, op, &op->keys[i], true, src ? src[i] : NULL);
     for (size_t i = 0; i < op->nset && rc == 0; i++)
-        rc = shape_add(x, m, st, op, &op->set[i], false);
+        rc = shape_add(x, m, st, op, &op->set[i], false,
+                       src ? src[op->nkeys + i] : NULL);
+    return rc;
+}
+
+static int stage_create(compare_run *x, const wb_config_mapping *m, stage *st,
+                        const wb_target_op *op)
+{
+    wb_strbuf sql = {0};
+    int rc = stage_shape(x, m, st, op, NULL);
     if (rc)
         return rc;
     if (wb_compare_sql_stage(&sql, st->name, st->ncols) != 0) {
@@ -421,32 +447,68 @@ static int stage_row(compare_run *x, const wb_config_mapping *m, stage *st,
     return st->buf.len >= STAGE_FLUSH_BYTES ? stage_send(x, st) : 0;
 }
 
+/* The insert a built-in mapping makes, from its definition (no values:
+ * only the columns), and the source column of each of its columns. */
+static int config_op(compare_run *x, const wb_config_mapping *m,
+                     wb_target_op *op, const char ***src)
+{
+    size_t n = m->nkeys + m->ncolumns + m->nvalues, k = 0;
+    wb_op_value *v = wb_arena_alloc(x->shape_arena, (n ? n : 1) * sizeof(*v));
+    const char **from =
+        wb_arena_alloc(x->shape_arena, (n ? n : 1) * sizeof(*from));
+    if (!v || !from)
+        return wb_error_set(x->err, WB_ENOMEM, "out of memory");
+    for (size_t i = 0; i < m->nkeys; i++, k++) {
+        v[k] = (wb_op_value){m->keys[i].to, NULL, NULL};
+        from[k] = m->keys[i].from;
+    }
+    for (size_t i = 0; i < m->ncolumns; i++, k++) {
+        v[k] = (wb_op_value){m->columns[i].to, NULL, NULL};
+        from[k] = m->columns[i].from;
+    }
+    for (size_t i = 0; i < m->nvalues; i++, k++) {
+        v[k] = (wb_op_value){m->values[i].to, NULL, NULL};
+        from[k] = NULL;
+    }
+    *op = (wb_target_op){.kind = WB_OP_UPSERT,
+                         .schema = m->to.schema,
+                         .table = m->to.table,
+                         .nkeys = m->nkeys,
+                         .keys = v,
+                         .nset = n - m->nkeys,
+                         .set = v + m->nkeys};
+    *src = from;
+    return 0;
+}
+
 /* The shape of a built-in mapping that produced no row, from its
  * definition, so that its target's rows still count as extra. */
 static int stage_from_config(compare_run *x, const wb_config_mapping *m,
                              stage *st)
 {
-    size_t n = m->nkeys + m->ncolumns + m->nvalues, k = 0;
-    wb_op_value *v = wb_arena_alloc(x->shape_arena, (n ? n : 1) * sizeof(*v));
-    if (!v)
-        return wb_error_set(x->err, WB_ENOMEM, "out of memory");
-    for (size_t i = 0; i < m->nkeys; i++)
-        v[k++] = (wb_op_value){m->keys[i].to, NULL, NULL};
-    for (size_t i = 0; i < m->ncolumns; i++)
-        v[k++] = (wb_op_value){m->columns[i].to, NULL, NULL};
-    for (size_t i = 0; i < m->nvalues; i++)
-        v[k++] = (wb_op_value){m->values[i].to, NULL, NULL};
-    wb_target_op op = {.kind = WB_OP_UPSERT,
-                       .schema = m->to.schema,
-                       .table = m->to.table,
-                       .nkeys = m->nkeys,
-                       .keys = v,
-                       .nset = n - m->nkeys,
-                       .set = v + m->nkeys};
-    int rc = stage_create(x, m, st, &op);
+    wb_target_op op;
+    const char **src;
+    int rc = config_op(x, m, &op, &src);
+    if (rc == 0)
+        rc = stage_create(x, m, st, &op);
     if (rc == 0)
         rc = stage_finish(x, st);
     return rc;
+}
+
+/*
+ * Can the target's database work the projection out itself?  A built-in
+ * mapping that only copies columns (no values, no filter) into a table of
+ * the source's own database: each target value is the source column's
+ * text read by the target column's type, as the stream's text value is,
+ * so the join reads the source table directly (one statement, one
+ * snapshot of both) instead of a stage walbridge filled.
+ */
+static bool in_sql(const wb_config *cfg, const wb_config_mapping *m)
+{
+    const char *t = cfg->target.conninfo;
+    return !m->plugin.path && m->nvalues == 0 && !m->filter &&
+           (!t || !*t || strcmp(t, cfg->source.conninfo) == 0);
 }
 
 /* Does another enabled mapping write m's target?  Then rows nobody
@@ -551,30 +613,91 @@ static bool wait_caught_up(compare_run *x, const wb_config_mapping *m,
     }
 }
 
+/* The join of shape's projection with the target into "wb_compare_d<n>". */
+static int join_pass(compare_run *x, const wb_config_mapping *m,
+                     wb_compare_table *t, const wb_compare_shape *shape,
+                     const char *stage_name, int n)
+{
+    wb_strbuf sql = {0};
+    char diff[64];
+    snprintf(diff, sizeof(diff), "wb_compare_d%d", n);
+    if (wb_compare_sql_diff(&sql, shape, stage_name, diff) != 0) {
+        wb_strbuf_free(&sql);
+        return wb_error_set(x->err, WB_ENOMEM, "out of memory");
+    }
+    int rc = exec_cmd(x, x->tgt, sql.data,
+                      "could not compare the projection with the target");
+    wb_strbuf_free(&sql);
+    if (rc)
+        wb_error_relation(x->err, m->to.schema, m->to.table);
+    else
+        t->compared = true;
+    return rc;
+}
+
+/* One pass of a mapping in_sql() accepts: one statement reads both.  The
+ * source's rows are counted meanwhile, on the source's connection. */
+static int sql_pass(compare_run *x, const wb_config_mapping *m,
+                    wb_compare_table *t, int n)
+{
+    wb_target_op op;
+    const char **src;
+    stage st;
+    wb_strbuf sql = {0};
+    memset(&st, 0, sizeof(st));
+    int rc = config_op(x, m, &op, &src);
+    if (rc == 0)
+        rc = stage_shape(x, m, &st, &op, src);
+    if (rc)
+        return rc;
+    wb_strbuf_add(&sql, "SELECT count(*) FROM ONLY ");
+    wb_strbuf_append_rel(&sql, m->from.schema, m->from.table);
+    if (sql.err) {
+        wb_strbuf_free(&sql);
+        return wb_error_set(x->err, WB_ENOMEM, "out of memory");
+    }
+    bool counting = PQsendQuery(x->src, sql.data) == 1;
+    wb_strbuf_free(&sql);
+    wb_compare_shape shape = {m->to.schema, m->to.table,      st.ncols,
+                              st.cols,      t->extra_counted, m->from.schema,
+                              m->from.table};
+    rc = join_pass(x, m, t, &shape, NULL, n);
+    if (!counting)
+        return rc ? rc
+                  : wb_conn_result_error(x->err, WB_ECONN, x->src, NULL,
+                                         "could not count the source's rows");
+    PGresult *res;
+    int rc2 = wb_conn_expect(x->src, PQgetResult(x->src), PGRES_TUPLES_OK, &res,
+                             "could not count the source's rows", x->err);
+    PQclear(PQgetResult(x->src)); /* the end of the query */
+    if (rc2 == 0) {
+        t->source_rows = atoll(PQgetvalue(res, 0, 0));
+        PQclear(res);
+    }
+    return rc ? rc : rc2;
+}
+
 /*
- * One pass: the source read under a snapshot into stage "wb_compare_s<n>",
- * joined with the target into "wb_compare_d<n>".  *caught_up: the join ran
- * after walbridge had stored a position past the snapshot.
+ * One pass: the source read under a snapshot through the router into
+ * stage "wb_compare_s<n>", joined with the target into "wb_compare_d<n>"
+ * (or, for a mapping in_sql() accepts, one statement).
  */
 static int run_pass(compare_run *x, const wb_config_mapping *m,
-                    wb_compare_table *t, int n, bool *caught_up)
+                    wb_compare_table *t, int n)
 {
     wb_tablecopy *tc = NULL;
     wb_tablecopy_rel tr;
     wb_copyrow_reader rd;
     stage st;
-    wb_arena *rel_arena = wb_arena_create(16 * 1024, 0);
-    wb_strbuf sql = {0};
-    char diff[64];
+    wb_arena *rel_arena = NULL;
     int64_t rows = 0;
-    wb_lsn lsn = WB_INVALID_LSN;
     int rc;
 
+    if ((t->in_sql = in_sql(x->cfg, m)))
+        return sql_pass(x, m, t, n);
     memset(&st, 0, sizeof(st));
     snprintf(st.name, sizeof(st.name), "wb_compare_s%d", n);
-    snprintf(diff, sizeof(diff), "wb_compare_d%d", n);
-    *caught_up = false;
-    if (!rel_arena) {
+    if (!(rel_arena = wb_arena_create(16 * 1024, 0))) {
         rc = wb_error_set(x->err, WB_ENOMEM, "out of memory");
         goto out;
     }
@@ -588,7 +711,10 @@ static int run_pass(compare_run *x, const wb_config_mapping *m,
         rc = x->err->code ? x->err->code : WB_ENOMEM;
         goto out;
     }
-    if ((rc = wb_tablecopy_start(tc, &tr, false, x->err)) != 0)
+    /* The join does not need the rows in order: a plain scan. */
+    wb_tablecopy_rel unordered = tr;
+    unordered.norder = 0;
+    if ((rc = wb_tablecopy_start(tc, &unordered, false, x->err)) != 0)
         goto out;
     wb_copyrow_init(&rd, false, tr.rel.natts);
     const wb_config_mapping *only[1] = {m};
@@ -634,9 +760,7 @@ static int run_pass(compare_run *x, const wb_config_mapping *m,
         if (rc)
             goto out;
     }
-    if ((rc = wb_tablecopy_commit(tc, x->err)) != 0 ||
-        (rc = wb_tablecopy_watermark(tc, WB_COMPARE_MESSAGE,
-                                     x->cfg->source.slot, &lsn, x->err)) != 0)
+    if ((rc = wb_tablecopy_commit(tc, x->err)) != 0)
         goto out;
     if (st.created)
         rc = stage_finish(x, &st);
@@ -645,35 +769,42 @@ static int run_pass(compare_run *x, const wb_config_mapping *m,
     if (rc)
         goto out;
     t->source_rows = rows;
-    x->rep->source_lsn = lsn;
     if (!st.created) {
         /* A plugin that produced nothing: no shape to compare with. */
         t->note = strdup("the mapping produced no rows from its source; "
                          "its target was not read");
         goto out;
     }
-    *caught_up = wait_caught_up(x, m, lsn);
-    wb_compare_shape shape = {m->to.schema, m->to.table, st.ncols, st.cols,
-                              t->extra_counted};
-    if (wb_compare_sql_diff(&sql, &shape, st.name, diff) != 0) {
-        rc = wb_error_set(x->err, WB_ENOMEM, "out of memory");
-        goto out;
-    }
-    rc = exec_cmd(x, x->tgt, sql.data,
-                  "could not compare the projection with the target");
-    if (rc)
-        wb_error_relation(x->err, m->to.schema, m->to.table);
-    else
-        t->compared = true;
+    wb_compare_shape shape = {m->to.schema,     m->to.table, st.ncols, st.cols,
+                              t->extra_counted, NULL,        NULL};
+    rc = join_pass(x, m, t, &shape, st.name, n);
 out:
     if (st.copying) {
         PQputCopyEnd(x->tgt, "compare failed");
         PQclear(PQgetResult(x->tgt));
     }
     wb_strbuf_free(&st.buf);
-    wb_strbuf_free(&sql);
     wb_tablecopy_close(tc);
     wb_arena_destroy(rel_arena);
+    return rc;
+}
+
+/* Write the message a running walbridge stores its position for. */
+static int write_message(compare_run *x, wb_lsn *lsn)
+{
+    const char *p[2] = {WB_COMPARE_MESSAGE, x->cfg->source.slot};
+    PGresult *res;
+    int rc = wb_conn_expect(
+        x->src,
+        PQexecParams(x->src,
+                     "SELECT pg_catalog.pg_logical_emit_message(false, $1, $2)",
+                     2, NULL, p, NULL, NULL, 0),
+        PGRES_TUPLES_OK, &res, "could not write into the source's WAL", x->err);
+    if (rc)
+        return rc;
+    if (PQntuples(res) != 1 || wb_lsn_parse(PQgetvalue(res, 0, 0), lsn) != 0)
+        rc = wb_error_set(x->err, WB_EPROTO, "invalid LSN from the source");
+    PQclear(res);
     return rc;
 }
 
@@ -817,10 +948,16 @@ static int drop_temps(compare_run *x)
                     "could not drop the compare's tables");
 }
 
+/*
+ * Pass 1 at once; when it found differences, a message into the source's
+ * WAL, a wait for walbridge to store a position past it (every change
+ * pass 1 saw is then applied), and pass 2: what it finds again, on rows
+ * nobody wrote in between, is persistent.
+ */
 static int compare_mapping(compare_run *x, const wb_config_mapping *m,
                            wb_compare_table *t)
 {
-    bool c1 = false, c2 = false;
+    wb_lsn lsn;
     int rc;
 
     t->extra_counted = !shared_target(x->cfg, m);
@@ -829,7 +966,7 @@ static int compare_mapping(compare_run *x, const wb_config_mapping *m,
                          "rows of its own to compare");
         return 0;
     }
-    if ((rc = drop_temps(x)) != 0 || (rc = run_pass(x, m, t, 1, &c1)) != 0 ||
+    if ((rc = drop_temps(x)) != 0 || (rc = run_pass(x, m, t, 1)) != 0 ||
         !t->compared)
         return rc;
     t->passes = 1;
@@ -845,9 +982,12 @@ static int compare_mapping(compare_run *x, const wb_config_mapping *m,
     PQclear(res);
     if (!any)
         return drop_temps(x);
-    if (!c1 && !x->rep->streaming) {
-        /* Nobody applies the changes since the stored position: the
-         * differences cannot be told from changes not yet applied. */
+    if ((rc = write_message(x, &lsn)) != 0)
+        return rc;
+    x->rep->source_lsn = lsn;
+    if (!wait_caught_up(x, m, lsn)) {
+        /* Changes pass 1 saw may still be on their way: nothing can be
+         * confirmed. */
         x->rep->caught_up = false;
         if ((rc = collect(x, t, false, false)) != 0)
             return rc;
@@ -855,12 +995,10 @@ static int compare_mapping(compare_run *x, const wb_config_mapping *m,
     }
     wb_log(WB_LOG_INFO,
            "mapping \"%s\": differences found, checking them again", m->name);
-    if ((rc = run_pass(x, m, t, 2, &c2)) != 0)
+    if ((rc = run_pass(x, m, t, 2)) != 0)
         return rc;
     t->passes = 2;
-    if (!c1 || !c2)
-        x->rep->caught_up = false;
-    if ((rc = collect(x, t, true, c1 && c2)) != 0)
+    if ((rc = collect(x, t, true, true)) != 0)
         return rc;
     return drop_temps(x);
 }

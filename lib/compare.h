@@ -70,6 +70,7 @@ typedef struct wb_compare_table {
     char *note;           /* why it was not compared, or what was not */
     bool compared;
     bool extra_counted;  /* no other mapping writes the table */
+    bool in_sql;         /* the target's database read the source itself */
     int64_t source_rows; /* rows the mapping produced */
     int64_t persistent[WB_COMPARE_NKINDS];
     int64_t in_flight[WB_COMPARE_NKINDS];
@@ -112,6 +113,7 @@ typedef struct wb_compare_col {
     bool compared;    /* its value is compared (not target-owned) */
     const wb_plugin_lookup *lookup; /* as the applier's (sqlgen.c) */
     const char *match_type;         /* lookup: the match column's type */
+    const char *src; /* shape's from_table: the source column it copies */
 } wb_compare_col;
 
 typedef struct wb_compare_shape {
@@ -119,13 +121,17 @@ typedef struct wb_compare_shape {
     size_t ncols;
     const wb_compare_col *cols; /* keys first */
     bool extras;                /* also target rows nobody projected */
+    /* Not NULL: the projection is read from this source table of the
+     * target's own database (each column's src), not from a stage. */
+    const char *from_schema, *from_table;
 } wb_compare_shape;
 
 /* CREATE TEMPORARY TABLE stage (c1 text, ..., cN text) */
 int wb_compare_sql_stage(wb_strbuf *b, const char *stage, size_t ncols);
 /*
  * CREATE TEMPORARY TABLE diff AS the differences between stage (the
- * projection as text, column i+1 holding cols[i]) and the target:
+ * projection as text, column i+1 holding cols[i]; or s->from_table) and
+ * the target:
  * columns kind ('missing', 'extra', 'different'), key ("(k)=(v)"),
  * columns ("a, b" or ''), then k1..kn, the typed key for ordering.
  */

@@ -253,6 +253,24 @@ def main():
                     "rows/s (time)", rate_cell("copy_portal", "wb", "rows_per_s"), "", "", "",
                     f"INSERT ... SELECT ... ON CONFLICT: {rate_cell('copy_portal', 'sql', 'rows_per_s')}",
                     f"wb/SQL {fmt_x(d['copy_portal.wb_vs_sql'])}", "compared", ""])
+    # compare: rows per second of the source, beside one FULL JOIN query.
+    for who in ("wb", "stage", "sql"):
+        d[f"compare_portal.{who}.rows_per_s"] = div(g("compare_portal.rows"), g(f"compare_portal.{who}.secs"))
+    d["compare_portal.wb_vs_sql"] = div(d["compare_portal.wb.rows_per_s"], d["compare_portal.sql.rows_per_s"])
+    d["compare_portal.stage_vs_sql"] = div(d["compare_portal.stage.rows_per_s"], d["compare_portal.sql.rows_per_s"])
+    if g("compare_portal.rows") is not None:
+        rss = g("compare_portal.wb.rss_kb")
+        tbl.append([f"compare: {fmt_int(g('compare_portal.rows'))} rows, portal.users -> salesforce.account",
+                    "rows/s (time)", rate_cell("compare_portal", "wb", "rows_per_s"), "", "", "",
+                    f"one FULL JOIN query: {rate_cell('compare_portal', 'sql', 'rows_per_s')}",
+                    f"wb/SQL {fmt_x(d['compare_portal.wb_vs_sql'])}; "
+                    f"peak RSS {fmt(None if rss is None else rss / 1024.0, 1)} MiB; "
+                    f"staged (every row through the router): {rate_cell('compare_portal', 'stage', 'rows_per_s')}, "
+                    f"{fmt_x(d['compare_portal.stage_vs_sql'])}, peak RSS "
+                    f"{fmt(None if g('compare_portal.stage.rss_kb') is None else g('compare_portal.stage.rss_kb') / 1024.0, 1)} MiB",
+                    ">= 0.7x FULL JOIN; RSS <= 32 MiB",
+                    met(None if d["compare_portal.wb_vs_sql"] is None else
+                        (d["compare_portal.wb_vs_sql"] >= 0.7 and (rss or 0) <= 32 * 1024))])
     secs = fmt_int(g("steady.secs"))
     tbl.append([f"steady: pgbench {fmt_int(g('steady.clients'))} clients x {secs} s, 1-row UPDATE",
                 "source tps", fmt_int(g("steady.wb.tps")), fmt_int(g("steady.native.tps")), "",

@@ -28,6 +28,11 @@
 #   copy_id   the initial copy of COPY_ROWS rows into the target cluster,
 #             beside psql COPY TO | psql COPY FROM and the native
 #             subscription with copy_data
+#   compare_portal  `walbridge compare` of COPY_PORTAL_ROWS portal.users
+#             against salesforce.account, beside one FULL JOIN query; once
+#             worked out by SQL (same database, columns only), once staged
+#             (every row through walbridge's router, as for another
+#             database)
 #   copy_portal  the initial copy of COPY_PORTAL_ROWS portal.users into
 #             salesforce.account, beside one INSERT ... SELECT ... ON CONFLICT
 # bulk and backlog run for three mappings: identity bench.items -> the
@@ -63,7 +68,7 @@
 #                      the first one's writes
 #   WB_BENCH_CASES     the cases to run, of: bulk_id bulk_expr backlog_id
 #                      backlog_expr steady bulk_portal backlog_portal big
-#                      copy_id copy_portal
+#                      copy_id copy_portal compare_portal
 #                      (default: all).  A backlog case updates the rows its
 #                      bulk case inserted (bulk_id, bulk_expr): name that
 #                      one too, before it
@@ -476,7 +481,7 @@ source:
   schemas: [portal]
   create_publication: false
 target:
-  conninfo: ""
+  conninfo: "${4:-}"
 $TARGET_YAML
 mappings:
   - name: users_to_accounts
@@ -1132,6 +1137,59 @@ case_copy_portal() {
     src -c "SELECT pg_drop_replication_slot('wb_copy_portal')" >/dev/null
 }
 
+# compare_portal: `walbridge compare` of portal.users -> salesforce.account
+# (COPY_PORTAL_ROWS rows, target filled by SQL, no difference), beside one
+# FULL JOIN query finding the same differences.  Peak RSS of the compare.
+case_compare_portal() {
+    local c=compare_portal cfg=$WORK/compare_portal.yaml out=$WORK/compare_portal.json t0 t1 rc=0
+    local tv=$WORK/compare_portal.wb.time
+    say "compare, portal.users -> salesforce.account: $COPY_PORTAL_ROWS rows"
+    fg src -c "TRUNCATE portal.users CASCADE" -c "INSERT INTO portal.users (email, first_name, last_name, phone)
+            SELECT 'user' || g || '@example.com', 'First' || g % 1000,
+                   'Last' || g % 7919, '+1-555-' || (1000000 + g)
+              FROM generate_series(1, $COPY_PORTAL_ROWS) g" -c "TRUNCATE salesforce.account" \
+        -c "INSERT INTO salesforce.account (external_id__c, personemail, firstname, lastname, phone)
+            SELECT id::text, email, first_name, last_name, phone FROM portal.users" \
+        -c "VACUUM ANALYZE portal.users, salesforce.account"
+    record $c.rows "$COPY_PORTAL_ROWS"
+    checkpoint_both
+    say "  one FULL JOIN query"
+    t0=$EPOCHREALTIME
+    fg src -c "SELECT count(*) FROM (SELECT id::text AS k, email, first_name, last_name, phone
+                 FROM portal.users) p FULL JOIN salesforce.account t ON t.external_id__c = p.k
+               WHERE p.k IS NULL OR t.external_id__c IS NULL
+                  OR (p.email, p.first_name, p.last_name, p.phone) IS DISTINCT FROM
+                     (t.personemail, t.firstname, t.lastname, t.phone)" >/dev/null
+    t1=$EPOCHREALTIME
+    record "$c.sql.secs" "$(fsub "$t1" "$t0")"
+    say "  walbridge compare"
+    wb_config "$cfg" wb_compare_portal portal
+    sampler_start "$c.wb"
+    t0=$EPOCHREALTIME
+    fg /usr/bin/time -v -o "$tv" timeout -k 10 "$T_CONSUMER" \
+        "$WB_BIN" compare -c "$cfg" --json >"$out" 2>>"$WORK/compare_portal.wb.log" || rc=$?
+    t1=$EPOCHREALTIME
+    sampler_stop "$c.wb"
+    ((rc == 0)) || die "walbridge compare failed or found differences (exit $rc; see $out)"
+    [[ "$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["mappings"][0]["source_rows"])' "$out")" == "$COPY_PORTAL_ROWS" ]] ||
+        die "walbridge compare did not read $COPY_PORTAL_ROWS rows (see $out)"
+    record "$c.wb.secs" "$(fsub "$t1" "$t0")"
+    time_v_record "$c.wb" "$tv"
+    # The same with the projection staged by walbridge (the target named
+    # by a connection string of its own, as for another database).
+    say "  walbridge compare, projection staged"
+    wb_config "$cfg" wb_compare_portal portal "$SRC_CONN application_name=wb_stage"
+    tv=$WORK/compare_portal.stage.time
+    t0=$EPOCHREALTIME
+    fg /usr/bin/time -v -o "$tv" timeout -k 10 "$T_CONSUMER" \
+        "$WB_BIN" compare -c "$cfg" --json >"$out" 2>>"$WORK/compare_portal.wb.log" || rc=$?
+    t1=$EPOCHREALTIME
+    ((rc == 0)) || die "walbridge compare (staged) failed or found differences (exit $rc; see $out)"
+    grep -q '"projection":"stage"' "$out" || die "walbridge compare did not stage the projection (see $out)"
+    record "$c.stage.secs" "$(fsub "$t1" "$t0")"
+    time_v_record "$c.stage" "$tv"
+}
+
 # ------------------------------------------------------------------- main --
 
 record meta.mode "$MODE"
@@ -1152,7 +1210,7 @@ record meta.wb_target_yaml "$(printf '%s' "${WB_BENCH_TARGET_YAML:-}" | tr '\n' 
 record meta.loadavg_start "$(cut -d ' ' -f 1-3 /proc/loadavg)"
 
 record meta.cases "${WB_BENCH_CASES:-all}"
-CASES=${WB_BENCH_CASES:-bulk_id bulk_expr backlog_id backlog_expr steady bulk_portal backlog_portal big copy_id copy_portal}
+CASES=${WB_BENCH_CASES:-bulk_id bulk_expr backlog_id backlog_expr steady bulk_portal backlog_portal big copy_id copy_portal compare_portal}
 # bulk_id and bulk_expr share one workload (so do backlog_id and
 # backlog_expr): it runs once, where the first of them is named.
 RAN=" "
@@ -1172,6 +1230,7 @@ for c in $CASES; do
     big) case_big ;;
     copy_id) case_copy_id ;;
     copy_portal) case_copy_portal ;;
+    compare_portal) case_compare_portal ;;
     *) die "WB_BENCH_CASES: unknown case $c" ;;
     esac
 done

@@ -23,7 +23,24 @@
 #   e. a mapping with a lookup, a target-side date cast, a value map and a
 #      column owned by the target: compared as the applier writes them;
 #   g. usage errors.
+#   Run twice (tests/CMakeLists.txt): as is, the default mapping's projection
+#   is worked out by one SQL statement over the source table (same
+#   database, columns only); WB_TEST_VARIANT=stage names the target by a
+#   connection string of its own, so every row goes through walbridge's
+#   router into a stage table.
 source "$(dirname "$0")/lib.sh"
+
+PROJECTION=sql
+[[ ${WB_TEST_VARIANT:-} == stage ]] && PROJECTION=stage
+# write_config FILE [SLOT]: lib.sh's configuration; in the stage variant
+# the target's connection string is spelled out.
+write_config() {
+    wb_write_config "$@"
+    if [[ $PROJECTION == stage ]]; then
+        sed -i "s|^  conninfo: \"\"\$|  conninfo: \"host=$PGHOST port=$PGPORT user=postgres dbname=$WB_DB application_name=wbt_stage\"|" "$1"
+        grep -q application_name=wbt_stage "$1" || fail "the stage variant's target conninfo was not set"
+    fi
+}
 
 q() { wb_psql -c "$1"; }
 
@@ -36,7 +53,7 @@ SELECT 'user' || g || '@example.com', 'First' || g, 'Last' || g,
 FROM generate_series(1, 2000) g;
 SQL
 CFG=$WB_WORK/walbridge.yaml
-wb_write_config "$CFG"
+write_config "$CFG"
 wb_run_until "$CFG"
 wb_assert_synced "after the initial copy"
 
@@ -58,8 +75,8 @@ assert_contains "$WB_WORK/a.stdout" "mapping users_to_accounts -> salesforce.acc
     "compare says so"
 compare_run "$WB_WORK/a2" --json
 assert_eq "$CRC" 0 "compare --json exits 0"
-assert_eq "$(jq -r '.mappings[0].source_rows, .persistent, .mappings[0].passes' "$WB_WORK/a2.stdout" | tr '\n' ' ')" \
-    "2000 0 1 " "--json: 2000 source rows, nothing persistent, one pass"
+assert_eq "$(jq -r '.mappings[0].source_rows, .persistent, .mappings[0].passes, .mappings[0].projection' "$WB_WORK/a2.stdout" | tr '\n' ' ')" \
+    "2000 0 1 $PROJECTION " "--json: 2000 source rows, nothing persistent, one pass, projection by $PROJECTION"
 
 echo "-- b. planted drift, walbridge streaming"
 wb_start_bg "$CFG"
@@ -149,7 +166,7 @@ SELECT $ID0 + g % 50, g * 1.25, (ARRAY['N', 'P', 'S', 'C'])[1 + g % 4],
 FROM generate_series(1, 300) g;
 SQL
 CFG=$WB_WORK/e.yaml
-wb_write_config "$CFG" "${WB_SLOT}_e"
+write_config "$CFG" "${WB_SLOT}_e"
 cat >>"$CFG" <<'EOF'
     enabled: false
   - name: orders_to_order__c

@@ -12,6 +12,12 @@
 #include "map/router.h"
 #include "wbtest.h"
 
+/* A column read from the stage (no source column). */
+#define COL(name, type, key, cmp, lookup, mt)                                  \
+    {                                                                          \
+        name, type, key, cmp, lookup, mt, NULL                                 \
+    }
+
 static void test_kind_names(void)
 {
     WB_CHECK_STR_EQ(wb_compare_kind_name(WB_COMPARE_MISSING), "missing");
@@ -34,11 +40,11 @@ static void test_diff_plain(void)
 {
     wb_strbuf b = {0};
     wb_compare_col cols[] = {
-        {"external_id__c", "character varying(255)", true, true, NULL, NULL},
-        {"personemail", "character varying(80)", false, true, NULL, NULL},
-        {"phone", "text", false, false, NULL, NULL}, /* target-owned */
+        COL("external_id__c", "character varying(255)", true, true, NULL, NULL),
+        COL("personemail", "character varying(80)", false, true, NULL, NULL),
+        COL("phone", "text", false, false, NULL, NULL), /* target-owned */
     };
-    wb_compare_shape s = {"salesforce", "account", 3, cols, true};
+    wb_compare_shape s = {"salesforce", "account", 3, cols, true, NULL, NULL};
     WB_CHECK_INT_EQ(wb_compare_sql_diff(&b, &s, "st", "df"), 0);
     WB_CHECK_STR_EQ(
         b.data,
@@ -48,8 +54,9 @@ static void test_diff_plain(void)
         "COALESCE(p.p1, t.t1)::pg_catalog.text) || ')' AS key, CASE WHEN "
         "p.wb_row AND t.wb_row THEN pg_catalog.concat_ws(', ', CASE WHEN p.p2 "
         "IS DISTINCT FROM t.t2 THEN 'personemail' END) ELSE '' END AS "
-        "columns, p.wb_src, t.wb_xmin, COALESCE(p.p1, t.t1) AS k1 FROM "
-        "(SELECT true AS wb_row, s::pg_catalog.text AS wb_src, CAST(s.c1 AS "
+        "columns, CASE WHEN p.wb_row THEN ROW(p.p1, p.p2, "
+        "p.p3)::pg_catalog.text END AS wb_src, t.wb_xmin, COALESCE(p.p1, "
+        "t.t1) AS k1 FROM (SELECT true AS wb_row, CAST(s.c1 AS "
         "character varying(255)) AS p1, CAST(s.c2 AS character varying(80)) "
         "AS p2, CAST(s.c3 AS text) AS p3 FROM \"pg_temp\".\"st\" s) p FULL "
         "JOIN (SELECT true AS wb_row, xmin::pg_catalog.text AS wb_xmin, "
@@ -74,14 +81,14 @@ static void test_diff_lookup_cast_json(void)
                              NULL};
     wb_plugin_lookup day = {NULL, NULL, NULL, NULL, "date"};
     wb_compare_col cols[] = {
-        {"a\"b", "integer", true, true, NULL, NULL},
-        {"k2", "text", true, true, NULL, NULL},
-        {"account__c", "character varying(18)", false, true, &acct,
-         "character varying(255)"},
-        {"order_date__c", "date", false, true, &day, NULL},
-        {"doc", "json", false, true, NULL, NULL},
+        COL("a\"b", "integer", true, true, NULL, NULL),
+        COL("k2", "text", true, true, NULL, NULL),
+        COL("account__c", "character varying(18)", false, true, &acct,
+            "character varying(255)"),
+        COL("order_date__c", "date", false, true, &day, NULL),
+        COL("doc", "json", false, true, NULL, NULL),
     };
-    wb_compare_shape s = {"s", "t", 5, cols, true};
+    wb_compare_shape s = {"s", "t", 5, cols, true, NULL, NULL};
     WB_CHECK_INT_EQ(wb_compare_sql_diff(&b, &s, "st", "df"), 0);
     /* Two key columns, quoted where they are identifiers. */
     WB_CHECK_STR_CONTAINS(b.data, "'(a\"b, k2)=(' || pg_catalog.concat_ws(', "
@@ -114,11 +121,11 @@ static void test_diff_lookup_cast_json(void)
 static void test_diff_keys_only(void)
 {
     wb_strbuf b = {0};
-    wb_compare_col cols[] = {{"id", "bigint", true, true, NULL, NULL}};
-    wb_compare_shape s = {"s", "t", 1, cols, true};
+    wb_compare_col cols[] = {COL("id", "bigint", true, true, NULL, NULL)};
+    wb_compare_shape s = {"s", "t", 1, cols, true, NULL, NULL};
     WB_CHECK_INT_EQ(wb_compare_sql_diff(&b, &s, "st", "df"), 0);
     /* Nothing to compare but presence. */
-    WB_CHECK(strstr(b.data, "ROW(") == NULL);
+    WB_CHECK(strstr(b.data, "IS DISTINCT FROM ROW(") == NULL);
     WB_CHECK_STR_CONTAINS(b.data, "WHERE p.wb_row IS NULL OR t.wb_row IS "
                                   "NULL");
     wb_strbuf_free(&b);
@@ -129,6 +136,30 @@ static void test_diff_keys_only(void)
     wb_strbuf_free(&b);
 }
 
+static void test_diff_from_source(void)
+{
+    wb_strbuf b = {0};
+    wb_compare_col cols[] = {
+        {"external_id__c", "character varying(255)", true, true, NULL, NULL,
+         "id"},
+        {"personemail", "character varying(80)", false, true, NULL, NULL,
+         "e\"mail"},
+    };
+    wb_compare_shape s = {"salesforce", "account", 2,      cols,
+                          true,         "portal",  "users"};
+    WB_CHECK_INT_EQ(wb_compare_sql_diff(&b, &s, NULL, "df"), 0);
+    /* The source table itself, each column's text read by the target's
+     * type, as the stream's text value is. */
+    WB_CHECK_STR_CONTAINS(b.data, "FROM (SELECT true AS wb_row, "
+                                  "CAST((s.\"id\")::pg_catalog.text AS "
+                                  "character varying(255)) AS p1, "
+                                  "CAST((s.\"e\"\"mail\")::pg_catalog.text "
+                                  "AS character varying(80)) AS p2 FROM ONLY "
+                                  "\"portal\".\"users\" s) p FULL JOIN");
+    WB_CHECK(strstr(b.data, "pg_temp") == NULL);
+    wb_strbuf_free(&b);
+}
+
 int main(void)
 {
     WB_RUN(test_kind_names);
@@ -136,5 +167,6 @@ int main(void)
     WB_RUN(test_diff_plain);
     WB_RUN(test_diff_lookup_cast_json);
     WB_RUN(test_diff_keys_only);
+    WB_RUN(test_diff_from_source);
     return wbtest_summary();
 }
