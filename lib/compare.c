@@ -22,6 +22,7 @@
 #include "common/conn.h"
 #include "common/copytext.h"
 #include "common/log.h"
+#include "common/names.h"
 #include "compare.h"
 #include "decode/copyrow.h"
 #include "decode/relcache.h"
@@ -218,6 +219,25 @@ int wb_compare_sql_diff(wb_strbuf *b, const wb_compare_shape *s,
             any = true;
         }
         wb_strbuf_add(b, ")");
+    }
+    return b->err;
+}
+
+int wb_compare_sql_delete(wb_strbuf *b, const char *schema, const char *table,
+                          const char *const *keys, size_t nkeys)
+{
+    if (nkeys == 0)
+        return WB_EINVAL;
+    wb_strbuf_add(b, "DELETE FROM ONLY ");
+    wb_strbuf_append_rel(b, schema, table);
+    wb_strbuf_add(b, " t USING pg_temp.wb_compare_d2 d WHERE d.kind = 'extra' "
+                     "AND EXISTS (SELECT 1 FROM pg_temp.wb_compare_d1 o WHERE "
+                     "o.kind = d.kind AND o.key = d.key AND o.wb_xmin = "
+                     "d.wb_xmin) AND t.xmin::pg_catalog.text = d.wb_xmin");
+    for (size_t i = 0; i < nkeys; i++) {
+        wb_strbuf_add(b, " AND t.");
+        wb_strbuf_append_ident(b, keys[i]);
+        wb_strbuf_append_fmt(b, " = d.k%zu", i + 1);
     }
     return b->err;
 }
@@ -948,6 +968,62 @@ static int drop_temps(compare_run *x)
                     "could not drop the compare's tables");
 }
 
+/* resync --delete-extra: the persistent extra rows go, in a transaction
+ * marked as walbridge's own. */
+static int delete_extra(compare_run *x, const wb_config_mapping *m,
+                        wb_compare_table *t)
+{
+    wb_strbuf sql = {0};
+    const char *keys[64];
+    PGresult *res;
+    int rc;
+
+    if (m->plugin.path || !t->extra_counted || m->nkeys == 0 || m->nkeys > 64) {
+        t->note = strdup(m->plugin.path
+                             ? "extra rows are not deleted for a plugin mapping"
+                             : "extra rows are not deleted: another mapping "
+                               "writes the table");
+        return 0;
+    }
+    for (size_t i = 0; i < m->nkeys; i++)
+        keys[i] = m->keys[i].to;
+    if (wb_compare_sql_delete(&sql, m->to.schema, m->to.table, keys,
+                              m->nkeys) != 0) {
+        wb_strbuf_free(&sql);
+        return wb_error_set(x->err, WB_ENOMEM, "out of memory");
+    }
+    const char *p[2] = {WB_MARKER_PREFIX, x->cfg->target.origin};
+    if ((rc = exec_cmd(x, x->tgt, "BEGIN", "could not begin the delete")) !=
+            0 ||
+        (rc = wb_conn_expect(
+             x->tgt,
+             PQexecParams(x->tgt,
+                          "SELECT pg_catalog.pg_logical_emit_message(true, "
+                          "$1, $2)",
+                          2, NULL, p, NULL, NULL, 0),
+             PGRES_TUPLES_OK, NULL, "could not mark the delete", x->err)) !=
+            0 ||
+        (rc = wb_conn_expect(x->tgt, PQexec(x->tgt, sql.data), PGRES_COMMAND_OK,
+                             &res, "could not delete the extra rows",
+                             x->err)) != 0) {
+        PQclear(PQexec(x->tgt, "ROLLBACK"));
+        wb_error_relation(x->err, m->to.schema, m->to.table);
+        wb_strbuf_free(&sql);
+        return rc;
+    }
+    wb_strbuf_free(&sql);
+    t->deleted = atoll(PQcmdTuples(res));
+    PQclear(res);
+    if ((rc = exec_cmd(x, x->tgt, "COMMIT",
+                       "could not delete the extra rows")) != 0)
+        return rc;
+    wb_log(WB_LOG_INFO,
+           "mapping \"%s\": deleted %lld rows of \"%s.%s\" that its source "
+           "no longer has",
+           m->name, (long long)t->deleted, m->to.schema, m->to.table);
+    return 0;
+}
+
 /*
  * Pass 1 at once; when it found differences, a message into the source's
  * WAL, a wait for walbridge to store a position past it (every change
@@ -999,6 +1075,9 @@ static int compare_mapping(compare_run *x, const wb_config_mapping *m,
         return rc;
     t->passes = 2;
     if ((rc = collect(x, t, true, true)) != 0)
+        return rc;
+    if (x->o->delete_extra && t->persistent[WB_COMPARE_EXTRA] > 0 &&
+        (rc = delete_extra(x, m, t)) != 0)
         return rc;
     return drop_temps(x);
 }
@@ -1084,9 +1163,11 @@ out:
 int64_t wb_compare_persistent(const wb_compare_report *r)
 {
     int64_t n = 0;
-    for (size_t i = 0; i < r->ntables; i++)
+    for (size_t i = 0; i < r->ntables; i++) {
         for (int k = 0; k < WB_COMPARE_NKINDS; k++)
             n += r->tables[i].persistent[k];
+        n -= r->tables[i].deleted;
+    }
     return n;
 }
 

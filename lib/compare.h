@@ -46,6 +46,11 @@ typedef struct wb_compare_opts {
     const char *mapping; /* NULL: every enabled mapping */
     int wait_ms;         /* longest wait for walbridge to catch up */
     size_t max_keys;     /* keys listed per kind of difference */
+    /* Delete the persistent extra rows of a built-in mapping whose target
+     * no other mapping writes (`resync --delete-extra`), each only if
+     * nobody wrote it since it was seen (its xmin), in one transaction
+     * marked as walbridge's own (no reverse mapping sends it back). */
+    bool delete_extra;
 } wb_compare_opts;
 
 typedef enum wb_compare_kind {
@@ -75,6 +80,7 @@ typedef struct wb_compare_table {
     int64_t persistent[WB_COMPARE_NKINDS];
     int64_t in_flight[WB_COMPARE_NKINDS];
     int64_t resolved; /* first-pass differences gone on the re-check */
+    int64_t deleted;  /* delete_extra: extra rows deleted */
     int passes;
     size_t nkeys;
     wb_compare_key *keys; /* persistent first, then in flight */
@@ -100,7 +106,8 @@ typedef struct wb_compare_report {
 int wb_compare_run(const wb_config *cfg, const wb_compare_opts *o,
                    wb_compare_report *out, wb_error *err);
 void wb_compare_report_free(wb_compare_report *r);
-/* Sum of persistent differences of every table. */
+/* Sum of persistent differences of every table (deleted extra rows
+ * no longer count). */
 int64_t wb_compare_persistent(const wb_compare_report *r);
 
 /* ---- statement text (pure; unit-tested) ---- */
@@ -137,5 +144,13 @@ int wb_compare_sql_stage(wb_strbuf *b, const char *stage, size_t ncols);
  */
 int wb_compare_sql_diff(wb_strbuf *b, const wb_compare_shape *s,
                         const char *stage, const char *diff);
+
+/*
+ * DELETE FROM ONLY target t USING the re-check's differences (diff tables
+ * wb_compare_d1 and wb_compare_d2) the rows extra in both passes whose key
+ * (keys[0..nkeys-1], the diff's k1..kn) and xmin are what the passes saw.
+ */
+int wb_compare_sql_delete(wb_strbuf *b, const char *schema, const char *table,
+                          const char *const *keys, size_t nkeys);
 
 #endif

@@ -146,6 +146,7 @@ typedef struct cli_opts {
     const char *mapping; /* resync */
     bool no_wait;        /* resync */
     bool dry_run;        /* resync: compare only */
+    bool delete_extra;   /* resync: then delete rows the source lacks */
     const char *wait;    /* compare: seconds to wait for walbridge */
     const char *until;
     const char *log_level;
@@ -163,7 +164,8 @@ static void usage(FILE *out)
         "  walbridge run -c FILE [--until now] [--log-level LEVEL]\n"
         "  walbridge check -c FILE [--offline]\n"
         "  walbridge status -c FILE [--json]\n"
-        "  walbridge resync -c FILE --mapping NAME [--no-wait | --dry-run]\n"
+        "  walbridge resync -c FILE --mapping NAME [--no-wait | --dry-run |\n"
+        "                   --delete-extra] [--json]\n"
         "  walbridge compare -c FILE [--mapping NAME] [--json] [--wait "
         "SECONDS]\n"
         "  walbridge --version | --help\n"
@@ -193,6 +195,8 @@ static void usage(FILE *out)
         "  --mapping NAME         resync: the mapping to copy again\n"
         "  --no-wait              resync: return once it is requested\n"
         "  --dry-run              resync: only report what differs\n"
+        "  --delete-extra         resync: once done, delete target rows\n"
+        "                         the mapping made and the source lacks\n"
         "  --wait SECONDS         compare: how long to wait for walbridge\n"
         "                         to apply what the source had (30)\n"
         "\n"
@@ -239,6 +243,8 @@ static int parse_opts(int argc, char **argv, cli_opts *o, int allowed)
             o->no_wait = true;
         else if ((allowed & OPT_RESYNC) && strcmp(a, "--dry-run") == 0)
             o->dry_run = true;
+        else if ((allowed & OPT_RESYNC) && strcmp(a, "--delete-extra") == 0)
+            o->delete_extra = true;
         else if ((allowed & OPT_COMPARE) && strcmp(a, "--wait") == 0)
             dst = &o->wait;
         else if (strcmp(a, "--log-level") == 0)
@@ -617,6 +623,8 @@ static void print_compare_text(const wb_compare_report *r)
                    (long long)t->in_flight[WB_COMPARE_DIFFERENT]);
         if (t->resolved)
             printf("; %lld applied while comparing", (long long)t->resolved);
+        if (t->deleted)
+            printf("; %lld extra rows deleted", (long long)t->deleted);
         printf("\n");
         if (t->note)
             printf("  note: %s\n", t->note);
@@ -670,7 +678,8 @@ static void print_compare_json(const wb_compare_report *r)
                         (long long)c[k]);
             fputs("}", f);
         }
-        fprintf(f, ",\"resolved\":%lld,\"note\":", (long long)t->resolved);
+        fprintf(f, ",\"resolved\":%lld,\"deleted\":%lld,\"note\":",
+                (long long)t->resolved, (long long)t->deleted);
         if (t->note)
             json_str(f, t->note);
         else
@@ -711,7 +720,7 @@ static int run_compare(const cli_opts *o)
     wb_error err;
     wb_compare_report rep;
     wb_compare_opts co = {o->mapping, o->wait ? atoi(o->wait) * 1000 : 30000,
-                          10};
+                          10, o->delete_extra};
 
     int rc = load_config(o, &cfg);
     if (rc)
@@ -790,6 +799,7 @@ static int cmd_resync(int argc, char **argv)
     wb_config *cfg;
     wb_error err;
     const wb_config_mapping *m = NULL;
+    bool done = false; /* the re-sync finished while we followed it */
 
     if (parse_opts(argc, argv, &o, OPT_RESYNC | OPT_JSON) != 0)
         return WB_EXIT_USAGE;
@@ -797,14 +807,19 @@ static int cmd_resync(int argc, char **argv)
         fprintf(stderr, "walbridge: resync needs --mapping NAME\n");
         return WB_EXIT_USAGE;
     }
+    if (o.delete_extra && (o.no_wait || o.dry_run)) {
+        fprintf(stderr, "walbridge: --delete-extra waits for the re-sync: "
+                        "not with --no-wait or --dry-run\n");
+        return WB_EXIT_USAGE;
+    }
     if (o.dry_run && o.no_wait) {
         fprintf(stderr, "walbridge: --dry-run and --no-wait do not go "
                         "together\n");
         return WB_EXIT_USAGE;
     }
-    if (o.json && !o.dry_run) {
-        fprintf(stderr, "walbridge: resync takes --json with --dry-run "
-                        "only\n");
+    if (o.json && !o.dry_run && !o.delete_extra) {
+        fprintf(stderr, "walbridge: resync takes --json with --dry-run or "
+                        "--delete-extra only\n");
         return WB_EXIT_USAGE;
     }
     /* What a re-sync would repair, and nothing else. */
@@ -896,6 +911,7 @@ static int cmd_resync(int argc, char **argv)
                    "re-sync of mapping \"%s\" done: %lld rows "
                    "in %.1f s",
                    m->name, (long long)n, (double)(now - t0) / 1000.0);
+            done = true;
             break;
         }
         if (k != WB_SYNC_COPYING) {
@@ -966,6 +982,15 @@ out:
     if (tgt)
         PQfinish(tgt);
     wb_config_free(cfg);
+    if (rc == 0 && o.delete_extra) {
+        /* Target rows the mapping made and the source no longer has. */
+        if (done)
+            return run_compare(&o);
+        wb_log(WB_LOG_WARNING, "extra rows were not deleted: the re-sync "
+                               "did not finish while walbridge resync "
+                               "followed it");
+        return WB_EXIT_FAILURE;
+    }
     return exit_code_for(rc);
 }
 

@@ -18,8 +18,9 @@
 #   d. with a writer updating, inserting and deleting other rows all the
 #      time: still exactly the planted drift as persistent;
 #   f. `walbridge resync` repairs missing and different rows: compare then
-#      reports only the extra rows (the re-sync deletes nothing); with the
-#      extra rows gone and walbridge stopped, one pass finds nothing;
+#      reports only the extra rows (the re-sync deletes nothing);
+#      `resync --delete-extra` deletes those two and not the row without a
+#      key; with walbridge stopped, one pass then finds nothing;
 #   e. a mapping with a lookup, a target-side date cast, a value map and a
 #      column owned by the target: compared as the applier writes them;
 #   g. usage errors.
@@ -150,8 +151,15 @@ assert_eq "$rc" 0 "resync exits 0"
 compare_run "$WB_WORK/f2" --json
 assert_eq "$CRC" 7 "compare exits 7"
 assert_eq "$(counts "$WB_WORK/f2" persistent)" "0/2/0" "only the 2 extra rows are left"
+rc=0
+wb_exec "$WB_WORK/f3" 120 resync -c "$CFG" --mapping users_to_accounts --delete-extra --json || rc=$?
+assert_eq "$rc" 0 "resync --delete-extra exits 0"
+assert_eq "$(jq -r '.mappings[0].deleted' "$WB_WORK/f3.stdout")" 2 "it deleted the 2 extra rows"
+assert_eq "$(q "SELECT count(*) FROM salesforce.account WHERE external_id__c IN ('900001', '900002')")" 0 \
+    "they are gone"
+assert_eq "$(q "SELECT count(*) FROM salesforce.account WHERE external_id__c IS NULL")" 1 \
+    "the row without a key (Salesforce's own) is still there"
 wb_stop_bg "$RUN_PID"
-q "DELETE FROM salesforce.account WHERE external_id__c IN ('900001', '900002')" >/dev/null
 compare_run "$WB_WORK/f3" --json
 assert_eq "$CRC" 0 "walbridge stopped, nothing differs: exit 0"
 assert_eq "$(jq -r '.persistent, .mappings[0].passes' "$WB_WORK/f3.stdout" | tr '\n' ' ')" "0 1 " "clean in one pass"
@@ -214,4 +222,7 @@ assert_contains "$WB_WORK/g1" 'no enabled mapping "nosuch"' "and says so"
 rc=0
 wb_exec "$WB_WORK/g2" 30 resync -c "$CFG" --mapping orders_to_order__c --dry-run --no-wait || rc=$?
 assert_eq "$rc" 2 "resync --dry-run --no-wait is a usage error"
+rc=0
+wb_exec "$WB_WORK/g3" 30 resync -c "$CFG" --mapping orders_to_order__c --delete-extra --no-wait || rc=$?
+assert_eq "$rc" 2 "resync --delete-extra --no-wait is a usage error"
 

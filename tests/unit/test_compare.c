@@ -3,7 +3,8 @@
  * columns, and the join that types the projection as the target's columns
  * (plain casts, the applier's lookups and date casts), leaves target-owned
  * columns out of the comparison, compares types without equality as text,
- * and counts extra rows only when asked.
+ * counts extra rows only when asked, reads the source table itself when
+ * the projection is only columns, and deletes only confirmed extra rows.
  */
 #include <string.h>
 
@@ -160,6 +161,25 @@ static void test_diff_from_source(void)
     wb_strbuf_free(&b);
 }
 
+static void test_delete(void)
+{
+    wb_strbuf b = {0};
+    const char *keys[] = {"external_id__c", "k\"2"};
+    WB_CHECK_INT_EQ(wb_compare_sql_delete(&b, "salesforce", "account", keys, 2),
+                    0);
+    /* Extra in both passes with the xmin both saw, matched on the key. */
+    WB_CHECK_STR_EQ(
+        b.data,
+        "DELETE FROM ONLY \"salesforce\".\"account\" t USING "
+        "pg_temp.wb_compare_d2 d WHERE d.kind = 'extra' AND EXISTS (SELECT 1 "
+        "FROM pg_temp.wb_compare_d1 o WHERE o.kind = d.kind AND o.key = d.key "
+        "AND o.wb_xmin = d.wb_xmin) AND t.xmin::pg_catalog.text = d.wb_xmin "
+        "AND t.\"external_id__c\" = d.k1 AND t.\"k\"\"2\" = d.k2");
+    wb_strbuf_free(&b);
+    WB_CHECK_INT_EQ(wb_compare_sql_delete(&b, "s", "t", keys, 0), WB_EINVAL);
+    wb_strbuf_free(&b);
+}
+
 int main(void)
 {
     WB_RUN(test_kind_names);
@@ -168,5 +188,6 @@ int main(void)
     WB_RUN(test_diff_lookup_cast_json);
     WB_RUN(test_diff_keys_only);
     WB_RUN(test_diff_from_source);
+    WB_RUN(test_delete);
     return wbtest_summary();
 }
