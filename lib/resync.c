@@ -107,6 +107,7 @@ struct wb_resync {
     bool void_chunk; /* a truncate or an unreadable key in its window */
     wb_lsn lw, hw;
     int64_t read_time;
+    int64_t t_start, t_read; /* wb_clock_ms(): chunk started, read */
     wb_arena *chunk_arena;
     row *rows;
     size_t nrows, caprows;
@@ -512,7 +513,7 @@ static void read_chunk(uv_work_t *w)
     }
     snprintf(content, sizeof(content), "%s L %llu", r->secret,
              (unsigned long long)r->chunk_no);
-    if ((rc = wb_tablecopy_watermark(r->tc, WB_RESYNC_WATERMARK, content,
+    if ((rc = wb_tablecopy_watermark(r->tc, WB_RESYNC_WATERMARK, content, false,
                                      &r->lw, &r->err)) != 0 ||
         (rc = wb_tablecopy_begin(r->tc, &r->err)) != 0 ||
         (rc = read_snapshot(r)) != 0 ||
@@ -605,7 +606,7 @@ static void chunk_read(uv_work_t *w, int status)
         snprintf(content, sizeof(content), "%s H %llu", r->secret,
                  (unsigned long long)r->chunk_no);
         r->rc = wb_tablecopy_watermark(r->tc, WB_RESYNC_WATERMARK, content,
-                                       &r->hw, &r->err);
+                                       true, &r->hw, &r->err);
     }
     if (r->rc) {
         if (!r->err.code)
@@ -614,6 +615,7 @@ static void chunk_read(uv_work_t *w, int status)
         return;
     }
     r->read_time = wb_pgtime_now();
+    r->t_read = wb_clock_ms();
     r->state = CHUNK_WAITING;
 }
 
@@ -638,6 +640,7 @@ static void start_next(wb_resync *r)
         }
         r->chunk_no++;
         r->state = CHUNK_READING;
+        r->t_start = wb_clock_ms();
     }
     r->work.data = r;
     r->in_pool = true;
@@ -822,12 +825,15 @@ static int apply_chunk(wb_resync *r, wb_error *err)
         forget_chunk(r);
         return 0;
     }
+    int64_t t_hw = wb_clock_ms();
     wb_log(WB_LOG_DEBUG,
            "re-sync chunk %llu of mapping \"%s\": %zu rows, %zu keys marked, "
            "%zu changes logged (%zu of them not yet visible to the chunk), "
-           "snapshot %u:%u (%zu running)",
+           "snapshot %u:%u (%zu running); read in %lld ms, high watermark "
+           "%lld ms later",
            (unsigned long long)r->chunk_no, j->mapping, r->nrows, r->marked.n,
-           logged, unseen, r->snap_xmin, r->snap_xmax, r->snap_nxip);
+           logged, unseen, r->snap_xmin, r->snap_xmax, r->snap_nxip,
+           (long long)(r->t_read - r->t_start), (long long)(t_hw - r->t_read));
     const wb_config_mapping *only[1] = {m};
     for (size_t i = 0; i < r->nrows; i++) {
         if (keyset_has(&r->marked, &r->rows[i].k)) {

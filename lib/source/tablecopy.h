@@ -72,9 +72,12 @@ int wb_tablecopy_commit(wb_tablecopy *tc, wb_error *err);
 int wb_tablecopy_snapshot(wb_tablecopy *tc, char **out, wb_error *err);
 
 /* Write a non-transactional logical message (prefix, content) into the
- * WAL, decoded at its own position in the stream: *lsn is where. */
+ * WAL, decoded at its own position in the stream: *lsn is where.  With
+ * flush, the WAL is flushed past it before this returns, so the stream
+ * delivers it at once (outside a transaction only). */
 int wb_tablecopy_watermark(wb_tablecopy *tc, const char *prefix,
-                           const char *content, wb_lsn *lsn, wb_error *err);
+                           const char *content, bool flush, wb_lsn *lsn,
+                           wb_error *err);
 
 /*
  * Describe table t under the snapshot, in arena.  WB_ECATALOG when it
