@@ -28,6 +28,9 @@
 #   copy_id   the initial copy of COPY_ROWS rows into the target cluster,
 #             beside psql COPY TO | psql COPY FROM and the native
 #             subscription with copy_data
+#   resync_id `walbridge resync` of RESYNC_ROWS bench.items rows while
+#             pgbench updates them at RESYNC_RATE tps: its rate (beside
+#             copy_id's) and the stream's lag before and during it
 #   compare_portal  `walbridge compare` of COPY_PORTAL_ROWS portal.users
 #             against salesforce.account, beside one FULL JOIN query; once
 #             worked out by SQL (same database, columns only), once staged
@@ -51,7 +54,8 @@
 #                      measures CPU and round trips, not the disk; "on" for
 #                      a machine with a fast disk)
 #   WB_BENCH_BULK_ROWS, WB_BENCH_BACKLOG_TXNS, WB_BENCH_STEADY_SECS,
-#   WB_BENCH_BIG_ROWS, WB_BENCH_COPY_ROWS, WB_BENCH_COPY_PORTAL_ROWS
+#   WB_BENCH_BIG_ROWS, WB_BENCH_COPY_ROWS, WB_BENCH_COPY_PORTAL_ROWS,
+#   WB_BENCH_RESYNC_ROWS, WB_BENCH_RESYNC_RATE
 #                      override the sizes
 #   WB_BENCH_RATE      tps of the fixed-rate lag run (default 2000, the
 #                      rate of issue 13's lag target)
@@ -68,7 +72,7 @@
 #                      the first one's writes
 #   WB_BENCH_CASES     the cases to run, of: bulk_id bulk_expr backlog_id
 #                      backlog_expr steady bulk_portal backlog_portal big
-#                      copy_id copy_portal compare_portal
+#                      copy_id copy_portal resync_id compare_portal
 #                      (default: all).  A backlog case updates the rows its
 #                      bulk case inserted (bulk_id, bulk_expr): name that
 #                      one too, before it
@@ -108,6 +112,7 @@ if [[ $MODE == quick ]]; then
     BIG_ROWS=${WB_BENCH_BIG_ROWS:-1000000}
     COPY_ROWS=${WB_BENCH_COPY_ROWS:-1000000}
     COPY_PORTAL_ROWS=${WB_BENCH_COPY_PORTAL_ROWS:-200000}
+    RESYNC_ROWS=${WB_BENCH_RESYNC_ROWS:-200000}
 else
     BULK_ROWS=${WB_BENCH_BULK_ROWS:-1000000}
     BACKLOG_TXNS=${WB_BENCH_BACKLOG_TXNS:-100000}
@@ -115,7 +120,12 @@ else
     BIG_ROWS=${WB_BENCH_BIG_ROWS:-5000000}
     COPY_ROWS=${WB_BENCH_COPY_ROWS:-10000000}
     COPY_PORTAL_ROWS=${WB_BENCH_COPY_PORTAL_ROWS:-1000000}
+    RESYNC_ROWS=${WB_BENCH_RESYNC_ROWS:-1000000}
 fi
+# The re-sync's stream: the issue's 500 tps, and how long the lag is
+# measured without the re-sync.
+RESYNC_RATE=${WB_BENCH_RESYNC_RATE:-500}
+RESYNC_SECS=$(((STEADY_SECS + 1) / 2))
 CLIENTS=4
 # The fixed-rate run after each steady consumer run, for latency.
 RATE=${WB_BENCH_RATE:-2000}
@@ -1137,6 +1147,70 @@ case_copy_portal() {
     src -c "SELECT pg_drop_replication_slot('wb_copy_portal')" >/dev/null
 }
 
+# resync_id: `walbridge resync` of RESYNC_ROWS bench.items rows (identity,
+# into the target cluster, which already holds the same rows) while
+# walbridge streams pgbench's single-row UPDATEs at a fixed RESYNC_RATE tps:
+# the re-sync's rate, and the stream's lag (source UPDATE to target row)
+# before and during the re-sync.  Walbridge's peak RSS over it all.
+case_resync_id() {
+    local c=resync_id cfg=$WORK/resync_id.yaml log=$WORK/resync_id.wb.log
+    local tpid wpid pgpid rc=0 t0 t1 secs endlsn
+    say "re-sync, bench.items: $RESYNC_ROWS rows while pgbench updates them at $RESYNC_RATE tps"
+    fg src -c "TRUNCATE bench.items" -c "INSERT INTO bench.items (id, payload, n, updated_at)
+            SELECT g, md5(g::text) || md5((g + 1)::text), 0, timestamptz '2026-01-01'
+              FROM generate_series(1, $RESYNC_ROWS) g" -c "VACUUM ANALYZE bench.items"
+    wbt -c "TRUNCATE bench.items" -c "INSERT INTO bench.items (id, payload, n, updated_at)
+            SELECT g, md5(g::text) || md5((g + 1)::text), 0, timestamptz '2026-01-01'
+              FROM generate_series(1, $RESYNC_ROWS) g" -c "VACUUM ANALYZE bench.items"
+    record $c.rows "$RESYNC_ROWS"
+    record $c.rate "$RESYNC_RATE"
+    checkpoint_both
+    wb_config "$cfg" wb_resync_id identity
+    wbt -c 'CREATE TRIGGER lag AFTER INSERT OR UPDATE ON bench.items
+                FOR EACH ROW EXECUTE FUNCTION benchlag.record()'
+    /usr/bin/time -v -o "$WORK/resync_id.wb.time" "$WB_BIN" run -c "$cfg" >"$log" 2>&1 &
+    tpid=$!
+    BG_PIDS+=("$tpid")
+    wait_slot_active wb_resync_id
+    say "  the stream alone, ${RESYNC_SECS}s"
+    pgbench_run "$WORK/resync_id.before.pgbench.log" -c 2 -j 2 -T "$RESYNC_SECS" \
+        -R "$RESYNC_RATE" -D nrows="$RESYNC_ROWS" -f "$WORK/update_items.sql"
+    endlsn=$(end_marker bench.marker)
+    wbt -c "SELECT benchlag.wait_origin('walbridge_wb_resync_id', '$endlsn', $T_CONSUMER)" >/dev/null
+    lag_stats wbt $c.before
+    say "  the stream and the re-sync"
+    "$BINDIR/pgbench" -h "$SRC_HOST" -n -c 2 -j 2 -T "$T_CONSUMER" -R "$RESYNC_RATE" \
+        -D nrows="$RESYNC_ROWS" -f "$WORK/update_items.sql" bench >"$WORK/resync_id.during.pgbench.log" 2>&1 &
+    pgpid=$!
+    BG_PIDS+=("$pgpid")
+    sleep 2
+    wbt -c 'TRUNCATE benchlag.lag'
+    t0=$EPOCHREALTIME
+    fg timeout -k 10 "$T_CONSUMER" "$WB_BIN" resync -c "$cfg" --mapping items \
+        >>"$WORK/resync_id.resync.log" 2>&1 || rc=$?
+    t1=$EPOCHREALTIME
+    ((rc == 0)) || die "walbridge resync failed (exit $rc; see $WORK/resync_id.resync.log)"
+    secs=$(fsub "$t1" "$t0")
+    record "$c.wb.secs" "$secs"
+    lag_stats wbt $c.during
+    kill -TERM "$pgpid" 2>/dev/null || true
+    wait "$pgpid" 2>/dev/null || true
+    bg_done "$pgpid"
+    endlsn=$(end_marker bench.marker)
+    wbt -c "SELECT benchlag.wait_origin('walbridge_wb_resync_id', '$endlsn', $T_CONSUMER)" >/dev/null
+    wpid=$(pgrep -P "$tpid" | head -n 1 || true)
+    [[ -n "$wpid" ]] && kill -TERM "$wpid"
+    rc=0
+    timeout "$T_SHORT" tail --pid="$tpid" -f /dev/null || die "walbridge did not stop"
+    wait "$tpid" || rc=$?
+    bg_done "$tpid"
+    ((rc == 0)) || die "walbridge (resync_id) exited $rc (see $log)"
+    time_v_record $c.wb "$WORK/resync_id.wb.time"
+    wbt -c 'DROP TRIGGER lag ON bench.items'
+    verify_identity $c wb wbt
+    src -c "SELECT pg_drop_replication_slot('wb_resync_id')" >/dev/null
+}
+
 # compare_portal: `walbridge compare` of portal.users -> salesforce.account
 # (COPY_PORTAL_ROWS rows, target filled by SQL, no difference), beside one
 # FULL JOIN query finding the same differences.  Peak RSS of the compare.
@@ -1210,7 +1284,7 @@ record meta.wb_target_yaml "$(printf '%s' "${WB_BENCH_TARGET_YAML:-}" | tr '\n' 
 record meta.loadavg_start "$(cut -d ' ' -f 1-3 /proc/loadavg)"
 
 record meta.cases "${WB_BENCH_CASES:-all}"
-CASES=${WB_BENCH_CASES:-bulk_id bulk_expr backlog_id backlog_expr steady bulk_portal backlog_portal big copy_id copy_portal compare_portal}
+CASES=${WB_BENCH_CASES:-bulk_id bulk_expr backlog_id backlog_expr steady bulk_portal backlog_portal big copy_id copy_portal resync_id compare_portal}
 # bulk_id and bulk_expr share one workload (so do backlog_id and
 # backlog_expr): it runs once, where the first of them is named.
 RAN=" "
@@ -1231,6 +1305,7 @@ for c in $CASES; do
     copy_id) case_copy_id ;;
     copy_portal) case_copy_portal ;;
     compare_portal) case_compare_portal ;;
+    resync_id) case_resync_id ;;
     *) die "WB_BENCH_CASES: unknown case $c" ;;
     esac
 done
