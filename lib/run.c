@@ -518,6 +518,13 @@ static void on_timer(uv_timer_t *h)
         fail(st, rc);
         return;
     }
+    /* An idle stream that passed a blocking re-sync's position. */
+    if (st->resync && !wb_dispatch_in_txn(st->disp) &&
+        (rc = wb_resync_reached(
+             st->resync, wb_dispatch_pos(st->disp)->keepalive, st->err)) != 0) {
+        fail(st, rc);
+        return;
+    }
     if (now - st->last_status_ms >=
         (int64_t)config(st)->source.status_interval_ms) {
         if ((rc = send_status(st, false)) != 0) {
@@ -901,6 +908,23 @@ static void hook_row_change(void *ud, const wb_change *c, uint32_t xid)
         wb_resync_row_change(st->resync, c, xid);
 }
 
+/* dispatch.c: a transaction is about to be applied; a re-sync of a table
+ * without a key may copy it first (the stream is where its snapshot is). */
+static int hook_txn_begin(void *ud, wb_lsn commit_lsn, wb_error *err)
+{
+    run_state *st = ud;
+    return st->resync ? wb_resync_reached(st->resync, commit_lsn, err) : 0;
+}
+
+/* resync.c: a blocking copy holds the loop; keep the walsender's
+ * wal_sender_timeout at bay. */
+static void hook_ping(void *ud)
+{
+    run_state *st = ud;
+    if (st->src)
+        (void)send_status(st, false);
+}
+
 static int hook_message(void *ud, const wb_pgoutput_message *m, wb_error *err)
 {
     run_state *st = ud;
@@ -928,7 +952,7 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
     int rc, attempt = 0;
     bool loop_ready = false;
     wb_dispatch_hooks hooks = {st, hook_target_waited, hook_row_change,
-                               hook_message};
+                               hook_message, hook_txn_begin};
 
     if (!st)
         return wb_error_set(err, WB_ENOMEM, "out of memory");
@@ -953,6 +977,7 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
         rc = err->code ? err->code : WB_ENOMEM;
         goto done;
     }
+    wb_resync_set_ping(st->resync, hook_ping);
     for (;;) {
         uint64_t before = st->stats.txns_applied + st->stats.txns_skipped;
         wb_error_clear(err);

@@ -95,6 +95,47 @@ fail:
     return rc;
 }
 
+int wb_tablecopy_export(const char *conninfo, const char *name, PGconn **repl,
+                        char *snapshot, size_t snaplen,
+                        wb_lsn *consistent_point, wb_error *err)
+{
+    char sql[256];
+    PGresult *res;
+    PGconn *c = wb_conn_open(conninfo, true, "walbridge copy", "source", err);
+    int rc;
+
+    *repl = NULL;
+    if (!c)
+        return err->code ? err->code : WB_ECONN;
+    /* name is walbridge's own: [a-z0-9_]. */
+    if (PQserverVersion(c) >= 150000)
+        snprintf(sql, sizeof(sql),
+                 "CREATE_REPLICATION_SLOT \"%s\" TEMPORARY LOGICAL pgoutput "
+                 "(SNAPSHOT 'export')",
+                 name);
+    else
+        snprintf(sql, sizeof(sql),
+                 "CREATE_REPLICATION_SLOT \"%s\" TEMPORARY LOGICAL pgoutput "
+                 "EXPORT_SNAPSHOT",
+                 name);
+    if ((rc = wb_conn_expect(c, PQexec(c, sql), PGRES_TUPLES_OK, &res,
+                             "could not export a snapshot", err)) != 0) {
+        PQfinish(c);
+        return rc;
+    }
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 2) ||
+        wb_lsn_parse(PQgetvalue(res, 0, 1), consistent_point) != 0) {
+        PQclear(res);
+        PQfinish(c);
+        return wb_error_set(err, WB_EPROTO,
+                            "invalid answer to CREATE_REPLICATION_SLOT");
+    }
+    snprintf(snapshot, snaplen, "%s", PQgetvalue(res, 0, 2));
+    PQclear(res);
+    *repl = c;
+    return 0;
+}
+
 int wb_tablecopy_begin(wb_tablecopy *tc, wb_error *err)
 {
     int rc;
