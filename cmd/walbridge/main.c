@@ -445,6 +445,15 @@ static void json_lsn(FILE *f, wb_lsn v)
         fputs("null", f);
 }
 
+/* ,"key":n rounded, or null when n < 0 (unknown). */
+static void json_num(FILE *f, const char *key, double n)
+{
+    if (n < 0)
+        fprintf(f, ",\"%s\":null", key);
+    else
+        fprintf(f, ",\"%s\":%.0f", key, n);
+}
+
 static void print_status_json(const wb_status *st)
 {
     FILE *f = stdout;
@@ -505,9 +514,13 @@ static void print_status_json(const wb_status *st)
         json_str(f, st->mappings[i].name);
         fputs(",\"initial_copy\":", f);
         json_str(f, st->mappings[i].copy);
-        fprintf(f, ",\"rows_copied\":%lld,\"same_definition\":%s}",
+        fprintf(f, ",\"rows_copied\":%lld,\"same_definition\":%s",
                 (long long)st->mappings[i].rows,
                 st->mappings[i].same_def ? "true" : "false");
+        json_num(f, "rows_per_s", st->mappings[i].rate);
+        json_num(f, "estimated_rows", st->mappings[i].estimate);
+        json_num(f, "eta_s", st->mappings[i].eta_s);
+        fputc('}', f);
     }
     fputs("]}\n", f);
 }
@@ -554,10 +567,18 @@ static void print_status_text(const wb_status *st)
     for (int i = 0; i < st->nmappings; i++) {
         const char *c = st->mappings[i].copy;
         printf("  %-30s %s", st->mappings[i].name, c);
-        if (strcmp(c, "copying") == 0 || strcmp(c, "done") == 0)
+        if (strcmp(c, "copying") == 0 && st->mappings[i].rate >= 0)
+            printf(" (%lld rows, %.0f rows/s%s, %s)",
+                   (long long)st->mappings[i].rows, st->mappings[i].rate,
+                   st->mappings[i].same_def ? "" : ", under another definition",
+                   st->mappings[i].updated);
+        else if (strcmp(c, "copying") == 0 || strcmp(c, "done") == 0)
             printf(" (%lld rows%s, %s)", (long long)st->mappings[i].rows,
                    st->mappings[i].same_def ? "" : ", under another definition",
                    st->mappings[i].updated);
+        if (strcmp(c, "copying") == 0 && st->mappings[i].eta_s >= 0)
+            printf(" ETA %.0f s of about %.0f rows", st->mappings[i].eta_s,
+                   st->mappings[i].estimate);
         else if (strcmp(c, "never") == 0 && !st->mappings[i].wanted)
             printf(" (initial_copy: false)");
         printf("\n");
@@ -750,42 +771,6 @@ static int cmd_compare(int argc, char **argv)
     return run_compare(&o);
 }
 
-/* How many rows the source table has: the planner's estimate, or, for a
- * table never analyzed that is small (under 100 MB), a count; 0 when
- * unknown. */
-static double resync_estimate(PGconn *src, const wb_config_table *t)
-{
-    wb_strbuf rn = {0}, sql = {0};
-    double n = 0;
-    wb_strbuf_append_rel(&rn, t->schema, t->table);
-    const char *p[1] = {rn.data};
-    PGresult *r = rn.err ? NULL
-                         : PQexecParams(src,
-                                        "SELECT reltuples, pg_relation_size("
-                                        "oid) < 104857600 FROM "
-                                        "pg_catalog.pg_class WHERE oid = "
-                                        "$1::regclass",
-                                        1, NULL, p, NULL, NULL, 0);
-    bool small = false;
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
-        n = atof(PQgetvalue(r, 0, 0));
-        small = PQgetvalue(r, 0, 1)[0] == 't';
-    }
-    PQclear(r);
-    if (n <= 0 && small) {
-        n = 0;
-        wb_strbuf_add(&sql, "SELECT count(*) FROM ");
-        wb_strbuf_add(&sql, rn.data);
-        r = sql.err ? NULL : PQexec(src, sql.data);
-        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
-            n = atof(PQgetvalue(r, 0, 0));
-        PQclear(r);
-    }
-    wb_strbuf_free(&rn);
-    wb_strbuf_free(&sql);
-    return n > 0 ? n : 0;
-}
-
 /*
  * resync: ask the walbridge that runs on the slot to copy a mapping's
  * source again (resync.h).  The request is the mapping's sync state set
@@ -894,7 +879,7 @@ static int cmd_resync(int argc, char **argv)
      * else a line every 10 s. */
     int64_t t0 = wb_clock_ms(), last = 0, idle_since = 0;
     bool tty = isatty(STDERR_FILENO);
-    double estimate = resync_estimate(src, &m->from);
+    double estimate = wb_status_table_rows(src, &m->from);
     for (;;) {
         wb_sync_rows rows;
         if ((rc = wb_syncstate_read(tgt, cfg, &rows, &err)) != 0)

@@ -103,6 +103,13 @@ wb_exec "$WB_WORK/resync.b" 60 resync -c "$CFG" --mapping users_to_accounts --no
 assert_eq "$rc" 0 "walbridge resync --no-wait exits 0"
 wb_wait_sql 120 "SELECT rows_copied >= 30000 FROM walbridge.sync_state WHERE slot = '$WB_SLOT' AND mapping = 'users_to_accounts'" t \
     "the re-sync is under way"
+rc=0
+wb_exec "$WB_WORK/status.b" 30 status -c "$CFG" --json || rc=$?
+assert_eq "$rc" 0 "status exits 0 during the re-sync"
+assert_eq "$(jq -r '.mappings[] | select(.name == "users_to_accounts") |
+                    [.initial_copy, .rows_copied >= 30000, .rows_per_s > 0, .estimated_rows > 0, .eta_s >= 0] | join(" ")' \
+             "$WB_WORK/status.b.stdout")" \
+    "copying true true true true" "status --json: the re-sync's rows, rate, estimated size and ETA"
 kill -KILL "$BG"
 wait "$BG" 2>/dev/null || true
 wb_forget_bg "$BG"
