@@ -895,6 +895,33 @@ case_backlog_portal() {
     src -c "SELECT pg_drop_replication_slot('wb_backlog_portal')" >/dev/null
 }
 
+# lagged_start CASE CFG LOG SLOT: the lag trigger on the target's
+# bench.items, then walbridge run in the background under /usr/bin/time
+# (its pid in LAGGED_PID) until it streams SLOT.
+lagged_start() {
+    local case=$1 cfg=$2 log=$3 slot=$4
+    wbt -c 'CREATE TRIGGER lag AFTER INSERT OR UPDATE ON bench.items
+                FOR EACH ROW EXECUTE FUNCTION benchlag.record()'
+    /usr/bin/time -v -o "$WORK/$case.wb.time" "$WB_BIN" run -c "$cfg" >"$log" 2>&1 &
+    LAGGED_PID=$!
+    BG_PIDS+=("$LAGGED_PID")
+    wait_slot_active "$slot"
+}
+
+# lagged_stop CASE LOG: SIGTERM to that walbridge, its exit checked, its
+# peak RSS and CPU recorded (CASE.wb.*), the lag trigger dropped.
+lagged_stop() {
+    local case=$1 log=$2 wpid rc=0
+    wpid=$(pgrep -P "$LAGGED_PID" | head -n 1 || true)
+    [[ -n "$wpid" ]] && kill -TERM "$wpid"
+    timeout "$T_SHORT" tail --pid="$LAGGED_PID" -f /dev/null || die "walbridge did not stop"
+    wait "$LAGGED_PID" || rc=$?
+    bg_done "$LAGGED_PID"
+    ((rc == 0)) || die "walbridge ($case) exited $rc (see $log)"
+    time_v_record "$case.wb" "$WORK/$case.wb.time"
+    wbt -c 'DROP TRIGGER lag ON bench.items'
+}
+
 # lag_stats FUNC PREFIX: p50/p99/max of the recorded lag, then clear it.
 lag_stats() {
     local fn=$1 prefix=$2 row
@@ -1011,14 +1038,9 @@ case_steady() {
 
     say "  walbridge"
     steady_reset
-    local cfg=$WORK/steady.yaml log=$WORK/steady.wb.log tpid wpid changes
+    local cfg=$WORK/steady.yaml log=$WORK/steady.wb.log changes
     wb_config "$cfg" wb_steady identity
-    wbt -c 'CREATE TRIGGER lag AFTER INSERT OR UPDATE ON bench.items
-                FOR EACH ROW EXECUTE FUNCTION benchlag.record()'
-    /usr/bin/time -v -o "$WORK/steady.wb.time" "$WB_BIN" run -c "$cfg" >"$log" 2>&1 &
-    tpid=$!
-    BG_PIDS+=("$tpid")
-    wait_slot_active wb_steady
+    lagged_start steady "$cfg" "$log" wb_steady
     since=$(src -c 'SELECT clock_timestamp()')
     steady_pgbench wb
     endlsn=$(end_marker bench.marker)
@@ -1026,17 +1048,9 @@ case_steady() {
         "$(wbt -c "SELECT round(benchlag.wait_origin('walbridge_wb_steady', '$endlsn', $T_CONSUMER)::numeric, 3)")"
     lag_stats wbt steady.wb
     steady_rate_lag wb wbt walbridge_wb_steady
-    wpid=$(pgrep -P "$tpid" | head -n 1 || true)
-    [[ -n "$wpid" ]] && kill -TERM "$wpid"
-    rc=0
-    timeout "$T_SHORT" tail --pid="$tpid" -f /dev/null || die "walbridge did not stop"
-    wait "$tpid" || rc=$?
-    bg_done "$tpid"
-    ((rc == 0)) || die "walbridge (steady) exited $rc (see $log)"
-    time_v_record steady.wb "$WORK/steady.wb.time"
+    lagged_stop steady "$log"
     changes=$(grep -o '[0-9]* changes routed' "$log" | tail -n 1 | awk '{print $1}')
     record steady.wb.changes "${changes:-0}"
-    wbt -c 'DROP TRIGGER lag ON bench.items'
     verify_identity steady wb wbt "updated_at >= '$since'"
     src -c "SELECT pg_drop_replication_slot('wb_steady')" >/dev/null
 
@@ -1154,7 +1168,7 @@ case_copy_portal() {
 # before and during the re-sync.  Walbridge's peak RSS over it all.
 case_resync_id() {
     local c=resync_id cfg=$WORK/resync_id.yaml log=$WORK/resync_id.wb.log
-    local tpid wpid pgpid rc=0 t0 t1 secs endlsn
+    local pgpid rc=0 t0 t1 secs endlsn
     say "re-sync, bench.items: $RESYNC_ROWS rows while pgbench updates them at $RESYNC_RATE tps"
     fg src -c "TRUNCATE bench.items" -c "INSERT INTO bench.items (id, payload, n, updated_at)
             SELECT g, md5(g::text) || md5((g + 1)::text), 0, timestamptz '2026-01-01'
@@ -1166,12 +1180,7 @@ case_resync_id() {
     record $c.rate "$RESYNC_RATE"
     checkpoint_both
     wb_config "$cfg" wb_resync_id identity
-    wbt -c 'CREATE TRIGGER lag AFTER INSERT OR UPDATE ON bench.items
-                FOR EACH ROW EXECUTE FUNCTION benchlag.record()'
-    /usr/bin/time -v -o "$WORK/resync_id.wb.time" "$WB_BIN" run -c "$cfg" >"$log" 2>&1 &
-    tpid=$!
-    BG_PIDS+=("$tpid")
-    wait_slot_active wb_resync_id
+    lagged_start $c "$cfg" "$log" wb_resync_id
     say "  the stream alone, ${RESYNC_SECS}s"
     pgbench_run "$WORK/resync_id.before.pgbench.log" -c 2 -j 2 -T "$RESYNC_SECS" \
         -R "$RESYNC_RATE" -D nrows="$RESYNC_ROWS" -f "$WORK/update_items.sql"
@@ -1198,15 +1207,7 @@ case_resync_id() {
     bg_done "$pgpid"
     endlsn=$(end_marker bench.marker)
     wbt -c "SELECT benchlag.wait_origin('walbridge_wb_resync_id', '$endlsn', $T_CONSUMER)" >/dev/null
-    wpid=$(pgrep -P "$tpid" | head -n 1 || true)
-    [[ -n "$wpid" ]] && kill -TERM "$wpid"
-    rc=0
-    timeout "$T_SHORT" tail --pid="$tpid" -f /dev/null || die "walbridge did not stop"
-    wait "$tpid" || rc=$?
-    bg_done "$tpid"
-    ((rc == 0)) || die "walbridge (resync_id) exited $rc (see $log)"
-    time_v_record $c.wb "$WORK/resync_id.wb.time"
-    wbt -c 'DROP TRIGGER lag ON bench.items'
+    lagged_stop $c "$log"
     verify_identity $c wb wbt
     src -c "SELECT pg_drop_replication_slot('wb_resync_id')" >/dev/null
 }
