@@ -64,6 +64,7 @@ typedef struct job {
     char *mapping;
     char *schema, *table; /* its source */
     char *cursor;         /* text[] literal of the last key stored, or NULL */
+    char *started;        /* its sync state's started_at ("" unknown) */
     int64_t rows;         /* rows stored as read */
     int64_t dropped;      /* rows left to the stream (changed meanwhile) */
     bool described;
@@ -107,6 +108,11 @@ struct wb_resync {
 
     job *jobs; /* the first runs */
     bool refresh_wanted;
+    /* Jobs finished in this session, "mapping\x1fstarted_at": until its
+     * last batch commits, a refresh still reads the finished job's row as
+     * copying, and must not start it again. */
+    char **finished;
+    size_t nfinished;
 
     /* the chunk of jobs (one at a time) */
     int state;
@@ -284,6 +290,7 @@ static void free_job(job *j)
     free(j->schema);
     free(j->table);
     free(j->cursor);
+    free(j->started);
     wb_arena_destroy(j->arena);
     free(j);
 }
@@ -350,6 +357,11 @@ void wb_resync_end_session(wb_resync *r)
         r->jobs = j->next;
         free_job(j);
     }
+    for (size_t i = 0; i < r->nfinished; i++)
+        free(r->finished[i]);
+    free(r->finished);
+    r->finished = NULL;
+    r->nfinished = 0;
     if (r->cancel)
         PQfreeCancel(r->cancel);
     r->cancel = NULL;
@@ -405,12 +417,44 @@ static bool has_job(const wb_resync *r, const char *name)
 }
 
 /* Add the jobs of rows (copying, of enabled mappings, not there yet). */
+static bool finished(const wb_resync *r, const char *mapping,
+                     const char *started)
+{
+    size_t n = strlen(mapping);
+    for (size_t i = 0; i < r->nfinished; i++)
+        if (strncmp(r->finished[i], mapping, n) == 0 &&
+            r->finished[i][n] == '\x1f' &&
+            strcmp(r->finished[i] + n + 1, started ? started : "") == 0)
+            return true;
+    return false;
+}
+
+/* A job is done: remember it (see finished), and drop it. */
+static int job_done(wb_resync *r, job *j)
+{
+    size_t n = strlen(j->mapping) + strlen(j->started) + 2;
+    char *f = malloc(n);
+    char **a = realloc(r->finished, (r->nfinished + 1) * sizeof(*a));
+    if (a)
+        r->finished = a;
+    if (!f || !a) {
+        free(f);
+        return WB_ENOMEM;
+    }
+    snprintf(f, n, "%s\x1f%s", j->mapping, j->started);
+    r->finished[r->nfinished++] = f;
+    r->jobs = j->next;
+    free_job(j);
+    return 0;
+}
+
 static int add_jobs(wb_resync *r, const wb_sync_rows *rows)
 {
     for (size_t i = 0; i < rows->n; i++) {
         const wb_sync_row *s = &rows->rows[i];
         const wb_config_mapping *m;
         if (s->kind != WB_SYNC_COPYING || has_job(r, s->mapping) ||
+            finished(r, s->mapping, s->started_at) ||
             !(m = mapping_named(r, s->mapping)))
             continue;
         job *j = calloc(1, sizeof(*j));
@@ -420,10 +464,11 @@ static int add_jobs(wb_resync *r, const wb_sync_rows *rows)
         j->schema = strdup(m->from.schema);
         j->table = strdup(m->from.table);
         j->cursor = s->cursor ? strdup(s->cursor) : NULL;
+        j->started = strdup(s->started_at ? s->started_at : "");
         j->rows = s->rows;
         j->arena = wb_arena_create(16 * 1024, 0);
         if (!j->mapping || !j->schema || !j->table || !j->arena ||
-            (s->cursor && !j->cursor)) {
+            !j->started || (s->cursor && !j->cursor)) {
             free_job(j);
             return WB_ENOMEM;
         }
@@ -927,8 +972,8 @@ static int apply_chunk(wb_resync *r, wb_error *err)
                "re-sync of mapping \"%s\" done: %lld rows read, %lld left to "
                "the stream (changed while read)",
                j->mapping, (long long)j->rows, (long long)j->dropped);
-        r->jobs = j->next;
-        free_job(j);
+        if (job_done(r, j) != 0)
+            return wb_error_set(err, WB_ENOMEM, "out of memory");
     } else if (t - r->last_line_ms >= PROGRESS_EVERY) {
         r->last_line_ms = t;
         wb_log(WB_LOG_INFO, "re-syncing mapping \"%s\": %lld rows read",
@@ -1037,12 +1082,16 @@ static int copy_blocked(wb_resync *r, wb_lsn at, wb_error *err)
            "re-sync of mapping \"%s\" done: %lld rows copied whole in %.1f "
            "s",
            j->mapping, (long long)rows, (double)(wb_clock_ms() - t0) / 1000.0);
-    r->jobs = j->next;
-    free_job(j);
+    if (job_done(r, j) != 0) {
+        rc = wb_error_set(err, WB_ENOMEM, "out of memory");
+        j = NULL;
+        goto out;
+    }
+    j = NULL;
     clear_log(r);
     r->state = CHUNK_NONE;
 out:
-    if (rc && r->jobs == j)
+    if (rc && j)
         wb_error_relation(err, j->schema, j->table);
     wb_tablecopy_close(tc);
     wb_arena_destroy(arena);

@@ -16,7 +16,9 @@
 #      table copied under the snapshot of a temporary slot once the stream
 #      reaches its consistent point, the stream waiting meanwhile; with a
 #      writer updating, inserting and deleting its rows throughout, the
-#      target ends equal to the source and compare agrees;
+#      target ends equal to the source and compare agrees; kill -9 while
+#      it runs, and the next start does it again (the temporary slot
+#      went with the killed walbridge);
 #   d. a composite key of text with a collation ("C": 'B' < 'a' < 'b'), an
 #      enum (in its declared order) and an integer is paged through in
 #      order: every row arrives once.
@@ -182,6 +184,29 @@ wb_exec "$WB_WORK/compare.c" 120 compare -c "$CFG" --mapping nokey --json || rc=
 assert_eq "$rc" 0 "compare exits 0"
 assert_eq "$(jq -r '.mappings[0].source_rows == '"$(q "SELECT count(*) FROM portal.nokey")"', .persistent' "$WB_WORK/compare.c.stdout" | tr '\n' ' ')" \
     "true 0 " "compare agrees"
+echo "-- c2. kill -9 while the blocking variant runs, then start again"
+q "UPDATE salesforce.nokey SET b = 'drift again' WHERE a % 3 = 0" >/dev/null
+wb_start_bg "$CFG"
+BG=$WB_BG_PID
+rc=0
+wb_exec "$WB_WORK/resync.c2" 60 resync -c "$CFG" --mapping nokey --no-wait || rc=$?
+assert_eq "$rc" 0 "the re-sync is requested"
+N0=$(grep -c "is re-synced by copying the whole table" "$WB_LOG" || true)
+for _ in $(seq 1 300); do
+    (($(grep -c "is re-synced by copying the whole table" "$WB_LOG" || true) > N0)) && break
+    sleep 0.02
+done
+kill -KILL "$BG"
+wait "$BG" 2>/dev/null || true
+wb_forget_bg "$BG"
+wb_wait_sql 30 "SELECT count(*) = 0 FROM pg_replication_slots WHERE slot_name LIKE 'walbridge_copy_%'" t \
+    "the temporary slot went with the killed walbridge"
+wb_run_until "$CFG"
+assert_eq "$(q "SELECT state FROM walbridge.sync_state WHERE slot = '$WB_SLOT' AND mapping = 'nokey'")" done \
+    "the next start finishes the re-sync"
+assert_eq "$(q "SELECT count(*) FROM portal.nokey n FULL JOIN salesforce.nokey s USING (a)
+                WHERE n.a IS NULL OR s.a IS NULL OR n.b IS DISTINCT FROM s.b")" 0 \
+    "and the target equals the source"
 
 # ---------------------------------------------------------------- d
 echo "-- d. a composite key of text with a collation, an enum and an integer"
