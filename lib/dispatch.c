@@ -94,11 +94,31 @@ static void begin_txn(wb_dispatch *d, wb_lsn final_lsn, int64_t commit_time,
     d->skip_txn = d->applied_before;
 }
 
+/* The loop's hook before a transaction; it may route copied rows, which
+ * reset the message arena: the caller keeps what it needs of the message
+ * in locals. */
+static int before_txn(wb_dispatch *d, wb_lsn commit_lsn)
+{
+    int rc = 0;
+    if (d->hooks.txn_begin &&
+        (rc = d->hooks.txn_begin(d->hooks.ud, commit_lsn, d->err)) != 0 &&
+        !d->err->lsn)
+        wb_error_lsn(d->err, commit_lsn);
+    return rc;
+}
+
 static int handle_begin(wb_dispatch *d, const wb_pgoutput_begin *b)
 {
+    wb_lsn final_lsn = b->final_lsn;
+    int64_t commit_time = b->commit_time;
+    uint32_t xid = b->xid;
+    int rc;
+
     if (d->in_txn)
         return proto_error(d, "%s message inside a transaction", "Begin");
-    begin_txn(d, b->final_lsn, b->commit_time, b->xid);
+    if ((rc = before_txn(d, final_lsn)) != 0)
+        return rc;
+    begin_txn(d, final_lsn, commit_time, xid);
     return 0;
 }
 
@@ -162,6 +182,11 @@ static int handle_message(wb_dispatch *d, const wb_pgoutput_message *m)
         int rc = d->hooks.message(d->hooks.ud, m, d->err);
         if (rc && !d->err->lsn)
             wb_error_lsn(d->err, m->lsn);
+        /* Outside a transaction, every commit before it has been handled:
+         * it is as good a position as a keepalive's (`walbridge compare`
+         * waits for it to be stored). */
+        if (rc == 0 && !d->in_txn && m->lsn > d->pos.keepalive)
+            d->pos.keepalive = m->lsn;
         return rc;
     }
     /* The marker walbridge writes into its own transactions when no
@@ -486,6 +511,8 @@ static int handle_stream_commit(wb_dispatch *d, const wb_pgoutput_msg *m)
     if (d->in_txn || d->in_stream)
         return proto_error(d, "%s message inside a transaction",
                            "Stream Commit");
+    if ((rc = before_txn(d, c.commit_lsn)) != 0)
+        return rc;
     begin_txn(d, c.commit_lsn, c.commit_time, xid);
     if (d->skip_txn) {
         wb_spool_abort(d->spool, xid, xid, NULL);

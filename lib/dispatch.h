@@ -44,6 +44,11 @@ typedef struct wb_dispatch_hooks {
      * outside any transaction; it may queue target writes (the batch is
      * the open one).  0 or an error with err. */
     int (*message)(void *ud, const wb_pgoutput_message *m, wb_error *err);
+    /* A source transaction that commits at commit_lsn is about to be
+     * applied (Begin, Stream Commit), outside any transaction: it may
+     * queue target writes first (a blocking re-sync, resync.h).  0 or
+     * an error with err; NULL: none wanted. */
+    int (*txn_begin)(void *ud, wb_lsn commit_lsn, wb_error *err);
 } wb_dispatch_hooks;
 
 /*

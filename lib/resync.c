@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "common/arena.h"
 #include "common/clock.h"
@@ -63,6 +64,7 @@ typedef struct job {
     char *mapping;
     char *schema, *table; /* its source */
     char *cursor;         /* text[] literal of the last key stored, or NULL */
+    char *started;        /* its sync state's started_at ("" unknown) */
     int64_t rows;         /* rows stored as read */
     int64_t dropped;      /* rows left to the stream (changed meanwhile) */
     bool described;
@@ -75,11 +77,22 @@ typedef struct job {
     struct job *next;
 } job;
 
-enum { CHUNK_NONE = 0, CHUNK_READING, CHUNK_WAITING };
+enum {
+    CHUNK_NONE = 0,
+    CHUNK_READING,
+    CHUNK_WAITING,
+    CHUNK_EXPORT, /* a table without a key: export at the next boundary */
+    CHUNK_BLOCKED /* ... exported: copy when the stream gets there */
+};
+
+#define SETTLE_MS (60 * 1000)
+
+#define PING_MS 1000 /* a blocked stream still answers the walsender */
 
 struct wb_resync {
     uv_loop_t *loop;
     wb_resync_fail_fn fail;
+    void (*ping)(void *ud);
     void *ud;
     char secret[33];
     wb_relcache *relcache; /* generations for the tables' descriptions */
@@ -95,6 +108,11 @@ struct wb_resync {
 
     job *jobs; /* the first runs */
     bool refresh_wanted;
+    /* Jobs finished in this session, "mapping\x1fstarted_at": until its
+     * last batch commits, a refresh still reads the finished job's row as
+     * copying, and must not start it again. */
+    char **finished;
+    size_t nfinished;
 
     /* the chunk of jobs (one at a time) */
     int state;
@@ -107,6 +125,7 @@ struct wb_resync {
     bool void_chunk; /* a truncate or an unreadable key in its window */
     wb_lsn lw, hw;
     int64_t read_time;
+    int64_t t_start, t_read; /* wb_clock_ms(): chunk started, read */
     wb_arena *chunk_arena;
     row *rows;
     size_t nrows, caprows;
@@ -134,6 +153,14 @@ struct wb_resync {
 
     int64_t last_line_ms, started_ms;
     bool warned_forged;
+
+    /* A table without a key, copied whole (CHUNK_BLOCKED): the snapshot
+     * exported with a temporary slot whose consistent point is block_at;
+     * the copy runs when the stream gets there, the stream waiting. */
+    bool block_wanted; /* the pool found no key */
+    PGconn *block_repl;
+    char block_snapshot[64];
+    wb_lsn block_at;
 };
 
 /* ----------------------------------------------------------------- keys */
@@ -263,6 +290,7 @@ static void free_job(job *j)
     free(j->schema);
     free(j->table);
     free(j->cursor);
+    free(j->started);
     wb_arena_destroy(j->arena);
     free(j);
 }
@@ -297,6 +325,21 @@ static void clear_log(wb_resync *r)
     r->log_arena = NULL;
 }
 
+static void unblock(wb_resync *r)
+{
+    r->block_wanted = false;
+    if (r->block_repl)
+        PQfinish(r->block_repl); /* the temporary slot goes with it */
+    r->block_repl = NULL;
+    r->block_snapshot[0] = '\0';
+    r->block_at = WB_INVALID_LSN;
+}
+
+void wb_resync_set_ping(wb_resync *r, void (*ping)(void *ud))
+{
+    r->ping = ping;
+}
+
 void wb_resync_end_session(wb_resync *r)
 {
     /* A chunk being read: cancel its statement and wait for the pool. */
@@ -307,12 +350,18 @@ void wb_resync_end_session(wb_resync *r)
     while (r->in_pool)
         uv_run(r->loop, UV_RUN_ONCE);
     forget_chunk(r);
+    unblock(r);
     clear_log(r);
     while (r->jobs) {
         job *j = r->jobs;
         r->jobs = j->next;
         free_job(j);
     }
+    for (size_t i = 0; i < r->nfinished; i++)
+        free(r->finished[i]);
+    free(r->finished);
+    r->finished = NULL;
+    r->nfinished = 0;
     if (r->cancel)
         PQfreeCancel(r->cancel);
     r->cancel = NULL;
@@ -368,12 +417,44 @@ static bool has_job(const wb_resync *r, const char *name)
 }
 
 /* Add the jobs of rows (copying, of enabled mappings, not there yet). */
+static bool finished(const wb_resync *r, const char *mapping,
+                     const char *started)
+{
+    size_t n = strlen(mapping);
+    for (size_t i = 0; i < r->nfinished; i++)
+        if (strncmp(r->finished[i], mapping, n) == 0 &&
+            r->finished[i][n] == '\x1f' &&
+            strcmp(r->finished[i] + n + 1, started ? started : "") == 0)
+            return true;
+    return false;
+}
+
+/* A job is done: remember it (see finished), and drop it. */
+static int job_done(wb_resync *r, job *j)
+{
+    size_t n = strlen(j->mapping) + strlen(j->started) + 2;
+    char *f = malloc(n);
+    char **a = realloc(r->finished, (r->nfinished + 1) * sizeof(*a));
+    if (a)
+        r->finished = a;
+    if (!f || !a) {
+        free(f);
+        return WB_ENOMEM;
+    }
+    snprintf(f, n, "%s\x1f%s", j->mapping, j->started);
+    r->finished[r->nfinished++] = f;
+    r->jobs = j->next;
+    free_job(j);
+    return 0;
+}
+
 static int add_jobs(wb_resync *r, const wb_sync_rows *rows)
 {
     for (size_t i = 0; i < rows->n; i++) {
         const wb_sync_row *s = &rows->rows[i];
         const wb_config_mapping *m;
         if (s->kind != WB_SYNC_COPYING || has_job(r, s->mapping) ||
+            finished(r, s->mapping, s->started_at) ||
             !(m = mapping_named(r, s->mapping)))
             continue;
         job *j = calloc(1, sizeof(*j));
@@ -383,10 +464,11 @@ static int add_jobs(wb_resync *r, const wb_sync_rows *rows)
         j->schema = strdup(m->from.schema);
         j->table = strdup(m->from.table);
         j->cursor = s->cursor ? strdup(s->cursor) : NULL;
+        j->started = strdup(s->started_at ? s->started_at : "");
         j->rows = s->rows;
         j->arena = wb_arena_create(16 * 1024, 0);
         if (!j->mapping || !j->schema || !j->table || !j->arena ||
-            (s->cursor && !j->cursor)) {
+            !j->started || (s->cursor && !j->cursor)) {
             free_job(j);
             return WB_ENOMEM;
         }
@@ -501,18 +583,13 @@ static void read_chunk(uv_work_t *w)
         j->described = true;
     }
     if (j->rel.norder == 0) {
-        rc = wb_error_set(&r->err, WB_ECATALOG,
-                          "table \"%s.%s\" has no primary key or replica "
-                          "identity index, which a re-sync while streaming "
-                          "needs",
-                          j->schema, j->table);
-        wb_error_hint(&r->err, "Add a primary key, or copy the table while "
-                               "walbridge is stopped.");
+        /* No key to page by: the main thread takes it from here. */
+        r->block_wanted = true;
         goto out;
     }
     snprintf(content, sizeof(content), "%s L %llu", r->secret,
              (unsigned long long)r->chunk_no);
-    if ((rc = wb_tablecopy_watermark(r->tc, WB_RESYNC_WATERMARK, content,
+    if ((rc = wb_tablecopy_watermark(r->tc, WB_RESYNC_WATERMARK, content, false,
                                      &r->lw, &r->err)) != 0 ||
         (rc = wb_tablecopy_begin(r->tc, &r->err)) != 0 ||
         (rc = read_snapshot(r)) != 0 ||
@@ -601,11 +678,16 @@ static void chunk_read(uv_work_t *w, int status)
         start_next(r);
         return;
     }
+    if (r->rc == 0 && r->block_wanted) {
+        r->block_wanted = false;
+        r->state = CHUNK_EXPORT;
+        return;
+    }
     if (r->rc == 0) {
         snprintf(content, sizeof(content), "%s H %llu", r->secret,
                  (unsigned long long)r->chunk_no);
         r->rc = wb_tablecopy_watermark(r->tc, WB_RESYNC_WATERMARK, content,
-                                       &r->hw, &r->err);
+                                       true, &r->hw, &r->err);
     }
     if (r->rc) {
         if (!r->err.code)
@@ -614,6 +696,7 @@ static void chunk_read(uv_work_t *w, int status)
         return;
     }
     r->read_time = wb_pgtime_now();
+    r->t_read = wb_clock_ms();
     r->state = CHUNK_WAITING;
 }
 
@@ -638,6 +721,7 @@ static void start_next(wb_resync *r)
         }
         r->chunk_no++;
         r->state = CHUNK_READING;
+        r->t_start = wb_clock_ms();
     }
     r->work.data = r;
     r->in_pool = true;
@@ -697,6 +781,8 @@ static bool log_key(wb_resync *r, uint32_t xid, const wb_tuple_value *const *kv,
 void wb_resync_row_change(wb_resync *r, const wb_change *c, uint32_t xid)
 {
     job *j = r->jobs;
+    if (r->state == CHUNK_EXPORT || r->state == CHUNK_BLOCKED)
+        return; /* the copy runs at a position: nothing to mark */
     if (!j || r->void_chunk || strcmp(c->rel->nspname, j->schema) != 0 ||
         strcmp(c->rel->relname, j->table) != 0)
         return;
@@ -822,12 +908,15 @@ static int apply_chunk(wb_resync *r, wb_error *err)
         forget_chunk(r);
         return 0;
     }
+    int64_t t_hw = wb_clock_ms();
     wb_log(WB_LOG_DEBUG,
            "re-sync chunk %llu of mapping \"%s\": %zu rows, %zu keys marked, "
            "%zu changes logged (%zu of them not yet visible to the chunk), "
-           "snapshot %u:%u (%zu running)",
+           "snapshot %u:%u (%zu running); read in %lld ms, high watermark "
+           "%lld ms later",
            (unsigned long long)r->chunk_no, j->mapping, r->nrows, r->marked.n,
-           logged, unseen, r->snap_xmin, r->snap_xmax, r->snap_nxip);
+           logged, unseen, r->snap_xmin, r->snap_xmax, r->snap_nxip,
+           (long long)(r->t_read - r->t_start), (long long)(t_hw - r->t_read));
     const wb_config_mapping *only[1] = {m};
     for (size_t i = 0; i < r->nrows; i++) {
         if (keyset_has(&r->marked, &r->rows[i].k)) {
@@ -883,8 +972,8 @@ static int apply_chunk(wb_resync *r, wb_error *err)
                "re-sync of mapping \"%s\" done: %lld rows read, %lld left to "
                "the stream (changed while read)",
                j->mapping, (long long)j->rows, (long long)j->dropped);
-        r->jobs = j->next;
-        free_job(j);
+        if (job_done(r, j) != 0)
+            return wb_error_set(err, WB_ENOMEM, "out of memory");
     } else if (t - r->last_line_ms >= PROGRESS_EVERY) {
         r->last_line_ms = t;
         wb_log(WB_LOG_INFO, "re-syncing mapping \"%s\": %lld rows read",
@@ -892,6 +981,168 @@ static int apply_chunk(wb_resync *r, wb_error *err)
     }
     forget_chunk(r);
     return 0;
+}
+
+/*
+ * The stream got to the snapshot's position: every transaction that
+ * commits before it is applied, none after.  Copy the table whole, its
+ * rows routed to the re-synced mapping like copied rows (unchanged ones
+ * written nothing), the stream waiting; the sync state goes done with the
+ * last rows; position at is stored with them (the stream is there).
+ */
+static int copy_blocked(wb_resync *r, wb_lsn at, wb_error *err)
+{
+    job *j = r->jobs;
+    const wb_config_mapping *m = mapping_named(r, j->mapping);
+    wb_tablecopy *tc = NULL;
+    wb_tablecopy_rel tr;
+    wb_copyrow_reader rd;
+    wb_arena *arena = wb_arena_create(64 * 1024, 0);
+    wb_arena *row_arena = wb_arena_create(64 * 1024, 0);
+    int64_t rows = 0, t0 = wb_clock_ms(), pinged = t0;
+    int rc;
+
+    if (!arena || !row_arena) {
+        rc = wb_error_set(err, WB_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (!m) {
+        rc = wb_error_set(err, WB_ESTATE, "mapping \"%s\" is gone", j->mapping);
+        goto out;
+    }
+    wb_config_table t = {.schema = j->schema, .table = j->table};
+    if ((rc = wb_tablecopy_open(r->src_conninfo, r->block_snapshot, &tc,
+                                err)) != 0)
+        goto out;
+    unblock(r); /* imported: the slot may go */
+    if ((rc = wb_tablecopy_describe(tc, &t, arena, &tr, err)) != 0)
+        goto out;
+    wb_relcache_entry *e = wb_relcache_update(r->relcache, &tr.rel, err);
+    if (!e) {
+        rc = err->code ? err->code : WB_ENOMEM;
+        goto out;
+    }
+    if ((rc = wb_tablecopy_start(tc, &tr, r->binary, err)) != 0)
+        goto out;
+    wb_copyrow_init(&rd, r->binary, tr.rel.natts);
+    const wb_config_mapping *only[1] = {m};
+    for (;;) {
+        char *buf;
+        wb_tuple tup;
+        bool isrow;
+        int n = wb_tablecopy_read(tc, &buf, err);
+        if (n < 0) {
+            rc = n;
+            goto out;
+        }
+        if (n == 0)
+            break;
+        wb_arena_reset(row_arena);
+        rc = wb_copyrow_decode(&rd, buf, (size_t)n, row_arena, &tup, &isrow,
+                               err);
+        wb_tablecopy_freemem(buf);
+        if (rc)
+            goto out;
+        if (!isrow)
+            continue;
+        if (wb_apply_backlogged(r->a) &&
+            (rc = wb_apply_make_room(r->a, ROOM_WAIT_MS, err)) != 0)
+            goto out;
+        wb_copied_row cr = {&tr.rel, e->generation,   &tup, only, 1,
+                            at,      wb_pgtime_now(), true};
+        if ((rc = wb_dispatch_copied_row(r->d, &cr)) != 0)
+            goto out;
+        rows++;
+        int64_t now = wb_clock_ms();
+        if (r->ping && now - pinged >= PING_MS) {
+            r->ping(r->ud);
+            pinged = now;
+        }
+    }
+    if ((rc = wb_tablecopy_commit(tc, err)) != 0)
+        goto out;
+    char now_s[24], before[24];
+    snprintf(now_s, sizeof(now_s), "%lld", (long long)rows);
+    snprintf(before, sizeof(before), "%lld", (long long)j->rows);
+    const char *p[6] = {
+        r->slot, j->mapping, NULL, now_s, wb_sync_kind_name(WB_SYNC_DONE),
+        before};
+    wb_strbuf sql = {0};
+    if (wb_syncstate_sql_advance(&sql, wb_apply_sync_rel(r->a)) != 0) {
+        wb_strbuf_free(&sql);
+        rc = wb_error_set(err, WB_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = wb_apply_batch_stmt(r->a, sql.data, 6, p, at, err);
+    wb_strbuf_free(&sql);
+    if (rc ||
+        (rc = wb_apply_txn_done(r->a, at, wb_pgtime_now(), true, err)) != 0)
+        goto out;
+    wb_log(WB_LOG_INFO,
+           "re-sync of mapping \"%s\" done: %lld rows copied whole in %.1f "
+           "s",
+           j->mapping, (long long)rows, (double)(wb_clock_ms() - t0) / 1000.0);
+    if (job_done(r, j) != 0) {
+        rc = wb_error_set(err, WB_ENOMEM, "out of memory");
+        j = NULL;
+        goto out;
+    }
+    j = NULL;
+    clear_log(r);
+    r->state = CHUNK_NONE;
+out:
+    if (rc && j)
+        wb_error_relation(err, j->schema, j->table);
+    wb_tablecopy_close(tc);
+    wb_arena_destroy(arena);
+    wb_arena_destroy(row_arena);
+    return rc;
+}
+
+/*
+ * Between two source transactions: export the snapshot now, the stream
+ * applying nothing meanwhile, so that every transaction it applied
+ * commits before the slot's consistent point and wb_resync_reached()
+ * stops it there.  walbridge's own batch is committed first: creating a
+ * slot waits for every transaction running in the cluster, the target's
+ * included when it is the same one.
+ */
+static int export_now(wb_resync *r, wb_error *err)
+{
+    char a[WB_LSN_BUFLEN], name[64];
+    job *j = r->jobs;
+    int rc;
+    if ((rc = wb_apply_close_batch(r->a, err)) != 0 ||
+        (rc = wb_apply_settle(r->a, SETTLE_MS, err)) != 0)
+        return rc;
+    snprintf(name, sizeof(name), "walbridge_copy_%d", (int)getpid());
+    if ((rc = wb_tablecopy_export(r->src_conninfo, name, &r->block_repl,
+                                  r->block_snapshot, sizeof(r->block_snapshot),
+                                  &r->block_at, err)) != 0) {
+        wb_error_relation(err, j->schema, j->table);
+        return rc;
+    }
+    r->state = CHUNK_BLOCKED;
+    wb_log(WB_LOG_INFO,
+           "table \"%s.%s\" has no primary key or replica identity "
+           "index: mapping \"%s\" is re-synced by copying the whole "
+           "table under a snapshot of %s, the stream waiting meanwhile",
+           j->schema, j->table, j->mapping, wb_lsn_format(r->block_at, a));
+    return 0;
+}
+
+int wb_resync_reached(wb_resync *r, wb_lsn lsn, wb_error *err)
+{
+    int rc;
+    if (r->d && r->state == CHUNK_EXPORT && (rc = export_now(r, err)) != 0)
+        return rc;
+    if (!r->d || r->state != CHUNK_BLOCKED || lsn == WB_INVALID_LSN ||
+        lsn < r->block_at)
+        return 0;
+    rc = copy_blocked(r, lsn, err);
+    if (rc == 0)
+        start_next(r);
+    return rc;
 }
 
 int wb_resync_message(wb_resync *r, const wb_pgoutput_message *m, wb_error *err)

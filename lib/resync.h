@@ -76,6 +76,20 @@ bool wb_resync_busy(const wb_resync *r);
  * table being re-synced matter) in the transaction xid, and a
  * non-transactional message of walbridge's (a watermark, or a wake-up). */
 void wb_resync_row_change(wb_resync *r, const wb_change *c, uint32_t xid);
+/*
+ * A table without a primary key or replica identity index cannot be paged
+ * by key: its mapping is re-synced whole, under the snapshot of a
+ * temporary slot, when the stream reaches that slot's consistent point.
+ * The loop calls this before it applies a source transaction that commits
+ * at lsn (Begin, Stream Commit) and, with the walsender's position, while
+ * the stream is idle; once lsn is there, the table is copied now, the
+ * stream waiting (the blocking variant), and lsn is stored with the rows.
+ * 0, or the copy's error.
+ */
+int wb_resync_reached(wb_resync *r, wb_lsn lsn, wb_error *err);
+/* Called about once a second while a blocking copy holds the loop, to
+ * answer the walsender (its wal_sender_timeout). */
+void wb_resync_set_ping(wb_resync *r, void (*ping)(void *ud));
 int wb_resync_message(wb_resync *r, const wb_pgoutput_message *m,
                       wb_error *err);
 

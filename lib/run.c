@@ -28,6 +28,7 @@
 #include "common/clock.h"
 #include "common/conn.h"
 #include "common/log.h"
+#include "compare.h"
 #include "progress.h"
 #include "resync.h"
 #include "run.h"
@@ -63,6 +64,8 @@ typedef struct run_state {
 
     int64_t last_status_ms;
     int64_t last_persist_ms;
+    bool store_soon; /* store an idle position at the next tick
+                        (`walbridge compare` waits for it) */
     int64_t last_ping_ms;
 
     bool active;          /* a session (connections + stream) is up */
@@ -159,11 +162,16 @@ static int persist_idle(run_state *st, bool force)
         pos->pending,        pos->keepalive,
         st->persisted,       wb_clock_ms(),
         st->last_persist_ms, (int64_t)config(st)->source.status_interval_ms};
-    wb_lsn cand = wb_progress_idle_due(&in, force);
+    wb_lsn cand = wb_progress_idle_due(&in, force || st->store_soon);
     int rc;
 
-    if (!idle(st) || cand == WB_INVALID_LSN)
+    if (!idle(st))
         return 0;
+    if (cand == WB_INVALID_LSN) {
+        st->store_soon = false; /* nothing newer to store */
+        return 0;
+    }
+    st->store_soon = false;
     /* Durable, and so reported, once the target confirms the commit. */
     rc = wb_apply_store_progress(
         st->apply, cand,
@@ -507,6 +515,13 @@ static void on_timer(uv_timer_t *h)
          (rc = wb_apply_tick(st->apply, st->err)) != 0) ||
         (rc = persist_idle(st, false)) != 0 ||
         (rc = update_apply_poll(st)) != 0) {
+        fail(st, rc);
+        return;
+    }
+    /* An idle stream that passed a blocking re-sync's position. */
+    if (st->resync && !wb_dispatch_in_txn(st->disp) &&
+        (rc = wb_resync_reached(
+             st->resync, wb_dispatch_pos(st->disp)->keepalive, st->err)) != 0) {
         fail(st, rc);
         return;
     }
@@ -893,9 +908,31 @@ static void hook_row_change(void *ud, const wb_change *c, uint32_t xid)
         wb_resync_row_change(st->resync, c, xid);
 }
 
+/* dispatch.c: a transaction is about to be applied; a re-sync of a table
+ * without a key may copy it first (the stream is where its snapshot is). */
+static int hook_txn_begin(void *ud, wb_lsn commit_lsn, wb_error *err)
+{
+    run_state *st = ud;
+    return st->resync ? wb_resync_reached(st->resync, commit_lsn, err) : 0;
+}
+
+/* resync.c: a blocking copy holds the loop; keep the walsender's
+ * wal_sender_timeout at bay. */
+static void hook_ping(void *ud)
+{
+    run_state *st = ud;
+    if (st->src)
+        (void)send_status(st, false);
+}
+
 static int hook_message(void *ud, const wb_pgoutput_message *m, wb_error *err)
 {
     run_state *st = ud;
+    /* `walbridge compare` waits for a position past its message: store
+     * one at the next tick instead of lazily. */
+    if (strcmp(m->prefix, WB_COMPARE_MESSAGE) == 0 &&
+        strcmp(m->content, config(st)->source.slot) == 0)
+        st->store_soon = true;
     return st->resync ? wb_resync_message(st->resync, m, err) : 0;
 }
 
@@ -915,7 +952,7 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
     int rc, attempt = 0;
     bool loop_ready = false;
     wb_dispatch_hooks hooks = {st, hook_target_waited, hook_row_change,
-                               hook_message};
+                               hook_message, hook_txn_begin};
 
     if (!st)
         return wb_error_set(err, WB_ENOMEM, "out of memory");
@@ -940,6 +977,7 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
         rc = err->code ? err->code : WB_ENOMEM;
         goto done;
     }
+    wb_resync_set_ping(st->resync, hook_ping);
     for (;;) {
         uint64_t before = st->stats.txns_applied + st->stats.txns_skipped;
         wb_error_clear(err);

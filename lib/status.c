@@ -13,6 +13,7 @@
 #include <libpq-fe.h>
 
 #include "common/conn.h"
+#include "common/strbuf.h"
 #include "apply/sqlgen.h"
 #include "progress.h"
 #include "status.h"
@@ -61,7 +62,73 @@ out:
 
 /* Each enabled mapping's initial copy as the sync state says (sync.h);
  * a table that cannot be read leaves every mapping "never". */
-static void copy_states(const wb_config *cfg, PGconn *t, wb_status *st)
+/* How many rows the source table has: the planner's estimate, or, for a
+ * table never analyzed that is small (under 100 MB), a count; 0 when
+ * unknown. */
+double wb_status_table_rows(PGconn *src, const wb_config_table *t)
+{
+    wb_strbuf rn = {0}, sql = {0};
+    double n = 0;
+    wb_strbuf_append_rel(&rn, t->schema, t->table);
+    const char *p[1] = {rn.data};
+    PGresult *r = rn.err ? NULL
+                         : PQexecParams(src,
+                                        "SELECT reltuples, pg_relation_size("
+                                        "oid) < 104857600 FROM "
+                                        "pg_catalog.pg_class WHERE oid = "
+                                        "$1::regclass",
+                                        1, NULL, p, NULL, NULL, 0);
+    bool small = false;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        n = atof(PQgetvalue(r, 0, 0));
+        small = PQgetvalue(r, 0, 1)[0] == 't';
+    }
+    PQclear(r);
+    if (n <= 0 && small) {
+        n = 0;
+        wb_strbuf_add(&sql, "SELECT count(*) FROM ");
+        wb_strbuf_add(&sql, rn.data);
+        r = sql.err ? NULL : PQexec(src, sql.data);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+            n = atof(PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
+    wb_strbuf_free(&rn);
+    wb_strbuf_free(&sql);
+    return n > 0 ? n : 0;
+}
+
+/* A copy under way: its rate since it started (the target's clock), the
+ * source table's estimated rows and the time left at that rate. */
+static void copy_rate(const wb_config_mapping *m, const wb_sync_row *r,
+                      PGconn *s, PGconn *t, double *rate, double *estimate,
+                      double *eta)
+{
+    PGresult *res;
+    *rate = *estimate = *eta = -1;
+    const char *p[1] = {r->started_at};
+    res = r->started_at ? PQexecParams(t,
+                                       "SELECT extract(epoch FROM now() - "
+                                       "$1::timestamptz)",
+                                       1, NULL, p, NULL, NULL, 0)
+                        : NULL;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+        double secs = atof(PQgetvalue(res, 0, 0));
+        if (secs > 0)
+            *rate = (double)r->rows / secs;
+    }
+    PQclear(res);
+    double n = wb_status_table_rows(s, &m->from);
+    if (n > 0)
+        *estimate = n;
+    if (*rate > 0 && *estimate >= 0)
+        *eta = *estimate > (double)r->rows
+                   ? (*estimate - (double)r->rows) / *rate
+                   : 0;
+}
+
+static void copy_states(const wb_config *cfg, PGconn *s, PGconn *t,
+                        wb_status *st)
 {
     wb_sync_rows rows = {0};
     wb_error err;
@@ -84,6 +151,11 @@ static void copy_states(const wb_config *cfg, PGconn *t, wb_status *st)
         st->mappings[k].wanted = m->initial_copy;
         snprintf(st->mappings[k].updated, sizeof(st->mappings[k].updated), "%s",
                  r ? (r->finished_at ? r->finished_at : r->started_at) : "");
+        st->mappings[k].rate = st->mappings[k].estimate =
+            st->mappings[k].eta_s = -1;
+        if (r && r->kind == WB_SYNC_COPYING)
+            copy_rate(m, r, s, t, &st->mappings[k].rate,
+                      &st->mappings[k].estimate, &st->mappings[k].eta_s);
     }
     wb_sync_rows_free(&rows);
 }
@@ -151,18 +223,21 @@ int wb_status_collect(const wb_config *cfg, wb_status *st, wb_error *err)
         snprintf(st->tables[st->ntables++], sizeof(st->tables[0]), "%s",
                  PQgetvalue(r, i, 0));
     PQclear(r);
-    PQfinish(src);
 
+    /* The source stays open for the copies' estimates (copy_states). */
     const char *tci = wb_config_target_conninfo(cfg);
     tgt = wb_conn_open(tci, false, "walbridge status", "target", err);
-    if (!tgt)
+    if (!tgt) {
+        PQfinish(src);
         return err ? err->code : WB_ECONN;
+    }
     const char *where;
     wb_progress_peek(tgt, cfg, &st->stored, &where);
     snprintf(st->stored_in, sizeof(st->stored_in), "%s", where);
     pending_links(cfg, tgt, st);
-    copy_states(cfg, tgt, st);
+    copy_states(cfg, src, tgt, st);
     PQfinish(tgt);
+    PQfinish(src);
     if (st->stored && st->current_lsn >= st->stored)
         st->lag_bytes = (int64_t)(st->current_lsn - st->stored);
     return 0;

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <libpq-fe.h>
+
 #include "config/config.h"
 #include "common/error.h"
 #include "common/lsn.h"
@@ -51,6 +53,10 @@ typedef struct wb_status {
         bool same_def;    /* copied under the mapping's current definition */
         bool wanted;      /* initial_copy */
         char updated[40]; /* when its state last changed ("" never) */
+        /* copying: rows per second since it started, the source's rows
+         * (the planner's estimate) and the seconds left at that rate;
+         * each -1 when unknown. */
+        double rate, estimate, eta_s;
     } mappings[WB_STATUS_MAX_TABLES];
 } wb_status;
 
@@ -60,6 +66,11 @@ typedef struct wb_status {
  * that item unknown instead of failing.
  */
 int wb_status_collect(const wb_config *cfg, wb_status *st, wb_error *err);
+
+/* How many rows source table t has: the planner's estimate, or, for a
+ * table never analyzed that is small (under 100 MB), a count; 0 when
+ * unknown (for progress bars and ETAs). */
+double wb_status_table_rows(PGconn *src, const wb_config_table *t);
 
 #ifdef __cplusplus
 }

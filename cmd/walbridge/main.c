@@ -16,8 +16,8 @@
 #include "config/config.h"
 #include "common/error.h"
 #include "common/log.h"
-#include "map/router.h"
 #include "common/lsn.h"
+#include "compare.h"
 #include "map/router.h"
 #include "run.h"
 #include "check/startup.h"
@@ -32,12 +32,13 @@
 /* Exit codes (documented in the README and in --help). */
 enum {
     WB_EXIT_OK = 0,
-    WB_EXIT_FAILURE = 1, /* runtime failure: connection, SQL, I/O */
-    WB_EXIT_USAGE = 2,   /* bad command line */
-    WB_EXIT_CONFIG = 3,  /* bad configuration file */
-    WB_EXIT_DATA = 4,    /* a change could not be mapped or applied */
-    WB_EXIT_STATE = 5,   /* slot / stored progress inconsistent */
-    WB_EXIT_CATALOG = 6  /* configuration does not match the database */
+    WB_EXIT_FAILURE = 1,  /* runtime failure: connection, SQL, I/O */
+    WB_EXIT_USAGE = 2,    /* bad command line */
+    WB_EXIT_CONFIG = 3,   /* bad configuration file */
+    WB_EXIT_DATA = 4,     /* a change could not be mapped or applied */
+    WB_EXIT_STATE = 5,    /* slot / stored progress inconsistent */
+    WB_EXIT_CATALOG = 6,  /* configuration does not match the database */
+    WB_EXIT_DIFFERENT = 7 /* compare: persistent differences */
 };
 
 static int exit_code_for(int rc)
@@ -144,6 +145,9 @@ typedef struct cli_opts {
     const char *config;
     const char *mapping; /* resync */
     bool no_wait;        /* resync */
+    bool dry_run;        /* resync: compare only */
+    bool delete_extra;   /* resync: then delete rows the source lacks */
+    const char *wait;    /* compare: seconds to wait for walbridge */
     const char *until;
     const char *log_level;
     bool json;
@@ -152,47 +156,66 @@ typedef struct cli_opts {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "walbridge %s - keep PostgreSQL tables in sync from the WAL\n"
-            "\n"
-            "Usage:\n"
-            "  walbridge run -c FILE [--until now] [--log-level LEVEL]\n"
-            "  walbridge check -c FILE [--offline]\n"
-            "  walbridge status -c FILE [--json]\n"
-            "  walbridge resync -c FILE --mapping NAME [--no-wait]\n"
-            "  walbridge --version | --help\n"
-            "\n"
-            "Commands:\n"
-            "  run     stream changes from the slot and apply the mappings\n"
-            "          until SIGINT/SIGTERM; with --until now, stop once\n"
-            "          everything committed before the start is applied\n"
-            "  check   validate the configuration file and its mapping\n"
-            "          graph, then run's start-up checks against the\n"
-            "          databases: catalogs (tables, columns, types, unique\n"
-            "          keys, replica identity, publication), progress mode,\n"
-            "          commit timestamps; --offline: the file only\n"
-            "  status  slot, stored position and lag (--json: one object)\n"
-            "  resync  copy a mapping's source again while walbridge run\n"
-            "          streams (online, in key-ordered chunks); waits and\n"
-            "          shows progress unless --no-wait\n"
-            "\n"
-            "Options:\n"
-            "  -c, --config FILE      configuration file (YAML)\n"
-            "  --until now            stop when caught up with the start\n"
-            "  --log-level LEVEL      debug, info, warning or error\n"
-            "  --offline              check: do not connect to the databases\n"
-            "  --mapping NAME         resync: the mapping to copy again\n"
-            "  --no-wait              resync: return once it is requested\n"
-            "\n"
-            "Exit codes:\n"
-            "  0 success, 1 runtime failure (connection, SQL), 2 usage,\n"
-            "  3 invalid configuration, 4 change could not be applied,\n"
-            "  5 replication state inconsistent (slot or stored progress),\n"
-            "  6 configuration does not match the database (check, run)\n",
-            WB_VERSION);
+    fprintf(
+        out,
+        "walbridge %s - keep PostgreSQL tables in sync from the WAL\n"
+        "\n"
+        "Usage:\n"
+        "  walbridge run -c FILE [--until now] [--log-level LEVEL]\n"
+        "  walbridge check -c FILE [--offline]\n"
+        "  walbridge status -c FILE [--json]\n"
+        "  walbridge resync -c FILE --mapping NAME [--no-wait | --dry-run |\n"
+        "                   --delete-extra] [--json]\n"
+        "  walbridge compare -c FILE [--mapping NAME] [--json] [--wait "
+        "SECONDS]\n"
+        "  walbridge --version | --help\n"
+        "\n"
+        "Commands:\n"
+        "  run     stream changes from the slot and apply the mappings\n"
+        "          until SIGINT/SIGTERM; with --until now, stop once\n"
+        "          everything committed before the start is applied\n"
+        "  check   validate the configuration file and its mapping\n"
+        "          graph, then run's start-up checks against the\n"
+        "          databases: catalogs (tables, columns, types, unique\n"
+        "          keys, replica identity, publication), progress mode,\n"
+        "          commit timestamps; --offline: the file only\n"
+        "  status  slot, stored position and lag (--json: one object)\n"
+        "  resync  copy a mapping's source again while walbridge run\n"
+        "          streams (online, in key-ordered chunks); waits and\n"
+        "          shows progress unless --no-wait; --dry-run: compare\n"
+        "          the mapping instead\n"
+        "  compare report target rows missing, extra or different from\n"
+        "          what each mapping produces from its source\n"
+        "\n"
+        "Options:\n"
+        "  -c, --config FILE      configuration file (YAML)\n"
+        "  --until now            stop when caught up with the start\n"
+        "  --log-level LEVEL      debug, info, warning or error\n"
+        "  --offline              check: do not connect to the databases\n"
+        "  --mapping NAME         resync: the mapping to copy again\n"
+        "  --no-wait              resync: return once it is requested\n"
+        "  --dry-run              resync: only report what differs\n"
+        "  --delete-extra         resync: once done, delete target rows\n"
+        "                         the mapping made and the source lacks\n"
+        "  --wait SECONDS         compare: how long to wait for walbridge\n"
+        "                         to apply what the source had (30)\n"
+        "\n"
+        "Exit codes:\n"
+        "  0 success, 1 runtime failure (connection, SQL), 2 usage,\n"
+        "  3 invalid configuration, 4 change could not be applied,\n"
+        "  5 replication state inconsistent (slot or stored progress),\n"
+        "  6 configuration does not match the database (check, run),\n"
+        "  7 compare: persistent differences\n",
+        WB_VERSION);
 }
 
-enum { OPT_RUN = 1, OPT_JSON = 2, OPT_OFFLINE = 4, OPT_RESYNC = 8 };
+enum {
+    OPT_RUN = 1,
+    OPT_JSON = 2,
+    OPT_OFFLINE = 4,
+    OPT_RESYNC = 8,
+    OPT_COMPARE = 16
+};
 
 static int parse_opts(int argc, char **argv, cli_opts *o, int allowed)
 {
@@ -213,10 +236,17 @@ static int parse_opts(int argc, char **argv, cli_opts *o, int allowed)
             o->json = true;
         else if ((allowed & OPT_OFFLINE) && strcmp(a, "--offline") == 0)
             o->offline = true;
-        else if ((allowed & OPT_RESYNC) && strcmp(a, "--mapping") == 0)
+        else if ((allowed & (OPT_RESYNC | OPT_COMPARE)) &&
+                 strcmp(a, "--mapping") == 0)
             dst = &o->mapping;
         else if ((allowed & OPT_RESYNC) && strcmp(a, "--no-wait") == 0)
             o->no_wait = true;
+        else if ((allowed & OPT_RESYNC) && strcmp(a, "--dry-run") == 0)
+            o->dry_run = true;
+        else if ((allowed & OPT_RESYNC) && strcmp(a, "--delete-extra") == 0)
+            o->delete_extra = true;
+        else if ((allowed & OPT_COMPARE) && strcmp(a, "--wait") == 0)
+            dst = &o->wait;
         else if (strcmp(a, "--log-level") == 0)
             dst = &o->log_level;
         else if (strncmp(a, "--log-level=", 12) == 0)
@@ -237,6 +267,14 @@ static int parse_opts(int argc, char **argv, cli_opts *o, int allowed)
     if (!o->config) {
         fprintf(stderr, "walbridge: -c FILE is required\n");
         return -1;
+    }
+    if (o->wait) {
+        char *end;
+        long w = strtol(o->wait, &end, 10);
+        if (*end || w < 0 || w > 86400) {
+            fprintf(stderr, "walbridge: --wait needs seconds (0 to 86400)\n");
+            return -1;
+        }
     }
     if (o->until && strcmp(o->until, "now") != 0) {
         fprintf(stderr, "walbridge: --until only accepts \"now\"\n");
@@ -407,6 +445,15 @@ static void json_lsn(FILE *f, wb_lsn v)
         fputs("null", f);
 }
 
+/* ,"key":n rounded, or null when n < 0 (unknown). */
+static void json_num(FILE *f, const char *key, double n)
+{
+    if (n < 0)
+        fprintf(f, ",\"%s\":null", key);
+    else
+        fprintf(f, ",\"%s\":%.0f", key, n);
+}
+
 static void print_status_json(const wb_status *st)
 {
     FILE *f = stdout;
@@ -467,9 +514,13 @@ static void print_status_json(const wb_status *st)
         json_str(f, st->mappings[i].name);
         fputs(",\"initial_copy\":", f);
         json_str(f, st->mappings[i].copy);
-        fprintf(f, ",\"rows_copied\":%lld,\"same_definition\":%s}",
+        fprintf(f, ",\"rows_copied\":%lld,\"same_definition\":%s",
                 (long long)st->mappings[i].rows,
                 st->mappings[i].same_def ? "true" : "false");
+        json_num(f, "rows_per_s", st->mappings[i].rate);
+        json_num(f, "estimated_rows", st->mappings[i].estimate);
+        json_num(f, "eta_s", st->mappings[i].eta_s);
+        fputc('}', f);
     }
     fputs("]}\n", f);
 }
@@ -516,10 +567,18 @@ static void print_status_text(const wb_status *st)
     for (int i = 0; i < st->nmappings; i++) {
         const char *c = st->mappings[i].copy;
         printf("  %-30s %s", st->mappings[i].name, c);
-        if (strcmp(c, "copying") == 0 || strcmp(c, "done") == 0)
+        if (strcmp(c, "copying") == 0 && st->mappings[i].rate >= 0)
+            printf(" (%lld rows, %.0f rows/s%s, %s)",
+                   (long long)st->mappings[i].rows, st->mappings[i].rate,
+                   st->mappings[i].same_def ? "" : ", under another definition",
+                   st->mappings[i].updated);
+        else if (strcmp(c, "copying") == 0 || strcmp(c, "done") == 0)
             printf(" (%lld rows%s, %s)", (long long)st->mappings[i].rows,
                    st->mappings[i].same_def ? "" : ", under another definition",
                    st->mappings[i].updated);
+        if (strcmp(c, "copying") == 0 && st->mappings[i].eta_s >= 0)
+            printf(" ETA %.0f s of about %.0f rows", st->mappings[i].eta_s,
+                   st->mappings[i].estimate);
         else if (strcmp(c, "never") == 0 && !st->mappings[i].wanted)
             printf(" (initial_copy: false)");
         printf("\n");
@@ -552,40 +611,164 @@ static int cmd_status(int argc, char **argv)
     return WB_EXIT_OK;
 }
 
-/* How many rows the source table has: the planner's estimate, or, for a
- * table never analyzed that is small (under 100 MB), a count; 0 when
- * unknown. */
-static double resync_estimate(PGconn *src, const wb_config_table *t)
+static void print_compare_text(const wb_compare_report *r)
 {
-    wb_strbuf rn = {0}, sql = {0};
-    double n = 0;
-    wb_strbuf_append_rel(&rn, t->schema, t->table);
-    const char *p[1] = {rn.data};
-    PGresult *r = rn.err ? NULL
-                         : PQexecParams(src,
-                                        "SELECT reltuples, pg_relation_size("
-                                        "oid) < 104857600 FROM "
-                                        "pg_catalog.pg_class WHERE oid = "
-                                        "$1::regclass",
-                                        1, NULL, p, NULL, NULL, 0);
-    bool small = false;
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
-        n = atof(PQgetvalue(r, 0, 0));
-        small = PQgetvalue(r, 0, 1)[0] == 't';
+    char a[WB_LSN_BUFLEN], b[WB_LSN_BUFLEN];
+    for (size_t i = 0; i < r->ntables; i++) {
+        const wb_compare_table *t = &r->tables[i];
+        printf("mapping %s -> %s.%s: ", t->mapping, t->schema, t->table);
+        if (!t->compared) {
+            printf("not compared: %s\n", t->note ? t->note : "");
+            continue;
+        }
+        printf("%lld source rows; ", (long long)t->source_rows);
+        int64_t pers = 0, fl = 0;
+        for (int k = 0; k < WB_COMPARE_NKINDS; k++) {
+            pers += t->persistent[k];
+            fl += t->in_flight[k];
+        }
+        if (pers == 0 && fl == 0)
+            printf("no differences");
+        else
+            printf("%lld missing, %lld extra, %lld different%s",
+                   (long long)t->persistent[WB_COMPARE_MISSING],
+                   (long long)t->persistent[WB_COMPARE_EXTRA],
+                   (long long)t->persistent[WB_COMPARE_DIFFERENT],
+                   t->extra_counted ? ""
+                                    : " (extra not counted: another "
+                                      "mapping writes the table)");
+        if (fl)
+            printf("; in flight: %lld missing, %lld extra, %lld different",
+                   (long long)t->in_flight[WB_COMPARE_MISSING],
+                   (long long)t->in_flight[WB_COMPARE_EXTRA],
+                   (long long)t->in_flight[WB_COMPARE_DIFFERENT]);
+        if (t->resolved)
+            printf("; %lld applied while comparing", (long long)t->resolved);
+        if (t->deleted)
+            printf("; %lld extra rows deleted", (long long)t->deleted);
+        printf("\n");
+        if (t->note)
+            printf("  note: %s\n", t->note);
+        for (size_t k = 0; k < t->nkeys; k++) {
+            const wb_compare_key *e = &t->keys[k];
+            printf("  %s%-9s %s%s%s\n", e->in_flight ? "in flight " : "",
+                   wb_compare_kind_name(e->kind), e->key,
+                   e->columns[0] ? ": " : "", e->columns);
+        }
     }
-    PQclear(r);
-    if (n <= 0 && small) {
-        n = 0;
-        wb_strbuf_add(&sql, "SELECT count(*) FROM ");
-        wb_strbuf_add(&sql, rn.data);
-        r = sql.err ? NULL : PQexec(src, sql.data);
-        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
-            n = atof(PQgetvalue(r, 0, 0));
-        PQclear(r);
+    if (!r->caught_up)
+        printf("walbridge %s: its stored position %s is before the source's "
+               "%s, so differences could not be confirmed\n",
+               r->streaming ? "did not catch up in time"
+                            : "does not stream the slot",
+               r->stored ? wb_lsn_format(r->stored, a) : "(none)",
+               wb_lsn_format(r->source_lsn, b));
+}
+
+static void print_compare_json(const wb_compare_report *r)
+{
+    FILE *f = stdout;
+    fputs("{\"source_lsn\":", f);
+    json_lsn(f, r->source_lsn);
+    fputs(",\"stored_lsn\":", f);
+    json_lsn(f, r->stored);
+    fprintf(f, ",\"streaming\":%s,\"caught_up\":%s,\"persistent\":%lld",
+            r->streaming ? "true" : "false", r->caught_up ? "true" : "false",
+            (long long)wb_compare_persistent(r));
+    fputs(",\"mappings\":[", f);
+    for (size_t i = 0; i < r->ntables; i++) {
+        const wb_compare_table *t = &r->tables[i];
+        fputs(i ? ",{\"mapping\":" : "{\"mapping\":", f);
+        json_str(f, t->mapping);
+        fputs(",\"target\":", f);
+        char rel[512];
+        snprintf(rel, sizeof(rel), "%s.%s", t->schema, t->table);
+        json_str(f, rel);
+        fprintf(f, ",\"compared\":%s,\"passes\":%d,\"source_rows\":%lld",
+                t->compared ? "true" : "false", t->passes,
+                (long long)t->source_rows);
+        fprintf(f, ",\"extra_counted\":%s,\"projection\":\"%s\"",
+                t->extra_counted ? "true" : "false",
+                t->in_sql ? "sql" : "stage");
+        for (int pass = 0; pass < 2; pass++) {
+            const int64_t *c = pass ? t->in_flight : t->persistent;
+            fprintf(f, ",\"%s\":{", pass ? "in_flight" : "persistent");
+            for (int k = 0; k < WB_COMPARE_NKINDS; k++)
+                fprintf(f, "%s\"%s\":%lld", k ? "," : "",
+                        wb_compare_kind_name((wb_compare_kind)k),
+                        (long long)c[k]);
+            fputs("}", f);
+        }
+        fprintf(f, ",\"resolved\":%lld,\"deleted\":%lld,\"note\":",
+                (long long)t->resolved, (long long)t->deleted);
+        if (t->note)
+            json_str(f, t->note);
+        else
+            fputs("null", f);
+        fputs(",\"keys\":[", f);
+        for (size_t k = 0; k < t->nkeys; k++) {
+            const wb_compare_key *e = &t->keys[k];
+            fputs(k ? ",{\"kind\":" : "{\"kind\":", f);
+            json_str(f, wb_compare_kind_name(e->kind));
+            fprintf(f, ",\"in_flight\":%s,\"key\":",
+                    e->in_flight ? "true" : "false");
+            json_str(f, e->key);
+            fputs(",\"columns\":[", f);
+            const char *p = e->columns;
+            bool first = true;
+            while (*p) {
+                const char *q = strstr(p, ", ");
+                size_t n = q ? (size_t)(q - p) : strlen(p);
+                char col[256];
+                snprintf(col, sizeof(col), "%.*s", (int)n, p);
+                fputs(first ? "" : ",", f);
+                json_str(f, col);
+                first = false;
+                p += n + (q ? 2 : 0);
+            }
+            fputs("]}", f);
+        }
+        fputs("]}", f);
     }
-    wb_strbuf_free(&rn);
-    wb_strbuf_free(&sql);
-    return n > 0 ? n : 0;
+    fputs("]}\n", f);
+}
+
+/* compare (and resync --dry-run): exit 7 when persistent differences
+ * remain. */
+static int run_compare(const cli_opts *o)
+{
+    wb_config *cfg;
+    wb_error err;
+    wb_compare_report rep;
+    wb_compare_opts co = {o->mapping, o->wait ? atoi(o->wait) * 1000 : 30000,
+                          10, o->delete_extra};
+
+    int rc = load_config(o, &cfg);
+    if (rc)
+        return exit_code_for(rc);
+    wb_error_clear(&err);
+    rc = wb_compare_run(cfg, &co, &rep, &err);
+    wb_config_free(cfg);
+    if (rc) {
+        wb_log_error(WB_LOG_FATAL, &err);
+        wb_compare_report_free(&rep);
+        return exit_code_for(rc);
+    }
+    if (o->json)
+        print_compare_json(&rep);
+    else
+        print_compare_text(&rep);
+    int64_t n = wb_compare_persistent(&rep);
+    wb_compare_report_free(&rep);
+    return n ? WB_EXIT_DIFFERENT : WB_EXIT_OK;
+}
+
+static int cmd_compare(int argc, char **argv)
+{
+    cli_opts o = {0};
+    if (parse_opts(argc, argv, &o, OPT_COMPARE | OPT_JSON) != 0)
+        return WB_EXIT_USAGE;
+    return run_compare(&o);
 }
 
 /*
@@ -601,13 +784,32 @@ static int cmd_resync(int argc, char **argv)
     wb_config *cfg;
     wb_error err;
     const wb_config_mapping *m = NULL;
+    bool done = false; /* the re-sync finished while we followed it */
 
-    if (parse_opts(argc, argv, &o, OPT_RESYNC) != 0)
+    if (parse_opts(argc, argv, &o, OPT_RESYNC | OPT_JSON) != 0)
         return WB_EXIT_USAGE;
     if (!o.mapping) {
         fprintf(stderr, "walbridge: resync needs --mapping NAME\n");
         return WB_EXIT_USAGE;
     }
+    if (o.delete_extra && (o.no_wait || o.dry_run)) {
+        fprintf(stderr, "walbridge: --delete-extra waits for the re-sync: "
+                        "not with --no-wait or --dry-run\n");
+        return WB_EXIT_USAGE;
+    }
+    if (o.dry_run && o.no_wait) {
+        fprintf(stderr, "walbridge: --dry-run and --no-wait do not go "
+                        "together\n");
+        return WB_EXIT_USAGE;
+    }
+    if (o.json && !o.dry_run && !o.delete_extra) {
+        fprintf(stderr, "walbridge: resync takes --json with --dry-run or "
+                        "--delete-extra only\n");
+        return WB_EXIT_USAGE;
+    }
+    /* What a re-sync would repair, and nothing else. */
+    if (o.dry_run)
+        return run_compare(&o);
     int rc = load_config(&o, &cfg);
     if (rc)
         return exit_code_for(rc);
@@ -677,7 +879,7 @@ static int cmd_resync(int argc, char **argv)
      * else a line every 10 s. */
     int64_t t0 = wb_clock_ms(), last = 0, idle_since = 0;
     bool tty = isatty(STDERR_FILENO);
-    double estimate = resync_estimate(src, &m->from);
+    double estimate = wb_status_table_rows(src, &m->from);
     for (;;) {
         wb_sync_rows rows;
         if ((rc = wb_syncstate_read(tgt, cfg, &rows, &err)) != 0)
@@ -694,6 +896,7 @@ static int cmd_resync(int argc, char **argv)
                    "re-sync of mapping \"%s\" done: %lld rows "
                    "in %.1f s",
                    m->name, (long long)n, (double)(now - t0) / 1000.0);
+            done = true;
             break;
         }
         if (k != WB_SYNC_COPYING) {
@@ -764,6 +967,15 @@ out:
     if (tgt)
         PQfinish(tgt);
     wb_config_free(cfg);
+    if (rc == 0 && o.delete_extra) {
+        /* Target rows the mapping made and the source no longer has. */
+        if (done)
+            return run_compare(&o);
+        wb_log(WB_LOG_WARNING, "extra rows were not deleted: the re-sync "
+                               "did not finish while walbridge resync "
+                               "followed it");
+        return WB_EXIT_FAILURE;
+    }
     return exit_code_for(rc);
 }
 
@@ -773,10 +985,8 @@ typedef struct subcommand {
 } subcommand;
 
 static const subcommand commands[] = {
-    {"run", cmd_run},
-    {"check", cmd_check},
-    {"status", cmd_status},
-    {"resync", cmd_resync},
+    {"run", cmd_run},       {"check", cmd_check},     {"status", cmd_status},
+    {"resync", cmd_resync}, {"compare", cmd_compare},
 };
 
 int main(int argc, char **argv)

@@ -95,6 +95,47 @@ fail:
     return rc;
 }
 
+int wb_tablecopy_export(const char *conninfo, const char *name, PGconn **repl,
+                        char *snapshot, size_t snaplen,
+                        wb_lsn *consistent_point, wb_error *err)
+{
+    char sql[256];
+    PGresult *res;
+    PGconn *c = wb_conn_open(conninfo, true, "walbridge copy", "source", err);
+    int rc;
+
+    *repl = NULL;
+    if (!c)
+        return err->code ? err->code : WB_ECONN;
+    /* name is walbridge's own: [a-z0-9_]. */
+    if (PQserverVersion(c) >= 150000)
+        snprintf(sql, sizeof(sql),
+                 "CREATE_REPLICATION_SLOT \"%s\" TEMPORARY LOGICAL pgoutput "
+                 "(SNAPSHOT 'export')",
+                 name);
+    else
+        snprintf(sql, sizeof(sql),
+                 "CREATE_REPLICATION_SLOT \"%s\" TEMPORARY LOGICAL pgoutput "
+                 "EXPORT_SNAPSHOT",
+                 name);
+    if ((rc = wb_conn_expect(c, PQexec(c, sql), PGRES_TUPLES_OK, &res,
+                             "could not export a snapshot", err)) != 0) {
+        PQfinish(c);
+        return rc;
+    }
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 2) ||
+        wb_lsn_parse(PQgetvalue(res, 0, 1), consistent_point) != 0) {
+        PQclear(res);
+        PQfinish(c);
+        return wb_error_set(err, WB_EPROTO,
+                            "invalid answer to CREATE_REPLICATION_SLOT");
+    }
+    snprintf(snapshot, snaplen, "%s", PQgetvalue(res, 0, 2));
+    PQclear(res);
+    *repl = c;
+    return 0;
+}
+
 int wb_tablecopy_begin(wb_tablecopy *tc, wb_error *err)
 {
     int rc;
@@ -116,19 +157,41 @@ int wb_tablecopy_commit(wb_tablecopy *tc, wb_error *err)
 }
 
 int wb_tablecopy_watermark(wb_tablecopy *tc, const char *prefix,
-                           const char *content, wb_lsn *lsn, wb_error *err)
+                           const char *content, bool flush, wb_lsn *lsn,
+                           wb_error *err)
 {
     const char *p[2] = {prefix, content};
     PGresult *res;
-    int rc =
-        exec(tc, "SELECT pg_catalog.pg_logical_emit_message(false, $1, $2)", 2,
-             p, PGRES_TUPLES_OK, &res,
-             "could not write a watermark into the stream", err);
-    if (rc)
+    int rc;
+    /* A non-transactional message is not flushed (PostgreSQL 17 added a
+     * flush argument): the walsender sends WAL only once it is flushed,
+     * which the WAL writer does within wal_writer_delay (200 ms).  A
+     * transaction that takes an xid and commits synchronously right after
+     * it flushes it at once; it writes no row, so pgoutput sends
+     * nothing of it. */
+    static const char what[] = "could not write a watermark into the stream";
+    if (flush && ((rc = exec(tc, "BEGIN", 0, NULL, PGRES_COMMAND_OK, NULL, what,
+                             err)) != 0 ||
+                  (rc = exec(tc, "SET LOCAL synchronous_commit = on", 0, NULL,
+                             PGRES_COMMAND_OK, NULL, what, err)) != 0)) {
+        PQclear(PQexec(tc->conn, "ROLLBACK"));
         return rc;
-    if (PQntuples(res) != 1 || wb_lsn_parse(PQgetvalue(res, 0, 0), lsn) != 0)
-        rc = wb_error_set(err, WB_EPROTO, "invalid LSN from a watermark");
-    PQclear(res);
+    }
+    rc = exec(tc, "SELECT pg_catalog.pg_logical_emit_message(false, $1, $2)", 2,
+              p, PGRES_TUPLES_OK, &res,
+              "could not write a watermark into the stream", err);
+    if (rc == 0) {
+        if (PQntuples(res) != 1 ||
+            wb_lsn_parse(PQgetvalue(res, 0, 0), lsn) != 0)
+            rc = wb_error_set(err, WB_EPROTO, "invalid LSN from a watermark");
+        PQclear(res);
+    }
+    if (flush && rc == 0 &&
+        (rc = exec(tc, "SELECT pg_catalog.pg_current_xact_id()", 0, NULL,
+                   PGRES_TUPLES_OK, NULL, what, err)) == 0)
+        rc = exec(tc, "COMMIT", 0, NULL, PGRES_COMMAND_OK, NULL, what, err);
+    if (flush && rc)
+        PQclear(PQexec(tc->conn, "ROLLBACK"));
     return rc;
 }
 

@@ -56,6 +56,19 @@ typedef struct wb_tablecopy_rel {
 int wb_tablecopy_open(const char *conninfo, const char *snapshot,
                       wb_tablecopy **out, wb_error *err);
 void wb_tablecopy_close(wb_tablecopy *tc);
+/*
+ * A fresh snapshot of the source that matches a position of the stream,
+ * for a table that cannot be re-synced in chunks: a temporary logical
+ * slot (name) created with an exported snapshot on a replication
+ * connection of its own, *repl, which must stay open and idle until the
+ * snapshot is imported (wb_tablecopy_open), then be closed (the slot goes
+ * with it).  Every transaction that commits before *consistent_point is
+ * in the snapshot, none after.  WB_ECONN, WB_ESQL (no REPLICATION
+ * privilege, no free slot), WB_EPROTO.
+ */
+int wb_tablecopy_export(const char *conninfo, const char *name, PGconn **repl,
+                        char *snapshot, size_t snaplen,
+                        wb_lsn *consistent_point, wb_error *err);
 
 /* A cancel handle (PQgetCancel) for another thread to stop a statement
  * with (PQcancel); freed by the caller with PQfreeCancel. */
@@ -72,9 +85,12 @@ int wb_tablecopy_commit(wb_tablecopy *tc, wb_error *err);
 int wb_tablecopy_snapshot(wb_tablecopy *tc, char **out, wb_error *err);
 
 /* Write a non-transactional logical message (prefix, content) into the
- * WAL, decoded at its own position in the stream: *lsn is where. */
+ * WAL, decoded at its own position in the stream: *lsn is where.  With
+ * flush, the WAL is flushed past it before this returns, so the stream
+ * delivers it at once (outside a transaction only). */
 int wb_tablecopy_watermark(wb_tablecopy *tc, const char *prefix,
-                           const char *content, wb_lsn *lsn, wb_error *err);
+                           const char *content, bool flush, wb_lsn *lsn,
+                           wb_error *err);
 
 /*
  * Describe table t under the snapshot, in arena.  WB_ECATALOG when it

@@ -253,6 +253,44 @@ def main():
                     "rows/s (time)", rate_cell("copy_portal", "wb", "rows_per_s"), "", "", "",
                     f"INSERT ... SELECT ... ON CONFLICT: {rate_cell('copy_portal', 'sql', 'rows_per_s')}",
                     f"wb/SQL {fmt_x(d['copy_portal.wb_vs_sql'])}", "compared", ""])
+    # The online re-sync: its rate beside the initial copy's (copy_id, same
+    # run), and the stream's lag p99 before and during it.
+    d["resync_id.wb.rows_per_s"] = div(g("resync_id.rows"), g("resync_id.wb.secs"))
+    d["resync_id.vs_copy"] = div(d["resync_id.wb.rows_per_s"], d.get("copy_id.wb.rows_per_s"))
+    p99b, p99d = g("resync_id.before.lag_p99_ms"), g("resync_id.during.lag_p99_ms")
+    d["resync_id.lag_p99_rise_ms"] = None if p99b is None or p99d is None else p99d - p99b
+    if g("resync_id.rows") is not None:
+        rss = g("resync_id.wb.rss_kb")
+        rise = d["resync_id.lag_p99_rise_ms"]
+        tbl.append([f"online re-sync: {fmt_int(g('resync_id.rows'))} rows, identity, while the stream runs "
+                    f"{fmt_int(g('resync_id.rate'))} tps",
+                    "rows/s (time)", rate_cell("resync_id", "wb", "rows_per_s"), "", "", "",
+                    f"initial copy (copy_id): {rate_cell('copy_id', 'wb', 'rows_per_s')}",
+                    f"re-sync/copy {fmt_x(d['resync_id.vs_copy'])}; stream lag p99 "
+                    f"{fmt(p99b, 1)} ms before, {fmt(p99d, 1)} ms during (p50 "
+                    f"{fmt(g('resync_id.before.lag_p50_ms'), 1)} / {fmt(g('resync_id.during.lag_p50_ms'), 1)}); "
+                    f"peak RSS {fmt(None if rss is None else rss / 1024.0, 1)} MiB",
+                    ">= 0.5x copy; lag p99 +<= 10 ms; RSS <= 32 MiB",
+                    met(None if d["resync_id.vs_copy"] is None or rise is None else
+                        (d["resync_id.vs_copy"] >= 0.5 and rise <= 10 and (rss or 0) <= 32 * 1024))])
+    # compare: rows per second of the source, beside one FULL JOIN query.
+    for who in ("wb", "stage", "sql"):
+        d[f"compare_portal.{who}.rows_per_s"] = div(g("compare_portal.rows"), g(f"compare_portal.{who}.secs"))
+    d["compare_portal.wb_vs_sql"] = div(d["compare_portal.wb.rows_per_s"], d["compare_portal.sql.rows_per_s"])
+    d["compare_portal.stage_vs_sql"] = div(d["compare_portal.stage.rows_per_s"], d["compare_portal.sql.rows_per_s"])
+    if g("compare_portal.rows") is not None:
+        rss = g("compare_portal.wb.rss_kb")
+        tbl.append([f"compare: {fmt_int(g('compare_portal.rows'))} rows, portal.users -> salesforce.account",
+                    "rows/s (time)", rate_cell("compare_portal", "wb", "rows_per_s"), "", "", "",
+                    f"one FULL JOIN query: {rate_cell('compare_portal', 'sql', 'rows_per_s')}",
+                    f"wb/SQL {fmt_x(d['compare_portal.wb_vs_sql'])}; "
+                    f"peak RSS {fmt(None if rss is None else rss / 1024.0, 1)} MiB; "
+                    f"staged (every row through the router): {rate_cell('compare_portal', 'stage', 'rows_per_s')}, "
+                    f"{fmt_x(d['compare_portal.stage_vs_sql'])}, peak RSS "
+                    f"{fmt(None if g('compare_portal.stage.rss_kb') is None else g('compare_portal.stage.rss_kb') / 1024.0, 1)} MiB",
+                    ">= 0.7x FULL JOIN; RSS <= 32 MiB",
+                    met(None if d["compare_portal.wb_vs_sql"] is None else
+                        (d["compare_portal.wb_vs_sql"] >= 0.7 and (rss or 0) <= 32 * 1024))])
     secs = fmt_int(g("steady.secs"))
     tbl.append([f"steady: pgbench {fmt_int(g('steady.clients'))} clients x {secs} s, 1-row UPDATE",
                 "source tps", fmt_int(g("steady.wb.tps")), fmt_int(g("steady.native.tps")), "",

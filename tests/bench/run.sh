@@ -28,6 +28,14 @@
 #   copy_id   the initial copy of COPY_ROWS rows into the target cluster,
 #             beside psql COPY TO | psql COPY FROM and the native
 #             subscription with copy_data
+#   resync_id `walbridge resync` of RESYNC_ROWS bench.items rows while
+#             pgbench updates them at RESYNC_RATE tps: its rate (beside
+#             copy_id's) and the stream's lag before and during it
+#   compare_portal  `walbridge compare` of COPY_PORTAL_ROWS portal.users
+#             against salesforce.account, beside one FULL JOIN query; once
+#             worked out by SQL (same database, columns only), once staged
+#             (every row through walbridge's router, as for another
+#             database)
 #   copy_portal  the initial copy of COPY_PORTAL_ROWS portal.users into
 #             salesforce.account, beside one INSERT ... SELECT ... ON CONFLICT
 # bulk and backlog run for three mappings: identity bench.items -> the
@@ -46,7 +54,8 @@
 #                      measures CPU and round trips, not the disk; "on" for
 #                      a machine with a fast disk)
 #   WB_BENCH_BULK_ROWS, WB_BENCH_BACKLOG_TXNS, WB_BENCH_STEADY_SECS,
-#   WB_BENCH_BIG_ROWS, WB_BENCH_COPY_ROWS, WB_BENCH_COPY_PORTAL_ROWS
+#   WB_BENCH_BIG_ROWS, WB_BENCH_COPY_ROWS, WB_BENCH_COPY_PORTAL_ROWS,
+#   WB_BENCH_RESYNC_ROWS, WB_BENCH_RESYNC_RATE
 #                      override the sizes
 #   WB_BENCH_RATE      tps of the fixed-rate lag run (default 2000, the
 #                      rate of issue 13's lag target)
@@ -63,7 +72,7 @@
 #                      the first one's writes
 #   WB_BENCH_CASES     the cases to run, of: bulk_id bulk_expr backlog_id
 #                      backlog_expr steady bulk_portal backlog_portal big
-#                      copy_id copy_portal
+#                      copy_id copy_portal resync_id compare_portal
 #                      (default: all).  A backlog case updates the rows its
 #                      bulk case inserted (bulk_id, bulk_expr): name that
 #                      one too, before it
@@ -103,6 +112,7 @@ if [[ $MODE == quick ]]; then
     BIG_ROWS=${WB_BENCH_BIG_ROWS:-1000000}
     COPY_ROWS=${WB_BENCH_COPY_ROWS:-1000000}
     COPY_PORTAL_ROWS=${WB_BENCH_COPY_PORTAL_ROWS:-200000}
+    RESYNC_ROWS=${WB_BENCH_RESYNC_ROWS:-200000}
 else
     BULK_ROWS=${WB_BENCH_BULK_ROWS:-1000000}
     BACKLOG_TXNS=${WB_BENCH_BACKLOG_TXNS:-100000}
@@ -110,7 +120,12 @@ else
     BIG_ROWS=${WB_BENCH_BIG_ROWS:-5000000}
     COPY_ROWS=${WB_BENCH_COPY_ROWS:-10000000}
     COPY_PORTAL_ROWS=${WB_BENCH_COPY_PORTAL_ROWS:-1000000}
+    RESYNC_ROWS=${WB_BENCH_RESYNC_ROWS:-1000000}
 fi
+# The re-sync's stream: the issue's 500 tps, and how long the lag is
+# measured without the re-sync.
+RESYNC_RATE=${WB_BENCH_RESYNC_RATE:-500}
+RESYNC_SECS=$(((STEADY_SECS + 1) / 2))
 CLIENTS=4
 # The fixed-rate run after each steady consumer run, for latency.
 RATE=${WB_BENCH_RATE:-2000}
@@ -476,7 +491,7 @@ source:
   schemas: [portal]
   create_publication: false
 target:
-  conninfo: ""
+  conninfo: "${4:-}"
 $TARGET_YAML
 mappings:
   - name: users_to_accounts
@@ -880,6 +895,33 @@ case_backlog_portal() {
     src -c "SELECT pg_drop_replication_slot('wb_backlog_portal')" >/dev/null
 }
 
+# lagged_start CASE CFG LOG SLOT: the lag trigger on the target's
+# bench.items, then walbridge run in the background under /usr/bin/time
+# (its pid in LAGGED_PID) until it streams SLOT.
+lagged_start() {
+    local case=$1 cfg=$2 log=$3 slot=$4
+    wbt -c 'CREATE TRIGGER lag AFTER INSERT OR UPDATE ON bench.items
+                FOR EACH ROW EXECUTE FUNCTION benchlag.record()'
+    /usr/bin/time -v -o "$WORK/$case.wb.time" "$WB_BIN" run -c "$cfg" >"$log" 2>&1 &
+    LAGGED_PID=$!
+    BG_PIDS+=("$LAGGED_PID")
+    wait_slot_active "$slot"
+}
+
+# lagged_stop CASE LOG: SIGTERM to that walbridge, its exit checked, its
+# peak RSS and CPU recorded (CASE.wb.*), the lag trigger dropped.
+lagged_stop() {
+    local case=$1 log=$2 wpid rc=0
+    wpid=$(pgrep -P "$LAGGED_PID" | head -n 1 || true)
+    [[ -n "$wpid" ]] && kill -TERM "$wpid"
+    timeout "$T_SHORT" tail --pid="$LAGGED_PID" -f /dev/null || die "walbridge did not stop"
+    wait "$LAGGED_PID" || rc=$?
+    bg_done "$LAGGED_PID"
+    ((rc == 0)) || die "walbridge ($case) exited $rc (see $log)"
+    time_v_record "$case.wb" "$WORK/$case.wb.time"
+    wbt -c 'DROP TRIGGER lag ON bench.items'
+}
+
 # lag_stats FUNC PREFIX: p50/p99/max of the recorded lag, then clear it.
 lag_stats() {
     local fn=$1 prefix=$2 row
@@ -996,14 +1038,9 @@ case_steady() {
 
     say "  walbridge"
     steady_reset
-    local cfg=$WORK/steady.yaml log=$WORK/steady.wb.log tpid wpid changes
+    local cfg=$WORK/steady.yaml log=$WORK/steady.wb.log changes
     wb_config "$cfg" wb_steady identity
-    wbt -c 'CREATE TRIGGER lag AFTER INSERT OR UPDATE ON bench.items
-                FOR EACH ROW EXECUTE FUNCTION benchlag.record()'
-    /usr/bin/time -v -o "$WORK/steady.wb.time" "$WB_BIN" run -c "$cfg" >"$log" 2>&1 &
-    tpid=$!
-    BG_PIDS+=("$tpid")
-    wait_slot_active wb_steady
+    lagged_start steady "$cfg" "$log" wb_steady
     since=$(src -c 'SELECT clock_timestamp()')
     steady_pgbench wb
     endlsn=$(end_marker bench.marker)
@@ -1011,17 +1048,9 @@ case_steady() {
         "$(wbt -c "SELECT round(benchlag.wait_origin('walbridge_wb_steady', '$endlsn', $T_CONSUMER)::numeric, 3)")"
     lag_stats wbt steady.wb
     steady_rate_lag wb wbt walbridge_wb_steady
-    wpid=$(pgrep -P "$tpid" | head -n 1 || true)
-    [[ -n "$wpid" ]] && kill -TERM "$wpid"
-    rc=0
-    timeout "$T_SHORT" tail --pid="$tpid" -f /dev/null || die "walbridge did not stop"
-    wait "$tpid" || rc=$?
-    bg_done "$tpid"
-    ((rc == 0)) || die "walbridge (steady) exited $rc (see $log)"
-    time_v_record steady.wb "$WORK/steady.wb.time"
+    lagged_stop steady "$log"
     changes=$(grep -o '[0-9]* changes routed' "$log" | tail -n 1 | awk '{print $1}')
     record steady.wb.changes "${changes:-0}"
-    wbt -c 'DROP TRIGGER lag ON bench.items'
     verify_identity steady wb wbt "updated_at >= '$since'"
     src -c "SELECT pg_drop_replication_slot('wb_steady')" >/dev/null
 
@@ -1132,6 +1161,110 @@ case_copy_portal() {
     src -c "SELECT pg_drop_replication_slot('wb_copy_portal')" >/dev/null
 }
 
+# resync_id: `walbridge resync` of RESYNC_ROWS bench.items rows (identity,
+# into the target cluster, which already holds the same rows) while
+# walbridge streams pgbench's single-row UPDATEs at a fixed RESYNC_RATE tps:
+# the re-sync's rate, and the stream's lag (source UPDATE to target row)
+# before and during the re-sync.  Walbridge's peak RSS over it all.
+case_resync_id() {
+    local c=resync_id cfg=$WORK/resync_id.yaml log=$WORK/resync_id.wb.log
+    local pgpid rc=0 t0 t1 secs endlsn
+    say "re-sync, bench.items: $RESYNC_ROWS rows while pgbench updates them at $RESYNC_RATE tps"
+    fg src -c "TRUNCATE bench.items" -c "INSERT INTO bench.items (id, payload, n, updated_at)
+            SELECT g, md5(g::text) || md5((g + 1)::text), 0, timestamptz '2026-01-01'
+              FROM generate_series(1, $RESYNC_ROWS) g" -c "VACUUM ANALYZE bench.items"
+    wbt -c "TRUNCATE bench.items" -c "INSERT INTO bench.items (id, payload, n, updated_at)
+            SELECT g, md5(g::text) || md5((g + 1)::text), 0, timestamptz '2026-01-01'
+              FROM generate_series(1, $RESYNC_ROWS) g" -c "VACUUM ANALYZE bench.items"
+    record $c.rows "$RESYNC_ROWS"
+    record $c.rate "$RESYNC_RATE"
+    checkpoint_both
+    wb_config "$cfg" wb_resync_id identity
+    lagged_start $c "$cfg" "$log" wb_resync_id
+    say "  the stream alone, ${RESYNC_SECS}s"
+    pgbench_run "$WORK/resync_id.before.pgbench.log" -c 2 -j 2 -T "$RESYNC_SECS" \
+        -R "$RESYNC_RATE" -D nrows="$RESYNC_ROWS" -f "$WORK/update_items.sql"
+    endlsn=$(end_marker bench.marker)
+    wbt -c "SELECT benchlag.wait_origin('walbridge_wb_resync_id', '$endlsn', $T_CONSUMER)" >/dev/null
+    lag_stats wbt $c.before
+    say "  the stream and the re-sync"
+    "$BINDIR/pgbench" -h "$SRC_HOST" -n -c 2 -j 2 -T "$T_CONSUMER" -R "$RESYNC_RATE" \
+        -D nrows="$RESYNC_ROWS" -f "$WORK/update_items.sql" bench >"$WORK/resync_id.during.pgbench.log" 2>&1 &
+    pgpid=$!
+    BG_PIDS+=("$pgpid")
+    sleep 2
+    wbt -c 'TRUNCATE benchlag.lag'
+    t0=$EPOCHREALTIME
+    fg timeout -k 10 "$T_CONSUMER" "$WB_BIN" resync -c "$cfg" --mapping items \
+        >>"$WORK/resync_id.resync.log" 2>&1 || rc=$?
+    t1=$EPOCHREALTIME
+    ((rc == 0)) || die "walbridge resync failed (exit $rc; see $WORK/resync_id.resync.log)"
+    secs=$(fsub "$t1" "$t0")
+    record "$c.wb.secs" "$secs"
+    lag_stats wbt $c.during
+    kill -TERM "$pgpid" 2>/dev/null || true
+    wait "$pgpid" 2>/dev/null || true
+    bg_done "$pgpid"
+    endlsn=$(end_marker bench.marker)
+    wbt -c "SELECT benchlag.wait_origin('walbridge_wb_resync_id', '$endlsn', $T_CONSUMER)" >/dev/null
+    lagged_stop $c "$log"
+    verify_identity $c wb wbt
+    src -c "SELECT pg_drop_replication_slot('wb_resync_id')" >/dev/null
+}
+
+# compare_portal: `walbridge compare` of portal.users -> salesforce.account
+# (COPY_PORTAL_ROWS rows, target filled by SQL, no difference), beside one
+# FULL JOIN query finding the same differences.  Peak RSS of the compare.
+case_compare_portal() {
+    local c=compare_portal cfg=$WORK/compare_portal.yaml out=$WORK/compare_portal.json t0 t1 rc=0
+    local tv=$WORK/compare_portal.wb.time
+    say "compare, portal.users -> salesforce.account: $COPY_PORTAL_ROWS rows"
+    fg src -c "TRUNCATE portal.users CASCADE" -c "INSERT INTO portal.users (email, first_name, last_name, phone)
+            SELECT 'user' || g || '@example.com', 'First' || g % 1000,
+                   'Last' || g % 7919, '+1-555-' || (1000000 + g)
+              FROM generate_series(1, $COPY_PORTAL_ROWS) g" -c "TRUNCATE salesforce.account" \
+        -c "INSERT INTO salesforce.account (external_id__c, personemail, firstname, lastname, phone)
+            SELECT id::text, email, first_name, last_name, phone FROM portal.users" \
+        -c "VACUUM ANALYZE portal.users, salesforce.account"
+    record $c.rows "$COPY_PORTAL_ROWS"
+    checkpoint_both
+    say "  one FULL JOIN query"
+    t0=$EPOCHREALTIME
+    fg src -c "SELECT count(*) FROM (SELECT id::text AS k, email, first_name, last_name, phone
+                 FROM portal.users) p FULL JOIN salesforce.account t ON t.external_id__c = p.k
+               WHERE p.k IS NULL OR t.external_id__c IS NULL
+                  OR (p.email, p.first_name, p.last_name, p.phone) IS DISTINCT FROM
+                     (t.personemail, t.firstname, t.lastname, t.phone)" >/dev/null
+    t1=$EPOCHREALTIME
+    record "$c.sql.secs" "$(fsub "$t1" "$t0")"
+    say "  walbridge compare"
+    wb_config "$cfg" wb_compare_portal portal
+    sampler_start "$c.wb"
+    t0=$EPOCHREALTIME
+    fg /usr/bin/time -v -o "$tv" timeout -k 10 "$T_CONSUMER" \
+        "$WB_BIN" compare -c "$cfg" --json >"$out" 2>>"$WORK/compare_portal.wb.log" || rc=$?
+    t1=$EPOCHREALTIME
+    sampler_stop "$c.wb"
+    ((rc == 0)) || die "walbridge compare failed or found differences (exit $rc; see $out)"
+    [[ "$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["mappings"][0]["source_rows"])' "$out")" == "$COPY_PORTAL_ROWS" ]] ||
+        die "walbridge compare did not read $COPY_PORTAL_ROWS rows (see $out)"
+    record "$c.wb.secs" "$(fsub "$t1" "$t0")"
+    time_v_record "$c.wb" "$tv"
+    # The same with the projection staged by walbridge (the target named
+    # by a connection string of its own, as for another database).
+    say "  walbridge compare, projection staged"
+    wb_config "$cfg" wb_compare_portal portal "$SRC_CONN application_name=wb_stage"
+    tv=$WORK/compare_portal.stage.time
+    t0=$EPOCHREALTIME
+    fg /usr/bin/time -v -o "$tv" timeout -k 10 "$T_CONSUMER" \
+        "$WB_BIN" compare -c "$cfg" --json >"$out" 2>>"$WORK/compare_portal.wb.log" || rc=$?
+    t1=$EPOCHREALTIME
+    ((rc == 0)) || die "walbridge compare (staged) failed or found differences (exit $rc; see $out)"
+    grep -q '"projection":"stage"' "$out" || die "walbridge compare did not stage the projection (see $out)"
+    record "$c.stage.secs" "$(fsub "$t1" "$t0")"
+    time_v_record "$c.stage" "$tv"
+}
+
 # ------------------------------------------------------------------- main --
 
 record meta.mode "$MODE"
@@ -1152,7 +1285,7 @@ record meta.wb_target_yaml "$(printf '%s' "${WB_BENCH_TARGET_YAML:-}" | tr '\n' 
 record meta.loadavg_start "$(cut -d ' ' -f 1-3 /proc/loadavg)"
 
 record meta.cases "${WB_BENCH_CASES:-all}"
-CASES=${WB_BENCH_CASES:-bulk_id bulk_expr backlog_id backlog_expr steady bulk_portal backlog_portal big copy_id copy_portal}
+CASES=${WB_BENCH_CASES:-bulk_id bulk_expr backlog_id backlog_expr steady bulk_portal backlog_portal big copy_id copy_portal resync_id compare_portal}
 # bulk_id and bulk_expr share one workload (so do backlog_id and
 # backlog_expr): it runs once, where the first of them is named.
 RAN=" "
@@ -1172,6 +1305,8 @@ for c in $CASES; do
     big) case_big ;;
     copy_id) case_copy_id ;;
     copy_portal) case_copy_portal ;;
+    compare_portal) case_compare_portal ;;
+    resync_id) case_resync_id ;;
     *) die "WB_BENCH_CASES: unknown case $c" ;;
     esac
 done

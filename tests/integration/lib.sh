@@ -230,6 +230,20 @@ wb_assert_synced() {
     ok "$msg ($src source rows, $tgt target rows, 0 differences)"
 }
 
+# wb_assert_compare_clean FILE MSG: `walbridge compare` of every mapping of
+# FILE finds nothing, persistent or in flight (lib/compare.c).
+wb_assert_compare_clean() {
+    local file=$1 msg=$2 rc=0 out
+    WB_COMPARE_N=$((${WB_COMPARE_N:-0} + 1))
+    out=$WB_WORK/compare.$WB_COMPARE_N
+    wb_exec "$out" 300 compare -c "$file" --json || rc=$?
+    if [[ $rc != 0 ]] || [[ "$(jq -r '[.mappings[] | .persistent[], .in_flight[]] | add' "$out.stdout")" != 0 ]]; then
+        cat "$out" "$out.stdout" >&2
+        fail "$msg: compare exited $rc"
+    fi
+    ok "$msg ($(jq -r '[.mappings[] | "\(.mapping): \(.source_rows) rows"] | join(", ")' "$out.stdout"), no differences)"
+}
+
 # ------------------------------------------------------------ progress / slot
 
 # wb_stored_lsn SLOT: walbridge's stored position for SLOT: the replication

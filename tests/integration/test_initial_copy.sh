@@ -118,6 +118,7 @@ wb_users_writer_stop
 wb_stop_bg "$C_PID"
 wb_run_until "$CFG_C"
 wb_assert_synced "after the copy and the writer: target equals mapped source"
+wb_assert_compare_clean "$CFG_C" "compare agrees"
 DUPS="SELECT id, phone FROM testlog.target_audit WHERE op <> 'D' GROUP BY id, phone HAVING count(*) > 1"
 if [[ "$(q "SELECT count(*) FROM ($DUPS) d")" != 0 ]]; then
     echo "----- keys written twice with one value: their target writes and source changes" >&2
@@ -183,6 +184,7 @@ for how in KILL TERM; do
     assert_eq "$(state "$slot" users_to_accounts)" "done:$(q "SELECT count(*) FROM portal.users")" \
         "$how: and finishes the copy"
     wb_assert_synced "$how: target equals mapped source"
+    wb_assert_compare_clean "$cfg" "$how: compare agrees"
     assert_eq "$(q "SELECT count(*) FROM (SELECT id FROM testlog.target_audit WHERE op <> 'D'
                     GROUP BY id HAVING count(*) > 1) d")" 0 "$how: no row written twice"
 done

@@ -11,7 +11,14 @@
 #   b. kill -9 in the middle of a re-sync: the next start goes on from the
 #      stored cursor, and the target ends equal to the source with no row
 #      written twice;
-#   c. a mapping whose source has no key is refused with a clear message;
+#   c. a mapping whose source has no key (no primary key, no replica
+#      identity index) is re-synced by the blocking variant: the whole
+#      table copied under the snapshot of a temporary slot once the stream
+#      reaches its consistent point, the stream waiting meanwhile; with a
+#      writer updating, inserting and deleting its rows throughout, the
+#      target ends equal to the source and compare agrees; kill -9 while
+#      it runs, and the next start does it again (the temporary slot
+#      went with the killed walbridge);
 #   d. a composite key of text with a collation ("C": 'B' < 'a' < 'b'), an
 #      enum (in its declared order) and an integer is paged through in
 #      order: every row arrives once.
@@ -64,6 +71,7 @@ wb_run_until "$CFG"
 assert_contains "$WB_LOG" "re-syncing mapping \"users_to_accounts\" from \"portal.users\"" "run took the job"
 assert_contains "$WB_LOG" "ignored a watermark that is not this run's" "forged watermarks were ignored"
 wb_assert_synced "after the re-sync and the writer: target equals mapped source"
+wb_assert_compare_clean "$CFG" "compare agrees"
 DUPS="SELECT id, phone FROM testlog.target_audit WHERE op <> 'D' GROUP BY id, phone HAVING count(*) > 1"
 if [[ "$(q "SELECT count(*) FROM ($DUPS) d")" != 0 ]]; then
     wb_psql_table -c "SELECT 'target' AS side, a.n, a.op, a.id, a.phone FROM testlog.target_audit a
@@ -97,6 +105,13 @@ wb_exec "$WB_WORK/resync.b" 60 resync -c "$CFG" --mapping users_to_accounts --no
 assert_eq "$rc" 0 "walbridge resync --no-wait exits 0"
 wb_wait_sql 120 "SELECT rows_copied >= 30000 FROM walbridge.sync_state WHERE slot = '$WB_SLOT' AND mapping = 'users_to_accounts'" t \
     "the re-sync is under way"
+rc=0
+wb_exec "$WB_WORK/status.b" 30 status -c "$CFG" --json || rc=$?
+assert_eq "$rc" 0 "status exits 0 during the re-sync"
+assert_eq "$(jq -r '.mappings[] | select(.name == "users_to_accounts") |
+                    [.initial_copy, .rows_copied >= 30000, .rows_per_s > 0, .estimated_rows > 0, .eta_s >= 0] | join(" ")' \
+             "$WB_WORK/status.b.stdout")" \
+    "copying true true true true" "status --json: the re-sync's rows, rate, estimated size and ETA"
 kill -KILL "$BG"
 wait "$BG" 2>/dev/null || true
 wb_forget_bg "$BG"
@@ -107,14 +122,17 @@ wb_run_until "$CFG"
 assert_contains "$WB_WORK/run.$WB_RUN_N.log" "re-syncing mapping \"users_to_accounts\" from \"portal.users\" while streaming after its stored cursor ($n rows stored)" \
     "the next start goes on from the stored cursor"
 wb_assert_synced "after the resumed re-sync: target equals mapped source"
+wb_assert_compare_clean "$CFG" "compare agrees"
 assert_eq "$(q "SELECT count(*) FROM (SELECT id FROM testlog.target_audit GROUP BY id HAVING count(*) > 1) d")" 0 \
     "no row written twice across the kill"
 assert_eq "$(state users_to_accounts | cut -d: -f1)" done "sync_state: done"
 
 # ---------------------------------------------------------------- c
-echo "-- c. a source without a key"
-q "CREATE TABLE portal.nokey (a integer, b text); INSERT INTO portal.nokey VALUES (1, 'x');
+echo "-- c. a source without a key: the blocking variant, with a writer"
+q "CREATE TABLE portal.nokey (a integer, b text);
+   INSERT INTO portal.nokey SELECT g, 'x' || g FROM generate_series(1, 20000) g;
    ALTER TABLE portal.nokey REPLICA IDENTITY FULL;
+   CREATE SEQUENCE portal.nokey_seq START 100000;
    CREATE TABLE salesforce.nokey (a integer PRIMARY KEY, b text)" >/dev/null
 cat >>"$CFG" <<'EOF'
   - name: nokey
@@ -125,14 +143,70 @@ cat >>"$CFG" <<'EOF'
     initial_copy: false
 EOF
 wb_run_until "$CFG"
+assert_eq "$(q "SELECT count(*) FROM salesforce.nokey")" 20000 "the rows inserted since the slot exists were streamed"
+q "DELETE FROM salesforce.nokey WHERE a % 4 = 0; UPDATE salesforce.nokey SET b = 'drift' WHERE a % 7 = 0" >/dev/null
+wb_start_bg "$CFG"
+BG=$WB_BG_PID
+mkdir -p "$WB_WORK/nokey"
+cat >"$WB_WORK/nokey/update.sql" <<'EOF'
+UPDATE portal.nokey SET b = 'u' || nextval('portal.nokey_seq') WHERE a = (SELECT a FROM portal.nokey ORDER BY random() LIMIT 1);
+EOF
+cat >"$WB_WORK/nokey/insert.sql" <<'EOF'
+INSERT INTO portal.nokey VALUES (nextval('portal.nokey_seq'), 'i');
+EOF
+cat >"$WB_WORK/nokey/delete.sql" <<'EOF'
+DELETE FROM portal.nokey WHERE a = (SELECT a FROM portal.nokey ORDER BY random() LIMIT 1);
+EOF
+PGAPPNAME=wbt_writer pgbench -n -c 2 -j 2 -T 600 -R 200 -f "$WB_WORK/nokey/update.sql@60" \
+    -f "$WB_WORK/nokey/insert.sql@20" -f "$WB_WORK/nokey/delete.sql@20" "$WB_DB" \
+    >"$WB_WORK/nokey/pgbench.log" 2>&1 &
+WPID=$!
+wb_track_pid "$WPID"
+wb_wait_sql 30 "SELECT count(*) > 20 FROM portal.nokey WHERE b LIKE 'u%' OR b = 'i'" t "the writer is writing"
 rc=0
-wb_exec "$WB_WORK/resync.c" 60 resync -c "$CFG" --mapping nokey --no-wait || rc=$?
-assert_eq "$rc" 0 "the request is recorded"
+wb_exec "$WB_WORK/resync.c" 120 resync -c "$CFG" --mapping nokey || rc=$?
+assert_eq "$rc" 0 "the re-sync of a table without a key finishes"
+assert_contains "$WB_LOG" "table \"portal.nokey\" has no primary key or replica identity index: mapping \"nokey\" is re-synced by copying the whole table under a snapshot of " \
+    "walbridge says it copies the table whole, the stream waiting"
+assert_contains "$WB_LOG" "re-sync of mapping \"nokey\" done: " "and that it is done"
+sleep 1
+kill "$WPID"
+wait "$WPID" 2>/dev/null || true
+wb_untrack_pid "$WPID"
+wb_bg_check_alive
+wb_stop_bg "$BG"
+wb_run_until "$CFG"
+assert_eq "$(q "SELECT count(*) FROM portal.nokey n FULL JOIN salesforce.nokey s USING (a)
+                WHERE n.a IS NULL OR s.a IS NULL OR n.b IS DISTINCT FROM s.b")" 0 \
+    "the target equals the source (the writer's changes before, during and after the copy)"
 rc=0
-wb_exec "$WB_WORK/run.c" 60 run -c "$CFG" --until now || rc=$?
-assert_eq "$rc" 6 "run stops on a re-sync it cannot do (catalog)"
-assert_contains "$WB_WORK/run.c" "table \"portal.nokey\" has no primary key or replica identity index, which a re-sync while streaming needs" \
-    "and says why"
+wb_exec "$WB_WORK/compare.c" 120 compare -c "$CFG" --mapping nokey --json || rc=$?
+assert_eq "$rc" 0 "compare exits 0"
+assert_eq "$(jq -r '.mappings[0].source_rows == '"$(q "SELECT count(*) FROM portal.nokey")"', .persistent' "$WB_WORK/compare.c.stdout" | tr '\n' ' ')" \
+    "true 0 " "compare agrees"
+echo "-- c2. kill -9 while the blocking variant runs, then start again"
+q "UPDATE salesforce.nokey SET b = 'drift again' WHERE a % 3 = 0" >/dev/null
+wb_start_bg "$CFG"
+BG=$WB_BG_PID
+rc=0
+wb_exec "$WB_WORK/resync.c2" 60 resync -c "$CFG" --mapping nokey --no-wait || rc=$?
+assert_eq "$rc" 0 "the re-sync is requested"
+N0=$(grep -c "is re-synced by copying the whole table" "$WB_LOG" || true)
+for _ in $(seq 1 300); do
+    (($(grep -c "is re-synced by copying the whole table" "$WB_LOG" || true) > N0)) && break
+    sleep 0.02
+done
+kill -KILL "$BG"
+wait "$BG" 2>/dev/null || true
+wb_forget_bg "$BG"
+wb_wait_sql 30 "SELECT count(*) = 0 FROM pg_replication_slots WHERE slot_name LIKE 'walbridge_copy_%'" t \
+    "the temporary slot went with the killed walbridge"
+wb_run_until "$CFG"
+assert_eq "$(q "SELECT state FROM walbridge.sync_state WHERE slot = '$WB_SLOT' AND mapping = 'nokey'")" done \
+    "the next start finishes the re-sync"
+assert_eq "$(q "SELECT count(*) FROM portal.nokey n FULL JOIN salesforce.nokey s USING (a)
+                WHERE n.a IS NULL OR s.a IS NULL OR n.b IS DISTINCT FROM s.b")" 0 \
+    "and the target equals the source"
 
 # ---------------------------------------------------------------- d
 echo "-- d. a composite key of text with a collation, an enum and an integer"
