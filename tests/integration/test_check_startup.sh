@@ -167,6 +167,20 @@ assert_eq "$(wb_psql -c "SELECT count(*) FROM walbridge.progress WHERE slot = '$
     "the position is in walbridge.progress"
 assert_eq "$(wb_psql -c "SELECT count(*) FROM pg_replication_origin WHERE roname = 'walbridge_$SLOT4'")" 0 \
     "and no replication origin was created"
+# compare runs as the same role (README "Roles and privileges"): SELECT on
+# the source and target tables, a temporary table on the target, and, with
+# walbridge stopped, a look into the slot (REPLICATION).
+rc=0
+wb_exec "$WB_WORK/compare.role" 60 compare -c run_table.yaml --json || rc=$?
+[[ "$rc" == 0 ]] || cat "$WB_WORK/compare.role" >&2
+assert_eq "$rc" 0 "compare as $ROLE: exit 0"
+wb_psql -c "INSERT INTO salesforce.cf_tgt (ext, a) VALUES ('planted', 'x')" >/dev/null
+rc=0
+wb_exec "$WB_WORK/compare.role2" 60 compare -c run_table.yaml --json || rc=$?
+assert_eq "$rc" 7 "compare as $ROLE finds a planted row (exit 7)"
+assert_eq "$(jq -r '.mappings[0].persistent.extra, .caught_up' "$WB_WORK/compare.role2.stdout" | tr '\n' ' ')" \
+    "1 true " "as persistent: the role may look into its slot"
+wb_psql -c "DELETE FROM salesforce.cf_tgt WHERE ext = 'planted'" >/dev/null
 # A reload meets the same rules as a start, against the running session:
 # commit time cannot come in while progress is in a table.
 wb_start_bg run_table.yaml
