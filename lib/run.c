@@ -465,7 +465,8 @@ static void on_apply_poll(uv_poll_t *h, int status, int events)
          * (a backend terminated during a COPY): its message says why. */
         if (wb_apply_consume(st->apply, st->err) == 0)
             wb_error_set(st->err, WB_ECONN,
-                         "could not poll the target socket: %s",
+                         "lost the target connection: could not poll its "
+                         "socket: %s",
                          uv_strerror(status));
         fail(st, WB_ECONN);
         return;

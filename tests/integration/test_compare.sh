@@ -82,6 +82,7 @@ assert_eq "$(jq -r '.mappings[0].source_rows, .persistent, .mappings[0].passes, 
 echo "-- b. planted drift, walbridge streaming"
 wb_start_bg "$CFG"
 RUN_PID=$WB_BG_PID
+wb_wait_sql 30 "SELECT active FROM pg_replication_slots WHERE slot_name = '$WB_SLOT'" t "walbridge streams"
 ID0=$(q "SELECT min(id) FROM portal.users")
 wb_psql <<SQL
 DELETE FROM salesforce.account WHERE external_id__c IN ('$((ID0 + 10))', '$((ID0 + 11))', '$((ID0 + 1500))');
