@@ -81,8 +81,9 @@ enum {
     CHUNK_NONE = 0,
     CHUNK_READING,
     CHUNK_WAITING,
-    CHUNK_EXPORT, /* a table without a key: export at the next boundary */
-    CHUNK_BLOCKED /* ... exported: copy when the stream gets there */
+    CHUNK_APPLYING, /* past its high watermark: applied a slice at a time */
+    CHUNK_EXPORT,   /* a table without a key: export at the next boundary */
+    CHUNK_BLOCKED   /* ... exported: copy when the stream gets there */
 };
 
 #define SETTLE_MS (60 * 1000)
@@ -129,6 +130,10 @@ struct wb_resync {
     wb_arena *chunk_arena;
     row *rows;
     size_t nrows, caprows;
+    size_t next_row; /* CHUNK_APPLYING: the first row not routed yet */
+    /* ... the applier's marks after the last two slices: one slice waits
+     * at the target while the other runs */
+    uint64_t slice_end[2];
     size_t bytes;
     char *last_cursor; /* in chunk_arena */
     keyset marked;
@@ -301,6 +306,8 @@ static void forget_chunk(wb_resync *r)
     r->window = false;
     r->void_chunk = false;
     r->nrows = 0;
+    r->next_row = 0;
+    r->slice_end[0] = r->slice_end[1] = 0;
     r->bytes = 0;
     r->last_cursor = NULL;
     free(r->rows);
@@ -627,26 +634,33 @@ static void read_chunk(uv_work_t *w)
         }
         row *rw = &r->rows[r->nrows++];
         const wb_tuple_value *kv[32];
+        for (size_t k = 0; k < j->rel.norder; k++)
+            kv[k] = &t.cols[j->rel.order[k]];
+        if (!make_key(r->chunk_arena, kv, j->rel.norder, &rw->k)) {
+            rc = wb_error_set(&r->err, WB_ENOMEM, "out of memory");
+            break;
+        }
+        rw->tup = t; /* with the key's text columns (binary), for the cursor */
+        r->bytes += (size_t)n;
+    }
+    if (rc == 0 && r->nrows) {
+        /* The cursor: the last row's key, as text. */
+        const wb_tuple *t = &r->rows[r->nrows - 1].tup;
         wb_strbuf cur = {0};
         for (size_t k = 0; k < j->rel.norder; k++) {
-            kv[k] = &t.cols[j->rel.order[k]];
             const wb_tuple_value *tv =
-                r->binary ? &t.cols[j->rel.rel.natts + k] : kv[k];
+                &t->cols[r->binary ? j->rel.rel.natts + k : j->rel.order[k]];
             wb_pgarray_add(&cur, tv->kind == 'n' ? NULL : tv->data);
         }
         wb_pgarray_finish(&cur);
         r->last_cursor =
             cur.data ? wb_arena_strdup(r->chunk_arena, cur.data) : NULL;
         wb_strbuf_free(&cur);
-        if (!r->last_cursor ||
-            !make_key(r->chunk_arena, kv, j->rel.norder, &rw->k)) {
+        if (!r->last_cursor)
             rc = wb_error_set(&r->err, WB_ENOMEM, "out of memory");
-            break;
-        }
-        t.ncols = j->rel.rel.natts;
-        rw->tup = t;
-        r->bytes += (size_t)n;
     }
+    for (size_t i = 0; i < r->nrows; i++)
+        r->rows[i].tup.ncols = j->rel.rel.natts;
     if (rc == 0)
         rc = wb_tablecopy_commit(r->tc, &r->err);
 out:
@@ -845,34 +859,27 @@ void wb_resync_row_change(wb_resync *r, const wb_change *c, uint32_t xid)
     }
 }
 
-/* The high watermark: apply the chunk's unmarked rows with its state. */
+/*
+ * A chunk is applied in slices of one set statement's rows, at most two at
+ * the target at a time (one runs while the next waits): the stream's
+ * transactions go between them, waiting for a slice or two rather than the
+ * whole chunk (a 10,000-row chunk held the stream ~40 ms).  Keys the stream
+ * changes meanwhile are still marked (wb_resync_row_change) and their rows
+ * dropped: the window of a chunk closes when its last row is routed, not at
+ * its high watermark.  A row routed earlier goes before the change in the
+ * applier's order, so neither overwrites a newer value.  The slices may
+ * commit in the stream's batches; the sync state's advance goes with the
+ * last one, so a crash in between reads the chunk again.
+ */
+#define SLICE_ROWS 1000 /* a set statement's rows (apply/setrun.h) */
+
+static int finish_chunk(wb_resync *r, wb_error *err);
+
+/* The high watermark: check the chunk, then apply it (pump). */
 static int apply_chunk(wb_resync *r, wb_error *err)
 {
     job *j = r->jobs;
-    const wb_config_mapping *m = mapping_named(r, j->mapping);
-    char now[24], before[24];
-    int rc;
 
-    if (!m) {
-        wb_log(WB_LOG_WARNING,
-               "mapping \"%s\" is no longer enabled: its re-sync stops",
-               j->mapping);
-        r->jobs = j->next;
-        free_job(j);
-        forget_chunk(r);
-        return 0;
-    }
-    if (r->void_chunk) {
-        /* Read it again: a truncate, or a change whose key the stream
-         * does not show, went by while it was read. */
-        wb_log(WB_LOG_INFO,
-               "re-sync of mapping \"%s\": reading a chunk "
-               "again (the table changed in a way its rows "
-               "cannot be checked against)",
-               j->mapping);
-        forget_chunk(r);
-        return 0;
-    }
     if (!j->rel_version) {
         wb_relcache_entry *e =
             wb_relcache_update(r->relcache, &j->rel.rel, err);
@@ -917,20 +924,78 @@ static int apply_chunk(wb_resync *r, wb_error *err)
            (unsigned long long)r->chunk_no, j->mapping, r->nrows, r->marked.n,
            logged, unseen, r->snap_xmin, r->snap_xmax, r->snap_nxip,
            (long long)(r->t_read - r->t_start), (long long)(t_hw - r->t_read));
+    r->state = CHUNK_APPLYING;
+    r->next_row = 0;
+    r->slice_end[0] = r->slice_end[1] = 0;
+    return wb_resync_pump(r, err);
+}
+
+int wb_resync_pump(wb_resync *r, wb_error *err)
+{
+    int rc;
+
+    if (!r->d || r->state != CHUNK_APPLYING || wb_dispatch_in_txn(r->d) ||
+        (r->slice_end[0] && !wb_apply_passed(r->a, r->slice_end[0])))
+        return 0;
+    job *j = r->jobs;
+    const wb_config_mapping *m = mapping_named(r, j->mapping);
+    if (!m) {
+        wb_log(WB_LOG_WARNING,
+               "mapping \"%s\" is no longer enabled: its re-sync stops",
+               j->mapping);
+        r->jobs = j->next;
+        free_job(j);
+        forget_chunk(r);
+        start_next(r);
+        return 0;
+    }
+    if (r->void_chunk) {
+        /* Read it again (the cursor did not move; rows routed already
+         * stay, they were current when routed): a truncate, or a change
+         * whose key the stream does not show, went by. */
+        wb_log(WB_LOG_INFO,
+               "re-sync of mapping \"%s\": reading a chunk "
+               "again (the table changed in a way its rows "
+               "cannot be checked against)",
+               j->mapping);
+        forget_chunk(r);
+        start_next(r);
+        return 0;
+    }
     const wb_config_mapping *only[1] = {m};
-    for (size_t i = 0; i < r->nrows; i++) {
-        if (keyset_has(&r->marked, &r->rows[i].k)) {
+    size_t routed = 0;
+    for (; r->next_row < r->nrows && routed < SLICE_ROWS; r->next_row++) {
+        row *rw = &r->rows[r->next_row];
+        if (keyset_has(&r->marked, &rw->k)) {
             j->dropped++;
             continue;
         }
         if (wb_apply_backlogged(r->a) &&
             (rc = wb_apply_make_room(r->a, ROOM_WAIT_MS, err)) != 0)
             return rc;
-        wb_copied_row cr = {&j->rel.rel, j->rel_version, &r->rows[i].tup, only,
-                            1,           r->hw,          r->read_time,    true};
+        wb_copied_row cr = {&j->rel.rel, j->rel_version, &rw->tup,     only,
+                            1,           r->hw,          r->read_time, true};
         if ((rc = wb_dispatch_copied_row(r->d, &cr)) != 0)
             return rc;
+        routed++;
     }
+    if (r->next_row < r->nrows) {
+        r->slice_end[0] = r->slice_end[1];
+        return wb_apply_mark(r->a, &r->slice_end[1], err);
+    }
+    if ((rc = finish_chunk(r, err)) != 0)
+        return rc;
+    start_next(r);
+    return 0;
+}
+
+/* The chunk's last slice is routed: its sync state goes with it. */
+static int finish_chunk(wb_resync *r, wb_error *err)
+{
+    job *j = r->jobs;
+    char now[24], before[24];
+    int rc;
+
     bool done = (long)r->nrows < r->limit;
     int64_t total = j->rows + (int64_t)r->nrows;
     const char *cursor = r->last_cursor ? r->last_cursor : j->cursor;
@@ -1185,9 +1250,11 @@ int wb_resync_message(wb_resync *r, const wb_pgoutput_message *m, wb_error *err)
         /* Both watermarks are this chunk's and in order in the WAL; a low
          * one not seen means the stream started between them. */
         forget_chunk(r);
-    } else if ((rc = apply_chunk(r, err)) != 0) {
-        return rc;
+        start_next(r);
+        return 0;
     }
-    start_next(r);
-    return 0;
+    /* The next chunk is read once this one is applied (pump). */
+    if ((rc = apply_chunk(r, err)) == 0)
+        start_next(r);
+    return rc;
 }
