@@ -33,7 +33,10 @@
 #include "source/tablecopy.h"
 
 #define STAGE_FLUSH_BYTES (256 * 1024)
-#define WAIT_POLL_MS      100
+/* Buckets of the checksum pass (a power of two): ~600 rows each on a
+ * 10M-row table, so a few drifted rows stage a few thousand. */
+#define NBUCKETS     16384
+#define WAIT_POLL_MS 100
 
 /* ------------------------------------------------------------ running */
 
@@ -324,6 +327,60 @@ static bool in_sql(const wb_config *cfg, const wb_config_mapping *m)
            (!t || !*t || strcmp(t, cfg->source.conninfo) == 0);
 }
 
+/* The source's database can work the projection out (buckets_pass): the
+ * same mappings as in_sql(), whatever the target's database. */
+static bool by_buckets(const wb_config_mapping *m)
+{
+    return !m->plugin.path && m->nvalues == 0 && !m->filter;
+}
+
+/* Stream the source's rows of buckets (text, the shape's columns) into
+ * the stage st, COPY to COPY. */
+static int stage_buckets(compare_run *x, const wb_compare_shape *shape,
+                         stage *st, const char *buckets)
+{
+    wb_strbuf sql = {0};
+    int rc;
+    wb_strbuf_add(&sql, "COPY ");
+    wb_strbuf_append_rel(&sql, "pg_temp", st->name);
+    wb_strbuf_add(&sql, " FROM STDIN");
+    if (sql.err)
+        return wb_error_set(x->err, WB_ENOMEM, "out of memory");
+    rc = wb_conn_expect(x->tgt, PQexec(x->tgt, sql.data), PGRES_COPY_IN, NULL,
+                        "could not fill the compare's stage", x->err);
+    wb_strbuf_reset(&sql);
+    if (rc) {
+        wb_strbuf_free(&sql);
+        return rc;
+    }
+    st->copying = true;
+    if (wb_compare_sql_bucket_rows(&sql, shape, buckets, NBUCKETS) != 0)
+        rc = wb_error_set(x->err, WB_ENOMEM, "out of memory");
+    else
+        rc = wb_conn_expect(x->src, PQexec(x->src, sql.data), PGRES_COPY_OUT,
+                            NULL, "could not read the source's rows", x->err);
+    wb_strbuf_free(&sql);
+    for (char *buf; rc == 0;) {
+        int len = PQgetCopyData(x->src, &buf, 0);
+        if (len == -1)
+            break;
+        if (len < 0)
+            return wb_conn_result_error(x->err, WB_ECONN, x->src, NULL,
+                                        "could not read the source's rows");
+        int ok = PQputCopyData(x->tgt, buf, len);
+        PQfreemem(buf);
+        if (ok != 1)
+            return wb_conn_result_error(x->err, WB_ECONN, x->tgt, NULL,
+                                        "could not fill the compare's stage");
+    }
+    if (rc == 0)
+        rc = wb_conn_expect(x->src, PQgetResult(x->src), PGRES_COMMAND_OK, NULL,
+                            "could not read the source's rows", x->err);
+    if (rc)
+        return rc;
+    return stage_finish(x, st);
+}
+
 /* Does another enabled mapping write m's target?  Then rows nobody
  * projected here may be its rows. */
 static bool shared_target(const wb_config *cfg, const wb_config_mapping *m)
@@ -471,9 +528,9 @@ static int sql_pass(compare_run *x, const wb_config_mapping *m,
     }
     bool counting = PQsendQuery(x->src, sql.data) == 1;
     wb_strbuf_free(&sql);
-    wb_compare_shape shape = {m->to.schema, m->to.table,      st.ncols,
-                              st.cols,      t->extra_counted, m->from.schema,
-                              m->from.table};
+    wb_compare_shape shape = {
+        m->to.schema,   m->to.table,   st.ncols, st.cols, t->extra_counted,
+        m->from.schema, m->from.table, NULL,     0,       false};
     rc = join_pass(x, m, t, &shape, NULL, n);
     if (!counting)
         return rc ? rc
@@ -488,6 +545,179 @@ static int sql_pass(compare_run *x, const wb_config_mapping *m,
         PQclear(res);
     }
     return rc ? rc : rc2;
+}
+
+/*
+ * Across databases, a mapping that only copies columns: the source's
+ * database works its projection out (each value cast to the target
+ * column's type, as the join does) and both sides sum it up per bucket of
+ * keys (count and XOR of row hashes, compare_sql.c); only the rows of
+ * buckets that differ are staged, as the source's text, and joined with
+ * the target's rows of those buckets.  Both sessions first take the
+ * source's output settings (DateStyle, TimeZone, ...) so that the same
+ * values hash the same.  The bucket sums and the staged rows are read in
+ * one REPEATABLE READ transaction of the source.
+ * Returns 1 when the source's database cannot work it out (a target type
+ * it lacks): the caller stages every row instead.
+ */
+static int buckets_pass(compare_run *x, const wb_config_mapping *m,
+                        wb_compare_table *t, int n)
+{
+    wb_target_op op;
+    const char **src;
+    stage st;
+    wb_strbuf sql = {0}, list = {0};
+    PGresult *sr = NULL, *tr = NULL;
+    memset(&st, 0, sizeof(st));
+    snprintf(st.name, sizeof(st.name), "wb_compare_s%d", n);
+    int rc = config_op(x, m, &op, &src);
+    if (rc == 0)
+        rc = stage_shape(x, m, &st, &op, src);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < st.ncols; i++)
+        if (st.cols[i].lookup || !st.cols[i].src)
+            return 1; /* worked out on the target only */
+    wb_compare_shape shape = {
+        m->to.schema,   m->to.table,   st.ncols, st.cols, t->extra_counted,
+        m->from.schema, m->from.table, NULL,     0,       false};
+    static const char *const settings =
+        "SELECT pg_catalog.current_setting('DateStyle'), "
+        "pg_catalog.current_setting('IntervalStyle'), "
+        "pg_catalog.current_setting('TimeZone'), "
+        "pg_catalog.current_setting('extra_float_digits'), "
+        "pg_catalog.current_setting('bytea_output')";
+    if ((rc = wb_conn_expect(x->src, PQexec(x->src, settings), PGRES_TUPLES_OK,
+                             &sr, "could not read the source's settings",
+                             x->err)) != 0)
+        return rc;
+    const char *sp[5];
+    for (int i = 0; i < 5; i++)
+        sp[i] = PQgetvalue(sr, 0, i);
+    rc = wb_conn_expect(
+        x->tgt,
+        PQexecParams(x->tgt,
+                     "SELECT pg_catalog.set_config('DateStyle', $1, false), "
+                     "pg_catalog.set_config('IntervalStyle', $2, false), "
+                     "pg_catalog.set_config('TimeZone', $3, false), "
+                     "pg_catalog.set_config('extra_float_digits', $4, false), "
+                     "pg_catalog.set_config('bytea_output', $5, false)",
+                     5, NULL, sp, NULL, NULL, 0),
+        PGRES_TUPLES_OK, NULL, "could not set the target session's settings",
+        x->err);
+    PQclear(sr);
+    sr = NULL;
+    if (rc)
+        return rc;
+    /* PostgreSQL's hash functions are cheaper than md5 but may differ
+     * between servers (byte order, versions): used when both agree. */
+    static const char *const probe =
+        "SELECT pg_catalog.hashtextextended('walbridge compare', 7)";
+    PGresult *ps = NULL, *pt = NULL;
+    if ((rc = wb_conn_expect(x->src, PQexec(x->src, probe), PGRES_TUPLES_OK,
+                             &ps, "could not probe the source's hashes",
+                             x->err)) != 0 ||
+        (rc = wb_conn_expect(x->tgt, PQexec(x->tgt, probe), PGRES_TUPLES_OK,
+                             &pt, "could not probe the target's hashes",
+                             x->err)) != 0) {
+        PQclear(ps);
+        return rc;
+    }
+    shape.pg_hash = strcmp(PQgetvalue(ps, 0, 0), PQgetvalue(pt, 0, 0)) == 0;
+    PQclear(ps);
+    PQclear(pt);
+    if ((rc = exec_cmd(x, x->src, "BEGIN ISOLATION LEVEL REPEATABLE READ",
+                       "could not start reading the source")) != 0)
+        return rc;
+    /* Both sides at once. */
+    if (wb_compare_sql_buckets(&sql, &shape, true, NBUCKETS) != 0) {
+        rc = wb_error_set(x->err, WB_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (PQsendQuery(x->src, sql.data) != 1) {
+        rc = wb_conn_result_error(x->err, WB_ECONN, x->src, NULL,
+                                  "could not sum up the source's buckets");
+        goto out;
+    }
+    wb_strbuf_reset(&sql);
+    if (wb_compare_sql_buckets(&sql, &shape, false, NBUCKETS) != 0) {
+        rc = wb_error_set(x->err, WB_ENOMEM, "out of memory");
+        goto out;
+    }
+    int trc =
+        wb_conn_expect(x->tgt, PQexec(x->tgt, sql.data), PGRES_TUPLES_OK, &tr,
+                       "could not sum up the target's buckets", x->err);
+    wb_error serr = {0};
+    rc = wb_conn_expect(x->src, PQgetResult(x->src), PGRES_TUPLES_OK, &sr,
+                        "could not sum up the source's buckets", &serr);
+    PQclear(PQgetResult(x->src)); /* the end of the query */
+    if (rc && (strncmp(serr.sqlstate, "42", 2) == 0 ||
+               strncmp(serr.sqlstate, "3F", 2) == 0)) {
+        /* A type (or its schema) the source's database lacks. */
+        wb_log(WB_LOG_INFO,
+               "mapping \"%s\": the source's database cannot work out the "
+               "projection (%s); every row goes through walbridge instead",
+               m->name, serr.message);
+        PQclear(PQexec(x->src, "ROLLBACK"));
+        PQclear(tr);
+        wb_strbuf_free(&sql);
+        wb_error_clear(x->err);
+        return 1;
+    }
+    if (rc) {
+        *x->err = serr;
+        goto out;
+    }
+    if ((rc = trc) != 0)
+        goto out;
+    /* Both in bucket order: the buckets that differ. */
+    int ns = PQntuples(sr), nt = PQntuples(tr), i = 0, j = 0;
+    size_t ndiff = 0;
+    int64_t rows = 0;
+    wb_strbuf_add(&list, "{");
+    while (i < ns || j < nt) {
+        long bs = i < ns ? atol(PQgetvalue(sr, i, 0)) : NBUCKETS;
+        long bt = j < nt ? atol(PQgetvalue(tr, j, 0)) : NBUCKETS;
+        long bk = bs < bt ? bs : bt;
+        bool same = bs == bt &&
+                    strcmp(PQgetvalue(sr, i, 1), PQgetvalue(tr, j, 1)) == 0 &&
+                    strcmp(PQgetvalue(sr, i, 2), PQgetvalue(tr, j, 2)) == 0;
+        if (bs == bk)
+            rows += atoll(PQgetvalue(sr, i++, 1));
+        if (bt == bk)
+            j++;
+        if (!same)
+            wb_strbuf_append_fmt(&list, "%s%ld", ndiff++ ? "," : "", bk);
+    }
+    wb_strbuf_add(&list, "}");
+    t->source_rows = rows;
+    wb_strbuf_reset(&sql);
+    if (list.err || wb_compare_sql_stage(&sql, st.name, st.ncols) != 0) {
+        rc = wb_error_set(x->err, WB_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = exec_cmd(x, x->tgt, sql.data,
+                       "could not create the compare's stage")) != 0)
+        goto out;
+    if (ndiff)
+        rc = stage_buckets(x, &shape, &st, list.data);
+    if (rc == 0)
+        rc = exec_cmd(x, x->src, "COMMIT", "could not read the source");
+    if (rc)
+        goto out;
+    shape.from_schema = shape.from_table = NULL;
+    shape.buckets = list.data;
+    shape.nbuckets = NBUCKETS;
+    t->buckets = true;
+    rc = join_pass(x, m, t, &shape, st.name, n);
+out:
+    if (rc && PQtransactionStatus(x->src) != PQTRANS_IDLE)
+        PQclear(PQexec(x->src, "ROLLBACK"));
+    PQclear(sr);
+    PQclear(tr);
+    wb_strbuf_free(&sql);
+    wb_strbuf_free(&list);
+    return rc;
 }
 
 /*
@@ -508,6 +738,8 @@ static int run_pass(compare_run *x, const wb_config_mapping *m,
 
     if ((t->in_sql = in_sql(x->cfg, m)))
         return sql_pass(x, m, t, n);
+    if (by_buckets(m) && (rc = buckets_pass(x, m, t, n)) <= 0)
+        return rc;
     memset(&st, 0, sizeof(st));
     snprintf(st.name, sizeof(st.name), "wb_compare_s%d", n);
     if (!(rel_arena = wb_arena_create(16 * 1024, 0))) {
@@ -588,8 +820,9 @@ static int run_pass(compare_run *x, const wb_config_mapping *m,
                          "its target was not read");
         goto out;
     }
-    wb_compare_shape shape = {m->to.schema,     m->to.table, st.ncols, st.cols,
-                              t->extra_counted, NULL,        NULL};
+    wb_compare_shape shape = {
+        m->to.schema, m->to.table, st.ncols, st.cols, t->extra_counted,
+        NULL,         NULL,        NULL,     0,       false};
     rc = join_pass(x, m, t, &shape, st.name, n);
 out:
     if (st.copying) {

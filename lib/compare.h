@@ -15,6 +15,10 @@
  * columns are not all IS NOT DISTINCT FROM different, with the names of
  * those columns.  The same statement serves a target in the same database
  * or in another one, since the projection is moved to the target.
+ * A mapping that only copies columns needs no router: in the same
+ * database the statement reads the source table itself; across databases
+ * both sum their side up per bucket of keys, and only the rows of buckets
+ * that differ are staged (compare.c, buckets_pass).
  *
  * In flight or persistent: after reading the source, compare writes a
  * `walbridge.compare` message into the source's WAL; a running walbridge
@@ -74,8 +78,9 @@ typedef struct wb_compare_table {
     char *schema, *table; /* the target */
     char *note;           /* why it was not compared, or what was not */
     bool compared;
-    bool extra_counted;  /* no other mapping writes the table */
-    bool in_sql;         /* the target's database read the source itself */
+    bool extra_counted; /* no other mapping writes the table */
+    bool in_sql;        /* the target's database read the source itself */
+    bool buckets; /* per-bucket sums of both sides, differing ones staged */
     int64_t source_rows; /* rows the mapping produced */
     int64_t persistent[WB_COMPARE_NKINDS];
     int64_t in_flight[WB_COMPARE_NKINDS];
@@ -131,6 +136,13 @@ typedef struct wb_compare_shape {
     /* Not NULL: the projection is read from this source table of the
      * target's own database (each column's src), not from a stage. */
     const char *from_schema, *from_table;
+    /* Not NULL: only target rows of these buckets ("{3,17}", of
+     * nbuckets) are compared: the stage holds those of the source. */
+    const char *buckets;
+    unsigned nbuckets;
+    /* Buckets and row hashes by PostgreSQL's hashtext functions (both
+     * servers were seen to compute them alike), else by md5. */
+    bool pg_hash;
 } wb_compare_shape;
 
 /* CREATE TEMPORARY TABLE stage (c1 text, ..., cN text) */
@@ -144,6 +156,23 @@ int wb_compare_sql_stage(wb_strbuf *b, const char *stage, size_t ncols);
  */
 int wb_compare_sql_diff(wb_strbuf *b, const wb_compare_shape *s,
                         const char *stage, const char *diff);
+
+/*
+ * Across databases, for a mapping that only copies columns: per bucket
+ * (a 32-bit hash of the key's text, modulo nbuckets, a power of two), the
+ * row count and the XOR of each row's 64-bit hash (of its key and
+ * compared columns as text); hashtext/hashtextextended when s->pg_hash,
+ * else the first bits of md5.  source: over s->from_table,
+ * each value cast to the target column's type as the join does; else
+ * over the target (rows with a whole key).  Rows: bucket, count, xor,
+ * in bucket order.
+ */
+int wb_compare_sql_buckets(wb_strbuf *b, const wb_compare_shape *s, bool source,
+                           unsigned nbuckets);
+/* COPY (the source columns of s->from_table as text, in the shape's
+ * order, of the rows in buckets (literal "{...}") TO STDOUT: the stage. */
+int wb_compare_sql_bucket_rows(wb_strbuf *b, const wb_compare_shape *s,
+                               const char *buckets, unsigned nbuckets);
 
 /*
  * DELETE FROM ONLY target t USING the re-check's differences (diff tables

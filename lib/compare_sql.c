@@ -84,14 +84,113 @@ static void side(wb_strbuf *b, const wb_compare_shape *s, char alias, size_t i)
                          i + 1, text ? ")::pg_catalog.text" : "");
 }
 
+static size_t key_count(const wb_compare_shape *s)
+{
+    size_t n = 0;
+    while (n < s->ncols && s->cols[n].key)
+        n++;
+    return n;
+}
+
+/* Column i of a bucket query's row: the source's, cast as the join casts
+ * it (alias s), or the target's own. */
+static void bucket_value(wb_strbuf *b, const wb_compare_shape *s, bool source,
+                         size_t i)
+{
+    if (source)
+        projected(b, s, i);
+    else
+        wb_strbuf_append_ident(b, s->cols[i].name);
+}
+
+/* The bucket of a row (see wb_compare_sql_buckets). */
+static void bucket_of(wb_strbuf *b, const wb_compare_shape *s, bool source,
+                      size_t nkeys, unsigned nbuckets)
+{
+    wb_strbuf_add(b, s->pg_hash
+                         ? "(pg_catalog.hashtext(ROW("
+                         : "(('x' || pg_catalog.left(pg_catalog.md5(ROW(");
+    for (size_t i = 0; i < nkeys; i++) {
+        wb_strbuf_add(b, i ? ", " : "");
+        bucket_value(b, s, source, i);
+    }
+    wb_strbuf_append_fmt(b,
+                         s->pg_hash ? ")::pg_catalog.text) & %u)"
+                                    : ")::pg_catalog.text), 8))::pg_catalog."
+                                      "bit(32)::pg_catalog.int4 & %u)",
+                         nbuckets - 1);
+}
+
+int wb_compare_sql_buckets(wb_strbuf *b, const wb_compare_shape *s, bool source,
+                           unsigned nbuckets)
+{
+    size_t nkeys = key_count(s);
+    if (nkeys == 0 || nbuckets == 0 || (nbuckets & (nbuckets - 1)) ||
+        (source && !s->from_table))
+        return WB_EINVAL;
+    wb_strbuf_add(b, "SELECT wb_bucket, pg_catalog.count(*), "
+                     "pg_catalog.bit_xor(wb_hash) FROM (SELECT ");
+    bucket_of(b, s, source, nkeys, nbuckets);
+    wb_strbuf_add(b, s->pg_hash ? " AS wb_bucket, pg_catalog.hashtextextended("
+                                  "ROW("
+                                : " AS wb_bucket, ('x' || pg_catalog.left("
+                                  "pg_catalog.md5(ROW(");
+    bool any = false;
+    for (size_t i = 0; i < s->ncols; i++) {
+        if (!s->cols[i].key && !s->cols[i].compared)
+            continue;
+        wb_strbuf_add(b, any ? ", " : "");
+        bucket_value(b, s, source, i);
+        any = true;
+    }
+    wb_strbuf_add(b, s->pg_hash ? ")::pg_catalog.text, 0) AS wb_hash FROM ONLY "
+                                : ")::pg_catalog.text), 16))::pg_catalog."
+                                  "bit(64)::pg_catalog.int8 AS wb_hash FROM "
+                                  "ONLY ");
+    if (source) {
+        wb_strbuf_append_rel(b, s->from_schema, s->from_table);
+        wb_strbuf_add(b, " s");
+    } else {
+        wb_strbuf_append_rel(b, s->schema, s->table);
+        for (size_t i = 0; i < nkeys; i++) {
+            wb_strbuf_add(b, i ? " AND " : " WHERE ");
+            wb_strbuf_append_ident(b, s->cols[i].name);
+            wb_strbuf_add(b, " IS NOT NULL");
+        }
+    }
+    wb_strbuf_add(b, ") x GROUP BY wb_bucket ORDER BY wb_bucket");
+    return b->err;
+}
+
+int wb_compare_sql_bucket_rows(wb_strbuf *b, const wb_compare_shape *s,
+                               const char *buckets, unsigned nbuckets)
+{
+    size_t nkeys = key_count(s);
+    if (nkeys == 0 || !s->from_table || nbuckets == 0 ||
+        (nbuckets & (nbuckets - 1)))
+        return WB_EINVAL;
+    wb_strbuf_add(b, "COPY (SELECT ");
+    for (size_t i = 0; i < s->ncols; i++) {
+        wb_strbuf_add(b, i ? ", (s." : "(s.");
+        wb_strbuf_append_ident(b, s->cols[i].src);
+        wb_strbuf_add(b, ")::pg_catalog.text");
+    }
+    wb_strbuf_add(b, " FROM ONLY ");
+    wb_strbuf_append_rel(b, s->from_schema, s->from_table);
+    wb_strbuf_add(b, " s WHERE ");
+    bucket_of(b, s, true, nkeys, nbuckets);
+    wb_strbuf_add(b, " = ANY (CAST(");
+    wb_strbuf_append_literal(b, buckets);
+    wb_strbuf_add(b, " AS pg_catalog.int4[]))) TO STDOUT");
+    return b->err;
+}
+
 int wb_compare_sql_diff(wb_strbuf *b, const wb_compare_shape *s,
                         const char *stage, const char *diff)
 {
-    size_t nkeys = 0;
+    size_t nkeys = key_count(s);
     wb_strbuf label = {0};
-    while (nkeys < s->ncols && s->cols[nkeys].key)
-        nkeys++;
-    if (nkeys == 0)
+    if (nkeys == 0 || (s->buckets && s->from_table))
         return WB_EINVAL;
 
     wb_strbuf_add(b, "CREATE TEMPORARY TABLE ");
@@ -172,6 +271,13 @@ int wb_compare_sql_diff(wb_strbuf *b, const wb_compare_shape *s,
         wb_strbuf_add(b, i ? " AND " : " WHERE ");
         wb_strbuf_append_ident(b, s->cols[i].name);
         wb_strbuf_add(b, " IS NOT NULL");
+    }
+    if (s->buckets) {
+        wb_strbuf_add(b, " AND ");
+        bucket_of(b, s, false, nkeys, s->nbuckets);
+        wb_strbuf_add(b, " = ANY (CAST(");
+        wb_strbuf_append_literal(b, s->buckets);
+        wb_strbuf_add(b, " AS pg_catalog.int4[]))");
     }
     wb_strbuf_add(b, ") t ON ");
     for (size_t i = 0; i < nkeys; i++)

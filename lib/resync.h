@@ -90,6 +90,13 @@ int wb_resync_reached(wb_resync *r, wb_lsn lsn, wb_error *err);
 /* Called about once a second while a blocking copy holds the loop, to
  * answer the walsender (its wal_sender_timeout). */
 void wb_resync_set_ping(wb_resync *r, void (*ping)(void *ud));
+/*
+ * A chunk past its high watermark is applied a slice at a time, the next
+ * one once the target has answered the last: call this between source
+ * transactions whenever the loop turns (results may have arrived).  0 or
+ * the applier's error.
+ */
+int wb_resync_pump(wb_resync *r, wb_error *err);
 int wb_resync_message(wb_resync *r, const wb_pgoutput_message *m,
                       wb_error *err);
 

@@ -79,6 +79,7 @@ typedef struct run_state {
     bool stop_requested;  /* SIGINT/SIGTERM, or --until reached */
     uv_timer_t backoff;
     uv_timer_t batch_timer; /* closes a batch when its latency bound is up */
+    uv_check_t check;       /* after each turn: a re-sync's next slice */
     bool batch_timer_armed;
     bool src_drained;      /* the last drain_source read all the source had */
     char snapshot[64];     /* the new slot's exported snapshot, until the
@@ -753,6 +754,22 @@ static int before_stream(run_state *st, wb_lsn startpos)
     return 0;
 }
 
+/*
+ * After each turn of the loop (results read, messages handled): a re-sync
+ * chunk being applied sends its next slice once the target answered the
+ * last, between source transactions.
+ */
+static void on_check(uv_check_t *h)
+{
+    run_state *st = h->data;
+    int rc;
+    if (st->finished || !st->resync || !st->apoll_started)
+        return;
+    if ((rc = wb_resync_pump(st->resync, st->err)) != 0 ||
+        (rc = update_apply_poll(st)) != 0)
+        fail(st, rc);
+}
+
 static int setup_loop(run_state *st)
 {
     if (uv_loop_init(&st->loop) != 0)
@@ -768,6 +785,10 @@ static int setup_loop(run_state *st)
     uv_signal_start(&st->sigint, on_signal, SIGINT);
     uv_signal_start(&st->sigterm, on_signal, SIGTERM);
     uv_signal_start(&st->sighup, on_sighup, SIGHUP);
+    uv_check_init(&st->loop, &st->check);
+    st->check.data = st;
+    uv_check_start(&st->check, on_check);
+    uv_unref((uv_handle_t *)&st->check);
     return 0;
 }
 
@@ -779,6 +800,7 @@ static void teardown_loop(run_state *st)
     uv_close((uv_handle_t *)&st->sigint, close_cb);
     uv_close((uv_handle_t *)&st->sigterm, close_cb);
     uv_close((uv_handle_t *)&st->sighup, close_cb);
+    uv_close((uv_handle_t *)&st->check, close_cb);
     uv_run(&st->loop, UV_RUN_DEFAULT);
     uv_loop_close(&st->loop);
 }

@@ -689,7 +689,9 @@ static void print_compare_json(const wb_compare_report *r)
                 (long long)t->source_rows);
         fprintf(f, ",\"extra_counted\":%s,\"projection\":\"%s\"",
                 t->extra_counted ? "true" : "false",
-                t->in_sql ? "sql" : "stage");
+                t->in_sql    ? "sql"
+                : t->buckets ? "buckets"
+                             : "stage");
         for (int pass = 0; pass < 2; pass++) {
             const int64_t *c = pass ? t->in_flight : t->persistent;
             fprintf(f, ",\"%s\":{", pass ? "in_flight" : "persistent");

@@ -572,6 +572,18 @@ int wb_apply_kick(wb_apply *a, wb_error *err)
     return wb_pipe_kick(&a->pipe, err);
 }
 
+int wb_apply_mark(wb_apply *a, uint64_t *mark, wb_error *err)
+{
+    int rc = wb_apply_kick(a, err);
+    *mark = a->pipe.pushed;
+    return rc;
+}
+
+bool wb_apply_passed(const wb_apply *a, uint64_t mark)
+{
+    return a->pipe.answered >= mark;
+}
+
 int wb_apply_drain(wb_apply *a, int timeout_ms, wb_error *err)
 {
     int rc;

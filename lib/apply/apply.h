@@ -129,6 +129,15 @@ int wb_apply_settle(wb_apply *a, int timeout_ms, wb_error *err);
 /* Ask the server to send the results it holds (before waiting on them);
  * during a run's COPY only send its data, leaving the COPY open. */
 int wb_apply_kick(wb_apply *a, wb_error *err);
+/*
+ * Pacing a caller's own writes behind the stream's (resync.c applies a
+ * chunk in slices): send everything queued so far (the open run
+ * included) and ask for its results; *mark is passed (wb_apply_passed)
+ * once the target has answered all of it, whatever was queued after.
+ */
+int wb_apply_mark(wb_apply *a, uint64_t *mark, wb_error *err);
+bool wb_apply_passed(const wb_apply *a, uint64_t mark);
+
 /* Block until every queued statement has its result (a run's COPY is
  * ended first); WB_ECONN when the target sends none for timeout_ms (a
  * hang, not a slow queue). */

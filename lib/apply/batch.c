@@ -232,6 +232,11 @@ int wb_apply_txn_done(wb_apply *a, wb_lsn end_lsn, int64_t commit_time,
             return 0;
         return wb_error_set(err, WB_EINVAL, "transaction end without begin");
     }
+    /* A re-sync's chunk ends at its high watermark, which the stream
+     * may have passed while the chunk was applied in slices: the stored
+     * position never goes back behind a batch already sent. */
+    if (end_lsn < b->last_sent_end)
+        end_lsn = b->last_sent_end;
     if (end_lsn > b->end) {
         b->end = end_lsn;
         b->time = commit_time;

@@ -40,6 +40,7 @@ static int push(wb_pipe *p, const wb_pipe_item *it, wb_error *err)
                             "COPY");
     p->items[(p->head + p->n) % WB_PIPE_MAX_ITEMS] = *it;
     p->n++;
+    p->pushed++;
     p->inflight_bytes += it->bytes;
     return queued_bytes(p, it->bytes, err);
 }
@@ -157,6 +158,7 @@ int wb_pipe_consume(wb_pipe *p, wb_error *err)
         const wb_pipe_item *it = &p->items[p->head];
         p->head = (p->head + 1) % WB_PIPE_MAX_ITEMS;
         p->n--;
+        p->answered++;
         p->inflight_bytes -= it->bytes;
         ExecStatusType st = PQresultStatus(res);
         p->expect_null = st != PGRES_PIPELINE_SYNC;

@@ -66,6 +66,9 @@ typedef struct wb_pipe {
     /* Parameter bytes queued since libpq's output buffer was last seen
      * empty (PQflush returned 0): bounds what libpq shifts (apply/flow.h). */
     size_t unsent_bytes;
+    /* Items ever queued and ever answered: a caller's mark (the first
+     * after its statements) is passed once answered reaches it. */
+    uint64_t pushed, answered;
     wb_pipe_item items[WB_PIPE_MAX_ITEMS];
 } wb_pipe;
 

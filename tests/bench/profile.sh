@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # tests/bench/profile.sh - where the time of a benchmark case goes (perf).
 #
-#   ./tests/bench/profile.sh [bulk|backlog|steady] [N]
+#   ./tests/bench/profile.sh [bulk|backlog|steady|copy] [N]
 #     bulk     one transaction of N inserts (default 1000000), then
 #              `walbridge run --until now`
 #     backlog  N single-row UPDATE transactions (default 100000, pgbench, 4
 #              clients), then `walbridge run --until now`
 #     steady   walbridge streaming while pgbench (4 clients) runs N
 #              seconds (default 20)
+#     copy     the initial copy of N rows (default 2000000): the first
+#              `walbridge run --until now`, which creates the slot
 #   backlog and steady update random rows of 1000000, as run.sh does.
 #
 # Starts the benchmark's two private clusters (same settings as run.sh),
@@ -30,8 +32,9 @@ case "$CASE" in
 bulk) N=${2:-1000000} ;;
 backlog) N=${2:-100000} ;;
 steady) N=${2:-20} ;;
+copy) N=${2:-2000000} ;;
 *)
-    echo "usage: $0 [bulk|backlog|steady] [N]" >&2
+    echo "usage: $0 [bulk|backlog|steady|copy] [N]" >&2
     exit 2
     ;;
 esac
@@ -112,7 +115,8 @@ mappings:
     key: { id: id }
     columns: { payload: payload, n: n, updated_at: updated_at }
 EOF
-"$WB_BIN" run -c "$WORK/wb.yaml" --until now 2>>"$WORK/wb.log" # slot + stored position
+# The slot and a stored position (copy: created by the measured run).
+[[ $CASE == copy ]] || "$WB_BIN" run -c "$WORK/wb.yaml" --until now 2>>"$WORK/wb.log"
 printf '%s\n' '\set id random(1, 1000000)' \
     'UPDATE bench.items SET n = n + 1, updated_at = clock_timestamp() WHERE id = :id;' \
     >"$WORK/update.sql"
@@ -125,7 +129,7 @@ load_rows() {
 run_pgbench() {
     "$BINDIR/pgbench" -n -h "$SRC_HOST" -U postgres -c 4 -j 2 -f "$WORK/update.sql" "$@" bench
 }
-if [[ $CASE == bulk ]]; then
+if [[ $CASE == bulk || $CASE == copy ]]; then
     say "loading one transaction of $N rows"
     load_rows "$N"
 else

@@ -274,10 +274,10 @@ def main():
                     met(None if d["resync_id.vs_copy"] is None or rise is None else
                         (d["resync_id.vs_copy"] >= 0.5 and rise <= 10 and (rss or 0) <= 32 * 1024))])
     # compare: rows per second of the source, beside one FULL JOIN query.
-    for who in ("wb", "stage", "sql"):
+    for who in ("wb", "buckets", "sql"):
         d[f"compare_portal.{who}.rows_per_s"] = div(g("compare_portal.rows"), g(f"compare_portal.{who}.secs"))
     d["compare_portal.wb_vs_sql"] = div(d["compare_portal.wb.rows_per_s"], d["compare_portal.sql.rows_per_s"])
-    d["compare_portal.stage_vs_sql"] = div(d["compare_portal.stage.rows_per_s"], d["compare_portal.sql.rows_per_s"])
+    d["compare_portal.buckets_vs_sql"] = div(d["compare_portal.buckets.rows_per_s"], d["compare_portal.sql.rows_per_s"])
     if g("compare_portal.rows") is not None:
         rss = g("compare_portal.wb.rss_kb")
         tbl.append([f"compare: {fmt_int(g('compare_portal.rows'))} rows, portal.users -> salesforce.account",
@@ -285,9 +285,9 @@ def main():
                     f"one FULL JOIN query: {rate_cell('compare_portal', 'sql', 'rows_per_s')}",
                     f"wb/SQL {fmt_x(d['compare_portal.wb_vs_sql'])}; "
                     f"peak RSS {fmt(None if rss is None else rss / 1024.0, 1)} MiB; "
-                    f"staged (every row through the router): {rate_cell('compare_portal', 'stage', 'rows_per_s')}, "
-                    f"{fmt_x(d['compare_portal.stage_vs_sql'])}, peak RSS "
-                    f"{fmt(None if g('compare_portal.stage.rss_kb') is None else g('compare_portal.stage.rss_kb') / 1024.0, 1)} MiB",
+                    f"across databases (per-bucket sums): {rate_cell('compare_portal', 'buckets', 'rows_per_s')}, "
+                    f"{fmt_x(d['compare_portal.buckets_vs_sql'])}, peak RSS "
+                    f"{fmt(None if g('compare_portal.buckets.rss_kb') is None else g('compare_portal.buckets.rss_kb') / 1024.0, 1)} MiB",
                     ">= 0.7x FULL JOIN; RSS <= 32 MiB",
                     met(None if d["compare_portal.wb_vs_sql"] is None else
                         (d["compare_portal.wb_vs_sql"] >= 0.7 and (rss or 0) <= 32 * 1024))])

@@ -24,22 +24,27 @@
 #   e. a mapping with a lookup, a target-side date cast, a value map and a
 #      column owned by the target: compared as the applier writes them;
 #   g. usage errors.
+#   h. (buckets variant) a target in a database of its own: planted drift
+#      found by per-bucket sums; a target column of a type the source's
+#      database lacks: every row staged through walbridge's router instead.
 #   Run twice (tests/CMakeLists.txt): as is, the default mapping's projection
 #   is worked out by one SQL statement over the source table (same
-#   database, columns only); WB_TEST_VARIANT=stage names the target by a
-#   connection string of its own, so every row goes through walbridge's
-#   router into a stage table.
+#   database, columns only); WB_TEST_VARIANT=buckets names the target by a
+#   connection string of its own, as for another database: both sides are
+#   summed up per bucket of keys and only the buckets that differ are
+#   staged and joined.  The mapping of e. (values) is staged through
+#   walbridge's router in both.
 source "$(dirname "$0")/lib.sh"
 
 PROJECTION=sql
-[[ ${WB_TEST_VARIANT:-} == stage ]] && PROJECTION=stage
-# write_config FILE [SLOT]: lib.sh's configuration; in the stage variant
+[[ ${WB_TEST_VARIANT:-} == buckets ]] && PROJECTION=buckets
+# write_config FILE [SLOT]: lib.sh's configuration; in the buckets variant
 # the target's connection string is spelled out.
 write_config() {
     wb_write_config "$@"
-    if [[ $PROJECTION == stage ]]; then
-        sed -i "s|^  conninfo: \"\"\$|  conninfo: \"host=$PGHOST port=$PGPORT user=postgres dbname=$WB_DB application_name=wbt_stage\"|" "$1"
-        grep -q application_name=wbt_stage "$1" || fail "the stage variant's target conninfo was not set"
+    if [[ $PROJECTION == buckets ]]; then
+        sed -i "s|^  conninfo: \"\"\$|  conninfo: \"host=$PGHOST port=$PGPORT user=postgres dbname=$WB_DB application_name=wbt_buckets\"|" "$1"
+        grep -q application_name=wbt_buckets "$1" || fail "the buckets variant's target conninfo was not set"
     fi
 }
 
@@ -227,3 +232,60 @@ rc=0
 wb_exec "$WB_WORK/g3" 30 resync -c "$CFG" --mapping orders_to_order__c --delete-extra --no-wait || rc=$?
 assert_eq "$rc" 2 "resync --delete-extra --no-wait is a usage error"
 
+
+if [[ $PROJECTION == buckets ]]; then
+    echo "-- h. a target in a database of its own"
+    FAR=${WB_DB}_far
+    wb_check_ident "$FAR"
+    farq() { PGOPTIONS="-c client_min_messages=warning" psql -X -v ON_ERROR_STOP=1 -qAt -d "$FAR" "$@"; }
+    wb_psql_admin -c "DROP DATABASE IF EXISTS $FAR" -c "CREATE DATABASE $FAR" >/dev/null
+    MOODS=$(q "SELECT string_agg(DISTINCT quote_literal(status), ', ') FROM portal.users")
+    farq -c "CREATE SCHEMA far;
+             CREATE TYPE far.mood AS ENUM ($MOODS);
+             CREATE TABLE far.acc (external_id__c text PRIMARY KEY, personemail text,
+                                   lastname character varying(80));
+             CREATE TABLE far.moody (external_id__c text PRIMARY KEY, personemail text,
+                                     status far.mood)"
+    wb_psql -c "COPY (SELECT id, email, last_name FROM portal.users) TO STDOUT" | farq -c "COPY far.acc FROM STDIN"
+    wb_psql -c "COPY (SELECT id, email, status FROM portal.users) TO STDOUT" | farq -c "COPY far.moody FROM STDIN"
+    NUSERS=$(q "SELECT count(*) FROM portal.users")
+    FARCFG=$WB_WORK/far.yaml
+    sed -n '/^source:/,/^target:/p' "$CFG" >"$FARCFG"
+    cat >>"$FARCFG" <<YAML
+  conninfo: "host=$PGHOST port=$PGPORT user=postgres dbname=$FAR"
+mappings:
+  - name: far_acc
+    from: portal.users
+    to: far.acc
+    key: { id: external_id__c }
+    columns: { email: personemail, last_name: lastname }
+  - name: far_moody
+    from: portal.users
+    to: far.moody
+    key: { id: external_id__c }
+    columns: { email: personemail, status: status }
+YAML
+    # Nothing of portal.users left in the slot: the re-check is not held
+    # back by changes on their way.
+    wb_run_until "$CFG"
+    FIRST=$(q "SELECT min(id) FROM portal.users")
+    farq -c "DELETE FROM far.acc WHERE external_id__c = '$FIRST';
+             UPDATE far.acc SET lastname = 'drift' WHERE external_id__c IN ('$((FIRST + 1))', '$((FIRST + 2))');
+             INSERT INTO far.acc VALUES ('far-only', 'x@example.com', 'x')"
+    CFG_SAVED=$CFG
+    CFG=$FARCFG
+    compare_run "$WB_WORK/h1" --mapping far_acc --json
+    assert_eq "$CRC" 7 "across databases: compare exits 7"
+    assert_eq "$(jq -r '.mappings[0] | [.projection, .source_rows] | join(" ")' "$WB_WORK/h1.stdout")" \
+        "buckets $NUSERS" "the sums per bucket were compared, every source row counted"
+    assert_eq "$(counts "$WB_WORK/h1" persistent)" "1/1/2" "the planted drift: 1 missing, 1 extra, 2 different"
+    assert_eq "$(jq -c '[.mappings[0].keys[] | select(.kind == "different") | .columns] | unique' "$WB_WORK/h1.stdout")" \
+        '[["lastname"]]' "the different rows name the column"
+    compare_run "$WB_WORK/h2" --mapping far_moody --json
+    assert_eq "$CRC" 0 "a column of a type only the target's database has: compare exits 0"
+    assert_eq "$(jq -r '.mappings[0] | [.projection, .source_rows] | join(" ")' "$WB_WORK/h2.stdout")" \
+        "stage $NUSERS" "every row went through walbridge instead"
+    assert_contains "$WB_WORK/h2" "the source's database cannot work out the projection" "and it said why"
+    CFG=$CFG_SAVED
+    wb_psql_admin -c "DROP DATABASE $FAR" >/dev/null
+fi

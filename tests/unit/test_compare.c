@@ -4,7 +4,9 @@
  * (plain casts, the applier's lookups and date casts), leaves target-owned
  * columns out of the comparison, compares types without equality as text,
  * counts extra rows only when asked, reads the source table itself when
- * the projection is only columns, and deletes only confirmed extra rows.
+ * the projection is only columns, sums both sides up per bucket of keys
+ * across databases (and stages and compares only the buckets that
+ * differ), and deletes only confirmed extra rows.
  */
 #include <string.h>
 
@@ -45,7 +47,8 @@ static void test_diff_plain(void)
         COL("personemail", "character varying(80)", false, true, NULL, NULL),
         COL("phone", "text", false, false, NULL, NULL), /* target-owned */
     };
-    wb_compare_shape s = {"salesforce", "account", 3, cols, true, NULL, NULL};
+    wb_compare_shape s = {"salesforce", "account", 3,    cols, true,
+                          NULL,         NULL,      NULL, 0,    false};
     WB_CHECK_INT_EQ(wb_compare_sql_diff(&b, &s, "st", "df"), 0);
     WB_CHECK_STR_EQ(
         b.data,
@@ -89,7 +92,7 @@ static void test_diff_lookup_cast_json(void)
         COL("order_date__c", "date", false, true, &day, NULL),
         COL("doc", "json", false, true, NULL, NULL),
     };
-    wb_compare_shape s = {"s", "t", 5, cols, true, NULL, NULL};
+    wb_compare_shape s = {"s", "t", 5, cols, true, NULL, NULL, NULL, 0, false};
     WB_CHECK_INT_EQ(wb_compare_sql_diff(&b, &s, "st", "df"), 0);
     /* Two key columns, quoted where they are identifiers. */
     WB_CHECK_STR_CONTAINS(b.data, "'(a\"b, k2)=(' || pg_catalog.concat_ws(', "
@@ -123,7 +126,7 @@ static void test_diff_keys_only(void)
 {
     wb_strbuf b = {0};
     wb_compare_col cols[] = {COL("id", "bigint", true, true, NULL, NULL)};
-    wb_compare_shape s = {"s", "t", 1, cols, true, NULL, NULL};
+    wb_compare_shape s = {"s", "t", 1, cols, true, NULL, NULL, NULL, 0, false};
     WB_CHECK_INT_EQ(wb_compare_sql_diff(&b, &s, "st", "df"), 0);
     /* Nothing to compare but presence. */
     WB_CHECK(strstr(b.data, "IS DISTINCT FROM ROW(") == NULL);
@@ -146,8 +149,8 @@ static void test_diff_from_source(void)
         {"personemail", "character varying(80)", false, true, NULL, NULL,
          "e\"mail"},
     };
-    wb_compare_shape s = {"salesforce", "account", 2,      cols,
-                          true,         "portal",  "users"};
+    wb_compare_shape s = {"salesforce", "account", 2,    cols, true,
+                          "portal",     "users",   NULL, 0,    false};
     WB_CHECK_INT_EQ(wb_compare_sql_diff(&b, &s, NULL, "df"), 0);
     /* The source table itself, each column's text read by the target's
      * type, as the stream's text value is. */
@@ -158,6 +161,81 @@ static void test_diff_from_source(void)
                                   "AS character varying(80)) AS p2 FROM ONLY "
                                   "\"portal\".\"users\" s) p FULL JOIN");
     WB_CHECK(strstr(b.data, "pg_temp") == NULL);
+    wb_strbuf_free(&b);
+}
+
+static void test_buckets(void)
+{
+    wb_strbuf b = {0};
+    wb_compare_col cols[] = {
+        {"external_id__c", "character varying(255)", true, true, NULL, NULL,
+         "id"},
+        {"personemail", "character varying(80)", false, true, NULL, NULL,
+         "email"},
+        {"phone", "text", false, false, NULL, NULL, "phone"}, /* target's */
+    };
+    wb_compare_shape s = {"salesforce", "account", 3,    cols, true,
+                          "portal",     "users",   NULL, 0,    false};
+    /* The source: each value as the join casts it; the key's md5 picks
+     * the bucket, the row's (key and compared columns) is XORed. */
+    WB_CHECK_INT_EQ(wb_compare_sql_buckets(&b, &s, true, 1024), 0);
+    WB_CHECK_STR_EQ(
+        b.data,
+        "SELECT wb_bucket, pg_catalog.count(*), pg_catalog.bit_xor(wb_hash) "
+        "FROM (SELECT (('x' || pg_catalog.left(pg_catalog.md5(ROW(CAST((s."
+        "\"id\")::pg_catalog.text AS character varying(255)))::pg_catalog."
+        "text), 8))::pg_catalog.bit(32)::pg_catalog.int4 & 1023) AS "
+        "wb_bucket, ('x' || pg_catalog.left(pg_catalog.md5(ROW(CAST((s."
+        "\"id\")::pg_catalog.text AS character varying(255)), CAST((s."
+        "\"email\")::pg_catalog.text AS character varying(80)))::pg_catalog."
+        "text), 16))::pg_catalog.bit(64)::pg_catalog.int8 AS wb_hash FROM "
+        "ONLY \"portal\".\"users\" s) x GROUP BY wb_bucket ORDER BY "
+        "wb_bucket");
+    wb_strbuf_reset(&b);
+    /* The target: its own values, rows with a whole key. */
+    WB_CHECK_INT_EQ(wb_compare_sql_buckets(&b, &s, false, 1024), 0);
+    WB_CHECK_STR_CONTAINS(b.data, "md5(ROW(\"external_id__c\", "
+                                  "\"personemail\")::pg_catalog.text)");
+    WB_CHECK_STR_CONTAINS(b.data, "FROM ONLY \"salesforce\".\"account\" WHERE "
+                                  "\"external_id__c\" IS NOT NULL) x GROUP BY");
+    wb_strbuf_reset(&b);
+    /* PostgreSQL's own hashes, when both servers agree on them. */
+    s.pg_hash = true;
+    WB_CHECK_INT_EQ(wb_compare_sql_buckets(&b, &s, false, 1024), 0);
+    WB_CHECK_STR_EQ(
+        b.data,
+        "SELECT wb_bucket, pg_catalog.count(*), pg_catalog.bit_xor(wb_hash) "
+        "FROM (SELECT (pg_catalog.hashtext(ROW(\"external_id__c\")::pg_"
+        "catalog.text) & 1023) AS wb_bucket, pg_catalog.hashtextextended(ROW("
+        "\"external_id__c\", \"personemail\")::pg_catalog.text, 0) AS "
+        "wb_hash FROM ONLY \"salesforce\".\"account\" WHERE "
+        "\"external_id__c\" IS NOT NULL) x GROUP BY wb_bucket ORDER BY "
+        "wb_bucket");
+    s.pg_hash = false;
+    wb_strbuf_reset(&b);
+    WB_CHECK_INT_EQ(wb_compare_sql_buckets(&b, &s, true, 1000), WB_EINVAL);
+    wb_strbuf_reset(&b);
+    /* The rows of the buckets that differ, as the source's text. */
+    WB_CHECK_INT_EQ(wb_compare_sql_bucket_rows(&b, &s, "{3,17}", 1024), 0);
+    WB_CHECK_STR_EQ(
+        b.data,
+        "COPY (SELECT (s.\"id\")::pg_catalog.text, (s.\"email\")::pg_"
+        "catalog.text, (s.\"phone\")::pg_catalog.text FROM ONLY \"portal\"."
+        "\"users\" s WHERE (('x' || pg_catalog.left(pg_catalog.md5(ROW(CAST("
+        "(s.\"id\")::pg_catalog.text AS character varying(255)))::pg_"
+        "catalog.text), 8))::pg_catalog.bit(32)::pg_catalog.int4 & 1023) = "
+        "ANY (CAST('{3,17}' AS pg_catalog.int4[]))) TO STDOUT");
+    wb_strbuf_reset(&b);
+    /* The join of that stage with the target's rows of those buckets. */
+    s.from_schema = s.from_table = NULL;
+    s.buckets = "{3,17}";
+    s.nbuckets = 1024;
+    WB_CHECK_INT_EQ(wb_compare_sql_diff(&b, &s, "st", "df"), 0);
+    WB_CHECK_STR_CONTAINS(
+        b.data, "WHERE \"external_id__c\" IS NOT NULL AND (('x' || "
+                "pg_catalog.left(pg_catalog.md5(ROW(\"external_id__c\")::pg_"
+                "catalog.text), 8))::pg_catalog.bit(32)::pg_catalog.int4 & "
+                "1023) = ANY (CAST('{3,17}' AS pg_catalog.int4[]))) t ON");
     wb_strbuf_free(&b);
 }
 
@@ -188,6 +266,7 @@ int main(void)
     WB_RUN(test_diff_lookup_cast_json);
     WB_RUN(test_diff_keys_only);
     WB_RUN(test_diff_from_source);
+    WB_RUN(test_buckets);
     WB_RUN(test_delete);
     return wbtest_summary();
 }
