@@ -153,6 +153,14 @@ static void test_keyset(void)
     wb_setrun_keyset_clear(ks);
     WB_CHECK(wb_setrun_keyset_add(ks, hb));
     WB_CHECK(wb_setrun_keyset_add(ks, ha));
+    /* The longest run's keys, old and new, all fit (a full set would
+     * probe forever). */
+    wb_setrun_keyset_clear(ks);
+    bool all = true;
+    for (uint64_t i = 1; i <= 2 * WB_RUN_MAX_COPY_ROWS; i++)
+        all = all && wb_setrun_keyset_add(ks, i * UINT64_C(0x9E3779B97F4A7C15));
+    WB_CHECK(all);
+    WB_CHECK(!wb_setrun_keyset_add(ks, 7 * UINT64_C(0x9E3779B97F4A7C15)));
     free(ks);
 }
 
