@@ -39,9 +39,9 @@
 #include "source/tablecopy.h"
 #include "syncstate.h"
 
-#define CHUNK_ROWS     10000
+#define CHUNK_ROWS     16000
 #define CHUNK_MIN_ROWS 100
-#define CHUNK_BYTES    ((size_t)4 * 1024 * 1024)
+#define CHUNK_BYTES    ((size_t)4 * 1024 * 1024) /* in memory; two at once */
 #define ROOM_WAIT_MS   (10 * 60 * 1000)
 #define PROGRESS_EVERY 10000 /* ms between progress lines */
 
@@ -680,7 +680,11 @@ static void read_chunk(uv_work_t *w)
             break;
         }
         rw->tup = t; /* with the key's text columns (binary), for the cursor */
-        r->bytes += (size_t)n;
+        /* What the row takes here, not on the wire: its values, their
+         * descriptors and its key (many narrow columns cost more than
+         * their bytes). */
+        r->bytes += (size_t)n + sizeof(*rw) + rw->k.len +
+                    (size_t)t.ncols * sizeof(wb_tuple_value);
     }
     if (rc == 0 && r->nrows) {
         /* The cursor: the last row's key, as text. */
