@@ -143,6 +143,9 @@ typedef struct wb_compare_shape {
     /* Buckets and row hashes by PostgreSQL's hashtext functions (both
      * servers were seen to compute them alike), else by md5. */
     bool pg_hash;
+    /* Not NULL: the re-check of the differences in this diff table (its
+     * k1..kn): only rows with those keys are compared. */
+    const char *recheck;
 } wb_compare_shape;
 
 /* CREATE TEMPORARY TABLE stage (c1 text, ..., cN text) */
@@ -153,6 +156,7 @@ int wb_compare_sql_stage(wb_strbuf *b, const char *stage, size_t ncols);
  * the target:
  * columns kind ('missing', 'extra', 'different'), key ("(k)=(v)"),
  * columns ("a, b" or ''), then k1..kn, the typed key for ordering.
+ * With s->recheck, both sides only where their key is among its keys.
  */
 int wb_compare_sql_diff(wb_strbuf *b, const wb_compare_shape *s,
                         const char *stage, const char *diff);

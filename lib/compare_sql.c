@@ -185,6 +185,17 @@ int wb_compare_sql_bucket_rows(wb_strbuf *b, const wb_compare_shape *s,
     return b->err;
 }
 
+/* (SELECT k1, ..., kn FROM pg_temp.<recheck>) */
+static void recheck_keys(wb_strbuf *b, const wb_compare_shape *s, size_t nkeys)
+{
+    wb_strbuf_add(b, "(SELECT ");
+    for (size_t i = 0; i < nkeys; i++)
+        wb_strbuf_append_fmt(b, "%sk%zu", i ? ", " : "", i + 1);
+    wb_strbuf_add(b, " FROM ");
+    wb_strbuf_append_rel(b, "pg_temp", s->recheck);
+    wb_strbuf_add(b, ")");
+}
+
 int wb_compare_sql_diff(wb_strbuf *b, const wb_compare_shape *s,
                         const char *stage, const char *diff)
 {
@@ -253,7 +264,17 @@ int wb_compare_sql_diff(wb_strbuf *b, const wb_compare_shape *s,
         wb_strbuf_add(b, " FROM ");
         wb_strbuf_append_rel(b, "pg_temp", stage);
     }
-    wb_strbuf_add(b, " s) p");
+    wb_strbuf_add(b, " s");
+    if (s->recheck) {
+        wb_strbuf_add(b, " WHERE (");
+        for (size_t i = 0; i < nkeys; i++) {
+            wb_strbuf_add(b, i ? ", " : "");
+            projected(b, s, i);
+        }
+        wb_strbuf_add(b, ") IN ");
+        recheck_keys(b, s, nkeys);
+    }
+    wb_strbuf_add(b, ") p");
 
     /* The target: rows with a whole key (another writer's rows without
      * one are nobody's projection). */
@@ -271,6 +292,15 @@ int wb_compare_sql_diff(wb_strbuf *b, const wb_compare_shape *s,
         wb_strbuf_add(b, i ? " AND " : " WHERE ");
         wb_strbuf_append_ident(b, s->cols[i].name);
         wb_strbuf_add(b, " IS NOT NULL");
+    }
+    if (s->recheck) {
+        wb_strbuf_add(b, " AND (");
+        for (size_t i = 0; i < nkeys; i++) {
+            wb_strbuf_add(b, i ? ", " : "");
+            wb_strbuf_append_ident(b, s->cols[i].name);
+        }
+        wb_strbuf_add(b, ") IN ");
+        recheck_keys(b, s, nkeys);
     }
     if (s->buckets) {
         wb_strbuf_add(b, " AND ");

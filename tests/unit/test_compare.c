@@ -47,8 +47,8 @@ static void test_diff_plain(void)
         COL("personemail", "character varying(80)", false, true, NULL, NULL),
         COL("phone", "text", false, false, NULL, NULL), /* target-owned */
     };
-    wb_compare_shape s = {"salesforce", "account", 3,    cols, true,
-                          NULL,         NULL,      NULL, 0,    false};
+    wb_compare_shape s = {"salesforce", "account", 3, cols,  true, NULL,
+                          NULL,         NULL,      0, false, NULL};
     WB_CHECK_INT_EQ(wb_compare_sql_diff(&b, &s, "st", "df"), 0);
     WB_CHECK_STR_EQ(
         b.data,
@@ -92,7 +92,8 @@ static void test_diff_lookup_cast_json(void)
         COL("order_date__c", "date", false, true, &day, NULL),
         COL("doc", "json", false, true, NULL, NULL),
     };
-    wb_compare_shape s = {"s", "t", 5, cols, true, NULL, NULL, NULL, 0, false};
+    wb_compare_shape s = {"s",  "t",  5, cols,  true, NULL,
+                          NULL, NULL, 0, false, NULL};
     WB_CHECK_INT_EQ(wb_compare_sql_diff(&b, &s, "st", "df"), 0);
     /* Two key columns, quoted where they are identifiers. */
     WB_CHECK_STR_CONTAINS(b.data, "'(a\"b, k2)=(' || pg_catalog.concat_ws(', "
@@ -126,7 +127,8 @@ static void test_diff_keys_only(void)
 {
     wb_strbuf b = {0};
     wb_compare_col cols[] = {COL("id", "bigint", true, true, NULL, NULL)};
-    wb_compare_shape s = {"s", "t", 1, cols, true, NULL, NULL, NULL, 0, false};
+    wb_compare_shape s = {"s",  "t",  1, cols,  true, NULL,
+                          NULL, NULL, 0, false, NULL};
     WB_CHECK_INT_EQ(wb_compare_sql_diff(&b, &s, "st", "df"), 0);
     /* Nothing to compare but presence. */
     WB_CHECK(strstr(b.data, "IS DISTINCT FROM ROW(") == NULL);
@@ -149,8 +151,8 @@ static void test_diff_from_source(void)
         {"personemail", "character varying(80)", false, true, NULL, NULL,
          "e\"mail"},
     };
-    wb_compare_shape s = {"salesforce", "account", 2,    cols, true,
-                          "portal",     "users",   NULL, 0,    false};
+    wb_compare_shape s = {"salesforce", "account", 2, cols,  true, "portal",
+                          "users",      NULL,      0, false, NULL};
     WB_CHECK_INT_EQ(wb_compare_sql_diff(&b, &s, NULL, "df"), 0);
     /* The source table itself, each column's text read by the target's
      * type, as the stream's text value is. */
@@ -174,8 +176,8 @@ static void test_buckets(void)
          "email"},
         {"phone", "text", false, false, NULL, NULL, "phone"}, /* target's */
     };
-    wb_compare_shape s = {"salesforce", "account", 3,    cols, true,
-                          "portal",     "users",   NULL, 0,    false};
+    wb_compare_shape s = {"salesforce", "account", 3, cols,  true, "portal",
+                          "users",      NULL,      0, false, NULL};
     /* The source: each value as the join casts it; the key's md5 picks
      * the bucket, the row's (key and compared columns) is XORed. */
     WB_CHECK_INT_EQ(wb_compare_sql_buckets(&b, &s, true, 1024), 0);
@@ -239,6 +241,30 @@ static void test_buckets(void)
     wb_strbuf_free(&b);
 }
 
+static void test_diff_recheck(void)
+{
+    wb_strbuf b = {0};
+    wb_compare_col cols[] = {
+        {"external_id__c", "character varying(255)", true, true, NULL, NULL,
+         "id"},
+        {"personemail", "character varying(80)", false, true, NULL, NULL,
+         "email"},
+    };
+    wb_compare_shape s = {"salesforce",   "account", 2,    cols, true,
+                          "portal",       "users",   NULL, 0,    false,
+                          "wb_compare_d1"};
+    WB_CHECK_INT_EQ(wb_compare_sql_diff(&b, &s, NULL, "wb_compare_d2"), 0);
+    /* Both sides only for the first pass's keys. */
+    WB_CHECK_STR_CONTAINS(b.data, "FROM ONLY \"portal\".\"users\" s WHERE "
+                                  "(CAST((s.\"id\")::pg_catalog.text AS "
+                                  "character varying(255))) IN (SELECT k1 "
+                                  "FROM \"pg_temp\".\"wb_compare_d1\")) p");
+    WB_CHECK_STR_CONTAINS(b.data, "WHERE \"external_id__c\" IS NOT NULL AND "
+                                  "(\"external_id__c\") IN (SELECT k1 FROM "
+                                  "\"pg_temp\".\"wb_compare_d1\")) t ON");
+    wb_strbuf_free(&b);
+}
+
 static void test_delete(void)
 {
     wb_strbuf b = {0};
@@ -267,6 +293,7 @@ int main(void)
     WB_RUN(test_diff_keys_only);
     WB_RUN(test_diff_from_source);
     WB_RUN(test_buckets);
+    WB_RUN(test_diff_recheck);
     WB_RUN(test_delete);
     return wbtest_summary();
 }
