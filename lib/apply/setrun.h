@@ -12,7 +12,7 @@
  * batch is applied again row by row so the error names the exact row
  * (wb_apply_set_failed / wb_apply_set_rowmode_until).
  *
- * A run of inserts without a target-side cast may be longer (40000 rows,
+ * A run of inserts without a target-side cast may be longer (16000 rows,
  * still 4 MiB): once it has target.copy_min_rows rows it is streamed with
  * COPY (apply/copyrun.c), and only sent as a set statement when COPY
  * fails.  So a run keeps its rows' values until it is sent (rows below).
@@ -32,9 +32,9 @@
 
 #define WB_RUN_MAX_COLS      256
 #define WB_RUN_MAX_ROWS      1000
-#define WB_RUN_MAX_COPY_ROWS 40000
+#define WB_RUN_MAX_COPY_ROWS 16000
 #define WB_RUN_MAX_BYTES     ((size_t)4 * 1024 * 1024)
-#define WB_RUN_KEYSET        131072 /* > 2 x keys per run (old and new) */
+#define WB_RUN_KEYSET        65536 /* > 2 x keys per run (old and new) */
 /* A full key set would never find a free slot: keep it over twice the
  * longest run's keys, with room to spare for probing. */
 _Static_assert(WB_RUN_KEYSET >= 3 * WB_RUN_MAX_COPY_ROWS,
