@@ -632,6 +632,8 @@ static int copy_access(run_state *st)
     return rc;
 }
 
+static void hook_apply_waiting(void *ud);
+
 /* Connect both sides, check state, work out where to start. */
 static int prepare(run_state *st, wb_lsn *startpos)
 {
@@ -652,6 +654,7 @@ static int prepare(run_state *st, wb_lsn *startpos)
     if ((rc = wb_apply_open(config(st), &st->apply, st->err)) != 0)
         return rc;
     wb_apply_set_rowmode_until(st->apply, st->rowmode_until);
+    wb_apply_on_wait(st->apply, hook_apply_waiting, st);
     wb_progress *progress = wb_apply_progress(st->apply);
     if ((rc = wb_progress_stored_lsn(progress, &stored, st->err)) != 0)
         return rc;
@@ -937,6 +940,17 @@ static int hook_txn_begin(void *ud, wb_lsn commit_lsn, wb_error *err)
 {
     run_state *st = ud;
     return st->resync ? wb_resync_reached(st->resync, commit_lsn, err) : 0;
+}
+
+/* apply/: the applier blocks waiting for the target (a slow target under
+ * a streamed transaction's replay or a re-sync's blocking copy): the
+ * walsender's wal_sender_timeout counts meanwhile, so it gets a status
+ * every second. */
+static void hook_apply_waiting(void *ud)
+{
+    run_state *st = ud;
+    if (st->src && wb_clock_ms() - st->last_status_ms >= 1000)
+        (void)send_status(st, false);
 }
 
 /* resync.c: a blocking copy holds the loop; keep the walsender's

@@ -579,6 +579,12 @@ int wb_apply_mark(wb_apply *a, uint64_t *mark, wb_error *err)
     return rc;
 }
 
+void wb_apply_on_wait(wb_apply *a, void (*fn)(void *ud), void *ud)
+{
+    a->pipe.waiting = fn;
+    a->pipe.waiting_ud = ud;
+}
+
 bool wb_apply_passed(const wb_apply *a, uint64_t mark)
 {
     return a->pipe.answered >= mark;

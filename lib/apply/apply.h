@@ -136,6 +136,10 @@ int wb_apply_kick(wb_apply *a, wb_error *err);
  * once the target has answered all of it, whatever was queued after.
  */
 int wb_apply_mark(wb_apply *a, uint64_t *mark, wb_error *err);
+/* fn(ud) is called about every 100 ms while the applier blocks waiting
+ * for the target (make_room, drain, a COPY's start or end): the source's
+ * walsender still wants its status meanwhile. */
+void wb_apply_on_wait(wb_apply *a, void (*fn)(void *ud), void *ud);
 bool wb_apply_passed(const wb_apply *a, uint64_t mark);
 
 /* Block until every queued statement has its result (a run's COPY is

@@ -201,6 +201,8 @@ int wb_pipe_wait_sent(wb_pipe *p, int timeout_ms, wb_error *err)
         struct pollfd pfd = {.fd = PQsocket(p->conn),
                              .events = POLLIN | POLLOUT};
         poll(&pfd, 1, (int)(left < 100 ? left : 100));
+        if (p->waiting)
+            p->waiting(p->waiting_ud);
         if ((rc = wb_pipe_consume(p, err)) != 0)
             return rc;
     }
@@ -231,6 +233,8 @@ int wb_pipe_wait(wb_pipe *p, int timeout_ms, wb_error *err)
         struct pollfd pfd = {.fd = PQsocket(p->conn),
                              .events = (short)(POLLIN | (rc ? POLLOUT : 0))};
         poll(&pfd, 1, (int)(left < 100 ? left : 100));
+        if (p->waiting)
+            p->waiting(p->waiting_ud);
         if ((rc = wb_pipe_consume(p, err)) != 0)
             return rc;
     }
@@ -257,6 +261,8 @@ static int wait_ready(wb_pipe *p, int timeout_ms, wb_error *err)
                                 "timed out waiting for the target");
         struct pollfd pfd = {.fd = PQsocket(p->conn),
                              .events = (short)(POLLIN | (f ? POLLOUT : 0))};
+        if (p->waiting)
+            p->waiting(p->waiting_ud);
         if (poll(&pfd, 1, (int)(left < 100 ? left : 100)) > 0)
             deadline = wb_clock_ms() + timeout_ms;
         if (!PQconsumeInput(p->conn))

@@ -69,6 +69,10 @@ typedef struct wb_pipe {
     /* Items ever queued and ever answered: a caller's mark (the first
      * after its statements) is passed once answered reaches it. */
     uint64_t pushed, answered;
+    /* Called about every 100 ms while a wait below blocks (NULL: none):
+     * the owner's other connection still has to answer its server. */
+    void (*waiting)(void *ud);
+    void *waiting_ud;
     wb_pipe_item items[WB_PIPE_MAX_ITEMS];
 } wb_pipe;
 

@@ -16,9 +16,12 @@
 #      table copied under the snapshot of a temporary slot once the stream
 #      reaches its consistent point, the stream waiting meanwhile; with a
 #      writer updating, inserting and deleting its rows throughout, the
-#      target ends equal to the source and compare agrees; kill -9 while
-#      it runs, and the next start does it again (the temporary slot
-#      went with the killed walbridge);
+#      target ends equal to the source and compare agrees; while the
+#      stream waits for a slow target (several seconds;
+#      wal_sender_timeout 2 s, status_interval 500ms) walbridge keeps
+#      answering the walsender: no timeout, no reconnect;
+#      kill -9 while it runs, and the next start does it again (the
+#      temporary slot went with the killed walbridge);
 #   d. a composite key of text with a collation ("C": 'B' < 'a' < 'b'), an
 #      enum (in its declared order) and an integer is paged through in
 #      order: every row arrives once.
@@ -145,7 +148,23 @@ EOF
 wb_run_until "$CFG"
 assert_eq "$(q "SELECT count(*) FROM salesforce.nokey")" 20000 "the rows inserted since the slot exists were streamed"
 q "DELETE FROM salesforce.nokey WHERE a % 4 = 0; UPDATE salesforce.nokey SET b = 'drift' WHERE a % 7 = 0" >/dev/null
-wb_start_bg "$CFG"
+# The stream waits while the table is copied and its rows are applied,
+# and the walsender gives up on a client silent for wal_sender_timeout:
+# walbridge goes on sending its status meanwhile.  Here the walsender
+# waits 2 s (walbridge's status_interval is below it, as it must be), and
+# a target trigger makes the copy's rows take several seconds to apply.
+q "CREATE FUNCTION testlog.slow_nokey() RETURNS trigger LANGUAGE plpgsql AS \$\$
+   BEGIN PERFORM pg_sleep(0.0005); RETURN NEW; END \$\$;
+   CREATE TRIGGER slow BEFORE INSERT OR UPDATE ON salesforce.nokey
+   FOR EACH ROW EXECUTE FUNCTION testlog.slow_nokey()" >/dev/null
+CFGC=$WB_WORK/walbridge_c.yaml
+sed "s|^\(  conninfo: \"host=[^\"]*\)\"\$|\1 options='-c wal_sender_timeout=2s'\"|" "$CFG" >"$CFGC"
+sed -i "/^  slot: /a\\  status_interval: 500ms" "$CFGC"
+grep -q "wal_sender_timeout=2s" "$CFGC" || fail "the source's conninfo did not get its wal_sender_timeout"
+grep -q "^  status_interval: 500ms" "$CFGC" || fail "the source section did not get its status_interval"
+TIMEOUTS0=$(grep -c "terminating walsender process due to replication timeout" "$WB_PG_LOG" || true)
+RECONNECTS0=$(grep -c "reconnecting in" "$WB_LOG" || true)
+wb_start_bg "$CFGC"
 BG=$WB_BG_PID
 mkdir -p "$WB_WORK/nokey"
 cat >"$WB_WORK/nokey/update.sql" <<'EOF'
@@ -164,17 +183,22 @@ WPID=$!
 wb_track_pid "$WPID"
 wb_wait_sql 30 "SELECT count(*) > 20 FROM portal.nokey WHERE b LIKE 'u%' OR b = 'i'" t "the writer is writing"
 rc=0
+T0=$SECONDS
 wb_exec "$WB_WORK/resync.c" 120 resync -c "$CFG" --mapping nokey || rc=$?
 assert_eq "$rc" 0 "the re-sync of a table without a key finishes"
+assert_ge "$((SECONDS - T0))" 4 "the re-sync took longer than the walsender's timeout twice over"
 assert_contains "$WB_LOG" "table \"portal.nokey\" has no primary key or replica identity index: mapping \"nokey\" is re-synced by copying the whole table under a snapshot of " \
     "walbridge says it copies the table whole, the stream waiting"
 assert_contains "$WB_LOG" "re-sync of mapping \"nokey\" done: " "and that it is done"
+assert_eq "$(($(grep -c "terminating walsender process due to replication timeout" "$WB_PG_LOG" || true) - TIMEOUTS0))/$(($(grep -c "reconnecting in" "$WB_LOG" || true) - RECONNECTS0))" \
+    0/0 "while the stream waited, walbridge answered the walsender: no timeout, no reconnect"
 sleep 1
 kill "$WPID"
 wait "$WPID" 2>/dev/null || true
 wb_untrack_pid "$WPID"
 wb_bg_check_alive
 wb_stop_bg "$BG"
+q "DROP TRIGGER slow ON salesforce.nokey" >/dev/null
 wb_run_until "$CFG"
 assert_eq "$(q "SELECT count(*) FROM portal.nokey n FULL JOIN salesforce.nokey s USING (a)
                 WHERE n.a IS NULL OR s.a IS NULL OR n.b IS DISTINCT FROM s.b")" 0 \
