@@ -113,7 +113,8 @@ typedef struct applying {
 
 #define SETTLE_MS (60 * 1000)
 
-#define PING_MS 1000 /* a blocked stream still answers the walsender */
+#define PING_MS       1000 /* a blocked stream still answers the walsender */
+#define EXPORT_SAY_MS 3000 /* a snapshot export this slow is logged */
 
 struct wb_resync {
     uv_loop_t *loop;
@@ -1283,6 +1284,34 @@ out:
  * slot waits for every transaction running in the cluster, the target's
  * included when it is the same one.
  */
+typedef struct {
+    wb_resync *r;
+    int64_t since, pinged;
+    bool said;
+} export_wait;
+
+/* Creating the slot waits for every transaction running in the source's
+ * cluster to end (pg_stat_activity's oldest backend_xid): the stream
+ * waits with it, still answering the walsender, and a long wait is said
+ * once, since the lag grows meanwhile. */
+static void export_waiting(void *ud)
+{
+    export_wait *w = ud;
+    int64_t now = wb_clock_ms();
+    if (w->r->ping && now - w->pinged >= PING_MS) {
+        w->r->ping(w->r->ud);
+        w->pinged = now;
+    }
+    if (!w->said && now - w->since >= EXPORT_SAY_MS) {
+        w->said = true;
+        wb_log(WB_LOG_INFO,
+               "re-sync of mapping \"%s\": waiting for the transactions "
+               "running in the source's cluster to end before taking a "
+               "snapshot of \"%s.%s\", the stream waiting too",
+               w->r->jobs->mapping, w->r->jobs->schema, w->r->jobs->table);
+    }
+}
+
 static int export_now(wb_resync *r, wb_error *err)
 {
     char a[WB_LSN_BUFLEN], name[64];
@@ -1292,9 +1321,11 @@ static int export_now(wb_resync *r, wb_error *err)
         (rc = wb_apply_settle(r->a, SETTLE_MS, err)) != 0)
         return rc;
     snprintf(name, sizeof(name), "walbridge_copy_%d", (int)getpid());
+    export_wait w = {r, wb_clock_ms(), wb_clock_ms(), false};
     if ((rc = wb_tablecopy_export(r->src_conninfo, name, &r->block_repl,
                                   r->block_snapshot, sizeof(r->block_snapshot),
-                                  &r->block_at, err)) != 0) {
+                                  &r->block_at, export_waiting, &w, err)) !=
+        0) {
         wb_error_relation(err, j->schema, j->table);
         return rc;
     }

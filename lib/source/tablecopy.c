@@ -2,6 +2,7 @@
  * source/tablecopy.c - source tables read under the slot's snapshot (see
  * tablecopy.h).
  */
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,9 +96,40 @@ fail:
     return rc;
 }
 
+/*
+ * One command's result on a connection that stays responsive: creating a
+ * slot waits for every transaction running in the cluster, a long one
+ * elsewhere included, and the caller's stream must be answered meanwhile.
+ */
+static PGresult *result_waiting(PGconn *c, void (*waiting)(void *ud), void *ud)
+{
+    PGresult *res = NULL, *next;
+    for (;;) {
+        while (PQisBusy(c)) {
+            struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
+            poll(&pfd, 1, 100);
+            if (waiting)
+                waiting(ud);
+            if (!PQconsumeInput(c))
+                break; /* PQgetResult reports the broken connection */
+        }
+        if (!(next = PQgetResult(c)))
+            return res;
+        /* Keep the first result, or the first error after it. */
+        if (!res || (PQresultStatus(next) == PGRES_FATAL_ERROR &&
+                     PQresultStatus(res) != PGRES_FATAL_ERROR)) {
+            PQclear(res);
+            res = next;
+        } else {
+            PQclear(next);
+        }
+    }
+}
+
 int wb_tablecopy_export(const char *conninfo, const char *name, PGconn **repl,
                         char *snapshot, size_t snaplen,
-                        wb_lsn *consistent_point, wb_error *err)
+                        wb_lsn *consistent_point, void (*waiting)(void *ud),
+                        void *ud, wb_error *err)
 {
     char sql[256];
     PGresult *res;
@@ -118,7 +150,8 @@ int wb_tablecopy_export(const char *conninfo, const char *name, PGconn **repl,
                  "CREATE_REPLICATION_SLOT \"%s\" TEMPORARY LOGICAL pgoutput "
                  "EXPORT_SNAPSHOT",
                  name);
-    if ((rc = wb_conn_expect(c, PQexec(c, sql), PGRES_TUPLES_OK, &res,
+    res = PQsendQuery(c, sql) ? result_waiting(c, waiting, ud) : NULL;
+    if ((rc = wb_conn_expect(c, res, PGRES_TUPLES_OK, &res,
                              "could not export a snapshot", err)) != 0) {
         PQfinish(c);
         return rc;

@@ -63,12 +63,15 @@ void wb_tablecopy_close(wb_tablecopy *tc);
  * connection of its own, *repl, which must stay open and idle until the
  * snapshot is imported (wb_tablecopy_open), then be closed (the slot goes
  * with it).  Every transaction that commits before *consistent_point is
- * in the snapshot, none after.  WB_ECONN, WB_ESQL (no REPLICATION
- * privilege, no free slot), WB_EPROTO.
+ * in the snapshot, none after.  Creating the slot waits for every
+ * transaction running in the cluster to end, however long: waiting(ud),
+ * if not NULL, is called about every 100 ms meanwhile.  WB_ECONN, WB_ESQL
+ * (no REPLICATION privilege, no free slot), WB_EPROTO.
  */
 int wb_tablecopy_export(const char *conninfo, const char *name, PGconn **repl,
                         char *snapshot, size_t snaplen,
-                        wb_lsn *consistent_point, wb_error *err);
+                        wb_lsn *consistent_point, void (*waiting)(void *ud),
+                        void *ud, wb_error *err);
 
 /* A cancel handle (PQgetCancel) for another thread to stop a statement
  * with (PQcancel); freed by the caller with PQfreeCancel. */

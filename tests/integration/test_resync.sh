@@ -182,13 +182,38 @@ PGAPPNAME=wbt_writer pgbench -n -c 2 -j 2 -T 600 -R 200 -f "$WB_WORK/nokey/updat
 WPID=$!
 wb_track_pid "$WPID"
 wb_wait_sql 30 "SELECT count(*) > 20 FROM portal.nokey WHERE b LIKE 'u%' OR b = 'i'" t "the writer is writing"
+# A transaction of another database holds an xid: the snapshot waits for
+# it to end (as a slot's creation does), the stream with it.  It ends 5 s
+# after walbridge said so, twice the walsender's timeout.
+PGAPPNAME=wbt_hold PGOPTIONS="-c client_min_messages=warning" psql -X -qAt -d postgres \
+    -c "BEGIN" -c "SELECT pg_current_xact_id()" -c "SELECT pg_sleep(60)" -c "COMMIT" \
+    >/dev/null 2>&1 &
+HOLD=$!
+wb_track_pid "$HOLD"
+wb_wait_sql 10 "SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND application_name = 'wbt_hold'" t \
+    "a transaction of another database holds an xid"
+(
+    for _ in $(seq 900); do
+        grep -q "waiting for the transactions running in the source's cluster" "$WB_LOG" && break
+        sleep 0.1
+    done
+    sleep 5
+    wb_psql_admin -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'wbt_hold'" >/dev/null
+) &
+UNHOLD=$!
+wb_track_pid "$UNHOLD"
 rc=0
 T0=$SECONDS
 wb_exec "$WB_WORK/resync.c" 120 resync -c "$CFG" --mapping nokey || rc=$?
+wait "$HOLD" "$UNHOLD" 2>/dev/null || true
+wb_untrack_pid "$HOLD"
+wb_untrack_pid "$UNHOLD"
 assert_eq "$rc" 0 "the re-sync of a table without a key finishes"
 assert_ge "$((SECONDS - T0))" 4 "the re-sync took longer than the walsender's timeout twice over"
 assert_contains "$WB_LOG" "table \"portal.nokey\" has no primary key or replica identity index: mapping \"nokey\" is re-synced by copying the whole table under a snapshot of " \
     "walbridge says it copies the table whole, the stream waiting"
+assert_contains "$WB_LOG" "re-sync of mapping \"nokey\": waiting for the transactions running in the source's cluster to end before taking a snapshot of \"portal.nokey\", the stream waiting too" \
+    "it says that the snapshot waits for a long transaction"
 assert_contains "$WB_LOG" "re-sync of mapping \"nokey\" done: " "and that it is done"
 assert_eq "$(($(grep -c "terminating walsender process due to replication timeout" "$WB_PG_LOG" || true) - TIMEOUTS0))/$(($(grep -c "reconnecting in" "$WB_LOG" || true) - RECONNECTS0))" \
     0/0 "while the stream waited, walbridge answered the walsender: no timeout, no reconnect"
