@@ -49,6 +49,9 @@ typedef struct compare_run {
     wb_arena *row_arena, *shape_arena;
     wb_compare_report *rep;
     wb_error *err;
+    /* same_sessions() ran: the target's session has the source's output
+     * settings; pg_hash: both servers' hashtext agree. */
+    bool sessions_alike, pg_hash;
 } compare_run;
 
 /* One pass's stage: the projection's shape, learnt from its first row. */
@@ -170,6 +173,23 @@ static int stage_shape(compare_run *x, const wb_config_mapping *m, stage *st,
     return rc;
 }
 
+/* COPY into the stage, created before. */
+static int stage_open(compare_run *x, stage *st)
+{
+    wb_strbuf sql = {0};
+    wb_strbuf_add(&sql, "COPY ");
+    wb_strbuf_append_rel(&sql, "pg_temp", st->name);
+    wb_strbuf_add(&sql, " FROM STDIN");
+    int rc = sql.err
+                 ? wb_error_set(x->err, WB_ENOMEM, "out of memory")
+                 : wb_conn_expect(x->tgt, PQexec(x->tgt, sql.data),
+                                  PGRES_COPY_IN, NULL,
+                                  "could not fill the compare's stage", x->err);
+    wb_strbuf_free(&sql);
+    st->copying = rc == 0;
+    return rc;
+}
+
 static int stage_create(compare_run *x, const wb_config_mapping *m, stage *st,
                         const wb_target_op *op)
 {
@@ -182,20 +202,11 @@ static int stage_create(compare_run *x, const wb_config_mapping *m, stage *st,
         return wb_error_set(x->err, WB_ENOMEM, "out of memory");
     }
     rc = exec_cmd(x, x->tgt, sql.data, "could not create the compare's stage");
-    wb_strbuf_reset(&sql);
+    wb_strbuf_free(&sql);
     if (rc == 0) {
         st->created = true;
-        wb_strbuf_add(&sql, "COPY ");
-        wb_strbuf_append_rel(&sql, "pg_temp", st->name);
-        wb_strbuf_add(&sql, " FROM STDIN");
-        rc = sql.err
-                 ? wb_error_set(x->err, WB_ENOMEM, "out of memory")
-                 : wb_conn_expect(x->tgt, PQexec(x->tgt, sql.data),
-                                  PGRES_COPY_IN, NULL,
-                                  "could not fill the compare's stage", x->err);
-        st->copying = rc == 0;
+        rc = stage_open(x, st);
     }
-    wb_strbuf_free(&sql);
     return rc;
 }
 
@@ -312,26 +323,22 @@ static int stage_from_config(compare_run *x, const wb_config_mapping *m,
     return rc;
 }
 
-/*
- * Can the target's database work the projection out itself?  A built-in
- * mapping that only copies columns (no values, no filter) into a table of
- * the source's own database: each target value is the source column's
- * text read by the target column's type, as the stream's text value is,
- * so the join reads the source table directly (one statement, one
- * snapshot of both) instead of a stage walbridge filled.
- */
-static bool in_sql(const wb_config *cfg, const wb_config_mapping *m)
-{
-    const char *t = cfg->target.conninfo;
-    return !m->plugin.path && m->nvalues == 0 && !m->filter &&
-           (!t || !*t || strcmp(t, cfg->source.conninfo) == 0);
-}
-
-/* The source's database can work the projection out (buckets_pass): the
- * same mappings as in_sql(), whatever the target's database. */
+/* The source's database can work the projection out: a built-in mapping
+ * that only copies columns (no values, no filter), each target value the
+ * source column's text read by the target column's type, as the stream's
+ * text value is (buckets_pass). */
 static bool by_buckets(const wb_config_mapping *m)
 {
     return !m->plugin.path && m->nvalues == 0 && !m->filter;
+}
+
+/* ... and the target's database too, being the source's own: the join
+ * reads the source table directly (one statement, one snapshot of both)
+ * instead of a stage walbridge filled. */
+static bool in_sql(const wb_config *cfg, const wb_config_mapping *m)
+{
+    const char *t = cfg->target.conninfo;
+    return by_buckets(m) && (!t || !*t || strcmp(t, cfg->source.conninfo) == 0);
 }
 
 /* Stream the source's rows of buckets (text, the shape's columns) into
@@ -340,20 +347,9 @@ static int stage_buckets(compare_run *x, const wb_compare_shape *shape,
                          stage *st, const char *buckets)
 {
     wb_strbuf sql = {0};
-    int rc;
-    wb_strbuf_add(&sql, "COPY ");
-    wb_strbuf_append_rel(&sql, "pg_temp", st->name);
-    wb_strbuf_add(&sql, " FROM STDIN");
-    if (sql.err)
-        return wb_error_set(x->err, WB_ENOMEM, "out of memory");
-    rc = wb_conn_expect(x->tgt, PQexec(x->tgt, sql.data), PGRES_COPY_IN, NULL,
-                        "could not fill the compare's stage", x->err);
-    wb_strbuf_reset(&sql);
-    if (rc) {
-        wb_strbuf_free(&sql);
+    int rc = stage_open(x, st);
+    if (rc)
         return rc;
-    }
-    st->copying = true;
     if (wb_compare_sql_bucket_rows(&sql, shape, buckets, NBUCKETS) != 0)
         rc = wb_error_set(x->err, WB_ENOMEM, "out of memory");
     else
@@ -509,19 +505,39 @@ static int join_pass(compare_run *x, const wb_config_mapping *m,
     return rc;
 }
 
+/* A mapping by_buckets() accepts: its stage's columns from its definition
+ * (st), and the shape of its comparison, read from its source table. */
+static int projection_shape(compare_run *x, const wb_config_mapping *m,
+                            const wb_compare_table *t, stage *st,
+                            wb_compare_shape *shape)
+{
+    wb_target_op op;
+    const char **src;
+    int rc = config_op(x, m, &op, &src);
+    if (rc == 0)
+        rc = stage_shape(x, m, st, &op, src);
+    if (rc)
+        return rc;
+    *shape = (wb_compare_shape){.schema = m->to.schema,
+                                .table = m->to.table,
+                                .ncols = st->ncols,
+                                .cols = st->cols,
+                                .extras = t->extra_counted,
+                                .from_schema = m->from.schema,
+                                .from_table = m->from.table};
+    return 0;
+}
+
 /* One pass of a mapping in_sql() accepts: one statement reads both.  The
  * source's rows are counted meanwhile, on the source's connection. */
 static int sql_pass(compare_run *x, const wb_config_mapping *m,
                     wb_compare_table *t, int n)
 {
-    wb_target_op op;
-    const char **src;
     stage st;
+    wb_compare_shape shape;
     wb_strbuf sql = {0};
     memset(&st, 0, sizeof(st));
-    int rc = config_op(x, m, &op, &src);
-    if (rc == 0)
-        rc = stage_shape(x, m, &st, &op, src);
+    int rc = projection_shape(x, m, t, &st, &shape);
     if (rc)
         return rc;
     wb_strbuf_add(&sql, "SELECT count(*) FROM ONLY ");
@@ -532,17 +548,6 @@ static int sql_pass(compare_run *x, const wb_config_mapping *m,
     }
     bool counting = PQsendQuery(x->src, sql.data) == 1;
     wb_strbuf_free(&sql);
-    wb_compare_shape shape = {m->to.schema,
-                              m->to.table,
-                              st.ncols,
-                              st.cols,
-                              t->extra_counted,
-                              m->from.schema,
-                              m->from.table,
-                              NULL,
-                              0,
-                              false,
-                              NULL};
     rc = join_pass(x, m, t, &shape, NULL, n);
     if (!counting)
         return rc ? rc
@@ -559,48 +564,15 @@ static int sql_pass(compare_run *x, const wb_config_mapping *m,
     return rc ? rc : rc2;
 }
 
-/*
- * Across databases, a mapping that only copies columns: the source's
- * database works its projection out (each value cast to the target
- * column's type, as the join does) and both sides sum it up per bucket of
- * keys (count and XOR of row hashes, compare_sql.c); only the rows of
- * buckets that differ are staged, as the source's text, and joined with
- * the target's rows of those buckets.  Both sessions first take the
- * source's output settings (DateStyle, TimeZone, ...) so that the same
- * values hash the same.  The bucket sums and the staged rows are read in
- * one REPEATABLE READ transaction of the source.
- * Returns 1 when the source's database cannot work it out (a target type
- * it lacks): the caller stages every row instead.
- */
-static int buckets_pass(compare_run *x, const wb_config_mapping *m,
-                        wb_compare_table *t, int n)
+/* Once per run, before the first bucket sums: the target's session takes
+ * the source's output settings (so that the same values hash the same),
+ * and both servers' hash functions are probed (x->pg_hash). */
+static int same_sessions(compare_run *x)
 {
-    wb_target_op op;
-    const char **src;
-    stage st;
-    wb_strbuf sql = {0}, list = {0};
-    PGresult *sr = NULL, *tr = NULL;
-    memset(&st, 0, sizeof(st));
-    snprintf(st.name, sizeof(st.name), "wb_compare_s%d", n);
-    int rc = config_op(x, m, &op, &src);
-    if (rc == 0)
-        rc = stage_shape(x, m, &st, &op, src);
-    if (rc)
-        return rc;
-    for (size_t i = 0; i < st.ncols; i++)
-        if (st.cols[i].lookup || !st.cols[i].src)
-            return 1; /* worked out on the target only */
-    wb_compare_shape shape = {m->to.schema,
-                              m->to.table,
-                              st.ncols,
-                              st.cols,
-                              t->extra_counted,
-                              m->from.schema,
-                              m->from.table,
-                              NULL,
-                              0,
-                              false,
-                              NULL};
+    PGresult *sr = NULL;
+    int rc;
+    if (x->sessions_alike)
+        return 0;
     static const char *const settings =
         "SELECT pg_catalog.current_setting('DateStyle'), "
         "pg_catalog.current_setting('IntervalStyle'), "
@@ -643,9 +615,44 @@ static int buckets_pass(compare_run *x, const wb_config_mapping *m,
         PQclear(ps);
         return rc;
     }
-    shape.pg_hash = strcmp(PQgetvalue(ps, 0, 0), PQgetvalue(pt, 0, 0)) == 0;
+    x->pg_hash = strcmp(PQgetvalue(ps, 0, 0), PQgetvalue(pt, 0, 0)) == 0;
     PQclear(ps);
     PQclear(pt);
+    x->sessions_alike = true;
+    return 0;
+}
+
+/*
+ * Across databases, a mapping that only copies columns: the source's
+ * database works its projection out (each value cast to the target
+ * column's type, as the join does) and both sides sum it up per bucket of
+ * keys (count and XOR of row hashes, compare_sql.c); only the rows of
+ * buckets that differ are staged, as the source's text, and joined with
+ * the target's rows of those buckets.  Both sessions first take the
+ * source's output settings (DateStyle, TimeZone, ...) so that the same
+ * values hash the same.  The bucket sums and the staged rows are read in
+ * one REPEATABLE READ transaction of the source.
+ * Returns 1 when the source's database cannot work it out (a target type
+ * it lacks): the caller stages every row instead.
+ */
+static int buckets_pass(compare_run *x, const wb_config_mapping *m,
+                        wb_compare_table *t, int n)
+{
+    stage st;
+    wb_compare_shape shape;
+    wb_strbuf sql = {0}, list = {0};
+    PGresult *sr = NULL, *tr = NULL;
+    memset(&st, 0, sizeof(st));
+    snprintf(st.name, sizeof(st.name), "wb_compare_s%d", n);
+    int rc = projection_shape(x, m, t, &st, &shape);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < st.ncols; i++)
+        if (st.cols[i].lookup || !st.cols[i].src)
+            return 1; /* worked out on the target only */
+    if ((rc = same_sessions(x)) != 0)
+        return rc;
+    shape.pg_hash = x->pg_hash;
     if ((rc = exec_cmd(x, x->src, "BEGIN ISOLATION LEVEL REPEATABLE READ",
                        "could not start reading the source")) != 0)
         return rc;

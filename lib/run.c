@@ -34,7 +34,11 @@
 #include "run.h"
 #include "sync.h"
 
-#define TICK_MS         100
+#define TICK_MS 100
+/* While the stream is not read (back-pressure, or the applier or a
+ * re-sync holding the loop), the walsender gets a status this often: its
+ * keepalive requests go unseen meanwhile. */
+#define ANSWER_MS       1000
 #define UNTIL_PING_MS   200
 #define STOP_TIMEOUT_MS 5000
 #define SLOT_WAIT_MS    15000
@@ -527,8 +531,11 @@ static void on_timer(uv_timer_t *h)
         fail(st, rc);
         return;
     }
+    /* A paused source is not read: the walsender's keepalive requests go
+     * unseen, and its wal_sender_timeout may be below status_interval. */
     if (now - st->last_status_ms >=
-        (int64_t)config(st)->source.status_interval_ms) {
+            (int64_t)config(st)->source.status_interval_ms ||
+        (st->src_paused && now - st->last_status_ms >= ANSWER_MS)) {
         if ((rc = send_status(st, false)) != 0) {
             fail(st, rc);
             return;
@@ -949,7 +956,7 @@ static int hook_txn_begin(void *ud, wb_lsn commit_lsn, wb_error *err)
 static void hook_apply_waiting(void *ud)
 {
     run_state *st = ud;
-    if (st->src && wb_clock_ms() - st->last_status_ms >= 1000)
+    if (st->src && wb_clock_ms() - st->last_status_ms >= ANSWER_MS)
         (void)send_status(st, false);
 }
 

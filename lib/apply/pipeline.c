@@ -338,7 +338,8 @@ int wb_pipe_copy_begin(wb_pipe *p, const char *sql, int timeout_ms,
 int wb_pipe_copy_put(wb_pipe *p, const char *data, size_t len, wb_error *err)
 {
     if (PQputCopyData(p->conn, data, (int)len) != 1)
-        return wb_pipe_send_failed(p, "could not send COPY data", err);
+        return wb_pipe_send_failed(p, "could not send COPY data to the target",
+                                   err);
     return queued_bytes(p, len, err);
 }
 
@@ -352,7 +353,8 @@ int wb_pipe_copy_end(wb_pipe *p, const char *abort, int timeout_ms,
         if ((rc = wb_pipe_wait_sent(p, timeout_ms, err)) != 0)
             return rc;
     if (r < 0)
-        return wb_pipe_send_failed(p, "could not end COPY", err);
+        return wb_pipe_send_failed(p, "could not end a COPY on the target",
+                                   err);
     p->copying = false;
     if ((rc = wait_ready(p, timeout_ms, err)) != 0)
         return rc;

@@ -61,6 +61,8 @@ typedef struct wb_setrun {
     bool failed;          /* a set-based statement failed */
     wb_coltype *coltypes; /* of every mapping target, read at open */
     size_t ncoltypes;
+    uint32_t *index; /* over coltypes, by name (setrun.c) */
+    size_t index_cap;
     wb_setrun_run *run; /* the run being collected (allocated once) */
 } wb_setrun;
 

@@ -197,10 +197,10 @@ rc=0
 wb_stop_bg || rc=$?
 assert_eq "$rc" 0 "walbridge stopped cleanly"
 # libpq notices the closed connection on a read ("lost the target
-# connection") or on a send ("could not send to the target"), whichever
-# comes first: either way it is a lost connection, retried, and not a
-# target that refuses COPY.
-grep -qE "lost the target connection|could not send to the target: server closed the connection" "$WB_LOG" ||
+# connection") or on a send (a statement, COPY data or the COPY's end),
+# whichever comes first: either way it is a lost connection, retried, and
+# not a target that refuses COPY.
+grep -qE "lost the target connection|could not (send|send COPY data|end a COPY) (to|on) the target: server closed the connection" "$WB_LOG" ||
     fail "the terminated backend was not reported as a lost connection"
 ok "the terminated backend was reported as a lost connection"
 assert_not_contains "$WB_LOG" 'COPY into "public.bulk_dst0"' "and not taken for a target refusing COPY"

@@ -2,6 +2,7 @@
  * test_setrun.c - which operations may join a set-based run, and the key
  * set that cuts a run at a repeated key.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,39 @@ static void test_coltype(void)
     WB_CHECK(wb_setrun_coltype(&s, "s", "t", "tags") == NULL);
     WB_CHECK(wb_setrun_coltype(&s, "s", "other", "a") == NULL);
     wb_setrun_free(&s);
+}
+
+/* Many tables' columns: every one found by its three names, each name's
+ * boundary counted ("ab"."c" is not "a"."bc"), past the index's growth. */
+static void test_coltype_many(void)
+{
+    wb_setrun s;
+    char t[16], c[16], ty[16];
+    memset(&s, 0, sizeof(s));
+    for (int i = 0; i < 40; i++)
+        for (int j = 0; j < 25; j++) {
+            snprintf(t, sizeof(t), "t%d", i);
+            snprintf(c, sizeof(c), "c%d", j);
+            snprintf(ty, sizeof(ty), "%d", 1000 + i * 25 + j);
+            WB_CHECK_INT_EQ(wb_setrun_add_coltype(&s, "s", t, c, ty, 25), 0);
+        }
+    WB_CHECK_INT_EQ(wb_setrun_add_coltype(&s, "ab", "c", "d", "7", 25), 0);
+    WB_CHECK_INT_EQ(wb_setrun_add_coltype(&s, "s2", "t0", "c0", "9", 25), 0);
+    for (int i = 0; i < 40; i++)
+        for (int j = 0; j < 25; j++) {
+            snprintf(t, sizeof(t), "t%d", i);
+            snprintf(c, sizeof(c), "c%d", j);
+            snprintf(ty, sizeof(ty), "%d", 1000 + i * 25 + j);
+            const char *got = wb_setrun_coltype(&s, "s", t, c);
+            WB_CHECK(got && strcmp(got, ty) == 0);
+        }
+    WB_CHECK_STR_EQ(wb_setrun_coltype(&s, "ab", "c", "d"), "7");
+    WB_CHECK_STR_EQ(wb_setrun_coltype(&s, "s2", "t0", "c0"), "9");
+    WB_CHECK(wb_setrun_coltype(&s, "a", "bc", "d") == NULL);
+    WB_CHECK(wb_setrun_coltype(&s, "s", "t0", "c25") == NULL);
+    WB_CHECK(wb_setrun_coltype(&s, "s", "t40", "c0") == NULL);
+    wb_setrun_free(&s);
+    WB_CHECK(wb_setrun_coltype(&s, "s", "t0", "c0") == NULL);
 }
 
 static void test_eligible(void)
@@ -179,6 +213,7 @@ static void test_nocopy(void)
 int main(void)
 {
     WB_RUN(test_coltype);
+    WB_RUN(test_coltype_many);
     WB_RUN(test_eligible);
     WB_RUN(test_keyset);
     WB_RUN(test_nocopy);
