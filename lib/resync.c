@@ -61,6 +61,7 @@ typedef struct keyset {
 typedef struct row {
     wb_tuple tup;
     key k;
+    int64_t commit_time; /* its last writer's, or 0: the chunk's read time */
 } row;
 
 /* One mapping being re-synced. */
@@ -71,6 +72,8 @@ typedef struct job {
     char *started;        /* its sync state's started_at ("" unknown) */
     int64_t rows;         /* rows stored as read */
     int64_t dropped;      /* rows left to the stream (changed meanwhile) */
+    bool by_commit_time;  /* its conflict policy weighs commit times */
+    bool said_untracked;  /* ... and the source does not track them */
     bool described;
     wb_arena *arena; /* the table's description */
     wb_tablecopy_rel rel;
@@ -512,6 +515,7 @@ static int add_jobs(wb_resync *r, const wb_sync_rows *rows)
         j->cursor = s->cursor ? strdup(s->cursor) : NULL;
         j->started = strdup(s->started_at ? s->started_at : "");
         j->rows = s->rows;
+        j->by_commit_time = wb_conflict_by_commit_time(&m->conflict);
         j->arena = wb_arena_create(16 * 1024, 0);
         if (!j->mapping || !j->schema || !j->table || !j->arena ||
             !j->started || (s->cursor && !j->cursor)) {
@@ -597,6 +601,26 @@ static int read_snapshot(wb_resync *r)
 
 /* Thread pool: read the chunk of the first job (or, for a refresh, the
  * sync state).  Only the chunk's fields and its own connections. */
+/* A mapping resolving conflicts by commit time: its rows carry their own
+ * (pg_xact_commit_timestamp(xmin)) when the source tracks them, else the
+ * time they were read (said_untracked() says so, on the main thread). */
+static int commit_times(wb_tablecopy *tc, wb_tablecopy_rel *rel, wb_error *err)
+{
+    return wb_tablecopy_tracks_commit_times(tc, &rel->commit_times, err);
+}
+
+static void said_untracked(job *j, bool tracked)
+{
+    if (!j->by_commit_time || tracked || j->said_untracked)
+        return;
+    j->said_untracked = true;
+    wb_log(WB_LOG_INFO,
+           "mapping \"%s\" resolves conflicts by commit time, but the "
+           "source does not track commit timestamps: re-synced rows carry "
+           "the time they were read",
+           j->mapping);
+}
+
 static void read_chunk(uv_work_t *w)
 {
     wb_resync *r = w->data;
@@ -624,7 +648,9 @@ static void read_chunk(uv_work_t *w)
     if (!j->described) {
         wb_config_table t = {.schema = j->schema, .table = j->table};
         if ((rc = wb_tablecopy_describe(r->tc, &t, j->arena, &j->rel,
-                                        &r->err)) != 0)
+                                        &r->err)) != 0 ||
+            (j->by_commit_time &&
+             (rc = commit_times(r->tc, &j->rel, &r->err)) != 0))
             goto out;
         j->described = true;
     }
@@ -643,9 +669,7 @@ static void read_chunk(uv_work_t *w)
              wb_tablecopy_start_chunk(r->tc, &j->rel, r->binary, r->read_cursor,
                                       r->read_limit, &r->err)) != 0)
         goto out;
-    wb_copyrow_init(
-        &rd, r->binary,
-        (uint16_t)(j->rel.rel.natts + (r->binary ? j->rel.norder : 0)));
+    wb_copyrow_init(&rd, r->binary, wb_tablecopy_ncols(&j->rel, r->binary));
     for (;;) {
         char *buf;
         int n = wb_tablecopy_read(r->tc, &buf, &r->err);
@@ -681,6 +705,8 @@ static void read_chunk(uv_work_t *w)
             break;
         }
         rw->tup = t; /* with the key's text columns (binary), for the cursor */
+        rw->commit_time =
+            wb_tablecopy_row_commit_time(&j->rel, r->binary, &t, 0);
         /* What the row takes here, not on the wire: its values, their
          * descriptors and its key (many narrow columns cost more than
          * their bytes). */
@@ -736,6 +762,8 @@ static void chunk_read(uv_work_t *w, int status)
         start_next(r);
         return;
     }
+    if (r->rc == 0 && r->jobs && r->jobs->described)
+        said_untracked(r->jobs, r->jobs->rel.commit_times);
     if (r->rc == 0 && r->block_wanted) {
         r->block_wanted = false;
         r->state = CHUNK_EXPORT;
@@ -1078,8 +1106,14 @@ int wb_resync_pump(wb_resync *r, wb_error *err)
         if (wb_apply_backlogged(r->a) &&
             (rc = wb_apply_make_room(r->a, ROOM_WAIT_MS, err)) != 0)
             return rc;
-        wb_copied_row cr = {&j->rel.rel, j->rel_version, &rw->tup,      only,
-                            1,           ap->hw,         ap->read_time, true};
+        wb_copied_row cr = {&j->rel.rel,
+                            j->rel_version,
+                            &rw->tup,
+                            only,
+                            1,
+                            ap->hw,
+                            rw->commit_time ? rw->commit_time : ap->read_time,
+                            true};
         if ((rc = wb_dispatch_copied_row(r->d, &cr)) != 0)
             return rc;
         routed++;
@@ -1199,9 +1233,12 @@ static int copy_blocked(wb_resync *r, wb_lsn at, wb_error *err)
         rc = err->code ? err->code : WB_ENOMEM;
         goto out;
     }
+    if (j->by_commit_time && (rc = commit_times(tc, &tr, err)) != 0)
+        goto out;
+    said_untracked(j, tr.commit_times);
     if ((rc = wb_tablecopy_start(tc, &tr, r->binary, err)) != 0)
         goto out;
-    wb_copyrow_init(&rd, r->binary, tr.rel.natts);
+    wb_copyrow_init(&rd, r->binary, wb_tablecopy_ncols(&tr, r->binary));
     const wb_config_mapping *only[1] = {m};
     for (;;) {
         char *buf;
@@ -1225,8 +1262,17 @@ static int copy_blocked(wb_resync *r, wb_lsn at, wb_error *err)
         if (wb_apply_backlogged(r->a) &&
             (rc = wb_apply_make_room(r->a, ROOM_WAIT_MS, err)) != 0)
             goto out;
-        wb_copied_row cr = {&tr.rel, e->generation,   &tup, only, 1,
-                            at,      wb_pgtime_now(), true};
+        int64_t now_pg = wb_pgtime_now();
+        wb_copied_row cr = {
+            &tr.rel,
+            e->generation,
+            &tup,
+            only,
+            1,
+            at,
+            wb_tablecopy_row_commit_time(&tr, r->binary, &tup, now_pg),
+            true};
+        tup.ncols = tr.rel.natts;
         if ((rc = wb_dispatch_copied_row(r->d, &cr)) != 0)
             goto out;
         rows++;

@@ -96,6 +96,7 @@ typedef struct copier {
     wb_lsn lsn;
     int64_t commit_time;
     bool binary;
+    bool commit_times; /* the source tracks them (a policy may need them) */
     const char *slot;
     wb_error *err;
     /* progress lines */
@@ -184,10 +185,12 @@ static int copy_table(copier *x, table_copy *tcp, wb_sync_stop_fn stop,
     wb_relcache_entry *e = wb_relcache_update(x->relcache, &tr.rel, x->err);
     if (!e)
         return x->err->code ? x->err->code : WB_ENOMEM;
+    for (size_t i = 0; i < tcp->nmaps && x->commit_times; i++)
+        tr.commit_times = tr.commit_times ||
+                          wb_conflict_by_commit_time(&tcp->maps[i]->conflict);
     if ((rc = wb_tablecopy_start(x->tc, &tr, x->binary, x->err)) != 0)
         return rc;
-    wb_copyrow_init(&rd, x->binary,
-                    (uint16_t)(tr.rel.natts + (x->binary ? tr.norder : 0)));
+    wb_copyrow_init(&rd, x->binary, wb_tablecopy_ncols(&tr, x->binary));
     wb_strbuf_reset(&x->cursor);
     for (;;) {
         char *buf;
@@ -210,13 +213,16 @@ static int copy_table(copier *x, table_copy *tcp, wb_sync_stop_fn stop,
             continue;
         if ((rc = note_cursor(x, &tr, &t)) != 0)
             return rc;
+        /* A policy by commit time weighs the row's own commit against
+         * the target's, not the copy's time. */
+        int64_t commit_time =
+            wb_tablecopy_row_commit_time(&tr, x->binary, &t, x->commit_time);
         t.ncols = tr.rel.natts; /* the key's text is the cursor's only */
         if (wb_apply_backlogged(x->a) &&
             (rc = wb_apply_make_room(x->a, ROOM_WAIT_MS, x->err)) != 0)
             return rc;
-        wb_copied_row cr = {&tr.rel,        e->generation, &t,
-                            tcp->maps,      tcp->nmaps,    x->lsn,
-                            x->commit_time, false};
+        wb_copied_row cr = {&tr.rel,    e->generation, &t,          tcp->maps,
+                            tcp->nmaps, x->lsn,        commit_time, false};
         if ((rc = wb_dispatch_copied_row(x->d, &cr)) != 0)
             return rc;
         rows++;
@@ -295,6 +301,28 @@ static void free_tables(table_copy *t, size_t n)
     free(t);
 }
 
+/* Rows copied for a mapping resolving conflicts by commit time carry
+ * their own (pg_xact_commit_timestamp(xmin)) when the source tracks them;
+ * else the copy's time, said once. */
+static int commit_times(copier *x, const wb_config *cfg)
+{
+    const wb_config_mapping *m = NULL;
+    for (size_t i = 0; i < cfg->nmappings && !m; i++)
+        if (cfg->mappings[i].enabled && cfg->mappings[i].initial_copy &&
+            wb_conflict_by_commit_time(&cfg->mappings[i].conflict))
+            m = &cfg->mappings[i];
+    if (!m)
+        return 0;
+    int rc = wb_tablecopy_tracks_commit_times(x->tc, &x->commit_times, x->err);
+    if (rc == 0 && !x->commit_times)
+        wb_log(WB_LOG_INFO,
+               "mapping \"%s\" resolves conflicts by commit time, but the "
+               "source does not track commit timestamps: copied rows carry "
+               "the copy's time",
+               m->name);
+    return rc;
+}
+
 int wb_sync_copy(wb_dispatch *d, wb_apply *a, const char *snapshot, wb_lsn lsn,
                  int64_t commit_time, bool binary, wb_sync_stop_fn stop,
                  void *ud, wb_error *err)
@@ -325,7 +353,8 @@ int wb_sync_copy(wb_dispatch *d, wb_apply *a, const char *snapshot, wb_lsn lsn,
         goto out;
     }
     if ((rc = wb_tablecopy_open(cfg->source.conninfo, snapshot, &x.tc, err)) !=
-        0)
+            0 ||
+        (rc = commit_times(&x, cfg)) != 0)
         goto out;
     wb_log(WB_LOG_INFO,
            "copying the existing rows of %zu table%s as of %s (%s values)",

@@ -132,7 +132,12 @@ static bool conflict_x_cols(wb_strbuf *sql, const wb_sql_conflict_shape *c)
         else
             ok = ok && add(sql, "false");
         ok = ok && add(sql, " AS ") && sql_jname(sql, "o", j) && add(sql, ", ");
-        if (c->clock)
+        /* A copied row's commit is no place in the clock's order: its
+         * commit time decides (x.w). */
+        if (c->clock && op->unordered)
+            ok = ok && add(sql, "NULL::bool AS ") && sql_jname(sql, "l", j) &&
+                 add(sql, ", ");
+        else if (c->clock)
             ok = ok && sql_clock_lookup(sql, c, v->column) &&
                  add(sql, " AS ") && sql_jname(sql, "l", j) && add(sql, ", ");
     }

@@ -162,13 +162,13 @@ char *wb_stmt_shape_key(const wb_target_op *op, unsigned gen, char *buf,
     char *k = n <= buflen ? buf : malloc(n);
     if (!k)
         return NULL;
-    /* "<kind><i|-><s|->\x1f<schema>\x1f<table>\x1f<key>\x1e...\x1f<set>\x1e..."
+    /* "<kind><i|-><s|-><C|U|->\x1f<schema>\x1f<table>\x1f<key>\x1e...\x1f<set>\x1e..."
      */
     size_t len = 0;
     k[len++] = (char)('0' + (int)op->kind);
     k[len++] = op->insert_if_missing ? 'i' : '-';
     k[len++] = op->skip_unchanged ? 's' : '-';
-    k[len++] = op->conflict ? 'C' : '-';
+    k[len++] = !op->conflict ? '-' : op->unordered ? 'U' : 'C';
     k[len++] = '\x1f';
     if (op->conflict) { /* the policy and owners: the mapping's, as of */
         char g[16];     /* this configuration */

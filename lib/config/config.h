@@ -111,6 +111,12 @@ typedef struct wb_config_conflict {
     wb_config_pos *source_owns_pos, *target_owns_pos;
 } wb_config_conflict;
 
+/* Does the policy compare commit times (last_writer_wins by commit_time)? */
+static inline bool wb_conflict_by_commit_time(const wb_config_conflict *c)
+{
+    return c->resolve == WB_CONFLICT_LAST_WRITER_WINS && c->by_commit_time;
+}
+
 typedef struct wb_plugin_node wb_plugin_node; /* walbridge/plugin.h */
 
 typedef struct wb_config_mapping {

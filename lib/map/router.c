@@ -291,6 +291,7 @@ static int set_conflict(emit_ctx *x, const wb_plugin_op *op, wb_target_op *t)
     const wb_config_conflict *cf = &x->in->m->conflict;
     t->conflict = cf;
     t->commit_time = x->c->commit_time;
+    t->unordered = x->c->only != NULL;
     t->from_schema = x->in->m->from.schema;
     t->from_table = x->in->m->from.table;
     if (t->kind == WB_OP_UPDATE && WB_PLUGIN_HAS(op, old))

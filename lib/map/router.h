@@ -94,6 +94,10 @@ typedef struct wb_target_op {
                                column's value (text, NULL = SQL NULL) */
     const char *from_schema, *from_table; /* the source, for conflict logs */
     int64_t commit_time; /* source commit, PG epoch microseconds */
+    /* A copied row (initial copy, re-sync): not in commit order with the
+     * stream, so a commit-time policy weighs its commit_time against the
+     * target row's, not the column clock's order. */
+    bool unordered;
 } wb_target_op;
 
 typedef struct wb_router wb_router;

@@ -358,6 +358,11 @@ int wb_tablecopy_sql(wb_strbuf *sql, const wb_tablecopy_rel *r, bool binary,
         wb_strbuf_append_ident(sql, rel->atts[r->order[k]].name);
         wb_strbuf_add(sql, "::text");
     }
+    /* PG epoch microseconds, as the stream's commit times. */
+    if (r->commit_times)
+        wb_strbuf_add(sql, ", (extract(epoch FROM "
+                           "pg_catalog.pg_xact_commit_timestamp(xmin)) * "
+                           "1000000 - 946684800000000)::int8");
     /* ONLY: an inheritance child's rows come from the child's own
      * relation in the stream; a partitioned table has no rows of its own. */
     wb_strbuf_add(sql, r->relkind == 'p' ? " FROM " : " FROM ONLY ");
@@ -443,4 +448,43 @@ int wb_tablecopy_read(wb_tablecopy *tc, char **buf, wb_error *err)
 void wb_tablecopy_freemem(char *buf)
 {
     PQfreemem(buf);
+}
+
+uint16_t wb_tablecopy_ncols(const wb_tablecopy_rel *r, bool binary)
+{
+    return (uint16_t)(r->rel.natts + (binary ? r->norder : 0) +
+                      (r->commit_times ? 1 : 0));
+}
+
+int64_t wb_tablecopy_row_commit_time(const wb_tablecopy_rel *r, bool binary,
+                                     const wb_tuple *t, int64_t fallback)
+{
+    size_t i = r->rel.natts + (binary ? r->norder : 0);
+    if (!r->commit_times || i >= t->ncols)
+        return fallback;
+    const wb_tuple_value *v = &t->cols[i];
+    if (v->kind == WB_TUPLE_BINARY && v->len == 8) {
+        const unsigned char *b = (const unsigned char *)v->data;
+        uint64_t u = 0;
+        for (int k = 0; k < 8; k++)
+            u = u << 8 | b[k];
+        return (int64_t)u;
+    }
+    if (v->kind == WB_TUPLE_TEXT && v->data)
+        return strtoll(v->data, NULL, 10);
+    return fallback;
+}
+
+int wb_tablecopy_tracks_commit_times(wb_tablecopy *tc, bool *on, wb_error *err)
+{
+    PGresult *res;
+    int rc = exec(
+        tc, "SELECT pg_catalog.current_setting('track_commit_timestamp')::bool",
+        0, NULL, PGRES_TUPLES_OK, &res, "could not read the source's settings",
+        err);
+    if (rc)
+        return rc;
+    *on = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return 0;
 }

@@ -42,7 +42,22 @@ typedef struct wb_tablecopy_rel {
                            USING INDEX, else the primary key */
     uint16_t *order;    /* its columns, as indexes into rel.atts */
     const char **types; /* each column's type (format_type) */
+    /* Set by the caller before starting: each row also carries the
+     * commit time of its last writer (wb_tablecopy_row_commit_time), for
+     * a conflict policy by commit time. */
+    bool commit_times;
 } wb_tablecopy_rel;
+
+/* The columns of a row read with r in this format: the table's, then in
+ * binary the key's text (the cursor's), then the commit time if asked. */
+uint16_t wb_tablecopy_ncols(const wb_tablecopy_rel *r, bool binary);
+/* A row's last writer's commit time (PG epoch microseconds), or fallback
+ * when r did not ask for it or the server does not know it (a frozen row,
+ * one older than track_commit_timestamp). */
+int64_t wb_tablecopy_row_commit_time(const wb_tablecopy_rel *r, bool binary,
+                                     const wb_tuple *t, int64_t fallback);
+/* Does the source keep commit times (track_commit_timestamp)? */
+int wb_tablecopy_tracks_commit_times(wb_tablecopy *tc, bool *on, wb_error *err);
 
 /*
  * Connect to the source (conninfo; an ordinary session) and, with a

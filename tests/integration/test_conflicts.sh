@@ -201,6 +201,65 @@ assert_contains "$WB_WORK/bad3.out" 'mapping "lww": source table "portal.cf_plai
 assert_contains "$WB_WORK/bad3.out" 'ALTER TABLE portal.cf_plain REPLICA IDENTITY FULL;'
 assert_contains "$WB_WORK/bad3.out" "$BAD3:$(grep -n -m1 'conflict: { resolve: last_writer_wins, by: commit_time }' "$BAD3" | cut -d: -f1):"
 
+echo "-- re-synced rows meet other writers' edits: each policy decides, by the row's own commit"
+# Row 6: the targets' edit is newer than the source row.  Row 7: the
+# source row is newer than the targets' edit; its update carries
+# walbridge's own marker, so the stream skips it and only the re-sync
+# brings it.  The stream has read the targets' edits (the column clock
+# knows their values): for a re-synced row, not in commit order with the
+# stream, the clock must not decide; the row's commit time does.
+q "INSERT INTO portal.cf_src (id, a, b, c) VALUES (6, 'S6', 'b6', 'c6'), (7, 'S7', 'b7', 'c7')" >/dev/null
+wb_run_until "$CFG"
+for t in "${TARGETS[@]}"; do
+    other "$t" 6 "a = 'T6'"
+    other "$t" 7 "a = 'T7'"
+done
+wb_psql -c "BEGIN" -c "SELECT pg_logical_emit_message(true, 'walbridge', 'walbridge_$WB_SLOT')" \
+    -c "UPDATE portal.cf_src SET a = 'S7new' WHERE id = 7" -c "COMMIT" >/dev/null
+wb_run_until "$CFG"
+assert_eq "$(row cf_src_wins 7)" "T7/b7/c7" "the stream skipped the marked update of row 7"
+wb_start_bg "$CFG"
+BG=$WB_BG_PID
+for m in lww col src_wins tgt_wins; do
+    rc=0
+    wb_exec "$WB_WORK/resync.$m" 120 resync -c "$CFG" --mapping "$m" || rc=$?
+    assert_eq "$rc" 0 "resync --mapping $m exits 0"
+done
+wb_stop_bg "$BG"
+for t in cf_lww cf_col; do
+    assert_eq "$(tq $t 6 a)" T6 "$t row 6 re-synced: the target's newer edit is kept"
+    assert_eq "$(tq $t 7 a)" S7new "$t row 7 re-synced: the source's newer row wins"
+done
+assert_eq "$(tq cf_src_wins 6 a)/$(tq cf_src_wins 7 a)" S6/S7new "cf_src_wins re-synced: the source's values"
+assert_eq "$(tq cf_tgt_wins 6 a)/$(tq cf_tgt_wins 7 a)" T6/T7 "cf_tgt_wins re-synced: the target's values"
+
+echo "-- the initial copy meets other writers' rows: last_writer_wins by the row's own commit"
+# A new slot copies portal.cf_ic into a target that already has rows: row
+# 1 edited on the target after the source row's last write (kept), row 2
+# on the target before the source's (overwritten).
+q "CREATE TABLE portal.cf_ic (id integer PRIMARY KEY, a text);
+   ALTER TABLE portal.cf_ic REPLICA IDENTITY FULL;
+   CREATE TABLE salesforce.cf_ic (id serial PRIMARY KEY, ext varchar UNIQUE, a text, modstamp timestamptz);
+   INSERT INTO salesforce.cf_ic (ext, a) VALUES ('2', 'T2')" >/dev/null
+q "INSERT INTO portal.cf_ic VALUES (1, 'S1'), (2, 'S2')" >/dev/null
+q "INSERT INTO salesforce.cf_ic (ext, a) VALUES ('1', 'T1')" >/dev/null
+ICCFG=$WB_WORK/ic.yaml
+wb_write_config "$ICCFG" "${WB_SLOT}_ic"
+sed -i '/^mappings:/,$d' "$ICCFG"
+cat >>"$ICCFG" <<'EOF'
+mappings:
+  - name: ic
+    from: portal.cf_ic
+    to: salesforce.cf_ic
+    key: { id: ext }
+    columns: { a: a }
+    conflict: { resolve: last_writer_wins, by: commit_time }
+EOF
+wb_run_until "$ICCFG"
+assert_contains "$WB_WORK/run.$WB_RUN_N.log" 'mapping "ic": copied 2 rows of "portal.cf_ic"' "the new slot copied the table"
+assert_eq "$(q "SELECT string_agg(ext || '=' || a, ',' ORDER BY ext) FROM salesforce.cf_ic")" "1=T1,2=S2" \
+    "copied rows: the target's newer row 1 kept, its older row 2 overwritten"
+
 echo "-- a target transaction rolled back for concurrency's sake is retried, not fatal"
 # Another writer holds the row walbridge must write; walbridge's session
 # gives up waiting after 200 ms (lock_timeout: SQLSTATE 55P03, as a
