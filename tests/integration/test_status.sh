@@ -205,8 +205,13 @@ echo "pg_stat_replication.flush_lag: $f1 s before, $f2 s after; walbridge status
 [[ "$lag_s" =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "json: lag_seconds is '$lag_s', not a number, while pg_stat_replication.flush_lag is $f1 s"
 assert_eq "$(awk -v a="$lag_s" -v lo="$f1" -v hi="$f2" 'BEGIN { print (a >= lo - 0.0005 && a <= hi + 0.0005) ? "within" : "outside" }')" within \
     "json: lag_seconds ($lag_s) is the server's flush_lag (between $f1 and $f2, read before and after)"
-assert_eq "$(awk -v a="$lag_s" -v h="$HOLD" 'BEGIN { print (a >= h) ? "yes" : "no" }')" yes \
-    "json: lag_seconds ($lag_s) covers the ${HOLD}s the change was held up"
+# A logical walsender samples its lag at most once a second
+# (WALSND_LOGICAL_LAG_TRACK_INTERVAL_MS): a commit decoded within a second
+# before the held change (walbridge storing its position, under load) can
+# take the sample, and a later commit's time then stands for the change,
+# understating the hold by up to that second.
+assert_eq "$(awk -v a="$lag_s" -v h="$HOLD" 'BEGIN { print (a >= h - 1) ? "yes" : "no" }')" yes \
+    "json: lag_seconds ($lag_s) covers the ${HOLD}s the change was held up, less the walsender's 1 s sampling"
 status_text
 assert_text_line "^lag \(flush\): +[0-9]+\.[0-9]{3} s$" "text: lag (flush) in seconds"
 
