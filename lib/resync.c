@@ -599,16 +599,9 @@ static int read_snapshot(wb_resync *r)
     return 0;
 }
 
-/* Thread pool: read the chunk of the first job (or, for a refresh, the
- * sync state).  Only the chunk's fields and its own connections. */
 /* A mapping resolving conflicts by commit time: its rows carry their own
  * (pg_xact_commit_timestamp(xmin)) when the source tracks them, else the
- * time they were read (said_untracked() says so, on the main thread). */
-static int commit_times(wb_tablecopy *tc, wb_tablecopy_rel *rel, wb_error *err)
-{
-    return wb_tablecopy_tracks_commit_times(tc, &rel->commit_times, err);
-}
-
+ * time they were read, said once (on the main thread). */
 static void said_untracked(job *j, bool tracked)
 {
     if (!j->by_commit_time || tracked || j->said_untracked)
@@ -621,6 +614,8 @@ static void said_untracked(job *j, bool tracked)
            j->mapping);
 }
 
+/* Thread pool: read the chunk of the first job (or, for a refresh, the
+ * sync state).  Only the chunk's fields and its own connections. */
 static void read_chunk(uv_work_t *w)
 {
     wb_resync *r = w->data;
@@ -650,7 +645,8 @@ static void read_chunk(uv_work_t *w)
         if ((rc = wb_tablecopy_describe(r->tc, &t, j->arena, &j->rel,
                                         &r->err)) != 0 ||
             (j->by_commit_time &&
-             (rc = commit_times(r->tc, &j->rel, &r->err)) != 0))
+             (rc = wb_tablecopy_tracks_commit_times(r->tc, &j->rel.commit_times,
+                                                    &r->err)) != 0))
             goto out;
         j->described = true;
     }
@@ -1233,7 +1229,8 @@ static int copy_blocked(wb_resync *r, wb_lsn at, wb_error *err)
         rc = err->code ? err->code : WB_ENOMEM;
         goto out;
     }
-    if (j->by_commit_time && (rc = commit_times(tc, &tr, err)) != 0)
+    if (j->by_commit_time &&
+        (rc = wb_tablecopy_tracks_commit_times(tc, &tr.commit_times, err)) != 0)
         goto out;
     said_untracked(j, tr.commit_times);
     if ((rc = wb_tablecopy_start(tc, &tr, r->binary, err)) != 0)
@@ -1322,14 +1319,6 @@ out:
     return rc;
 }
 
-/*
- * Between two source transactions: export the snapshot now, the stream
- * applying nothing meanwhile, so that every transaction it applied
- * commits before the slot's consistent point and wb_resync_reached()
- * stops it there.  walbridge's own batch is committed first: creating a
- * slot waits for every transaction running in the cluster, the target's
- * included when it is the same one.
- */
 typedef struct {
     wb_resync *r;
     int64_t since, pinged;
@@ -1337,9 +1326,9 @@ typedef struct {
 } export_wait;
 
 /* Creating the slot waits for every transaction running in the source's
- * cluster to end (pg_stat_activity's oldest backend_xid): the stream
- * waits with it, still answering the walsender, and a long wait is said
- * once, since the lag grows meanwhile. */
+ * cluster to end, in any database: the stream waits with it, still
+ * answering the walsender, and a long wait is said once, since the lag
+ * grows meanwhile. */
 static void export_waiting(void *ud)
 {
     export_wait *w = ud;
@@ -1358,6 +1347,14 @@ static void export_waiting(void *ud)
     }
 }
 
+/*
+ * Between two source transactions: export the snapshot now, the stream
+ * applying nothing meanwhile, so that every transaction it applied
+ * commits before the slot's consistent point and wb_resync_reached()
+ * stops it there.  walbridge's own batch is committed first: creating a
+ * slot waits for every transaction running in the cluster, the target's
+ * included when it is the same one.
+ */
 static int export_now(wb_resync *r, wb_error *err)
 {
     char a[WB_LSN_BUFLEN], name[64];
