@@ -16,12 +16,15 @@ fi
 mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null ||
     find cmd lib include tests -name '*.[ch]')
 if [[ ${1:-} == --check ]]; then
-    bad=()
-    for f in "${files[@]}"; do
-        if ! clang-format "$f" | cmp -s - "$f"; then
-            bad+=("$f")
-        fi
-    done
+    # One process for all files (one per file took 20 s of the suite's
+    # CPU); each file that differs is named in its diagnostics.
+    out=$(clang-format --dry-run --Werror "${files[@]}" 2>&1) && rc=0 || rc=$?
+    mapfile -t bad < <(sed -n 's/^\([^:]*\):[0-9]*:[0-9]*: error: code should be clang-formatted.*/\1/p' <<<"$out" | sort -u)
+    if ((rc != 0 && ${#bad[@]} == 0)); then
+        echo "format: clang-format failed:" >&2
+        echo "$out" >&2
+        exit 1
+    fi
     if ((${#bad[@]})); then
         echo "format: ${#bad[@]} file(s) differ from .clang-format" \
             "(run tests/format.sh):" >&2
