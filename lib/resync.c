@@ -116,7 +116,7 @@ typedef struct applying {
 
 #define SETTLE_MS (60 * 1000)
 
-#define PING_MS       1000 /* a blocked stream still answers the walsender */
+#define PING_MS       100  /* a held loop offers the stream an answer */
 #define EXPORT_SAY_MS 3000 /* a snapshot export this slow is logged */
 
 struct wb_resync {
@@ -1321,7 +1321,7 @@ out:
 
 typedef struct {
     wb_resync *r;
-    int64_t since, pinged;
+    int64_t since;
     bool said;
 } export_wait;
 
@@ -1333,10 +1333,8 @@ static void export_waiting(void *ud)
 {
     export_wait *w = ud;
     int64_t now = wb_clock_ms();
-    if (w->r->ping && now - w->pinged >= PING_MS) {
+    if (w->r->ping)
         w->r->ping(w->r->ud);
-        w->pinged = now;
-    }
     if (!w->said && now - w->since >= EXPORT_SAY_MS) {
         w->said = true;
         wb_log(WB_LOG_INFO,
@@ -1364,7 +1362,9 @@ static int export_now(wb_resync *r, wb_error *err)
         (rc = wb_apply_settle(r->a, SETTLE_MS, err)) != 0)
         return rc;
     snprintf(name, sizeof(name), "walbridge_copy_%d", (int)getpid());
-    export_wait w = {r, wb_clock_ms(), wb_clock_ms(), false};
+    export_wait w = {r, wb_clock_ms(), false};
+    if (r->ping) /* connecting may take a while too */
+        r->ping(r->ud);
     if ((rc = wb_tablecopy_export(r->src_conninfo, name, &r->block_repl,
                                   r->block_snapshot, sizeof(r->block_snapshot),
                                   &r->block_at, export_waiting, &w, err)) !=

@@ -87,8 +87,9 @@ void wb_resync_row_change(wb_resync *r, const wb_change *c, uint32_t xid);
  * 0, or the copy's error.
  */
 int wb_resync_reached(wb_resync *r, wb_lsn lsn, wb_error *err);
-/* Called about once a second while a blocking copy holds the loop, to
- * answer the walsender (its wal_sender_timeout). */
+/* Called often (about every 100 ms) while the re-sync holds the loop
+ * (a snapshot's export, a blocking copy): the caller answers the
+ * walsender when an answer is due (its wal_sender_timeout). */
 void wb_resync_set_ping(wb_resync *r, void (*ping)(void *ud));
 /*
  * A chunk past its high watermark is applied a slice at a time, the next

@@ -37,8 +37,9 @@
 #define TICK_MS 100
 /* While the stream is not read (back-pressure, or the applier or a
  * re-sync holding the loop), the walsender gets a status this often: its
- * keepalive requests go unseen meanwhile. */
-#define ANSWER_MS       1000
+ * keepalive requests go unseen meanwhile.  Well inside any sensible
+ * wal_sender_timeout (the tests run with 2 s). */
+#define ANSWER_MS       500
 #define UNTIL_PING_MS   200
 #define STOP_TIMEOUT_MS 5000
 #define SLOT_WAIT_MS    15000
@@ -639,7 +640,7 @@ static int copy_access(run_state *st)
     return rc;
 }
 
-static void hook_apply_waiting(void *ud);
+static void hook_answer(void *ud);
 
 /* Connect both sides, check state, work out where to start. */
 static int prepare(run_state *st, wb_lsn *startpos)
@@ -661,7 +662,7 @@ static int prepare(run_state *st, wb_lsn *startpos)
     if ((rc = wb_apply_open(config(st), &st->apply, st->err)) != 0)
         return rc;
     wb_apply_set_rowmode_until(st->apply, st->rowmode_until);
-    wb_apply_on_wait(st->apply, hook_apply_waiting, st);
+    wb_apply_on_wait(st->apply, hook_answer, st);
     wb_progress *progress = wb_apply_progress(st->apply);
     if ((rc = wb_progress_stored_lsn(progress, &stored, st->err)) != 0)
         return rc;
@@ -949,23 +950,15 @@ static int hook_txn_begin(void *ud, wb_lsn commit_lsn, wb_error *err)
     return st->resync ? wb_resync_reached(st->resync, commit_lsn, err) : 0;
 }
 
-/* apply/: the applier blocks waiting for the target (a slow target under
- * a streamed transaction's replay or a re-sync's blocking copy): the
- * walsender's wal_sender_timeout counts meanwhile, so it gets a status
- * every second. */
-static void hook_apply_waiting(void *ud)
+/* apply/ and resync.c: the loop is held (the applier waits for a slow
+ * target; a re-sync exports a snapshot or copies a table whole): the
+ * walsender's wal_sender_timeout counts meanwhile, and its keepalive
+ * requests go unseen, so it gets a status whenever one is due.  Called
+ * often (about every 100 ms); sends at most every ANSWER_MS. */
+static void hook_answer(void *ud)
 {
     run_state *st = ud;
     if (st->src && wb_clock_ms() - st->last_status_ms >= ANSWER_MS)
-        (void)send_status(st, false);
-}
-
-/* resync.c: a blocking copy holds the loop; keep the walsender's
- * wal_sender_timeout at bay. */
-static void hook_ping(void *ud)
-{
-    run_state *st = ud;
-    if (st->src)
         (void)send_status(st, false);
 }
 
@@ -1021,7 +1014,7 @@ int wb_run(const wb_config *cfg, const wb_run_opts *opts, wb_run_stats *stats,
         rc = err->code ? err->code : WB_ENOMEM;
         goto done;
     }
-    wb_resync_set_ping(st->resync, hook_ping);
+    wb_resync_set_ping(st->resync, hook_answer);
     for (;;) {
         uint64_t before = st->stats.txns_applied + st->stats.txns_skipped;
         wb_error_clear(err);
