@@ -150,7 +150,7 @@ assert_eq "$(q "SELECT count(*) FROM salesforce.nokey")" 20000 "the rows inserte
 q "DELETE FROM salesforce.nokey WHERE a % 4 = 0; UPDATE salesforce.nokey SET b = 'drift' WHERE a % 7 = 0" >/dev/null
 # The stream waits while the table is copied and its rows are applied,
 # and the walsender gives up on a client silent for wal_sender_timeout:
-# walbridge goes on sending its status meanwhile, every second whatever
+# walbridge goes on sending its status meanwhile, every half second whatever
 # status_interval is (the default 10 s here).  The walsender waits 2 s,
 # and a target trigger makes the copy's rows take several seconds to
 # apply, the source paused behind them.
