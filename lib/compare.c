@@ -598,7 +598,6 @@ static int same_sessions(compare_run *x)
         PGRES_TUPLES_OK, NULL, "could not set the target session's settings",
         x->err);
     PQclear(sr);
-    sr = NULL;
     if (rc)
         return rc;
     /* PostgreSQL's hash functions are cheaper than md5 but may differ

@@ -186,6 +186,19 @@ int wb_pipe_kick(wb_pipe *p, wb_error *err)
     return wb_pipe_flush(p, err) < 0 ? WB_ECONN : 0;
 }
 
+/* Wait up to 100 ms (at most left) for the socket, then let the owner
+ * answer its other connection: every blocking wait below goes through
+ * here.  > 0: the socket is ready. */
+static int wait_socket(wb_pipe *p, bool out, int64_t left)
+{
+    struct pollfd pfd = {.fd = PQsocket(p->conn),
+                         .events = (short)(POLLIN | (out ? POLLOUT : 0))};
+    int r = poll(&pfd, 1, (int)(left < 100 ? left : 100));
+    if (p->waiting)
+        p->waiting(p->waiting_ud);
+    return r;
+}
+
 int wb_pipe_wait_sent(wb_pipe *p, int timeout_ms, wb_error *err)
 {
     int64_t deadline = wb_clock_ms() + timeout_ms;
@@ -198,11 +211,7 @@ int wb_pipe_wait_sent(wb_pipe *p, int timeout_ms, wb_error *err)
         if (left <= 0)
             return wb_error_set(err, WB_ECONN,
                                 "timed out sending to the target");
-        struct pollfd pfd = {.fd = PQsocket(p->conn),
-                             .events = POLLIN | POLLOUT};
-        poll(&pfd, 1, (int)(left < 100 ? left : 100));
-        if (p->waiting)
-            p->waiting(p->waiting_ud);
+        wait_socket(p, true, left);
         if ((rc = wb_pipe_consume(p, err)) != 0)
             return rc;
     }
@@ -230,11 +239,7 @@ int wb_pipe_wait(wb_pipe *p, int timeout_ms, wb_error *err)
                                 "timed out waiting for the target");
         if ((rc = wb_pipe_flush(p, err)) < 0)
             return rc;
-        struct pollfd pfd = {.fd = PQsocket(p->conn),
-                             .events = (short)(POLLIN | (rc ? POLLOUT : 0))};
-        poll(&pfd, 1, (int)(left < 100 ? left : 100));
-        if (p->waiting)
-            p->waiting(p->waiting_ud);
+        wait_socket(p, rc != 0, left);
         if ((rc = wb_pipe_consume(p, err)) != 0)
             return rc;
     }
@@ -259,11 +264,7 @@ static int wait_ready(wb_pipe *p, int timeout_ms, wb_error *err)
         if (left <= 0)
             return wb_error_set(err, WB_ECONN,
                                 "timed out waiting for the target");
-        struct pollfd pfd = {.fd = PQsocket(p->conn),
-                             .events = (short)(POLLIN | (f ? POLLOUT : 0))};
-        if (p->waiting)
-            p->waiting(p->waiting_ud);
-        if (poll(&pfd, 1, (int)(left < 100 ? left : 100)) > 0)
+        if (wait_socket(p, f != 0, left) > 0)
             deadline = wb_clock_ms() + timeout_ms;
         if (!PQconsumeInput(p->conn))
             return wb_conn_result_error(err, WB_ECONN, p->conn, NULL,
