@@ -143,7 +143,7 @@ assert_eq "$(counts "$WB_WORK/c3" persistent)" "3/2/4" "only the planted drift i
 assert_eq "$(jq -r '.caught_up' "$WB_WORK/c3.stdout")" "true" "walbridge stored a position past compare's message"
 
 echo "-- d. a writer changes other rows all the time"
-wb_users_writer "$WB_WORK/writer" "id > $ID0 + 1600" update@70 insert@20 delete@10
+wb_users_writer "$WB_WORK/writer" "$ID0 + 1600" update@70 insert@20 delete@10
 wb_wait_sql 30 "SELECT count(*) > 100 FROM testlog.source_log" t "the writer is writing"
 compare_run "$WB_WORK/d" --json
 assert_eq "$CRC" 7 "compare exits 7"

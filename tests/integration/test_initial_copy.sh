@@ -105,7 +105,7 @@ q "TRUNCATE salesforce.account, salesforce._trigger_log, testlog.source_log, tes
 q "INSERT INTO portal.users (email, first_name, last_name, phone, status)
    SELECT 'more' || g || '@example.com', 'More' || g, 'M', nextval('testlog.seq')::text, 'active'
    FROM generate_series(1, 50000) g" >/dev/null
-wb_users_writer "$WB_WORK/writer" "id > (SELECT max(id) - 70000 FROM portal.users)" \
+wb_users_writer "$WB_WORK/writer" "SELECT max(id) - 70000 FROM portal.users" \
     update@70 insert@20 delete@10
 wb_wait_sql 30 "SELECT count(*) > 100 FROM testlog.source_log" t "the writer is writing"
 wb_start_bg "$CFG_C"

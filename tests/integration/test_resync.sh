@@ -46,7 +46,7 @@ q "TRUNCATE testlog.source_log, testlog.target_audit" >/dev/null
 echo "-- a. resync while streaming, with a writer and forged watermarks"
 wb_start_bg "$CFG"
 BG=$WB_BG_PID
-wb_users_writer "$WB_WORK/writer" true update@60 insert@15 delete@10 rekey@10 forge@5
+wb_users_writer "$WB_WORK/writer" 0 update@60 insert@15 delete@10 rekey@10 forge@5
 wb_wait_sql 30 "SELECT count(*) > 100 FROM testlog.source_log" t "the writer is writing"
 # A column added while the re-sync runs (the stream's relation changes
 # shape between chunks).
@@ -135,6 +135,9 @@ echo "-- c. a source without a key: the blocking variant, with a writer"
 q "CREATE TABLE portal.nokey (a integer, b text);
    INSERT INTO portal.nokey SELECT g, 'x' || g FROM generate_series(1, 20000) g;
    ALTER TABLE portal.nokey REPLICA IDENTITY FULL;
+   -- Not unique, so no key for walbridge: it lets the writer find a row
+   -- without reading the whole table at every transaction.
+   CREATE INDEX ON portal.nokey (a);
    CREATE SEQUENCE portal.nokey_seq START 100000;
    CREATE TABLE salesforce.nokey (a integer PRIMARY KEY, b text)" >/dev/null
 cat >>"$CFG" <<'EOF'
@@ -154,8 +157,9 @@ q "DELETE FROM salesforce.nokey WHERE a % 4 = 0; UPDATE salesforce.nokey SET b =
 # status_interval is (the default 10 s here).  The walsender waits 2 s,
 # and a target trigger makes the copy's rows take several seconds to
 # apply, the source paused behind them.
+# (pg_sleep sleeps whole milliseconds: 1 ms for every third row, ~7 s.)
 q "CREATE FUNCTION testlog.slow_nokey() RETURNS trigger LANGUAGE plpgsql AS \$\$
-   BEGIN PERFORM pg_sleep(0.0005); RETURN NEW; END \$\$;
+   BEGIN IF NEW.a % 3 = 0 THEN PERFORM pg_sleep(0.001); END IF; RETURN NEW; END \$\$;
    CREATE TRIGGER slow BEFORE INSERT OR UPDATE ON salesforce.nokey
    FOR EACH ROW EXECUTE FUNCTION testlog.slow_nokey()" >/dev/null
 CFGC=$WB_WORK/walbridge_c.yaml
@@ -166,14 +170,21 @@ RECONNECTS0=$(grep -c "reconnecting in" "$WB_LOG" || true)
 wb_start_bg "$CFGC"
 BG=$WB_BG_PID
 mkdir -p "$WB_WORK/nokey"
-cat >"$WB_WORK/nokey/update.sql" <<'EOF'
-UPDATE portal.nokey SET b = 'u' || nextval('portal.nokey_seq') WHERE a = (SELECT a FROM portal.nokey ORDER BY random() LIMIT 1);
+# A row: the first at or after a random point, among the first 20,000
+# rows four times in five, else among the inserted ones.
+NOKEY_PICK="(SELECT a FROM portal.nokey WHERE a >= (SELECT CASE WHEN :r <= 20000 OR top < 100000 THEN :r % 20000
+             ELSE 100000 + (top - 100000) * (:r - 20000) / 5000 END FROM (SELECT max(a) AS top FROM portal.nokey) m)
+             ORDER BY a LIMIT 1)"
+cat >"$WB_WORK/nokey/update.sql" <<EOF
+\set r random(1, 25000)
+UPDATE portal.nokey SET b = 'u' || nextval('portal.nokey_seq') WHERE a = $NOKEY_PICK;
 EOF
 cat >"$WB_WORK/nokey/insert.sql" <<'EOF'
 INSERT INTO portal.nokey VALUES (nextval('portal.nokey_seq'), 'i');
 EOF
-cat >"$WB_WORK/nokey/delete.sql" <<'EOF'
-DELETE FROM portal.nokey WHERE a = (SELECT a FROM portal.nokey ORDER BY random() LIMIT 1);
+cat >"$WB_WORK/nokey/delete.sql" <<EOF
+\set r random(1, 25000)
+DELETE FROM portal.nokey WHERE a = $NOKEY_PICK;
 EOF
 PGAPPNAME=wbt_writer pgbench -n -c 2 -j 2 -T 600 -R 200 -f "$WB_WORK/nokey/update.sql@60" \
     -f "$WB_WORK/nokey/insert.sql@20" -f "$WB_WORK/nokey/delete.sql@20" "$WB_DB" \
