@@ -58,6 +58,63 @@ static int check_catalog(wb_startup *s, wb_error *err)
     return 0;
 }
 
+/* The first enabled mapping resolving conflicts by commit time, or NULL. */
+static const wb_config_mapping *by_commit_time(const wb_config *cfg)
+{
+    for (size_t i = 0; i < cfg->nmappings; i++) {
+        const wb_config_mapping *m = &cfg->mappings[i];
+        if (m->enabled && m->conflict.resolve == WB_CONFLICT_LAST_WRITER_WINS &&
+            m->conflict.by_commit_time)
+            return m;
+    }
+    return NULL;
+}
+
+/*
+ * Rows that an initial copy or a re-sync reads carry their last commit
+ * time only when the source tracks commit timestamps; else they carry the
+ * time they were read, and may win against a target edit newer than
+ * their real commit.  Run goes on (the stream's changes carry their
+ * commit time anyway): a warning, not a refusal.  A source on the
+ * target's server is checked by check_commit_timestamps.
+ */
+static int check_source_commit_times(wb_startup *s, wb_error *err)
+{
+    const wb_config_mapping *lww = by_commit_time(s->cfg);
+    if (!lww || s->source == s->target)
+        return 0;
+    PGresult *res;
+    int rc = wb_conn_expect(
+        s->source,
+        PQexec(s->source,
+               "SELECT pg_catalog.current_setting('track_commit_timestamp')"
+               "::bool"),
+        PGRES_TUPLES_OK, &res, "could not read the source's settings", err);
+    if (rc)
+        return rc;
+    bool tracked = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (tracked)
+        return 0;
+    wb_error w;
+    wb_error_clear(&w);
+    wb_error_set(&w, WB_ECONFIG,
+                 "mapping \"%s\" resolves conflicts by commit time, but "
+                 "track_commit_timestamp is off on the source",
+                 lww->name);
+    wb_error_position(&w, s->cfg->path, lww->conflict.by_pos.line,
+                      lww->conflict.by_pos.col);
+    wb_error_detail(&w, "Rows copied by the initial copy or a re-sync carry "
+                        "the time they were read, not their last commit: "
+                        "they win against any target edit made before, "
+                        "even one newer than their last change.");
+    wb_error_hint(&w, "ALTER SYSTEM SET track_commit_timestamp = on on the "
+                      "source, then restart it (rows committed before have "
+                      "no commit time).");
+    wb_log_error(WB_LOG_WARNING, &w);
+    return 0;
+}
+
 /*
  * What the target session will be: whether commit timestamps are tracked,
  * and where progress goes.  An origin is used when the role may: EXECUTE
@@ -119,18 +176,6 @@ static int check_target(wb_startup *s, wb_error *err)
     return 0;
 }
 
-/* The first enabled mapping resolving conflicts by commit time, or NULL. */
-static const wb_config_mapping *by_commit_time(const wb_config *cfg)
-{
-    for (size_t i = 0; i < cfg->nmappings; i++) {
-        const wb_config_mapping *m = &cfg->mappings[i];
-        if (m->enabled && m->conflict.resolve == WB_CONFLICT_LAST_WRITER_WINS &&
-            m->conflict.by_commit_time)
-            return m;
-    }
-    return NULL;
-}
-
 /* last_writer_wins by commit time compares commit timestamps: the
  * target's own rows have one only when they are tracked. */
 static int check_commit_timestamps(wb_startup *s, wb_error *err)
@@ -175,6 +220,7 @@ static int check_commit_time_origin(wb_startup *s, wb_error *err)
 static const startup_check checks[] = {
     {WB_STARTUP_FILE, check_graph},
     {WB_STARTUP_CATALOG, check_catalog},
+    {WB_STARTUP_CATALOG, check_source_commit_times},
     {WB_STARTUP_TARGET, check_target},
     {WB_STARTUP_RULES, check_commit_timestamps},
     {WB_STARTUP_RULES, check_commit_time_origin},

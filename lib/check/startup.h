@@ -10,9 +10,12 @@
  * replica identity included); progress: origin for a role that may not use
  * replication origins (WB_ECATALOG); last_writer_wins by commit time with
  * track_commit_timestamp off on the target, or with progress in a table
- * (WB_ECONFIG).  The replication state (publication, slot, stored position,
- * source identity: WB_ESTATE) is not in the list: run checks it after the
- * list, on the walsender connection and against what it stored.
+ * (WB_ECONFIG).  It warns, without refusing, when a source on another
+ * server does not track commit timestamps for such a mapping (copied rows
+ * then carry the time they were read).  The replication state (publication,
+ * slot, stored position, source identity: WB_ESTATE) is not in the list: run
+ * checks it after the list, on the walsender connection and against what it
+ * stored.
  *
  * A check belongs to a class, by what it needs:
  *

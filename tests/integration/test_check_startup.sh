@@ -10,6 +10,8 @@
 #   - progress: origin for that role                           exit 6
 #   - a conflict policy on a source without REPLICA IDENTITY FULL  exit 6
 #   - conflict by commit_time with track_commit_timestamp off  exit 3
+#   - ... off on the source only (target on another server): check and
+#     run warn, and the initial copy's rows carry the time they were read
 # and with every prerequisite met, check exits 0 and run applies.  A role
 # without origin privileges gets a progress table from check's prediction
 # and from run alike; a reload is held to the same rules as a start.  The
@@ -19,6 +21,8 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_cluster.sh"
 
 cd "$WB_WORK"
+# The shared server keeps track_commit_timestamp on: the last case's target.
+SHARED_HOST=$PGHOST SHARED_PORT=$PGPORT
 wbc_start
 wbc_switch
 
@@ -252,3 +256,32 @@ assert_eq "$(wb_psql -c "SELECT count(*) FROM pg_replication_origin WHERE roname
 same_refusal commit_time_untracked_restart good.yaml 3 \
     "good.yaml:16:48: mapping \"lww\" resolves conflicts by commit time, but track_commit_timestamp is off on the target"
 assert_eq "$(wb_psql -c "SELECT a FROM salesforce.cf_tgt WHERE ext = '1'")" one "the refused run applied nothing"
+
+echo "-- track_commit_timestamp off on the source only: a warning, and copied rows carry the time they were read"
+TDB=${WB_DB}_t
+tpsql() { PGAPPNAME=wbt_check_startup psql -X -qAt -v ON_ERROR_STOP=1 -h "$SHARED_HOST" -p "$SHARED_PORT" -U postgres "$@"; }
+tpsql -d postgres -c "DROP DATABASE IF EXISTS $TDB" -c "CREATE DATABASE $TDB" >/dev/null
+tpsql -d "$TDB" -c "CREATE SCHEMA salesforce" \
+    -c "CREATE TABLE salesforce.cf_tgt (id serial PRIMARY KEY, ext varchar UNIQUE, a text)" >/dev/null
+SLOT4=${WB_SLOT}_src_cts
+config src_cts.yaml "$SLOT4" postgres origin portal.cf_src "$LWW"
+sed -i "s|^  conninfo: \"\"$|  conninfo: \"host=$SHARED_HOST port=$SHARED_PORT user=postgres dbname=$TDB\"|" src_cts.yaml
+grep -q "dbname=$TDB" src_cts.yaml || fail "src_cts.yaml: no target conninfo"
+WARN="src_cts.yaml:16:48: mapping \"lww\" resolves conflicts by commit time, but track_commit_timestamp is off on the source"
+rc=0
+wb_exec "$WB_WORK/check.src_cts.err" 60 check -c src_cts.yaml || rc=$?
+assert_eq "$rc" 0 "source without commit timestamps: check exits 0"
+assert_contains "$WB_WORK/check.src_cts.err" "WARNING:  $WARN" "check warns, naming the mapping's conflict line"
+assert_contains "$WB_WORK/check.src_cts.err" "DETAIL:  Rows copied by the initial copy or a re-sync carry the time they were read" \
+    "and says what it costs"
+rc=0
+wb_exec "$WB_WORK/run.src_cts.err" 60 run -c src_cts.yaml --until now || rc=$?
+assert_eq "$rc" 0 "run copies and streams"
+assert_contains "$WB_WORK/run.src_cts.err" "WARNING:  $WARN" "run warns the same way"
+assert_contains "$WB_WORK/run.src_cts.err" "mapping \"lww\" resolves conflicts by commit time, but the source does not track commit timestamps: copied rows carry the copy's time" \
+    "the initial copy says its rows carry the copy's time"
+assert_eq "$(tpsql -d "$TDB" -c "SELECT string_agg(ext || '=' || a, ',' ORDER BY ext) FROM salesforce.cf_tgt")" \
+    "$(wb_psql -c "SELECT string_agg(id || '=' || a, ',' ORDER BY id) FROM portal.cf_src")" \
+    "the copied rows arrived on the other server"
+wb_psql -c "SELECT pg_drop_replication_slot('$SLOT4')" >/dev/null
+tpsql -d postgres -c "DROP DATABASE $TDB WITH (FORCE)" >/dev/null
