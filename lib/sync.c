@@ -27,7 +27,10 @@
 #include "source/tablecopy.h"
 #include "sync.h"
 
-#define CHUNK_ROWS     20000
+/* A chunk ends its transaction, and with it the COPY of its rows: as long
+ * as the applier's longest COPY (64000 rows, apply/setrun.h), so that no
+ * COPY is cut short; each end is a wait for the target. */
+#define CHUNK_ROWS     64000
 #define CHUNK_BYTES    ((size_t)8 * 1024 * 1024)
 #define ROOM_WAIT_MS   (10 * 60 * 1000)
 #define SETTLE_MS      (10 * 60 * 1000)

@@ -143,7 +143,7 @@ assert_ge "$COPIED_C" 69000 "the copy read the snapshot's rows ($COPIED_C)"
 echo "-- d. kill -9, then SIGTERM, in the middle of a copy"
 q "INSERT INTO portal.users (email, first_name, last_name, phone, status)
    SELECT 'big' || g || '@example.com', 'Big' || g, 'B', nextval('testlog.seq')::text, 'active'
-   FROM generate_series(1, 60000) g" >/dev/null
+   FROM generate_series(1, 200000) g" >/dev/null
 for how in KILL TERM; do
     slot=${WB_SLOT}_$(tr '[:upper:]' '[:lower:]' <<<"$how")
     cfg=$WB_WORK/$how.yaml
