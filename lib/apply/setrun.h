@@ -19,7 +19,7 @@
  * Each COPY starts and ends with a wait for the target (libpq has no COPY
  * in pipeline mode), during which the target's backend waits in turn:
  * with 16000 rows a COPY, an initial copy of narrow rows ran about a
- * tenth slower (tests/bench).
+ * tenth slower (README, "Initial copy" under the benchmark).
  */
 #ifndef WALBRIDGE_APPLY_SETRUN_H
 #define WALBRIDGE_APPLY_SETRUN_H
