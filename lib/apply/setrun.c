@@ -621,6 +621,19 @@ int wb_apply_run_add(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
     *added = false;
     if (!eligible_op(&a->set, op, lsn))
         return wb_apply_run_flush(a, err);
+    if (!a->set.run && !(a->set.run = calloc(1, sizeof(wb_setrun_run))))
+        return wb_error_set(err, WB_ENOMEM, "out of memory");
+    wb_setrun_run *r = a->set.run;
+
+    /* The key values this op touches: old (match) and new (written).
+     * Their slots in the key set are fetched while the shape is worked
+     * out: the miss was most of this function's time in a copy. */
+    const wb_op_value *newkeys = op->kind == WB_OP_UPDATE ? op->set : op->keys;
+    uint64_t hk = wb_setrun_key_hash(op->keys, op->nkeys, op->binary);
+    uint64_t hn = wb_setrun_key_hash(newkeys, op->nkeys, op->binary);
+    wb_setrun_keyset_prefetch(&r->keyset, hk);
+    if (hn != hk)
+        wb_setrun_keyset_prefetch(&r->keyset, hn);
     char *key = wb_stmt_shape_key(op, a->cfg_gen, keybuf, sizeof(keybuf));
     if (!key)
         return wb_error_set(err, WB_ENOMEM, "out of memory");
@@ -628,9 +641,6 @@ int wb_apply_run_add(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
         free(key);
         return wb_apply_run_flush(a, err);
     }
-    if (!a->set.run && !(a->set.run = calloc(1, sizeof(wb_setrun_run))))
-        return wb_error_set(err, WB_ENOMEM, "out of memory");
-    wb_setrun_run *r = a->set.run;
     /* The same shape (table, columns, kind) as the active run: its
      * columns' types were looked up when the run started.  This is most
      * ops of a copy or a bulk load, and the lookup was a tenth of the
@@ -640,10 +650,6 @@ int wb_apply_run_add(wb_apply *a, const wb_target_op *op, wb_lsn lsn,
     if (!same && !types_fit(&a->set, op))
         return wb_apply_run_flush(a, err);
 
-    /* The key values this op touches: old (match) and new (written). */
-    const wb_op_value *newkeys = op->kind == WB_OP_UPDATE ? op->set : op->keys;
-    uint64_t hk = wb_setrun_key_hash(op->keys, op->nkeys, op->binary);
-    uint64_t hn = wb_setrun_key_hash(newkeys, op->nkeys, op->binary);
     size_t bytes = 0;
     for (size_t i = 0; i < op->nkeys + op->nset; i++) {
         const char *v =
