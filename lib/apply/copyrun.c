@@ -42,7 +42,11 @@
 #include "common/pgbinary.h"
 #include "common/log.h"
 
-#define CHUNK_BYTES ((size_t)64 * 1024)
+/* COPY data goes out every 16 KiB: the target's backend parses a chunk
+ * while walbridge builds the next, and waits less for the first bytes
+ * of it.  In paired runs of a 3M-row initial copy, 16 KiB beat 64 KiB in
+ * five rounds of five (by 4% at the median) and 256 KiB lost to both. */
+#define CHUNK_BYTES ((size_t)16 * 1024)
 
 /* Queue a statement of the run's whose result is only checked. */
 static int send_plain(wb_apply *a, const wb_setrun_run *r, const char *sql,
