@@ -1237,6 +1237,9 @@ static int copy_blocked(wb_resync *r, wb_lsn at, wb_error *err)
         goto out;
     wb_copyrow_init(&rd, r->binary, wb_tablecopy_ncols(&tr, r->binary));
     const wb_config_mapping *only[1] = {m};
+    /* A row without its own commit time carries the copy's, read once:
+     * the whole table is read under one snapshot. */
+    int64_t now_pg = wb_pgtime_now();
     for (;;) {
         char *buf;
         wb_tuple tup;
@@ -1259,7 +1262,6 @@ static int copy_blocked(wb_resync *r, wb_lsn at, wb_error *err)
         if (wb_apply_backlogged(r->a) &&
             (rc = wb_apply_make_room(r->a, ROOM_WAIT_MS, err)) != 0)
             goto out;
-        int64_t now_pg = wb_pgtime_now();
         wb_copied_row cr = {
             &tr.rel,
             e->generation,

@@ -63,8 +63,7 @@ static const wb_config_mapping *by_commit_time(const wb_config *cfg)
 {
     for (size_t i = 0; i < cfg->nmappings; i++) {
         const wb_config_mapping *m = &cfg->mappings[i];
-        if (m->enabled && m->conflict.resolve == WB_CONFLICT_LAST_WRITER_WINS &&
-            m->conflict.by_commit_time)
+        if (m->enabled && wb_conflict_by_commit_time(&m->conflict))
             return m;
     }
     return NULL;

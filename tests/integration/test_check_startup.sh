@@ -263,6 +263,10 @@ tpsql() { PGAPPNAME=wbt_check_startup psql -X -qAt -v ON_ERROR_STOP=1 -h "$SHARE
 tpsql -d postgres -c "DROP DATABASE IF EXISTS $TDB" -c "CREATE DATABASE $TDB" >/dev/null
 tpsql -d "$TDB" -c "CREATE SCHEMA salesforce" \
     -c "CREATE TABLE salesforce.cf_tgt (id serial PRIMARY KEY, ext varchar UNIQUE, a text)" >/dev/null
+# A target edit newer than the source row's last change ('two', above):
+# by their own commit times it would stay; a row read without one carries
+# the copy's time, newer still, and wins.
+tpsql -d "$TDB" -c "INSERT INTO salesforce.cf_tgt (ext, a) VALUES ('1', 'target edit')" >/dev/null
 SLOT4=${WB_SLOT}_src_cts
 config src_cts.yaml "$SLOT4" postgres origin portal.cf_src "$LWW"
 sed -i "s|^  conninfo: \"\"$|  conninfo: \"host=$SHARED_HOST port=$SHARED_PORT user=postgres dbname=$TDB\"|" src_cts.yaml
@@ -282,6 +286,6 @@ assert_contains "$WB_WORK/run.src_cts.err" "mapping \"lww\" resolves conflicts b
     "the initial copy says its rows carry the copy's time"
 assert_eq "$(tpsql -d "$TDB" -c "SELECT string_agg(ext || '=' || a, ',' ORDER BY ext) FROM salesforce.cf_tgt")" \
     "$(wb_psql -c "SELECT string_agg(id || '=' || a, ',' ORDER BY id) FROM portal.cf_src")" \
-    "the copied rows arrived on the other server"
+    "the copied rows arrived on the other server, the copy's time winning over a newer target edit"
 wb_psql -c "SELECT pg_drop_replication_slot('$SLOT4')" >/dev/null
 tpsql -d postgres -c "DROP DATABASE $TDB WITH (FORCE)" >/dev/null

@@ -188,9 +188,10 @@ groups=$(q "SELECT count(*) FILTER (WHERE n >= 1000) || ' ' || max(n) || ' ' || 
             (SELECT xmin::text::bigint AS x, count(*) n FROM public.bulk_dst0
              WHERE id BETWEEN 100001 AND 400000 GROUP BY 1) c")
 read -r ncopies maxn sizes <<<"$groups"
-((maxn <= 64000 && maxn >= 16000 && ncopies >= copied / maxn)) ||
-    fail "COPYs of at most 64000 rows, each as large as 4 MiB allows: rows per transaction $sizes"
-ok "$copied rows in $ncopies COPYs of at most 64000 rows or 4 MiB (rows per transaction: $sizes)"
+# These rows reach 4 MiB before 64000 rows: the byte bound ends each COPY.
+((maxn < 64000 && maxn >= 16000 && ncopies >= copied / maxn)) ||
+    fail "COPYs ended by the 4 MiB bound, under 64000 rows: rows per transaction $sizes"
+ok "$copied rows in $ncopies COPYs, each ended by the 4 MiB bound under 64000 rows (rows per transaction: $sizes)"
 assert_eq "$(q "SELECT count(*) FROM portal.bulk_src s JOIN public.bulk_dst0 t USING (id, name, n, at, doc, tags) WHERE s.id > 100000")" \
     300000 "every row arrived whole"
 
@@ -220,5 +221,25 @@ assert_eq "$(q "SELECT count(*) || '/' || count(DISTINCT id) FROM testlog.writes
     "200000/200000" "each row inserted exactly once"
 assert_eq "$(q "SELECT count(*) FROM portal.bulk_src s JOIN public.bulk_dst0 t USING (id, name, n, at, doc, tags) WHERE s.id > 500000")" \
     200000 "every row arrived whole"
+
+echo "-- f. narrow rows: a COPY ends at 64000 rows, well under 4 MiB"
+q "CREATE TABLE portal.narrow_src (id int PRIMARY KEY, n int);
+   CREATE TABLE public.narrow_dst (id int PRIMARY KEY, n int)" >/dev/null
+CFGF=$WB_WORK/copy_f.yaml
+wb_write_config "$CFGF" "${WB_SLOT}_f"
+cat >>"$CFGF" <<'EOF'
+  - name: narrow
+    from: portal.narrow_src
+    to: public.narrow_dst
+    key: { id: id }
+    columns: { n: n }
+EOF
+wb_run_until "$CFGF" # the slot
+q "INSERT INTO portal.narrow_src SELECT g, g FROM generate_series(1, 150000) g" >/dev/null
+wb_run_until "$CFGF"
+assert_eq "$(stopsum "$WB_WORK/run.$WB_RUN_N.log")" "150000/0" "150000 narrow rows by COPY"
+assert_eq "$(q "SELECT string_agg(n::text, ',' ORDER BY x) FROM
+               (SELECT xmin::text::bigint AS x, count(*) n FROM public.narrow_dst GROUP BY 1) c")" \
+    "64000,64000,22000" "COPYs of 64000 rows, then the rest"
 
 wb_assert_format
