@@ -93,7 +93,10 @@ typedef struct copier {
     wb_apply *a;
     wb_tablecopy *tc;
     wb_relcache *relcache;
-    wb_arena *table_arena, *row_arena;
+    wb_arena *table_arena;
+    /* Rows are decoded into one, the last row kept in the other (its key
+     * is the cursor where a chunk ends, even after the COPY's trailer). */
+    wb_arena *row_arena, *last_arena;
     wb_strbuf advance_sql; /* wb_syncstate_sql_advance's */
     wb_strbuf cursor;      /* the last row's key, a text[] literal */
     wb_lsn lsn;
@@ -107,20 +110,20 @@ typedef struct copier {
     uint64_t total_rows;
 } copier;
 
-/* The key of the row just decoded, as a text[] literal, into x->cursor;
- * empty when the table has no ordering key. */
+/* The key of row t, the last one read, as a text[] literal into
+ * x->cursor (empty when the table has no ordering key).  Made only where
+ * a chunk ends: a binary copy whose key walbridge can give the text of
+ * does not read the key's text with every row (tablecopy.h). */
 static int note_cursor(copier *x, const wb_tablecopy_rel *tr, const wb_tuple *t)
 {
-    wb_strbuf_reset(&x->cursor);
-    for (size_t k = 0; k < tr->norder; k++) {
-        /* Binary rows carry the key's text after the columns. */
-        const wb_tuple_value *v =
-            x->binary ? &t->cols[tr->rel.natts + k] : &t->cols[tr->order[k]];
-        wb_pgarray_add(&x->cursor, v->kind == WB_TUPLE_NULL ? NULL : v->data);
+    int rc = wb_tablecopy_cursor(tr, x->binary, t, x->last_arena, &x->cursor);
+    if (rc == WB_ENOMEM)
+        return wb_error_set(x->err, WB_ENOMEM, "out of memory");
+    if (rc) {
+        wb_error_set(x->err, rc, "could not make the copy's cursor");
+        wb_error_relation(x->err, tr->rel.nspname, tr->rel.relname);
     }
-    if (tr->norder)
-        wb_pgarray_finish(&x->cursor);
-    return x->cursor.err ? wb_error_set(x->err, WB_ENOMEM, "out of memory") : 0;
+    return rc;
 }
 
 /* End a chunk: the sync state of each mapping of the table, then a
@@ -191,21 +194,27 @@ static int copy_table(copier *x, table_copy *tcp, wb_sync_stop_fn stop,
     for (size_t i = 0; i < tcp->nmaps && x->commit_times; i++)
         tr.commit_times = tr.commit_times ||
                           wb_conflict_by_commit_time(&tcp->maps[i]->conflict);
+    /* The cursor is made only where a chunk ends: the source need not
+     * turn every row's key into text (a sixth of its work on a bigint
+     * key) when walbridge can. */
+    tr.local_cursor = x->binary && wb_tablecopy_local_cursor_ok(&tr);
     if ((rc = wb_tablecopy_start(x->tc, &tr, x->binary, x->err)) != 0)
         return rc;
     wb_copyrow_init(&rd, x->binary, wb_tablecopy_ncols(&tr, x->binary));
     wb_strbuf_reset(&x->cursor);
+    /* The last row read: its key is the cursor where a chunk ends. */
+    wb_tuple t = {0};
     for (;;) {
         char *buf;
-        wb_tuple t;
         bool row;
         int n = wb_tablecopy_read(x->tc, &buf, x->err);
         if (n < 0)
             return n;
         if (n == 0)
             break;
+        wb_tuple next;
         wb_arena_reset(x->row_arena);
-        rc = wb_copyrow_decode(&rd, buf, (size_t)n, x->row_arena, &t, &row,
+        rc = wb_copyrow_decode(&rd, buf, (size_t)n, x->row_arena, &next, &row,
                                x->err);
         wb_tablecopy_freemem(buf);
         if (rc) {
@@ -214,17 +223,20 @@ static int copy_table(copier *x, table_copy *tcp, wb_sync_stop_fn stop,
         }
         if (!row)
             continue;
-        if ((rc = note_cursor(x, &tr, &t)) != 0)
-            return rc;
+        t = next;
+        wb_arena *spare = x->last_arena;
+        x->last_arena = x->row_arena;
+        x->row_arena = spare;
         /* A policy by commit time weighs the row's own commit against
          * the target's, not the copy's time. */
         int64_t commit_time =
             wb_tablecopy_row_commit_time(&tr, x->binary, &t, x->commit_time);
-        t.ncols = tr.rel.natts; /* the key's text is the cursor's only */
+        wb_tuple cols = t;
+        cols.ncols = tr.rel.natts; /* the rest is the copy's own */
         if (wb_apply_backlogged(x->a) &&
             (rc = wb_apply_make_room(x->a, ROOM_WAIT_MS, x->err)) != 0)
             return rc;
-        wb_copied_row cr = {&tr.rel,    e->generation, &t,          tcp->maps,
+        wb_copied_row cr = {&tr.rel,    e->generation, &cols,       tcp->maps,
                             tcp->nmaps, x->lsn,        commit_time, false};
         if ((rc = wb_dispatch_copied_row(x->d, &cr)) != 0)
             return rc;
@@ -232,7 +244,8 @@ static int copy_table(copier *x, table_copy *tcp, wb_sync_stop_fn stop,
         x->total_rows++;
         chunk_bytes += (size_t)n;
         if (++chunk_rows >= CHUNK_ROWS || chunk_bytes >= CHUNK_BYTES) {
-            if ((rc = end_chunk(x, tcp, rows, false)) != 0)
+            if ((rc = note_cursor(x, &tr, &t)) != 0 ||
+                (rc = end_chunk(x, tcp, rows, false)) != 0)
                 return rc;
             chunk_rows = 0;
             chunk_bytes = 0;
@@ -242,6 +255,8 @@ static int copy_table(copier *x, table_copy *tcp, wb_sync_stop_fn stop,
                                     "the initial copy was stopped");
         }
     }
+    if (rows > 0 && (rc = note_cursor(x, &tr, &t)) != 0)
+        return rc;
     if ((rc = end_chunk(x, tcp, rows, true)) != 0)
         return rc;
     if (tr.norder == 0 && rows > 0)
@@ -349,7 +364,8 @@ int wb_sync_copy(wb_dispatch *d, wb_apply *a, const char *snapshot, wb_lsn lsn,
     x.relcache = wb_relcache_create();
     x.table_arena = wb_arena_create(64 * 1024, 0);
     x.row_arena = wb_arena_create(64 * 1024, 0);
-    if (!x.relcache || !x.table_arena || !x.row_arena ||
+    x.last_arena = wb_arena_create(64 * 1024, 0);
+    if (!x.relcache || !x.table_arena || !x.row_arena || !x.last_arena ||
         wb_syncstate_sql_advance(&x.advance_sql, wb_apply_sync_rel(a)) != 0 ||
         plan_tables(cfg, &tables, &ntables) != 0) {
         rc = wb_error_set(err, WB_ENOMEM, "out of memory");
@@ -387,6 +403,7 @@ out:
     wb_strbuf_free(&x.advance_sql);
     wb_strbuf_free(&x.cursor);
     wb_arena_destroy(x.row_arena);
+    wb_arena_destroy(x.last_arena);
     wb_arena_destroy(x.table_arena);
     wb_relcache_destroy(x.relcache);
     return rc;

@@ -88,10 +88,28 @@ int wb_pgbin_copy_header(wb_strbuf *b)
 
 int wb_pgbin_copy_row(wb_strbuf *b, const char *const *values, size_t n)
 {
-    int rc = put16(b, (uint16_t)n);
-    for (size_t i = 0; i < n && !rc; i++)
-        rc = put_value(b, values[i]);
-    return rc;
+    /* Sized first, then written in place: one size check per row, not
+     * two per value (a tenth of walbridge's time in an initial copy). */
+    size_t size = 2;
+    for (size_t i = 0; i < n; i++)
+        size += 4 + (values[i] ? wb_value_len(values[i]) : 0);
+    char *p = wb_strbuf_extend(b, size);
+    if (!p)
+        return b->err;
+    uint16_t n16 = htons((uint16_t)n);
+    memcpy(p, &n16, 2);
+    p += 2;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t len = values[i] ? wb_value_len(values[i]) : UINT32_MAX;
+        uint32_t n32 = htonl(len);
+        memcpy(p, &n32, 4);
+        p += 4;
+        if (values[i] && len) {
+            memcpy(p, values[i], len);
+            p += len;
+        }
+    }
+    return 0;
 }
 
 int wb_pgbin_copy_trailer(wb_strbuf *b)

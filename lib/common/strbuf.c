@@ -46,6 +46,16 @@ int wb_strbuf_append(wb_strbuf *b, const char *s, size_t n)
     return 0;
 }
 
+char *wb_strbuf_extend(wb_strbuf *b, size_t n)
+{
+    if (reserve(b, n))
+        return NULL;
+    char *p = b->data + b->len;
+    b->len += n;
+    b->data[b->len] = '\0';
+    return p;
+}
+
 int wb_strbuf_add(wb_strbuf *b, const char *s)
 {
     return wb_strbuf_append(b, s, strlen(s));

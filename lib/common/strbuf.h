@@ -27,6 +27,12 @@ typedef struct wb_strbuf {
 int wb_strbuf_append(wb_strbuf *b, const char *s, size_t n);
 /* Append a NUL-terminated string. */
 int wb_strbuf_add(wb_strbuf *b, const char *s);
+/* Make the buffer n bytes longer (NUL-terminated after them) and return
+ * where those n bytes start, for the caller to fill before any other
+ * call on b; NULL when it cannot (b->err says why).  One size check for
+ * a record the caller writes piece by piece (common/pgbinary.c's COPY
+ * rows), as PostgreSQL's enlargeStringInfo. */
+char *wb_strbuf_extend(wb_strbuf *b, size_t n);
 int wb_strbuf_append_fmt(wb_strbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* "id", with every '"' doubled: always quoted, as PostgreSQL's

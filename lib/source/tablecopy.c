@@ -8,7 +8,9 @@
 
 #include <libpq-fe.h>
 
+#include "common/bintext.h"
 #include "common/conn.h"
+#include "common/pgarray.h"
 #include "common/strbuf.h"
 #include "source/tablecopy.h"
 
@@ -353,7 +355,7 @@ int wb_tablecopy_sql(wb_strbuf *sql, const wb_tablecopy_rel *r, bool binary,
             wb_strbuf_add(sql, ", ");
         wb_strbuf_append_ident(sql, rel->atts[i].name);
     }
-    for (size_t k = 0; binary && k < r->norder; k++) {
+    for (size_t k = 0; binary && !r->local_cursor && k < r->norder; k++) {
         wb_strbuf_add(sql, ", ");
         wb_strbuf_append_ident(sql, rel->atts[r->order[k]].name);
         wb_strbuf_add(sql, "::text");
@@ -450,16 +452,67 @@ void wb_tablecopy_freemem(char *buf)
     PQfreemem(buf);
 }
 
+/* The key's text columns a row read with r in this format carries. */
+static size_t key_text_cols(const wb_tablecopy_rel *r, bool binary)
+{
+    return binary && !r->local_cursor ? r->norder : 0;
+}
+
 uint16_t wb_tablecopy_ncols(const wb_tablecopy_rel *r, bool binary)
 {
-    return (uint16_t)(r->rel.natts + (binary ? r->norder : 0) +
+    return (uint16_t)(r->rel.natts + key_text_cols(r, binary) +
                       (r->commit_times ? 1 : 0));
+}
+
+/* text, varchar, bpchar: their binary format is their text (in the
+ * client encoding, as the text format). */
+static bool text_like(uint32_t typoid)
+{
+    return typoid == 25 || typoid == 1043 || typoid == 1042;
+}
+
+bool wb_tablecopy_local_cursor_ok(const wb_tablecopy_rel *r)
+{
+    for (size_t k = 0; k < r->norder; k++) {
+        uint32_t typoid = r->rel.atts[r->order[k]].typoid;
+        if (!text_like(typoid) && !wb_bintext_supported(typoid))
+            return false;
+    }
+    return true;
+}
+
+int wb_tablecopy_cursor(const wb_tablecopy_rel *r, bool binary,
+                        const wb_tuple *t, wb_arena *arena, wb_strbuf *out)
+{
+    wb_strbuf_reset(out);
+    if (r->norder == 0)
+        return 0;
+    for (size_t k = 0; k < r->norder; k++) {
+        /* The key's text columns (text in either format), or the key's
+         * own. */
+        bool text_cols = binary && !r->local_cursor;
+        const wb_tuple_value *v =
+            &t->cols[text_cols ? r->rel.natts + k : r->order[k]];
+        const char *text = NULL;
+        if (v->kind == WB_TUPLE_BINARY && !text_cols) {
+            uint32_t typoid = r->rel.atts[r->order[k]].typoid;
+            text = text_like(typoid) ? v->data
+                                     : wb_bintext(arena, typoid, v->data);
+            if (!text)
+                return WB_EPROTO;
+        } else if (v->kind != WB_TUPLE_NULL) {
+            text = v->data;
+        }
+        wb_pgarray_add(out, text);
+    }
+    wb_pgarray_finish(out);
+    return out->err ? WB_ENOMEM : 0;
 }
 
 int64_t wb_tablecopy_row_commit_time(const wb_tablecopy_rel *r, bool binary,
                                      const wb_tuple *t, int64_t fallback)
 {
-    size_t i = r->rel.natts + (binary ? r->norder : 0);
+    size_t i = r->rel.natts + key_text_cols(r, binary);
     if (!r->commit_times || i >= t->ncols)
         return fallback;
     const wb_tuple_value *v = &t->cols[i];

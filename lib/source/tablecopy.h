@@ -46,11 +46,32 @@ typedef struct wb_tablecopy_rel {
      * commit time of its last writer (wb_tablecopy_row_commit_time), for
      * a conflict policy by commit time. */
     bool commit_times;
+    /* Set by the caller before starting a binary copy, when it needs the
+     * key's text only now and then (a cursor at a chunk's end), not with
+     * every row: the key's text columns are left out, and
+     * wb_tablecopy_cursor makes the cursor from the binary key values.
+     * Only when wb_tablecopy_local_cursor_ok says it can. */
+    bool local_cursor;
 } wb_tablecopy_rel;
 
 /* The columns of a row read with r in this format: the table's, then in
- * binary the key's text (the cursor's), then the commit time if asked. */
+ * binary the key's text (the cursor's; not with local_cursor), then the
+ * commit time if asked. */
 uint16_t wb_tablecopy_ncols(const wb_tablecopy_rel *r, bool binary);
+/* Can wb_tablecopy_cursor make r's cursor from binary key values alone?
+ * Yes when every key column is of a type whose binary value is its text
+ * (text, varchar, bpchar) or one common/bintext.h gives the text of. */
+bool wb_tablecopy_local_cursor_ok(const wb_tablecopy_rel *r);
+/*
+ * The key of row t, read with r in this format, as a text[] literal
+ * (the cursor wb_tablecopy_start_chunk takes) into out, reset first;
+ * empty when r has no ordering key.  arena holds the text of binary
+ * values made on the way.  WB_ENOMEM, or WB_EPROTO when a binary key
+ * value could not be given its text (a value of the wrong length, or
+ * arena out of room).
+ */
+int wb_tablecopy_cursor(const wb_tablecopy_rel *r, bool binary,
+                        const wb_tuple *t, wb_arena *arena, wb_strbuf *out);
 /* A row's last writer's commit time (PG epoch microseconds), or fallback
  * when r did not ask for it or the server does not know it (a frozen row,
  * one older than track_commit_timestamp). */
@@ -121,8 +142,8 @@ int wb_tablecopy_describe(wb_tablecopy *tc, const wb_config_table *t,
 /*
  * Start reading r: COPY (SELECT columns FROM [ONLY] table ORDER BY key)
  * TO STDOUT, in binary format when binary.  In binary format the key's
- * columns follow once more as text (for the cursor): rows then have
- * rel.natts + norder fields.
+ * columns follow once more as text (for the cursor, unless
+ * r->local_cursor): rows then have rel.natts + norder fields.
  */
 int wb_tablecopy_start(wb_tablecopy *tc, const wb_tablecopy_rel *r, bool binary,
                        wb_error *err);

@@ -70,17 +70,18 @@ static void test_copy(void)
 {
     wb_arena *a = wb_arena_create(0, 0);
     wb_strbuf b = {0};
-    const char *row[] = {val(a, "\0\1", 2), NULL};
+    const char *row[] = {val(a, "\0\1", 2), NULL, val(a, "", 0)};
     WB_CHECK_INT_EQ(wb_pgbin_copy_header(&b), 0);
-    WB_CHECK_INT_EQ(wb_pgbin_copy_row(&b, row, 2), 0);
+    WB_CHECK_INT_EQ(wb_pgbin_copy_row(&b, row, 3), 0);
     WB_CHECK_INT_EQ(wb_pgbin_copy_trailer(&b), 0);
     static const char want[] = "PGCOPY\n\377\r\n\0"
                                "\0\0\0\0" /* flags */
                                "\0\0\0\0" /* header extension */
-                               "\0\2"     /* 2 fields */
+                               "\0\3"     /* 3 fields */
                                "\0\0\0\2\0\1"
-                               "\xff\xff\xff\xff"
-                               "\xff\xff"; /* trailer */
+                               "\xff\xff\xff\xff" /* NULL */
+                               "\0\0\0\0"         /* empty */
+                               "\xff\xff";        /* trailer */
     WB_CHECK_INT_EQ(b.len, sizeof(want) - 1);
     WB_CHECK_MEM_EQ(b.data, want, sizeof(want) - 1);
     wb_strbuf_free(&b);
@@ -95,7 +96,7 @@ static void test_limit(void)
     const char *row[] = {val(a, "0123456789", 10)};
     WB_CHECK_INT_EQ(wb_pgbin_copy_row(&b, row, 1), 0);
     WB_CHECK_INT_EQ(wb_pgbin_copy_row(&b, row, 1), WB_ELIMIT);
-    WB_CHECK(b.len <= 16);
+    WB_CHECK_INT_EQ(b.len, 16); /* nothing of the refused row */
     wb_strbuf_free(&b);
     wb_arena_destroy(a);
 }

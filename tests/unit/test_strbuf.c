@@ -42,6 +42,25 @@ static void test_fmt(void)
     wb_strbuf_free(&b);
 }
 
+/* extend: n more bytes for the caller to fill, NUL after them; past the
+ * limit nothing, and the failure sticks. */
+static void test_extend(void)
+{
+    wb_strbuf b = {0};
+    b.limit = 10;
+    WB_CHECK_INT_EQ(wb_strbuf_add(&b, "ab"), 0);
+    char *p = wb_strbuf_extend(&b, 3);
+    WB_CHECK(p == b.data + 2);
+    memcpy(p, "cde", 3);
+    WB_CHECK_INT_EQ(b.len, 5);
+    WB_CHECK_STR_EQ(b.data, "abcde");
+    WB_CHECK(wb_strbuf_extend(&b, 6) == NULL);
+    WB_CHECK_INT_EQ(b.err, WB_ELIMIT);
+    WB_CHECK_STR_EQ(b.data, "abcde");
+    WB_CHECK(wb_strbuf_extend(&b, 1) == NULL); /* would fit: sticky */
+    wb_strbuf_free(&b);
+}
+
 /* The first failure sticks: later appends add nothing, reset clears it. */
 static void test_sticky_limit(void)
 {
@@ -142,6 +161,7 @@ int main(void)
     WB_RUN(test_append_grows);
     WB_RUN(test_fmt);
     WB_RUN(test_sticky_limit);
+    WB_RUN(test_extend);
     WB_RUN(test_ident);
     WB_RUN(test_literal);
     WB_RUN(test_param);
