@@ -299,8 +299,31 @@ static bool build_set(wb_strbuf *sql, const wb_sql_set *r, const char *from)
         ok = ok && add(sql, ") SELECT ");
         for (size_t i = 0; ok && i < r->ncols; i++)
             ok = (i == 0 || add(sql, ", ")) && sql_cast(r, sql, "a", i + 1);
-        ok = ok && add(sql, " FROM ") && add(sql, from) &&
-             add(sql, " ON CONFLICT (");
+        ok = ok && add(sql, " FROM ") && add(sql, from);
+        /* A row already right is not written (the online re-sync's rows,
+         * most of which the target holds already), and not even locked:
+         * ON CONFLICT DO UPDATE locks the row it finds before its WHERE
+         * (a WAL record per row), so rows equal to the target's are left
+         * out before.  A row that changes in between still meets ON
+         * CONFLICT and its WHERE below. */
+        if (op->skip_unchanged && r->nset > 0) {
+            ok = ok && add(sql, " WHERE NOT EXISTS (SELECT FROM ") &&
+                 add_rel(sql, op) && add(sql, " x WHERE ");
+            for (size_t i = 0; ok && i < r->nkeys; i++)
+                ok = (i == 0 || add(sql, " AND ")) && add(sql, "x.") &&
+                     ident(sql, r->cols[i]) && add(sql, " = ") &&
+                     sql_cast(r, sql, "a", i + 1);
+            ok = ok && add(sql, " AND ROW(");
+            for (size_t i = r->nkeys; ok && i < r->ncols; i++)
+                ok = (i == r->nkeys || add(sql, ", ")) && add(sql, "x.") &&
+                     ident(sql, r->cols[i]);
+            ok = ok && add(sql, ") IS NOT DISTINCT FROM ROW(");
+            for (size_t i = r->nkeys; ok && i < r->ncols; i++)
+                ok = (i == r->nkeys || add(sql, ", ")) &&
+                     sql_cast(r, sql, "a", i + 1);
+            ok = ok && add(sql, "))");
+        }
+        ok = ok && add(sql, " ON CONFLICT (");
         for (size_t i = 0; ok && i < r->nkeys; i++)
             ok = (i == 0 || add(sql, ", ")) && ident(sql, r->cols[i]);
         if (r->nset == 0)
@@ -309,8 +332,6 @@ static bool build_set(wb_strbuf *sql, const wb_sql_set *r, const char *from)
         for (size_t i = r->nkeys; ok && i < r->ncols; i++)
             ok = (i == r->nkeys || add(sql, ", ")) && ident(sql, r->cols[i]) &&
                  add(sql, " = EXCLUDED.") && ident(sql, r->cols[i]);
-        /* A row already right is not written (the online re-sync's rows,
-         * most of which the target holds already). */
         if (op->skip_unchanged) {
             ok = ok && add(sql, " WHERE ROW(");
             for (size_t i = r->nkeys; ok && i < r->ncols; i++)

@@ -382,14 +382,18 @@ static void test_set_runs(void)
         "SELECT v.a1, v.a2, v.a3 FROM unnest($1, $2, $3) AS v(a1, a2, a3) ON "
         "CONFLICT (\"id\") DO UPDATE SET \"na\"\"me\" = EXCLUDED.\"na\"\"me\", "
         "\"caf\u00e9\" = EXCLUDED.\"caf\u00e9\"");
-    /* skip_unchanged (a re-sync's rows): a row already right is not
-     * written. */
+    /* skip_unchanged (a re-sync's rows): a row already right is left out
+     * before ON CONFLICT (which would lock it), and not written if it
+     * changed in between. */
     op.skip_unchanged = true;
     WB_CHECK_STR_EQ(
         set_run(&s),
         "INSERT INTO \"My Schema\".\"t\"\"1\" AS t (\"id\", \"na\"\"me\", "
         "\"caf\u00e9\") "
-        "SELECT v.a1, v.a2, v.a3 FROM unnest($1, $2, $3) AS v(a1, a2, a3) ON "
+        "SELECT v.a1, v.a2, v.a3 FROM unnest($1, $2, $3) AS v(a1, a2, a3) "
+        "WHERE NOT EXISTS (SELECT FROM \"My Schema\".\"t\"\"1\" x WHERE "
+        "x.\"id\" = v.a1 AND ROW(x.\"na\"\"me\", x.\"caf\u00e9\") IS NOT "
+        "DISTINCT FROM ROW(v.a2, v.a3)) ON "
         "CONFLICT (\"id\") DO UPDATE SET \"na\"\"me\" = EXCLUDED.\"na\"\"me\", "
         "\"caf\u00e9\" = EXCLUDED.\"caf\u00e9\" WHERE ROW(t.\"na\"\"me\", "
         "t.\"caf\u00e9\") IS DISTINCT FROM ROW(EXCLUDED.\"na\"\"me\", "
@@ -408,6 +412,17 @@ static void test_set_runs(void)
         "UPDATE "
         "SET \"na\"\"me\" = EXCLUDED.\"na\"\"me\", \"caf\u00e9\" = "
         "EXCLUDED.\"caf\u00e9\"");
+    /* ... and with skip_unchanged, the row left out compares the value
+     * as the column would hold it. */
+    op.skip_unchanged = true;
+    WB_CHECK(
+        strstr(
+            set_run(&s),
+            " AND ROW(x.\"na\"\"me\", x.\"caf\u00e9\") IS NOT DISTINCT "
+            "FROM ROW(v.a2, (pg_catalog.jsonb_populate_record(NULL::\"My "
+            "Schema\".\"t\"\"1\", pg_catalog.jsonb_build_object('caf\u00e9', "
+            "v.a3::pg_catalog.text))).\"caf\u00e9\")) ON CONFLICT") != NULL);
+    op.skip_unchanged = false;
     op.kind = WB_OP_DELETE;
     wb_sql_set d = {&op, cols, NULL, 1, 1, 0};
     WB_CHECK_STR_EQ(set_run(&d), "DELETE FROM \"My Schema\".\"t\"\"1\" t USING "
