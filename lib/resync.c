@@ -32,7 +32,6 @@
 #include "common/clock.h"
 #include "common/conn.h"
 #include "common/log.h"
-#include "common/pgarray.h"
 #include "decode/copyrow.h"
 #include "decode/relcache.h"
 #include "resync.h"
@@ -648,6 +647,10 @@ static void read_chunk(uv_work_t *w)
              (rc = wb_tablecopy_tracks_commit_times(r->tc, &j->rel.commit_times,
                                                     &r->err)) != 0))
             goto out;
+        /* The rows' keys are marked from their own columns; the key's
+         * text is only the cursor, made here from the last row's. */
+        j->rel.local_cursor =
+            r->binary && wb_tablecopy_local_cursor_ok(&j->rel);
         j->described = true;
     }
     if (j->rel.norder == 0) {
@@ -700,7 +703,7 @@ static void read_chunk(uv_work_t *w)
             rc = wb_error_set(&r->err, WB_ENOMEM, "out of memory");
             break;
         }
-        rw->tup = t; /* with the key's text columns (binary), for the cursor */
+        rw->tup = t; /* with the key's text columns, if read, for the cursor */
         rw->commit_time =
             wb_tablecopy_row_commit_time(&j->rel, r->binary, &t, 0);
         /* What the row takes here, not on the wire: its values, their
@@ -711,18 +714,17 @@ static void read_chunk(uv_work_t *w)
     }
     if (rc == 0 && r->nrows) {
         /* The cursor: the last row's key, as text. */
-        const wb_tuple *t = &r->rows[r->nrows - 1].tup;
         wb_strbuf cur = {0};
-        for (size_t k = 0; k < j->rel.norder; k++) {
-            const wb_tuple_value *tv =
-                &t->cols[r->binary ? j->rel.rel.natts + k : j->rel.order[k]];
-            wb_pgarray_add(&cur, tv->kind == 'n' ? NULL : tv->data);
-        }
-        wb_pgarray_finish(&cur);
-        r->last_cursor =
-            cur.data ? wb_arena_strdup(r->chunk_arena, cur.data) : NULL;
+        rc = wb_tablecopy_cursor(&j->rel, r->binary, &r->rows[r->nrows - 1].tup,
+                                 r->chunk_arena, &cur);
+        r->last_cursor = rc == 0 && cur.data
+                             ? wb_arena_strdup(r->chunk_arena, cur.data)
+                             : NULL;
         wb_strbuf_free(&cur);
-        if (!r->last_cursor)
+        if (rc == WB_EPROTO)
+            rc = wb_error_set(&r->err, rc,
+                              "could not make the re-sync's cursor");
+        else if (rc || !r->last_cursor)
             rc = wb_error_set(&r->err, WB_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < r->nrows; i++)

@@ -304,8 +304,10 @@ static bool build_set(wb_strbuf *sql, const wb_sql_set *r, const char *from)
          * most of which the target holds already), and not even locked:
          * ON CONFLICT DO UPDATE locks the row it finds before its WHERE
          * (a WAL record per row), so rows equal to the target's are left
-         * out before.  A row that changes in between still meets ON
-         * CONFLICT and its WHERE below. */
+         * out before, as the statement's snapshot shows them.  A row
+         * another session changes after that snapshot is left out
+         * unlocked, as if it had been written before that change
+         * (walbridge's own writes all go through this session). */
         if (op->skip_unchanged && r->nset > 0) {
             ok = ok && add(sql, " WHERE NOT EXISTS (SELECT FROM ") &&
                  add_rel(sql, op) && add(sql, " x WHERE ");

@@ -4,6 +4,7 @@
  * and "Binary Format" of the COPY documentation.
  */
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "common/error.h"
@@ -91,8 +92,12 @@ int wb_pgbin_copy_row(wb_strbuf *b, const char *const *values, size_t n)
     /* Sized first, then written in place: one size check per row, not
      * two per value (a tenth of walbridge's time in an initial copy). */
     size_t size = 2;
-    for (size_t i = 0; i < n; i++)
-        size += 4 + (values[i] ? wb_value_len(values[i]) : 0);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = values[i] ? wb_value_len(values[i]) : 0;
+        if (len > SIZE_MAX - 4 - size) /* a 32-bit size_t */
+            return b->err = WB_ELIMIT;
+        size += 4 + len;
+    }
     char *p = wb_strbuf_extend(b, size);
     if (!p)
         return b->err;

@@ -31,7 +31,8 @@ int wb_strbuf_add(wb_strbuf *b, const char *s);
  * where those n bytes start, for the caller to fill before any other
  * call on b; NULL when it cannot (b->err says why).  One size check for
  * a record the caller writes piece by piece (common/pgbinary.c's COPY
- * rows), as PostgreSQL's enlargeStringInfo. */
+ * rows): PostgreSQL's enlargeStringInfo, and the length moved past the
+ * bytes at once. */
 char *wb_strbuf_extend(wb_strbuf *b, size_t n);
 int wb_strbuf_append_fmt(wb_strbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -506,7 +506,7 @@ int wb_tablecopy_cursor(const wb_tablecopy_rel *r, bool binary,
         wb_pgarray_add(out, text);
     }
     wb_pgarray_finish(out);
-    return out->err ? WB_ENOMEM : 0;
+    return out->err;
 }
 
 int64_t wb_tablecopy_row_commit_time(const wb_tablecopy_rel *r, bool binary,

@@ -66,7 +66,8 @@ bool wb_tablecopy_local_cursor_ok(const wb_tablecopy_rel *r);
  * The key of row t, read with r in this format, as a text[] literal
  * (the cursor wb_tablecopy_start_chunk takes) into out, reset first;
  * empty when r has no ordering key.  arena holds the text of binary
- * values made on the way.  WB_ENOMEM, or WB_EPROTO when a binary key
+ * values made on the way.  WB_ENOMEM or WB_ELIMIT (out's), or WB_EPROTO
+ * when a binary key
  * value could not be given its text (a value of the wrong length, or
  * arena out of room).
  */
@@ -143,7 +144,8 @@ int wb_tablecopy_describe(wb_tablecopy *tc, const wb_config_table *t,
  * Start reading r: COPY (SELECT columns FROM [ONLY] table ORDER BY key)
  * TO STDOUT, in binary format when binary.  In binary format the key's
  * columns follow once more as text (for the cursor, unless
- * r->local_cursor): rows then have rel.natts + norder fields.
+ * r->local_cursor), then the commit time if asked: rows have
+ * wb_tablecopy_ncols fields.
  */
 int wb_tablecopy_start(wb_tablecopy *tc, const wb_tablecopy_rel *r, bool binary,
                        wb_error *err);

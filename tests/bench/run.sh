@@ -1102,7 +1102,7 @@ copy_pipe() {
             -c 'COPY bench.items FROM STDIN'" || die "the psql COPY pipe failed"
     t1=$EPOCHREALTIME
     record "$c.pipe.r$r.secs" "$(fsub "$t1" "$t0")"
-    verify_identity $c pipe wbt
+    verify_identity $c "pipe.r$r" wbt
     wbt -c "TRUNCATE bench.items"
 }
 copy_native() {
@@ -1123,7 +1123,7 @@ copy_native() {
     t1=$EPOCHREALTIME
     sampler_stop "$c.native"
     record "$c.native.r$r.secs" "$(fsub "$t1" "$t0")"
-    verify_identity $c native nat
+    verify_identity $c "native.r$r" nat
     native_drop nat_copy
     nat -c "TRUNCATE bench.items"
 }
@@ -1136,10 +1136,17 @@ copy_wb() {
     WB_COPY=true wb_config "$cfg" "wb_copy_id_r$r" identity
     sed -i 's/^  publication: bench_pub$/  publication: copy_pub/' "$cfg"
     wb_timed $c "$cfg" "$log"
-    record "$c.wb.r$r.secs" "$(grep -P "^$c\\.wb\\.secs\\t" "$RESULTS" | tail -n 1 | cut -f2)"
-    verify_identity $c wb wbt
+    record "$c.wb.r$r.secs" "$(last_record "$c.wb.secs")"
+    record "$c.wb.r$r.rss_kb" "$(last_record "$c.wb.rss_kb")"
+    verify_identity $c "wb.r$r" wbt
     src -c "SELECT pg_drop_replication_slot('wb_copy_id_r$r')" >/dev/null
-    wbt -c "TRUNCATE bench.items"
+    wbt -c "TRUNCATE bench.items" \
+        -c "DELETE FROM walbridge.sync_state WHERE slot = 'wb_copy_id_r$r'" \
+        -c "SELECT pg_replication_origin_drop('walbridge_wb_copy_id_r$r')" >/dev/null
+}
+# last_record KEY: the value recorded last under KEY.
+last_record() {
+    grep -P "^${1//./\\.}\t" "$RESULTS" | tail -n 1 | cut -f2
 }
 # median KEY-PREFIX WHO: the median of the rounds' seconds.
 copy_median() {
@@ -1165,6 +1172,8 @@ case_copy_id() {
     for who in pipe native wb; do
         record "$c.$who.secs" "$(copy_median $c $who)"
     done
+    # Walbridge's peak RSS: the highest of its rounds'.
+    record "$c.wb.rss_kb" "$(grep -P "^$c\\.wb\\.r[0-9]+\\.rss_kb\\t" "$RESULTS" | cut -f2 | sort -n | tail -n 1)"
     src -c "DROP PUBLICATION copy_pub" >/dev/null
 }
 

@@ -398,6 +398,12 @@ static void test_set_runs(void)
         "\"caf\u00e9\" = EXCLUDED.\"caf\u00e9\" WHERE ROW(t.\"na\"\"me\", "
         "t.\"caf\u00e9\") IS DISTINCT FROM ROW(EXCLUDED.\"na\"\"me\", "
         "EXCLUDED.\"caf\u00e9\")");
+    /* Nothing to compare but the key: DO NOTHING, no NOT EXISTS. */
+    wb_sql_set k = {&op, cols, NULL, 1, 1, 0};
+    WB_CHECK_STR_EQ(set_run(&k),
+                    "INSERT INTO \"My Schema\".\"t\"\"1\" AS t (\"id\") SELECT "
+                    "v.a1 FROM unnest($1) AS v(a1) ON CONFLICT (\"id\") DO "
+                    "NOTHING");
     op.skip_unchanged = false;
     s.casts = casts;
     WB_CHECK_STR_EQ(
