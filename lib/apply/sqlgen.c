@@ -279,6 +279,16 @@ static bool sql_cast(const wb_sql_set *r, wb_strbuf *sql, const char *alias,
            ident(sql, col);
 }
 
+/* The run's set columns (after its keys), each as prefix.column. */
+static bool set_columns(wb_strbuf *sql, const wb_sql_set *r, const char *prefix)
+{
+    bool ok = true;
+    for (size_t i = r->nkeys; ok && i < r->ncols; i++)
+        ok = (i == r->nkeys || add(sql, ", ")) && add(sql, prefix) &&
+             ident(sql, r->cols[i]);
+    return ok;
+}
+
 /* The statement for a run of r's shape, from its unnest(...) AS v(...). */
 static bool build_set(wb_strbuf *sql, const wb_sql_set *r, const char *from)
 {
@@ -315,11 +325,8 @@ static bool build_set(wb_strbuf *sql, const wb_sql_set *r, const char *from)
                 ok = (i == 0 || add(sql, " AND ")) && add(sql, "x.") &&
                      ident(sql, r->cols[i]) && add(sql, " = ") &&
                      sql_cast(r, sql, "a", i + 1);
-            ok = ok && add(sql, " AND ROW(");
-            for (size_t i = r->nkeys; ok && i < r->ncols; i++)
-                ok = (i == r->nkeys || add(sql, ", ")) && add(sql, "x.") &&
-                     ident(sql, r->cols[i]);
-            ok = ok && add(sql, ") IS NOT DISTINCT FROM ROW(");
+            ok = ok && add(sql, " AND ROW(") && set_columns(sql, r, "x.") &&
+                 add(sql, ") IS NOT DISTINCT FROM ROW(");
             for (size_t i = r->nkeys; ok && i < r->ncols; i++)
                 ok = (i == r->nkeys || add(sql, ", ")) &&
                      sql_cast(r, sql, "a", i + 1);
@@ -335,15 +342,9 @@ static bool build_set(wb_strbuf *sql, const wb_sql_set *r, const char *from)
             ok = (i == r->nkeys || add(sql, ", ")) && ident(sql, r->cols[i]) &&
                  add(sql, " = EXCLUDED.") && ident(sql, r->cols[i]);
         if (op->skip_unchanged) {
-            ok = ok && add(sql, " WHERE ROW(");
-            for (size_t i = r->nkeys; ok && i < r->ncols; i++)
-                ok = (i == r->nkeys || add(sql, ", ")) && add(sql, "t.") &&
-                     ident(sql, r->cols[i]);
-            ok = ok && add(sql, ") IS DISTINCT FROM ROW(");
-            for (size_t i = r->nkeys; ok && i < r->ncols; i++)
-                ok = (i == r->nkeys || add(sql, ", ")) &&
-                     add(sql, "EXCLUDED.") && ident(sql, r->cols[i]);
-            ok = ok && add(sql, ")");
+            ok = ok && add(sql, " WHERE ROW(") && set_columns(sql, r, "t.") &&
+                 add(sql, ") IS DISTINCT FROM ROW(") &&
+                 set_columns(sql, r, "EXCLUDED.") && add(sql, ")");
         }
         return ok;
     case WB_OP_DELETE:

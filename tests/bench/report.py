@@ -272,11 +272,18 @@ def main():
     if g("resync_id.rows") is not None:
         rss = g("resync_id.wb.rss_kb")
         rise = d["resync_id.lag_p99_rise_ms"]
+        rrounds = int(g("resync_id.rounds") or 1)
         tbl.append([f"online re-sync: {fmt_int(g('resync_id.rows'))} rows, identity, while the stream runs "
                     f"{fmt_int(g('resync_id.rate'))} tps",
-                    "rows/s (time)", rate_cell("resync_id", "wb", "rows_per_s"), "", "", "",
+                    "rows/s (time)" if rrounds == 1 else f"rows/s (time), median of {rrounds} re-syncs",
+                    rate_cell("resync_id", "wb", "rows_per_s"), "", "", "",
                     f"initial copy (copy_id): {rate_cell('copy_id', 'wb', 'rows_per_s')}",
-                    f"re-sync/copy {fmt_x(d['resync_id.vs_copy'])}; stream lag p99 "
+                    f"re-sync/copy {fmt_x(d['resync_id.vs_copy'])}"
+                    + ("" if rrounds == 1 else " (re-syncs: " + ", ".join(
+                        fmt_x(div(div(g("resync_id.rows"), g(f"resync_id.wb.r{r}.secs")),
+                                  d.get("copy_id.wb.rows_per_s")))
+                        for r in range(1, rrounds + 1)) + ")")
+                    + "; stream lag p99 "
                     f"{fmt(p99b, 1)} ms before, {fmt(p99d, 1)} ms during (p50 "
                     f"{fmt(g('resync_id.before.lag_p50_ms'), 1)} / {fmt(g('resync_id.during.lag_p50_ms'), 1)}); "
                     f"peak RSS {fmt(None if rss is None else rss / 1024.0, 1)} MiB",

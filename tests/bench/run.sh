@@ -58,6 +58,7 @@
 #   WB_BENCH_RESYNC_ROWS, WB_BENCH_RESYNC_RATE
 #                      override the sizes
 #   WB_BENCH_COPY_ROUNDS  rounds of copy_id (default 3; quick: 1)
+#   WB_BENCH_RESYNC_ROUNDS  re-syncs of resync_id (default 3; quick: 1)
 #   WB_BENCH_RATE      tps of the fixed-rate lag run (default 2000, the
 #                      rate of issue 13's lag target)
 #   WB_BENCH_OUT       output directory (default tests/bench/results)
@@ -113,6 +114,7 @@ if [[ $MODE == quick ]]; then
     BIG_ROWS=${WB_BENCH_BIG_ROWS:-1000000}
     COPY_ROWS=${WB_BENCH_COPY_ROWS:-1000000}
     COPY_ROUNDS=${WB_BENCH_COPY_ROUNDS:-1}
+    RESYNC_ROUNDS=${WB_BENCH_RESYNC_ROUNDS:-1}
     COPY_PORTAL_ROWS=${WB_BENCH_COPY_PORTAL_ROWS:-200000}
     RESYNC_ROWS=${WB_BENCH_RESYNC_ROWS:-200000}
 else
@@ -122,6 +124,7 @@ else
     BIG_ROWS=${WB_BENCH_BIG_ROWS:-5000000}
     COPY_ROWS=${WB_BENCH_COPY_ROWS:-10000000}
     COPY_ROUNDS=${WB_BENCH_COPY_ROUNDS:-3}
+    RESYNC_ROUNDS=${WB_BENCH_RESYNC_ROUNDS:-3}
     COPY_PORTAL_ROWS=${WB_BENCH_COPY_PORTAL_ROWS:-1000000}
     RESYNC_ROWS=${WB_BENCH_RESYNC_ROWS:-1000000}
 fi
@@ -1148,7 +1151,8 @@ copy_wb() {
 last_record() {
     grep -P "^${1//./\\.}\t" "$RESULTS" | tail -n 1 | cut -f2
 }
-# median KEY-PREFIX WHO: the median of the rounds' seconds.
+# copy_median CASE WHO: the median of the rounds' seconds (copy_id's,
+# resync_id's).
 copy_median() {
     grep -P "^$1\\.$2\\.r[0-9]+\\.secs\\t" "$RESULTS" | cut -f2 | sort -g |
         awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
@@ -1215,7 +1219,7 @@ case_copy_portal() {
 # before and during the re-sync.  Walbridge's peak RSS over it all.
 case_resync_id() {
     local c=resync_id cfg=$WORK/resync_id.yaml log=$WORK/resync_id.wb.log
-    local pgpid rc=0 t0 t1 secs endlsn
+    local pgpid rc=0 t0 t1 r endlsn
     say "re-sync, bench.items: $RESYNC_ROWS rows while pgbench updates them at $RESYNC_RATE tps"
     fg src -c "TRUNCATE bench.items" -c "INSERT INTO bench.items (id, payload, n, updated_at)
             SELECT g, md5(g::text) || md5((g + 1)::text), 0, timestamptz '2026-01-01'
@@ -1241,13 +1245,19 @@ case_resync_id() {
     BG_PIDS+=("$pgpid")
     sleep 2
     wbt -c 'TRUNCATE benchlag.lag'
-    t0=$EPOCHREALTIME
-    fg timeout -k 10 "$T_CONSUMER" "$WB_BIN" resync -c "$cfg" --mapping items \
-        >>"$WORK/resync_id.resync.log" 2>&1 || rc=$?
-    t1=$EPOCHREALTIME
-    ((rc == 0)) || die "walbridge resync failed (exit $rc; see $WORK/resync_id.resync.log)"
-    secs=$(fsub "$t1" "$t0")
-    record "$c.wb.secs" "$secs"
+    # RESYNC_ROUNDS re-syncs one after the other (the target stays equal),
+    # the stream going on: the median rate, and the lag over them all.
+    for ((r = 1; r <= RESYNC_ROUNDS; r++)); do
+        say "  re-sync, round $r"
+        t0=$EPOCHREALTIME
+        fg timeout -k 10 "$T_CONSUMER" "$WB_BIN" resync -c "$cfg" --mapping items \
+            >>"$WORK/resync_id.resync.log" 2>&1 || rc=$?
+        t1=$EPOCHREALTIME
+        ((rc == 0)) || die "walbridge resync failed (exit $rc; see $WORK/resync_id.resync.log)"
+        record "$c.wb.r$r.secs" "$(fsub "$t1" "$t0")"
+    done
+    record "$c.rounds" "$RESYNC_ROUNDS"
+    record "$c.wb.secs" "$(copy_median $c wb)"
     lag_stats wbt $c.during
     kill -TERM "$pgpid" 2>/dev/null || true
     wait "$pgpid" 2>/dev/null || true
