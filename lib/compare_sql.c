@@ -34,7 +34,8 @@ int wb_compare_sql_stage(wb_strbuf *b, const char *stage, size_t ncols)
     return b->err;
 }
 
-/* Types whose values have no equality operator: compared as text. */
+/* Types whose values have no equality operator: compared as text (the
+ * applier's skip_unchanged knows them by OID: apply/sqlgen.h). */
 static bool no_equality(const char *type)
 {
     static const char *const t[] = {"json",   "xml",   "point",

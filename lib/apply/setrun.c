@@ -105,6 +105,18 @@ uint32_t wb_setrun_coltype_oid(const wb_setrun *s, const char *schema,
     return c ? c->oid : 0;
 }
 
+uint64_t wb_setrun_text_cmp(const wb_setrun *s, const char *schema,
+                            const char *table, const char *const *cols,
+                            size_t from, size_t n)
+{
+    uint64_t mask = 0;
+    for (size_t i = from; i < n && i < 64; i++)
+        if (wb_sql_typoid_lacks_equality(
+                wb_setrun_coltype_oid(s, schema, table, cols[i])))
+            mask |= (uint64_t)1 << i;
+    return mask;
+}
+
 const char *wb_setrun_coltype(const wb_setrun *s, const char *schema,
                               const char *table, const char *column)
 {
@@ -369,7 +381,8 @@ wb_lsn wb_setrun_next_row(const wb_setrun_run *r, size_t *off,
 static int build_set_sql(const void *arg, wb_strbuf *sql)
 {
     const wb_setrun_run *r = arg;
-    wb_sql_set s = {&r->shape, r->cols, r->casts, r->ncols, r->nkeys, r->nset};
+    wb_sql_set s = {&r->shape, r->cols, r->casts,   r->ncols,
+                    r->nkeys,  r->nset, r->text_cmp};
     return wb_sql_set_run(sql, &s);
 }
 
@@ -587,6 +600,10 @@ static void start_run(wb_apply *a, wb_setrun_run *r, const wb_target_op *op,
     for (size_t i = 0; i < r->ncols && r->copy; i++)
         r->copy = r->casts[i] == NULL;
     r->rows_only = wb_setrun_has_array(&a->set, op);
+    r->text_cmp = op->skip_unchanged
+                      ? wb_setrun_text_cmp(&a->set, op->schema, op->table,
+                                           r->cols, r->nkeys, r->ncols)
+                      : 0;
     r->binary = op->binary;
     r->active = true;
 }

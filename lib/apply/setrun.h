@@ -80,6 +80,13 @@ uint32_t wb_setrun_coltype_oid(const wb_setrun *s, const char *schema,
 /* The column's array type OID as text, or NULL when unknown or none. */
 const char *wb_setrun_coltype(const wb_setrun *s, const char *schema,
                               const char *table, const char *column);
+/* The columns of schema.table among cols[from..n) (bit i for cols[i],
+ * below 64) whose type lacks an equality operator: skip_unchanged compares
+ * them as text (apply/sqlgen.h's text_cmp).  0 when their types are not
+ * known (set-based statements off). */
+uint64_t wb_setrun_text_cmp(const wb_setrun *s, const char *schema,
+                            const char *table, const char *const *cols,
+                            size_t from, size_t n);
 /* May op, of a transaction at lsn, join a run? */
 bool wb_setrun_eligible(const wb_setrun *s, const wb_target_op *op, wb_lsn lsn);
 /* Has op an array column (eligible only as an insert, for COPY)? */
@@ -125,6 +132,7 @@ struct wb_setrun_run {
     const char *casts[WB_RUN_MAX_COLS]; /* a cast on the target ("date"),
                                            or NULL */
     size_t ncols, nkeys, nset;
+    uint64_t text_cmp; /* skip_unchanged compares these as text */
     wb_strbuf rows;
     size_t nrows, bytes;
     wb_lsn last_lsn;

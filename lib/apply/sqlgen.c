@@ -95,28 +95,66 @@ bool wb_sql_value(wb_strbuf *buf, const wb_target_op *op, const wb_op_value *v,
            add(buf, ")");
 }
 
+bool wb_sql_typoid_lacks_equality(uint32_t typoid)
+{
+    switch (typoid) {
+    case 114:  /* json */
+    case 199:  /* json[] */
+    case 142:  /* xml */
+    case 143:  /* xml[] */
+    case 600:  /* point */
+    case 1017: /* point[] */
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Is column (or set entry) i compared as text? */
+static bool as_text(uint64_t text_cmp, size_t i)
+{
+    return i < 64 && (text_cmp >> i & 1);
+}
+
 /*
  * skip_unchanged: " AND ROW(t.c..) IS DISTINCT FROM ROW(<values>..)" so an
  * update that would change nothing matches no row, writes no row version
  * and fires no trigger.  excluded: compare with EXCLUDED.c (ON CONFLICT);
  * else with the op's values from parameter first on.  from, to: the set
- * entries compared.
+ * entries compared; those in text_cmp as their text, on both sides: a
+ * parameter as (CASE WHEN false THEN alias.c ELSE $n END)::text, which
+ * keeps the column's type for it (PostgreSQL types an untyped parameter
+ * where it first meets it, and the WHERE comes before the SET: a bare
+ * ($n)::text would make it text, which the column refuses).
  */
 static bool sql_distinct(wb_strbuf *sql, const wb_target_op *op, size_t from,
-                         size_t to, const char *alias, bool excluded, int first)
+                         size_t to, const char *alias, bool excluded, int first,
+                         uint64_t text_cmp)
 {
     bool ok = add(sql, " ROW(");
-    for (size_t i = from; ok && i < to; i++)
-        ok = (i == from || add(sql, ", ")) && add(sql, alias) &&
-             add(sql, ".") && ident(sql, op->set[i].column);
+    for (size_t i = from; ok && i < to; i++) {
+        bool t = as_text(text_cmp, i);
+        ok = (i == from || add(sql, ", ")) && add(sql, t ? "(" : "") &&
+             add(sql, alias) && add(sql, ".") &&
+             ident(sql, op->set[i].column) &&
+             add(sql, t ? ")::pg_catalog.text" : "");
+    }
     ok = ok && add(sql, ") IS DISTINCT FROM ROW(");
     for (size_t i = from; ok && i < to; i++) {
-        ok = i == from || add(sql, ", ");
-        if (excluded)
+        bool t = as_text(text_cmp, i);
+        ok = (i == from || add(sql, ", ")) && add(sql, t ? "(" : "");
+        if (excluded) {
             ok = ok && add(sql, "EXCLUDED.") && ident(sql, op->set[i].column);
-        else
+        } else {
+            if (t)
+                ok = ok && add(sql, "CASE WHEN false THEN ") &&
+                     add(sql, alias) && add(sql, ".") &&
+                     ident(sql, op->set[i].column) && add(sql, " ELSE ");
             ok = ok &&
-                 wb_sql_value(sql, op, &op->set[i], first + (int)(i - from));
+                 wb_sql_value(sql, op, &op->set[i], first + (int)(i - from)) &&
+                 add(sql, t ? " END" : "");
+        }
+        ok = ok && add(sql, t ? ")::pg_catalog.text" : "");
     }
     return ok && add(sql, ")");
 }
@@ -133,7 +171,8 @@ static bool sql_distinct(wb_strbuf *sql, const wb_target_op *op, size_t from,
  * (the suffix from "RETURNING 1)" on is count_suffix's)
  * The first nkeys set entries are the key columns (router contract).
  */
-static bool build_update_or_insert(wb_strbuf *sql, const wb_target_op *op)
+static bool build_update_or_insert(wb_strbuf *sql, const wb_target_op *op,
+                                   uint64_t text_cmp)
 {
     int param = 1;
     int keyparam = (int)op->nset + 1;
@@ -148,7 +187,7 @@ static bool build_update_or_insert(wb_strbuf *sql, const wb_target_op *op)
              add(sql, " = ") && pnum(sql, param++);
     if (op->skip_unchanged)
         ok = ok && add(sql, " AND") &&
-             sql_distinct(sql, op, 0, op->nset, "t", false, 1);
+             sql_distinct(sql, op, 0, op->nset, "t", false, 1, text_cmp);
     ok = ok && add(sql, " RETURNING 1), i AS (INSERT INTO ") &&
          add_rel(sql, op) && add(sql, " AS t (");
     for (size_t i = 0; ok && i < op->nset; i++)
@@ -180,7 +219,7 @@ static bool build_update_or_insert(wb_strbuf *sql, const wb_target_op *op)
              ident(sql, op->set[i].column);
     if (op->skip_unchanged)
         ok = ok && add(sql, " WHERE") &&
-             sql_distinct(sql, op, op->nkeys, op->nset, "t", true, 0);
+             sql_distinct(sql, op, op->nkeys, op->nset, "t", true, 0, text_cmp);
     return ok;
 }
 
@@ -201,7 +240,7 @@ bool wb_sql_counted(const wb_target_op *op)
            op->nset >= op->nkeys && !op->conflict;
 }
 
-static bool build_row(wb_strbuf *sql, const wb_target_op *op)
+static bool build_row(wb_strbuf *sql, const wb_target_op *op, uint64_t text_cmp)
 {
     bool ok = true;
     int param = 1;
@@ -233,11 +272,12 @@ static bool build_row(wb_strbuf *sql, const wb_target_op *op)
                  add(sql, " = EXCLUDED.") && ident(sql, op->set[i].column);
         if (op->skip_unchanged)
             ok = ok && add(sql, " WHERE") &&
-                 sql_distinct(sql, op, 0, op->nset, "t", true, 0);
+                 sql_distinct(sql, op, 0, op->nset, "t", true, 0, text_cmp);
         return ok;
     case WB_OP_UPDATE:
         if (op->insert_if_missing && op->nset >= op->nkeys)
-            return build_update_or_insert(sql, op) && count_suffix(sql);
+            return build_update_or_insert(sql, op, text_cmp) &&
+                   count_suffix(sql);
         ok = add(sql, "UPDATE ") && add_rel(sql, op) && add(sql, " AS t SET ");
         for (size_t i = 0; ok && i < op->nset; i++)
             ok = (i == 0 || add(sql, ", ")) && ident(sql, op->set[i].column) &&
@@ -255,7 +295,7 @@ static bool build_row(wb_strbuf *sql, const wb_target_op *op)
              add(sql, " = ") && pnum(sql, param++);
     if (op->kind == WB_OP_UPDATE && op->skip_unchanged)
         ok = ok && add(sql, " AND") &&
-             sql_distinct(sql, op, 0, op->nset, "t", false, 1);
+             sql_distinct(sql, op, 0, op->nset, "t", false, 1, text_cmp);
     return ok;
 }
 
@@ -279,13 +319,17 @@ static bool sql_cast(const wb_sql_set *r, wb_strbuf *sql, const char *alias,
            ident(sql, col);
 }
 
-/* The run's set columns (after its keys), each as prefix.column. */
+/* The run's set columns (after its keys), each as prefix.column, or its
+ * text for a column compared as text (wb_sql_typoid_lacks_equality). */
 static bool set_columns(wb_strbuf *sql, const wb_sql_set *r, const char *prefix)
 {
     bool ok = true;
-    for (size_t i = r->nkeys; ok && i < r->ncols; i++)
-        ok = (i == r->nkeys || add(sql, ", ")) && add(sql, prefix) &&
-             ident(sql, r->cols[i]);
+    for (size_t i = r->nkeys; ok && i < r->ncols; i++) {
+        bool t = as_text(r->text_cmp, i);
+        ok = (i == r->nkeys || add(sql, ", ")) && add(sql, t ? "(" : "") &&
+             add(sql, prefix) && ident(sql, r->cols[i]) &&
+             add(sql, t ? ")::pg_catalog.text" : "");
+    }
     return ok;
 }
 
@@ -327,9 +371,12 @@ static bool build_set(wb_strbuf *sql, const wb_sql_set *r, const char *from)
                      sql_cast(r, sql, "a", i + 1);
             ok = ok && add(sql, " AND ROW(") && set_columns(sql, r, "x.") &&
                  add(sql, ") IS NOT DISTINCT FROM ROW(");
-            for (size_t i = r->nkeys; ok && i < r->ncols; i++)
+            for (size_t i = r->nkeys; ok && i < r->ncols; i++) {
+                bool t = as_text(r->text_cmp, i);
                 ok = (i == r->nkeys || add(sql, ", ")) &&
-                     sql_cast(r, sql, "a", i + 1);
+                     add(sql, t ? "(" : "") && sql_cast(r, sql, "a", i + 1) &&
+                     add(sql, t ? ")::pg_catalog.text" : "");
+            }
             ok = ok && add(sql, "))");
         }
         ok = ok && add(sql, " ON CONFLICT (");
@@ -441,11 +488,11 @@ int wb_sql_copy_in(wb_strbuf *b, const char *schema, const char *table,
     return done(b, ncols > 0);
 }
 
-int wb_sql_row(wb_strbuf *b, const wb_target_op *op)
+int wb_sql_row(wb_strbuf *b, const wb_target_op *op, uint64_t text_cmp)
 {
     if (op->conflict) {
         /* callers use wb_sql_conflict for these */
         return b->err ? b->err : WB_EINVAL;
     }
-    return done(b, build_row(b, op));
+    return done(b, build_row(b, op, text_cmp));
 }

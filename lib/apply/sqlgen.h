@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/names.h"
 #include "common/strbuf.h"
@@ -52,7 +53,15 @@ int wb_sql_clock_change(wb_strbuf *b, const char *rel);
  * keys; delete keys.  A lookup value is a subquery on its parameter, a
  * cast on the target goes through the column's own type.
  */
-int wb_sql_row(wb_strbuf *b, const wb_target_op *op);
+int wb_sql_row(wb_strbuf *b, const wb_target_op *op, uint64_t text_cmp);
+/*
+ * Does a column of this type (its OID) lack an equality operator (json,
+ * xml, point, and arrays of them: the types compare_sql.c compares as
+ * text too)?  skip_unchanged's comparisons then compare its text
+ * (text_cmp: bit i for set entry i, below 64): ROW(c) IS DISTINCT FROM
+ * ROW(v) fails on such a column ("operator does not exist: json = json").
+ */
+bool wb_sql_typoid_lacks_equality(uint32_t typoid);
 /* Does op's row statement return the rows written as its one row (rather
  * than in its command tag)? */
 bool wb_sql_counted(const wb_target_op *op);
@@ -95,6 +104,7 @@ typedef struct wb_sql_set {
     const char *const *cols;
     const char *const *casts;
     size_t ncols, nkeys, nset;
+    uint64_t text_cmp; /* bit i: column i compared as text (see above) */
 } wb_sql_set;
 
 int wb_sql_set_run(wb_strbuf *b, const wb_sql_set *r);

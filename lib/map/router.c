@@ -490,6 +490,7 @@ static void fini_instance(instance *in)
     free(in->bin_text);
     in->bin_types = NULL;
     in->bin_text = NULL;
+    in->bin_any_text = false;
     in->bin = false;
     for (size_t i = 0; i < in->nnames; i++)
         free(in->names[i]);
@@ -602,6 +603,7 @@ void wb_router_set_text(wb_router *r)
         free(r->inst[i].bin_text);
         r->inst[i].bin_types = NULL;
         r->inst[i].bin_text = NULL;
+        r->inst[i].bin_any_text = false; /* else emit reads bin_text */
         r->inst[i].bin = false;
     }
     r->binary = false;

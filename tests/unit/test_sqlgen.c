@@ -46,7 +46,14 @@ static wb_target_op base(wb_op_kind kind)
 static const char *row(const wb_target_op *op)
 {
     wb_strbuf_reset(&b);
-    return text(wb_sql_row(&b, op));
+    return text(wb_sql_row(&b, op, 0));
+}
+
+/* ... with set entries compared as text (their type lacks equality). */
+static const char *row_text_cmp(const wb_target_op *op, uint64_t text_cmp)
+{
+    wb_strbuf_reset(&b);
+    return text(wb_sql_row(&b, op, text_cmp));
 }
 
 static void test_upsert(void)
@@ -69,6 +76,12 @@ static void test_upsert(void)
         "= EXCLUDED.\"na\"\"me\", \"caf\u00e9\" = EXCLUDED.\"caf\u00e9\" "
         "WHERE ROW(t.\"na\"\"me\", t.\"caf\u00e9\") IS DISTINCT FROM "
         "ROW(EXCLUDED.\"na\"\"me\", EXCLUDED.\"caf\u00e9\")");
+    /* A json column (set entry 1) is compared by its text: json has no
+     * equality operator. */
+    WB_CHECK(strstr(row_text_cmp(&op, 2),
+                    "WHERE ROW(t.\"na\"\"me\", (t.\"caf\u00e9\")::pg_catalog."
+                    "text) IS DISTINCT FROM ROW(EXCLUDED.\"na\"\"me\", "
+                    "(EXCLUDED.\"caf\u00e9\")::pg_catalog.text)") != NULL);
     op.nset = 0;
     WB_CHECK_STR_EQ(
         row(&op),
@@ -94,6 +107,11 @@ static void test_update(void)
         "= $2, \"caf\u00e9\" = $3 WHERE \"id\" = $4 AND ROW(t.\"id\", "
         "t.\"na\"\"me\", t.\"caf\u00e9\") IS DISTINCT FROM ROW($1, $2, "
         "$3)");
+    WB_CHECK(
+        strstr(row_text_cmp(&op, 4),
+               "ROW(t.\"id\", t.\"na\"\"me\", (t.\"caf\u00e9\")::pg_catalog."
+               "text) IS DISTINCT FROM ROW($1, $2, (CASE WHEN false THEN "
+               "t.\"caf\u00e9\" ELSE $3 END)::pg_catalog.text)") != NULL);
 }
 
 /* insert_if_missing: one statement of two CTEs that returns the count. */
@@ -234,7 +252,7 @@ static void test_conflict(void)
         "FROM y)");
     /* a conflict op has no plain row statement */
     wb_strbuf_reset(&b);
-    WB_CHECK_INT_EQ(wb_sql_row(&b, &op), WB_EINVAL);
+    WB_CHECK_INT_EQ(wb_sql_row(&b, &op, 0), WB_EINVAL);
 }
 
 /* last_writer_wins by commit time, with the column clock and commit
@@ -374,7 +392,7 @@ static void test_set_runs(void)
     const char *cols[] = {"id", "na\"me", "caf\u00e9"};
     const char *casts[] = {NULL, NULL, "date"};
     wb_target_op op = base(WB_OP_UPSERT);
-    wb_sql_set s = {&op, cols, NULL, 3, 1, 2};
+    wb_sql_set s = {&op, cols, NULL, 3, 1, 2, 0};
     WB_CHECK_STR_EQ(
         set_run(&s),
         "INSERT INTO \"My Schema\".\"t\"\"1\" (\"id\", \"na\"\"me\", "
@@ -398,8 +416,21 @@ static void test_set_runs(void)
         "\"caf\u00e9\" = EXCLUDED.\"caf\u00e9\" WHERE ROW(t.\"na\"\"me\", "
         "t.\"caf\u00e9\") IS DISTINCT FROM ROW(EXCLUDED.\"na\"\"me\", "
         "EXCLUDED.\"caf\u00e9\")");
+    /* A json column (column 2) compared by its text, in the pre-filter
+     * and in ON CONFLICT's WHERE. */
+    s.text_cmp = 4;
+    const char *j = set_run(&s);
+    WB_CHECK(strstr(j,
+                    "ROW(x.\"na\"\"me\", (x.\"caf\u00e9\")::pg_catalog.text) "
+                    "IS NOT DISTINCT FROM ROW(v.a2, "
+                    "(v.a3)::pg_catalog.text)") != NULL);
+    WB_CHECK(strstr(j,
+                    "WHERE ROW(t.\"na\"\"me\", (t.\"caf\u00e9\")::pg_catalog."
+                    "text) IS DISTINCT FROM ROW(EXCLUDED.\"na\"\"me\", "
+                    "(EXCLUDED.\"caf\u00e9\")::pg_catalog.text)") != NULL);
+    s.text_cmp = 0;
     /* Nothing to compare but the key: DO NOTHING, no NOT EXISTS. */
-    wb_sql_set k = {&op, cols, NULL, 1, 1, 0};
+    wb_sql_set k = {&op, cols, NULL, 1, 1, 0, 0};
     WB_CHECK_STR_EQ(set_run(&k),
                     "INSERT INTO \"My Schema\".\"t\"\"1\" AS t (\"id\") SELECT "
                     "v.a1 FROM unnest($1) AS v(a1) ON CONFLICT (\"id\") DO "
@@ -430,14 +461,14 @@ static void test_set_runs(void)
             "v.a3::pg_catalog.text))).\"caf\u00e9\")) ON CONFLICT") != NULL);
     op.skip_unchanged = false;
     op.kind = WB_OP_DELETE;
-    wb_sql_set d = {&op, cols, NULL, 1, 1, 0};
+    wb_sql_set d = {&op, cols, NULL, 1, 1, 0, 0};
     WB_CHECK_STR_EQ(set_run(&d), "DELETE FROM \"My Schema\".\"t\"\"1\" t USING "
                                  "unnest($1) AS v(a1) WHERE "
                                  "t.\"id\" = v.a1");
     /* update: the set (new key first), then the old key */
     const char *ucols[] = {"id", "na\"me", "id"};
     op.kind = WB_OP_UPDATE;
-    wb_sql_set u = {&op, ucols, NULL, 3, 1, 2};
+    wb_sql_set u = {&op, ucols, NULL, 3, 1, 2, 0};
     WB_CHECK_STR_EQ(
         set_run(&u),
         "WITH v AS (SELECT * FROM unnest($1, $2, $3) AS v(a1, a2, a3)), u AS "
@@ -461,7 +492,7 @@ static void test_limit(void)
     op.set = set + 1;
     op.nset = 2;
     wb_strbuf small = {.limit = 64};
-    WB_CHECK_INT_EQ(wb_sql_row(&small, &op), WB_ELIMIT);
+    WB_CHECK_INT_EQ(wb_sql_row(&small, &op, 0), WB_ELIMIT);
     WB_CHECK(small.len < 64);
     wb_strbuf_free(&small);
 }
@@ -503,8 +534,21 @@ static void test_constants(void)
                     "SELECT pg_logical_emit_message(true, 'walbridge', $1)");
 }
 
+/* The types compared as text: json, xml, point and their arrays. */
+static void test_lacks_equality(void)
+{
+    WB_CHECK(wb_sql_typoid_lacks_equality(114));   /* json */
+    WB_CHECK(wb_sql_typoid_lacks_equality(199));   /* json[] */
+    WB_CHECK(wb_sql_typoid_lacks_equality(142));   /* xml */
+    WB_CHECK(wb_sql_typoid_lacks_equality(600));   /* point */
+    WB_CHECK(!wb_sql_typoid_lacks_equality(3802)); /* jsonb */
+    WB_CHECK(!wb_sql_typoid_lacks_equality(25));   /* text */
+    WB_CHECK(!wb_sql_typoid_lacks_equality(0));    /* unknown */
+}
+
 int main(void)
 {
+    WB_RUN(test_lacks_equality);
     WB_RUN(test_upsert);
     WB_RUN(test_update);
     WB_RUN(test_update_or_insert);
