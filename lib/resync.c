@@ -647,10 +647,6 @@ static void read_chunk(uv_work_t *w)
              (rc = wb_tablecopy_tracks_commit_times(r->tc, &j->rel.commit_times,
                                                     &r->err)) != 0))
             goto out;
-        /* The rows' keys are marked from their own columns; the key's
-         * text is only the cursor, made here from the last row's. */
-        j->rel.local_cursor =
-            r->binary && wb_tablecopy_local_cursor_ok(&j->rel);
         j->described = true;
     }
     if (j->rel.norder == 0) {
@@ -714,17 +710,16 @@ static void read_chunk(uv_work_t *w)
     }
     if (rc == 0 && r->nrows) {
         /* The cursor: the last row's key, as text. */
+        /* The rows' keys are marked from their own columns; the key's
+         * text is only this cursor. */
         wb_strbuf cur = {0};
         rc = wb_tablecopy_cursor(&j->rel, r->binary, &r->rows[r->nrows - 1].tup,
-                                 r->chunk_arena, &cur);
+                                 r->chunk_arena, &cur, &r->err);
         r->last_cursor = rc == 0 && cur.data
                              ? wb_arena_strdup(r->chunk_arena, cur.data)
                              : NULL;
         wb_strbuf_free(&cur);
-        if (rc == WB_EPROTO)
-            rc = wb_error_set(&r->err, rc,
-                              "could not make the re-sync's cursor");
-        else if (rc || !r->last_cursor)
+        if (rc == 0 && !r->last_cursor)
             rc = wb_error_set(&r->err, WB_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < r->nrows; i++)

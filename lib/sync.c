@@ -116,14 +116,8 @@ typedef struct copier {
  * does not read the key's text with every row (tablecopy.h). */
 static int note_cursor(copier *x, const wb_tablecopy_rel *tr, const wb_tuple *t)
 {
-    int rc = wb_tablecopy_cursor(tr, x->binary, t, x->last_arena, &x->cursor);
-    if (rc == WB_ENOMEM)
-        return wb_error_set(x->err, WB_ENOMEM, "out of memory");
-    if (rc) {
-        wb_error_set(x->err, rc, "could not make the copy's cursor");
-        wb_error_relation(x->err, tr->rel.nspname, tr->rel.relname);
-    }
-    return rc;
+    return wb_tablecopy_cursor(tr, x->binary, t, x->last_arena, &x->cursor,
+                               x->err);
 }
 
 /* End a chunk: the sync state of each mapping of the table, then a
@@ -194,10 +188,6 @@ static int copy_table(copier *x, table_copy *tcp, wb_sync_stop_fn stop,
     for (size_t i = 0; i < tcp->nmaps && x->commit_times; i++)
         tr.commit_times = tr.commit_times ||
                           wb_conflict_by_commit_time(&tcp->maps[i]->conflict);
-    /* The cursor is made only where a chunk ends: the source need not
-     * turn every row's key into text (a sixth of its work on a bigint
-     * key) when walbridge can. */
-    tr.local_cursor = x->binary && wb_tablecopy_local_cursor_ok(&tr);
     if ((rc = wb_tablecopy_start(x->tc, &tr, x->binary, x->err)) != 0)
         return rc;
     wb_copyrow_init(&rd, x->binary, wb_tablecopy_ncols(&tr, x->binary));

@@ -378,7 +378,7 @@ typedef struct row_sql {
     const wb_target_op *op;
     bool track_cts;
     const char *clock_rel;
-    uint64_t text_cmp; /* set entries skip_unchanged compares as text */
+    const wb_setrun *set; /* its target columns' types (text_cmp) */
 } row_sql;
 
 static int build_row_sql(const void *arg, wb_strbuf *sql)
@@ -389,7 +389,20 @@ static int build_row_sql(const void *arg, wb_strbuf *sql)
             wb_sql_conflict_layout(rs->op, rs->track_cts, rs->clock_rel);
         return wb_sql_conflict(sql, &c);
     }
-    return wb_sql_row(sql, rs->op, rs->text_cmp);
+    /* skip_unchanged compares columns without equality by their text; a
+     * shape's answer is the same every time (its target's column types),
+     * so it is worked out only when its statement is built. */
+    const wb_target_op *op = rs->op;
+    uint64_t text_cmp = 0;
+    if (op->skip_unchanged) {
+        const char *cols[64];
+        size_t n = op->nset < 64 ? op->nset : 64;
+        for (size_t i = 0; i < n; i++)
+            cols[i] = op->set[i].column;
+        text_cmp =
+            wb_setrun_text_cmp(rs->set, op->schema, op->table, cols, 0, n);
+    }
+    return wb_sql_row(sql, op, text_cmp);
 }
 
 /* Find or queue the prepared statement for op's shape. */
@@ -398,17 +411,7 @@ static int get_stmt(wb_apply *a, const wb_target_op *op, const char **name,
 {
     char keybuf[1024];
     char *key = wb_stmt_shape_key(op, a->cfg_gen, keybuf, sizeof(keybuf));
-    row_sql rs = {op, a->cf.track_cts, a->cf.clock_rel, 0};
-    /* A shape's text_cmp is the same every time (its target's column
-     * types), so its cached statement stays right. */
-    if (op->skip_unchanged) {
-        const char *cols[64];
-        size_t n = op->nset < 64 ? op->nset : 64;
-        for (size_t i = 0; i < n; i++)
-            cols[i] = op->set[i].column;
-        rs.text_cmp =
-            wb_setrun_text_cmp(&a->set, op->schema, op->table, cols, 0, n);
-    }
+    row_sql rs = {op, a->cf.track_cts, a->cf.clock_rel, &a->set};
     wb_pipe_item prep =
         wb_apply_prep_item(a, op->mapping, op->schema, op->table, lsn, false);
     wb_stmt_ctx ctx = {&prep, 0, NULL};

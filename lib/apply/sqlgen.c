@@ -116,6 +116,17 @@ static bool as_text(uint64_t text_cmp, size_t i)
     return i < 64 && (text_cmp >> i & 1);
 }
 
+/* Around an expression compared as text (t): "(" expr ")::text". */
+static bool text_open(wb_strbuf *sql, bool t)
+{
+    return add(sql, t ? "(" : "");
+}
+
+static bool text_close(wb_strbuf *sql, bool t)
+{
+    return add(sql, t ? ")::pg_catalog.text" : "");
+}
+
 /*
  * skip_unchanged: " AND ROW(t.c..) IS DISTINCT FROM ROW(<values>..)" so an
  * update that would change nothing matches no row, writes no row version
@@ -134,15 +145,14 @@ static bool sql_distinct(wb_strbuf *sql, const wb_target_op *op, size_t from,
     bool ok = add(sql, " ROW(");
     for (size_t i = from; ok && i < to; i++) {
         bool t = as_text(text_cmp, i);
-        ok = (i == from || add(sql, ", ")) && add(sql, t ? "(" : "") &&
+        ok = (i == from || add(sql, ", ")) && text_open(sql, t) &&
              add(sql, alias) && add(sql, ".") &&
-             ident(sql, op->set[i].column) &&
-             add(sql, t ? ")::pg_catalog.text" : "");
+             ident(sql, op->set[i].column) && text_close(sql, t);
     }
     ok = ok && add(sql, ") IS DISTINCT FROM ROW(");
     for (size_t i = from; ok && i < to; i++) {
         bool t = as_text(text_cmp, i);
-        ok = (i == from || add(sql, ", ")) && add(sql, t ? "(" : "");
+        ok = (i == from || add(sql, ", ")) && text_open(sql, t);
         if (excluded) {
             ok = ok && add(sql, "EXCLUDED.") && ident(sql, op->set[i].column);
         } else {
@@ -154,7 +164,7 @@ static bool sql_distinct(wb_strbuf *sql, const wb_target_op *op, size_t from,
                  wb_sql_value(sql, op, &op->set[i], first + (int)(i - from)) &&
                  add(sql, t ? " END" : "");
         }
-        ok = ok && add(sql, t ? ")::pg_catalog.text" : "");
+        ok = ok && text_close(sql, t);
     }
     return ok && add(sql, ")");
 }
@@ -326,9 +336,8 @@ static bool set_columns(wb_strbuf *sql, const wb_sql_set *r, const char *prefix)
     bool ok = true;
     for (size_t i = r->nkeys; ok && i < r->ncols; i++) {
         bool t = as_text(r->text_cmp, i);
-        ok = (i == r->nkeys || add(sql, ", ")) && add(sql, t ? "(" : "") &&
-             add(sql, prefix) && ident(sql, r->cols[i]) &&
-             add(sql, t ? ")::pg_catalog.text" : "");
+        ok = (i == r->nkeys || add(sql, ", ")) && text_open(sql, t) &&
+             add(sql, prefix) && ident(sql, r->cols[i]) && text_close(sql, t);
     }
     return ok;
 }
@@ -373,9 +382,8 @@ static bool build_set(wb_strbuf *sql, const wb_sql_set *r, const char *from)
                  add(sql, ") IS NOT DISTINCT FROM ROW(");
             for (size_t i = r->nkeys; ok && i < r->ncols; i++) {
                 bool t = as_text(r->text_cmp, i);
-                ok = (i == r->nkeys || add(sql, ", ")) &&
-                     add(sql, t ? "(" : "") && sql_cast(r, sql, "a", i + 1) &&
-                     add(sql, t ? ")::pg_catalog.text" : "");
+                ok = (i == r->nkeys || add(sql, ", ")) && text_open(sql, t) &&
+                     sql_cast(r, sql, "a", i + 1) && text_close(sql, t);
             }
             ok = ok && add(sql, "))");
         }

@@ -479,6 +479,17 @@ static const wb_plugin_host host = {
 /* instances                                                           */
 /* ------------------------------------------------------------------ */
 
+/* Forget what set_binary set: values are read as text again. */
+static void forget_binary(instance *in)
+{
+    free(in->bin_types);
+    free(in->bin_text);
+    in->bin_types = NULL;
+    in->bin_text = NULL;
+    in->bin_any_text = false; /* else emit reads bin_text */
+    in->bin = false;
+}
+
 static void fini_instance(instance *in)
 {
     if (in->p && in->p->fini && in->state)
@@ -486,12 +497,7 @@ static void fini_instance(instance *in)
     in->state = NULL;
     wb_plugin_unload(in->h);
     in->h = NULL;
-    free(in->bin_types);
-    free(in->bin_text);
-    in->bin_types = NULL;
-    in->bin_text = NULL;
-    in->bin_any_text = false;
-    in->bin = false;
+    forget_binary(in);
     for (size_t i = 0; i < in->nnames; i++)
         free(in->names[i]);
     free(in->names);
@@ -598,14 +604,8 @@ void wb_router_destroy(wb_router *r)
 
 void wb_router_set_text(wb_router *r)
 {
-    for (size_t i = 0; i < r->n; i++) {
-        free(r->inst[i].bin_types);
-        free(r->inst[i].bin_text);
-        r->inst[i].bin_types = NULL;
-        r->inst[i].bin_text = NULL;
-        r->inst[i].bin_any_text = false; /* else emit reads bin_text */
-        r->inst[i].bin = false;
-    }
+    for (size_t i = 0; i < r->n; i++)
+        forget_binary(&r->inst[i]);
     r->binary = false;
 }
 

@@ -335,6 +335,7 @@ int wb_tablecopy_describe(wb_tablecopy *tc, const wb_config_table *t,
         }
         out->order[k] = pos[k];
     }
+    out->local_cursor = wb_tablecopy_local_cursor_ok(out);
     return 0;
 }
 
@@ -482,15 +483,15 @@ bool wb_tablecopy_local_cursor_ok(const wb_tablecopy_rel *r)
 }
 
 int wb_tablecopy_cursor(const wb_tablecopy_rel *r, bool binary,
-                        const wb_tuple *t, wb_arena *arena, wb_strbuf *out)
+                        const wb_tuple *t, wb_arena *arena, wb_strbuf *out,
+                        wb_error *err)
 {
+    /* The key's text columns (text in either format), or the key's own. */
+    bool text_cols = key_text_cols(r, binary) > 0;
     wb_strbuf_reset(out);
     if (r->norder == 0)
         return 0;
     for (size_t k = 0; k < r->norder; k++) {
-        /* The key's text columns (text in either format), or the key's
-         * own. */
-        bool text_cols = binary && !r->local_cursor;
         const wb_tuple_value *v =
             &t->cols[text_cols ? r->rel.natts + k : r->order[k]];
         const char *text = NULL;
@@ -498,15 +499,21 @@ int wb_tablecopy_cursor(const wb_tablecopy_rel *r, bool binary,
             uint32_t typoid = r->rel.atts[r->order[k]].typoid;
             text = text_like(typoid) ? v->data
                                      : wb_bintext(arena, typoid, v->data);
-            if (!text)
+            if (!text) {
+                wb_error_set(err, WB_EPROTO,
+                             "could not make the text of key column \"%s\" "
+                             "for the copy's cursor",
+                             r->rel.atts[r->order[k]].name);
+                wb_error_relation(err, r->rel.nspname, r->rel.relname);
                 return WB_EPROTO;
+            }
         } else if (v->kind != WB_TUPLE_NULL) {
             text = v->data;
         }
         wb_pgarray_add(out, text);
     }
     wb_pgarray_finish(out);
-    return out->err;
+    return out->err ? wb_error_set(err, out->err, "out of memory") : 0;
 }
 
 int64_t wb_tablecopy_row_commit_time(const wb_tablecopy_rel *r, bool binary,

@@ -46,11 +46,10 @@ typedef struct wb_tablecopy_rel {
      * commit time of its last writer (wb_tablecopy_row_commit_time), for
      * a conflict policy by commit time. */
     bool commit_times;
-    /* Set by the caller before starting a binary copy, when it needs the
-     * key's text only now and then (a cursor at a chunk's end), not with
-     * every row: the key's text columns are left out, and
-     * wb_tablecopy_cursor makes the cursor from the binary key values.
-     * Only when wb_tablecopy_local_cursor_ok says it can. */
+    /* Set by wb_tablecopy_describe (wb_tablecopy_local_cursor_ok): the
+     * cursor can be made from the binary key values, so a binary copy
+     * leaves the key's text columns out and wb_tablecopy_cursor makes the
+     * cursor where the caller needs one (a chunk's end). */
     bool local_cursor;
 } wb_tablecopy_rel;
 
@@ -66,13 +65,13 @@ bool wb_tablecopy_local_cursor_ok(const wb_tablecopy_rel *r);
  * The key of row t, read with r in this format, as a text[] literal
  * (the cursor wb_tablecopy_start_chunk takes) into out, reset first;
  * empty when r has no ordering key.  arena holds the text of binary
- * values made on the way.  WB_ENOMEM or WB_ELIMIT (out's), or WB_EPROTO
- * when a binary key
- * value could not be given its text (a value of the wrong length, or
- * arena out of room).
+ * values made on the way.  0, or with err: WB_ENOMEM or WB_ELIMIT (out's),
+ * WB_EPROTO when a binary key value could not be given its text (a value
+ * of the wrong length, or arena out of room), naming the column.
  */
 int wb_tablecopy_cursor(const wb_tablecopy_rel *r, bool binary,
-                        const wb_tuple *t, wb_arena *arena, wb_strbuf *out);
+                        const wb_tuple *t, wb_arena *arena, wb_strbuf *out,
+                        wb_error *err);
 /* A row's last writer's commit time (PG epoch microseconds), or fallback
  * when r did not ask for it or the server does not know it (a frozen row,
  * one older than track_commit_timestamp). */

@@ -337,6 +337,15 @@ mappings:
 EOF
 }
 
+# wb_config_mappings FILE [SLOT]: FILE as wb_write_config writes it, with
+# the mappings section read from stdin instead of the default mapping.
+wb_config_mappings() {
+    local file=$1
+    wb_write_config "$@"
+    sed -i '/^mappings:/,$d' "$file"
+    cat >>"$file"
+}
+
 wb_log_level_args() {
     if [[ -n "${WB_LOG_LEVEL:-}" ]]; then
         printf '%s\n' --log-level "$WB_LOG_LEVEL"

@@ -47,9 +47,7 @@ CREATE TABLE salesforce.cast_row (
 SQL
 
 CFG=$WB_WORK/walbridge.yaml
-wb_write_config "$CFG"
-sed -i '/^mappings:/,$d' "$CFG"
-cat >>"$CFG" <<'EOF'
+wb_config_mappings "$CFG" <<'EOF'
 mappings:
   - name: dates_set
     from: portal.cast_dates

@@ -56,9 +56,7 @@ BEGIN
 END $$;
 SQL
 CFG=$WB_WORK/walbridge.yaml
-wb_write_config "$CFG"
-sed -i '/^mappings:/,$d' "$CFG"
-cat >>"$CFG" <<'EOF'
+wb_config_mappings "$CFG" <<'EOF'
 mappings:
   - name: lww
     from: portal.cf_src

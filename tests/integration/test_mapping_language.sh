@@ -25,10 +25,8 @@ CREATE TABLE salesforce.lang_order__c (
 SQL
 
 CFG=$WB_WORK/walbridge.yaml
-wb_write_config "$CFG"
-# Replace the default mapping with the language's.
-sed -i '/^mappings:/,$d' "$CFG"
-cat >>"$CFG" <<'EOF'
+# The language's mappings instead of the default one.
+wb_config_mappings "$CFG" <<'EOF'
 mappings:
   - name: users_to_accounts
     from: portal.users

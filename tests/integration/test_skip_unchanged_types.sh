@@ -19,9 +19,7 @@ CREATE TABLE salesforce.docs (id serial PRIMARY KEY, external_id__c varchar(20) 
                               doc__c json, pt__c point, n__c integer);
 SQL
 CFG=$WB_WORK/walbridge.yaml
-wb_write_config "$CFG"
-sed -i '/^mappings:/,$d' "$CFG"
-cat >>"$CFG" <<'EOF'
+wb_config_mappings "$CFG" <<'EOF'
 mappings:
   - name: docs
     from: portal.docs

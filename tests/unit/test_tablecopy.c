@@ -186,6 +186,7 @@ static void test_cursor(void)
     wb_tablecopy_rel r = rel();
     wb_arena *arena = wb_arena_create(1024, 0);
     wb_strbuf b = {0};
+    wb_error err;
     char v0[WB_VALUE_HDR + 5], v2[WB_VALUE_HDR + 16], v3[WB_VALUE_HDR + 8];
     static const char id[4] = {0, 0, 1, 0}; /* 256 */
     wb_tuple_value cols[5] = {{0}};
@@ -196,14 +197,18 @@ static void test_cursor(void)
         (wb_tuple_value){WB_TUPLE_BINARY, 4, wb_value_put(v0, id, 4, true)};
     cols[2] = (wb_tuple_value){WB_TUPLE_BINARY, 9,
                                wb_value_put(v2, "it's \"x\"", 9, true)};
-    WB_CHECK_INT_EQ(wb_tablecopy_cursor(&r, true, &t, arena, &b), 0);
+    WB_CHECK_INT_EQ(wb_tablecopy_cursor(&r, true, &t, arena, &b, &err), 0);
     WB_CHECK_STR_EQ(b.data, "{\"it's \\\"x\\\"\",\"256\"}");
     cols[2] = (wb_tuple_value){WB_TUPLE_NULL, 0, NULL};
-    WB_CHECK_INT_EQ(wb_tablecopy_cursor(&r, true, &t, arena, &b), 0);
+    WB_CHECK_INT_EQ(wb_tablecopy_cursor(&r, true, &t, arena, &b, &err), 0);
     WB_CHECK_STR_EQ(b.data, "{NULL,\"256\"}");
     cols[0] =
         (wb_tuple_value){WB_TUPLE_BINARY, 2, wb_value_put(v0, id, 2, true)};
-    WB_CHECK_INT_EQ(wb_tablecopy_cursor(&r, true, &t, arena, &b), WB_EPROTO);
+    wb_error_clear(&err);
+    WB_CHECK_INT_EQ(wb_tablecopy_cursor(&r, true, &t, arena, &b, &err),
+                    WB_EPROTO);
+    WB_CHECK_STR_CONTAINS(err.message, "key column \"id\"");
+    WB_CHECK_STR_EQ(err.relation, "My Schema.t");
     /* Without local_cursor: the key's text columns after the table's. */
     r.local_cursor = false;
     t.ncols = 5;
@@ -211,16 +216,16 @@ static void test_cursor(void)
         (wb_tuple_value){WB_TUPLE_BINARY, 2, wb_value_put(v3, "eu", 2, true)};
     cols[4] =
         (wb_tuple_value){WB_TUPLE_BINARY, 3, wb_value_put(v2, "257", 3, true)};
-    WB_CHECK_INT_EQ(wb_tablecopy_cursor(&r, true, &t, arena, &b), 0);
+    WB_CHECK_INT_EQ(wb_tablecopy_cursor(&r, true, &t, arena, &b, &err), 0);
     WB_CHECK_STR_EQ(b.data, "{\"eu\",\"257\"}");
     /* Text format: the columns themselves; no key, no cursor. */
     t.ncols = 3;
     cols[0] = (wb_tuple_value){WB_TUPLE_TEXT, 2, "12"};
     cols[2] = (wb_tuple_value){WB_TUPLE_TEXT, 2, "us"};
-    WB_CHECK_INT_EQ(wb_tablecopy_cursor(&r, false, &t, arena, &b), 0);
+    WB_CHECK_INT_EQ(wb_tablecopy_cursor(&r, false, &t, arena, &b, &err), 0);
     WB_CHECK_STR_EQ(b.data, "{\"us\",\"12\"}");
     r.norder = 0;
-    WB_CHECK_INT_EQ(wb_tablecopy_cursor(&r, false, &t, arena, &b), 0);
+    WB_CHECK_INT_EQ(wb_tablecopy_cursor(&r, false, &t, arena, &b, &err), 0);
     WB_CHECK_INT_EQ((int)b.len, 0);
     wb_strbuf_free(&b);
     wb_arena_destroy(arena);
